@@ -1,0 +1,24 @@
+"""The command line: ``python -m chainrule [tour]`` (also installed as ``chainrule``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="chainrule",
+                                     description="Automatic differentiation for NumPy.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("tour", help="run the autograd chapter of Dive into Deep Learning")
+    args = parser.parse_args(argv)
+    if args.command in (None, "tour"):
+        from chainrule.tour import tour
+
+        tour(sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

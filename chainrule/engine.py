@@ -1,0 +1,579 @@
+"""The engine: grad mode, graph nodes, recording a primitive, and the backward walk.
+
+Data flows one way.  A user calls a primitive (``rules.py`` declares them all); the primitive
+computes its result with NumPy and, when grad mode is on and an input requires grad, records one
+small :class:`Node`.  ``backward`` walks the recorded nodes once, newest first, and calls each
+node's vector-Jacobian product (VJP) rules.
+
+Three ideas keep this file short and fast:
+
+* **Rules run at backward time.**  A node stores the primitive, where each input's gradient
+  goes (``parents``) and only the values its rules read (``args`` and/or ``ans``).  Nothing is
+  computed for the backward pass while recording.
+* **One set of rules, two kinds of values.**  A primitive called with no Tensor among its
+  arguments is plain NumPy.  So a plain backward pass hands the rules raw ndarrays and they run
+  at NumPy speed; with ``create_graph=True`` it hands them Tensors, the rules' own operations
+  are recorded, and gradients of gradients come for free.
+* **Broadcasting and dtypes are undone here, once.**  A rule may return a gradient of the
+  broadcast shape; the engine sums it down to the input's shape and casts it to the input's
+  dtype, so rules read like calculus: ``mul: (g * y, g * x)``.
+
+The walk never recurses (dependency counts and a ready list), so graphs of a million nodes are
+fine; freeing them does not recurse either (CPython's deallocator handles long chains of plain
+objects, and nodes hold no ``__del__``).  Graph objects never point back to the tensors that
+own them (a node keeps its output as a raw array), so graphs are freed by reference counting
+alone, without the cyclic garbage collector.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+# --------------------------------------------------------------------------------------------
+# Grad mode (per thread, like PyTorch's)
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are being recorded (per thread).
+
+    >>> import chainrule as cr
+    >>> cr.is_grad_enabled()
+    True
+    """
+    return grad_mode.enabled
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes
+
+
+class _Freed:
+    """Marks a node whose saved values were released by a backward pass."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<freed>"
+
+
+FREED = _Freed()
+
+BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class NodeExtras:
+    """Rarely used parts of a node: tensor hooks and ``retain_grad``."""
+
+    __slots__ = ("hooks", "retained")
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable] = []
+        self.retained: weakref.ref | None = None
+
+
+class Node:
+    """One recorded application of a primitive; a tensor's ``grad_fn``.
+
+    ``parents[i]`` says where the gradient of input ``i`` goes: the input's own node, the input
+    itself when it is a leaf that requires grad, or ``None``.  ``args`` holds the inputs (Tensors
+    and constants) when the primitive's rules read them, ``ans`` the raw result when they read
+    it; both become ``FREED`` after a backward pass that does not retain the graph.
+    """
+
+    __slots__ = ("prim", "parents", "args", "ans", "params", "shape", "dtype", "check",
+                 "extras", "__weakref__")
+
+    def __init__(self, prim, parents, args, ans, params, shape, dtype, check):
+        self.prim = prim
+        self.parents = parents
+        self.args = args
+        self.ans = ans
+        self.params = params
+        self.shape = shape
+        self.dtype = dtype
+        self.check = check  # None, or (versions of saved inputs or None, version counter of ans)
+        self.extras = None
+
+    def name(self) -> str:
+        """PyTorch's name for this node, e.g. ``'MulBackward0'``."""
+        return self.prim.name + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """The nodes the gradient flows to next, as ``(node, 0)`` pairs, as in PyTorch.
+
+        A leaf that requires grad appears as an :class:`AccumulateGrad`; a constant as ``None``.
+        """
+        return tuple(
+            (p if type(p) is Node else (AccumulateGrad(p) if p is not None else None), 0)
+            for p in self.parents
+        )
+
+    @property
+    def saved_values_freed(self) -> bool:
+        return self.args is FREED or self.ans is FREED
+
+    def _extras(self) -> NodeExtras:
+        if self.extras is None:
+            self.extras = NodeExtras()
+        return self.extras
+
+
+class AccumulateGrad:
+    """Stands for a leaf in ``next_functions``: where its gradient is accumulated."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    next_functions = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse gradients of indexing: kept as (index, values) until they meet a dense buffer, so that
+# ``sum(x[i] for i in range(n))`` costs O(n) and not O(n^2).
+
+
+class SparseGrad:
+    """The gradient of ``x[index]``: zeros of ``shape`` with ``values`` added at ``index``."""
+
+    __slots__ = ("shape", "dtype", "index", "values", "basic")
+
+    def __init__(self, shape, index, values, basic: bool) -> None:
+        self.shape = shape
+        self.index = index
+        self.values = values
+        self.dtype = values.dtype
+        self.basic = basic  # only ints and slices: no position can repeat
+
+    def add_into(self, dense: np.ndarray) -> None:
+        if self.basic:
+            dense[self.index] += self.values
+        else:
+            np.add.at(dense, self.index, self.values)
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, self.dtype)
+        self.add_into(out)
+        return out
+
+    def astype(self, dtype) -> SparseGrad:
+        return SparseGrad(self.shape, self.index, self.values.astype(dtype), self.basic)
+
+
+# --------------------------------------------------------------------------------------------
+# Primitives and recording
+
+Tensor: Any = None  # bound by chainrule.tensor at import time (it imports this module)
+wrap: Any = None  # chainrule.tensor.wrap: raw array (+ node) -> Tensor, no checks
+
+
+class Primitive:
+    """A differentiable operation: a NumPy forward and one VJP rule per input.
+
+    Calling it with at least one Tensor argument returns a Tensor and, when grad mode is on and
+    an input requires grad, records a :class:`Node`.  Calling it with no Tensor argument is
+    plain NumPy (this is what lets the same rules run on raw arrays).
+    """
+
+    __slots__ = ("name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view", "variadic",
+                 "doc")
+
+    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, jvp, doc):
+        self.name = name
+        self.impl = impl
+        self.vjp = vjp
+        self.jvp = jvp
+        self.save_inputs = save_inputs
+        self.save_ans = save_ans
+        self.view = view
+        self.variadic = variadic
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def vjp_rule(self, i: int) -> Callable:
+        """The rule giving the gradient of input ``i``."""
+        if self.variadic:
+            rule = self.vjp
+            return lambda g, ans, *args, **params: rule(i, g, ans, *args, **params)
+        return self.vjp[i]
+
+    def __call__(self, *args, **params):
+        tensor_cls = Tensor
+        raw = []
+        any_tensor = False
+        recording = False
+        has_version = False
+        for a in args:
+            if isinstance(a, tensor_cls):
+                any_tensor = True
+                raw.append(a._data)
+                if a._rg:
+                    recording = True
+                if a._vc is not None:
+                    has_version = True
+            else:
+                raw.append(a)
+        if not any_tensor:
+            return self.impl(*raw, **params)
+        if self.view:
+            raw = _share_storage(args, raw)
+        try:
+            ans = self.impl(*raw, **params)
+        except (ValueError, TypeError, IndexError) as err:
+            raise type(err)(f"chainrule.{self.name.lower()}: {err}") from None
+        if not (recording and grad_mode.enabled):
+            out = wrap(ans)
+            if self.view:
+                _mark_view(out, args[0])
+            return out
+        parents = tuple(
+            (a._node if a._node is not None else (a if a._rg else None))
+            if isinstance(a, tensor_cls) else None
+            for a in args
+        )
+        check = None
+        if self.save_ans:
+            ans_counter = [0]
+            check = (_versions(args) if has_version else None, ans_counter)
+        elif self.save_inputs and has_version:
+            check = (_versions(args), None)
+        node = Node(self, parents, args if self.save_inputs else None,
+                    ans if self.save_ans else None, params or None, ans.shape, ans.dtype, check)
+        out = wrap(ans, node)
+        if self.save_ans:
+            out._vc = ans_counter
+        if self.view:
+            _mark_view(out, args[0])
+        return out
+
+
+def _versions(args) -> tuple:
+    return tuple(
+        (a._vc[0] if a._vc is not None else 0) if isinstance(a, Tensor) else 0 for a in args
+    )
+
+
+def _share_storage(args, raw):
+    """A view of a 0-d tensor held as a NumPy scalar must alias a real array: make one."""
+    first = args[0]
+    if isinstance(first, Tensor) and not isinstance(first._data, np.ndarray):
+        first._data = np.asarray(first._data)
+        raw = [first._data, *raw[1:]]
+    return raw
+
+
+def _mark_view(out, base) -> None:
+    """Views share their base's version counter, so in-place changes through either are seen."""
+    if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
+        return
+    root = base._base if base._base is not None else base
+    if root._vc is None:
+        root._vc = [0]
+    if base._vc is None:
+        base._vc = root._vc
+    out._vc = root._vc
+    out._base = root
+
+
+# --------------------------------------------------------------------------------------------
+# The backward walk
+
+sum_to: Any = None  # rules.sum_to, bound by chainrule.rules (unbroadcast, differentiable)
+cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differentiable)
+
+
+def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
+                 inputs=None, accumulate: bool = True) -> dict:
+    """Propagate ``seeds`` (one gradient per root tensor) back through the recorded graph.
+
+    With ``accumulate`` the gradients of leaves (all of them, or only those in ``inputs``) are
+    added to their ``.grad``.  Returns the total gradient that reached each tensor of
+    ``inputs`` (missing when none did).  The seeds are already validated by the caller.
+    """
+    pending: dict = {}  # Node or leaf Tensor -> gradient summed so far
+    owned: set = set()  # keys whose pending gradient the engine allocated (may add in place)
+    root_nodes = []
+    for root, seed in zip(roots, seeds):
+        key = root._node if root._node is not None else root
+        if type(key) is Node and key not in root_nodes:
+            root_nodes.append(key)
+        _accumulate(pending, owned, key, seed)
+
+    deps = _count_dependencies(root_nodes)
+    wanted = None  # with inputs: keys whose gradient is needed
+    capture: dict = {}
+    if inputs is not None:
+        targets = {(t._node if t._node is not None else t) for t in inputs}
+        wanted = _leading_to(root_nodes, deps, targets)
+
+    saved_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        ready = [n for n in root_nodes if deps[n] == 0]
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is not None:
+                if type(g) is SparseGrad:
+                    g = g.dense()
+                if node.extras is not None:
+                    g = _run_node_extras(node.extras, g, create_graph)
+                if inputs is not None and node in targets:
+                    capture[node] = (g, node in owned)
+            _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph)
+        for key, g in pending.items():
+            if type(key) is Node:
+                continue  # a root node pruned away or never reached by any wanted path
+            _finish_leaf(key, g, key in owned, create_graph, capture,
+                         accumulate and (inputs is None or key in targets))
+    finally:
+        grad_mode.enabled = saved_mode
+    return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
+
+
+def _count_dependencies(root_nodes) -> dict:
+    """For every node reachable from the roots: how many recorded edges lead into it."""
+    deps = dict.fromkeys(root_nodes, 0)
+    stack = list(root_nodes)
+    while stack:
+        for p in stack.pop().parents:
+            if type(p) is Node:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    return deps
+
+
+def _leading_to(root_nodes, deps, targets) -> set:
+    """The nodes and leaves from which some target can be reached (targets included)."""
+    remaining = dict(deps)
+    order = []
+    stack = [n for n in root_nodes if remaining[n] == 0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for p in node.parents:
+            if type(p) is Node:
+                remaining[p] -= 1
+                if remaining[p] == 0:
+                    stack.append(p)
+    wanted = {t for t in targets if type(t) is not Node}
+    for node in reversed(order):
+        if node in targets or any(p in wanted for p in node.parents if p is not None):
+            wanted.add(node)
+    return wanted
+
+
+def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph):
+    """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
+    parents = node.parents
+    if g is not None and (wanted is None or any(p in wanted for p in parents if p is not None)):
+        args, ans = node.args, node.ans
+        if args is FREED or ans is FREED:
+            raise RuntimeError(BACKWARD_TWICE)
+        if node.check is not None:
+            _check_versions(node)
+        if args is None:
+            args = (None,) * len(parents)
+        elif create_graph:
+            g = g if isinstance(g, Tensor) else wrap(g)
+        else:
+            args = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+        if create_graph and ans is not None:
+            ans = wrap(ans, node)
+            g = g if isinstance(g, Tensor) else wrap(g)
+        params = node.params or {}
+        prim = node.prim
+        rules = None if prim.variadic else prim.vjp
+        for i, p in enumerate(parents):
+            if p is None or (wanted is not None and p not in wanted):
+                continue
+            if rules is None:
+                gi = prim.vjp(i, g, ans, *args, **params)
+            else:
+                gi = rules[i](g, ans, *args, **params)
+            if gi is None:
+                continue
+            if type(p) is Node:
+                shape, dtype = p.shape, p.dtype
+            else:
+                shape, dtype = p._data.shape, p._data.dtype
+            if gi.shape != shape:
+                gi = sum_to(gi, shape)
+            if gi.dtype != dtype:
+                gi = cast(gi, dtype)
+            _accumulate(pending, owned, p, gi)
+        if not retain_graph:
+            if node.args is not None:
+                node.args = FREED
+            if node.ans is not None:
+                node.ans = FREED
+    for p in parents:
+        if type(p) is Node and (wanted is None or p in wanted):
+            remaining = deps[p] - 1
+            deps[p] = remaining
+            if remaining == 0:
+                ready.append(p)
+
+
+def _accumulate(pending, owned, key, g) -> None:
+    """Add ``g`` to ``pending[key]`` without ever mutating an array the engine did not allocate.
+
+    The first contribution is kept by reference, the second allocates a sum, later ones are
+    added in place into that sum.
+    """
+    prev = pending.get(key)
+    if prev is None:
+        pending[key] = g
+        return
+    if type(prev) is SparseGrad:
+        prev = prev.dense()
+        owned.add(key)
+    if type(g) is SparseGrad:
+        if key not in owned or type(prev) is not np.ndarray:
+            prev = np.array(prev)
+            owned.add(key)
+        g.add_into(prev)
+        pending[key] = prev
+    elif key in owned and type(prev) is np.ndarray:
+        np.add(prev, g, out=prev)
+    else:
+        pending[key] = prev + g
+        owned.add(key)
+
+
+def _run_node_extras(extras: NodeExtras, g, create_graph: bool):
+    if extras.hooks:
+        g = run_hooks(extras.hooks, g, create_graph)
+    if extras.retained is not None:
+        tensor = extras.retained()
+        if tensor is not None:
+            _add_to_grad(tensor, g, False, create_graph)
+    return g
+
+
+def run_hooks(hooks, g, create_graph: bool):
+    """Call tensor hooks in registration order; a hook's return value replaces the gradient."""
+    gt = g if isinstance(g, Tensor) else wrap(g)
+    for hook in hooks:
+        result = hook(gt)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            raise TypeError(f"hook {_hook_name(hook)!r} returned {type(result).__name__}; "
+                            "a tensor hook must return a Tensor or None")
+        if result.shape != gt.shape:
+            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the size of value: "
+                               f"was {gt.shape}, got {result.shape}")
+        if result.dtype != gt.dtype:
+            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the type of value "
+                               f"(was {gt.dtype} got {result.dtype})")
+        gt = result
+    return gt if create_graph else gt._data
+
+
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", type(hook).__name__)
+
+
+def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
+    if leaf._hooks is not None and leaf._hooks.pre:
+        if type(g) is SparseGrad:
+            g, is_owned = g.dense(), True
+        g = run_hooks(leaf._hooks.pre, g, create_graph)
+        is_owned = is_owned and g is not None and not create_graph
+    capture[leaf] = (g, is_owned)
+    if accumulate:
+        _add_to_grad(leaf, g, is_owned, create_graph)
+        if leaf._hooks is not None:
+            for hook in leaf._hooks.post:
+                if hook(leaf) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
+    """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph."""
+    current = tensor._grad
+    if create_graph:
+        if type(g) is SparseGrad:
+            g = g.dense()
+        g = g if isinstance(g, Tensor) else wrap(g)
+        tensor._grad = g if current is None else current + g
+        return
+    if isinstance(g, Tensor):
+        g = g._data
+    if current is not None and type(current._data) is np.ndarray and current._data.flags.writeable:
+        if type(g) is SparseGrad:
+            g.add_into(current._data)
+        else:
+            np.add(current._data, g, out=current._data, casting="unsafe")
+        current._bump_version()
+        return
+    if type(g) is SparseGrad:
+        g, is_owned = g.dense(), True
+    if current is not None:
+        tensor._grad = wrap(np.asarray(current._data + g, dtype=tensor._data.dtype))
+    elif is_owned and type(g) is np.ndarray and g.dtype == tensor._data.dtype:
+        tensor._grad = wrap(g)
+    else:
+        tensor._grad = wrap(np.array(g, dtype=tensor._data.dtype))
+
+
+def _check_versions(node) -> None:
+    versions, ans_counter = node.check
+    if ans_counter is not None and ans_counter[0] != 0:
+        _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
+                        ans_counter[0], 0)
+    if node.args is None:
+        return
+    for i, a in enumerate(node.args):
+        if not isinstance(a, Tensor):
+            continue
+        now = a._vc[0] if a._vc is not None else 0
+        expected = versions[i] if versions is not None else 0
+        if now != expected:
+            where = f"which is output 0 of {a._node.name()}" if a._node is not None else "a leaf"
+            _raise_modified(node, where, a.shape, a.dtype, now, expected)
+
+
+def _raise_modified(node, where, shape, dtype, now, expected):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{dtype} tensor of shape {tuple(shape)}], {where}, is at version {now}; "
+        f"expected version {expected} instead. Hint: {node.name()} saved this tensor for its "
+        "gradient and it was changed in place afterwards; use an out-of-place operation "
+        "(y = y * 2 rather than y.mul_(2)) or .clone() the tensor before changing it."
+    )

@@ -1,0 +1,486 @@
+"""THE primitive table: every differentiable operation, its NumPy forward and its VJP rules.
+
+How to read (and write) an entry
+--------------------------------
+``primitive(name, impl, vjp, save_inputs=..., save_ans=...)`` declares one primitive:
+
+* ``name`` is PyTorch's name for it, so that ``grad_fn`` prints as ``<MulBackward0>``.
+* ``impl(x, y, ..., **params)`` computes the result with NumPy.  Tensor arguments arrive as
+  their raw arrays; constants (Python numbers, ndarrays) and keyword ``params`` as they are.
+* ``vjp`` holds one rule per input, ``rule(g, ans, x, y, ..., **params)``, returning the
+  gradient of the loss w.r.t. that input given ``g``, the gradient w.r.t. the result ``ans``.
+  A variadic primitive (``cat``, ``einsum``) has one rule ``rule(i, g, ans, *xs, **params)``.
+* The vocabulary is fixed: ``g`` incoming cotangent, ``ans`` the forward result, ``x, y`` the
+  inputs.  A rule may return ``None`` for a structurally zero gradient.
+* A rule may return a gradient of the *broadcast* shape or of another float dtype: the engine
+  sums it down to the input's shape and casts it to the input's dtype, once, for every rule.
+* ``save_inputs``/``save_ans`` say which values the rules read.  The node keeps only those (an
+  input that is not saved arrives as ``None``), so memory is released as early as possible.
+* Rules are written with the operations of this module and Python operators only.  In a plain
+  backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
+  Tensors and are recorded, which is how every primitive gets its higher derivatives.
+
+Every primitive must have an entry in ``tests/primitive_specs.py``; the suite fails otherwise.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule import engine
+from chainrule.engine import Primitive, SparseGrad
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(name: str, impl: Callable, vjp, *, save_inputs: bool = False,
+              save_ans: bool = False, view: bool = False, jvp=None, doc: str = "") -> Primitive:
+    """Declare a primitive and add it to :data:`REGISTRY` (see the module docstring)."""
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} is declared twice")
+    prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
+                     variadic=callable(vjp), jvp=jvp, doc=doc)
+    REGISTRY[name] = prim
+    return prim
+
+
+def _raw(a):
+    """The array behind a Tensor, for decisions that depend on values (never differentiated)."""
+    return a._data if isinstance(a, engine.Tensor) else a
+
+
+def _zero_rule(g, ans, x):
+    # piecewise constant: d f(x) = 0
+    return g * 0
+
+
+# --------------------------------------------------------------------------------------------
+# Elementwise, one input
+
+neg = primitive("Neg", np.negative, (lambda g, ans, x: -g,))
+# d exp(x) = exp(x) dx
+exp = primitive("Exp", np.exp, (lambda g, ans, x: g * ans,), save_ans=True)
+# d log(x) = dx / x
+log = primitive("Log", np.log, (lambda g, ans, x: g / x,), save_inputs=True)
+# d log(1 + x) = dx / (1 + x)
+log1p = primitive("Log1P", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True)
+# d (exp(x) - 1) = exp(x) dx
+expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: g * (ans + 1),), save_ans=True)
+# d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
+sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True)
+# d x^2 = 2x dx
+square = primitive("Square", np.square, (lambda g, ans, x: g * (x * 2),), save_inputs=True)
+# d sin(x) = cos(x) dx
+sin = primitive("Sin", np.sin, (lambda g, ans, x: g * cos(x),), save_inputs=True)
+# d cos(x) = -sin(x) dx
+cos = primitive("Cos", np.cos, (lambda g, ans, x: -(g * sin(x)),), save_inputs=True)
+# d tan(x) = (1 + tan(x)^2) dx
+tan = primitive("Tan", np.tan, (lambda g, ans, x: g * (ans * ans + 1),), save_ans=True)
+# d tanh(x) = (1 - tanh(x)^2) dx
+tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: g * (1 - ans * ans),), save_ans=True)
+
+
+def _sigmoid(x):
+    # 1 / (1 + e^-x), evaluated without overflow on either side
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float16))
+
+
+# d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
+sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: g * (ans * (1 - ans)),),
+                    save_ans=True)
+# d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
+relu = primitive("Relu", lambda x: np.maximum(x, 0),
+                 (lambda g, ans, x: g * (ans > 0),), save_ans=True)
+# d |x| = sign(x) dx   (0 at 0)
+abs = primitive("Abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True)  # noqa: A001
+sign = primitive("Sign", np.sign, (_zero_rule,))
+floor = primitive("Floor", np.floor, (_zero_rule,))
+ceil = primitive("Ceil", np.ceil, (_zero_rule,))
+round = primitive("Round", np.round, (_zero_rule,))  # noqa: A001
+trunc = primitive("Trunc", np.trunc, (_zero_rule,))
+
+# --------------------------------------------------------------------------------------------
+# Elementwise, two inputs (broadcasting is undone by the engine)
+
+add = primitive("Add", np.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g))
+sub = primitive("Sub", np.subtract, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g))
+# d (x y) = y dx + x dy
+mul = primitive("Mul", np.multiply, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
+                save_inputs=True)
+# d (x / y) = dx / y - x dy / y^2
+div = primitive("Div", np.true_divide,
+                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * x) / (y * y)),
+                save_inputs=True)
+
+
+def _pow_dx(g, ans, x, y):
+    # d x^y = y x^(y-1) dx, taken as 0 where y == 0 (so that x^0 has gradient 0 at x = 0)
+    if isinstance(y, (int, float)):
+        return g * 0 if y == 0 else g * (x ** (y - 1) * y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return where(y == 0, 0.0, g * (x ** (y - 1) * y))
+
+
+def _pow_dy(g, ans, x, y):
+    # d x^y = x^y log(x) dy, taken as 0 where x == 0 and y >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
+
+
+pow = primitive("Pow", np.power, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True)  # noqa: A001
+
+
+def _max_share(g, x, y):
+    # the larger input takes the gradient; ties split it evenly (as PyTorch)
+    return g * (x > y) + (g * 0.5) * (x == y)
+
+
+maximum = primitive("Maximum", np.maximum, (lambda g, ans, x, y: _max_share(g, x, y),
+                                            lambda g, ans, x, y: _max_share(g, y, x)),
+                    save_inputs=True)
+minimum = primitive("Minimum", np.minimum, (lambda g, ans, x, y: _max_share(g, y, x),
+                                            lambda g, ans, x, y: _max_share(g, x, y)),
+                    save_inputs=True)
+
+
+def _inside(x, lo, hi):
+    # the points where clamp passes the gradient (bounds included, as PyTorch)
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) & (x <= hi)
+
+
+clamp = primitive("Clamp", lambda x, lo, hi: np.clip(x, lo, hi),
+                  (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True)
+# where(c, x, y): the gradient goes to the selected branch
+where = primitive("Where", np.where, (
+    lambda g, ans, c, x, y: None,
+    lambda g, ans, c, x, y: where(c, g, 0.0),
+    lambda g, ans, c, x, y: where(c, 0.0, g),
+), save_inputs=True)
+
+# --------------------------------------------------------------------------------------------
+# Reductions.  ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's
+# shape (so that the rules need not keep the input alive).
+
+
+def _keepdims_shape(x_shape, axis):
+    if axis is None:
+        return (1,) * len(x_shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(x_shape))
+
+
+def _unreduce(g, axis, keepdims, x_shape):
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    if not keepdims:
+        g = reshape(g, shape=_keepdims_shape(x_shape, axis), x_shape=g.shape)
+    return broadcast_to(g, shape=x_shape, x_shape=g.shape)
+
+
+def _count(x_shape, axis) -> int:
+    return int(np.prod([x_shape[i] for i in (range(len(x_shape)) if axis is None else axis)]))
+
+
+def _keep_sum(a, axis):
+    return reduce_sum(a, axis=axis, keepdims=True, x_shape=a.shape)
+
+
+reduce_sum = primitive(
+    "Sum", lambda x, axis, keepdims, x_shape: np.sum(x, axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape),))
+reduce_mean = primitive(
+    "Mean", lambda x, axis, keepdims, x_shape: np.mean(x, axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims, x_shape:
+        _unreduce(g, axis, keepdims, x_shape) * (1.0 / _count(x_shape, axis)),))
+
+
+def _prod_others(x, axis):
+    """For each element, the product of the other elements of its slice (zeros allowed)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
+    # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
+    g = _unreduce(g, axis, keepdims, x_shape)
+    if not np.any(_raw(x) == 0):
+        return g * _unreduce(ans, axis, keepdims, x_shape) / x
+    if isinstance(x, engine.Tensor):
+        raise NotImplementedError("chainrule.prod: higher-order gradients at inputs that contain "
+                                  "zeros are not supported; perturb the zeros or write the "
+                                  "product out with mul")
+    return g * _prod_others(x, axis)
+
+
+reduce_prod = primitive(
+    "Prod", lambda x, axis, keepdims, x_shape: np.prod(x, axis=axis, keepdims=keepdims),
+    (_prod_vjp,), save_inputs=True, save_ans=True)
+
+
+def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
+    # the gradient is shared evenly among the elements equal to the extremum (as PyTorch)
+    hit = cast(x == _unreduce(ans, axis, keepdims, x_shape), dtype=g.dtype, x_dtype=np.bool_)
+    return _unreduce(g, axis, keepdims, x_shape) * hit / _keep_sum(hit, axis)
+
+
+amax = primitive("Amax", lambda x, axis, keepdims, x_shape: np.amax(x, axis, keepdims=keepdims),
+                 (_extremum_vjp,), save_inputs=True, save_ans=True)
+amin = primitive("Amin", lambda x, axis, keepdims, x_shape: np.amin(x, axis, keepdims=keepdims),
+                 (_extremum_vjp,), save_inputs=True, save_ans=True)
+
+
+def _logsumexp(x, axis, keepdims, x_shape):
+    top = np.amax(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+# d logsumexp(x) = softmax(x) . dx
+logsumexp = primitive(
+    "Logsumexp", _logsumexp,
+    (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape)
+        * exp(x - _unreduce(ans, axis, keepdims, x_shape)),),
+    save_inputs=True, save_ans=True)
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+# d softmax = s * (dg - sum(s dg))
+softmax = primitive("Softmax", _softmax,
+                    (lambda g, ans, x, axis: ans * (g - _keep_sum(g * ans, (axis,))),),
+                    save_ans=True)
+log_softmax = primitive(
+    "LogSoftmax", lambda x, axis: x - _logsumexp(x, axis, True, None),
+    (lambda g, ans, x, axis: g - exp(ans) * _keep_sum(g, (axis,)),), save_ans=True)
+
+
+def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
+    # d |x| = x / |x| . dx, taken as 0 at x = 0 (as PyTorch)
+    norm = _unreduce(ans, axis, keepdims, x_shape)
+    safe = where(norm == 0, 1.0, norm)
+    return _unreduce(g, axis, keepdims, x_shape) * (x / safe)
+
+
+vector_norm = primitive(
+    "LinalgVectorNorm",
+    lambda x, axis, keepdims, x_shape: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    (_norm_vjp,), save_inputs=True, save_ans=True)
+
+# --------------------------------------------------------------------------------------------
+# Products
+
+
+def _swap_last(a):
+    axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
+    return transpose(a, axes=axes)
+
+
+def _unsqueeze(a, axis):
+    shape = list(a.shape)
+    shape.insert(axis if axis >= 0 else len(shape) + axis + 1, 1)
+    return reshape(a, shape=tuple(shape), x_shape=a.shape)
+
+
+def _matmul_dx(g, ans, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * y
+    if x.ndim == 1:  # (n) @ (..., n, m)
+        return matmul(_unsqueeze(g, -2), _swap_last(y))
+    if y.ndim == 1:  # (..., n, k) @ (k)
+        return _unsqueeze(g, -1) * y
+    return matmul(g, _swap_last(y))
+
+
+def _matmul_dy(g, ans, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * x
+    if y.ndim == 1:  # (..., n, k) @ (k)
+        out = matmul(_swap_last(x), _unsqueeze(g, -1))
+        return reshape(out, shape=out.shape[:-1], x_shape=out.shape)
+    if x.ndim == 1:  # (n) @ (..., n, m)
+        return _unsqueeze(x, -1) * _unsqueeze(g, -2)
+    return matmul(_swap_last(x), g)
+
+
+matmul = primitive("Mm", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True)
+dot = primitive("Dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
+                save_inputs=True)
+
+
+def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
+    """Explicit letters for each operand and the output, with '...' spelled out."""
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, out = spec.partition("->")
+    ins = lhs.split(",")
+    spare = [c for c in string.ascii_letters if c not in spec]
+    widest = max((len(s) - len(t.replace("...", "")) for t, s in zip(ins, shapes)), default=0)
+    fill = "".join(spare[:widest])
+    resolved = []
+    for term, shape in zip(ins, shapes):
+        n = len(shape) - len(term.replace("...", ""))
+        resolved.append(term.replace("...", fill[widest - n:] if n else ""))
+    if arrow:
+        out = out.replace("...", fill)
+    else:
+        letters = "".join(resolved)
+        out = fill + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                    and c not in fill))
+    return resolved, out
+
+
+def _einsum_vjp(i, g, ans, *xs, subscripts):
+    ins, out = _einsum_parse(subscripts, [np.shape(_raw(x)) for x in xs])
+    target = ins[i]
+    if len(set(target)) != len(target):
+        raise NotImplementedError(f"chainrule.einsum: the gradient for an operand with a "
+                                  f"repeated index ({target!r}) is not supported")
+    others = [t for j, t in enumerate(ins) if j != i]
+    known = set(out).union(*others)
+    # letters of this operand that appear nowhere else were summed out: broadcast them back
+    kept = "".join(c for c in target if c in known)
+    grad = einsum(*([g] + [x for j, x in enumerate(xs) if j != i]),
+                  subscripts=",".join([out] + others) + "->" + kept)
+    shape = np.shape(_raw(xs[i]))
+    if kept != target:
+        sizes = dict(zip(target, shape))
+        staged = tuple(sizes[c] if c in kept else 1 for c in target)
+        grad = reshape(grad, shape=staged, x_shape=grad.shape)
+        grad = broadcast_to(grad, shape=shape, x_shape=staged)
+    return grad
+
+
+einsum = primitive("Einsum",
+                   lambda *xs, subscripts: np.einsum(subscripts, *xs, optimize="greedy"),
+                   _einsum_vjp, save_inputs=True)
+
+# --------------------------------------------------------------------------------------------
+# Shapes, indexing, joining.  These are linear: each rule applies the adjoint operation.
+
+reshape = primitive("View", lambda x, shape, x_shape: np.reshape(x, shape),
+                    (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
+                    view=True)
+transpose = primitive("Permute", lambda x, axes: np.transpose(x, axes),
+                      (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
+                      view=True)
+broadcast_to = primitive(
+    "Expand", lambda x, shape, x_shape: np.broadcast_to(x, shape),
+    (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True)
+
+
+def _sum_to(x, shape, x_shape):
+    lead = len(x_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1)
+    return np.reshape(np.sum(x, axis=axes), shape) if axes else np.reshape(x, shape)
+
+
+sum_to = primitive(
+    "SumTo", _sum_to,
+    (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),))
+cast = primitive("ToCopy", lambda x, dtype, x_dtype: np.asarray(x).astype(dtype),
+                 (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),))
+clone = primitive("Clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,))
+flip = primitive("Flip", lambda x, axis: np.flip(x, axis),
+                 (lambda g, ans, x, axis: flip(g, axis=axis),), view=True)
+
+
+def _repeat_vjp(g, ans, x, reps, x_shape):
+    # tile = broadcast over new interleaved axes; its adjoint sums over them
+    padded = (1,) * (len(reps) - len(x_shape)) + tuple(x_shape)
+    interleaved = tuple(n for pair in zip(reps, padded) for n in pair)
+    g = reshape(g, shape=interleaved, x_shape=g.shape)
+    g = reduce_sum(g, axis=tuple(range(0, 2 * len(reps), 2)), keepdims=False, x_shape=interleaved)
+    return reshape(g, shape=tuple(x_shape), x_shape=g.shape)
+
+
+repeat = primitive("Repeat", lambda x, reps, x_shape: np.tile(x, reps), (_repeat_vjp,))
+
+
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
+def _index_vjp(g, ans, x, index, x_shape):
+    # the adjoint of gathering is scatter-adding (repeated indices accumulate)
+    if isinstance(g, engine.Tensor):
+        return index_add(g, index=index, x_shape=x_shape)
+    return SparseGrad(x_shape, index, np.asarray(g), _is_basic(index))
+
+
+def _scatter(g, index, x_shape):
+    out = np.zeros(x_shape, g.dtype)
+    if _is_basic(index):
+        out[index] += g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+getitem = primitive("Index", lambda x, index, x_shape: x[index], (_index_vjp,), view=True)
+index_add = primitive("IndexBackward", _scatter,
+                      (lambda g, ans, x, index, x_shape: getitem(g, index=index,
+                                                                 x_shape=g.shape),))
+
+
+def _cat_vjp(i, g, ans, *xs, axis, sizes):
+    start = int(np.sum(sizes[:i]))
+    index = (slice(None),) * axis + (slice(start, start + sizes[i]),)
+    return getitem(g, index=index, x_shape=g.shape)
+
+
+def _index_put(x, v, index):
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+def _kept(shape, index):
+    keep = np.ones(shape, bool)
+    keep[index] = False
+    return keep
+
+
+# x[index] = v, out of place: x keeps its gradient where it was not overwritten, v gets the rest
+index_put = primitive("IndexPut", _index_put, (
+    lambda g, ans, x, v, index: g * _kept(g.shape, index),
+    lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
+))
+
+cat = primitive("Cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp)
+
+# --------------------------------------------------------------------------------------------
+# What the engine needs: unbroadcasting and casting a gradient, in raw or recorded form.
+
+
+def _engine_sum_to(g, shape):
+    return sum_to(g, shape=shape, x_shape=g.shape)
+
+
+def _engine_cast(g, dtype):
+    if type(g) is SparseGrad:
+        return g.astype(dtype)
+    return cast(g, dtype=dtype, x_dtype=g.dtype)
+
+
+engine.sum_to = _engine_sum_to
+engine.cast = _engine_cast

@@ -1,0 +1,429 @@
+"""The Tensor: an ndarray plus what autograd needs to know about it.
+
+A Tensor holds its value (``_data``: an ndarray, or a NumPy scalar for a 0-d result, which
+NumPy computes with ten times faster), whether it requires grad, the node that produced it
+(``grad_fn``), its accumulated ``grad``, and a version counter shared with its views.  Its
+operators and methods are attached by :mod:`chainrule.functions`; no derivative rule lives here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule import engine
+from chainrule._format import format_tensor
+
+DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
+
+
+class _Hooks:
+    """Hooks of a leaf tensor: ``pre`` run on its gradient, ``post`` after accumulation."""
+
+    __slots__ = ("pre", "post")
+
+    def __init__(self) -> None:
+        self.pre: list[Callable] = []
+        self.post: list[Callable] = []
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook (twice is fine)."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Create tensors with :func:`chainrule.tensor`, :func:`chainrule.arange` and friends.
+
+    >>> import chainrule as cr
+    >>> x = cr.arange(4.0, requires_grad=True)
+    >>> y = 2 * cr.dot(x, x)
+    >>> y
+    tensor(28., grad_fn=<MulBackward0>)
+    >>> y.backward()
+    >>> x.grad
+    tensor([ 0.,  4.,  8., 12.])
+    """
+
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_hooks", "__weakref__")
+
+    # Make NumPy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, *, requires_grad: bool = False) -> None:
+        self._data = np.asarray(data)
+        self._rg = False
+        self._node = None
+        self._grad = None
+        self._vc = None
+        self._base = None
+        self._hooks = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----------------------------------------------------------------------------------------
+    # autograd state
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for differentiation."""
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if self._node is not None and not flag:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if flag and self._data.dtype not in FLOAT_DTYPES:
+            raise RuntimeError(
+                "only Tensors of floating point dtype can require gradients; this tensor is "
+                f"{self._data.dtype}. Convert it first, e.g. t.float().requires_grad_()."
+            )
+        if self._node is None:
+            self._rg = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return ``self``.
+
+        >>> import chainrule as cr
+        >>> cr.arange(2.0).requires_grad_()
+        tensor([0., 1.], requires_grad=True)
+        """
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self) -> engine.Node | None:
+        """The node that produced this tensor, or None for a leaf."""
+        return self._node
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._node is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward``; None until the first one."""
+        if self._node is not None and self._grad is None and not self.retains_grad:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of shape {value.shape} to "
+                                   f"a tensor of shape {self.shape}. Please ensure that the "
+                                   "gradient and the tensor are the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} "
+                                   f"to a tensor with dtype {self.dtype}; cast it first with "
+                                   ".to(dtype)")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf whose ``.grad`` is filled because of :meth:`retain_grad`."""
+        node = self._node
+        return (node is not None and node.extras is not None
+                and node.extras.retained is not None and node.extras.retained() is self)
+
+    def retain_grad(self) -> None:
+        """Fill ``.grad`` of this non-leaf tensor during backward (a no-op on leaves)."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is not None:
+            self._node._extras().retained = _weakref(self)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when the gradient w.r.t. this tensor is computed.
+
+        A hook that returns a tensor replaces the gradient.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1., 2.], requires_grad=True)
+        >>> _ = x.register_hook(lambda g: g * 10)
+        >>> (2 * x).sum().backward()
+        >>> x.grad
+        tensor([20., 20.])
+        """
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            hooks = self._node._extras().hooks
+        else:
+            if self._hooks is None:
+                self._hooks = _Hooks()
+            hooks = self._hooks.pre
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` after backward has accumulated into this leaf's ``.grad``."""
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._hooks is None:
+            self._hooks = _Hooks()
+        self._hooks.post.append(hook)
+        return RemovableHandle(self._hooks.post, hook)
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Compute the gradient of this tensor w.r.t. the graph leaves, into their ``.grad``.
+
+        See :func:`chainrule.autograd.backward`.
+        """
+        from chainrule.autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs, _caller="Tensor.backward")
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's storage (and version counter), without history.
+
+        >>> import chainrule as cr
+        >>> x = cr.arange(3.0, requires_grad=True)
+        >>> (x * x).detach()
+        tensor([0., 1., 4.])
+        """
+        self._ensure_array()
+        out = wrap(self._data)
+        if self._vc is None:
+            self._vc = [0]
+        out._vc = self._vc
+        out._base = self._base if self._base is not None else self
+        return out
+
+    def detach_(self) -> Tensor:
+        """Make this tensor a leaf that does not require grad, in place."""
+        if self._base is not None and self._base._rg:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._node = None
+        self._rg = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor sharing storage, with its *own* version counter (as PyTorch).
+
+        Changing it in place is invisible to autograd; prefer :meth:`detach`.
+        """
+        self._ensure_array()
+        return wrap(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0] if self._vc is not None else 0
+
+    def _bump_version(self) -> None:
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    def _ensure_array(self) -> None:
+        """Hold the value as an ndarray (not a NumPy scalar) so that it can be shared."""
+        if not isinstance(self._data, np.ndarray):
+            self._data = np.asarray(self._data)
+
+    # ----------------------------------------------------------------------------------------
+    # shape and conversion
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints (``x.size()`` gives the same)."""
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the values, e.g. ``chainrule.float32``."""
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._data.ndim
+
+    @property
+    def device(self) -> str:
+        """Always ``'cpu'``: chainrule computes with NumPy."""
+        return "cpu"
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of dimension ``dim``."""
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def dim(self) -> int:
+        """The number of dimensions."""
+        return self._data.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self._data.size)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([2.5]).item()
+        2.5
+        """
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar; index it first or reduce it (e.g. .sum())")
+        return self._data.item() if self._data.ndim == 0 else self._data.reshape(-1)[0].item()
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists."""
+        return self._data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The values as an ndarray sharing storage with this tensor."""
+        if self._rg:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        self._ensure_array()
+        return self._data
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = np.asarray(self._data)
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        if self._rg:
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior. Consider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: {spec!r}; "
+                            "only 0-d tensors take a format spec")
+        return repr(self)
+
+    def __repr__(self) -> str:
+        dtype = self._data.dtype
+        # PyTorch names every dtype but float32 on empty tensors
+        default = dtype in DEFAULT_DTYPES and (self._data.size or dtype == np.float32)
+        return format_tensor(
+            np.asarray(self._data),
+            dtype_name=None if default else f"chainrule.{dtype}",
+            requires_grad=self._rg,
+            grad_fn_name=self._node.name() if self._node is not None else None,
+        )
+
+    __str__ = __repr__
+
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        return (_rebuild, (np.asarray(self._data), self._rg))
+
+    def __deepcopy__(self, memo) -> Tensor:
+        if self._node is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment; detach() first")
+        out = Tensor(np.array(self._data, copy=True), requires_grad=self._rg)
+        if self._grad is not None:
+            out._grad = Tensor(np.array(self._grad._data, copy=True))
+        return out
+
+
+def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _weakref(tensor: Tensor):
+    import weakref
+
+    return weakref.ref(tensor)
+
+
+_new = object.__new__
+
+
+def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
+    """A Tensor around a raw NumPy value, with no checks (the engine's constructor)."""
+    t = _new(Tensor)
+    t._data = data
+    t._rg = node is not None
+    t._node = node
+    t._grad = None
+    t._vc = None
+    t._base = None
+    t._hooks = None
+    return t
+
+
+engine.Tensor = Tensor
+engine.wrap = wrap
