@@ -460,7 +460,7 @@ def _accumulate(pending, owned, key, g) -> None:
         pending[key] = g
         return
     if type(prev) is SparseGrad:
-        prev = prev.dense()
+        prev = pending[key] = prev.dense()
         owned.add(key)
     if type(g) is SparseGrad:
         if key not in owned or type(prev) is not np.ndarray:

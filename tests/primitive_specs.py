@@ -1,0 +1,150 @@
+"""One test entry per primitive of ``chainrule.rules.REGISTRY``.
+
+Each :class:`Spec` says how to call the primitive through the public API (``fn``), what NumPy
+computes for the same inputs (``ref``, the value oracle), which input shapes to try (including
+broadcasting ones) and where to sample the inputs (``sample``).  ``tests/test_primitives.py``
+checks every entry: value, reverse mode to first and second order against central finite
+differences in float64, and dtypes in float32.  A primitive without an entry fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import rules as R
+
+
+def real(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(rng, shape):
+    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def small(rng, shape):
+    return rng.uniform(-1.0, 1.0, shape)
+
+
+def non_integer(rng, shape):
+    # keep clear of the jumps of floor, ceil, round and trunc
+    return rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape)
+
+
+@dataclass
+class Spec:
+    fn: Callable  # Tensors -> Tensor, through the public API
+    ref: Callable  # ndarrays -> ndarray, plain NumPy
+    shapes: list[tuple]  # one tuple of input shapes per variant
+    sample: Callable | tuple = real  # one sampler, or one per input
+    second_order: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+UNARY = [(), (3,), (2, 3)]
+BINARY = [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 2))]
+REDUCE = [((2, 3),), ((3,),)]
+
+
+def _unary(fn, ref, sample=real, **kw):
+    return Spec(fn, ref, [(s,) for s in UNARY], sample, **kw)
+
+
+MASK = np.array([[True, False, True], [False, True, True]])
+INDEX = (np.array([0, 1, 1, 0]), np.array([2, 0, 0, 1]))  # repeated positions accumulate
+
+
+def _index_put(x, v):
+    y = x * 1.0  # a non-leaf, so that setitem is recorded
+    y[:, 1] = v
+    return y
+
+
+SPECS: dict[str, Spec] = {
+    "Neg": _unary(lambda x: -x, np.negative),
+    "Exp": _unary(cr.exp, np.exp),
+    "Log": _unary(cr.log, np.log, positive),
+    "Log1P": _unary(cr.log1p, np.log1p, positive),
+    "Expm1": _unary(cr.expm1, np.expm1),
+    "Sqrt": _unary(cr.sqrt, np.sqrt, positive),
+    "Square": _unary(cr.square, np.square),
+    "Sin": _unary(cr.sin, np.sin),
+    "Cos": _unary(cr.cos, np.cos),
+    "Tan": _unary(cr.tan, np.tan, small),
+    "Tanh": _unary(cr.tanh, np.tanh),
+    "Sigmoid": _unary(cr.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    "Relu": _unary(cr.relu, lambda x: np.maximum(x, 0), away_from_zero),
+    "Abs": _unary(cr.abs, np.abs, away_from_zero),
+    "Sign": _unary(cr.sign, np.sign, away_from_zero),
+    "Floor": _unary(cr.floor, np.floor, non_integer),
+    "Ceil": _unary(cr.ceil, np.ceil, non_integer),
+    "Round": _unary(cr.round, np.round, non_integer),
+    "Trunc": _unary(cr.trunc, np.trunc, non_integer),
+    "Add": Spec(lambda x, y: x + y, np.add, BINARY),
+    "Sub": Spec(lambda x, y: x - y, np.subtract, BINARY),
+    "Mul": Spec(lambda x, y: x * y, np.multiply, BINARY),
+    "Div": Spec(lambda x, y: x / y, np.divide, BINARY, (real, away_from_zero)),
+    "Pow": Spec(lambda x, y: x ** y, np.power, BINARY, (positive, real)),
+    "Maximum": Spec(cr.maximum, np.maximum, BINARY),
+    "Minimum": Spec(cr.minimum, np.minimum, BINARY),
+    "Clamp": _unary(lambda x: cr.clamp(x, min=-0.5, max=0.5), lambda x: np.clip(x, -0.5, 0.5)),
+    "Where": Spec(lambda x, y: cr.where(MASK, x, y), lambda x, y: np.where(MASK, x, y),
+                  [((2, 3), (2, 3)), ((3,), (2, 1)), ((), (2, 3))]),
+    "Sum": Spec(lambda x: x.sum(dim=-1), lambda x: x.sum(axis=-1), REDUCE),
+    "Mean": Spec(lambda x: x.mean(dim=0, keepdim=True), lambda x: x.mean(axis=0, keepdims=True),
+                 REDUCE),
+    "Prod": Spec(lambda x: x.prod(dim=-1), lambda x: x.prod(axis=-1), REDUCE),
+    "Amax": Spec(lambda x: x.amax(dim=-1), lambda x: x.max(axis=-1), REDUCE),
+    "Amin": Spec(lambda x: x.amin(), lambda x: x.min(), REDUCE),
+    "Logsumexp": Spec(lambda x: cr.logsumexp(x, dim=-1),
+                      lambda x: np.log(np.exp(x).sum(axis=-1)), REDUCE),
+    "Softmax": Spec(lambda x: cr.softmax(x, dim=-1),
+                    lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), REDUCE),
+    "LogSoftmax": Spec(lambda x: cr.log_softmax(x, dim=0),
+                       lambda x: x - np.log(np.exp(x).sum(axis=0, keepdims=True)), REDUCE),
+    "LinalgVectorNorm": Spec(lambda x: x.norm(dim=-1), lambda x: np.linalg.norm(x, axis=-1),
+                             REDUCE),
+    "Mm": Spec(lambda x, y: x @ y, np.matmul,
+               [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 2, 3), (3, 2)),
+                ((3,), (3,))]),
+    "Dot": Spec(cr.dot, np.dot, [((4,), (4,))]),
+    "Einsum": Spec(lambda x, y: cr.einsum("ij,jk->ik", x, y), lambda x, y: x @ y,
+                   [((2, 3), (3, 2))]),
+    "View": Spec(lambda x: x.reshape(-1, 2), lambda x: x.reshape(-1, 2), [((2, 3),), ((4,),)]),
+    "Permute": Spec(lambda x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), [((2, 3, 2),)]),
+    "Expand": Spec(lambda x: x.expand(2, 3), lambda x: np.broadcast_to(x, (2, 3)),
+                   [((3,),), ((2, 1),)]),
+    "SumTo": Spec(lambda x: R.sum_to(x, shape=(1, 3), x_shape=x.shape),
+                  lambda x: x.sum(axis=0, keepdims=True), [((2, 3),)]),
+    "ToCopy": Spec(lambda x: R.cast(x, dtype=x.dtype, x_dtype=x.dtype), lambda x: x, [((3,),)]),
+    "Clone": _unary(cr.clone, np.copy),
+    "Flip": Spec(lambda x: x.flip(0), lambda x: x[::-1], [((3,),), ((2, 3),)]),
+    "Repeat": Spec(lambda x: x.repeat(2, 3), lambda x: np.tile(x, (2, 3)), [((2,),), ((2, 2),)]),
+    "Index": Spec(lambda x: x[INDEX], lambda x: x[INDEX], [((2, 3),)]),
+    "IndexBackward": Spec(lambda x: R.index_add(x, index=INDEX, x_shape=(2, 3)),
+                          lambda x: _scatter_add(x, INDEX, (2, 3)), [((4,),)]),
+    "IndexPut": Spec(_index_put, lambda x, v: _np_index_put(x, v), [((2, 3), (2,)),
+                                                                    ((2, 3), ())]),
+    "Cat": Spec(lambda x, y: cr.cat([x, y], dim=-1), lambda x, y: np.concatenate([x, y], -1),
+                [((2, 3), (2, 1))]),
+}
+
+
+def _scatter_add(values, index, shape):
+    out = np.zeros(shape)
+    np.add.at(out, index, values)
+    return out
+
+
+def _np_index_put(x, v):
+    out = x.copy()
+    out[:, 1] = v
+    return out

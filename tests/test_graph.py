@@ -1,0 +1,211 @@
+"""The backward walk on whole graphs: shapes of graphs, depth, memory, and reuse."""
+
+from __future__ import annotations
+
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import engine
+
+
+def f64(values, requires_grad=True):
+    return cr.tensor(values, dtype=cr.float64, requires_grad=requires_grad)
+
+
+class TestShapesOfGraphs:
+    def test_fan_out_sums_contributions(self):
+        x = f64([1.0, 2.0, 3.0])
+        (x * x + x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1, 2, 3]) + 1)
+
+    def test_diamond(self):
+        # b = a^2 + 3a with a = 2x: db/dx = (2a + 3) * 2
+        x = f64([0.5, -1.0])
+        a = x * 2
+        (a * a + a * 3).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), (2 * 2 * np.array([0.5, -1.0]) + 3) * 2)
+
+    def test_same_tensor_on_both_sides(self):
+        x = f64(3.0)
+        (x * x * x).backward()
+        assert x.grad.item() == pytest.approx(27.0)
+
+    def test_closure_over_outer_variable(self):
+        w = f64([2.0, -1.0])
+
+        def model(inp):
+            return (w * inp).tanh().sum()
+
+        x = f64([0.3, 0.7])
+        model(x).backward()
+        t = np.tanh(np.array([2.0, -1.0]) * [0.3, 0.7])
+        np.testing.assert_allclose(w.grad.numpy(), (1 - t**2) * [0.3, 0.7])
+        np.testing.assert_allclose(x.grad.numpy(), (1 - t**2) * [2.0, -1.0])
+
+    def test_several_roots(self):
+        x = f64([1.0, 2.0])
+        cr.autograd.backward([(x * 2).sum(), (x * x).sum()])
+        np.testing.assert_allclose(x.grad.numpy(), [2 + 2, 2 + 4])
+
+    def test_root_that_feeds_another_root(self):
+        x = f64([1.0, 2.0])
+        y = x * 3
+        z = (y * y).sum()
+        cr.autograd.backward([y, z], [cr.ones(2, dtype=cr.float64), None])
+        np.testing.assert_allclose(x.grad.numpy(), 3 + 2 * 9 * np.array([1.0, 2.0]))
+
+    def test_retained_graph_accumulates(self):
+        x = f64([1.0, -2.0])
+        y = (x.sin() * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        expected = np.cos([1.0, -2.0]) * [1.0, -2.0] + np.sin([1.0, -2.0])
+        np.testing.assert_allclose(x.grad.numpy(), 2 * expected)
+
+    def test_grad_with_inputs_prunes_other_branches(self):
+        x, z = f64([1.0]), f64([2.0])
+        (gx,) = cr.autograd.grad((x * z).sum() + (z * z).sum(), x)
+        assert gx.tolist() == [2.0]
+        assert x.grad is None and z.grad is None
+
+    def test_gradient_wrt_intermediate(self):
+        x = f64([1.0, 2.0])
+        a = x * 2
+        (ga,) = cr.autograd.grad((a * a).sum(), a)
+        np.testing.assert_allclose(ga.numpy(), [4.0, 8.0])
+
+
+class TestDepth:
+    def test_a_million_operations(self):
+        x = f64(1.0)
+        y = x
+        for _ in range(1_000_000):
+            y = y * 1.0000001
+        y.backward()
+        assert x.grad.item() == pytest.approx(1.0000001**1_000_000, rel=1e-9)
+        del y  # freeing a million-node chain must not recurse either
+        gc.collect()
+
+    def test_deep_graph_frees_without_recursion(self):
+        x = f64([1.0, 2.0])
+        y = x
+        for _ in range(200_000):
+            y = (y + 1.0).sin()
+        del y
+        gc.collect()
+
+    def test_deep_second_order(self):
+        x = f64(0.5)
+        y = x
+        for _ in range(3000):
+            y = y * 1.001
+        (g,) = cr.autograd.grad(y * y, x, create_graph=True)
+        (g2,) = cr.autograd.grad(g, x)
+        assert g2.item() == pytest.approx(2 * 1.001 ** 6000, rel=1e-9)
+
+
+class TestMemory:
+    def test_saved_values_are_released_by_backward(self):
+        x = f64(np.linspace(-1, 1, 5))
+        loss = ((x * 2).exp() * 3.0).sum()
+        exp_node = loss.grad_fn.parents[0].parents[0]
+        assert exp_node.prim.name == "Exp"
+        saved = weakref.ref(exp_node.ans)
+        mul_node = loss.grad_fn.parents[0]
+        saved_input = weakref.ref(mul_node.args[0])  # the Tensor exp(2x), kept by Mul
+        loss.backward()
+        gc.collect()
+        assert saved() is None and saved_input() is None
+        with pytest.raises(RuntimeError, match="Specify retain_graph=True"):
+            loss.backward()
+
+    def test_retain_graph_keeps_saved_values(self):
+        x = f64([1.0, 2.0])
+        loss = (x * 2).exp().sum()
+        exp_node = loss.grad_fn.parents[0]
+        saved = weakref.ref(exp_node.ans)
+        loss.backward(retain_graph=True)
+        assert saved() is not None
+
+    def test_dropping_the_output_frees_the_graph_without_the_collector(self):
+        gc.disable()
+        try:
+            x = f64([1.0, 2.0])
+            y = ((x * 2).sin() + x).exp()
+            node = weakref.ref(y.grad_fn.parents[0])
+            del y
+            assert node() is None
+        finally:
+            gc.enable()
+
+    def test_no_reference_cycles_through_nodes(self):
+        gc.collect()
+        gc.disable()
+        try:
+            x = f64([1.0, 2.0])
+            for _ in range(50):
+                y = (x * 2).tanh().sum()
+                y.backward()
+            del y
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
+
+    def test_leaf_grad_does_not_alias_engine_arrays(self):
+        x, z = f64([1.0, 2.0]), f64([3.0, 4.0])
+        (x + z).sum().backward()  # both get the same gradient array from Add's rule
+        x.grad.zero_()
+        np.testing.assert_array_equal(z.grad.numpy(), [1.0, 1.0])
+
+
+class TestIndexingLoops:
+    def test_loop_over_elements_accumulates_sparsely(self, monkeypatch):
+        """``sum(x[i] for i)`` must not build one dense gradient per element (that is O(n^2))."""
+        densified = []
+        original = engine.SparseGrad.dense
+
+        def counting_dense(self):
+            densified.append(self.shape)
+            return original(self)
+
+        monkeypatch.setattr(engine.SparseGrad, "dense", counting_dense)
+        n = 500
+        x = f64(np.arange(n, dtype=float))
+        total = x[0]
+        for i in range(1, n):
+            total = total + x[i] * i
+        total.backward()
+        np.testing.assert_allclose(x.grad.numpy(), np.maximum(np.arange(n), 1))
+        assert len(densified) <= 1
+
+    def test_repeated_indices_accumulate(self):
+        x = f64([0.0, 0.0, 0.0])
+        x[np.array([0, 0, 2, 0])].sum().backward()
+        assert x.grad.tolist() == [3.0, 0.0, 1.0]
+
+    def test_mixed_sparse_and_dense_contributions(self):
+        x = f64([1.0, 2.0, 3.0])
+        (x[1] * 5 + (x * x).sum() + x[[0, 0]].sum()).backward()
+        np.testing.assert_allclose(x.grad.numpy(), [2 + 2, 5 + 4, 6])
+
+    def test_index_gradient_second_order(self):
+        x = f64([1.0, 2.0, 3.0])
+        (g,) = cr.autograd.grad((x[[0, 2, 2]] ** 3).sum(), x, create_graph=True)
+        np.testing.assert_allclose(g.detach().numpy(), [3.0, 0.0, 2 * 3 * 9.0])
+        (h,) = cr.autograd.grad(g.sum(), x)
+        np.testing.assert_allclose(h.numpy(), [6.0, 0.0, 2 * 6 * 3.0])
+
+
+def test_higher_order_chain_of_derivatives():
+    # d^n/dx^n sin(x) cycles through cos, -sin, -cos, sin
+    x = f64(0.7)
+    g = x.sin()
+    expected = [math.cos(0.7), -math.sin(0.7), -math.cos(0.7), math.sin(0.7)]
+    for value in expected:
+        (g,) = cr.autograd.grad(g, x, create_graph=True)
+        assert g.item() == pytest.approx(value)
