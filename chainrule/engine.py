@@ -231,19 +231,22 @@ class Primitive:
     def __call__(self, *args, **params):
         tensor_cls = Tensor
         raw = []
-        any_tensor = False
-        recording = False
-        has_version = False
+        parents = []
+        any_tensor = recording = has_version = False
         for a in args:
             if isinstance(a, tensor_cls):
                 any_tensor = True
                 raw.append(a._data)
                 if a._rg:
                     recording = True
+                    parents.append(a._node or a)  # a non-leaf's node, or the leaf itself
+                else:
+                    parents.append(None)
                 if a._vc is not None:
                     has_version = True
             else:
                 raw.append(a)
+                parents.append(None)
         if not any_tensor:
             return self.impl(*raw, **params)
         if self.view:
@@ -257,18 +260,13 @@ class Primitive:
             if self.view:
                 _mark_view(out, args[0])
             return out
-        parents = tuple(
-            (a._node if a._node is not None else (a if a._rg else None))
-            if isinstance(a, tensor_cls) else None
-            for a in args
-        )
         check = None
         if self.save_ans:
             ans_counter = [0]
             check = (_versions(args) if has_version else None, ans_counter)
         elif self.save_inputs and has_version:
             check = (_versions(args), None)
-        node = Node(self, parents, args if self.save_inputs else None,
+        node = Node(self, tuple(parents), args if self.save_inputs else None,
                     ans if self.save_ans else None, params or None, ans.shape, ans.dtype, check)
         out = wrap(ans, node)
         if self.save_ans:
@@ -400,53 +398,61 @@ def _leading_to(root_nodes, deps, targets) -> set:
 def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
-    if g is not None and (wanted is None or any(p in wanted for p in parents if p is not None)):
+    if g is not None and wanted is not None and not any(
+            p in wanted for p in parents if p is not None):
+        g = None  # nothing wanted lies behind this node
+    if g is not None:
         args, ans = node.args, node.ans
         if args is FREED or ans is FREED:
             raise RuntimeError(BACKWARD_TWICE)
         if node.check is not None:
             _check_versions(node)
+        if create_graph:
+            g = g if isinstance(g, Tensor) else wrap(g)
+            if ans is not None:
+                ans = wrap(ans, node)
         if args is None:
             args = (None,) * len(parents)
-        elif create_graph:
-            g = g if isinstance(g, Tensor) else wrap(g)
-        else:
-            args = tuple(a._data if isinstance(a, Tensor) else a for a in args)
-        if create_graph and ans is not None:
-            ans = wrap(ans, node)
-            g = g if isinstance(g, Tensor) else wrap(g)
-        params = node.params or {}
+        elif not create_graph:
+            args = [a._data if isinstance(a, Tensor) else a for a in args]
+        params = node.params or _NO_PARAMS
         prim = node.prim
-        rules = None if prim.variadic else prim.vjp
-        for i, p in enumerate(parents):
-            if p is None or (wanted is not None and p not in wanted):
-                continue
-            if rules is None:
-                gi = prim.vjp(i, g, ans, *args, **params)
-            else:
-                gi = rules[i](g, ans, *args, **params)
-            if gi is None:
-                continue
-            if type(p) is Node:
-                shape, dtype = p.shape, p.dtype
-            else:
-                shape, dtype = p._data.shape, p._data.dtype
-            if gi.shape != shape:
-                gi = sum_to(gi, shape)
-            if gi.dtype != dtype:
-                gi = cast(gi, dtype)
-            _accumulate(pending, owned, p, gi)
-        if not retain_graph:
-            if node.args is not None:
-                node.args = FREED
-            if node.ans is not None:
-                node.ans = FREED
-    for p in parents:
-        if type(p) is Node and (wanted is None or p in wanted):
+        rules = prim.vjp
+        variadic = prim.variadic
+    for i, p in enumerate(parents):
+        if p is None or (wanted is not None and p not in wanted):
+            continue
+        is_node = type(p) is Node
+        if g is not None:
+            rule = rules if not variadic else None
+            gi = (rule[i](g, ans, *args, **params) if rule is not None
+                  else rules(i, g, ans, *args, **params))
+            if gi is not None:
+                if is_node:
+                    shape, dtype = p.shape, p.dtype
+                else:
+                    shape, dtype = p._data.shape, p._data.dtype
+                if gi.shape != shape:
+                    gi = sum_to(gi, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = cast(gi, dtype)
+                if p in pending:
+                    _accumulate(pending, owned, p, gi)
+                else:
+                    pending[p] = gi
+        if is_node:
             remaining = deps[p] - 1
             deps[p] = remaining
             if remaining == 0:
                 ready.append(p)
+    if g is not None and not retain_graph:
+        if node.args is not None:
+            node.args = FREED
+        if node.ans is not None:
+            node.ans = FREED
+
+
+_NO_PARAMS: dict = {}
 
 
 def _accumulate(pending, owned, key, g) -> None:

@@ -25,6 +25,8 @@ Every primitive must have an entry in ``tests/primitive_specs.py``; the suite fa
 
 from __future__ import annotations
 
+import builtins
+import operator
 import string
 from collections.abc import Callable
 
@@ -60,7 +62,7 @@ def _zero_rule(g, ans, x):
 # --------------------------------------------------------------------------------------------
 # Elementwise, one input
 
-neg = primitive("Neg", np.negative, (lambda g, ans, x: -g,))
+neg = primitive("Neg", operator.neg, (lambda g, ans, x: -g,))
 # d exp(x) = exp(x) dx
 exp = primitive("Exp", np.exp, (lambda g, ans, x: g * ans,), save_ans=True)
 # d log(x) = dx / x
@@ -106,13 +108,26 @@ trunc = primitive("Trunc", np.trunc, (_zero_rule,))
 # --------------------------------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting is undone by the engine)
 
-add = primitive("Add", np.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g))
-sub = primitive("Sub", np.subtract, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g))
+# operator.add and friends take NumPy's scalar fast path on 0-d values (np.add does not)
+add = primitive("Add", operator.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g))
+sub = primitive("Sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g))
+def _times(g, y):
+    """``g * y``, without the pass over memory when ``g`` is a broadcast one.
+
+    That is what the gradient of ``sum`` looks like, so ``(a * b).sum().backward()`` costs
+    what it costs by hand.  Small arrays skip the check: it would cost more than it saves.
+    """
+    if (type(g) is np.ndarray and g.size > 4096 and not builtins.any(g.strides)
+            and g.flat[0] == 1 and np.shape(y) == g.shape):
+        return y
+    return g * y
+
+
 # d (x y) = y dx + x dy
-mul = primitive("Mul", np.multiply, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-                save_inputs=True)
+mul = primitive("Mul", operator.mul, (lambda g, ans, x, y: _times(g, y),
+                                      lambda g, ans, x, y: _times(g, x)), save_inputs=True)
 # d (x / y) = dx / y - x dy / y^2
-div = primitive("Div", np.true_divide,
+div = primitive("Div", operator.truediv,
                 (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * x) / (y * y)),
                 save_inputs=True)
 
@@ -131,7 +146,7 @@ def _pow_dy(g, ans, x, y):
         return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
 
 
-pow = primitive("Pow", np.power, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True)  # noqa: A001
+pow = primitive("Pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True)  # noqa: A001
 
 
 def _max_share(g, x, y):

@@ -1,0 +1,209 @@
+"""Side-by-side benchmarks: chainrule against the same work written by hand with NumPy.
+
+Run ``python benchmarks/run.py`` (``--quick`` for a fast smoke run).  BLAS is pinned to one
+thread; every workload first checks that both implementations compute the same gradient, then
+times them interleaved, after a warm-up, and reports medians with the interquartile range.
+
+Workloads (issue 2):
+  scalar-chain   y = y * 1.0001 + 0.0001 on a 0-d float64, 1,000 steps (2,000 ops), fwd + bwd
+  vector-chain   1,000 ops cycling mul, add, sin, exp, tanh on 16-element float64 vectors
+  big-gradient   sum(sin(x) * exp(x) * x) and its gradient, x of 1e6 float64
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import chainrule as cr  # noqa: E402
+
+# --------------------------------------------------------------------------------------------
+# workloads: each returns {"name": callable returning the gradient}, plus the op count
+
+
+def scalar_chain(steps: int = 1000):
+    def by_hand():
+        y = np.float64(0.5)
+        for _ in range(steps):  # forward: nothing to keep, the derivative is constant
+            y = y * 1.0001 + 0.0001
+        g = np.float64(1.0)
+        for _ in range(steps):  # backward: d(y * a + b)/dy = a
+            g = g * 1.0001
+        return g
+
+    def chainrule():
+        x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
+        y = x
+        for _ in range(steps):
+            y = y * 1.0001 + 0.0001
+        y.backward()
+        return x.grad.item()
+
+    return {"numpy": by_hand, "chainrule": chainrule}, 2 * steps
+
+
+VECTOR_CYCLE = ("mul", "add", "sin", "exp", "tanh")
+
+
+def vector_chain(ops: int = 1000, size: int = 16):
+    x0 = np.linspace(-1, 1, size)
+
+    def by_hand():
+        values = [x0]
+        y = x0
+        for i in range(ops):
+            kind = VECTOR_CYCLE[i % 5]
+            if kind == "mul":
+                y = y * 0.9
+            elif kind == "add":
+                y = y + 0.1
+            elif kind == "sin":
+                y = np.sin(y)
+            elif kind == "exp":
+                y = np.exp(y)
+            else:
+                y = np.tanh(y)
+            values.append(y)
+        g = np.ones(size)
+        for i in reversed(range(ops)):
+            kind, x, ans = VECTOR_CYCLE[i % 5], values[i], values[i + 1]
+            if kind == "mul":
+                g = g * 0.9
+            elif kind == "sin":
+                g = g * np.cos(x)
+            elif kind == "exp":
+                g = g * ans
+            elif kind == "tanh":
+                g = g * (1 - ans * ans)
+        return g
+
+    def chainrule():
+        x = cr.tensor(x0, requires_grad=True)
+        y = x
+        for i in range(ops):
+            kind = VECTOR_CYCLE[i % 5]
+            if kind == "mul":
+                y = y * 0.9
+            elif kind == "add":
+                y = y + 0.1
+            elif kind == "sin":
+                y = y.sin()
+            elif kind == "exp":
+                y = y.exp()
+            else:
+                y = y.tanh()
+        y.backward(cr.ones(size, dtype=cr.float64))
+        return x.grad.numpy()
+
+    return {"numpy": by_hand, "chainrule": chainrule}, ops
+
+
+def big_gradient(n: int = 1_000_000):
+    x0 = np.random.default_rng(0).uniform(-1, 1, n)
+
+    def by_hand():
+        s, e = np.sin(x0), np.exp(x0)
+        se = s * e
+        loss = np.sum(se * x0)
+        # d/dx of sum(s e x) = s e + x (cos(x) e + s e)
+        g = se + x0 * (np.cos(x0) * e + se)
+        return loss, g
+
+    def chainrule():
+        x = cr.from_numpy(x0).requires_grad_()
+        loss = (x.sin() * x.exp() * x).sum()
+        loss.backward()
+        return loss.item(), x.grad.numpy()
+
+    return {"numpy": lambda: by_hand()[1], "chainrule": lambda: chainrule()[1]}, 6
+
+
+WORKLOADS = {
+    "scalar-chain": scalar_chain,
+    "vector-chain": vector_chain,
+    "big-gradient": big_gradient,
+}
+
+# --------------------------------------------------------------------------------------------
+
+
+def _time(fn, repeats: int) -> list[float]:
+    return [_once(fn) for _ in range(repeats)]
+
+
+def _once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(name: str, repeats: int) -> dict:
+    impls, ops = WORKLOADS[name]()
+    reference = np.asarray(impls["numpy"]())
+    for label, fn in impls.items():  # same gradient first, then time
+        np.testing.assert_allclose(np.asarray(fn()), reference, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{name}: {label} disagrees with hand-written NumPy")
+    times: dict[str, list[float]] = {label: [] for label in impls}
+    for _ in range(repeats):  # interleaved, so that drifts in machine speed hit all alike
+        for label, fn in impls.items():
+            times[label].append(_once(fn))
+    return {"ops": ops, "times": times}
+
+
+def _summary(samples: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(samples, n=4) if len(samples) > 1 else [samples[0]] * 3
+    return statistics.median(samples), q[2] - q[0]
+
+
+def report(results: dict) -> str:
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, NumPy {np.__version__}, BLAS threads pinned to 1",
+        "",
+        "| workload | NumPy by hand | chainrule | ratio | chainrule overhead per op |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        base, base_iqr = _summary(r["times"]["numpy"])
+        ours, ours_iqr = _summary(r["times"]["chainrule"])
+        per_op = (ours - base) / r["ops"] * 1e6
+        lines.append(f"| {name} | {_fmt(base)} ± {_fmt(base_iqr)} | {_fmt(ours)} ± "
+                     f"{_fmt(ours_iqr)} | {ours / base:.2f}x | {per_op:.2f} µs |")
+    lines.append("")
+    lines.append("times are medians ± interquartile range of whole fwd+bwd runs")
+    return "\n".join(lines)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 21
+    results = {}
+    for name in args.only or WORKLOADS:
+        for fn in WORKLOADS[name]()[0].values():  # warm-up
+            fn()
+        results[name] = measure(name, repeats)
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
