@@ -417,16 +417,15 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
             args = [a._data if isinstance(a, Tensor) else a for a in args]
         params = node.params or _NO_PARAMS
         prim = node.prim
-        rules = prim.vjp
-        variadic = prim.variadic
+        per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
+        shared = prim.vjp
     for i, p in enumerate(parents):
         if p is None or (wanted is not None and p not in wanted):
             continue
         is_node = type(p) is Node
         if g is not None:
-            rule = rules if not variadic else None
-            gi = (rule[i](g, ans, *args, **params) if rule is not None
-                  else rules(i, g, ans, *args, **params))
+            gi = (per_input[i](g, ans, *args, **params) if per_input is not None
+                  else shared(i, g, ans, *args, **params))
             if gi is not None:
                 if is_node:
                     shape, dtype = p.shape, p.dtype
