@@ -8,6 +8,7 @@ Workloads (issue 2):
   scalar-chain   y = y * 1.0001 + 0.0001 on a 0-d float64, 1,000 steps (2,000 ops), fwd + bwd
   vector-chain   1,000 ops cycling mul, add, sin, exp, tanh on 16-element float64 vectors
   big-gradient   sum(sin(x) * exp(x) * x) and its gradient, x of 1e6 float64
+  deep-chains    y = y * 1.0000001 chains of 1e3 ... 1e6 ops: backward cost per op by length
 """
 
 from __future__ import annotations
@@ -139,8 +140,29 @@ WORKLOADS = {
 # --------------------------------------------------------------------------------------------
 
 
-def _time(fn, repeats: int) -> list[float]:
-    return [_once(fn) for _ in range(repeats)]
+def deep_chains(lengths=(1_000, 10_000, 100_000, 1_000_000), repeats: int = 3) -> str:
+    """Backward time per op as the graph grows: flat means the walk is linear in its length."""
+    rows = ["| chain length | forward µs/op | backward µs/op | backward per op / at 1e3 |",
+            "|---|---|---|---|"]
+    base = None
+    for n in lengths:
+        fwd, bwd = [], []
+        for _ in range(repeats):
+            x = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
+            start = time.perf_counter()
+            y = x
+            for _ in range(n):
+                y = y * 1.0000001
+            middle = time.perf_counter()
+            y.backward()
+            end = time.perf_counter()
+            fwd.append((middle - start) / n)
+            bwd.append((end - middle) / n)
+            del y
+        f, b = statistics.median(fwd), statistics.median(bwd)
+        base = base or b
+        rows.append(f"| {n:,} | {f * 1e6:.2f} | {b * 1e6:.2f} | {b / base:.2f} |")
+    return "\n".join(rows)
 
 
 def _once(fn) -> float:
@@ -194,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
+    parser.add_argument("--no-deep", action="store_true", help="skip the deep-chain table")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 21
     results = {}
@@ -202,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
             fn()
         results[name] = measure(name, repeats)
     print(report(results))
+    if not args.no_deep:
+        lengths = (1_000, 10_000, 100_000) if args.quick else (1_000, 10_000, 100_000, 1_000_000)
+        print()
+        print(deep_chains(lengths, repeats=1 if args.quick else 3))
     return 0
 
 

@@ -260,12 +260,14 @@ class Primitive:
             if self.view:
                 _mark_view(out, args[0])
             return out
+        # what backward must find unchanged: the saved inputs' versions (None: all at 0) and
+        # the result's version counter
         check = None
         if self.save_ans:
             ans_counter = [0]
             check = (_versions(args) if has_version else None, ans_counter)
-        elif self.save_inputs and has_version:
-            check = (_versions(args), None)
+        elif self.save_inputs:
+            check = (_versions(args) if has_version else None, None)
         node = Node(self, tuple(parents), args if self.save_inputs else None,
                     ans if self.save_ans else None, params or None, ans.shape, ans.dtype, check)
         out = wrap(ans, node)
@@ -565,9 +567,9 @@ def _check_versions(node) -> None:
     if node.args is None:
         return
     for i, a in enumerate(node.args):
-        if not isinstance(a, Tensor):
-            continue
-        now = a._vc[0] if a._vc is not None else 0
+        if not isinstance(a, Tensor) or a._vc is None:
+            continue  # never changed in place, never shared: still at version 0
+        now = a._vc[0]
         expected = versions[i] if versions is not None else 0
         if now != expected:
             where = f"which is output 0 of {a._node.name()}" if a._node is not None else "a leaf"

@@ -248,7 +248,7 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     keep = _keep(keepdim, keepdims)
     indices = arg(x._data, axis=d, keepdims=True)
     # the values are gathered at the chosen index, so only that element gets the gradient
-    grid = np.indices(indices.shape, sparse=True)
+    grid = list(np.indices(indices.shape, sparse=True))
     grid[d] = indices
     values = x[tuple(grid)]
     if not keep:

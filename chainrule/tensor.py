@@ -223,8 +223,7 @@ class Tensor:
         out = wrap(self._data)
         if self._vc is None:
             self._vc = [0]
-        out._vc = self._vc
-        out._base = self._base if self._base is not None else self
+        out._vc = self._vc  # shares storage, so shares the version counter (not a "view")
         return out
 
     def detach_(self) -> Tensor:
@@ -326,7 +325,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as an ndarray sharing storage with this tensor."""
-        if self._rg:
+        if self._rg and engine.grad_mode.enabled:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         self._ensure_array()

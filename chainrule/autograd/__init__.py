@@ -39,6 +39,10 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool) -> list:
     if gradients is None or isinstance(gradients, Tensor):
         gradients = [gradients] * (1 if gradients is not None else len(outputs))
     gradients = list(gradients)
+    for g in gradients:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"{caller}: gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}; wrap the values with chainrule.tensor(...)")
     if len(gradients) != len(outputs):
         raise RuntimeError(f"{caller}: got {len(outputs)} tensors and {len(gradients)} "
                            "gradients; pass one gradient per output")
@@ -63,9 +67,6 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool) -> list:
                 )
             seeds.append(np.ones(out.shape, out.dtype))
             continue
-        if not isinstance(g, Tensor):
-            raise TypeError(f"{caller}: gradients can be either Tensors or None, but got "
-                            f"{type(g).__name__}")
         if g.shape != out.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
