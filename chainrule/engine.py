@@ -59,6 +59,9 @@ def is_grad_enabled() -> bool:
 # Nodes
 
 
+inplace_count = [0]  # in-place changes to any tensor so far (see Node.check)
+
+
 class _Freed:
     """Marks a node whose saved values were released by a backward pass."""
 
@@ -109,7 +112,7 @@ class Node:
         self.params = params
         self.shape = shape
         self.dtype = dtype
-        self.check = check  # None, or (versions of saved inputs or None, version counter of ans)
+        self.check = check  # None, or (saved inputs' versions, ans's counter, in-place count)
         self.extras = None
 
     def name(self) -> str:
@@ -260,14 +263,15 @@ class Primitive:
             if self.view:
                 _mark_view(out, args[0])
             return out
-        # what backward must find unchanged: the saved inputs' versions (None: all at 0) and
-        # the result's version counter
+        # what backward must find unchanged: the saved inputs' versions (None: all at 0), the
+        # result's version counter, and the count of in-place changes so far (if that count
+        # has not moved by backward time, nothing can have changed)
         check = None
         if self.save_ans:
             ans_counter = [0]
-            check = (_versions(args) if has_version else None, ans_counter)
+            check = (_versions(args) if has_version else None, ans_counter, inplace_count[0])
         elif self.save_inputs:
-            check = (_versions(args) if has_version else None, None)
+            check = (_versions(args) if has_version else None, None, inplace_count[0])
         node = Node(self, tuple(parents), args if self.save_inputs else None,
                     ans if self.save_ans else None, params or None, ans.shape, ans.dtype, check)
         out = wrap(ans, node)
@@ -407,7 +411,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
         args, ans = node.args, node.ans
         if args is FREED or ans is FREED:
             raise RuntimeError(BACKWARD_TWICE)
-        if node.check is not None:
+        check = node.check
+        if check is not None and check[2] != inplace_count[0]:
             _check_versions(node)
         if create_graph:
             g = g if isinstance(g, Tensor) else wrap(g)
@@ -560,7 +565,7 @@ def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
 
 
 def _check_versions(node) -> None:
-    versions, ans_counter = node.check
+    versions, ans_counter, _ = node.check
     if ans_counter is not None and ans_counter[0] != 0:
         _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
                         ans_counter[0], 0)

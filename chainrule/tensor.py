@@ -252,6 +252,7 @@ class Tensor:
         return self._vc[0] if self._vc is not None else 0
 
     def _bump_version(self) -> None:
+        engine.inplace_count[0] += 1
         if self._vc is None:
             self._vc = [1]
         else:
