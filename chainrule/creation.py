@@ -68,6 +68,9 @@ def _infer(arr: np.ndarray, typed: bool) -> np.ndarray:
     if arr.dtype == np.complex128:
         return arr.astype(np.complex64)
     if arr.dtype.kind in "iu":
+        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise OverflowError("chainrule.tensor: a value is too large for int64; pass "
+                                "dtype=chainrule.float64 (or uint8 for small values)")
         return arr.astype(np.int64)
     return arr
 

@@ -44,7 +44,8 @@ def _dims(name: str, ndim: int, dim=None, axis=None) -> tuple[int, ...] | None:
     if dims is None:
         return None
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    return tuple(sorted(_axis(name, d, ndim) for d in dims))
+    axes = tuple(sorted(_axis(name, d, ndim) for d in dims))
+    return () if ndim == 0 else axes  # a 0-d tensor accepts dim 0 or -1: nothing to reduce
 
 
 def _axis(name: str, d: int, ndim: int) -> int:
@@ -145,10 +146,8 @@ trunc = _unary(R.trunc, "Elementwise rounding toward zero; zero gradient.")
 
 
 def round(input, *, decimals: int = 0) -> Tensor:  # noqa: A001
-    """Round half to even; zero gradient."""
-    if decimals:
-        return _nograd(np.round, input, decimals)
-    return R.round(_tensor_arg(input))
+    """Round half to even (to ``decimals`` places); zero gradient."""
+    return R.round(_tensor_arg(input), decimals=decimals)
 
 
 def maximum(input, other) -> Tensor:
@@ -377,6 +376,9 @@ def mv(input, vec) -> Tensor:
 
 def outer(input, vec2) -> Tensor:
     """Outer product of two 1-D tensors."""
+    if np.ndim(_data(input)) != 1 or np.ndim(_data(vec2)) != 1:
+        raise RuntimeError(f"outer: 1D tensors expected, but got {np.ndim(_data(input))}D and "
+                           f"{np.ndim(_data(vec2))}D tensors")
     return reshape(input, -1, 1) * reshape(vec2, 1, -1)
 
 
@@ -431,6 +433,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
     start, end = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
     return reshape(x, shape)
 
@@ -464,6 +468,8 @@ def transpose(input, dim0: int, dim1: int) -> Tensor:
     x = _tensor_arg(input)
     axes = list(range(x.ndim))
     d0, d1 = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
+    if x.ndim == 0:
+        return x
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return R.transpose(x, axes=tuple(axes))
 
@@ -474,6 +480,9 @@ swapaxes = transpose
 def t(input) -> Tensor:
     """Transpose a matrix (a 0-D or 1-D tensor is returned as it is)."""
     x = _tensor_arg(input)
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D; "
+                           "use transpose(dim0, dim1) or permute")
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
@@ -488,6 +497,11 @@ def expand(input, *sizes) -> Tensor:
     x = _tensor_arg(input)
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({x.ndim})")
+    if -1 in sizes[:lead]:
+        raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -525,7 +539,10 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     d = _axis("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
-        step = builtins.max(int(split_size_or_sections), 1)
+        step = int(split_size_or_sections)
+        if step <= 0 and n > 0:
+            raise RuntimeError(f"split: split_size must be positive, got {step}")
+        step = builtins.max(step, 1)
         sizes = [builtins.min(step, n - s) for s in range(0, n, step)]
     else:
         sizes = list(split_size_or_sections)
@@ -551,10 +568,10 @@ def flip(input, dims) -> Tensor:
     return R.flip(x, axis=_dims("flip", x.ndim, dims))
 
 
-def tile(input, dims) -> Tensor:
-    """Repeat the whole tensor along each dimension (NumPy's ``tile``)."""
+def tile(input, *dims) -> Tensor:
+    """Repeat the whole tensor along each dimension (NumPy's ``tile``): ``tile(x, (2, 1))``."""
     x = _tensor_arg(input)
-    reps = tuple(dims)
+    reps = _sizes(dims)
     reps = (1,) * (x.ndim - len(reps)) + reps
     return R.repeat(x, reps=reps, x_shape=x.shape)
 
@@ -643,24 +660,31 @@ def isfinite(input) -> Tensor:
     return _nograd(np.isfinite, input)
 
 
+def _one_axis(name: str, input, dim):
+    if dim is None:
+        return None
+    ndim = np.ndim(_data(input))
+    return None if ndim == 0 else _axis(name, dim, ndim)
+
+
 def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (of the flattened tensor by default)."""
-    return _nograd(np.argmax, input, axis=dim, keepdims=keepdim)
+    return _nograd(np.argmax, input, axis=_one_axis("argmax", input, dim), keepdims=keepdim)
 
 
 def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (of the flattened tensor by default)."""
-    return _nograd(np.argmin, input, axis=dim, keepdims=keepdim)
+    return _nograd(np.argmin, input, axis=_one_axis("argmin", input, dim), keepdims=keepdim)
 
 
 def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether all values are true (along ``dim``)."""
-    return _nograd(np.all, input, axis=dim, keepdims=keepdim)
+    return _nograd(np.all, input, axis=_one_axis("all", input, dim), keepdims=keepdim)
 
 
 def any(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """Whether any value is true (along ``dim``)."""
-    return _nograd(np.any, input, axis=dim, keepdims=keepdim)
+    return _nograd(np.any, input, axis=_one_axis("any", input, dim), keepdims=keepdim)
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:

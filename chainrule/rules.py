@@ -54,7 +54,7 @@ def _raw(a):
     return a._data if isinstance(a, engine.Tensor) else a
 
 
-def _zero_rule(g, ans, x):
+def _zero_rule(g, ans, x, **params):
     # piecewise constant: d f(x) = 0
     return g * 0
 
@@ -102,7 +102,7 @@ abs = primitive("Abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=Tru
 sign = primitive("Sign", np.sign, (_zero_rule,))
 floor = primitive("Floor", np.floor, (_zero_rule,))
 ceil = primitive("Ceil", np.ceil, (_zero_rule,))
-round = primitive("Round", np.round, (_zero_rule,))  # noqa: A001
+round = primitive("Round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,))  # noqa: A001
 trunc = primitive("Trunc", np.trunc, (_zero_rule,))
 
 # --------------------------------------------------------------------------------------------
@@ -364,21 +364,24 @@ def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
 def _einsum_vjp(i, g, ans, *xs, subscripts):
     ins, out = _einsum_parse(subscripts, [np.shape(_raw(x)) for x in xs])
     target = ins[i]
-    if len(set(target)) != len(target):
-        raise NotImplementedError(f"chainrule.einsum: the gradient for an operand with a "
-                                  f"repeated index ({target!r}) is not supported")
+    shape = np.shape(_raw(xs[i]))
+    sizes = dict(zip(target, shape))
+    distinct = "".join(dict.fromkeys(target))  # 'ii' -> 'i': a diagonal
     others = [t for j, t in enumerate(ins) if j != i]
     known = set(out).union(*others)
     # letters of this operand that appear nowhere else were summed out: broadcast them back
-    kept = "".join(c for c in target if c in known)
+    kept = "".join(c for c in distinct if c in known)
     grad = einsum(*([g] + [x for j, x in enumerate(xs) if j != i]),
                   subscripts=",".join([out] + others) + "->" + kept)
-    shape = np.shape(_raw(xs[i]))
-    if kept != target:
-        sizes = dict(zip(target, shape))
-        staged = tuple(sizes[c] if c in kept else 1 for c in target)
+    if kept != distinct:
+        staged = tuple(sizes[c] if c in kept else 1 for c in distinct)
         grad = reshape(grad, shape=staged, x_shape=grad.shape)
-        grad = broadcast_to(grad, shape=shape, x_shape=staged)
+        grad = broadcast_to(grad, shape=tuple(sizes[c] for c in distinct), x_shape=staged)
+    if distinct != target:
+        # a repeated index reads a diagonal; its adjoint writes the gradient back onto it
+        grids = np.indices(grad.shape, sparse=True)
+        index = tuple(grids[distinct.index(c)] for c in target)
+        grad = index_add(grad, index=index, x_shape=shape)
     return grad
 
 

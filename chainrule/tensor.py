@@ -288,7 +288,13 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         """The shape, or the size of dimension ``dim``."""
-        return self._data.shape if dim is None else self._data.shape[dim]
+        if dim is None:
+            return self._data.shape
+        ndim = self._data.ndim
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size: Dimension out of range (expected to be in range of "
+                             f"[{-ndim}, {ndim - 1}], but got {dim})")
+        return self._data.shape[dim]
 
     def dim(self) -> int:
         """The number of dimensions."""
@@ -339,6 +345,8 @@ class Tensor:
         return arr.copy() if copy else arr
 
     def __bool__(self) -> bool:
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous; "
                                "use .any() or .all()")

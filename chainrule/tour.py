@@ -88,6 +88,10 @@ def tour(out: TextIO = sys.stdout) -> None:
     print("chainrule tour: the 'Automatic Differentiation' chapter of Dive into Deep Learning,",
           file=out)
     print("PyTorch tab, with `import torch` replaced by `import chainrule as torch`.", file=out)
-    namespace = run_cells(PYTORCH_CELLS, out)
+    print("(Random numbers are seeded with torch.manual_seed(0) so that every run shows the same.)",
+          file=out)
+    namespace = {}
+    run_cell("import chainrule\nchainrule.manual_seed(0)", namespace)
+    run_cells(PYTORCH_CELLS, out, namespace)
     print("\n## Exercises", file=out)
     run_cells(EXERCISE_CELLS, out, namespace)
