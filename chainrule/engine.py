@@ -59,7 +59,7 @@ def is_grad_enabled() -> bool:
 # Nodes
 
 
-inplace_count = [0]  # in-place changes to any tensor so far (see Node.check)
+inplace_count = [0]  # in-place changes to any tensor so far (see Node.epoch)
 
 
 class _Freed:
@@ -101,10 +101,11 @@ class Node:
     it; both become ``FREED`` after a backward pass that does not retain the graph.
     """
 
-    __slots__ = ("prim", "parents", "args", "ans", "params", "shape", "dtype", "check",
-                 "extras", "__weakref__")
+    __slots__ = ("prim", "parents", "args", "ans", "params", "shape", "dtype", "epoch",
+                 "versions", "ans_counter", "extras", "__weakref__")
 
-    def __init__(self, prim, parents, args, ans, params, shape, dtype, check):
+    def __init__(self, prim, parents, args, ans, params, shape, dtype, epoch, versions,
+                 ans_counter):
         self.prim = prim
         self.parents = parents
         self.args = args
@@ -112,7 +113,12 @@ class Node:
         self.params = params
         self.shape = shape
         self.dtype = dtype
-        self.check = check  # None, or (saved inputs' versions, ans's counter, in-place count)
+        # What backward must find unchanged when the rules read saved values: the count of
+        # in-place changes when recorded (if it has not moved, nothing changed), the saved
+        # inputs' versions (None: all at 0) and the version counter of the result.
+        self.epoch = epoch
+        self.versions = versions
+        self.ans_counter = ans_counter
         self.extras = None
 
     def name(self) -> str:
@@ -263,17 +269,10 @@ class Primitive:
             if self.view:
                 _mark_view(out, args[0])
             return out
-        # what backward must find unchanged: the saved inputs' versions (None: all at 0), the
-        # result's version counter, and the count of in-place changes so far (if that count
-        # has not moved by backward time, nothing can have changed)
-        check = None
-        if self.save_ans:
-            ans_counter = [0]
-            check = (_versions(args) if has_version else None, ans_counter, inplace_count[0])
-        elif self.save_inputs:
-            check = (_versions(args) if has_version else None, None, inplace_count[0])
+        ans_counter = [0] if self.save_ans else None
         node = Node(self, tuple(parents), args if self.save_inputs else None,
-                    ans if self.save_ans else None, params or None, ans.shape, ans.dtype, check)
+                    ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
+                    inplace_count[0], _versions(args) if has_version else None, ans_counter)
         out = wrap(ans, node)
         if self.save_ans:
             out._vc = ans_counter
@@ -411,8 +410,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
         args, ans = node.args, node.ans
         if args is FREED or ans is FREED:
             raise RuntimeError(BACKWARD_TWICE)
-        check = node.check
-        if check is not None and check[2] != inplace_count[0]:
+        if node.epoch != inplace_count[0]:
             _check_versions(node)
         if create_graph:
             g = g if isinstance(g, Tensor) else wrap(g)
@@ -565,7 +563,7 @@ def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
 
 
 def _check_versions(node) -> None:
-    versions, ans_counter, _ = node.check
+    versions, ans_counter = node.versions, node.ans_counter
     if ans_counter is not None and ans_counter[0] != 0:
         _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
                         ans_counter[0], 0)
