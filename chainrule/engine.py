@@ -421,6 +421,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
         elif not create_graph:
             args = [a._data if isinstance(a, Tensor) else a for a in args]
         params = node.params or _NO_PARAMS
+        handed_out: list = []  # fresh results already given to a parent of this node
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
         shared = prim.vjp
@@ -440,10 +441,16 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
                     gi = sum_to(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = cast(gi, dtype)
+                fresh = (type(gi) is np.ndarray and gi.size > 4096
+                         and _is_fresh(gi, g, ans, args, handed_out))
+                if fresh:
+                    handed_out.append(gi)
                 if p in pending:
-                    _accumulate(pending, owned, p, gi)
+                    _accumulate(pending, owned, p, gi, fresh)
                 else:
                     pending[p] = gi
+                    if fresh:
+                        owned.add(p)
         if is_node:
             remaining = deps[p] - 1
             deps[p] = remaining
@@ -459,15 +466,29 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
 _NO_PARAMS: dict = {}
 
 
-def _accumulate(pending, owned, key, g) -> None:
+def _is_fresh(gi, g, ans, args, handed_out) -> bool:
+    """Did the rule just allocate ``gi``?  Then the engine may add into it in place.
+
+    A rule can only return new arrays, views (which have a ``base``), or arrays it was given;
+    and a new array must not have gone to another parent of the same node already.
+    (Checked for large arrays only, where an allocation saved matters.)
+    """
+    if gi.base is not None or gi is g or gi is ans:
+        return False
+    return all(gi is not a for a in args) and all(gi is not h for h in handed_out)
+
+
+def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
     """Add ``g`` to ``pending[key]`` without ever mutating an array the engine did not allocate.
 
-    The first contribution is kept by reference, the second allocates a sum, later ones are
-    added in place into that sum.
+    The first contribution is kept by reference, the second is added into whichever of the two
+    the engine owns (a fresh rule result) or else into a new sum, later ones in place.
     """
     prev = pending.get(key)
     if prev is None:
         pending[key] = g
+        if fresh:
+            owned.add(key)
         return
     if type(prev) is SparseGrad:
         prev = pending[key] = prev.dense()
@@ -480,6 +501,10 @@ def _accumulate(pending, owned, key, g) -> None:
         pending[key] = prev
     elif key in owned and type(prev) is np.ndarray:
         np.add(prev, g, out=prev)
+    elif fresh:
+        np.add(g, prev, out=g)
+        pending[key] = g
+        owned.add(key)
     else:
         pending[key] = prev + g
         owned.add(key)

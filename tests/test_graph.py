@@ -156,6 +156,25 @@ class TestMemory:
         finally:
             gc.enable()
 
+    def test_one_new_array_returned_for_two_inputs_is_not_shared(self):
+        """In-place accumulation must not let two gradients share one freshly made array."""
+        made = {}
+
+        def same_array_twice(g, ans, x, y):
+            key = id(g)
+            if key not in made:
+                made[key] = g * 2.0  # a new array, handed to both inputs
+            return made[key]
+
+        double_sum = engine.Primitive("DoubleSum", lambda x, y: x + y,
+                                      (same_array_twice, same_array_twice), save_inputs=False,
+                                      save_ans=False, view=False, variadic=False, jvp=None, doc="")
+        n = 10_000  # large enough for the engine's in-place accumulation to be considered
+        x, z = f64(np.ones(n)), f64(np.ones(n))
+        (double_sum(x, z) + x * 3.0).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 5.0)
+        np.testing.assert_allclose(z.grad.numpy(), 2.0)
+
     def test_leaf_grad_does_not_alias_engine_arrays(self):
         x, z = f64([1.0, 2.0]), f64([3.0, 4.0])
         (x + z).sum().backward()  # both get the same gradient array from Add's rule
