@@ -170,10 +170,12 @@ class TestMemory:
                                       (same_array_twice, same_array_twice), save_inputs=False,
                                       save_ans=False, view=False, variadic=False, jvp=None, doc="")
         n = 10_000  # large enough for the engine's in-place accumulation to be considered
-        x, z = f64(np.ones(n)), f64(np.ones(n))
-        (double_sum(x, z) + x * 3.0).sum().backward()
-        np.testing.assert_allclose(x.grad.numpy(), 5.0)
-        np.testing.assert_allclose(z.grad.numpy(), 2.0)
+        for build in (lambda x, z: double_sum(x, z) + x * 3.0,
+                      lambda x, z: x * 3.0 + double_sum(x, z)):  # both orders of the walk
+            x, z = f64(np.ones(n)), f64(np.ones(n))
+            build(x, z).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), 5.0)
+            np.testing.assert_allclose(z.grad.numpy(), 2.0)
 
     def test_leaf_grad_does_not_alias_engine_arrays(self):
         x, z = f64([1.0, 2.0]), f64([3.0, 4.0])
