@@ -403,6 +403,7 @@ def _leading_to(root_nodes, deps, targets) -> set:
 def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
+    fresh_results = None  # large new arrays from the rules: accumulated once all are known
     if g is not None and wanted is not None and not any(
             p in wanted for p in parents if p is not None):
         g = None  # nothing wanted lies behind this node
@@ -421,17 +422,16 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
         elif not create_graph:
             args = [a._data if isinstance(a, Tensor) else a for a in args]
         params = node.params or _NO_PARAMS
-        handed_out: list = []  # fresh results already given to a parent of this node
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
-        shared = prim.vjp
+        for_all = prim.vjp
     for i, p in enumerate(parents):
         if p is None or (wanted is not None and p not in wanted):
             continue
         is_node = type(p) is Node
         if g is not None:
             gi = (per_input[i](g, ans, *args, **params) if per_input is not None
-                  else shared(i, g, ans, *args, **params))
+                  else for_all(i, g, ans, *args, **params))
             if gi is not None:
                 if is_node:
                     shape, dtype = p.shape, p.dtype
@@ -441,21 +441,25 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
                     gi = sum_to(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = cast(gi, dtype)
-                fresh = (type(gi) is np.ndarray and gi.size > 4096
-                         and _is_fresh(gi, g, ans, args, handed_out))
-                if fresh:
-                    handed_out.append(gi)
-                if p in pending:
-                    _accumulate(pending, owned, p, gi, fresh)
+                if type(gi) is np.ndarray and gi.size > 4096 and _is_fresh(gi, g, ans, args):
+                    if fresh_results is None:
+                        fresh_results = []
+                    fresh_results.append((p, gi))
+                elif p in pending:
+                    _accumulate(pending, owned, p, gi)
                 else:
                     pending[p] = gi
-                    if fresh:
-                        owned.add(p)
         if is_node:
             remaining = deps[p] - 1
             deps[p] = remaining
             if remaining == 0:
                 ready.append(p)
+    if fresh_results is not None:
+        for p, gi in fresh_results:
+            # one new array handed to two inputs must stay unowned, or adding into it for one
+            # input would change the other's gradient
+            handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
+            _accumulate(pending, owned, p, gi, fresh=not handed_twice)
     if g is not None and not retain_graph:
         if node.args is not None:
             node.args = FREED
@@ -466,16 +470,15 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
 _NO_PARAMS: dict = {}
 
 
-def _is_fresh(gi, g, ans, args, handed_out) -> bool:
+def _is_fresh(gi, g, ans, args) -> bool:
     """Did the rule just allocate ``gi``?  Then the engine may add into it in place.
 
-    A rule can only return new arrays, views (which have a ``base``), or arrays it was given;
-    and a new array must not have gone to another parent of the same node already.
+    A rule can only return new arrays, views (which have a ``base``), or arrays it was given.
     (Checked for large arrays only, where an allocation saved matters.)
     """
     if gi.base is not None or gi is g or gi is ans:
         return False
-    return all(gi is not a for a in args) and all(gi is not h for h in handed_out)
+    return all(gi is not a for a in args)
 
 
 def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
