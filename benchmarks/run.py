@@ -58,25 +58,26 @@ def scalar_chain(steps: int = 1000):
 VECTOR_CYCLE = ("mul", "add", "sin", "exp", "tanh")
 
 
+def _vector_forward(y, ops: int, sin, exp, tanh) -> list:
+    """The chain's forward pass with the given elementwise functions; returns every value."""
+    values = [y]
+    for i in range(ops):
+        kind = VECTOR_CYCLE[i % 5]
+        if kind == "mul":
+            y = y * 0.9
+        elif kind == "add":
+            y = y + 0.1
+        else:
+            y = {"sin": sin, "exp": exp, "tanh": tanh}[kind](y)
+        values.append(y)
+    return values
+
+
 def vector_chain(ops: int = 1000, size: int = 16):
     x0 = np.linspace(-1, 1, size)
 
     def by_hand():
-        values = [x0]
-        y = x0
-        for i in range(ops):
-            kind = VECTOR_CYCLE[i % 5]
-            if kind == "mul":
-                y = y * 0.9
-            elif kind == "add":
-                y = y + 0.1
-            elif kind == "sin":
-                y = np.sin(y)
-            elif kind == "exp":
-                y = np.exp(y)
-            else:
-                y = np.tanh(y)
-            values.append(y)
+        values = _vector_forward(x0, ops, np.sin, np.exp, np.tanh)
         g = np.ones(size)
         for i in reversed(range(ops)):
             kind, x, ans = VECTOR_CYCLE[i % 5], values[i], values[i + 1]
@@ -92,19 +93,7 @@ def vector_chain(ops: int = 1000, size: int = 16):
 
     def chainrule():
         x = cr.tensor(x0, requires_grad=True)
-        y = x
-        for i in range(ops):
-            kind = VECTOR_CYCLE[i % 5]
-            if kind == "mul":
-                y = y * 0.9
-            elif kind == "add":
-                y = y + 0.1
-            elif kind == "sin":
-                y = y.sin()
-            elif kind == "exp":
-                y = y.exp()
-            else:
-                y = y.tanh()
+        y = _vector_forward(x, ops, cr.Tensor.sin, cr.Tensor.exp, cr.Tensor.tanh)[-1]
         y.backward(cr.ones(size, dtype=cr.float64))
         return x.grad.numpy()
 
