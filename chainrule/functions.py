@@ -96,14 +96,19 @@ def mul(input, other) -> Tensor:
     return R.mul(input, other)
 
 
+_floor_divide = R.numpy2_promotion(np.floor_divide)
+_trunc_divide = R.numpy2_promotion(lambda a, b: np.trunc(np.true_divide(a, b)))
+_mod = R.numpy2_promotion(np.mod)
+
+
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """True division (``rounding_mode='floor'`` or ``'trunc'`` gives no gradient)."""
     if rounding_mode is None:
         return R.div(input, other)
     if rounding_mode == "floor":
-        return _nograd(np.floor_divide, input, other)
+        return _nograd(_floor_divide, input, other)
     if rounding_mode == "trunc":
-        return _nograd(lambda a, b: np.trunc(np.true_divide(a, b)), input, other)
+        return _nograd(_trunc_divide, input, other)
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
@@ -618,8 +623,10 @@ def _setitem(self, index, value) -> None:
 
 
 def _comparison(ufunc, doc):
+    op = R.numpy2_promotion(ufunc)
+
     def compare(input, other) -> Tensor:
-        return _nograd(ufunc, input, other)
+        return _nograd(op, input, other)
 
     compare.__name__ = compare.__qualname__ = ufunc.__name__
     compare.__doc__ = doc
@@ -843,7 +850,7 @@ Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: R.div(other, self)
 Tensor.__floordiv__ = lambda self, other: div(self, other, rounding_mode="floor")
 Tensor.__rfloordiv__ = lambda self, other: div(other, self, rounding_mode="floor")
-Tensor.__mod__ = lambda self, other: _nograd(np.mod, self, other)
+Tensor.__mod__ = lambda self, other: _nograd(_mod, self, other)
 Tensor.__pow__ = pow
 Tensor.__rpow__ = lambda self, other: R.pow(other, self)
 Tensor.__matmul__ = matmul

@@ -26,6 +26,7 @@ Every primitive must have an entry in ``tests/primitive_specs.py``; the suite fa
 from __future__ import annotations
 
 import builtins
+import functools
 import operator
 import string
 from collections.abc import Callable
@@ -38,11 +39,46 @@ from chainrule.engine import Primitive, SparseGrad
 REGISTRY: dict[str, Primitive] = {}
 
 
+# NumPy 1.x promotes 0-d values (NumPy scalars, 0-d arrays) by value: np.float32(2) * 2 is
+# float64 there and a float32 array times a 0-d float64 is float32; NumPy 2 (NEP 50) gives
+# float32 and float64.  On NumPy 1.x, the elementwise operations that combine operands or use
+# Python constants therefore see their 0-d operands as 1-element arrays, which NumPy 1.x
+# promotes by dtype as NumPy 2 does.  On NumPy 2 ``numpy2_promotion`` returns ``func`` itself.
+LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+_PROMOTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Clamp", "Where",
+              "Sigmoid", "Relu"}
+
+
+def numpy2_promotion(func: Callable) -> Callable:
+    """``func`` (elementwise) with NumPy 2's promotion of 0-d operands, also on NumPy 1.x."""
+    if not LEGACY_PROMOTION:
+        return func
+
+    @functools.wraps(func)
+    def run(*args, **params):
+        lifted, all_0d, new = False, True, []
+        for a in args:
+            ndim = getattr(a, "ndim", None)  # None: a Python number, None, or a sequence
+            if ndim == 0:
+                a, lifted = a.reshape(1), True
+            elif ndim is not None or isinstance(a, (list, tuple)):
+                all_0d = False
+            new.append(a)
+        if not lifted:
+            return func(*args, **params)
+        ans = func(*new, **params)
+        return ans[0] if all_0d else ans
+
+    return run
+
+
 def primitive(name: str, impl: Callable, vjp, *, save_inputs: bool = False,
               save_ans: bool = False, view: bool = False, jvp=None, doc: str = "") -> Primitive:
     """Declare a primitive and add it to :data:`REGISTRY` (see the module docstring)."""
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is declared twice")
+    if name in _PROMOTING:
+        impl = numpy2_promotion(impl)
     prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
                      variadic=callable(vjp), jvp=jvp, doc=doc)
     REGISTRY[name] = prim
@@ -257,9 +293,11 @@ amin = primitive("Amin", lambda x, axis, keepdims, x_shape: np.amin(x, axis, kee
                  (_extremum_vjp,), save_inputs=True, save_ans=True)
 
 
+_finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
+
+
 def _logsumexp(x, axis, keepdims, x_shape):
-    top = np.amax(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0)
+    top = _finite_or_0(np.amax(x, axis=axis, keepdims=True))
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else np.squeeze(out, axis=axis)
