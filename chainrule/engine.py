@@ -213,19 +213,17 @@ class Primitive:
     plain NumPy (this is what lets the same rules run on raw arrays).
     """
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view", "variadic",
-                 "doc")
+    __slots__ = ("name", "impl", "vjp", "save_inputs", "save_ans", "view", "variadic", "reads")
 
-    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, jvp, doc):
+    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, reads=None):
         self.name = name
         self.impl = impl
         self.vjp = vjp
-        self.jvp = jvp
         self.save_inputs = save_inputs
         self.save_ans = save_ans
         self.view = view
         self.variadic = variadic
-        self.doc = doc
+        self.reads = reads  # per input's rule: the inputs whose values it reads (None: all)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -253,6 +251,8 @@ class Primitive:
                     parents.append(None)
                 if a._vc is not None:
                     has_version = True
+                    if a._base is not None and a._vc[0] != a._view_version:
+                        _check_stale_view(a, self)
             else:
                 raw.append(a)
                 parents.append(None)
@@ -296,6 +296,18 @@ def _share_storage(args, raw):
     return raw
 
 
+def _check_stale_view(view, prim) -> None:
+    """A view whose base changed in place since it was made no longer matches its history."""
+    if grad_mode.enabled and (view._rg or view._base._rg):
+        raise RuntimeError(
+            f"{prim.name.lower()}: this tensor is a view (of shape {view.shape}) whose base was "
+            "modified in place after the view was made, so its recorded history is out of "
+            "date. Make the view again after the in-place change (chainrule does not rewrite "
+            "a view's history), or use out-of-place operations."
+        )
+    view._view_version = view._vc[0]  # nothing recorded depends on it: the view is current
+
+
 def _mark_view(out, base) -> None:
     """Views share their base's version counter, so in-place changes through either are seen."""
     if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
@@ -307,12 +319,14 @@ def _mark_view(out, base) -> None:
         base._vc = root._vc
     out._vc = root._vc
     out._base = root
+    out._view_version = root._vc[0]
 
 
 # --------------------------------------------------------------------------------------------
 # The backward walk
 
 sum_to: Any = None  # rules.sum_to, bound by chainrule.rules (unbroadcast, differentiable)
+clone: Any = None  # rules.clone, bound by chainrule.rules
 cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differentiable)
 
 
@@ -337,7 +351,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     wanted = None  # with inputs: keys whose gradient is needed
     capture: dict = {}
     if inputs is not None:
-        targets = {(t._node if t._node is not None else t) for t in inputs}
+        targets = {(t._node if t._node is not None else t): t for t in inputs}
         wanted = _leading_to(root_nodes, deps, targets)
 
     saved_mode = grad_mode.enabled
@@ -350,10 +364,20 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             if g is not None:
                 if type(g) is SparseGrad:
                     g = g.dense()
+                is_owned = node in owned
+                retained = None
                 if node.extras is not None:
-                    g = _run_node_extras(node.extras, g, create_graph)
+                    if node.extras.hooks:
+                        # a hook may keep its argument or return any tensor: never add into it
+                        g, is_owned = run_hooks(node.extras.hooks, g, create_graph), False
+                    retained = node.extras.retained and node.extras.retained()
+                    if retained is not None:
+                        _add_to_grad(retained, g, False, create_graph)
                 if inputs is not None and node in targets:
-                    capture[node] = (g, node in owned)
+                    capture[node] = (g, is_owned)
+                    target = targets[node]
+                    if accumulate and target is not retained:  # backward(inputs=[non-leaf])
+                        _add_to_grad(target, g, False, create_graph)
             _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph)
         for key, g in pending.items():
             if type(key) is Node:
@@ -513,16 +537,6 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
         owned.add(key)
 
 
-def _run_node_extras(extras: NodeExtras, g, create_graph: bool):
-    if extras.hooks:
-        g = run_hooks(extras.hooks, g, create_graph)
-    if extras.retained is not None:
-        tensor = extras.retained()
-        if tensor is not None:
-            _add_to_grad(tensor, g, False, create_graph)
-    return g
-
-
 def run_hooks(hooks, g, create_graph: bool):
     """Call tensor hooks in registration order; a hook's return value replaces the gradient."""
     gt = g if isinstance(g, Tensor) else wrap(g)
@@ -551,8 +565,8 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
     if leaf._hooks is not None and leaf._hooks.pre:
         if type(g) is SparseGrad:
             g, is_owned = g.dense(), True
-        g = run_hooks(leaf._hooks.pre, g, create_graph)
-        is_owned = is_owned and g is not None and not create_graph
+        # a hook may keep its argument or return any tensor: never add into it later
+        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph), False
     capture[leaf] = (g, is_owned)
     if accumulate:
         _add_to_grad(leaf, g, is_owned, create_graph)
@@ -565,10 +579,13 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
 def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
     """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph."""
     current = tensor._grad
-    if create_graph:
+    if create_graph:  # out of place, and never the gradient tensor itself (it flows on)
         if type(g) is SparseGrad:
             g = g.dense()
-        g = g if isinstance(g, Tensor) else wrap(g)
+        if not isinstance(g, Tensor):
+            g = wrap(np.array(g))
+        elif current is None:
+            g = clone(g) if g._rg else wrap(np.array(g._data))
         tensor._grad = g if current is None else current + g
         return
     if isinstance(g, Tensor):
@@ -597,9 +614,12 @@ def _check_versions(node) -> None:
                         ans_counter[0], 0)
     if node.args is None:
         return
+    reads = node.prim.reads
+    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
+                                       for j in reads[i]}
     for i, a in enumerate(node.args):
-        if not isinstance(a, Tensor) or a._vc is None:
-            continue  # never changed in place, never shared: still at version 0
+        if not isinstance(a, Tensor) or a._vc is None or (read is not None and i not in read):
+            continue  # never changed in place, or its value is not needed
         now = a._vc[0]
         expected = versions[i] if versions is not None else 0
         if now != expected:

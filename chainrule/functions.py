@@ -175,8 +175,14 @@ def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input if min is None else R.maximum(input, min)
-        return out if max is None else R.minimum(out, max)
+        # tensor bounds: the input keeps the gradient where it lies within [min, max], bounds
+        # included, and a bound gets it where the input lies beyond it (as PyTorch)
+        out = input
+        if min is not None:
+            out = R.where(_data(input) < _data(min), min, out)
+        if max is not None:
+            out = R.where(_data(input) > _data(max), max, out)
+        return out
     return R.clamp(input, lo=min, hi=max)
 
 
@@ -248,7 +254,12 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     x = _tensor_arg(input)
     if dim is None and axis is None:
         return reduce(x)
-    d = _dims(name, x.ndim, dim, axis)[0]
+    dims = _dims(name, x.ndim, dim, axis)
+    if x.ndim == 0:
+        return MaxResult(reshape(x, ()), wrap(np.array(0, np.int64)))
+    d = dims[0]
+    if x.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     keep = _keep(keepdim, keepdims)
     indices = arg(x._data, axis=d, keepdims=True)
     # the values are gathered at the chosen index, so only that element gets the gradient
@@ -277,16 +288,23 @@ def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=Non
                        keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
+def _along_one_dim(name: str, prim, input, dim):
+    """Apply ``prim`` along one dimension; a 0-d tensor is treated as one element."""
+    x = _tensor_arg(input)
+    dims = _dims(name, x.ndim, dim)
+    if x.ndim == 0:
+        return reshape(prim(reshape(x, 1), axis=0), ())
+    return prim(x, axis=dims[0])
+
+
 def softmax(input, dim: int = -1, *, axis=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim`` (the last by default)."""
-    x = _tensor_arg(input)
-    return R.softmax(x, axis=_dims("softmax", x.ndim, dim if axis is None else axis)[0])
+    return _along_one_dim("softmax", R.softmax, input, dim if axis is None else axis)
 
 
 def log_softmax(input, dim: int = -1, *, axis=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim`` (the last by default)."""
-    x = _tensor_arg(input)
-    return R.log_softmax(x, axis=_dims("log_softmax", x.ndim, dim if axis is None else axis)[0])
+    return _along_one_dim("log_softmax", R.log_softmax, input, dim if axis is None else axis)
 
 
 def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
@@ -521,6 +539,10 @@ def cat(tensors: Sequence, dim: int = 0, *, axis=None) -> Tensor:
     tensors = [_tensor_arg(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated; use stack, or reshape it to (1,)")
     d = _axis("cat", dim if axis is None else axis, tensors[0].ndim)
     sizes = tuple(t.shape[d] for t in tensors)
     return R.cat(*tensors, axis=d, sizes=sizes)
@@ -541,6 +563,8 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> Tensor:
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     """Cut into pieces of the given size (the last may be smaller) or the given sizes."""
     x = _tensor_arg(tensor)
+    if x.ndim == 0:
+        raise RuntimeError("split: a zero-dimensional tensor cannot be split; reshape it first")
     d = _axis("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -563,6 +587,8 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
 def chunk(input, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Cut into ``chunks`` pieces of (nearly) equal size."""
     x = _tensor_arg(input)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[_axis("chunk", dim, x.ndim)]
     return split(x, -(-n // chunks) if n else 1, dim)
 
@@ -612,7 +638,10 @@ def _setitem(self, index, value) -> None:
     if not (grad_mode.enabled and (self._rg or value_rg)):
         _check_writable(self, "setitem")
         self._ensure_array()
-        self._data[index] = _data(value)
+        try:
+            self._data[index] = _data(value)
+        except (ValueError, TypeError, IndexError) as err:
+            raise type(err)(f"chainrule.setitem: {err}") from None
         self._bump_version()
         return
     _inplace(self, "setitem", lambda old: R.index_put(old, value, index=index))
@@ -776,7 +805,9 @@ def _inplace(self, name: str, compute) -> Tensor:
     else:
         old = self.detach()
     result = compute(old)
-    recorded = isinstance(result, Tensor) and result._node is not None
+    # an integer tensor cannot carry a gradient: its new values are just data
+    recorded = (isinstance(result, Tensor) and result._node is not None
+                and self.dtype in FLOAT_DTYPES)
     if recorded and self._base is not None:
         raise RuntimeError(f"{name}: in-place operations on a view are not differentiable in "
                            "chainrule; use the out-of-place form (y = y * 2) or clone() the "

@@ -16,6 +16,7 @@ How to read (and write) an entry
   sums it down to the input's shape and casts it to the input's dtype, once, for every rule.
 * ``save_inputs``/``save_ans`` say which values the rules read.  The node keeps only those (an
   input that is not saved arrives as ``None``), so memory is released as early as possible.
+  ``reads`` refines this per rule: ``mul``'s rule for ``x`` reads only ``y``.
 * Rules are written with the operations of this module and Python operators only.  In a plain
   backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
   Tensors and are recorded, which is how every primitive gets its higher derivatives.
@@ -73,14 +74,18 @@ def numpy2_promotion(func: Callable) -> Callable:
 
 
 def primitive(name: str, impl: Callable, vjp, *, save_inputs: bool = False,
-              save_ans: bool = False, view: bool = False, jvp=None, doc: str = "") -> Primitive:
-    """Declare a primitive and add it to :data:`REGISTRY` (see the module docstring)."""
+              save_ans: bool = False, view: bool = False, reads=None) -> Primitive:
+    """Declare a primitive and add it to :data:`REGISTRY` (see the module docstring).
+
+    ``reads`` optionally says, for each input's rule, which inputs' values it reads (so that
+    changing an input in place is an error only where its value is needed).
+    """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is declared twice")
     if name in _PROMOTING:
         impl = numpy2_promotion(impl)
     prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
-                     variadic=callable(vjp), jvp=jvp, doc=doc)
+                     variadic=callable(vjp), reads=reads)
     REGISTRY[name] = prim
     return prim
 
@@ -161,11 +166,12 @@ def _times(g, y):
 
 # d (x y) = y dx + x dy
 mul = primitive("Mul", operator.mul, (lambda g, ans, x, y: _times(g, y),
-                                      lambda g, ans, x, y: _times(g, x)), save_inputs=True)
+                                      lambda g, ans, x, y: _times(g, x)), save_inputs=True,
+                reads=((1,), (0,)))
 # d (x / y) = dx / y - x dy / y^2
 div = primitive("Div", operator.truediv,
                 (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * x) / (y * y)),
-                save_inputs=True)
+                save_inputs=True, reads=((1,), (0, 1)))
 
 
 def _pow_dx(g, ans, x, y):
@@ -214,7 +220,7 @@ where = primitive("Where", np.where, (
     lambda g, ans, c, x, y: None,
     lambda g, ans, c, x, y: where(c, g, 0.0),
     lambda g, ans, c, x, y: where(c, 0.0, g),
-), save_inputs=True)
+), save_inputs=True, reads=((0,), (0,), (0,)))
 
 # --------------------------------------------------------------------------------------------
 # Reductions.  ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's
@@ -238,6 +244,11 @@ def _count(x_shape, axis) -> int:
     return int(np.prod([x_shape[i] for i in (range(len(x_shape)) if axis is None else axis)]))
 
 
+def _inverse_count(x_shape, axis) -> float:
+    n = _count(x_shape, axis)
+    return 1.0 / n if n else np.nan  # a mean over nothing is NaN, as in NumPy
+
+
 def _keep_sum(a, axis):
     return reduce_sum(a, axis=axis, keepdims=True, x_shape=a.shape)
 
@@ -248,7 +259,7 @@ reduce_sum = primitive(
 reduce_mean = primitive(
     "Mean", lambda x, axis, keepdims, x_shape: np.mean(x, axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape:
-        _unreduce(g, axis, keepdims, x_shape) * (1.0 / _count(x_shape, axis)),))
+        _unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),))
 
 
 def _prod_others(x, axis):
@@ -373,9 +384,10 @@ def _matmul_dy(g, ans, x, y):
     return matmul(_swap_last(x), g)
 
 
-matmul = primitive("Mm", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True)
+matmul = primitive("Mm", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
+                   reads=((1,), (0,)))
 dot = primitive("Dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-                save_inputs=True)
+                save_inputs=True, reads=((1,), (0,)))
 
 
 def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
@@ -404,6 +416,16 @@ def _einsum_vjp(i, g, ans, *xs, subscripts):
     target = ins[i]
     shape = np.shape(_raw(xs[i]))
     sizes = dict(zip(target, shape))
+    # a letter may have size 1 in one operand and n in another (broadcasting): give every
+    # other operand its full size, so that the gradient below has it too (the engine then
+    # sums it back down to this operand's size 1)
+    full: dict = {}
+    for term, x in zip(ins, xs):
+        for c, n in zip(term, np.shape(_raw(x))):
+            full[c] = builtins.max(full.get(c, 1), n)
+    xs = [x if j == i or np.shape(_raw(x)) == tuple(full[c] for c in ins[j])
+          else broadcast_to(x, shape=tuple(full[c] for c in ins[j]), x_shape=np.shape(_raw(x)))
+          for j, x in enumerate(xs)]
     distinct = "".join(dict.fromkeys(target))  # 'ii' -> 'i': a diagonal
     others = [t for j, t in enumerate(ins) if j != i]
     known = set(out).union(*others)
@@ -484,15 +506,18 @@ def _index_vjp(g, ans, x, index, x_shape):
 
 
 def _scatter(g, index, x_shape):
-    out = np.zeros(x_shape, g.dtype)
-    if _is_basic(index):
-        out[index] += g
-    else:
-        np.add.at(out, index, g)
+    return SparseGrad(x_shape, index, np.asarray(g), _is_basic(index)).dense()
+
+
+def _getitem(x, index, x_shape):
+    out = x[index]
+    if type(out) is not np.ndarray and type(x) is np.ndarray:
+        # one element: return it as a 0-d view, so that in-place changes reach x (as PyTorch)
+        out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
     return out
 
 
-getitem = primitive("Index", lambda x, index, x_shape: x[index], (_index_vjp,), view=True)
+getitem = primitive("Index", _getitem, (_index_vjp,), view=True)
 index_add = primitive("IndexBackward", _scatter,
                       (lambda g, ans, x, index, x_shape: getitem(g, index=index,
                                                                  x_shape=g.shape),))
@@ -540,3 +565,4 @@ def _engine_cast(g, dtype):
 
 engine.sum_to = _engine_sum_to
 engine.cast = _engine_cast
+engine.clone = clone

@@ -65,7 +65,9 @@ class Tensor:
     tensor([ 0.,  4.,  8., 12.])
     """
 
-    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_hooks", "__weakref__")
+    # _view_version (views only): the shared version counter's value when the view was made
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_hooks",
+                 "__weakref__")
 
     # Make NumPy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None

@@ -112,14 +112,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         retain_graph = create_graph
     if create_graph:
         warnings.warn(CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
-    captured = run_backward(outputs, seeds, retain_graph=retain_graph,
-                            create_graph=create_graph, inputs=targets)
-    for t in targets or ():
-        if t._node is not None and t in captured:  # a non-leaf input gets its .grad too
-            from chainrule.engine import _add_to_grad
-
-            g, owned = captured[t]
-            _add_to_grad(t, g, owned, create_graph)
+    run_backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=targets)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -50,10 +50,10 @@ def _numerical_jacobians(func, inputs, diff_index, eps):
                 values[j] = Tensor(moved, requires_grad=True)
                 probes.append(evaluate(values))
             columns.append([(hi - lo) / (2 * eps) for lo, hi in zip(*probes)])
-        n_out = len(columns[0]) if columns else len(evaluate(list(inputs)))
+        at_input = evaluate(list(inputs))
         jacobians.append([
-            np.stack([c[i] for c in columns]) if columns else np.zeros((0, 0))
-            for i in range(n_out)
+            np.stack([c[i] for c in columns]) if columns else np.zeros((0, out.size))
+            for i, out in enumerate(at_input)
         ])
     return jacobians
 
