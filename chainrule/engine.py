@@ -350,6 +350,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     deps = _count_dependencies(root_nodes)
     wanted = None  # with inputs: keys whose gradient is needed
     capture: dict = {}
+    targets = None
     if inputs is not None:
         targets = {(t._node if t._node is not None else t): t for t in inputs}
         wanted = _leading_to(root_nodes, deps, targets)
@@ -361,23 +362,10 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
         while ready:
             node = ready.pop()
             g = pending.pop(node, None)
-            if g is not None:
-                if type(g) is SparseGrad:
-                    g = g.dense()
-                is_owned = node in owned
-                retained = None
-                if node.extras is not None:
-                    if node.extras.hooks:
-                        # a hook may keep its argument or return any tensor: never add into it
-                        g, is_owned = run_hooks(node.extras.hooks, g, create_graph), False
-                    retained = node.extras.retained and node.extras.retained()
-                    if retained is not None:
-                        _add_to_grad(retained, g, False, create_graph)
-                if inputs is not None and node in targets:
-                    capture[node] = (g, is_owned)
-                    target = targets[node]
-                    if accumulate and target is not retained:  # backward(inputs=[non-leaf])
-                        _add_to_grad(target, g, False, create_graph)
+            if g is not None and (node.extras is not None or inputs is not None
+                                  or type(g) is SparseGrad):
+                g = _arrive(node, g, node in owned, create_graph, targets, capture,
+                            accumulate)
             _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph)
         for key, g in pending.items():
             if type(key) is Node:
@@ -387,6 +375,27 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     finally:
         grad_mode.enabled = saved_mode
     return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
+
+
+def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
+    """The rarer things that happen when a node's total gradient is known: densify a sparse
+    gradient, run tensor hooks, fill a retained ``.grad``, capture a requested input's."""
+    if type(g) is SparseGrad:
+        g, is_owned = g.dense(), True
+    retained = None
+    if node.extras is not None:
+        if node.extras.hooks:
+            # a hook may keep its argument or return any tensor: never add into it later
+            g, is_owned = run_hooks(node.extras.hooks, g, create_graph), False
+        retained = node.extras.retained and node.extras.retained()
+        if retained is not None:
+            _add_to_grad(retained, g, False, create_graph)
+    if targets is not None and node in targets:
+        capture[node] = (g, is_owned)
+        target = targets[node]
+        if accumulate and target is not retained:  # backward(inputs=[a non-leaf])
+            _add_to_grad(target, g, False, create_graph)
+    return g
 
 
 def _count_dependencies(root_nodes) -> dict:
