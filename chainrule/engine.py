@@ -202,6 +202,7 @@ class SparseGrad:
 # Primitives and recording
 
 Tensor: Any = None  # bound by chainrule.tensor at import time (it imports this module)
+push_tangents: Any = None  # chainrule.forward.push_tangents (forward mode)
 wrap: Any = None  # chainrule.tensor.wrap: raw array (+ node) -> Tensor, no checks
 
 
@@ -213,12 +214,15 @@ class Primitive:
     plain NumPy (this is what lets the same rules run on raw arrays).
     """
 
-    __slots__ = ("name", "impl", "vjp", "save_inputs", "save_ans", "view", "variadic", "reads")
+    __slots__ = ("name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view", "variadic",
+                 "reads")
 
-    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, reads=None):
+    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, reads=None,
+                 jvp="diagonal"):
         self.name = name
         self.impl = impl
         self.vjp = vjp
+        self.jvp = jvp  # forward mode: a kind of Jacobian or a rule (see rules.py)
         self.save_inputs = save_inputs
         self.save_ans = save_ans
         self.view = view
@@ -228,22 +232,17 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
-    def vjp_rule(self, i: int) -> Callable:
-        """The rule giving the gradient of input ``i``."""
-        if self.variadic:
-            rule = self.vjp
-            return lambda g, ans, *args, **params: rule(i, g, ans, *args, **params)
-        return self.vjp[i]
-
     def __call__(self, *args, **params):
         tensor_cls = Tensor
         raw = []
         parents = []
-        any_tensor = recording = has_version = False
+        any_tensor = recording = has_version = has_tangent = False
         for a in args:
             if isinstance(a, tensor_cls):
                 any_tensor = True
                 raw.append(a._data)
+                if a._tangents is not None:
+                    has_tangent = True
                 if a._rg:
                     recording = True
                     parents.append(a._node or a)  # a non-leaf's node, or the leaf itself
@@ -268,6 +267,8 @@ class Primitive:
             out = wrap(ans)
             if self.view:
                 _mark_view(out, args[0])
+            if has_tangent:
+                push_tangents(self, args, ans, params, out)
             return out
         ans_counter = [0] if self.save_ans else None
         node = Node(self, tuple(parents), args if self.save_inputs else None,
@@ -278,6 +279,8 @@ class Primitive:
             out._vc = ans_counter
         if self.view:
             _mark_view(out, args[0])
+        if has_tangent:
+            push_tangents(self, args, ans, params, out)
         return out
 
 

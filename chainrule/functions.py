@@ -635,7 +635,9 @@ def _getitem(self, index) -> Tensor:
 def _setitem(self, index, value) -> None:
     index = _index(index)
     value_rg = isinstance(value, Tensor) and value._rg
-    if not (grad_mode.enabled and (self._rg or value_rg)):
+    tangents = self._tangents is not None or (isinstance(value, Tensor)
+                                              and value._tangents is not None)
+    if not (grad_mode.enabled and (self._rg or value_rg)) and not tangents:
         _check_writable(self, "setitem")
         self._ensure_array()
         try:
@@ -801,9 +803,10 @@ def _inplace(self, name: str, compute) -> Tensor:
     """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded."""
     _check_writable(self, name)
     if grad_mode.enabled and self._rg:
-        old = wrap(np.array(self._data, copy=True), self._node)  # the value before the change
+        old = wrap(np.array(self._data, copy=True), self._node)  # a copy of the value before
     else:
-        old = self.detach()
+        old = self.detach()  # shares storage: compute must read it before it is overwritten
+    old._tangents = self._tangents  # forward mode follows in-place changes too
     result = compute(old)
     # an integer tensor cannot carry a gradient: its new values are just data
     recorded = (isinstance(result, Tensor) and result._node is not None
@@ -832,6 +835,8 @@ def _inplace(self, name: str, compute) -> Tensor:
             result = R.cast(result, dtype=self.dtype, x_dtype=result.dtype)
         self._node = result._node
         self._rg = True
+    if isinstance(result, Tensor):
+        self._tangents = result._tangents
     self._bump_version()
     return self
 

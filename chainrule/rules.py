@@ -20,6 +20,20 @@ How to read (and write) an entry
 * Rules are written with the operations of this module and Python operators only.  In a plain
   backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
   Tensors and are recorded, which is how every primitive gets its higher derivatives.
+* ``jvp`` gives forward mode, the Jacobian-vector product ``J t``.  Most primitives name the
+  shape of their Jacobian and need no rule of their own:
+
+  ``"diagonal"``   elementwise (with broadcasting): ``J t = J^T t``, so each input's VJP rule
+                   applied to that input's tangent gives its contribution;
+  ``"symmetric"``  ``J = J^T`` (softmax): likewise;
+  ``"linear"``     the primitive is linear in its tensor inputs: apply it to the tangents;
+  ``"bilinear"``   linear in each input separately (matmul, einsum): the sum over inputs of the
+                   primitive with that input replaced by its tangent;
+  ``"reduction"``  ``ans`` reduces elementwise terms: sum over the reduced axes of
+                   ``t * (VJP of ones)``.
+
+  Anything else gives a function ``jvp(ts, ans, x, y, ..., **params)`` of the tangents ``ts``
+  (``None`` for an input without one).
 
 Every primitive must have an entry in ``tests/primitive_specs.py``; the suite fails otherwise.
 """
@@ -73,7 +87,10 @@ def numpy2_promotion(func: Callable) -> Callable:
     return run
 
 
-def primitive(name: str, impl: Callable, vjp, *, save_inputs: bool = False,
+JVP_KINDS = ("diagonal", "symmetric", "linear", "bilinear", "reduction")
+
+
+def primitive(name: str, impl: Callable, vjp, *, jvp, save_inputs: bool = False,
               save_ans: bool = False, view: bool = False, reads=None) -> Primitive:
     """Declare a primitive and add it to :data:`REGISTRY` (see the module docstring).
 
@@ -82,10 +99,12 @@ def primitive(name: str, impl: Callable, vjp, *, save_inputs: bool = False,
     """
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is declared twice")
+    if not (callable(jvp) or jvp in JVP_KINDS):
+        raise ValueError(f"primitive {name!r}: jvp must be one of {JVP_KINDS} or a function")
     if name in _PROMOTING:
         impl = numpy2_promotion(impl)
     prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
-                     variadic=callable(vjp), reads=reads)
+                     variadic=callable(vjp), reads=reads, jvp=jvp)
     REGISTRY[name] = prim
     return prim
 
@@ -103,27 +122,32 @@ def _zero_rule(g, ans, x, **params):
 # --------------------------------------------------------------------------------------------
 # Elementwise, one input
 
-neg = primitive("Neg", operator.neg, (lambda g, ans, x: -g,))
+neg = primitive("Neg", operator.neg, (lambda g, ans, x: -g,), jvp="linear")
 # d exp(x) = exp(x) dx
-exp = primitive("Exp", np.exp, (lambda g, ans, x: g * ans,), save_ans=True)
+exp = primitive("Exp", np.exp, (lambda g, ans, x: g * ans,), save_ans=True, jvp="diagonal")
 # d log(x) = dx / x
-log = primitive("Log", np.log, (lambda g, ans, x: g / x,), save_inputs=True)
+log = primitive("Log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp="diagonal")
 # d log(1 + x) = dx / (1 + x)
-log1p = primitive("Log1P", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True)
+log1p = primitive("Log1P", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
+                  jvp="diagonal")
 # d (exp(x) - 1) = exp(x) dx
-expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: g * (ans + 1),), save_ans=True)
+expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: g * (ans + 1),), save_ans=True,
+                  jvp="diagonal")
 # d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
-sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True)
+sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True, jvp="diagonal")
 # d x^2 = 2x dx
-square = primitive("Square", np.square, (lambda g, ans, x: g * (x * 2),), save_inputs=True)
+square = primitive("Square", np.square, (lambda g, ans, x: g * (x * 2),), save_inputs=True,
+                   jvp="diagonal")
 # d sin(x) = cos(x) dx
-sin = primitive("Sin", np.sin, (lambda g, ans, x: g * cos(x),), save_inputs=True)
+sin = primitive("Sin", np.sin, (lambda g, ans, x: g * cos(x),), save_inputs=True, jvp="diagonal")
 # d cos(x) = -sin(x) dx
-cos = primitive("Cos", np.cos, (lambda g, ans, x: -(g * sin(x)),), save_inputs=True)
+cos = primitive("Cos", np.cos, (lambda g, ans, x: -(g * sin(x)),), save_inputs=True, jvp="diagonal")
 # d tan(x) = (1 + tan(x)^2) dx
-tan = primitive("Tan", np.tan, (lambda g, ans, x: g * (ans * ans + 1),), save_ans=True)
+tan = primitive("Tan", np.tan, (lambda g, ans, x: g * (ans * ans + 1),), save_ans=True,
+                jvp="diagonal")
 # d tanh(x) = (1 - tanh(x)^2) dx
-tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: g * (1 - ans * ans),), save_ans=True)
+tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: g * (1 - ans * ans),), save_ans=True,
+                 jvp="diagonal")
 
 
 def _sigmoid(x):
@@ -134,24 +158,27 @@ def _sigmoid(x):
 
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
 sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: g * (ans * (1 - ans)),),
-                    save_ans=True)
+                    save_ans=True, jvp="diagonal")
 # d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
 relu = primitive("Relu", lambda x: np.maximum(x, 0),
-                 (lambda g, ans, x: g * (ans > 0),), save_ans=True)
+                 (lambda g, ans, x: g * (ans > 0),), save_ans=True, jvp="diagonal")
 # d |x| = sign(x) dx   (0 at 0)
-abs = primitive("Abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True)  # noqa: A001
-sign = primitive("Sign", np.sign, (_zero_rule,))
-floor = primitive("Floor", np.floor, (_zero_rule,))
-ceil = primitive("Ceil", np.ceil, (_zero_rule,))
-round = primitive("Round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,))  # noqa: A001
-trunc = primitive("Trunc", np.trunc, (_zero_rule,))
+abs = primitive("Abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
+                jvp="diagonal")  # noqa: A001
+sign = primitive("Sign", np.sign, (_zero_rule,), jvp="diagonal")
+floor = primitive("Floor", np.floor, (_zero_rule,), jvp="diagonal")
+ceil = primitive("Ceil", np.ceil, (_zero_rule,), jvp="diagonal")
+round = primitive("Round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,),
+                  jvp="diagonal")  # noqa: A001
+trunc = primitive("Trunc", np.trunc, (_zero_rule,), jvp="diagonal")
 
 # --------------------------------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting is undone by the engine)
 
 # operator.add and friends take NumPy's scalar fast path on 0-d values (np.add does not)
-add = primitive("Add", operator.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g))
-sub = primitive("Sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g))
+add = primitive("Add", operator.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g), jvp="linear")
+sub = primitive("Sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
+                jvp="linear")
 def _times(g, y):
     """``g * y``, without the pass over memory when ``g`` is a broadcast one.
 
@@ -167,11 +194,11 @@ def _times(g, y):
 # d (x y) = y dx + x dy
 mul = primitive("Mul", operator.mul, (lambda g, ans, x, y: _times(g, y),
                                       lambda g, ans, x, y: _times(g, x)), save_inputs=True,
-                reads=((1,), (0,)))
+                reads=((1,), (0,)), jvp="diagonal")
 # d (x / y) = dx / y - x dy / y^2
 div = primitive("Div", operator.truediv,
                 (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * x) / (y * y)),
-                save_inputs=True, reads=((1,), (0, 1)))
+                save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
 
 
 def _pow_dx(g, ans, x, y):
@@ -188,7 +215,8 @@ def _pow_dy(g, ans, x, y):
         return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
 
 
-pow = primitive("Pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True)  # noqa: A001
+pow = primitive("Pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True,
+                jvp="diagonal")  # noqa: A001
 
 
 def _max_share(g, x, y):
@@ -198,10 +226,10 @@ def _max_share(g, x, y):
 
 maximum = primitive("Maximum", np.maximum, (lambda g, ans, x, y: _max_share(g, x, y),
                                             lambda g, ans, x, y: _max_share(g, y, x)),
-                    save_inputs=True)
+                    save_inputs=True, jvp="diagonal")
 minimum = primitive("Minimum", np.minimum, (lambda g, ans, x, y: _max_share(g, y, x),
                                             lambda g, ans, x, y: _max_share(g, x, y)),
-                    save_inputs=True)
+                    save_inputs=True, jvp="diagonal")
 
 
 def _inside(x, lo, hi):
@@ -214,13 +242,14 @@ def _inside(x, lo, hi):
 
 
 clamp = primitive("Clamp", lambda x, lo, hi: np.clip(x, lo, hi),
-                  (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True)
+                  (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True,
+                  jvp="diagonal")
 # where(c, x, y): the gradient goes to the selected branch
 where = primitive("Where", np.where, (
     lambda g, ans, c, x, y: None,
     lambda g, ans, c, x, y: where(c, g, 0.0),
     lambda g, ans, c, x, y: where(c, 0.0, g),
-), save_inputs=True, reads=((0,), (0,), (0,)))
+), save_inputs=True, reads=((0,), (0,), (0,)), jvp="diagonal")
 
 # --------------------------------------------------------------------------------------------
 # Reductions.  ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's
@@ -255,11 +284,12 @@ def _keep_sum(a, axis):
 
 reduce_sum = primitive(
     "Sum", lambda x, axis, keepdims, x_shape: np.sum(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape),))
+    (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape),),
+    jvp="linear")
 reduce_mean = primitive(
     "Mean", lambda x, axis, keepdims, x_shape: np.mean(x, axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape:
-        _unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),))
+        _unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),), jvp="linear")
 
 
 def _prod_others(x, axis):
@@ -289,7 +319,7 @@ def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
 
 reduce_prod = primitive(
     "Prod", lambda x, axis, keepdims, x_shape: np.prod(x, axis=axis, keepdims=keepdims),
-    (_prod_vjp,), save_inputs=True, save_ans=True)
+    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 
 def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
@@ -299,9 +329,9 @@ def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
 
 
 amax = primitive("Amax", lambda x, axis, keepdims, x_shape: np.amax(x, axis, keepdims=keepdims),
-                 (_extremum_vjp,), save_inputs=True, save_ans=True)
+                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 amin = primitive("Amin", lambda x, axis, keepdims, x_shape: np.amin(x, axis, keepdims=keepdims),
-                 (_extremum_vjp,), save_inputs=True, save_ans=True)
+                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 
 _finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
@@ -319,7 +349,7 @@ logsumexp = primitive(
     "Logsumexp", _logsumexp,
     (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape)
         * exp(x - _unreduce(ans, axis, keepdims, x_shape)),),
-    save_inputs=True, save_ans=True)
+    save_inputs=True, save_ans=True, jvp="reduction")
 
 
 def _softmax(x, axis):
@@ -330,10 +360,16 @@ def _softmax(x, axis):
 # d softmax = s * (dg - sum(s dg))
 softmax = primitive("Softmax", _softmax,
                     (lambda g, ans, x, axis: ans * (g - _keep_sum(g * ans, (axis,))),),
-                    save_ans=True)
+                    save_ans=True, jvp="symmetric")
+def _log_softmax_jvp(ts, ans, x, axis):
+    # d log_softmax(x) = dx - sum(softmax(x) dx)
+    return ts[0] - _keep_sum(ts[0] * exp(ans), (axis,))
+
+
 log_softmax = primitive(
     "LogSoftmax", lambda x, axis: x - _logsumexp(x, axis, True, None),
-    (lambda g, ans, x, axis: g - exp(ans) * _keep_sum(g, (axis,)),), save_ans=True)
+    (lambda g, ans, x, axis: g - exp(ans) * _keep_sum(g, (axis,)),), save_ans=True,
+    jvp=_log_softmax_jvp)
 
 
 def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
@@ -346,7 +382,7 @@ def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
 vector_norm = primitive(
     "LinalgVectorNorm",
     lambda x, axis, keepdims, x_shape: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
-    (_norm_vjp,), save_inputs=True, save_ans=True)
+    (_norm_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 # --------------------------------------------------------------------------------------------
 # Products
@@ -385,9 +421,9 @@ def _matmul_dy(g, ans, x, y):
 
 
 matmul = primitive("Mm", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
-                   reads=((1,), (0,)))
+                   reads=((1,), (0,)), jvp="bilinear")
 dot = primitive("Dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-                save_inputs=True, reads=((1,), (0,)))
+                save_inputs=True, reads=((1,), (0,)), jvp="bilinear")
 
 
 def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
@@ -447,20 +483,21 @@ def _einsum_vjp(i, g, ans, *xs, subscripts):
 
 einsum = primitive("Einsum",
                    lambda *xs, subscripts: np.einsum(subscripts, *xs, optimize="greedy"),
-                   _einsum_vjp, save_inputs=True)
+                   _einsum_vjp, save_inputs=True, jvp="bilinear")
 
 # --------------------------------------------------------------------------------------------
 # Shapes, indexing, joining.  These are linear: each rule applies the adjoint operation.
 
 reshape = primitive("View", lambda x, shape, x_shape: np.reshape(x, shape),
                     (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
-                    view=True)
+                    view=True, jvp="linear")
 transpose = primitive("Permute", lambda x, axes: np.transpose(x, axes),
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
-                      view=True)
+                      view=True, jvp="linear")
 broadcast_to = primitive(
     "Expand", lambda x, shape, x_shape: np.broadcast_to(x, shape),
-    (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True)
+    (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True,
+    jvp="linear")
 
 
 def _sum_to(x, shape, x_shape):
@@ -472,12 +509,14 @@ def _sum_to(x, shape, x_shape):
 
 sum_to = primitive(
     "SumTo", _sum_to,
-    (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),))
+    (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),),
+    jvp="linear")
 cast = primitive("ToCopy", lambda x, dtype, x_dtype: np.asarray(x).astype(dtype),
-                 (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),))
-clone = primitive("Clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,))
+                 (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),),
+                 jvp="linear")
+clone = primitive("Clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,), jvp="linear")
 flip = primitive("Flip", lambda x, axis: np.flip(x, axis),
-                 (lambda g, ans, x, axis: flip(g, axis=axis),), view=True)
+                 (lambda g, ans, x, axis: flip(g, axis=axis),), view=True, jvp="linear")
 
 
 def _repeat_vjp(g, ans, x, reps, x_shape):
@@ -489,7 +528,8 @@ def _repeat_vjp(g, ans, x, reps, x_shape):
     return reshape(g, shape=tuple(x_shape), x_shape=g.shape)
 
 
-repeat = primitive("Repeat", lambda x, reps, x_shape: np.tile(x, reps), (_repeat_vjp,))
+repeat = primitive("Repeat", lambda x, reps, x_shape: np.tile(x, reps), (_repeat_vjp,),
+                   jvp="linear")
 
 
 def _is_basic(index) -> bool:
@@ -517,10 +557,10 @@ def _getitem(x, index, x_shape):
     return out
 
 
-getitem = primitive("Index", _getitem, (_index_vjp,), view=True)
+getitem = primitive("Index", _getitem, (_index_vjp,), view=True, jvp="linear")
 index_add = primitive("IndexBackward", _scatter,
                       (lambda g, ans, x, index, x_shape: getitem(g, index=index,
-                                                                 x_shape=g.shape),))
+                                                                 x_shape=g.shape),), jvp="linear")
 
 
 def _cat_vjp(i, g, ans, *xs, axis, sizes):
@@ -545,9 +585,10 @@ def _kept(shape, index):
 index_put = primitive("IndexPut", _index_put, (
     lambda g, ans, x, v, index: g * _kept(g.shape, index),
     lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
-))
+), jvp="linear")
 
-cat = primitive("Cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp)
+cat = primitive("Cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp,
+                jvp="linear")
 
 # --------------------------------------------------------------------------------------------
 # What the engine needs: unbroadcasting and casting a gradient, in raw or recorded form.

@@ -65,9 +65,10 @@ class Tensor:
     tensor([ 0.,  4.,  8., 12.])
     """
 
-    # _view_version (views only): the shared version counter's value when the view was made
+    # _view_version (views only): the shared version counter's value when the view was made;
+    # _tangents: None, or {level: tangent} in forward mode (see chainrule/forward.py)
     __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_hooks",
-                 "__weakref__")
+                 "_tangents", "__weakref__")
 
     # Make NumPy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -81,6 +82,7 @@ class Tensor:
         self._vc = None
         self._base = None
         self._hooks = None
+        self._tangents = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -432,6 +434,7 @@ def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
     t._vc = None
     t._base = None
     t._hooks = None
+    t._tangents = None
     return t
 
 

@@ -1,0 +1,159 @@
+"""Forward mode: tangents carried beside the values, computed as the values are.
+
+A tensor may carry tangents, one per *level* (``Tensor._tangents``: ``{level: tangent}``).
+Each forward-mode computation (``forward_ad.dual_level``, a ``jvp``) opens a level; when a
+primitive is applied to tensors that carry tangents, :func:`push_tangents` computes the
+result's tangent at each active level from the primitive's JVP rule (``rules.py`` declares one
+per primitive, mostly by naming the shape of its Jacobian).  There is no tape and no second
+pass: the cost is a small multiple of the function's own.
+
+Levels make nesting safe.  While the tangent of level ``L`` is computed, only the tangents of
+levels below ``L`` propagate (``state.ceiling``): so the tangent computation is itself
+differentiated by the outer levels (which is how ``jvp`` of ``jvp`` gives second derivatives)
+and never by its own level (which would be meaningless, and endless).  Reverse mode is
+independent: tangent computations on tensors that require grad are recorded like any other
+operation, so gradients of tangents work too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+
+from chainrule import engine, rules
+from chainrule.tensor import Tensor, wrap
+
+
+class _ForwardState(threading.local):
+    levels: tuple = ()  # the open levels, oldest first
+    ceiling = None  # while a level-L tangent is computed: only levels below L propagate
+
+
+state = _ForwardState()
+_level_ids = itertools.count(1)
+
+
+def enter_level() -> int:
+    """Open a new (innermost) level of forward mode and return its id."""
+    level = next(_level_ids)
+    state.levels = state.levels + (level,)
+    return level
+
+
+def exit_level(level: int) -> None:
+    """Close ``level``; tangents of a closed level are ignored from then on."""
+    state.levels = tuple(lv for lv in state.levels if lv != level)
+
+
+def live_levels(tensor: Tensor) -> list[int]:
+    """The open levels at which ``tensor`` carries a tangent (and that may propagate now)."""
+    if tensor._tangents is None:
+        return []
+    ceiling = state.ceiling
+    return [lv for lv in tensor._tangents
+            if lv in state.levels and (ceiling is None or lv < ceiling)]
+
+
+def push_tangents(prim, args, ans, params, out: Tensor) -> None:
+    """Give ``out = prim(*args)`` its tangent at every open level where an input has one."""
+    levels = sorted({lv for a in args if isinstance(a, Tensor) for lv in live_levels(a)})
+    if not levels:
+        return
+    tangents: dict = {}
+    saved_ceiling = state.ceiling
+    try:
+        for level in levels:
+            state.ceiling = level
+            ts = [a._tangents.get(level) if isinstance(a, Tensor) and a._tangents else None
+                  for a in args]
+            primals = [_below(a) for a in args]
+            ans_below = _ans_below(out, tangents)
+            t = jvp(prim, ts, ans_below, primals, params)
+            if t is not None:
+                tangents[level] = _compact(t)
+    finally:
+        state.ceiling = saved_ceiling
+    out._tangents = tangents or None
+
+
+def _below(a):
+    """An argument as the JVP rule may see it: raw unless it carries something to propagate."""
+    if not isinstance(a, Tensor) or a._rg or live_levels(a):
+        return a
+    return a._data
+
+
+def _ans_below(out: Tensor, lower: dict):
+    """The result, with the tangents of the lower levels computed so far."""
+    if not out._rg and not lower:
+        return out._data
+    ans = wrap(out._data, out._node)  # a separate object: no cycle between out and its tangent
+    ans._tangents = dict(lower) or None
+    return ans
+
+
+def _compact(t):
+    """Keep a tangent as a raw array unless it carries history or tangents of its own."""
+    if isinstance(t, Tensor) and not t._rg and t._tangents is None:
+        return t._data
+    return t
+
+
+def jvp(prim, ts, ans, args, params):
+    """``J t`` of one primitive application (``ts``: one tangent or None per input)."""
+    kind = prim.jvp
+    if kind == "diagonal" or kind == "symmetric":  # J t = J^T t: the VJP rules serve
+        total = None
+        for i, t in enumerate(ts):
+            if t is None:
+                continue
+            part = prim.vjp[i](t, ans, *args, **params)
+            if part is not None:
+                total = part if total is None else total + part
+        return _fit(total, ans)
+    if kind == "linear":
+        return _fit(prim(*[_tangent_or_zero(t, a) for t, a in zip(ts, args)], **params), ans)
+    if kind == "bilinear":
+        total = None
+        for i, t in enumerate(ts):
+            if t is not None:
+                part = prim(*args[:i], t, *args[i + 1:], **params)
+                total = part if total is None else total + part
+        return _fit(total, ans)
+    if kind == "reduction":  # d ans = sum over the reduced axes of (d ans / d x) t
+        ones = np.ones(np.shape(_raw(ans)), np.asarray(_raw(ans)).dtype)
+        slope = prim.vjp[0](ones, ans, *args, **params)
+        x_shape = np.shape(_raw(args[0]))
+        return _fit(rules.reduce_sum(ts[0] * slope, axis=params["axis"],
+                                     keepdims=params["keepdims"], x_shape=x_shape), ans)
+    return _fit(kind(ts, ans, *args, **params), ans)
+
+
+def _raw(a):
+    return a._data if isinstance(a, Tensor) else a
+
+
+def _tangent_or_zero(t, a):
+    if t is not None:
+        return t
+    if isinstance(a, Tensor):  # an input without tangent: its tangent is zero
+        return np.zeros(a.shape, a.dtype)
+    return 0  # a constant: the primitive is linear in tensors, so constants contribute zero
+
+
+def _fit(t, ans):
+    """The tangent of a result has the result's shape and dtype."""
+    if t is None:
+        return None
+    raw = _raw(ans)
+    shape, dtype = np.shape(raw), np.asarray(raw).dtype
+    if np.shape(_raw(t)) != shape:
+        t = rules.broadcast_to(t, shape=shape, x_shape=np.shape(_raw(t)))
+    if np.asarray(_raw(t)).dtype != dtype:
+        t = rules.cast(t, dtype=dtype, x_dtype=np.asarray(_raw(t)).dtype)
+    return t
+
+
+engine.push_tangents = push_tangents
