@@ -70,7 +70,7 @@ def push_tangents(prim, args, ans, params, out: Tensor) -> None:
                   for a in args]
             primals = [_below(a) for a in args]
             ans_below = _ans_below(out, tangents)
-            t = jvp(prim, ts, ans_below, primals, params)
+            t = jvp(prim, ts, ans_below, primals, params, args)
             if t is not None:
                 tangents[level] = _compact(t)
     finally:
@@ -101,8 +101,13 @@ def _compact(t):
     return t
 
 
-def jvp(prim, ts, ans, args, params):
-    """``J t`` of one primitive application (``ts``: one tangent or None per input)."""
+def jvp(prim, ts, ans, args, params, originals=None):
+    """``J t`` of one primitive application (``ts``: one tangent or None per input).
+
+    ``originals`` are the arguments as the caller gave them (``args`` may hold raw arrays in
+    their place), to tell tensor inputs from constants.
+    """
+    originals = args if originals is None else originals
     kind = prim.jvp
     if kind == "diagonal" or kind == "symmetric":  # J t = J^T t: the VJP rules serve
         total = None
@@ -114,7 +119,8 @@ def jvp(prim, ts, ans, args, params):
                 total = part if total is None else total + part
         return _fit(total, ans)
     if kind == "linear":
-        return _fit(prim(*[_tangent_or_zero(t, a) for t, a in zip(ts, args)], **params), ans)
+        return _fit(prim(*[_tangent_or_zero(t, a) for t, a in zip(ts, originals)], **params),
+                    ans)
     if kind == "bilinear":
         total = None
         for i, t in enumerate(ts):
