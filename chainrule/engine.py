@@ -83,13 +83,15 @@ BACKWARD_TWICE = (
 
 
 class NodeExtras:
-    """Rarely used parts of a node: tensor hooks and ``retain_grad``."""
+    """Rarely used parts of a node: tensor hooks, ``retain_grad``, the result's tangents."""
 
-    __slots__ = ("hooks", "retained")
+    __slots__ = ("hooks", "retained", "ans_tangents")
 
     def __init__(self) -> None:
         self.hooks: list[Callable] = []
         self.retained: weakref.ref | None = None
+        # forward mode over reverse: a recorded backward pass must see the result's tangents
+        self.ans_tangents: dict | None = None
 
 
 class Node:
@@ -281,6 +283,8 @@ class Primitive:
             _mark_view(out, args[0])
         if has_tangent:
             push_tangents(self, args, ans, params, out)
+            if self.save_ans and out._tangents is not None:
+                node._extras().ans_tangents = out._tangents
         return out
 
 
@@ -453,6 +457,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
             g = g if isinstance(g, Tensor) else wrap(g)
             if ans is not None:
                 ans = wrap(ans, node)
+                if node.extras is not None:
+                    ans._tangents = node.extras.ans_tangents
         if args is None:
             args = (None,) * len(parents)
         elif not create_graph:

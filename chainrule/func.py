@@ -1,0 +1,515 @@
+"""JAX's function transforms on chainrule's engine: grad, vjp, jvp, jacobians, Hessians.
+
+Each transform takes a function and returns a function (or calls it at once, for ``vjp`` and
+``jvp``), with JAX's signatures.  Arguments may be Tensors, NumPy arrays, Python numbers, or
+tuples, lists and dicts of them; results have the same structure.  NumPy in gives NumPy out,
+Tensors in give Tensors out, and a result that still depends on an outer transform's variable
+(when transforms are nested) stays a Tensor, so that the outer transform can differentiate it.
+
+Reverse mode runs on the recorded graph (``autograd.grad``), forward mode on tangents
+(``chainrule.forward``); they compose to any depth: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
+``jvp`` of ``grad``.  The transforms never read or write ``.grad``.
+
+Nesting never confuses which variable is differentiated.  Each ``grad`` asks the engine for the
+gradient with respect to its own inputs only, and each ``jvp`` carries its tangents at a level
+of its own:
+
+>>> from chainrule.func import grad
+>>> float(grad(lambda x: x * grad(lambda y: x + y)(1.0))(1.0))
+1.0
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule import autograd, forward, rules
+from chainrule.autograd import forward_ad
+from chainrule.tensor import Tensor, wrap
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
+           "hessian", "hvp"]
+
+
+# --------------------------------------------------------------------------------------------
+# Nested structures ("pytrees"): tuples, lists and dicts of leaves.
+
+
+def _flatten(tree) -> tuple[list, Any]:
+    if isinstance(tree, (tuple, list)):
+        leaves, specs = [], []
+        for item in tree:
+            sub, spec = _flatten(item)
+            leaves += sub
+            specs.append((len(sub), spec))
+        return leaves, (type(tree), specs)
+    if isinstance(tree, dict):
+        keys = list(tree)
+        leaves, spec = _flatten([tree[k] for k in keys])
+        return leaves, (dict, keys, spec)
+    return [tree], None
+
+
+def _unflatten(spec, leaves):
+    if spec is None:
+        return leaves[0]
+    if spec[0] is dict:
+        _, keys, inner = spec
+        return dict(zip(keys, _unflatten(inner, leaves)))
+    kind, specs = spec
+    items, start = [], 0
+    for count, sub in specs:
+        items.append(_unflatten(sub, leaves[start:start + count]))
+        start += count
+    return kind(items) if kind is not tuple else tuple(items)
+
+
+# --------------------------------------------------------------------------------------------
+# Entering and leaving a transform
+
+
+class _Depth(threading.local):
+    value = 0
+
+
+_depth = _Depth()
+
+
+def _as_tensor(leaf, name: str) -> Tensor:
+    """A leaf as a floating-point Tensor (Python numbers and arrays keep NumPy's dtypes)."""
+    t = leaf if isinstance(leaf, Tensor) else wrap(np.asarray(leaf))
+    if t.dtype.kind not in "fc":
+        raise TypeError(f"{name} requires real-valued inputs (a floating-point dtype), but got "
+                        f"{t.dtype}. Pass floats (e.g. 1.0, or x.astype(float)); to "
+                        "differentiate with respect to integers use vjp.")
+    return t
+
+
+def _input(leaf, name: str) -> Tensor:
+    """A fresh differentiable stand-in for an argument, still connected to outer transforms."""
+    t = _as_tensor(leaf, name)
+    stand_in = rules.reshape(t, shape=t.shape, x_shape=t.shape)  # a view: keeps history
+    if not stand_in._rg:
+        stand_in.requires_grad_(True)
+    return stand_in
+
+
+def _nested(tensors) -> bool:
+    """Must the derivatives themselves be differentiable (an outer transform is watching)?"""
+    return _depth.value > 1 or any(t._rg and t._node is not None or forward.live_levels(t)
+                                   for t in tensors)
+
+
+def _output(value, like, outer: bool):
+    """A result as the caller expects it: NumPy for NumPy inputs, Tensors for Tensors.
+
+    It stays a live Tensor (with its history and tangents) when something outside this
+    transform may still differentiate it: an enclosing transform (``outer``), an open forward
+    level, or the caller's own tensor that requires grad.
+    """
+    if not isinstance(value, Tensor):
+        return value
+    if outer or forward.live_levels(value) or (isinstance(like, Tensor) and like._rg):
+        return value
+    if isinstance(like, Tensor):
+        return value.detach()
+    return value._data if isinstance(value._data, np.ndarray) else np.asarray(value._data)
+
+
+def _argnums(argnums, n: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -n <= i < n:
+            raise ValueError(f"argnums {argnums} out of range for a function of {n} arguments")
+    return tuple(i % n for i in nums)
+
+
+class _Call:
+    """One application of ``f`` with differentiable stand-ins for the arguments in argnums."""
+
+    def __init__(self, name: str, f: Callable, args, argnums) -> None:
+        self.args = list(args)
+        self.nums = _argnums(argnums, len(args))
+        self.specs, self.originals, self.inputs = [], [], []
+        for i in self.nums:
+            leaves, spec = _flatten(args[i])
+            stand_ins = [_input(leaf, name) for leaf in leaves]
+            self.specs.append(spec)
+            self.originals.append(leaves)
+            self.inputs.extend(stand_ins)
+            self.args[i] = _unflatten(spec, stand_ins)
+        self.out = f(*self.args)
+
+    def per_argument(self, flat: list, outer: bool) -> list:
+        """Regroup one value per input leaf into the structure of the arguments in argnums."""
+        grouped, start = [], 0
+        for spec, leaves in zip(self.specs, self.originals):
+            part = flat[start:start + len(leaves)]
+            grouped.append(_unflatten(spec, [_output(v, o, outer)
+                                             for v, o in zip(part, leaves)]))
+            start += len(leaves)
+        return grouped
+
+
+def _enter() -> None:
+    _depth.value += 1
+
+
+def _outer() -> bool:
+    """Is a transform active around the one being run (which counts itself in the depth)?"""
+    return _depth.value > 1
+
+
+def _leave() -> None:
+    _depth.value -= 1
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return wrap(np.zeros(t.shape, t.dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# Reverse mode
+
+
+def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """A function returning ``(f(*args), gradient)`` (``((value, aux), gradient)`` with aux).
+
+    >>> import numpy as np
+    >>> from chainrule.func import value_and_grad
+    >>> value, g = value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
+    >>> float(value), g
+    (5.0, array([2., 4.]))
+    """
+
+    def value_and_gradient(*args):
+        _enter()
+        try:
+            call = _Call("grad", f, args, argnums)
+            out, aux = call.out if has_aux else (call.out, None)
+            if not isinstance(out, Tensor) or out.numel() != 1:
+                shape = out.shape if isinstance(out, Tensor) else type(out).__name__
+                raise TypeError("Gradient only defined for scalar-output functions. Output had "
+                                f"shape: {shape}. For other outputs use vjp (a vector-Jacobian "
+                                "product) or jacobian.")
+            if out.ndim:
+                out = rules.reshape(out, shape=(), x_shape=out.shape)
+            if out._rg:
+                grads = autograd.grad(out, call.inputs, create_graph=_nested(call.inputs),
+                                      allow_unused=True)
+            else:
+                grads = (None,) * len(call.inputs)
+            grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+            grouped = call.per_argument(grads, _outer())
+            result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
+            value = _output(out, args[call.nums[0]] if call.nums else out, _outer())
+            return ((value, aux) if has_aux else value), result
+        finally:
+            _leave()
+
+    return value_and_gradient
+
+
+def grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
+
+    >>> from chainrule.func import grad
+    >>> float(grad(lambda x: x ** 3)(2.0)), float(grad(grad(lambda x: x ** 3))(2.0))
+    (12.0, 12.0)
+    """
+    both = value_and_grad(f, argnums, has_aux)
+
+    def gradient(*args):
+        value, g = both(*args)
+        return (g, value[1]) if has_aux else g
+
+    return gradient
+
+
+def vjp(f: Callable, *primals, has_aux: bool = False):
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one gradient per primal.
+
+    ``vjp_fn`` may be called many times: the recorded computation is reused.
+
+    >>> import numpy as np
+    >>> from chainrule.func import vjp
+    >>> out, pullback = vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> pullback(np.array([1.0, 10.0]))
+    (array([ 2., 40.]),)
+    """
+    _enter()
+    try:
+        call = _Call("vjp", f, primals, tuple(range(len(primals))))
+        out, aux = call.out if has_aux else (call.out, None)
+        out_leaves, out_spec = _flatten(out)
+        create_graph = _nested(call.inputs)
+        outer = _outer()
+    finally:
+        _leave()
+
+    def vjp_fn(cotangent):
+        cot_leaves, cot_spec = _flatten(cotangent)
+        if cot_spec != out_spec or len(cot_leaves) != len(out_leaves):
+            raise ValueError("vjp_fn: the cotangent must have the structure of the output")
+        outs, cots = [], []
+        for o, c in zip(out_leaves, cot_leaves):
+            c = _as_tensor(c, "vjp_fn")
+            if c.shape != o.shape:
+                raise ValueError(f"vjp_fn: cotangent of shape {c.shape} for an output of shape "
+                                 f"{o.shape}; they must match")
+            if o._rg:
+                outs.append(o)
+                cots.append(c if c.dtype == o.dtype else c.to(o.dtype))
+        grads = (autograd.grad(outs, call.inputs, cots, retain_graph=True,
+                               create_graph=create_graph, allow_unused=True)
+                 if outs else (None,) * len(call.inputs))
+        grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+        return tuple(call.per_argument(grads, outer))
+
+    out_value = _unflatten(out_spec, [_output(o, primals[0] if primals else o, outer)
+                                      for o in out_leaves])
+    return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
+
+
+def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """The Jacobian by reverse mode: one evaluation of ``f``, one VJP per output element.
+
+    For one output and one argument the result has shape ``out.shape + arg.shape``.
+
+    >>> import numpy as np
+    >>> from chainrule.func import jacrev
+    >>> jacrev(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+
+    def jacobian_rev(*args):
+        _enter()
+        try:
+            call = _Call("jacrev", f, args, argnums)
+            out, aux = call.out if has_aux else (call.out, None)
+            out = _as_tensor(out, "jacrev")
+            create_graph = _nested(call.inputs)
+            rows = []
+            for k in range(out.numel()):
+                onehot = np.zeros(out.numel(), out.dtype)
+                onehot[k] = 1
+                grads = (autograd.grad(out, call.inputs, wrap(onehot.reshape(out.shape)),
+                                       retain_graph=True, create_graph=create_graph,
+                                       allow_unused=True) if out._rg
+                         else (None,) * len(call.inputs))
+                rows.append([g if g is not None else _zeros_like(t)
+                             for g, t in zip(grads, call.inputs)])
+            blocks = [_stack_rows([row[j] for row in rows], out.shape, t.shape, t.dtype)
+                      for j, t in enumerate(call.inputs)]
+            grouped = call.per_argument(blocks, _outer())
+            result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
+            return (result, aux) if has_aux else result
+        finally:
+            _leave()
+
+    return jacobian_rev
+
+
+def _stack_rows(rows, out_shape, in_shape, dtype) -> Tensor:
+    if not rows:
+        return wrap(np.zeros(tuple(out_shape) + tuple(in_shape), dtype))
+    from chainrule.functions import stack
+
+    return stack(rows).reshape(tuple(out_shape) + tuple(in_shape))
+
+
+# --------------------------------------------------------------------------------------------
+# Forward mode
+
+
+def jvp(f: Callable, primals, tangents, has_aux: bool = False):
+    """``(f(*primals), J @ tangents)`` in one forward pass that carries the tangents.
+
+    >>> import numpy as np, chainrule as cr
+    >>> from chainrule.func import jvp
+    >>> jvp(cr.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))[1]
+    array([1.        , 0.54030231])
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, e.g. "
+                        "jvp(f, (x,), (v,))")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    level = forward.enter_level()
+    _enter()
+    try:
+        args = []
+        for p, t in zip(primals, tangents):
+            p_leaves, spec = _flatten(p)
+            t_leaves, t_spec = _flatten(t)
+            if t_spec != spec or len(t_leaves) != len(p_leaves):
+                raise ValueError("jvp: each tangent must have the structure of its primal")
+            duals = [_dual(pl, tl, level) for pl, tl in zip(p_leaves, t_leaves)]
+            args.append(_unflatten(spec, duals))
+        result = f(*args)
+        out, aux = result if has_aux else (result, None)
+        out_leaves, out_spec = _flatten(out)
+        pairs = [_unpack(o, level) for o in out_leaves]
+        outer = _outer()
+    finally:
+        _leave()
+        forward.exit_level(level)
+    like = _flatten(primals[0])[0][0] if primals else None
+    value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in pairs])
+    tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in pairs])
+    return (value, tangent, aux) if has_aux else (value, tangent)
+
+
+def _dual(primal, tangent, level: int) -> Tensor:
+    p = _as_tensor(primal, "jvp")
+    t = _as_tensor(tangent, "jvp")
+    if t.shape != p.shape:
+        raise ValueError(f"jvp: tangent of shape {t.shape} for a primal of shape {p.shape}; "
+                         "they must match")
+    if t.dtype != p.dtype:
+        raise TypeError(f"jvp: tangent dtype {t.dtype} does not match primal dtype {p.dtype}; "
+                        "cast the tangent")
+    return forward_ad.make_dual(p, t, level=level)
+
+
+def _unpack(out, level: int) -> tuple[Tensor, Tensor]:
+    out = out if isinstance(out, Tensor) else wrap(np.asarray(out))
+    primal, tangent = forward_ad.unpack_dual(out, level=level)
+    return primal, (tangent if tangent is not None else _zeros_like(out))
+
+
+def linearize(f: Callable, *primals):
+    """``(f(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the Jacobian-vector product at
+    ``primals``.  (Each call of ``f_jvp`` runs ``f`` forward again with the tangents.)
+    """
+    value = jvp(f, primals, tuple(_zeros_of(p) for p in primals))[0]
+
+    def f_jvp(*tangents):
+        return jvp(f, primals, tangents)[1]
+
+    return value, f_jvp
+
+
+def _zeros_of(tree):
+    leaves, spec = _flatten(tree)
+    return _unflatten(spec, [np.zeros_like(np.asarray(_as_tensor(x, "linearize")._data))
+                             for x in leaves])
+
+
+def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """The Jacobian by forward mode: one pass per input element (best for few inputs).
+
+    >>> import numpy as np
+    >>> from chainrule.func import jacfwd
+    >>> jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+
+    def jacobian_fwd(*args):
+        nums = _argnums(argnums, len(args))
+        blocks, aux, out_shape = [], None, None
+        for i in nums:
+            leaves, spec = _flatten(args[i])
+            per_leaf = []
+            for j, leaf in enumerate(leaves):
+                x = _as_tensor(leaf, "jacfwd")
+                columns = []
+                for k in range(x.numel()):
+                    direction = np.zeros(x.numel(), x.dtype)
+                    direction[k] = 1
+                    tangents = tuple(_basis_tangent(args, n, i, j, direction, x)
+                                     for n in range(len(args)))
+                    result = jvp(f, tuple(args), tangents, has_aux=has_aux)
+                    out, t = result[0], result[1]
+                    if has_aux:
+                        aux = result[2]
+                    out_shape = np.shape(out._data if isinstance(out, Tensor) else out)
+                    columns.append(t if isinstance(t, Tensor) else wrap(np.asarray(t)))
+                per_leaf.append(_stack_columns(columns, out_shape, x, leaf, _depth.value > 0))
+            blocks.append(_unflatten(spec, per_leaf))
+        result = blocks[0] if isinstance(argnums, int) else tuple(blocks)
+        return (result, aux) if has_aux else result
+
+    return jacobian_fwd
+
+
+def _basis_tangent(args, n, i, j, direction, x):
+    """The tangent for argument n: the basis direction at leaf j of argument i, else zeros."""
+    leaves, spec = _flatten(args[n])
+    out = []
+    for m, leaf in enumerate(leaves):
+        t = _as_tensor(leaf, "jacfwd")
+        if n == i and m == j:
+            out.append(direction.reshape(x.shape))
+        else:
+            out.append(np.zeros(t.shape, t.dtype))
+    return _unflatten(spec, out)
+
+
+def _stack_columns(columns, out_shape, x, like, outer):
+    from chainrule.functions import stack
+
+    if not columns:
+        jac = wrap(np.zeros(tuple(out_shape or ()) + x.shape, x.dtype))
+    else:
+        jac = stack(columns, dim=-1).reshape(tuple(out_shape) + x.shape)
+    return _output(jac, like, outer)
+
+
+def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
+    """The Jacobian: ``mode="fwd"``, ``"rev"``, or ``"auto"`` (forward mode when the inputs
+    have fewer elements than the output, reverse mode otherwise).
+    """
+    if mode not in ("auto", "fwd", "rev"):
+        raise ValueError(f"jacobian: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
+
+    def jacobian_auto(*args):
+        chosen = mode
+        if chosen == "auto":
+            nums = _argnums(argnums, len(args))
+            n_in = sum(np.size(_as_tensor(leaf, "jacobian")._data)
+                       for i in nums for leaf in _flatten(args[i])[0])
+            out = f(*args)
+            n_out = sum(np.size(o._data if isinstance(o, Tensor) else o)
+                        for o in _flatten(out)[0])
+            chosen = "fwd" if n_in < n_out else "rev"
+        return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
+
+    return jacobian_auto
+
+
+def hessian(f: Callable, argnums=0) -> Callable:
+    """The Hessian of scalar-valued ``f``: forward mode over reverse mode, ``jacfwd(jacrev(f))``.
+
+    >>> import numpy as np
+    >>> from chainrule.func import hessian
+    >>> hessian(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacfwd(jacrev(f, argnums), argnums)
+
+
+def hvp(f: Callable, primals, tangents):
+    """``(f(*primals), H @ tangents)``: a Hessian-vector product, forward over reverse.
+
+    >>> import numpy as np
+    >>> from chainrule.func import hvp
+    >>> hvp(lambda x: (x ** 3).sum(), (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))[1]
+    array([ 6., 12.])
+    """
+    value_and_gradient = value_and_grad(f, tuple(range(len(primals))))
+
+    def gradient(*args):
+        return value_and_gradient(*args)[1]
+
+    grads, hv = jvp(gradient, tuple(primals), tuple(tangents))
+    value = f(*primals)
+    value = _output(value, primals[0], _depth.value > 0)
+    return value, (hv[0] if len(primals) == 1 else hv)

@@ -1,0 +1,211 @@
+"""chainrule.func: JAX-style transforms, checked against closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.func import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+)
+
+
+def test_grad_of_closed_forms():
+    assert float(grad(lambda x: x ** 3)(2.0)) == pytest.approx(12.0)
+    g = grad(lambda x: (cr.sin(x) * x).sum())(np.array([0.5, 1.0]))
+    np.testing.assert_allclose(g, np.cos([0.5, 1.0]) * [0.5, 1.0] + np.sin([0.5, 1.0]))
+
+
+def test_nested_grad_does_not_confuse_variables():
+    """The perturbation-confusion regression: the inner grad is only with respect to y."""
+    assert float(grad(lambda x: x * grad(lambda y: x + y)(1.0))(1.0)) == 1.0
+    # d/dx [ d/dy (x y) at y = x ] = d/dx x = 1
+    assert float(grad(lambda x: grad(lambda y: x * y)(x))(2.0)) == 1.0
+    # f(x) = x * (d/dy x y) = x^2, so f'(x) = 2x
+    assert float(grad(lambda x: x * grad(lambda y: x * y)(3.0))(5.0)) == 10.0
+
+
+def test_transforms_compose_to_any_depth():
+    f = lambda x: x ** 4  # noqa: E731
+    assert float(grad(grad(grad(f)))(2.0)) == pytest.approx(24 * 2.0)
+    x = np.array([0.3, -0.7])
+    h = jacfwd(jacrev(lambda v: (v ** 3).sum()))(x)
+    np.testing.assert_allclose(h, np.diag(6 * x))
+    np.testing.assert_allclose(jacrev(jacrev(lambda v: (v ** 3).sum()))(x), np.diag(6 * x))
+    np.testing.assert_allclose(jacfwd(jacfwd(lambda v: (v ** 3).sum()))(x), np.diag(6 * x))
+    _, hv = jvp(grad(lambda v: (v ** 3).sum()), (x,), (np.array([1.0, 2.0]),))
+    np.testing.assert_allclose(hv, 6 * x * [1.0, 2.0])
+
+
+def test_argnums_has_aux_and_value_and_grad():
+    f = lambda x, y: ((x * y).sum(), "aux")  # noqa: E731
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    (gx, gy), aux = grad(f, argnums=(0, 1), has_aux=True)(x, y)
+    np.testing.assert_allclose(gx, y)
+    np.testing.assert_allclose(gy, x)
+    assert aux == "aux"
+    (value, aux), g = value_and_grad(f, argnums=1, has_aux=True)(x, y)
+    assert float(value) == 11.0 and aux == "aux"
+    np.testing.assert_allclose(g, x)
+
+
+def test_structures_in_and_out():
+    params = {"w": np.array([1.0, 2.0]), "b": (np.array(0.5), [np.array(3.0)])}
+
+    def loss(p):
+        return (p["w"] ** 2).sum() + p["b"][0] * p["b"][1][0]
+
+    g = grad(loss)(params)
+    assert set(g) == {"w", "b"} and isinstance(g["b"], tuple) and isinstance(g["b"][1], list)
+    np.testing.assert_allclose(g["w"], [2.0, 4.0])
+    assert float(g["b"][0]) == 3.0 and float(g["b"][1][0]) == 0.5
+
+
+def test_numpy_in_numpy_out_and_tensors_in_tensors_out():
+    g = grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
+    assert type(g) is np.ndarray
+    t = cr.tensor([1.0, 2.0], dtype=cr.float64)
+    gt = grad(lambda x: (x * x).sum())(t)
+    assert isinstance(gt, cr.Tensor) and not gt.requires_grad
+    np.testing.assert_allclose(gt.numpy(), [2.0, 4.0])
+
+
+def test_transforms_never_touch_dot_grad():
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    grad(lambda v: (v * v).sum())(x)
+    jacrev(lambda v: v * v)(x)
+    assert x.grad is None
+
+
+def test_grad_of_a_tensor_that_requires_grad_is_differentiable_by_backward():
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    g = grad(lambda v: (v ** 3).sum())(x)  # 3 x^2, still connected to x
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * np.array([1.0, 2.0]))
+
+
+def f_control_flow(a):
+    """The chapter's function with Python control flow."""
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def test_python_control_flow_under_every_transform():
+    a = np.array(0.37)
+    d = f_control_flow(cr.tensor(a)).item()
+    slope = d / 0.37
+    assert float(grad(f_control_flow)(a)) == pytest.approx(slope)
+    assert float(jacrev(f_control_flow)(a)) == pytest.approx(slope)
+    assert float(jvp(f_control_flow, (a,), (np.array(1.0),))[1]) == pytest.approx(slope)
+
+
+def test_vjp_function_can_be_called_many_times_on_one_recording():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * x * 3.0
+
+    out, pullback = vjp(f, np.array([1.0, 2.0]))
+    for u in ([1.0, 0.0], [0.0, 1.0], [2.0, 2.0]):
+        (g,) = pullback(np.array(u))
+        np.testing.assert_allclose(g, 6 * np.array([1.0, 2.0]) * u)
+    assert len(calls) == 1
+    np.testing.assert_allclose(out, [3.0, 12.0])
+
+
+def test_jacrev_uses_one_forward_pass_and_jacfwd_one_per_input():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return cr.stack([x.sum(), (x * x).sum(), x.prod()])
+
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    expected = np.stack([np.ones(4), 2 * x, [24.0, 12.0, 8.0, 6.0]])
+    np.testing.assert_allclose(jacrev(f)(x), expected)
+    assert len(calls) == 1
+    calls.clear()
+    np.testing.assert_allclose(jacfwd(f)(x), expected)
+    assert len(calls) == 4
+
+
+def test_jacobian_auto_chooses_the_cheaper_mode():
+    calls = []
+
+    def tall(x):  # 2 inputs, 50 outputs: forward mode (2 passes)
+        calls.append(1)
+        return cr.sin(x[0] * cr.arange(50.0, dtype=cr.float64) + x[1])
+
+    j = jacobian(tall)(np.array([0.1, 0.2]))
+    assert j.shape == (50, 2)
+    assert len(calls) == 1 + 2  # one evaluation to count the outputs, then one per input
+    k = np.arange(50.0)
+    np.testing.assert_allclose(j[:, 0], np.cos(0.1 * k + 0.2) * k)
+    calls.clear()
+    wide = lambda x: (calls.append(1), (x ** 2).sum())[1]  # noqa: E731
+    g = jacobian(wide)(np.linspace(0, 1, 50))
+    assert g.shape == (50,) and len(calls) == 1 + 1
+
+
+def test_hessian_and_hvp():
+    w = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.1]])
+    x = np.array([0.2, -0.4])
+
+    def f(v):
+        return cr.tanh(cr.tensor(w) @ v).sum()
+
+    t = np.tanh(w @ x)
+    expected = w.T @ np.diag(-2 * t * (1 - t ** 2)) @ w
+    np.testing.assert_allclose(hessian(f)(x), expected, rtol=1e-10)
+    value, hv = hvp(f, (x,), (np.array([1.0, 3.0]),))
+    np.testing.assert_allclose(hv, expected @ [1.0, 3.0], rtol=1e-10)
+    assert float(value) == pytest.approx(t.sum())
+
+
+def test_linearize():
+    value, f_jvp = linearize(lambda x: cr.exp(x) * 2, np.array([0.0, 1.0]))
+    np.testing.assert_allclose(value, 2 * np.exp([0.0, 1.0]))
+    np.testing.assert_allclose(f_jvp(np.array([1.0, 0.5])), 2 * np.exp([0.0, 1.0]) * [1, 0.5])
+
+
+def test_errors():
+    with pytest.raises(TypeError, match=r"scalar-output functions. Output had shape: \(2,\)"):
+        grad(lambda x: x * 2)(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="vjp"):
+        grad(lambda x: x * 2)(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="int64"):
+        grad(lambda x: (x * 2).sum())(np.array([1, 2]))
+    with pytest.raises(ValueError, match="shape"):
+        jvp(cr.sin, (np.ones(2),), (np.ones(3),))
+    with pytest.raises(TypeError, match="dtype"):
+        jvp(cr.sin, (np.ones(2),), (np.ones(2, np.float32),))
+    with pytest.raises(TypeError, match="tuples"):
+        jvp(cr.sin, np.ones(2), np.ones(2))
+
+
+def test_second_derivative_of_chapter_exercise_function():
+    """Exercise 5-7's f(x) = log(x^2) sin(x) + 1/x: f'(2) = 0.0823954 (float32 in the issue)."""
+    f = lambda x: cr.log(x ** 2) * cr.sin(x) + 1 / x  # noqa: E731
+    fprime = float(grad(f)(2.0))
+    exact = 2 / 2.0 * math.sin(2.0) + math.log(4.0) * math.cos(2.0) - 1 / 4.0
+    assert fprime == pytest.approx(exact, rel=1e-12)
+    assert fprime == pytest.approx(0.0823954, abs=1e-7)
