@@ -12,7 +12,7 @@ every derivative rule sits in one table (``chainrule/rules.py``).
 tensor([ 0.,  4.,  8., 12.])
 """
 
-from chainrule import autograd, func, linalg
+from chainrule import autograd, func, linalg, numpy, testing
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -73,6 +73,8 @@ from chainrule.functions import (
     concatenate,
     cos,
     count_nonzero,
+    cumprod,
+    cumsum,
     div,
     dot,
     einsum,
@@ -123,6 +125,7 @@ from chainrule.functions import (
     sign,
     sin,
     softmax,
+    sort,
     split,
     sqrt,
     square,

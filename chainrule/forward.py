@@ -144,9 +144,9 @@ def _raw(a):
 def _tangent_or_zero(t, a):
     if t is not None:
         return t
-    if isinstance(a, Tensor):  # an input without tangent: its tangent is zero
-        return np.zeros(a.shape, a.dtype)
-    return 0  # a constant: the primitive is linear in tensors, so constants contribute zero
+    if isinstance(a, (Tensor, np.ndarray)):  # no tangent: zero, of the same shape
+        return np.zeros(np.shape(_raw(a)), np.asarray(_raw(a)).dtype)
+    return 0  # a Python number: a constant, which a linear primitive maps to zero
 
 
 def _fit(t, ans):

@@ -811,7 +811,8 @@ def _inplace(self, name: str, compute) -> Tensor:
     # an integer tensor cannot carry a gradient: its new values are just data
     recorded = (isinstance(result, Tensor) and result._node is not None
                 and self.dtype in FLOAT_DTYPES)
-    if recorded and self._base is not None:
+    with_tangents = isinstance(result, Tensor) and result._tangents is not None
+    if (recorded or with_tangents) and self._base is not None:
         raise RuntimeError(f"{name}: in-place operations on a view are not differentiable in "
                            "chainrule; use the out-of-place form (y = y * 2) or clone() the "
                            "view first.")
@@ -871,6 +872,86 @@ def _fill_(self, value) -> Tensor:
 def _copy_(self, src) -> Tensor:
     """Copy ``src``'s values (broadcast) into ``self`` in place and return ``self``."""
     return _inplace(self, "copy_", lambda old: R.where(False, old, src))
+
+
+def cumsum(input, dim: int) -> Tensor:
+    """Cumulative sums along ``dim``."""
+    x = _tensor_arg(input)
+    return _cumulative(R.rules_linalg.cumsum, x, dim)
+
+
+def cumprod(input, dim: int) -> Tensor:
+    """Cumulative products along ``dim`` (exact gradients at zeros to first order)."""
+    x = _tensor_arg(input)
+    return _cumulative(R.rules_linalg.cumprod, x, dim)
+
+
+def _cumulative(prim, x: Tensor, dim: int) -> Tensor:
+    if x.ndim == 0:
+        return reshape(prim(reshape(x, 1), axis=0), ())
+    return prim(x, axis=_axis(prim.name.lower(), dim, x.ndim))
+
+
+SortResult = namedtuple("SortResult", ["values", "indices"])
+
+
+def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
+    """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
+    x = _tensor_arg(input)
+    if x.ndim == 0:
+        return SortResult(reshape(x, ()), wrap(np.array(0, np.int64)))
+    d = _axis("sort", dim, x.ndim)
+    order = np.argsort(-x._data if descending else x._data, axis=d, kind="stable")
+    values = R.rules_linalg.sort(x, axis=d)
+    if descending:
+        values = flip(values, d)
+    return SortResult(values, wrap(order))
+
+
+# --------------------------------------------------------------------------------------------
+# functional updates (JAX's x.at[idx].set(v)): new tensors, differentiable in x and v
+
+
+class _At:
+    """``x.at[index]``: what ``set``, ``add`` ... return is a new tensor; ``x`` is unchanged."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self._tensor = tensor
+
+    def __getitem__(self, index) -> _Update:
+        return _Update(self._tensor, _index(index))
+
+
+class _Update:
+    """The operations of ``x.at[index]``."""
+
+    __slots__ = ("_tensor", "_index")
+
+    def __init__(self, tensor: Tensor, index) -> None:
+        self._tensor, self._index = tensor, index
+
+    def get(self) -> Tensor:
+        """``x[index]``."""
+        return self._tensor[self._index]
+
+    def set(self, values) -> Tensor:
+        """A copy of ``x`` with ``values`` written at ``index`` (broadcast)."""
+        return R.index_put(self._tensor, values, index=self._index)
+
+    def add(self, values) -> Tensor:
+        """A copy of ``x`` with ``values`` added at ``index``; repeated indices accumulate."""
+        x = self._tensor
+        target_shape = np.shape(x._data[self._index])
+        values = broadcast_to(values, target_shape)
+        if values.dtype != x.dtype and x.dtype.kind == "f":
+            values = values.to(x.dtype)
+        return x + R.index_add(values, index=self._index, x_shape=x.shape)
+
+    def multiply(self, values) -> Tensor:
+        """A copy of ``x`` with the entries at ``index`` multiplied by ``values``."""
+        return self.set(self.get() * values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -935,7 +1016,8 @@ _METHODS = {
     "logical_or": logical_or, "clone": clone, "to": _to, "type": _to, "astype": _to,
     "float": _caster(np.float32), "double": _caster(np.float64), "half": _caster(np.float16),
     "int": _caster(np.int32), "long": _caster(np.int64), "bool": _caster(np.bool_),
-    "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
+    "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "cumsum": cumsum, "cumprod": cumprod,
+    "sort": sort,
 }
 for _name, _func in _METHODS.items():
     setattr(Tensor, _name, _func)
@@ -949,6 +1031,7 @@ Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))
                     doc="The tensor with its dimensions reversed.")
 Tensor.mT = property(lambda self: transpose(self, -2, -1),
                      doc="The last two dimensions swapped (batched matrix transpose).")
+Tensor.at = property(_At, doc="Functional updates, as JAX: ``x.at[idx].set(v)``, ``.add(v)``.")
 Tensor.contiguous = lambda self: self
 Tensor.cpu = lambda self: self
 Tensor.is_floating_point = lambda self: self.dtype.kind == "f"

@@ -2,10 +2,52 @@
 
 from __future__ import annotations
 
-from chainrule.functions import vector_norm
+from collections import namedtuple
+
+from chainrule import rules_linalg as _RL
+from chainrule.functions import _tensor_arg, vector_norm
 from chainrule.tensor import Tensor
 
-__all__ = ["norm", "vector_norm"]
+__all__ = ["norm", "vector_norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
+           "eigvalsh"]
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+def inv(A) -> Tensor:
+    """The inverse of a square matrix (or of each matrix of a batch)."""
+    return _RL.inv(_tensor_arg(A))
+
+
+def det(A) -> Tensor:
+    """The determinant of a square matrix (or of each matrix of a batch)."""
+    return _RL.det(_tensor_arg(A))
+
+
+def slogdet(A) -> SlogdetResult:
+    """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
+    return SlogdetResult(*_RL.slogdet(_tensor_arg(A)))
+
+
+def solve(A, B) -> Tensor:
+    """The solution X of ``A @ X = B`` (B a vector or a matrix, batched as NumPy)."""
+    return _RL.solve(_tensor_arg(A), _tensor_arg(B))
+
+
+def cholesky(A) -> Tensor:
+    """The lower-triangular L with ``L @ L.T = A`` for symmetric positive-definite A."""
+    return _RL.cholesky(_tensor_arg(A))
+
+
+def eigh(A) -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
+    return EighResult(*_RL.eigh(_tensor_arg(A)))
+
+
+def eigvalsh(A) -> Tensor:
+    """Eigenvalues (ascending) of a symmetric matrix."""
+    return _RL.eigvalsh(_tensor_arg(A))
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002

@@ -607,3 +607,5 @@ def _engine_cast(g, dtype):
 engine.sum_to = _engine_sum_to
 engine.cast = _engine_cast
 engine.clone = clone
+
+from chainrule import rules_linalg  # noqa: E402, F401  (declares more primitives)

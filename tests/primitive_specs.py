@@ -148,3 +148,77 @@ def _np_index_put(x, v):
     out = x.copy()
     out[:, 1] = v
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# chainrule.rules_linalg: cumulative sum and product, sort, linear algebra (called directly)
+
+from chainrule import rules_linalg as RL  # noqa: E402  (declares its primitives)
+
+
+def _eye_like(shape):
+    return np.broadcast_to(np.eye(shape[-1]), shape)
+
+
+def well_conditioned(rng, shape):
+    # a random matrix plus n I: far from singular
+    return rng.standard_normal(shape) + shape[-1] * _eye_like(shape)
+
+
+def negative_det(rng, shape):
+    a = well_conditioned(rng, shape)
+    a[..., 0, :] *= -1
+    return a
+
+
+def _symmetric(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2  # exactly symmetric
+
+
+def spd(rng, shape):
+    b = rng.standard_normal(shape)
+    return _symmetric(b @ np.swapaxes(b, -1, -2) / shape[-1] + _eye_like(shape))
+
+
+def separated_spectrum(rng, shape):
+    # Q diag(l) Q^T with eigenvalues 1.5 apart (and a random common shift)
+    q = np.linalg.qr(rng.standard_normal(shape))[0]
+    w = 1.5 * np.arange(shape[-1]) + rng.uniform(-1.0, 1.0, shape[:-2] + (1,))
+    return _symmetric((q * w[..., None, :]) @ np.swapaxes(q, -1, -2))
+
+
+def _solve(a, b):
+    # b of shape a.shape[:-1] (batch of vectors) via vector=True; otherwise NumPy's reading
+    if b.ndim == a.ndim - 1:
+        return RL.solve(a, b, vector=True)
+    return RL.solve(a, b)
+
+
+def _np_solve(a, b):
+    if b.ndim == a.ndim - 1:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    return np.linalg.solve(a, b)
+
+
+SQUARE = [((3, 3),), ((2, 3, 3),)]
+
+SPECS.update({
+    "Cumsum": Spec(lambda x: RL.cumsum(x, axis=-1), lambda x: np.cumsum(x, axis=-1),
+                   [((4,),), ((2, 3),)]),
+    "Cumprod": Spec(lambda x: RL.cumprod(x, axis=0), lambda x: np.cumprod(x, axis=0),
+                    [((4,),), ((3, 2),)], away_from_zero),
+    "Sort": Spec(lambda x: RL.sort(x, axis=0), lambda x: np.sort(x, axis=0),
+                 [((5,),), ((4, 3),)]),
+    "LinalgInvEx": Spec(RL.inv, np.linalg.inv, SQUARE, well_conditioned),
+    "LinalgDet": Spec(RL.det, np.linalg.det, SQUARE, well_conditioned),
+    "LinalgSlogdet": Spec(RL.logabsdet, lambda x: np.linalg.slogdet(x)[1], SQUARE,
+                          negative_det),
+    "LinalgSolveEx": Spec(_solve, _np_solve,
+                          [((3, 3), (3,)), ((2, 3, 3), (2, 3)), ((3, 3), (3, 2)),
+                           ((2, 3, 3), (2, 3, 2)), ((3, 3), (2, 3, 1)),
+                           ((2, 1, 3, 3), (1, 4, 3, 2))], (well_conditioned, real)),
+    "LinalgCholeskyEx": Spec(RL.cholesky, np.linalg.cholesky, SQUARE, spd),
+    "LinalgEigvalsh": Spec(RL.eigvalsh, np.linalg.eigvalsh, SQUARE, separated_spectrum),
+    "LinalgEigh": Spec(RL.eigh_vectors, lambda x: np.linalg.eigh(x)[1], SQUARE,
+                       separated_spectrum),
+})

@@ -100,3 +100,22 @@ def test_indexing_and_setitem_carry_tangents():
         y[1:] = d * 2
         np.testing.assert_allclose(fwAD.unpack_dual(y).tangent.numpy(), [0, 2, 20, 200])
         np.testing.assert_allclose(fwAD.unpack_dual(d[[0, 0, 2]]).tangent.numpy(), [1, 1, 100])
+
+
+def test_nested_forward_mode_through_cat_with_a_constant_piece():
+    """Found by check_grads: the inner zero tangent of a constant must keep its shape."""
+    from chainrule.func import jvp
+
+    x = np.array([1.0, 2.0])
+    f = lambda t: cr.cat([t * t, cr.zeros(1, dtype=cr.float64)])  # noqa: E731
+    _, second = jvp(lambda t: jvp(f, (t,), (x,))[1], (x,), (x,))
+    np.testing.assert_allclose(second, [2.0, 8.0, 0.0])  # d/de (2 t x) along x = 2 x * x
+
+
+def test_in_place_change_through_a_view_of_a_dual_raises():
+    """Found by check_grads: the base's tangent cannot follow, so it is an error."""
+    with fwAD.dual_level():
+        x = fwAD.make_dual(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 1.0]))
+        y = x * 1.0
+        with pytest.raises(RuntimeError, match="view"):
+            y[:1].mul_(2.0)

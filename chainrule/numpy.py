@@ -1,0 +1,341 @@
+"""``chainrule.numpy``: NumPy's functions, differentiable (``import chainrule.numpy as cnp``).
+
+Same names, signatures (``axis``, ``keepdims``, ``ddof`` ...) and dtype rules as NumPy.  Given
+Tensors (as the transforms of :mod:`chainrule.func` pass them), they record; given only arrays
+and numbers, they are NumPy itself.  So the same code runs plain and differentiated:
+
+>>> import numpy as np
+>>> import chainrule.numpy as cnp
+>>> from chainrule.func import grad
+>>> def f(x):
+...     return cnp.sum(cnp.tanh(x) ** 2, axis=0)
+>>> float(f(np.array([0.5, 1.0])))                       # plain NumPy
+0.79357...
+>>> grad(f)(np.array([0.5, 1.0]))                        # its gradient
+array([0.7268..., 0.6397...])
+
+Tensors also speak NumPy's protocols: ``np.sin(t)`` or ``np.sum(t, axis=0)`` on a Tensor calls
+the function of this module; a NumPy function with no rule here raises TypeError rather than
+silently dropping the gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+import types
+
+import numpy as _np
+
+from chainrule import functions as _F
+from chainrule import rules as _R
+from chainrule import rules_linalg as _RL
+from chainrule.tensor import Tensor
+
+# constants and dtypes, as in NumPy
+pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
+
+# creation: plain NumPy arrays (what you differentiate with respect to is up to the transform)
+array, asarray, zeros, ones, full, empty = _np.array, _np.asarray, _np.zeros, _np.ones, \
+    _np.full, _np.empty
+zeros_like, ones_like, full_like = _np.zeros_like, _np.ones_like, _np.full_like
+arange, linspace, eye, identity = _np.arange, _np.linspace, _np.eye, _np.identity
+
+
+def _has_tensor(values) -> bool:
+    for v in values:
+        if isinstance(v, Tensor):
+            return True
+        if isinstance(v, (list, tuple)) and _has_tensor(v):
+            return True
+    return False
+
+
+def _numpy_or(numpy_func, tensor_func, doc: str = ""):
+    """NumPy's own function for NumPy arguments, chainrule's when a Tensor is among them."""
+
+    def dispatch(*args, **kwargs):
+        if _has_tensor(args) or _has_tensor(kwargs.values()):
+            return tensor_func(*args, **kwargs)
+        return numpy_func(*args, **kwargs)
+
+    dispatch.__name__ = dispatch.__qualname__ = numpy_func.__name__
+    dispatch.__doc__ = doc or f"Differentiable ``numpy.{numpy_func.__name__}``."
+    return dispatch
+
+
+# --------------------------------------------------------------------------------------------
+# elementwise
+
+_UNARY = {
+    "negative": _R.neg, "exp": _R.exp, "log": _R.log, "log1p": _R.log1p, "expm1": _R.expm1,
+    "sqrt": _R.sqrt, "square": _R.square, "sin": _R.sin, "cos": _R.cos, "tan": _R.tan,
+    "tanh": _R.tanh, "abs": _R.abs, "absolute": _R.abs, "sign": _R.sign, "floor": _R.floor,
+    "ceil": _R.ceil, "trunc": _R.trunc, "rint": _R.round,
+}
+_BINARY = {
+    "add": _R.add, "subtract": _R.sub, "multiply": _R.mul, "divide": _R.div,
+    "true_divide": _R.div, "power": _R.pow, "maximum": _R.maximum, "minimum": _R.minimum,
+}
+for _name, _prim in {**_UNARY, **_BINARY}.items():
+    globals()[_name] = _numpy_or(getattr(_np, _name), _prim)
+
+
+def _sinh(x):
+    return (_R.exp(x) - _R.exp(-x)) * 0.5
+
+
+def _cosh(x):
+    return (_R.exp(x) + _R.exp(-x)) * 0.5
+
+
+sinh = _numpy_or(_np.sinh, _sinh)
+cosh = _numpy_or(_np.cosh, _cosh)
+reciprocal = _numpy_or(_np.reciprocal, lambda x: 1.0 / x)
+round = around = _numpy_or(_np.round, lambda a, decimals=0: _F.round(a, decimals=decimals))  # noqa: A001
+where = _numpy_or(_np.where, lambda condition, x, y: _R.where(condition, x, y))
+clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _F.clamp(a, a_min, a_max))
+
+
+def _logaddexp(x, y):
+    top = _R.maximum(x, y)
+    return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
+
+
+logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
+
+# --------------------------------------------------------------------------------------------
+# reductions (NumPy's names and defaults: axis=None, keepdims=False, ddof=0)
+
+
+def _reduction(numpy_func, tensor_func):
+    def reduce(a, axis=None, dtype=None, keepdims=False, **unsupported):
+        if unsupported:
+            raise TypeError(f"chainrule.numpy.{numpy_func.__name__}: unsupported arguments "
+                            f"{sorted(unsupported)}")
+        return tensor_func(a, dim=axis, keepdim=keepdims, dtype=dtype)
+
+    return _numpy_or(numpy_func, reduce)
+
+
+sum = _reduction(_np.sum, _F.sum)  # noqa: A001
+mean = _reduction(_np.mean, _F.mean)
+prod = _reduction(_np.prod, _F.prod)
+max = amax = _numpy_or(_np.max, lambda a, axis=None, keepdims=False: _F.amax(a, axis, keepdims))  # noqa: A001
+min = amin = _numpy_or(_np.min, lambda a, axis=None, keepdims=False: _F.amin(a, axis, keepdims))  # noqa: A001
+var = _numpy_or(_np.var, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
+                _F.var(a, axis, correction=ddof, keepdim=keepdims))
+std = _numpy_or(_np.std, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
+                _F.std(a, axis, correction=ddof, keepdim=keepdims))
+
+# --------------------------------------------------------------------------------------------
+# products
+
+
+def _dot(a, b):
+    a_dims, b_dims = _np.ndim(_raw(a)), _np.ndim(_raw(b))
+    if a_dims == 0 or b_dims == 0:
+        return _R.mul(a, b)
+    if a_dims <= 2 and b_dims <= 2:
+        return _R.matmul(a, b)
+    # N-D: sum over the last axis of a and the second-to-last of b (NumPy's dot)
+    return _F.tensordot(a, b, ([a_dims - 1], [builtins.max(b_dims - 2, 0)]))
+
+
+def _raw(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+dot = _numpy_or(_np.dot, _dot)
+matmul = _numpy_or(_np.matmul, lambda a, b: _R.matmul(a, b))
+vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_F.reshape(a, -1), _F.reshape(b, -1)))
+inner = _numpy_or(_np.inner, lambda a, b: _F.tensordot(a, b, ([-1], [-1])))
+outer = _numpy_or(_np.outer, lambda a, b: _F.outer(_F.reshape(a, -1), _F.reshape(b, -1)))
+tensordot = _numpy_or(_np.tensordot, lambda a, b, axes=2: _F.tensordot(a, b, axes))
+einsum = _numpy_or(_np.einsum, lambda subscripts, *operands, **kw: _F.einsum(subscripts,
+                                                                            *operands))
+
+# --------------------------------------------------------------------------------------------
+# shapes
+
+
+def _reshape(a, newshape=None, order="C", shape=None):
+    if order != "C":
+        raise NotImplementedError("chainrule.numpy.reshape: only order='C' is supported")
+    return _F.reshape(a, newshape if shape is None else shape)
+
+
+def _transpose(a, axes=None):
+    a = _F._tensor_arg(a)
+    return _F.permute(a, tuple(reversed(range(a.ndim))) if axes is None else axes)
+
+
+def _expand_dims(a, axis):
+    return _F.unsqueeze(a, axis)
+
+
+def _moveaxis(a, source, destination):
+    a = _F._tensor_arg(a)
+    order = [i for i in range(a.ndim) if i != source % a.ndim]
+    order.insert(destination % a.ndim, source % a.ndim)
+    return _F.permute(a, order)
+
+
+reshape = _numpy_or(_np.reshape, _reshape)
+transpose = _numpy_or(_np.transpose, _transpose)
+swapaxes = _numpy_or(_np.swapaxes, lambda a, axis1, axis2: _F.transpose(a, axis1, axis2))
+moveaxis = _numpy_or(_np.moveaxis, _moveaxis)
+expand_dims = _numpy_or(_np.expand_dims, _expand_dims)
+squeeze = _numpy_or(_np.squeeze, lambda a, axis=None: _F.squeeze(a, axis))
+ravel = _numpy_or(_np.ravel, lambda a: _F.reshape(a, -1))
+broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _F.broadcast_to(array, shape))
+concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _F.cat(arrays, axis))
+stack = _numpy_or(_np.stack, lambda arrays, axis=0: _F.stack(arrays, axis))
+flip = _numpy_or(_np.flip, lambda m, axis=None: _F.flip(
+    m, tuple(range(_np.ndim(_raw(m)))) if axis is None else axis))
+tile = _numpy_or(_np.tile, lambda A, reps: _F.tile(A, reps))
+
+
+
+def _along_axis(prim, a, axis):
+    """Apply a cumulative or sorting primitive; ``axis=None`` means the flattened array."""
+    a = _F._tensor_arg(a)
+    if axis is None or a.ndim == 0:
+        return prim(_F.reshape(a, -1), axis=0)
+    return prim(a, axis=_F._axis(prim.name.lower(), axis, a.ndim))
+
+
+cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(_RL.cumsum, a, axis))
+cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(_RL.cumprod, a, axis))
+sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(_RL.sort, a, axis))
+
+# --------------------------------------------------------------------------------------------
+# functions without gradient: NumPy's results (they carry nothing to differentiate)
+
+_NO_GRADIENT = ("shape", "ndim", "size", "argmax", "argmin", "argsort", "isnan", "isinf",
+                "isfinite", "allclose", "isclose", "array_equal", "nonzero", "count_nonzero",
+                "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+                "logical_and", "logical_or", "logical_not", "logical_xor", "result_type",
+                "iscomplexobj", "isrealobj", "may_share_memory", "shares_memory", "all", "any",
+                "floor_divide", "mod", "remainder", "searchsorted", "unique", "histogram",
+                "zeros_like", "ones_like", "full_like", "empty_like")
+
+
+def _without_gradient(name: str):
+    numpy_func = getattr(_np, name)
+
+    def call(*args, **kwargs):
+        return numpy_func(*_detached(args), **{k: _detached(v) for k, v in kwargs.items()})
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``numpy.{name}`` (its result carries no gradient)."
+    return call
+
+
+def _detached(value):
+    if isinstance(value, Tensor):
+        return _np.asarray(value._data)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_detached(v) for v in value)
+    return value
+
+
+for _name in _NO_GRADIENT:
+    globals()[_name] = _without_gradient(_name)
+
+# --------------------------------------------------------------------------------------------
+# linear algebra
+
+
+def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    x = _F._tensor_arg(x)
+    if ord not in (None, "fro", 2) and axis is None and x.ndim >= 2:
+        raise NotImplementedError(f"chainrule.numpy.linalg.norm: matrix norm ord={ord!r} is "
+                                  "not supported; use ord=None or 'fro', or pass axis=")
+    return _F.vector_norm(x, 2 if ord in (None, "fro") else ord, axis, keepdims)
+
+
+linalg = types.SimpleNamespace(
+    norm=_numpy_or(_np.linalg.norm, _norm),
+    inv=_numpy_or(_np.linalg.inv, _RL.inv),
+    det=_numpy_or(_np.linalg.det, _RL.det),
+    slogdet=_numpy_or(_np.linalg.slogdet, _RL.slogdet),
+    solve=_numpy_or(_np.linalg.solve, lambda a, b: _RL.solve(a, b)),
+    cholesky=_numpy_or(_np.linalg.cholesky, _RL.cholesky),
+    eigh=_numpy_or(_np.linalg.eigh, _RL.eigh),
+    eigvalsh=_numpy_or(_np.linalg.eigvalsh, _RL.eigvalsh),
+)
+
+# --------------------------------------------------------------------------------------------
+# NumPy's protocols: which chainrule function answers a NumPy function called on a Tensor
+
+
+def _table() -> dict:
+    """NumPy callable -> chainrule.numpy callable, for every name this module implements."""
+    table = {}
+    for name, value in globals().items():
+        if name.startswith("_") or not callable(value):
+            continue
+        numpy_value = getattr(_np, name, None)
+        if callable(numpy_value) and not isinstance(numpy_value, type) and value is not numpy_value:
+            table[numpy_value] = value
+    for name in vars(linalg):
+        table[getattr(_np.linalg, name)] = getattr(linalg, name)
+    return table
+
+
+_FUNCTIONS: dict = {}
+
+
+def for_numpy(func):
+    """The function of this module that answers NumPy's ``func`` on Tensors, or None."""
+    if not _FUNCTIONS:
+        _FUNCTIONS.update(_table())
+    return _FUNCTIONS.get(func)
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    name = f"numpy.{ufunc.__name__}"
+    if "out" in kwargs:
+        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
+                        "automatic differentiation; assign the result instead")
+    if method == "__call__" and ufunc in _COMPARISONS:  # ndarray < tensor: a bool Tensor
+        return _COMPARISONS[ufunc](*inputs)
+    if method == "__call__":
+        func = for_numpy(ufunc)
+        if func is not None:
+            return func(*inputs, **kwargs)
+    elif method == "reduce" and ufunc in _REDUCERS:
+        return _REDUCERS[ufunc](*inputs, **kwargs)
+    raise TypeError(f"{name}{'' if method == '__call__' else '.' + method} has no "
+                    "differentiation rule in chainrule, so calling it on a Tensor would lose "
+                    "the gradient. Use chainrule.numpy's functions, or .detach().numpy() if no "
+                    "gradient is wanted.")
+
+
+def _array_function(self, func, types_, args, kwargs):
+    ours = for_numpy(func)
+    if ours is None:
+        where = func.__module__ if func.__module__ and func.__module__.startswith("numpy") \
+            else "numpy"
+        raise TypeError(f"{where}.{func.__name__} has no differentiation rule in chainrule, so "
+                        "calling it on a Tensor would lose the gradient. Use chainrule.numpy's "
+                        "functions, or .detach().numpy() if no gradient is wanted.")
+    return ours(*args, **kwargs)
+
+
+_COMPARISONS = {
+    _np.equal: _F.eq, _np.not_equal: _F.ne, _np.less: _F.lt, _np.less_equal: _F.le,
+    _np.greater: _F.gt, _np.greater_equal: _F.ge,
+}
+
+_REDUCERS = {
+    _np.add: lambda a, axis=0, **kw: sum(a, axis=axis, **kw),
+    _np.multiply: lambda a, axis=0, **kw: prod(a, axis=axis, **kw),
+    _np.maximum: lambda a, axis=0, keepdims=False: amax(a, axis=axis, keepdims=keepdims),
+    _np.minimum: lambda a, axis=0, keepdims=False: amin(a, axis=axis, keepdims=keepdims),
+}
+
+Tensor.__array_ufunc__ = _array_ufunc
+Tensor.__array_function__ = _array_function

@@ -1,0 +1,158 @@
+"""chainrule.numpy, NumPy's protocols on Tensor, and functional updates (x.at[idx])."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.func import grad, jacrev
+
+rng = np.random.default_rng(0)
+A = rng.standard_normal((3, 4))
+B = rng.standard_normal((4, 2))
+V = rng.uniform(0.5, 2.0, 4)
+
+# name, call on arrays (must equal NumPy's own result, for NumPy inputs)
+SAME_AS_NUMPY = [
+    ("sin", lambda m: m.sin(V)), ("exp", lambda m: m.exp(V)), ("log", lambda m: m.log(V)),
+    ("tanh", lambda m: m.tanh(A)), ("sqrt", lambda m: m.sqrt(V)), ("abs", lambda m: m.abs(A)),
+    ("sinh", lambda m: m.sinh(V)), ("cosh", lambda m: m.cosh(V)),
+    ("logaddexp", lambda m: m.logaddexp(A, 0.3)), ("reciprocal", lambda m: m.reciprocal(V)),
+    ("add", lambda m: m.add(A, V)), ("power", lambda m: m.power(V, 2.5)),
+    ("maximum", lambda m: m.maximum(A, 0.1)), ("where", lambda m: m.where(A > 0, A, -A)),
+    ("clip", lambda m: m.clip(A, -0.5, 0.5)), ("sum", lambda m: m.sum(A, axis=0)),
+    ("sum-keepdims", lambda m: m.sum(A, axis=1, keepdims=True)), ("mean", lambda m: m.mean(A)),
+    ("prod", lambda m: m.prod(V)), ("max", lambda m: m.max(A, axis=1)),
+    ("min", lambda m: m.min(A)), ("var", lambda m: m.var(A, axis=0)),
+    ("std-ddof", lambda m: m.std(A, ddof=1)), ("dot", lambda m: m.dot(A, B)),
+    ("dot-1d", lambda m: m.dot(V, V)), ("matmul", lambda m: m.matmul(A, B)),
+    ("outer", lambda m: m.outer(V, V)), ("inner", lambda m: m.inner(A, A)),
+    ("tensordot", lambda m: m.tensordot(A, B, axes=1)),
+    ("einsum", lambda m: m.einsum("ij,jk->ik", A, B)), ("reshape", lambda m: m.reshape(A, (2, 6))),
+    ("transpose", lambda m: m.transpose(A)), ("swapaxes", lambda m: m.swapaxes(A, 0, 1)),
+    ("moveaxis", lambda m: m.moveaxis(m.reshape(A, (3, 2, 2)), 0, -1)),
+    ("expand_dims", lambda m: m.expand_dims(V, 0)), ("ravel", lambda m: m.ravel(A)),
+    ("concatenate", lambda m: m.concatenate([A, A], axis=1)),
+    ("stack", lambda m: m.stack([V, V])), ("flip", lambda m: m.flip(A)),
+    ("tile", lambda m: m.tile(V, 2)), ("norm", lambda m: m.linalg.norm(A)),
+    ("norm-axis", lambda m: m.linalg.norm(A, axis=1)),
+    ("cumsum", lambda m: m.cumsum(A, axis=1)), ("cumsum-flat", lambda m: m.cumsum(A)),
+    ("cumprod", lambda m: m.cumprod(V)), ("sort", lambda m: m.sort(A, axis=0)),
+    ("inv", lambda m: m.linalg.inv(A[:, :3] + 3 * m.eye(3))),
+    ("det", lambda m: m.linalg.det(A[:, :3] + 3 * m.eye(3))),
+    ("solve", lambda m: m.linalg.solve(A[:, :3] + 3 * m.eye(3), V[:3])),
+    ("cholesky", lambda m: m.linalg.cholesky(m.dot(A, m.transpose(A)) + m.eye(3))),
+    ("eigvalsh", lambda m: m.linalg.eigvalsh(m.dot(A, m.transpose(A)) + m.eye(3))),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), SAME_AS_NUMPY, ids=[n for n, _ in SAME_AS_NUMPY])
+def test_numpy_inputs_give_numpys_own_result(name, call):
+    ours, theirs = call(cnp), call(np)
+    assert type(ours) is type(theirs)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(("name", "call"), SAME_AS_NUMPY, ids=[n for n, _ in SAME_AS_NUMPY])
+def test_tensor_inputs_record_and_agree_with_numpy(name, call):
+    """Run the same call with the module-level arrays swapped for float64 tensors."""
+    global A, B, V
+    arrays = (A, B, V)
+    A, B, V = (cr.tensor(a, requires_grad=True) for a in arrays)
+    try:
+        out = call(cnp)
+    finally:
+        A, B, V = arrays
+    expected = call(np)
+    assert isinstance(out, cr.Tensor)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12)
+
+
+def test_gradients_through_numpy_code():
+    def energy(x):
+        return cnp.sum(cnp.tanh(cnp.dot(A, x)) ** 2) + 0.5 * cnp.var(x)
+
+    x = rng.standard_normal(4)
+    t = np.tanh(A @ x)
+    expected = A.T @ (2 * t * (1 - t ** 2)) + (x - x.mean()) / x.size
+    np.testing.assert_allclose(grad(energy)(x), expected, rtol=1e-12)
+    assert cr.autograd.gradcheck(energy, (cr.tensor(x, requires_grad=True),))
+
+
+def test_numpy_functions_on_tensors_record():
+    x = cr.tensor([0.5, 1.0, 1.5], dtype=cr.float64, requires_grad=True)
+    y = np.sin(x) * np.ones(3) + np.sum(x * x, axis=0) + np.add.reduce(x)
+    assert isinstance(y, cr.Tensor)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.cos([0.5, 1.0, 1.5]) + 3 * 2 * x.detach().numpy()
+                               + 3)
+
+
+def test_numpy_functions_without_a_rule_raise_instead_of_losing_the_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="no differentiation rule"):
+        np.fft.fft(x)
+    with pytest.raises(TypeError, match="no differentiation rule"):
+        np.arctan2(x, x)
+    with pytest.raises(TypeError, match="out="):
+        np.sin(x, out=np.zeros(2))
+
+
+def test_numpy_functions_without_gradient_give_numpy_results():
+    x = cr.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    assert np.shape(x) == (3,) and np.ndim(x) == 1 and int(np.argmax(x)) == 0
+    np.testing.assert_array_equal(np.zeros_like(x), np.zeros(3, np.float32))
+    less = np.array([2.0, 2.0, 2.0]) < x  # a comparison through NumPy's operator
+    assert isinstance(less, cr.Tensor) and less.tolist() == [True, False, False]
+
+
+def test_linear_algebra_gradients():
+    a = A[:, :3] + 3 * np.eye(3)
+    np.testing.assert_allclose(grad(lambda m: cnp.linalg.det(m))(a),
+                               np.linalg.det(a) * np.linalg.inv(a).T, rtol=1e-12)
+    sign, logabsdet = cnp.linalg.slogdet(cr.tensor(a, requires_grad=True))
+    assert float(sign) == np.sign(np.linalg.det(a))
+    spd = A @ A.T + np.eye(3)
+    w, v = cnp.linalg.eigh(spd)
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(spd))
+    # d(sum of eigenvalues) = d trace = identity
+    np.testing.assert_allclose(grad(lambda m: cnp.sum(cnp.linalg.eigvalsh(m)))(spd), np.eye(3),
+                               atol=1e-12)
+
+
+def test_numpy_dtype_rules():
+    assert cnp.mean(np.arange(4)).dtype == np.float64
+    assert cnp.var(np.array([1.0, 3.0])) == 1.0  # ddof=0, as NumPy
+    x = cr.tensor(np.arange(3.0, dtype=np.float32))
+    assert (np.ones(3) * x).dtype == np.float64  # NumPy's promotion
+
+
+class TestAt:
+    def test_set_is_out_of_place_and_differentiable_in_both(self):
+        x = cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
+        v = cr.tensor([10.0, 20.0], dtype=cr.float64, requires_grad=True)
+        y = x.at[[0, 2]].set(v)
+        assert y.tolist() == [10.0, 2.0, 20.0] and x.tolist() == [1.0, 2.0, 3.0]
+        (y * cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64)).sum().backward()
+        assert x.grad.tolist() == [0.0, 2.0, 0.0]
+        assert v.grad.tolist() == [1.0, 3.0]
+
+    def test_add_accumulates_repeated_indices(self):
+        x = cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
+        v = cr.tensor([1.0, 2.0, 4.0], dtype=cr.float64, requires_grad=True)
+        y = x.at[[0, 0, 2]].add(v)
+        assert y.tolist() == [4.0, 2.0, 7.0]
+        (y * y).sum().backward()
+        assert x.grad.tolist() == [8.0, 4.0, 14.0]
+        assert v.grad.tolist() == [8.0, 8.0, 14.0]
+
+    def test_at_under_jacrev_and_get_multiply(self):
+        def f(x):
+            return x.at[1].multiply(x[0]).at[0].set(2.0)
+
+        j = jacrev(f)(np.array([3.0, 5.0]))
+        np.testing.assert_allclose(j, [[0.0, 0.0], [5.0, 3.0]])
+        x = cr.tensor([1.0, 2.0])
+        assert x.at[1].get().item() == 2.0
