@@ -9,6 +9,12 @@ Workloads (issue 2):
   vector-chain   1,000 ops cycling mul, add, sin, exp, tanh on 16-element float64 vectors
   big-gradient   sum(sin(x) * exp(x) * x) and its gradient, x of 1e6 float64
   deep-chains    y = y * 1.0000001 chains of 1e3 ... 1e6 ops: backward cost per op by length
+
+Transform ratios (issue 3), each against a baseline measured in the same run:
+  jvp-mlp        jvp of an MLP forward (784-512-512-10, batch 128, float32) w.r.t. its input,
+                 over the plain forward; hand-written NumPy's own JVP/forward ratio beside it
+  hvp            Hessian-vector product of sum(tanh(W @ x)), x of 100, over its gradient
+  jacrev         the 100 x 100 Jacobian of tanh(W @ x) by jacrev, over one VJP
 """
 
 from __future__ import annotations
@@ -154,6 +160,66 @@ def deep_chains(lengths=(1_000, 10_000, 100_000, 1_000_000), repeats: int = 3) -
     return "\n".join(rows)
 
 
+def transform_ratios(repeats: int) -> str:
+    """Each transform's time over its baseline, both timed interleaved in this run."""
+    from chainrule.func import grad, hvp, jacrev, jvp, vjp
+
+    rng = np.random.default_rng(0)
+    sizes = (784, 512, 512, 10)
+    weights = [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32)
+               for m, n in zip(sizes[:-1], sizes[1:])]
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    v = rng.standard_normal((128, 784)).astype(np.float32)
+
+    def mlp(inp):
+        for w in weights[:-1]:
+            inp = cr.tanh(inp @ w) if isinstance(inp, cr.Tensor) else np.tanh(inp @ w)
+        return inp @ weights[-1]
+
+    def mlp_jvp_by_hand(inp, tangent):
+        for w in weights[:-1]:
+            a = np.tanh(inp @ w)
+            tangent = (1 - a * a) * (tangent @ w)
+            inp = a
+        return inp @ weights[-1], tangent @ weights[-1]
+
+    w100 = rng.standard_normal((100, 100)) / 10
+    x100 = rng.standard_normal(100)
+    u100 = rng.standard_normal(100)
+
+    def loss(z):
+        return cr.tanh(cr.tensor(w100) @ z).sum()
+
+    def layer(z):
+        return cr.tanh(cr.tensor(w100) @ z)
+
+    # the same answers first
+    np.testing.assert_allclose(jvp(mlp, (x,), (v,))[1], mlp_jvp_by_hand(x, v)[1], rtol=2e-3,
+                               atol=2e-3)
+    t = np.tanh(w100 @ x100)
+    hessian_u = w100.T @ ((-2 * t * (1 - t * t)) * (w100 @ u100))
+    np.testing.assert_allclose(hvp(loss, (x100,), (u100,))[1], hessian_u, rtol=1e-9)
+    np.testing.assert_allclose(jacrev(layer)(x100), (1 - t * t)[:, None] * w100, rtol=1e-9)
+
+    cases = {
+        "jvp-mlp (chainrule)": (lambda: jvp(mlp, (x,), (v,)), lambda: mlp(cr.tensor(x))),
+        "jvp-mlp (NumPy by hand)": (lambda: mlp_jvp_by_hand(x, v), lambda: mlp(x)),
+        "hvp / grad": (lambda: hvp(loss, (x100,), (u100,)), lambda: grad(loss)(x100)),
+        "jacrev / one vjp": (lambda: jacrev(layer)(x100),
+                             lambda: vjp(layer, x100)[1](u100)),
+    }
+    rows = ["| transform | its time | baseline | ratio |", "|---|---|---|---|"]
+    for name, (work, baseline) in cases.items():
+        work(), baseline()
+        a, b = [], []
+        for _ in range(repeats):
+            a.append(_once(work))
+            b.append(_once(baseline))
+        ta, tb = statistics.median(a), statistics.median(b)
+        rows.append(f"| {name} | {_fmt(ta)} | {_fmt(tb)} | {ta / tb:.2f}x |")
+    return "\n".join(rows)
+
+
 def _once(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -206,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
     parser.add_argument("--no-deep", action="store_true", help="skip the deep-chain table")
+    parser.add_argument("--no-transforms", action="store_true",
+                        help="skip the transform ratios (issue 3)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 21
     results = {}
@@ -214,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             fn()
         results[name] = measure(name, repeats)
     print(report(results))
+    if not args.no_transforms:
+        print()
+        print(transform_ratios(3 if args.quick else 11))
     if not args.no_deep:
         lengths = (1_000, 10_000, 100_000) if args.quick else (1_000, 10_000, 100_000, 1_000_000)
         print()

@@ -338,8 +338,12 @@ cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differen
 
 
 def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
-                 inputs=None, accumulate: bool = True) -> dict:
+                 inputs=None, accumulate: bool = True, on_tensors: bool = False) -> dict:
     """Propagate ``seeds`` (one gradient per root tensor) back through the recorded graph.
+
+    The rules run on raw arrays, unless ``create_graph`` (they run on Tensors and are recorded)
+    or ``on_tensors`` (they run on Tensors, not recorded: forward-mode tangents of the saved
+    values then flow into the gradients, which is forward-over-reverse differentiation).
 
     With ``accumulate`` the gradients of leaves (all of them, or only those in ``inputs``) are
     added to their ``.grad``.  Returns the total gradient that reached each tensor of
@@ -373,7 +377,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                                   or type(g) is SparseGrad):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
                             accumulate)
-            _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph)
+            _propagate(node, g, pending, owned, deps, ready, wanted, create_graph or on_tensors,
+                       retain_graph)
         for key, g in pending.items():
             if type(key) is Node:
                 continue  # a root node pruned away or never reached by any wanted path
@@ -440,7 +445,7 @@ def _leading_to(root_nodes, deps, targets) -> set:
     return wanted
 
 
-def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retain_graph):
+def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
@@ -453,7 +458,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
             raise RuntimeError(BACKWARD_TWICE)
         if node.epoch != inplace_count[0]:
             _check_versions(node)
-        if create_graph:
+        if on_tensors:
             g = g if isinstance(g, Tensor) else wrap(g)
             if ans is not None:
                 ans = wrap(ans, node)
@@ -461,7 +466,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, create_graph, retai
                     ans._tangents = node.extras.ans_tangents
         if args is None:
             args = (None,) * len(parents)
-        elif not create_graph:
+        elif not on_tensors:
             args = [a._data if isinstance(a, Tensor) else a for a in args]
         params = node.params or _NO_PARAMS
         prim = node.prim

@@ -58,7 +58,13 @@ def live_levels(tensor: Tensor) -> list[int]:
 
 def push_tangents(prim, args, ans, params, out: Tensor) -> None:
     """Give ``out = prim(*args)`` its tangent at every open level where an input has one."""
-    levels = sorted({lv for a in args if isinstance(a, Tensor) for lv in live_levels(a)})
+    open_levels = state.levels
+    if len(open_levels) == 1 and state.ceiling is None:  # the usual case: one level
+        level = open_levels[0]
+        levels = [level] if any(isinstance(a, Tensor) and a._tangents is not None
+                                and level in a._tangents for a in args) else []
+    else:
+        levels = sorted({lv for a in args if isinstance(a, Tensor) for lv in live_levels(a)})
     if not levels:
         return
     tangents: dict = {}
@@ -153,12 +159,13 @@ def _fit(t, ans):
     """The tangent of a result has the result's shape and dtype."""
     if t is None:
         return None
-    raw = _raw(ans)
-    shape, dtype = np.shape(raw), np.asarray(raw).dtype
-    if np.shape(_raw(t)) != shape:
-        t = rules.broadcast_to(t, shape=shape, x_shape=np.shape(_raw(t)))
-    if np.asarray(_raw(t)).dtype != dtype:
-        t = rules.cast(t, dtype=dtype, x_dtype=np.asarray(_raw(t)).dtype)
+    if not hasattr(t, "shape"):  # a Python number from a rule
+        t = np.asarray(t)
+    shape, dtype = ans.shape, ans.dtype  # Tensors and NumPy values both have them
+    if t.shape != shape:
+        t = rules.broadcast_to(t, shape=shape, x_shape=t.shape)
+    if t.dtype != dtype:
+        t = rules.cast(t, dtype=dtype, x_dtype=t.dtype)
     return t
 
 

@@ -73,7 +73,8 @@ def _unflatten(spec, leaves):
 
 
 class _Depth(threading.local):
-    value = 0
+    value = 0  # transforms running, of any kind
+    reverse = 0  # of them, reverse-mode ones (grad, vjp, jacrev)
 
 
 _depth = _Depth()
@@ -98,10 +99,18 @@ def _input(leaf, name: str) -> Tensor:
     return stand_in
 
 
-def _nested(tensors) -> bool:
-    """Must the derivatives themselves be differentiable (an outer transform is watching)?"""
-    return _depth.value > 1 or any(t._rg and t._node is not None or forward.live_levels(t)
-                                   for t in tensors)
+def _record(tensors) -> bool:
+    """Must the backward pass be recorded?  Only if reverse mode may differentiate it again:
+    an enclosing reverse-mode transform, or the caller's own tensors that require grad."""
+    return _depth.reverse > 1 or any(t._rg and t._node is not None for t in tensors)
+
+
+def _backward(outputs, inputs, cotangents=None, retain_graph=None):
+    """``autograd.grad`` as the transforms need it: recorded only when necessary, on tensors
+    whenever forward mode is open (so that tangents flow through the gradients)."""
+    return autograd.grad(outputs, inputs, cotangents, retain_graph=retain_graph,
+                         create_graph=_record(inputs), allow_unused=True,
+                         _tangents=bool(forward.state.levels))
 
 
 def _output(value, like, outer: bool):
@@ -155,8 +164,9 @@ class _Call:
         return grouped
 
 
-def _enter() -> None:
+def _enter(reverse: bool = False) -> None:
     _depth.value += 1
+    _depth.reverse += reverse
 
 
 def _outer() -> bool:
@@ -164,8 +174,9 @@ def _outer() -> bool:
     return _depth.value > 1
 
 
-def _leave() -> None:
+def _leave(reverse: bool = False) -> None:
     _depth.value -= 1
+    _depth.reverse -= reverse
 
 
 def _zeros_like(t: Tensor) -> Tensor:
@@ -187,7 +198,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """
 
     def value_and_gradient(*args):
-        _enter()
+        _enter(reverse=True)
         try:
             call = _Call("grad", f, args, argnums)
             out, aux = call.out if has_aux else (call.out, None)
@@ -199,8 +210,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             if out.ndim:
                 out = rules.reshape(out, shape=(), x_shape=out.shape)
             if out._rg:
-                grads = autograd.grad(out, call.inputs, create_graph=_nested(call.inputs),
-                                      allow_unused=True)
+                grads = _backward(out, call.inputs)
             else:
                 grads = (None,) * len(call.inputs)
             grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
@@ -209,7 +219,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             value = _output(out, args[call.nums[0]] if call.nums else out, _outer())
             return ((value, aux) if has_aux else value), result
         finally:
-            _leave()
+            _leave(reverse=True)
 
     return value_and_gradient
 
@@ -241,15 +251,14 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     >>> pullback(np.array([1.0, 10.0]))
     (array([ 2., 40.]),)
     """
-    _enter()
+    _enter(reverse=True)
     try:
         call = _Call("vjp", f, primals, tuple(range(len(primals))))
         out, aux = call.out if has_aux else (call.out, None)
         out_leaves, out_spec = _flatten(out)
-        create_graph = _nested(call.inputs)
         outer = _outer()
     finally:
-        _leave()
+        _leave(reverse=True)
 
     def vjp_fn(cotangent):
         cot_leaves, cot_spec = _flatten(cotangent)
@@ -264,8 +273,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
             if o._rg:
                 outs.append(o)
                 cots.append(c if c.dtype == o.dtype else c.to(o.dtype))
-        grads = (autograd.grad(outs, call.inputs, cots, retain_graph=True,
-                               create_graph=create_graph, allow_unused=True)
+        grads = (_backward(outs, call.inputs, cots, retain_graph=True)
                  if outs else (None,) * len(call.inputs))
         grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
         return tuple(call.per_argument(grads, outer))
@@ -288,19 +296,17 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """
 
     def jacobian_rev(*args):
-        _enter()
+        _enter(reverse=True)
         try:
             call = _Call("jacrev", f, args, argnums)
             out, aux = call.out if has_aux else (call.out, None)
             out = _as_tensor(out, "jacrev")
-            create_graph = _nested(call.inputs)
             rows = []
             for k in range(out.numel()):
                 onehot = np.zeros(out.numel(), out.dtype)
                 onehot[k] = 1
-                grads = (autograd.grad(out, call.inputs, wrap(onehot.reshape(out.shape)),
-                                       retain_graph=True, create_graph=create_graph,
-                                       allow_unused=True) if out._rg
+                grads = (_backward(out, call.inputs, wrap(onehot.reshape(out.shape)),
+                                   retain_graph=True) if out._rg
                          else (None,) * len(call.inputs))
                 rows.append([g if g is not None else _zeros_like(t)
                              for g, t in zip(grads, call.inputs)])
@@ -310,7 +316,7 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
             return (result, aux) if has_aux else result
         finally:
-            _leave()
+            _leave(reverse=True)
 
     return jacobian_rev
 
@@ -506,10 +512,10 @@ def hvp(f: Callable, primals, tangents):
     """
     value_and_gradient = value_and_grad(f, tuple(range(len(primals))))
 
-    def gradient(*args):
-        return value_and_gradient(*args)[1]
+    def gradient_with_value(*args):
+        value, gradients = value_and_gradient(*args)
+        return gradients, value
 
-    grads, hv = jvp(gradient, tuple(primals), tuple(tangents))
-    value = f(*primals)
+    _, hv, value = jvp(gradient_with_value, tuple(primals), tuple(tangents), has_aux=True)
     value = _output(value, primals[0], _depth.value > 0)
     return value, (hv[0] if len(primals) == 1 else hv)

@@ -119,7 +119,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
-         materialize_grads: bool = False):
+         materialize_grads: bool = False, *, _tangents: bool = False):
     """The gradients of ``outputs`` w.r.t. ``inputs``, returned; ``.grad`` is not touched.
 
     Returns a tuple with one entry per input (a dict if ``inputs`` is a dict).  An input the
@@ -148,7 +148,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     captured = run_backward(out_list, seeds, retain_graph=retain_graph,
-                            create_graph=create_graph, inputs=targets, accumulate=False)
+                            create_graph=create_graph, inputs=targets, accumulate=False,
+                            on_tensors=_tangents)
     results = []
     for i, t in enumerate(targets):
         if t not in captured:
