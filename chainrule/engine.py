@@ -125,7 +125,7 @@ class Node:
 
     def name(self) -> str:
         """PyTorch's name for this node, e.g. ``'MulBackward0'``."""
-        return self.prim.name + "Backward0"
+        return self.prim.node_name
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -216,12 +216,13 @@ class Primitive:
     plain NumPy (this is what lets the same rules run on raw arrays).
     """
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view", "variadic",
-                 "reads")
+    __slots__ = ("name", "node_name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view",
+                 "variadic", "reads")
 
     def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, reads=None,
-                 jvp="diagonal"):
+                 jvp="diagonal", node_name=None):
         self.name = name
+        self.node_name = node_name or name + "Backward0"  # PyTorch's name of its grad_fn
         self.impl = impl
         self.vjp = vjp
         self.jvp = jvp  # forward mode: a kind of Jacobian or a rule (see rules.py)
@@ -264,7 +265,9 @@ class Primitive:
         try:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
-            raise type(err)(f"chainrule.{self.name.lower()}: {err}") from None
+            # the built-in type (NumPy's subclasses, e.g. AxisError, take other arguments)
+            kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
+            raise kind(f"chainrule.{self.name.lower()}: {err}") from None
         if not (recording and grad_mode.enabled):
             out = wrap(ans)
             if self.view:

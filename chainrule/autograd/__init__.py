@@ -10,13 +10,14 @@ import warnings
 import numpy as np
 
 from chainrule.autograd import forward_ad
+from chainrule.autograd.function import Function, FunctionCtx
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.engine import run_backward
 from chainrule.grad_mode import enable_grad, no_grad, set_grad_enabled
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad",
-           "enable_grad", "set_grad_enabled", "forward_ad"]
+           "enable_grad", "set_grad_enabled", "forward_ad", "Function", "FunctionCtx"]
 
 CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "
