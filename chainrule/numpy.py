@@ -106,6 +106,43 @@ def _logaddexp(x, y):
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
 # --------------------------------------------------------------------------------------------
+# primitives without a NumPy name, with SciPy's (scipy.special) or JAX's (jax.nn) signatures
+
+
+def _plain_logsumexp(a, axis=None, keepdims=False):
+    top = _np.amax(a, axis=axis, keepdims=True)
+    top = _np.where(_np.isfinite(top), top, 0)
+    out = _np.log(_np.sum(_np.exp(a - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else _np.squeeze(out, axis=axis)
+
+
+def _plain_softmax(x, axis=None):
+    e = _np.exp(x - _np.amax(x, axis=axis, keepdims=True))
+    return e / _np.sum(e, axis=axis, keepdims=True)
+
+
+def _normalise_all(func, x, axis):
+    """Apply ``func`` over one axis, or over the whole array when ``axis`` is None."""
+    x = _F._tensor_arg(x)
+    if axis is None:
+        return _F.reshape(func(_F.reshape(x, -1), 0), x.shape)
+    return func(x, axis)
+
+
+logsumexp = _numpy_or(_plain_logsumexp, lambda a, axis=None, keepdims=False:
+                      _F.logsumexp(a, axis, keepdims),
+                      "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).")
+softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_F.softmax, x, axis),
+                    "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).")
+log_softmax = _numpy_or(lambda x, axis=None: _np.log(_plain_softmax(x, axis)),
+                        lambda x, axis=None: _normalise_all(_F.log_softmax, x, axis),
+                        "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).")
+expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,
+                            "The logistic function ``1 / (1 + exp(-x))`` (``scipy.special"
+                            ".expit``).")
+relu = _numpy_or(lambda x: _np.maximum(x, 0), _R.relu, "``max(x, 0)`` (``jax.nn.relu``).")
+
+# --------------------------------------------------------------------------------------------
 # reductions (NumPy's names and defaults: axis=None, keepdims=False, ddof=0)
 
 
