@@ -412,6 +412,8 @@ def _matmul_dx(g, ans, x, y):
 def _matmul_dy(g, ans, x, y):
     if x.ndim == 1 and y.ndim == 1:
         return g * x
+    if y.ndim == 1 and x.ndim == 2:  # (n, k) @ (k): the adjoint is g @ x
+        return matmul(g, x)
     if y.ndim == 1:  # (..., n, k) @ (k)
         out = matmul(_swap_last(x), _unsqueeze(g, -1))
         return reshape(out, shape=out.shape[:-1], x_shape=out.shape)
