@@ -11,12 +11,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chainrule",
                                      description="Automatic differentiation for NumPy.")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("tour", help="run the autograd chapter of Dive into Deep Learning")
+    tour_parser = commands.add_parser(
+        "tour", help="run the autograd chapter of Dive into Deep Learning")
+    tour_parser.add_argument("--style", default="pytorch",
+                             choices=["pytorch", "mxnet", "jax", "tensorflow", "all"],
+                             help="which of the chapter's framework tabs to run (default pytorch)")
     args = parser.parse_args(argv)
     if args.command in (None, "tour"):
         from chainrule.tour import tour
 
-        tour(sys.stdout)
+        tour(sys.stdout, getattr(args, "style", "pytorch"))
     return 0
 
 
