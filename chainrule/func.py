@@ -93,10 +93,11 @@ def _as_tensor(leaf, name: str) -> Tensor:
 def _input(leaf, name: str) -> Tensor:
     """A fresh differentiable stand-in for an argument, still connected to outer transforms."""
     t = _as_tensor(leaf, name)
-    stand_in = rules.reshape(t, shape=t.shape, x_shape=t.shape)  # a view: keeps history
-    if not stand_in._rg:
-        stand_in.requires_grad_(True)
-    return stand_in
+    if t._rg:  # a view keeps the history an outer differentiation needs
+        return rules.reshape(t, shape=t.shape, x_shape=t.shape)
+    stand_in = t.detach()  # an alias of the same values and tangents, as a leaf of our own
+    stand_in._tangents = t._tangents
+    return stand_in.requires_grad_(True)
 
 
 def _record(tensors) -> bool:

@@ -264,7 +264,7 @@ def _keepdims_shape(x_shape, axis):
 
 def _unreduce(g, axis, keepdims, x_shape):
     """Broadcast the gradient of a reduction back over the reduced axes."""
-    if not keepdims:
+    if not keepdims and g.ndim:  # (a 0-d g, from a full reduction, broadcasts as it is)
         g = reshape(g, shape=_keepdims_shape(x_shape, axis), x_shape=g.shape)
     return broadcast_to(g, shape=x_shape, x_shape=g.shape)
 

@@ -82,9 +82,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     if tensor.dtype.kind != "f" or tangent.dtype.kind != "f":
         raise TypeError(f"make_dual: expected floating-point tensor and tangent, got "
                         f"{tensor.dtype} and {tangent.dtype}")
-    dual = rules.reshape(tensor, shape=tensor.shape, x_shape=tensor.shape)  # a view
-    if not isinstance(dual, Tensor):
-        dual = wrap(dual)
+    # a view, so that gradients in reverse mode still reach `tensor`; without history to keep,
+    # an alias of the same storage is that view, at no cost
+    dual = (rules.reshape(tensor, shape=tensor.shape, x_shape=tensor.shape) if tensor.requires_grad
+            else tensor.detach())
     if tangent.dtype != tensor.dtype:
         tangent = tangent.to(tensor.dtype)
     lower = dict(tensor._tangents) if tensor._tangents else {}
@@ -101,6 +102,11 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     tangent = tensor._tangents.get(level) if tensor._tangents else None
     if tangent is None or level not in forward.state.levels:
         return UnpackedDualTensor(tensor, None)
+    if not tensor.requires_grad:  # no history: an alias without this level's tangent
+        primal = tensor.detach()
+        primal._tangents = {lv: t for lv, t in tensor._tangents.items() if lv < level} or None
+        return UnpackedDualTensor(primal, tangent if isinstance(tangent, Tensor)
+                                  else wrap(tangent))
     saved = forward.state.ceiling
     forward.state.ceiling = level if saved is None else min(saved, level)
     try:  # the value without this level's tangent: the same view, computed under the level
