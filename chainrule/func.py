@@ -504,19 +504,26 @@ def hessian(f: Callable, argnums=0) -> Callable:
 
 
 def hvp(f: Callable, primals, tangents):
-    """``(f(*primals), H @ tangents)``: a Hessian-vector product, forward over reverse.
+    """``(f(*primals), H @ tangents)``: a Hessian-vector product of scalar-valued ``f``.
+
+    Computed as the gradient of the directional derivative, ``grad_x (J_f(x) . v)`` (reverse
+    mode over forward mode): the tangents are carried through one recorded forward pass, and
+    one plain backward pass differentiates the result.
 
     >>> import numpy as np
     >>> from chainrule.func import hvp
     >>> hvp(lambda x: (x ** 3).sum(), (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))[1]
     array([ 6., 12.])
     """
-    value_and_gradient = value_and_grad(f, tuple(range(len(primals))))
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, e.g. "
+                        "hvp(f, (x,), (v,))")
 
-    def gradient_with_value(*args):
-        value, gradients = value_and_gradient(*args)
-        return gradients, value
+    def slope_with_value(*args):
+        value, slope = jvp(f, args, tuple(tangents))
+        return slope, value
 
-    _, hv, value = jvp(gradient_with_value, tuple(primals), tuple(tangents), has_aux=True)
+    (_, value), hv = value_and_grad(slope_with_value, tuple(range(len(primals))),
+                                    has_aux=True)(*primals)
     value = _output(value, primals[0], _depth.value > 0)
     return value, (hv[0] if len(primals) == 1 else hv)

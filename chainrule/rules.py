@@ -282,12 +282,12 @@ def _keep_sum(a, axis):
     return reduce_sum(a, axis=axis, keepdims=True, x_shape=a.shape)
 
 
-reduce_sum = primitive(
-    "Sum", lambda x, axis, keepdims, x_shape: np.sum(x, axis=axis, keepdims=keepdims),
+reduce_sum = primitive(  # np.add.reduce: np.sum's work without its Python-level wrapper
+    "Sum", lambda x, axis, keepdims, x_shape: np.add.reduce(x, axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape: _unreduce(g, axis, keepdims, x_shape),),
     jvp="linear")
 reduce_mean = primitive(
-    "Mean", lambda x, axis, keepdims, x_shape: np.mean(x, axis=axis, keepdims=keepdims),
+    "Mean", lambda x, axis, keepdims, x_shape: np.asarray(x).mean(axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape:
         _unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),), jvp="linear")
 
