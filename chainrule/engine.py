@@ -62,6 +62,16 @@ def is_grad_enabled() -> bool:
 inplace_count = [0]  # in-place changes to any tensor so far (see Node.epoch)
 
 
+class _Donation(threading.local):
+    """A gradient the running rule may overwrite: the engine's own, read by no one else
+    (see ``rules._scaled``).  Saves an allocation per elementwise rule on large arrays."""
+
+    array = None
+
+
+donation = _Donation()
+
+
 class _Freed:
     """Marks a node whose saved values were released by a backward pass."""
 
@@ -380,8 +390,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                                   or type(g) is SparseGrad):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
                             accumulate)
+            # the rules may write into a large gradient that only this node will read
+            donatable = (type(g) is np.ndarray and g.size > 4096 and node.extras is None
+                         and node in owned and (targets is None or node not in targets))
             _propagate(node, g, pending, owned, deps, ready, wanted, create_graph or on_tensors,
-                       retain_graph)
+                       retain_graph, donatable)
         for key, g in pending.items():
             if type(key) is Node:
                 continue  # a root node pruned away or never reached by any wanted path
@@ -448,7 +461,8 @@ def _leading_to(root_nodes, deps, targets) -> set:
     return wanted
 
 
-def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph):
+def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph,
+               donatable=False):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
@@ -475,13 +489,22 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
         for_all = prim.vjp
+        # one rule will read g, once: it may write its result into g (see _Donation)
+        donated = (donatable and not on_tensors and g.flags.writeable
+                   and sum(p is not None and (wanted is None or p in wanted)
+                           for p in parents) == 1)
     for i, p in enumerate(parents):
         if p is None or (wanted is not None and p not in wanted):
             continue
         is_node = type(p) is Node
         if g is not None:
-            gi = (per_input[i](g, ans, *args, **params) if per_input is not None
-                  else for_all(i, g, ans, *args, **params))
+            if donated:
+                donation.array = g
+            try:
+                gi = (per_input[i](g, ans, *args, **params) if per_input is not None
+                      else for_all(i, g, ans, *args, **params))
+            finally:
+                donation.array = None
             if gi is not None:
                 if is_node:
                     shape, dtype = p.shape, p.dtype
@@ -491,7 +514,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                     gi = sum_to(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = cast(gi, dtype)
-                if type(gi) is np.ndarray and gi.size > 4096 and _is_fresh(gi, g, ans, args):
+                if type(gi) is np.ndarray and gi.size > 4096 and (
+                        (donated and gi is g) or _is_fresh(gi, g, ans, args)):
                     if fresh_results is None:
                         fresh_results = []
                     fresh_results.append((p, gi))

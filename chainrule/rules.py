@@ -114,6 +114,16 @@ def _raw(a):
     return a._data if isinstance(a, engine.Tensor) else a
 
 
+def _scaled(g, factor):
+    """``g * factor``, written into ``g`` when the engine has handed ``g`` over (it allocated
+    ``g`` and no one else reads it); otherwise a new product.  Rules of the form ``g * f'(x)``
+    use it, which saves an allocation per rule on large arrays."""
+    if (type(g) is np.ndarray and g.size > 4096 and g is engine.donation.array
+            and np.shape(factor) == g.shape and np.result_type(g, factor) == g.dtype):
+        return np.multiply(g, factor, out=g)
+    return g * factor
+
+
 def _zero_rule(g, ans, x, **params):
     # piecewise constant: d f(x) = 0
     return g * 0
@@ -124,29 +134,32 @@ def _zero_rule(g, ans, x, **params):
 
 neg = primitive("Neg", operator.neg, (lambda g, ans, x: -g,), jvp="linear")
 # d exp(x) = exp(x) dx
-exp = primitive("Exp", np.exp, (lambda g, ans, x: g * ans,), save_ans=True, jvp="diagonal")
+exp = primitive("Exp", np.exp, (lambda g, ans, x: _scaled(g, ans),), save_ans=True,
+                jvp="diagonal")
 # d log(x) = dx / x
 log = primitive("Log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp="diagonal")
 # d log(1 + x) = dx / (1 + x)
 log1p = primitive("Log1P", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
                   jvp="diagonal")
 # d (exp(x) - 1) = exp(x) dx
-expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: g * (ans + 1),), save_ans=True,
+expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: _scaled(g, ans + 1),), save_ans=True,
                   jvp="diagonal")
 # d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
 sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True, jvp="diagonal")
 # d x^2 = 2x dx
-square = primitive("Square", np.square, (lambda g, ans, x: g * (x * 2),), save_inputs=True,
+square = primitive("Square", np.square, (lambda g, ans, x: _scaled(g, x * 2),), save_inputs=True,
                    jvp="diagonal")
 # d sin(x) = cos(x) dx
-sin = primitive("Sin", np.sin, (lambda g, ans, x: g * cos(x),), save_inputs=True, jvp="diagonal")
+sin = primitive("Sin", np.sin, (lambda g, ans, x: _scaled(g, cos(x)),), save_inputs=True,
+                jvp="diagonal")
 # d cos(x) = -sin(x) dx
-cos = primitive("Cos", np.cos, (lambda g, ans, x: -(g * sin(x)),), save_inputs=True, jvp="diagonal")
+cos = primitive("Cos", np.cos, (lambda g, ans, x: _scaled(g, -sin(x)),), save_inputs=True,
+                jvp="diagonal")
 # d tan(x) = (1 + tan(x)^2) dx
-tan = primitive("Tan", np.tan, (lambda g, ans, x: g * (ans * ans + 1),), save_ans=True,
+tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled(g, ans * ans + 1),), save_ans=True,
                 jvp="diagonal")
 # d tanh(x) = (1 - tanh(x)^2) dx
-tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: g * (1 - ans * ans),), save_ans=True,
+tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: _scaled(g, 1 - ans * ans),), save_ans=True,
                  jvp="diagonal")
 
 
@@ -157,7 +170,7 @@ def _sigmoid(x):
 
 
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
-sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: g * (ans * (1 - ans)),),
+sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: _scaled(g, ans * (1 - ans)),),
                     save_ans=True, jvp="diagonal")
 # d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
 relu = primitive("Relu", lambda x: np.maximum(x, 0),
