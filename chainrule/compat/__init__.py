@@ -1,0 +1,1 @@
+"""Front ends that make chainrule speak other frameworks' dialects (TensorFlow, MXNet, JAX)."""
