@@ -77,14 +77,15 @@ STYLES = {
 }
 
 
-def cells_for(style: str) -> list:
-    """The chapter's cells in one framework's style."""
-    module, name = STYLES[style]
+def cells_for(style: str) -> tuple[list, int]:
+    """The chapter's cells in one framework's style, and the seed that style's tour uses."""
+    module_name, name = STYLES[style]
     try:
-        return list(getattr(importlib.import_module(module), name))
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         raise SystemExit(f"chainrule tour: the {style} front end is not available in this "
                          "version of chainrule") from None
+    return list(getattr(module, name)), getattr(module, "SEED", 0)
 
 
 def run_cells(cells, out: TextIO = sys.stdout, namespace: dict | None = None) -> dict:
@@ -126,9 +127,10 @@ def tour(out: TextIO = sys.stdout, style: str = "pytorch") -> None:
     print("(Random numbers are seeded so that every run shows the same.)", file=out)
     for name in styles:
         print(f"\n## The {name} tab", file=out)
+        cells, seed = cells_for(name)
         namespace: dict = {}
-        run_cell("import chainrule\nchainrule.manual_seed(0)", namespace)
-        run_cells(cells_for(name), out, namespace)
+        run_cell(f"import chainrule\nchainrule.manual_seed({seed})", namespace)
+        run_cells(cells, out, namespace)
     print("\n## Exercises (PyTorch style)", file=out)
     namespace = {}
     run_cell("import chainrule\nchainrule.manual_seed(0)", namespace)
