@@ -541,3 +541,12 @@ def test_tapes_leave_nothing_on_variables_once_gone():
         y = v * v
     t.gradient(y, v)
     assert v._overrides == [] and t.watched_variables()[0] is v
+
+
+def test_outer_tape_watching_after_an_inner_tape_is_refused():
+    """The stand-ins chain from outer to inner tapes; the other order raises, not misleads."""
+    x = tf.constant(3.0)
+    with tf.GradientTape() as outer, tf.GradientTape() as inner:
+        inner.watch(x)
+        with pytest.raises(RuntimeError, match="outer tape to watch it first"):
+            outer.watch(x)

@@ -838,6 +838,14 @@ class GradientTape:
     def _watch(self, obj) -> None:
         if any(token is self._token for token, _ in obj._overrides):
             return
+        inner = {tape._token for tape in _TAPES[_TAPES.index(self) + 1:]} if self in _TAPES \
+            else set()
+        if any(token in inner for token, _ in obj._overrides):
+            # the stand-ins chain from outer to inner tapes; the other order would be wrong
+            raise RuntimeError("GradientTape.watch: a tape nested inside this one already "
+                               "watches this tensor. chainrule's TensorFlow front end needs the "
+                               "outer tape to watch it first: call watch on the outer tape "
+                               "before the inner tape starts watching.")
         stand_in = _stand_in(_read(obj, _live()) if not isinstance(obj, Variable)
                              else _current(obj))
         obj._overrides.append((self._token, stand_in))
