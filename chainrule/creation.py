@@ -198,7 +198,8 @@ def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False
 
 
 def _like(input: Tensor, dtype) -> tuple[tuple[int, ...], np.dtype]:
-    return tuple(np.shape(input)), np.dtype(dtype) if dtype is not None else np.asarray(input).dtype
+    value = input._data if isinstance(input, Tensor) else np.asarray(input)
+    return tuple(value.shape), np.dtype(dtype) if dtype is not None else value.dtype
 
 
 def zeros_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:

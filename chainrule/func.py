@@ -107,11 +107,21 @@ def _record(tensors) -> bool:
 
 
 def _backward(outputs, inputs, cotangents=None, retain_graph=None):
-    """``autograd.grad`` as the transforms need it: recorded only when necessary, on tensors
-    whenever forward mode is open (so that tangents flow through the gradients)."""
+    """``autograd.grad`` as the transforms need it: recorded only when necessary (an outer
+    reverse-mode differentiation, or cotangents that are themselves being differentiated), on
+    tensors whenever forward mode is open (so that tangents flow through the gradients)."""
+    cots = [] if cotangents is None else (
+        [cotangents] if isinstance(cotangents, Tensor) else list(cotangents))
+    record = _record(inputs) or any(isinstance(c, Tensor) and c._rg for c in cots)
     return autograd.grad(outputs, inputs, cotangents, retain_graph=retain_graph,
-                         create_graph=_record(inputs), allow_unused=True,
+                         create_graph=record, allow_unused=True,
                          _tangents=bool(forward.state.levels))
+
+
+def _outputs(tree, like, outer: bool):
+    """:func:`_output` over every leaf of a structure (aux values, several outputs)."""
+    leaves, spec = _flatten(tree)
+    return _unflatten(spec, [_output(v, like, outer) for v in leaves])
 
 
 def _output(value, like, outer: bool):
@@ -202,7 +212,9 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         _enter(reverse=True)
         try:
             call = _Call("grad", f, args, argnums)
-            out, aux = call.out if has_aux else (call.out, None)
+            out, aux = _split_aux(call.out, has_aux, "grad")
+            if not isinstance(out, Tensor) and np.ndim(out) == 0 and np.isrealobj(out):
+                out = wrap(np.asarray(out))  # a constant: its gradient is zero
             if not isinstance(out, Tensor) or out.numel() != 1:
                 shape = out.shape if isinstance(out, Tensor) else type(out).__name__
                 raise TypeError("Gradient only defined for scalar-output functions. Output had "
@@ -217,8 +229,9 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
             grouped = call.per_argument(grads, _outer())
             result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
-            value = _output(out, args[call.nums[0]] if call.nums else out, _outer())
-            return ((value, aux) if has_aux else value), result
+            like = args[call.nums[0]] if call.nums else out
+            value = _output(out, like, _outer())
+            return ((value, _outputs(aux, like, _outer())) if has_aux else value), result
         finally:
             _leave(reverse=True)
 
@@ -255,11 +268,12 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     _enter(reverse=True)
     try:
         call = _Call("vjp", f, primals, tuple(range(len(primals))))
-        out, aux = call.out if has_aux else (call.out, None)
+        out, aux = _split_aux(call.out, has_aux, "vjp")
         out_leaves, out_spec = _flatten(out)
         outer = _outer()
     finally:
         _leave(reverse=True)
+    like = primals[0] if primals else None
 
     def vjp_fn(cotangent):
         cot_leaves, cot_spec = _flatten(cotangent)
@@ -268,26 +282,29 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         outs, cots = [], []
         for o, c in zip(out_leaves, cot_leaves):
             c = _as_tensor(c, "vjp_fn")
-            if c.shape != o.shape:
+            if c.shape != np.shape(o._data if isinstance(o, Tensor) else o):
                 raise ValueError(f"vjp_fn: cotangent of shape {c.shape} for an output of shape "
-                                 f"{o.shape}; they must match")
-            if o._rg:
+                                 f"{np.shape(o._data if isinstance(o, Tensor) else o)}; they "
+                                 "must match")
+            if isinstance(o, Tensor) and o._rg:  # a constant output contributes nothing
                 outs.append(o)
                 cots.append(c if c.dtype == o.dtype else c.to(o.dtype))
         grads = (_backward(outs, call.inputs, cots, retain_graph=True)
                  if outs else (None,) * len(call.inputs))
         grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
-        return tuple(call.per_argument(grads, outer))
+        # live when called inside a transform, or when the cotangents were differentiated
+        return tuple(call.per_argument(grads, outer or _depth.value > 0))
 
-    out_value = _unflatten(out_spec, [_output(o, primals[0] if primals else o, outer)
-                                      for o in out_leaves])
+    out_value = _unflatten(out_spec, [_output(o, like, outer) for o in out_leaves])
+    aux = _outputs(aux, like, outer)
     return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
 
 
 def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """The Jacobian by reverse mode: one evaluation of ``f``, one VJP per output element.
 
-    For one output and one argument the result has shape ``out.shape + arg.shape``.
+    For one output and one argument the result has shape ``out.shape + arg.shape``; for
+    structured outputs and ``argnums`` tuples, the output's structure of the arguments'.
 
     >>> import numpy as np
     >>> from chainrule.func import jacrev
@@ -300,26 +317,41 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         _enter(reverse=True)
         try:
             call = _Call("jacrev", f, args, argnums)
-            out, aux = call.out if has_aux else (call.out, None)
-            out = _as_tensor(out, "jacrev")
-            rows = []
-            for k in range(out.numel()):
-                onehot = np.zeros(out.numel(), out.dtype)
-                onehot[k] = 1
-                grads = (_backward(out, call.inputs, wrap(onehot.reshape(out.shape)),
-                                   retain_graph=True) if out._rg
-                         else (None,) * len(call.inputs))
-                rows.append([g if g is not None else _zeros_like(t)
-                             for g, t in zip(grads, call.inputs)])
-            blocks = [_stack_rows([row[j] for row in rows], out.shape, t.shape, t.dtype)
-                      for j, t in enumerate(call.inputs)]
-            grouped = call.per_argument(blocks, _outer())
-            result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
-            return (result, aux) if has_aux else result
+            out, aux = _split_aux(call.out, has_aux, "jacrev")
+            out_leaves, out_spec = _flatten(out)
+            per_output = []
+            for o in out_leaves:
+                o = _as_tensor(o, "jacrev")
+                rows = []
+                for k in range(o.numel()):
+                    onehot = np.zeros(o.numel(), o.dtype)
+                    onehot[k] = 1
+                    grads = (_backward(o, call.inputs, wrap(onehot.reshape(o.shape)),
+                                       retain_graph=True) if o._rg
+                             else (None,) * len(call.inputs))
+                    rows.append([g if g is not None else _zeros_like(t)
+                                 for g, t in zip(grads, call.inputs)])
+                blocks = [_stack_rows([row[j] for row in rows], o.shape, t.shape, t.dtype)
+                          for j, t in enumerate(call.inputs)]
+                grouped = call.per_argument(blocks, _outer())
+                per_output.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
+            result = _unflatten(out_spec, per_output)
+            if has_aux:
+                return result, _outputs(aux, args[call.nums[0]] if call.nums else None,
+                                        _outer())
+            return result
         finally:
             _leave(reverse=True)
 
     return jacobian_rev
+
+
+def _split_aux(out, has_aux: bool, name: str):
+    if not has_aux:
+        return out, None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{name}(f, has_aux=True): f must return a pair (output, aux)")
+    return out[0], out[1]
 
 
 def _stack_rows(rows, out_shape, in_shape, dtype) -> Tensor:
@@ -358,8 +390,7 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
                 raise ValueError("jvp: each tangent must have the structure of its primal")
             duals = [_dual(pl, tl, level) for pl, tl in zip(p_leaves, t_leaves)]
             args.append(_unflatten(spec, duals))
-        result = f(*args)
-        out, aux = result if has_aux else (result, None)
+        out, aux = _split_aux(f(*args), has_aux, "jvp")
         out_leaves, out_spec = _flatten(out)
         pairs = [_unpack(o, level) for o in out_leaves]
         outer = _outer()
@@ -369,6 +400,7 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     like = _flatten(primals[0])[0][0] if primals else None
     value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in pairs])
     tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in pairs])
+    aux = _outputs(aux, like, outer)
     return (value, tangent, aux) if has_aux else (value, tangent)
 
 
@@ -411,6 +443,8 @@ def _zeros_of(tree):
 def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """The Jacobian by forward mode: one pass per input element (best for few inputs).
 
+    Arguments not in ``argnums`` are passed through as they are (they may be anything).
+
     >>> import numpy as np
     >>> from chainrule.func import jacfwd
     >>> jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
@@ -420,50 +454,63 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
 
     def jacobian_fwd(*args):
         nums = _argnums(argnums, len(args))
-        blocks, aux, out_shape = [], None, None
-        for i in nums:
-            leaves, spec = _flatten(args[i])
-            per_leaf = []
-            for j, leaf in enumerate(leaves):
-                x = _as_tensor(leaf, "jacfwd")
-                columns = []
-                for k in range(x.numel()):
-                    direction = np.zeros(x.numel(), x.dtype)
-                    direction[k] = 1
-                    tangents = tuple(_basis_tangent(args, n, i, j, direction, x)
-                                     for n in range(len(args)))
-                    result = jvp(f, tuple(args), tangents, has_aux=has_aux)
-                    out, t = result[0], result[1]
-                    if has_aux:
-                        aux = result[2]
-                    out_shape = np.shape(out._data if isinstance(out, Tensor) else out)
-                    columns.append(t if isinstance(t, Tensor) else wrap(np.asarray(t)))
-                per_leaf.append(_stack_columns(columns, out_shape, x, leaf, _depth.value > 0))
-            blocks.append(_unflatten(spec, per_leaf))
-        result = blocks[0] if isinstance(argnums, int) else tuple(blocks)
+        diff = tuple(args[i] for i in nums)
+
+        def restricted(*xs):  # f of the differentiated arguments; the others are closed over
+            full = list(args)
+            for i, x in zip(nums, xs):
+                full[i] = x
+            return f(*full)
+
+        specs, originals, leaves = [], [], []
+        for a in diff:
+            flat, spec = _flatten(a)
+            specs.append(spec)
+            originals.append(flat)
+            leaves.append([_as_tensor(leaf, "jacfwd") for leaf in flat])
+        zeros = [[np.zeros(t.shape, t.dtype) for t in group] for group in leaves]
+        columns: dict = {}  # (argument, leaf) -> one list of tangent-output leaves per element
+        out_leaves, out_spec, aux = None, None, None
+        for k, group in enumerate(leaves):
+            for j, t in enumerate(group):
+                columns[k, j] = []
+                for e in range(t.numel()):
+                    direction = np.zeros(t.numel(), t.dtype)
+                    direction[e] = 1
+                    tangent_leaves = [list(z) for z in zeros]
+                    tangent_leaves[k][j] = direction.reshape(t.shape)
+                    tangents = tuple(_unflatten(sp, tl)
+                                     for sp, tl in zip(specs, tangent_leaves))
+                    result = jvp(restricted, diff, tangents, has_aux=has_aux)
+                    out_leaves, out_spec = _flatten(result[0])
+                    aux = result[2] if has_aux else None
+                    columns[k, j].append(_flatten(result[1])[0])
+        if out_leaves is None:  # no input element at all: evaluate once for the output
+            out, aux = _split_aux(restricted(*diff), has_aux, "jacfwd")
+            out_leaves, out_spec = _flatten(out)
+        outer = _depth.value > 0
+        per_output = []
+        for i, o in enumerate(out_leaves):
+            out_shape = np.shape(o._data if isinstance(o, Tensor) else o)
+            per_argument = [
+                _unflatten(specs[k], [
+                    _stack_columns([c[i] for c in columns[k, j]], out_shape, t,
+                                   originals[k][j], outer)
+                    for j, t in enumerate(group)])
+                for k, group in enumerate(leaves)]
+            per_output.append(per_argument[0] if isinstance(argnums, int)
+                              else tuple(per_argument))
+        result = _unflatten(out_spec, per_output)
         return (result, aux) if has_aux else result
 
     return jacobian_fwd
-
-
-def _basis_tangent(args, n, i, j, direction, x):
-    """The tangent for argument n: the basis direction at leaf j of argument i, else zeros."""
-    leaves, spec = _flatten(args[n])
-    out = []
-    for m, leaf in enumerate(leaves):
-        t = _as_tensor(leaf, "jacfwd")
-        if n == i and m == j:
-            out.append(direction.reshape(x.shape))
-        else:
-            out.append(np.zeros(t.shape, t.dtype))
-    return _unflatten(spec, out)
 
 
 def _stack_columns(columns, out_shape, x, like, outer):
     from chainrule.functions import stack
 
     if not columns:
-        jac = wrap(np.zeros(tuple(out_shape or ()) + x.shape, x.dtype))
+        jac = wrap(np.zeros(tuple(out_shape) + x.shape, x.dtype))
     else:
         jac = stack(columns, dim=-1).reshape(tuple(out_shape) + x.shape)
     return _output(jac, like, outer)

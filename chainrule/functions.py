@@ -32,8 +32,14 @@ def _data(x):
 
 
 def _tensor_arg(x):
-    """Tensors pass through; other values become constant tensors (for ``cr.exp(2.0)``)."""
-    return x if isinstance(x, Tensor) else wrap(np.asarray(x))
+    """Tensors pass through; other values become constant tensors (for ``cr.exp(2.0)``); a
+    list or tuple holding tensors is stacked (so that their gradients are kept)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)) and builtins.any(isinstance(v, (Tensor, list, tuple))
+                                                     for v in x):
+        return stack([_tensor_arg(v) for v in x])
+    return wrap(np.asarray(x))
 
 
 def _dims(name: str, ndim: int, dim=None, axis=None) -> tuple[int, ...] | None:
@@ -98,7 +104,6 @@ def mul(input, other) -> Tensor:
 
 _floor_divide = R.numpy2_promotion(np.floor_divide)
 _trunc_divide = R.numpy2_promotion(lambda a, b: np.trunc(np.true_divide(a, b)))
-_mod = R.numpy2_promotion(np.mod)
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
@@ -967,7 +972,8 @@ Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: R.div(other, self)
 Tensor.__floordiv__ = lambda self, other: div(self, other, rounding_mode="floor")
 Tensor.__rfloordiv__ = lambda self, other: div(other, self, rounding_mode="floor")
-Tensor.__mod__ = lambda self, other: _nograd(_mod, self, other)
+Tensor.__mod__ = lambda self, other: R.remainder(self, other)
+Tensor.__rmod__ = lambda self, other: R.remainder(other, self)
 Tensor.__pow__ = pow
 Tensor.__rpow__ = lambda self, other: R.pow(other, self)
 Tensor.__matmul__ = matmul

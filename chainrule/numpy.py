@@ -77,6 +77,7 @@ _UNARY = {
 _BINARY = {
     "add": _R.add, "subtract": _R.sub, "multiply": _R.mul, "divide": _R.div,
     "true_divide": _R.div, "power": _R.pow, "maximum": _R.maximum, "minimum": _R.minimum,
+    "mod": _R.remainder, "remainder": _R.remainder,
 }
 for _name, _prim in {**_UNARY, **_BINARY}.items():
     globals()[_name] = _numpy_or(getattr(_np, _name), _prim)
@@ -134,7 +135,7 @@ logsumexp = _numpy_or(_plain_logsumexp, lambda a, axis=None, keepdims=False:
                       "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).")
 softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_F.softmax, x, axis),
                     "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).")
-log_softmax = _numpy_or(lambda x, axis=None: _np.log(_plain_softmax(x, axis)),
+log_softmax = _numpy_or(lambda x, axis=None: x - _plain_logsumexp(x, axis, keepdims=True),
                         lambda x, axis=None: _normalise_all(_F.log_softmax, x, axis),
                         "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).")
 expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,
@@ -255,7 +256,7 @@ _NO_GRADIENT = ("shape", "ndim", "size", "argmax", "argmin", "argsort", "isnan",
                 "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
                 "logical_and", "logical_or", "logical_not", "logical_xor", "result_type",
                 "iscomplexobj", "isrealobj", "may_share_memory", "shares_memory", "all", "any",
-                "floor_divide", "mod", "remainder", "searchsorted", "unique", "histogram",
+                "floor_divide", "searchsorted", "unique", "histogram",
                 "zeros_like", "ones_like", "full_like", "empty_like")
 
 
@@ -287,9 +288,13 @@ for _name in _NO_GRADIENT:
 
 def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     x = _F._tensor_arg(x)
-    if ord not in (None, "fro", 2) and axis is None and x.ndim >= 2:
-        raise NotImplementedError(f"chainrule.numpy.linalg.norm: matrix norm ord={ord!r} is "
-                                  "not supported; use ord=None or 'fro', or pass axis=")
+    matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    if matrix and ord not in (None, "fro"):
+        # NumPy's ord=2, 1, inf ... of a matrix are operator norms, not entry norms
+        raise NotImplementedError(f"chainrule.numpy.linalg.norm: the matrix norm ord={ord!r} "
+                                  "is not supported; use ord=None or 'fro', or a single axis=")
+    if axis is None and x.ndim > 2 and ord not in (None, "fro"):
+        raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
     return _F.vector_norm(x, 2 if ord in (None, "fro") else ord, axis, keepdims)
 
 
@@ -337,6 +342,13 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if "out" in kwargs:
         raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
                         "automatic differentiation; assign the result instead")
+    if "dtype" in kwargs and kwargs["dtype"] is not None:  # compute in that dtype: cast first
+        dtype = _np.dtype(kwargs.pop("dtype"))
+        inputs = tuple(x.to(dtype) if isinstance(x, Tensor) else x for x in inputs)
+    kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"{name}: the keyword arguments {sorted(kwargs)} are not supported on "
+                        "Tensors; call it without them")
     if method == "__call__" and ufunc in _COMPARISONS:  # ndarray < tensor: a bool Tensor
         return _COMPARISONS[ufunc](*inputs)
     if method == "__call__":

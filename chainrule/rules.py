@@ -61,7 +61,7 @@ REGISTRY: dict[str, Primitive] = {}
 # promotes by dtype as NumPy 2 does.  On NumPy 2 ``numpy2_promotion`` returns ``func`` itself.
 LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 _PROMOTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Clamp", "Where",
-              "Sigmoid", "Relu"}
+              "Sigmoid", "Relu", "Remainder"}
 
 
 def numpy2_promotion(func: Callable) -> Callable:
@@ -165,8 +165,10 @@ tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: _scaled(g, 1 - ans * ans),)
 
 def _sigmoid(x):
     # 1 / (1 + e^-x), evaluated without overflow on either side
+    x = np.asarray(x)  # a Python number is float64 here, as NumPy computes it
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float16))
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64  # floats keep their precision
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype)
 
 
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
@@ -230,6 +232,12 @@ def _pow_dy(g, ans, x, y):
 
 pow = primitive("Pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True,
                 jvp="diagonal")  # noqa: A001
+
+
+# d (x mod y) = dx - floor(x / y) dy   (Python's and NumPy's remainder: the sign of y)
+remainder = primitive("Remainder", np.remainder,
+                      (lambda g, ans, x, y: g, lambda g, ans, x, y: -(g * floor(x / y))),
+                      save_inputs=True, reads=((), (0, 1)), jvp="diagonal")
 
 
 def _max_share(g, x, y):

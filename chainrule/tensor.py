@@ -343,6 +343,12 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if (self._rg and engine.grad_mode.enabled) or self._tangents is not None:
+            raise RuntimeError(
+                "Can't convert a Tensor that requires grad (or carries a forward-mode tangent) "
+                "to a NumPy array: the gradient would be lost silently. Use tensor.detach() "
+                "(or .detach().numpy()) if no gradient is wanted, or chainrule.numpy's functions "
+                "to keep it.")
         arr = np.asarray(self._data)
         if dtype is not None and arr.dtype != dtype:
             return arr.astype(dtype)

@@ -36,7 +36,8 @@ def _as_sequence(values) -> list:
     return list(values)
 
 
-def _seeds(caller: str, outputs: list, gradients, create_graph: bool) -> list:
+def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
+           tangents: bool = False) -> list:
     """One validated starting gradient per output (ones for one-element outputs)."""
     if gradients is None or isinstance(gradients, Tensor):
         gradients = [gradients] * (1 if gradients is not None else len(outputs))
@@ -74,7 +75,9 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool) -> list:
                 f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
                 f"has a shape of {out.shape}. The gradient must have exactly the output's shape."
             )
-        seeds.append(g if create_graph and g._rg else g._data)
+        # kept as a Tensor when its history or tangents must flow into the gradients
+        seeds.append(g if (create_graph and g._rg) or (tangents and g._tangents is not None)
+                     else g._data)
     return seeds
 
 
@@ -144,7 +147,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if isinstance(inputs, dict):
         keys, inputs = list(inputs), list(inputs.values())
     out_list = _as_sequence(outputs)
-    seeds = _seeds("grad", out_list, grad_outputs, create_graph)
+    seeds = _seeds("grad", out_list, grad_outputs, create_graph, _tangents)
     targets = _check_inputs("grad", inputs)
     if retain_graph is None:
         retain_graph = create_graph

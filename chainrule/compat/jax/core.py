@@ -120,16 +120,16 @@ class Array:
         return self._weak
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        value = np.asarray(self._tensor)
+        value = self._tensor.detach().numpy()
         if dtype is not None and value.dtype != dtype:
             return value.astype(dtype)
         return value.copy() if copy else value
 
     def item(self, *args):
-        return np.asarray(self._tensor).item(*args)
+        return self._tensor.detach().numpy().item(*args)
 
     def tolist(self):
-        return np.asarray(self._tensor).tolist()
+        return self._tensor.detach().numpy().tolist()
 
     def block_until_ready(self) -> Array:
         return self
@@ -145,7 +145,7 @@ class Array:
         prefix = "Array("
         dtype_str = f"dtype={self.dtype.name}" + (", weak_type=True" if self._weak else "") + ")"
         line_width = np.get_printoptions()["linewidth"]
-        value = np.asarray(self._tensor)
+        value = self._tensor.detach().numpy()
         if value.size == 0:
             s = f"[], shape={self.shape}"
         else:
@@ -158,31 +158,31 @@ class Array:
         return f"{prefix}{s},{sep}{dtype_str}"
 
     def __str__(self) -> str:
-        return str(np.asarray(self._tensor))
+        return str(self._tensor.detach().numpy())
 
     def __format__(self, spec: str) -> str:
-        value = np.asarray(self._tensor)
+        value = self._tensor.detach().numpy()
         return format(value[()] if value.ndim == 0 else value, spec)
 
     # ----------------------------------------------------------------------------------------
     # Python protocols
 
     def __bool__(self) -> bool:
-        return bool(np.asarray(self._tensor))  # NumPy's ValueError for several elements
+        return bool(self._tensor.detach().numpy())  # NumPy's ValueError for several elements
 
     def __float__(self) -> float:
-        return float(np.asarray(self._tensor))
+        return float(self._tensor.detach().numpy())
 
     def __int__(self) -> int:
-        return int(np.asarray(self._tensor))
+        return int(self._tensor.detach().numpy())
 
     def __complex__(self) -> complex:
-        return complex(np.asarray(self._tensor))
+        return complex(self._tensor.detach().numpy())
 
     def __index__(self) -> int:
         if self.dtype.kind not in "iu" or self.ndim:
             raise TypeError("only integer scalar arrays can be converted to a scalar index")
-        return int(np.asarray(self._tensor))
+        return int(self._tensor.detach().numpy())
 
     def __len__(self) -> int:
         if self.ndim == 0:
