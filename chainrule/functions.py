@@ -216,8 +216,10 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,  # noq
     x = _tensor_arg(input) if dtype is None else _tensor_arg(input).to(dtype)
     if x.dtype == np.bool_:
         x = x.to(np.int64)
-    return R.reduce_sum(x, axis=_dims("sum", x.ndim, dim, axis), keepdims=_keep(keepdim, keepdims),
-                        x_shape=x.shape)
+    out = R.reduce_sum(x, axis=_dims("sum", x.ndim, dim, axis), keepdims=_keep(keepdim, keepdims),
+                       x_shape=x.shape)
+    # NumPy sums small integers in the platform's int; an explicit dtype is kept (as PyTorch)
+    return out if dtype is None or out.dtype == np.dtype(dtype) else out.to(dtype)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,

@@ -12,6 +12,7 @@ tensor([1.3818, 0.0000, 0.0000])
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 from chainrule import forward, rules
@@ -20,7 +21,14 @@ from chainrule.tensor import Tensor, wrap
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
            "UnpackedDualTensor"]
 
-_opened: list[int] = []  # the levels opened through this interface (PyTorch allows one)
+class _Opened(threading.local):
+    """The level opened through this interface, per thread (PyTorch allows one at a time)."""
+
+    def __init__(self) -> None:
+        self.levels: list[int] = []
+
+
+_opened = _Opened()
 
 
 class UnpackedDualTensor(NamedTuple):
@@ -32,19 +40,19 @@ class UnpackedDualTensor(NamedTuple):
 
 def enter_dual_level() -> int:
     """Open the level of forward mode that ``make_dual`` and ``unpack_dual`` use."""
-    if _opened:
+    if _opened.levels:
         raise RuntimeError("Nested forward mode AD is not supported at the moment; for nested "
                            "forward mode use chainrule's jvp inside jvp")
     level = forward.enter_level()
-    _opened.append(level)
+    _opened.levels.append(level)
     return level
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
     """Close the level: tangents computed inside it are dropped."""
-    if not _opened:
+    if not _opened.levels:
         raise RuntimeError("exit_dual_level: no dual level is open")
-    forward.exit_level(_opened.pop())
+    forward.exit_level(_opened.levels.pop())
 
 
 class dual_level:
@@ -60,10 +68,10 @@ class dual_level:
 def _current(level: int | None, caller: str) -> int:
     if level is not None:
         return level
-    if not _opened:
+    if not _opened.levels:
         raise RuntimeError(f"{caller}: Trying to create a dual Tensor for forward AD but no "
                            "level exists, make sure to enter_dual_level() first.")
-    return _opened[-1]
+    return _opened.levels[-1]
 
 
 def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
@@ -96,7 +104,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
 
 def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
     """Split a dual tensor into its value (a view) and its tangent at the current level."""
-    if level is None and not _opened:
+    if level is None and not _opened.levels:
         return UnpackedDualTensor(tensor, None)
     level = _current(level, "unpack_dual")
     tangent = tensor._tangents.get(level) if tensor._tangents else None
