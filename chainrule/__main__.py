@@ -1,4 +1,4 @@
-"""The command line: ``python -m chainrule [tour]`` (also installed as ``chainrule``)."""
+"""The command line: ``python -m chainrule [tour | diff]`` (also installed as ``chainrule``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     tour_parser.add_argument("--style", default="pytorch",
                              choices=["pytorch", "mxnet", "jax", "tensorflow", "all"],
                              help="which of the chapter's framework tabs to run (default pytorch)")
+    from chainrule.diffcli import add_diff_parser, run_diff
+
+    add_diff_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "diff":
+        return run_diff(args)
     if args.command in (None, "tour"):
         from chainrule.tour import tour
 

@@ -210,10 +210,11 @@ def _times(g, y):
 mul = primitive("Mul", operator.mul, (lambda g, ans, x, y: _times(g, y),
                                       lambda g, ans, x, y: _times(g, x)), save_inputs=True,
                 reads=((1,), (0,)), jvp="diagonal")
-# d (x / y) = dx / y - x dy / y^2
+# d (x / y) = dx / y - (x / y) dy / y   (written with ans = x / y, not x / y^2: each order
+# of differentiation would otherwise square the denominator again)
 div = primitive("Div", operator.truediv,
-                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * x) / (y * y)),
-                save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
+                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g / y) * ans),
+                save_inputs=True, save_ans=True, reads=((1,), (1,)), jvp="diagonal")
 
 
 def _pow_dx(g, ans, x, y):

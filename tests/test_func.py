@@ -209,3 +209,11 @@ def test_second_derivative_of_chapter_exercise_function():
     exact = 2 / 2.0 * math.sin(2.0) + math.log(4.0) * math.cos(2.0) - 1 / 4.0
     assert fprime == pytest.approx(exact, rel=1e-12)
     assert fprime == pytest.approx(0.0823954, abs=1e-7)
+
+
+def test_tenth_derivative_of_a_quotient_is_exact():
+    """Div's rule uses ans = x / y, so each order does not square the denominator again."""
+    g = lambda x: 1 / x  # noqa: E731
+    for _ in range(10):
+        g = grad(g)
+    assert float(g(2.0)) == pytest.approx(math.factorial(10) / 2.0 ** 11, rel=1e-12)
