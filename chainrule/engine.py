@@ -498,13 +498,16 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             continue
         is_node = type(p) is Node
         if g is not None:
-            if donated:
+            if donated:  # (rare: large arrays only) the rule may write into g
                 donation.array = g
-            try:
+                try:
+                    gi = per_input[i](g, ans, *args, **params) if per_input is not None \
+                        else for_all(i, g, ans, *args, **params)
+                finally:
+                    donation.array = None
+            else:
                 gi = (per_input[i](g, ans, *args, **params) if per_input is not None
                       else for_all(i, g, ans, *args, **params))
-            finally:
-                donation.array = None
             if gi is not None:
                 if is_node:
                     shape, dtype = p.shape, p.dtype
