@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.fresh_interpreter import run_json, run_python
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -152,21 +151,11 @@ MANY_SEEDS = textwrap.dedent("""
 """).replace("{f}", CELLS[10])  # dedented first: f's code sits at column 0
 
 
-def _python(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run a fresh interpreter in the repository root, importing this checkout's chainrule."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+_python = run_python
 
 
 def _run_chapter(seed: int | None) -> dict:
-    done = _python("-c", RUNNER, json.dumps(CELLS), json.dumps(seed), str(RANDOM_CELL))
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, f"the chapter's cells printed something: {done.stdout!r}"
-    return json.loads(lines[0])
+    return run_json(RUNNER, json.dumps(CELLS), json.dumps(seed), str(RANDOM_CELL))
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 import chainrule.compat.jax as jax
 from chainrule.compat.jax import grad, lax, random
 from chainrule.compat.jax import numpy as jnp
+from tests.fresh_interpreter import run_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,16 +114,7 @@ RUNNER = textwrap.dedent("""
 
 
 def _run_chapter(partitionable: bool) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(CELLS),
-                           json.dumps(partitionable)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, f"the chapter's cells printed something: {done.stdout!r}"
-    return json.loads(lines[0])
+    return run_json(RUNNER, json.dumps(CELLS), json.dumps(partitionable))
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import pytest
 
 from chainrule.compat.mxnet import MXNetError, autograd, np, npx
 from chainrule.compat.mxnet_tour import MXNET_CELLS
+from tests.fresh_interpreter import run_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -127,16 +125,7 @@ RUNNER = textwrap.dedent("""
 
 
 def _run_chapter(seed: int | None) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(CELLS), json.dumps(seed),
-                           str(RANDOM_CELL)], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, f"the chapter's cells printed something: {done.stdout!r}"
-    return json.loads(lines[0])
+    return run_json(RUNNER, json.dumps(CELLS), json.dumps(seed), str(RANDOM_CELL))
 
 
 def _f_in_float32(a: float) -> tuple[numpy.float32, numpy.float32]:

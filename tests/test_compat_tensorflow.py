@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import numpy as np
 import pytest
 
 import chainrule.compat.tensorflow as tf
+from tests.fresh_interpreter import run_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,15 +115,7 @@ RUNNER = textwrap.dedent("""
 
 
 def _run_chapter(seed: int | None) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(CELLS), json.dumps(seed)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, f"the chapter's cells printed something: {done.stdout!r}"
-    return json.loads(lines[0])
+    return run_json(RUNNER, json.dumps(CELLS), json.dumps(seed))
 
 
 def _expected_random_displays(a: float) -> tuple[str, str]:
