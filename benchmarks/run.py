@@ -1,20 +1,33 @@
-"""Side-by-side benchmarks: chainrule against the same work written by hand with NumPy.
+"""Side-by-side benchmarks: chainrule, hand-written NumPy and every installed peer.
 
-Run ``python benchmarks/run.py`` (``--quick`` for a fast smoke run).  BLAS is pinned to one
-thread; every workload first checks that both implementations compute the same gradient, then
-times them interleaved, after a warm-up, and reports medians with the interquartile range.
+Run ``python benchmarks/run.py`` (``--quick`` for a fast smoke run).  BLAS (and PyTorch, and
+XLA) are pinned to one thread; every workload first checks that all frameworks compute the same
+gradient, then warms up and times them interleaved in this one process, and reports medians with
+the interquartile range, the ratio to hand-written NumPy and chainrule's ratio to each peer.
 
-Workloads (issue 2):
+Frameworks: hand-written NumPy and chainrule always; PyTorch (CPU, eager), HIPS autograd,
+JAX (eager, and jit where marked) and micrograd (scalar chain only) when installed.  A peer
+that is not installed is listed as such and left out of the tables.
+
+Timed workloads (issues 2 and 6):
   scalar-chain   y = y * 1.0001 + 0.0001 on a 0-d float64, 1,000 steps (2,000 ops), fwd + bwd
   vector-chain   1,000 ops cycling mul, add, sin, exp, tanh on 16-element float64 vectors
+  mlp-step       MLP 784-512-512-10 (ReLU, biases), batch 128, float32, softmax cross-entropy:
+                 forward + backward + SGD step; peak traced memory for the NumPy-based ones
   big-gradient   sum(sin(x) * exp(x) * x) and its gradient, x of 1e6 float64
-  deep-chains    y = y * 1.0000001 chains of 1e3 ... 1e6 ops: backward cost per op by length
 
-Transform ratios (issue 3), each against a baseline measured in the same run:
-  jvp-mlp        jvp of an MLP forward (784-512-512-10, batch 128, float32) w.r.t. its input,
-                 over the plain forward; hand-written NumPy's own JVP/forward ratio beside it
+Transform ratios (issues 3 and 6), each transform over its baseline, both timed interleaved:
   hvp            Hessian-vector product of sum(tanh(W @ x)), x of 100, over its gradient
-  jacrev         the 100 x 100 Jacobian of tanh(W @ x) by jacrev, over one VJP
+  jvp-mlp        jvp of an MLP forward (784-512-512-10, tanh, batch 128, float32) w.r.t. its
+                 input, over the plain forward
+  jacrev         the 100 x 100 Jacobian of tanh(W @ x) by reverse mode, over one VJP
+
+Also: deep chains y = y * 1.0000001 of 1e3 ... 1e6 ops (is the backward walk linear in the
+graph's length?) and ``import`` times, each measured in fresh interpreters.
+
+Adding a framework to a workload is one function decorated with ``@implements(workload,
+framework)``: it receives the workload's size parameters and returns the function to time
+(for transform workloads, a pair: the transform and its baseline).
 """
 
 from __future__ import annotations
@@ -23,25 +36,131 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+os.environ.setdefault("XLA_FLAGS",
+                      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
+import importlib.metadata  # noqa: E402
+import importlib.util  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 import chainrule as cr  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
-# workloads: each returns {"name": callable returning the gradient}, plus the op count
+# frameworks
 
 
-def scalar_chain(steps: int = 1000):
-    def by_hand():
+@dataclass(frozen=True)
+class Framework:
+    label: str
+    module: str | None  # what must be importable; None: always there
+    dist: str | None = None  # the distribution whose version to print
+
+
+FRAMEWORKS = {
+    "numpy": Framework("NumPy by hand", "numpy", "numpy"),
+    "chainrule": Framework("chainrule", None),
+    "torch": Framework("PyTorch eager", "torch", "torch"),
+    "autograd": Framework("HIPS autograd", "autograd", "autograd"),
+    "jax": Framework("JAX eager", "jax", "jax"),
+    "jax-jit": Framework("JAX jit", "jax", "jax"),
+    "micrograd": Framework("micrograd", "micrograd", "micrograd"),
+}
+PEERS = ("torch", "autograd", "jax", "jax-jit", "micrograd")
+MEMORY_TRACED = ("numpy", "chainrule", "autograd")  # NumPy reports its buffers to tracemalloc
+
+
+def installed(key: str) -> bool:
+    module = FRAMEWORKS[key].module
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def version(key: str) -> str:
+    fw = FRAMEWORKS[key]
+    if not installed(key):
+        return "not installed"
+    if fw.dist is None:
+        return "this checkout"
+    try:
+        return importlib.metadata.version(fw.dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "installed"
+
+
+def _torch():
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+def _jax():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # the float64 workloads stay float64
+    return jax
+
+
+# --------------------------------------------------------------------------------------------
+# the registry
+
+
+@dataclass
+class Workload:
+    name: str
+    what: str
+    params: dict  # the sizes of the full run
+    tiny: dict  # sizes for the smoke test
+    kind: str = "time"  # "time": impls return the gradient; "ratio": (transform, baseline)
+    ops: Callable[[dict], int] | None = None  # ops per run: times are shown per op
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    target: str = ""  # issue 6's target
+    memory: bool = False  # also report peak traced memory
+    impls: dict[str, Callable] = field(default_factory=dict)
+
+
+WORKLOADS: dict[str, Workload] = {}
+
+
+def workload(name: str, **kwargs) -> None:
+    WORKLOADS[name] = Workload(name, **kwargs)
+
+
+def implements(name: str, framework: str):
+    """Register ``factory(**params)`` as ``framework``'s implementation of workload ``name``."""
+
+    def register(factory):
+        WORKLOADS[name].impls[framework] = factory
+        return factory
+
+    return register
+
+
+# --------------------------------------------------------------------------------------------
+# scalar chain
+
+workload("scalar-chain", what="y = y*1.0001 + 0.0001, 0-d float64, fwd+bwd",
+         params={"steps": 1000}, tiny={"steps": 20}, ops=lambda p: 2 * p["steps"],
+         target="<= 1.5x NumPy")
+
+
+@implements("scalar-chain", "numpy")
+def scalar_chain_numpy(steps):
+    def run():
         y = np.float64(0.5)
         for _ in range(steps):  # forward: nothing to keep, the derivative is constant
             y = y * 1.0001 + 0.0001
@@ -50,7 +169,12 @@ def scalar_chain(steps: int = 1000):
             g = g * 1.0001
         return g
 
-    def chainrule():
+    return run
+
+
+@implements("scalar-chain", "chainrule")
+def scalar_chain_chainrule(steps):
+    def run():
         x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
         y = x
         for _ in range(steps):
@@ -58,8 +182,64 @@ def scalar_chain(steps: int = 1000):
         y.backward()
         return x.grad.item()
 
-    return {"numpy": by_hand, "chainrule": chainrule}, 2 * steps
+    return run
 
+
+@implements("scalar-chain", "torch")
+def scalar_chain_torch(steps):
+    torch = _torch()
+
+    def run():
+        x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(steps):
+            y = y * 1.0001 + 0.0001
+        y.backward()
+        return x.grad.item()
+
+    return run
+
+
+def _scalar_chain(y, steps):
+    for _ in range(steps):
+        y = y * 1.0001 + 0.0001
+    return y
+
+
+@implements("scalar-chain", "autograd")
+def scalar_chain_autograd(steps):
+    import autograd
+
+    return lambda: autograd.grad(_scalar_chain)(0.5, steps)
+
+
+@implements("scalar-chain", "jax")
+def scalar_chain_jax(steps):
+    jax = _jax()
+    return lambda: float(jax.grad(_scalar_chain)(0.5, steps))
+
+
+@implements("scalar-chain", "micrograd")
+def scalar_chain_micrograd(steps):
+    from micrograd.engine import Value
+
+    # micrograd sorts its graph recursively: one frame per node
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * steps + 1000))
+
+    def run():
+        x = Value(0.5)
+        _scalar_chain(x, steps).backward()
+        return x.grad
+
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# vector chain
+
+workload("vector-chain", what="1,000 ops (mul, add, sin, exp, tanh), 16-element float64",
+         params={"ops": 1000, "size": 16}, tiny={"ops": 20, "size": 4}, ops=lambda p: p["ops"],
+         rtol=1e-8, target="<= 2x NumPy")
 
 VECTOR_CYCLE = ("mul", "add", "sin", "exp", "tanh")
 
@@ -79,10 +259,11 @@ def _vector_forward(y, ops: int, sin, exp, tanh) -> list:
     return values
 
 
-def vector_chain(ops: int = 1000, size: int = 16):
+@implements("vector-chain", "numpy")
+def vector_chain_numpy(ops, size):
     x0 = np.linspace(-1, 1, size)
 
-    def by_hand():
+    def run():
         values = _vector_forward(x0, ops, np.sin, np.exp, np.tanh)
         g = np.ones(size)
         for i in reversed(range(ops)):
@@ -97,127 +278,528 @@ def vector_chain(ops: int = 1000, size: int = 16):
                 g = g * (1 - ans * ans)
         return g
 
-    def chainrule():
+    return run
+
+
+@implements("vector-chain", "chainrule")
+def vector_chain_chainrule(ops, size):
+    x0 = np.linspace(-1, 1, size)
+
+    def run():
         x = cr.tensor(x0, requires_grad=True)
         y = _vector_forward(x, ops, cr.Tensor.sin, cr.Tensor.exp, cr.Tensor.tanh)[-1]
         y.backward(cr.ones(size, dtype=cr.float64))
         return x.grad.numpy()
 
-    return {"numpy": by_hand, "chainrule": chainrule}, ops
+    return run
 
 
-def big_gradient(n: int = 1_000_000):
-    x0 = np.random.default_rng(0).uniform(-1, 1, n)
+@implements("vector-chain", "torch")
+def vector_chain_torch(ops, size):
+    torch = _torch()
+    x0 = np.linspace(-1, 1, size)
 
-    def by_hand():
+    def run():
+        x = torch.tensor(x0, requires_grad=True)
+        y = _vector_forward(x, ops, torch.sin, torch.exp, torch.tanh)[-1]
+        y.backward(torch.ones(size, dtype=torch.float64))
+        return x.grad
+
+    return run
+
+
+@implements("vector-chain", "autograd")
+def vector_chain_autograd(ops, size):
+    import autograd
+    import autograd.numpy as anp
+
+    x0 = np.linspace(-1, 1, size)
+    f = lambda x: _vector_forward(x, ops, anp.sin, anp.exp, anp.tanh)[-1]
+    return lambda: autograd.elementwise_grad(f)(x0)  # one VJP with ones
+
+
+@implements("vector-chain", "jax")
+def vector_chain_jax(ops, size):
+    jax = _jax()
+    x0 = jax.numpy.linspace(-1.0, 1.0, size)
+    ones = jax.numpy.ones(size)
+    f = lambda x: _vector_forward(x, ops, jax.numpy.sin, jax.numpy.exp, jax.numpy.tanh)[-1]
+    return lambda: jax.block_until_ready(jax.vjp(f, x0)[1](ones)[0])
+
+
+# --------------------------------------------------------------------------------------------
+# MLP training step
+
+workload("mlp-step", what="MLP 784-512-512-10, batch 128, float32, fwd+bwd+SGD",
+         params={"sizes": (784, 512, 512, 10), "batch": 128},
+         tiny={"sizes": (8, 6, 6, 3), "batch": 4}, rtol=2e-4, atol=1e-6, memory=True,
+         target="<= 1.05x NumPy, memory <= 1.25x")
+
+LEARNING_RATE = 0.01
+
+
+def _mlp_data(sizes, batch):
+    """Fresh parameters [W1, b1, W2, b2, ...], inputs, one-hot targets and labels (float32)."""
+    rng = np.random.default_rng(0)
+    params = []
+    for m, n in zip(sizes[:-1], sizes[1:]):
+        params += [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
+                   (0.1 * rng.standard_normal(n)).astype(np.float32)]
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    labels = rng.integers(0, sizes[-1], batch)
+    onehot = np.eye(sizes[-1], dtype=np.float32)[labels]
+    return params, x, onehot, labels
+
+
+@implements("mlp-step", "numpy")
+def mlp_step_numpy(sizes, batch):
+    params, x, onehot, _ = _mlp_data(sizes, batch)
+
+    def run():
+        activations, h = [x], x
+        for i in range(0, len(params) - 2, 2):
+            h = np.maximum(h @ params[i] + params[i + 1], 0)
+            activations.append(h)
+        z = h @ params[-2] + params[-1]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) / batch  # d loss / d z of the mean cross-entropy
+        grads = [None] * len(params)
+        for i in reversed(range(0, len(params), 2)):
+            a = activations[i // 2]
+            grads[i], grads[i + 1] = a.T @ g, g.sum(axis=0)
+            if i:
+                g = (g @ params[i].T) * (a > 0)
+        for p, gp in zip(params, grads):
+            p -= LEARNING_RATE * gp
+        return grads
+
+    return run
+
+
+@implements("mlp-step", "chainrule")
+def mlp_step_chainrule(sizes, batch):
+    arrays, x, onehot, _ = _mlp_data(sizes, batch)
+    params = [cr.from_numpy(a).requires_grad_() for a in arrays]
+    x, onehot = cr.from_numpy(x), cr.from_numpy(onehot)
+
+    def run():
+        h = x
+        for i in range(0, len(params) - 2, 2):
+            h = cr.relu(h @ params[i] + params[i + 1])
+        z = h @ params[-2] + params[-1]
+        loss = -(cr.log_softmax(z, dim=1) * onehot).sum() / batch
+        loss.backward()
+        grads = [p.grad for p in params]
+        with cr.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+                p.grad = None
+        return grads
+
+    return run
+
+
+@implements("mlp-step", "torch")
+def mlp_step_torch(sizes, batch):
+    torch = _torch()
+    arrays, x, _, labels = _mlp_data(sizes, batch)
+    params = [torch.from_numpy(a).requires_grad_() for a in arrays]
+    x, labels = torch.from_numpy(x), torch.from_numpy(labels)
+
+    def run():
+        h = x
+        for i in range(0, len(params) - 2, 2):
+            h = torch.relu(h @ params[i] + params[i + 1])
+        z = h @ params[-2] + params[-1]
+        torch.nn.functional.cross_entropy(z, labels).backward()
+        grads = [p.grad for p in params]
+        with torch.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+                p.grad = None
+        return grads
+
+    return run
+
+
+def _mlp_loss(np_like, log_softmax, params, x, onehot):
+    h = x
+    for i in range(0, len(params) - 2, 2):
+        h = np_like.maximum(h @ params[i] + params[i + 1], 0)
+    z = h @ params[-2] + params[-1]
+    return -np_like.sum(log_softmax(z) * onehot) / x.shape[0]
+
+
+@implements("mlp-step", "autograd")
+def mlp_step_autograd(sizes, batch):
+    import autograd
+    import autograd.numpy as anp
+
+    params, x, onehot, _ = _mlp_data(sizes, batch)
+
+    def log_softmax(z):
+        z = z - anp.max(z, axis=1, keepdims=True)
+        return z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
+
+    gradient = autograd.grad(lambda ps: _mlp_loss(anp, log_softmax, ps, x, onehot))
+
+    def run():
+        grads = gradient(params)
+        for p, g in zip(params, grads):
+            p -= LEARNING_RATE * g
+        return grads
+
+    return run
+
+
+def _mlp_step_jax(sizes, batch, jit):
+    jax = _jax()
+    arrays, x, onehot, _ = _mlp_data(sizes, batch)
+    state = [jax.numpy.asarray(a) for a in arrays]
+
+    def step(params):
+        loss = lambda ps: _mlp_loss(jax.numpy, jax.nn.log_softmax, ps, x, onehot)
+        grads = jax.grad(loss)(params)
+        return [p - LEARNING_RATE * g for p, g in zip(params, grads)], grads
+
+    step = jax.jit(step) if jit else step
+
+    def run():
+        state[:], grads = step(state)
+        return jax.block_until_ready(grads)
+
+    return run
+
+
+implements("mlp-step", "jax")(lambda sizes, batch: _mlp_step_jax(sizes, batch, jit=False))
+implements("mlp-step", "jax-jit")(lambda sizes, batch: _mlp_step_jax(sizes, batch, jit=True))
+
+# --------------------------------------------------------------------------------------------
+# big gradient
+
+workload("big-gradient", what="sum(sin(x)*exp(x)*x) and its gradient, x of 1e6 float64",
+         params={"n": 1_000_000}, tiny={"n": 100}, target="<= 1.05x NumPy")
+
+
+def _big_x(n):
+    return np.random.default_rng(0).uniform(-1, 1, n)
+
+
+@implements("big-gradient", "numpy")
+def big_gradient_numpy(n):
+    x0 = _big_x(n)
+
+    def run():
         s, e = np.sin(x0), np.exp(x0)
         se = s * e
-        loss = np.sum(se * x0)
+        np.sum(se * x0)  # the loss
         # d/dx of sum(s e x) = s e + x (cos(x) e + s e)
-        g = se + x0 * (np.cos(x0) * e + se)
-        return loss, g
+        return se + x0 * (np.cos(x0) * e + se)
 
-    def chainrule():
+    return run
+
+
+@implements("big-gradient", "chainrule")
+def big_gradient_chainrule(n):
+    x0 = _big_x(n)
+
+    def run():
         x = cr.from_numpy(x0).requires_grad_()
         loss = (x.sin() * x.exp() * x).sum()
         loss.backward()
-        return loss.item(), x.grad.numpy()
+        return x.grad.numpy()
 
-    return {"numpy": lambda: by_hand()[1], "chainrule": lambda: chainrule()[1]}, 6
+    return run
 
 
-WORKLOADS = {
-    "scalar-chain": scalar_chain,
-    "vector-chain": vector_chain,
-    "big-gradient": big_gradient,
-}
+@implements("big-gradient", "torch")
+def big_gradient_torch(n):
+    torch = _torch()
+    x0 = _big_x(n)
+
+    def run():
+        x = torch.from_numpy(x0).requires_grad_()
+        loss = (x.sin() * x.exp() * x).sum()
+        loss.backward()
+        return x.grad
+
+    return run
+
+
+@implements("big-gradient", "autograd")
+def big_gradient_autograd(n):
+    import autograd
+    import autograd.numpy as anp
+
+    x0 = _big_x(n)
+    return lambda: autograd.grad(lambda x: anp.sum(anp.sin(x) * anp.exp(x) * x))(x0)
+
+
+def _big_gradient_jax(n, jit):
+    jax = _jax()
+    jnp = jax.numpy
+    x0 = jnp.asarray(_big_x(n))
+    gradient = jax.grad(lambda x: jnp.sum(jnp.sin(x) * jnp.exp(x) * x))
+    gradient = jax.jit(gradient) if jit else gradient
+    return lambda: jax.block_until_ready(gradient(x0))
+
+
+implements("big-gradient", "jax")(lambda n: _big_gradient_jax(n, jit=False))
+implements("big-gradient", "jax-jit")(lambda n: _big_gradient_jax(n, jit=True))
 
 # --------------------------------------------------------------------------------------------
+# transform ratios: each implementation returns (transform, baseline)
+
+workload("hvp", what="hvp / grad, sum(tanh(W @ x)), x of 100", kind="ratio",
+         params={"n": 100}, tiny={"n": 5}, target="<= 2x")
 
 
-def deep_chains(lengths=(1_000, 10_000, 100_000, 1_000_000), repeats: int = 3) -> str:
-    """Backward time per op as the graph grows: flat means the walk is linear in its length."""
-    rows = ["| chain length | forward µs/op | backward µs/op | backward per op / at 1e3 |",
-            "|---|---|---|---|"]
-    base = None
-    for n in lengths:
-        fwd, bwd = [], []
-        for _ in range(repeats):
-            x = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
-            start = time.perf_counter()
-            y = x
-            for _ in range(n):
-                y = y * 1.0000001
-            middle = time.perf_counter()
-            y.backward()
-            end = time.perf_counter()
-            fwd.append((middle - start) / n)
-            bwd.append((end - middle) / n)
-            del y
-        f, b = statistics.median(fwd), statistics.median(bwd)
-        base = base or b
-        rows.append(f"| {n:,} | {f * 1e6:.2f} | {b * 1e6:.2f} | {b / base:.2f} |")
-    return "\n".join(rows)
-
-
-def transform_ratios(repeats: int) -> str:
-    """Each transform's time over its baseline, both timed interleaved in this run."""
-    from chainrule.func import grad, hvp, jacrev, jvp, vjp
-
+def _hvp_data(n):
     rng = np.random.default_rng(0)
-    sizes = (784, 512, 512, 10)
+    return rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal(n), \
+        rng.standard_normal(n)
+
+
+@implements("hvp", "numpy")
+def hvp_numpy(n):
+    w, x, u = _hvp_data(n)
+
+    def gradient():
+        t = np.tanh(w @ x)
+        return w.T @ (1 - t * t)
+
+    def hvp():
+        t = np.tanh(w @ x)
+        return w.T @ ((-2 * t * (1 - t * t)) * (w @ u))
+
+    return hvp, gradient
+
+
+@implements("hvp", "chainrule")
+def hvp_chainrule(n):
+    from chainrule.func import grad, hvp
+
+    w, x, u = _hvp_data(n)
+    loss = lambda z: cr.tanh(cr.tensor(w) @ z).sum()
+    return (lambda: hvp(loss, (x,), (u,))[1]), (lambda: grad(loss)(x))
+
+
+@implements("hvp", "torch")
+def hvp_torch(n):
+    torch = _torch()
+    w, x, u = (torch.from_numpy(a) for a in _hvp_data(n))
+    gradient = torch.func.grad(lambda z: torch.tanh(w @ z).sum())
+    # forward over reverse, as torch.func's documentation recommends for hvp
+    return (lambda: torch.func.jvp(gradient, (x,), (u,))[1]), (lambda: gradient(x))
+
+
+@implements("hvp", "autograd")
+def hvp_autograd(n):
+    import autograd
+    import autograd.numpy as anp
+
+    w, x, u = _hvp_data(n)
+    loss = lambda z: anp.sum(anp.tanh(w @ z))
+    hvp, gradient = autograd.hessian_vector_product(loss), autograd.grad(loss)
+    return (lambda: hvp(x, u)), (lambda: gradient(x))
+
+
+def _hvp_jax(n, jit):
+    jax = _jax()
+    w, x, u = (jax.numpy.asarray(a) for a in _hvp_data(n))
+    gradient = jax.grad(lambda z: jax.numpy.sum(jax.numpy.tanh(w @ z)))
+    hvp = lambda z, v: jax.jvp(gradient, (z,), (v,))[1]
+    if jit:
+        gradient, hvp = jax.jit(gradient), jax.jit(hvp)
+    return (lambda: jax.block_until_ready(hvp(x, u))), \
+        (lambda: jax.block_until_ready(gradient(x)))
+
+
+implements("hvp", "jax")(lambda n: _hvp_jax(n, jit=False))
+implements("hvp", "jax-jit")(lambda n: _hvp_jax(n, jit=True))
+
+
+workload("jvp-mlp", what="jvp / forward, MLP 784-512-512-10 (tanh), batch 128, float32",
+         kind="ratio", params={"sizes": (784, 512, 512, 10), "batch": 128},
+         tiny={"sizes": (8, 6, 6, 3), "batch": 4}, rtol=2e-3, atol=2e-3, target="<= 2.2x")
+
+
+def _jvp_data(sizes, batch):
+    rng = np.random.default_rng(0)
     weights = [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32)
                for m, n in zip(sizes[:-1], sizes[1:])]
-    x = rng.standard_normal((128, 784)).astype(np.float32)
-    v = rng.standard_normal((128, 784)).astype(np.float32)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    v = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    return weights, x, v
 
-    def mlp(inp):
+
+def _tanh_mlp(weights, tanh):
+    def mlp(h):
         for w in weights[:-1]:
-            inp = cr.tanh(inp @ w) if isinstance(inp, cr.Tensor) else np.tanh(inp @ w)
-        return inp @ weights[-1]
+            h = tanh(h @ w)
+        return h @ weights[-1]
 
-    def mlp_jvp_by_hand(inp, tangent):
+    return mlp
+
+
+@implements("jvp-mlp", "numpy")
+def jvp_mlp_numpy(sizes, batch):
+    weights, x, v = _jvp_data(sizes, batch)
+
+    def jvp():
+        h, tangent = x, v
         for w in weights[:-1]:
-            a = np.tanh(inp @ w)
-            tangent = (1 - a * a) * (tangent @ w)
-            inp = a
-        return inp @ weights[-1], tangent @ weights[-1]
+            h = np.tanh(h @ w)
+            tangent = (1 - h * h) * (tangent @ w)
+        return tangent @ weights[-1]
 
-    w100 = rng.standard_normal((100, 100)) / 10
-    x100 = rng.standard_normal(100)
-    u100 = rng.standard_normal(100)
+    return jvp, (lambda: _tanh_mlp(weights, np.tanh)(x))
 
-    def loss(z):
-        return cr.tanh(cr.tensor(w100) @ z).sum()
 
-    def layer(z):
-        return cr.tanh(cr.tensor(w100) @ z)
+@implements("jvp-mlp", "chainrule")
+def jvp_mlp_chainrule(sizes, batch):
+    from chainrule.func import jvp
 
-    # the same answers first
-    np.testing.assert_allclose(jvp(mlp, (x,), (v,))[1], mlp_jvp_by_hand(x, v)[1], rtol=2e-3,
-                               atol=2e-3)
-    t = np.tanh(w100 @ x100)
-    hessian_u = w100.T @ ((-2 * t * (1 - t * t)) * (w100 @ u100))
-    np.testing.assert_allclose(hvp(loss, (x100,), (u100,))[1], hessian_u, rtol=1e-9)
-    np.testing.assert_allclose(jacrev(layer)(x100), (1 - t * t)[:, None] * w100, rtol=1e-9)
+    weights, x, v = _jvp_data(sizes, batch)
+    mlp = _tanh_mlp(weights, lambda h: cr.tanh(h) if isinstance(h, cr.Tensor) else np.tanh(h))
+    return (lambda: jvp(mlp, (x,), (v,))[1]), (lambda: mlp(cr.tensor(x)))
 
-    cases = {
-        "jvp-mlp (chainrule)": (lambda: jvp(mlp, (x,), (v,)), lambda: mlp(cr.tensor(x))),
-        "jvp-mlp (NumPy by hand)": (lambda: mlp_jvp_by_hand(x, v), lambda: mlp(x)),
-        "hvp / grad": (lambda: hvp(loss, (x100,), (u100,)), lambda: grad(loss)(x100)),
-        "jacrev / one vjp": (lambda: jacrev(layer)(x100),
-                             lambda: vjp(layer, x100)[1](u100)),
-    }
-    rows = ["| transform | its time | baseline | ratio |", "|---|---|---|---|"]
-    for name, (work, baseline) in cases.items():
-        work(), baseline()
-        a, b = [], []
-        for _ in range(repeats):
-            a.append(_once(work))
-            b.append(_once(baseline))
-        ta, tb = statistics.median(a), statistics.median(b)
-        rows.append(f"| {name} | {_fmt(ta)} | {_fmt(tb)} | {ta / tb:.2f}x |")
-    return "\n".join(rows)
+
+@implements("jvp-mlp", "torch")
+def jvp_mlp_torch(sizes, batch):
+    torch = _torch()
+    weights, x, v = _jvp_data(sizes, batch)
+    mlp = _tanh_mlp([torch.from_numpy(w) for w in weights], torch.tanh)
+    x, v = torch.from_numpy(x), torch.from_numpy(v)
+    return (lambda: torch.func.jvp(mlp, (x,), (v,))[1]), (lambda: mlp(x))
+
+
+@implements("jvp-mlp", "autograd")
+def jvp_mlp_autograd(sizes, batch):
+    import autograd
+    import autograd.numpy as anp
+
+    weights, x, v = _jvp_data(sizes, batch)
+    mlp = _tanh_mlp(weights, anp.tanh)
+    return (lambda: autograd.make_jvp(mlp)(x)(v)[1]), (lambda: mlp(x))
+
+
+def _jvp_mlp_jax(sizes, batch, jit):
+    jax = _jax()
+    weights, x, v = _jvp_data(sizes, batch)
+    mlp = _tanh_mlp([jax.numpy.asarray(w) for w in weights], jax.numpy.tanh)
+    jvp = lambda a, b: jax.jvp(mlp, (a,), (b,))[1]
+    forward = mlp
+    if jit:
+        jvp, forward = jax.jit(jvp), jax.jit(mlp)
+    x, v = jax.numpy.asarray(x), jax.numpy.asarray(v)
+    return (lambda: jax.block_until_ready(jvp(x, v))), \
+        (lambda: jax.block_until_ready(forward(x)))
+
+
+implements("jvp-mlp", "jax")(lambda sizes, batch: _jvp_mlp_jax(sizes, batch, jit=False))
+implements("jvp-mlp", "jax-jit")(lambda sizes, batch: _jvp_mlp_jax(sizes, batch, jit=True))
+
+
+workload("jacrev", what="jacrev / one vjp, tanh(W @ x), R^100 -> R^100", kind="ratio",
+         params={"n": 100}, tiny={"n": 5})
+
+
+@implements("jacrev", "numpy")
+def jacrev_numpy(n):
+    w, x, u = _hvp_data(n)
+
+    def jacobian():
+        t = np.tanh(w @ x)
+        return (1 - t * t)[:, None] * w
+
+    def vjp():
+        t = np.tanh(w @ x)
+        return w.T @ ((1 - t * t) * u)
+
+    return jacobian, vjp
+
+
+@implements("jacrev", "chainrule")
+def jacrev_chainrule(n):
+    from chainrule.func import jacrev, vjp
+
+    w, x, u = _hvp_data(n)
+    layer = lambda z: cr.tanh(cr.tensor(w) @ z)
+    return (lambda: jacrev(layer)(x)), (lambda: vjp(layer, x)[1](u))
+
+
+@implements("jacrev", "torch")
+def jacrev_torch(n):
+    torch = _torch()
+    w, x, u = (torch.from_numpy(a) for a in _hvp_data(n))
+    layer = lambda z: torch.tanh(w @ z)
+    return (lambda: torch.func.jacrev(layer)(x)), (lambda: torch.func.vjp(layer, x)[1](u))
+
+
+@implements("jacrev", "autograd")
+def jacrev_autograd(n):
+    import autograd
+    import autograd.numpy as anp
+
+    w, x, u = _hvp_data(n)
+    layer = lambda z: anp.tanh(w @ z)
+    return (lambda: autograd.jacobian(layer)(x)), (lambda: autograd.make_vjp(layer)(x)[0](u))
+
+
+@implements("jacrev", "jax")
+def jacrev_jax(n):
+    jax = _jax()
+    w, x, u = (jax.numpy.asarray(a) for a in _hvp_data(n))
+    layer = lambda z: jax.numpy.tanh(w @ z)
+    return (lambda: jax.block_until_ready(jax.jacrev(layer)(x))), \
+        (lambda: jax.block_until_ready(jax.vjp(layer, x)[1](u)))
+
+
+TRANSFORMS = tuple(name for name, wl in WORKLOADS.items() if wl.kind == "ratio")
+
+# --------------------------------------------------------------------------------------------
+# building, checking, timing
+
+
+def build(wl: Workload, frameworks, params: dict | None = None) -> dict[str, Callable]:
+    """The function to time for each framework (installed, asked for, implemented).
+
+    For transform workloads each entry is the pair (transform, baseline).
+    """
+    params = wl.params if params is None else params
+    return {key: wl.impls[key](**params) for key in frameworks
+            if key in wl.impls and installed(key)}
+
+
+def _arrays(result) -> list[np.ndarray]:
+    """Any framework's result (tensors, arrays, numbers, nested lists of them) as ndarrays."""
+    if isinstance(result, (tuple, list)):
+        return [a for r in result for a in _arrays(r)]
+    if hasattr(result, "detach"):  # a PyTorch or chainrule tensor
+        result = result.detach()
+    if hasattr(result, "numpy") and not isinstance(result, np.generic):
+        result = result.numpy()
+    return [np.asarray(result, dtype=np.float64)]
+
+
+def agree(wl: Workload, impls: dict) -> None:
+    """Every framework's first result must match hand-written NumPy's (run each once)."""
+
+    def first(fn):
+        return fn() if wl.kind == "time" else (fn[0](), fn[1]())
+
+    reference = _arrays(first(impls["numpy"]))
+    for key, fn in impls.items():
+        if key == "numpy":  # run once only: a training step changes its weights
+            continue
+        got = _arrays(first(fn))
+        assert len(got) == len(reference), f"{wl.name}: {key} returned {len(got)} arrays"
+        for a, b in zip(got, reference):
+            np.testing.assert_allclose(
+                a.reshape(b.shape), b, rtol=wl.rtol, atol=wl.atol,
+                err_msg=f"{wl.name}: {FRAMEWORKS[key].label} disagrees with hand-written NumPy")
 
 
 def _once(fn) -> float:
@@ -226,17 +808,158 @@ def _once(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure(name: str, repeats: int) -> dict:
-    impls, ops = WORKLOADS[name]()
-    reference = np.asarray(impls["numpy"]())
-    for label, fn in impls.items():  # same gradient first, then time
-        np.testing.assert_allclose(np.asarray(fn()), reference, rtol=1e-9, atol=1e-12,
-                                   err_msg=f"{name}: {label} disagrees with hand-written NumPy")
-    times: dict[str, list[float]] = {label: [] for label in impls}
-    for _ in range(repeats):  # interleaved, so that drifts in machine speed hit all alike
-        for label, fn in impls.items():
-            times[label].append(_once(fn))
-    return {"ops": ops, "times": times}
+def time_interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Warm up each function, then time them in turn, so that drifts hit all alike.
+
+    The objects that exist before (modules, the peers' imports, the workloads' data) are frozen
+    out of the cyclic collector, so that a framework's collections cost the same whichever
+    peers are installed; and the collector runs before each sample (untimed), so that no
+    framework collects the cyclic garbage another one left.
+    """
+    for fn in fns.values():
+        fn()
+    gc.collect()
+    gc.freeze()
+    times: dict[str, list[float]] = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            gc.collect()
+            times[key].append(_once(fn))
+    return times
+
+
+def peak_memory(fn) -> int:
+    """Peak bytes traced by tracemalloc while ``fn`` runs (NumPy reports its buffers)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def measure(name: str, repeats: int, frameworks=tuple(FRAMEWORKS)) -> dict:
+    wl = WORKLOADS[name]
+    impls = build(wl, frameworks)
+    agree(wl, impls)
+    if wl.kind == "time":
+        fns = impls
+    else:  # the transform and its baseline, as separate entries
+        fns = {f"{key}/{part}": pair[i] for key, pair in impls.items()
+               for i, part in enumerate(("work", "base"))}
+    result = {"times": time_interleaved(fns, repeats), "frameworks": list(impls)}
+    if wl.ops:
+        result["ops"] = wl.ops(wl.params)
+    if wl.memory:
+        result["memory"] = {key: peak_memory(impls[key]) for key in MEMORY_TRACED
+                            if key in impls}
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# deep chains and import times
+
+
+def _deep_chainrule():
+    def run(n):
+        x = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
+        start = time.perf_counter()
+        y = x
+        for _ in range(n):
+            y = y * 1.0000001
+        middle = time.perf_counter()
+        y.backward()
+        return middle - start, time.perf_counter() - middle
+
+    return run
+
+
+def _deep_torch():
+    torch = _torch()
+
+    def run(n):
+        x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        start = time.perf_counter()
+        y = x
+        for _ in range(n):
+            y = y * 1.0000001
+        middle = time.perf_counter()
+        y.backward()
+        return middle - start, time.perf_counter() - middle
+
+    return run
+
+
+def _deep_autograd():
+    import autograd
+
+    def chain(y, n):
+        for _ in range(n):
+            y = y * 1.0000001
+        return y
+
+    def run(n):
+        start = time.perf_counter()
+        vjp, _ = autograd.make_vjp(chain)(1.0, n)
+        middle = time.perf_counter()
+        vjp(1.0)
+        return middle - start, time.perf_counter() - middle
+
+    return run
+
+
+DEEP = {"chainrule": _deep_chainrule, "torch": _deep_torch, "autograd": _deep_autograd}
+PEER_DEEP_MAX = 100_000  # peers stop here: the issue compares PyTorch's growth by 1e5
+
+
+def deep_chains(lengths, repeats: int, frameworks=tuple(FRAMEWORKS)) -> str:
+    """Forward and backward time per op as the graph grows: flat means linear in its length."""
+    runners = {key: make() for key, make in DEEP.items() if key in frameworks and installed(key)}
+    header = " | ".join(f"{FRAMEWORKS[k].label} fwd / bwd µs/op (bwd / at 1e3)" for k in runners)
+    rows = [f"| chain length | {header} |", "|---" * (len(runners) + 1) + "|"]
+    base: dict[str, float] = {}
+    for n in lengths:
+        cells = []
+        for key, run in runners.items():
+            if key != "chainrule" and n > PEER_DEEP_MAX:
+                cells.append("–")
+                continue
+            fwd, bwd = zip(*(run(n) for _ in range(repeats)))
+            f, b = statistics.median(fwd) / n, statistics.median(bwd) / n
+            base.setdefault(key, b)
+            cells.append(f"{f * 1e6:.2f} / {b * 1e6:.2f} ({b / base[key]:.2f}x)")
+        rows.append(f"| {n:,} | " + " | ".join(cells) + " |")
+    rows += ["", "target: chainrule's backward per op at 1e6 within 1.2x of that at 1e3"]
+    return "\n".join(rows)
+
+
+def import_times(runs: int, frameworks=tuple(FRAMEWORKS)) -> str:
+    """``python -c "import m"`` minus ``python -c "pass"``, fresh interpreters, interleaved."""
+    modules = {"(python -c pass)": "pass", "numpy": "import numpy",
+               "chainrule": "import chainrule"}
+    for key in ("torch", "autograd", "jax", "micrograd"):
+        if key in frameworks and installed(key):
+            modules[FRAMEWORKS[key].module] = f"import {FRAMEWORKS[key].module}"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = lambda code: lambda: subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                                                  env=env, check=True)
+    times = time_interleaved({m: command(code) for m, code in modules.items()}, runs)
+    empty = statistics.median(times["(python -c pass)"])
+    rows = ["| import | median (minus python -c pass) | IQR |", "|---|---|---|"]
+    for m in modules:
+        median, iqr = _summary(times[m])
+        if m == "(python -c pass)":
+            rows.append(f"| {m} | {_fmt(median)} (itself) | {_fmt(iqr)} |")
+        else:
+            rows.append(f"| {m} | {_fmt(median - empty)} | {_fmt(iqr)} |")
+    rows += ["", "target: import chainrule under 150 ms (NumPy's import included)"]
+    return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# reporting
 
 
 def _summary(samples: list[float]) -> tuple[float, float]:
@@ -244,51 +967,127 @@ def _summary(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), q[2] - q[0]
 
 
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
+
+
+def _fmt_time(samples: list[float], ops: int | None) -> str:
+    median, iqr = _summary(samples)
+    if ops:
+        return f"{median / ops * 1e6:.2f} ± {iqr / ops * 1e6:.2f} µs/op"
+    return f"{_fmt(median)} ± {_fmt(iqr)}"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def header(frameworks=tuple(FRAMEWORKS)) -> str:
+    versions = ", ".join(f"{FRAMEWORKS[k].label} {version(k)}" for k in frameworks
+                         if k not in ("numpy", "chainrule"))
+    return (f"machine: {platform.machine()}, {_cpu()}, "
+            f"{os.cpu_count()} cores, {platform.system()}; Python {platform.python_version()}, "
+            f"NumPy {np.__version__}; threads pinned to 1\npeers: {versions or 'none asked'}")
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|---" * len(rows[0]) + "|"]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows[1:]]
+
+
 def report(results: dict) -> str:
-    lines = [
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, NumPy {np.__version__}, BLAS threads pinned to 1",
-        "",
-        "| workload | NumPy by hand | chainrule | ratio | chainrule overhead per op |",
-        "|---|---|---|---|---|",
-    ]
+    """Times, ratios to hand-written NumPy and chainrule's ratio to each peer."""
+    keys = [k for k in FRAMEWORKS if any(k in r["frameworks"] for r in results.values())]
+    peers = [k for k in keys if k in PEERS]
+    med = lambda r, k: statistics.median(r["times"][k])
+    times = [["workload"] + [FRAMEWORKS[k].label for k in keys]]
+    ratios = [["workload"] + [FRAMEWORKS[k].label for k in keys if k != "numpy"]
+              + ["chainrule overhead per op", "target"]]
+    versus = [["workload"] + [f"chainrule / {FRAMEWORKS[k].label}" for k in peers]]
     for name, r in results.items():
-        base, base_iqr = _summary(r["times"]["numpy"])
-        ours, ours_iqr = _summary(r["times"]["chainrule"])
-        per_op = (ours - base) / r["ops"] * 1e6
-        lines.append(f"| {name} | {_fmt(base)} ± {_fmt(base_iqr)} | {_fmt(ours)} ± "
-                     f"{_fmt(ours_iqr)} | {ours / base:.2f}x | {per_op:.2f} µs |")
-    lines.append("")
-    lines.append("times are medians ± interquartile range of whole fwd+bwd runs")
+        wl, have = WORKLOADS[name], r["frameworks"]
+        times.append([f"{name}: {wl.what}"] + [
+            _fmt_time(r["times"][k], r.get("ops")) if k in have else "–" for k in keys])
+        base = med(r, "numpy")
+        overhead = (f"{(med(r, 'chainrule') - base) / r['ops'] * 1e6:.2f} µs" if r.get("ops")
+                    else "")
+        ratios.append([name] + [f"{med(r, k) / base:.2f}x" if k in have else "–"
+                                for k in keys if k != "numpy"] + [overhead, wl.target])
+        versus.append([name] + [f"{med(r, 'chainrule') / med(r, k):.2f}x" if k in have else "–"
+                                for k in peers])
+    lines = _table(times) + ["", "medians ± interquartile range of whole runs "
+                                 "(per op for the chains)", "", "time / NumPy by hand:"]
+    lines += _table(ratios)
+    if peers:
+        lines += ["", "chainrule's time / each peer's (below 1: chainrule is faster):"]
+        lines += _table(versus)
+    for name, r in results.items():
+        if "memory" in r:
+            mem = r["memory"]
+            lines += ["", f"{name}: peak memory traced by tracemalloc during one step:"]
+            lines += _table([["framework", "peak", "/ NumPy by hand"]] + [
+                [FRAMEWORKS[k].label, f"{b / 2**20:.2f} MiB", f"{b / mem['numpy']:.2f}x"]
+                for k, b in mem.items()])
     return "\n".join(lines)
 
 
-def _fmt(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
+def report_ratios(results: dict) -> str:
+    """Each transform's time over its baseline's, per framework."""
+    keys = [k for k in FRAMEWORKS if any(k in r["frameworks"] for r in results.values())]
+    rows = [["transform / baseline"] + [FRAMEWORKS[k].label for k in keys] + ["target"]]
+    for name, r in results.items():
+        cells = []
+        for k in keys:
+            if k not in r["frameworks"]:
+                cells.append("–")
+                continue
+            work = statistics.median(r["times"][f"{k}/work"])
+            base = statistics.median(r["times"][f"{k}/base"])
+            cells.append(f"{work / base:.2f}x ({_fmt(work)} / {_fmt(base)})")
+        rows.append([WORKLOADS[name].what] + cells + [WORKLOADS[name].target])
+    return "\n".join(_table(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
+    parser.add_argument("--frameworks", nargs="*", choices=list(FRAMEWORKS),
+                        help="frameworks to run (hand-written NumPy and chainrule always run)")
     parser.add_argument("--no-deep", action="store_true", help="skip the deep-chain table")
     parser.add_argument("--no-transforms", action="store_true",
-                        help="skip the transform ratios (issue 3)")
+                        help="skip the transform ratios (hvp, jvp-mlp, jacrev)")
+    parser.add_argument("--no-import", action="store_true", help="skip the import times")
     args = parser.parse_args(argv)
+    frameworks = tuple(k for k in FRAMEWORKS if k in ("numpy", "chainrule")
+                       or args.frameworks is None or k in args.frameworks)
     repeats = 3 if args.quick else 21
-    results = {}
-    for name in args.only or WORKLOADS:
-        for fn in WORKLOADS[name]()[0].values():  # warm-up
-            fn()
-        results[name] = measure(name, repeats)
-    print(report(results))
-    if not args.no_transforms:
+    names = [n for n in (args.only or WORKLOADS)
+             if not (args.no_transforms and n in TRANSFORMS)]
+
+    print(header(frameworks))
+    timed = {n: measure(n, repeats, frameworks) for n in names if n not in TRANSFORMS}
+    if timed:
         print()
-        print(transform_ratios(3 if args.quick else 11))
+        print(report(timed))
+    ratios = {n: measure(n, 3 if args.quick else 11, frameworks)
+              for n in names if n in TRANSFORMS}
+    if ratios:
+        print()
+        print(report_ratios(ratios))
     if not args.no_deep:
         lengths = (1_000, 10_000, 100_000) if args.quick else (1_000, 10_000, 100_000, 1_000_000)
         print()
-        print(deep_chains(lengths, repeats=1 if args.quick else 3))
+        print(deep_chains(lengths, 1 if args.quick else 3, frameworks))
+    if not args.no_import:
+        print()
+        print(import_times(5 if args.quick else 11, frameworks))
     return 0
 
 
