@@ -48,7 +48,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule import engine
+from chainrule import backward, engine
 from chainrule.engine import Primitive, SparseGrad
 
 REGISTRY: dict[str, Primitive] = {}
@@ -118,7 +118,7 @@ def _scaled(g, factor):
     """``g * factor``, written into ``g`` when the engine has handed ``g`` over (it allocated
     ``g`` and no one else reads it); otherwise a new product.  Rules of the form ``g * f'(x)``
     use it, which saves an allocation per rule on large arrays."""
-    if (type(g) is np.ndarray and g.size > 4096 and g is engine.donation.array
+    if (type(g) is np.ndarray and g.size > 4096 and g is backward.donation.array
             and np.shape(factor) == g.shape and np.result_type(g, factor) == g.dtype):
         return np.multiply(g, factor, out=g)
     return g * factor
@@ -628,8 +628,8 @@ def _engine_cast(g, dtype):
     return cast(g, dtype=dtype, x_dtype=g.dtype)
 
 
-engine.sum_to = _engine_sum_to
-engine.cast = _engine_cast
-engine.clone = clone
+backward.sum_to = _engine_sum_to
+backward.cast = _engine_cast
+backward.clone = clone
 
 from chainrule import rules_linalg  # noqa: E402, F401  (declares more primitives)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine
+from chainrule import backward, engine
 from chainrule._format import format_tensor
 
 DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
@@ -444,5 +444,5 @@ def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
     return t
 
 
-engine.Tensor = Tensor
-engine.wrap = wrap
+engine.Tensor = backward.Tensor = Tensor
+engine.wrap = backward.wrap = wrap

@@ -1,6 +1,7 @@
 """PyTorch's ``torch.autograd`` interface: ``backward``, ``grad``, ``gradcheck``.
 
-These functions check their arguments, then hand the work to :func:`chainrule.engine.run_backward`.
+These functions check their arguments, then hand the work to
+:func:`chainrule.backward.run_backward`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Function, FunctionCtx
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from chainrule.engine import run_backward
+from chainrule.backward import run_backward
 from chainrule.grad_mode import enable_grad, no_grad, set_grad_enabled
 from chainrule.tensor import Tensor, wrap
 

@@ -1,0 +1,381 @@
+"""The backward walk: from the outputs' gradients to every input's, through recorded nodes.
+
+:func:`run_backward` is the whole of reverse mode.  It counts, for every node reachable from
+the roots, how many recorded edges lead into it; then it takes nodes whose consumers are all
+done from a ready list (never recursing, so a graph of a million nodes is fine), calls each
+node's rules on the summed gradient, sums the results back to each input's shape, casts them
+to its dtype, and adds them to what the input has received so far.  Leaves get theirs in
+``.grad`` at the end (after their tensor hooks).
+
+Gradients are never added into an array the engine did not allocate: the first contribution
+is kept by reference, the second allocates a sum, later ones are added in place.  On large
+arrays the engine also writes into gradients that a rule has just allocated, and hands a
+gradient that only one rule will read to that rule to overwrite (``donation``), which is what
+keeps ``sum(f(x))``'s gradient close to hand-written NumPy.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import BACKWARD_TWICE, FREED, Node, SparseGrad, grad_mode, inplace_count
+
+Tensor: Any = None  # bound by chainrule.tensor at import time
+wrap: Any = None  # chainrule.tensor.wrap
+
+
+class _Donation(threading.local):
+    """A gradient the running rule may overwrite: the engine's own, read by no one else
+    (see ``rules._scaled``).  Saves an allocation per elementwise rule on large arrays."""
+
+    array = None
+
+
+donation = _Donation()
+
+sum_to: Any = None  # rules.sum_to, bound by chainrule.rules (unbroadcast, differentiable)
+clone: Any = None  # rules.clone, bound by chainrule.rules
+cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differentiable)
+
+
+def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
+                 inputs=None, accumulate: bool = True, on_tensors: bool = False) -> dict:
+    """Propagate ``seeds`` (one gradient per root tensor) back through the recorded graph.
+
+    The rules run on raw arrays, unless ``create_graph`` (they run on Tensors and are recorded)
+    or ``on_tensors`` (they run on Tensors, not recorded: forward-mode tangents of the saved
+    values then flow into the gradients, which is forward-over-reverse differentiation).
+
+    With ``accumulate`` the gradients of leaves (all of them, or only those in ``inputs``) are
+    added to their ``.grad``.  Returns the total gradient that reached each tensor of
+    ``inputs`` (missing when none did).  The seeds are already validated by the caller.
+    """
+    pending: dict = {}  # Node or leaf Tensor -> gradient summed so far
+    owned: set = set()  # keys whose pending gradient the engine allocated (may add in place)
+    root_nodes = []
+    for root, seed in zip(roots, seeds):
+        key = root._node if root._node is not None else root
+        if type(key) is Node and key not in root_nodes:
+            root_nodes.append(key)
+        _accumulate(pending, owned, key, seed)
+
+    deps = _count_dependencies(root_nodes)
+    wanted = None  # with inputs: keys whose gradient is needed
+    capture: dict = {}
+    targets = None
+    if inputs is not None:
+        targets = {(t._node if t._node is not None else t): t for t in inputs}
+        wanted = _leading_to(root_nodes, deps, targets)
+
+    saved_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        ready = [n for n in root_nodes if deps[n] == 0]
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is not None and (node.extras is not None or inputs is not None
+                                  or type(g) is SparseGrad):
+                g = _arrive(node, g, node in owned, create_graph, targets, capture,
+                            accumulate)
+            # the rules may write into a large gradient that only this node will read
+            donatable = (type(g) is np.ndarray and g.size > 4096 and node.extras is None
+                         and node in owned and (targets is None or node not in targets))
+            _propagate(node, g, pending, owned, deps, ready, wanted, create_graph or on_tensors,
+                       retain_graph, donatable)
+        for key, g in pending.items():
+            if type(key) is Node:
+                continue  # a root node pruned away or never reached by any wanted path
+            _finish_leaf(key, g, key in owned, create_graph, capture,
+                         accumulate and (inputs is None or key in targets))
+    finally:
+        grad_mode.enabled = saved_mode
+    return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
+
+
+def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
+    """The rarer things that happen when a node's total gradient is known: densify a sparse
+    gradient, run tensor hooks, fill a retained ``.grad``, capture a requested input's."""
+    if type(g) is SparseGrad:
+        g, is_owned = g.dense(), True
+    retained = None
+    if node.extras is not None:
+        if node.extras.hooks:
+            # a hook may keep its argument or return any tensor: never add into it later
+            g, is_owned = run_hooks(node.extras.hooks, g, create_graph), False
+        retained = node.extras.retained and node.extras.retained()
+        if retained is not None:
+            _add_to_grad(retained, g, False, create_graph)
+    if targets is not None and node in targets:
+        capture[node] = (g, is_owned)
+        target = targets[node]
+        if accumulate and target is not retained:  # backward(inputs=[a non-leaf])
+            _add_to_grad(target, g, False, create_graph)
+    return g
+
+
+def _count_dependencies(root_nodes) -> dict:
+    """For every node reachable from the roots: how many recorded edges lead into it."""
+    deps = dict.fromkeys(root_nodes, 0)
+    stack = list(root_nodes)
+    while stack:
+        for p in stack.pop().parents:
+            if type(p) is Node:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    return deps
+
+
+def _leading_to(root_nodes, deps, targets) -> set:
+    """The nodes and leaves from which some target can be reached (targets included)."""
+    remaining = dict(deps)
+    order = []
+    stack = [n for n in root_nodes if remaining[n] == 0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for p in node.parents:
+            if type(p) is Node:
+                remaining[p] -= 1
+                if remaining[p] == 0:
+                    stack.append(p)
+    wanted = {t for t in targets if type(t) is not Node}
+    for node in reversed(order):
+        if node in targets or any(p in wanted for p in node.parents if p is not None):
+            wanted.add(node)
+    return wanted
+
+
+def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph,
+               donatable=False):
+    """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
+    parents = node.parents
+    fresh_results = None  # large new arrays from the rules: accumulated once all are known
+    if g is not None and wanted is not None and not any(
+            p in wanted for p in parents if p is not None):
+        g = None  # nothing wanted lies behind this node
+    if g is not None:
+        args, ans = node.args, node.ans
+        if args is FREED or ans is FREED:
+            raise RuntimeError(BACKWARD_TWICE)
+        if node.epoch != inplace_count[0]:
+            _check_versions(node)
+        if on_tensors:
+            g = g if isinstance(g, Tensor) else wrap(g)
+            if ans is not None:
+                ans = wrap(ans, node)
+                if node.extras is not None:
+                    ans._tangents = node.extras.ans_tangents
+        if args is None:
+            args = (None,) * len(parents)
+        elif not on_tensors:
+            args = [a._data if isinstance(a, Tensor) else a for a in args]
+        params = node.params or _NO_PARAMS
+        prim = node.prim
+        per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
+        for_all = prim.vjp
+        # one rule will read g, once: it may write its result into g (see _Donation)
+        donated = (donatable and not on_tensors and g.flags.writeable
+                   and sum(p is not None and (wanted is None or p in wanted)
+                           for p in parents) == 1)
+    for i, p in enumerate(parents):
+        if p is None or (wanted is not None and p not in wanted):
+            continue
+        is_node = type(p) is Node
+        if g is not None:
+            if donated:  # (rare: large arrays only) the rule may write into g
+                donation.array = g
+                try:
+                    gi = per_input[i](g, ans, *args, **params) if per_input is not None \
+                        else for_all(i, g, ans, *args, **params)
+                finally:
+                    donation.array = None
+            else:
+                gi = (per_input[i](g, ans, *args, **params) if per_input is not None
+                      else for_all(i, g, ans, *args, **params))
+            if gi is not None:
+                if is_node:
+                    shape, dtype = p.shape, p.dtype
+                else:
+                    shape, dtype = p._data.shape, p._data.dtype
+                if gi.shape != shape:
+                    gi = sum_to(gi, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = cast(gi, dtype)
+                if type(gi) is np.ndarray and gi.size > 4096 and (
+                        (donated and gi is g) or _is_fresh(gi, g, ans, args)):
+                    if fresh_results is None:
+                        fresh_results = []
+                    fresh_results.append((p, gi))
+                elif p in pending:
+                    _accumulate(pending, owned, p, gi)
+                else:
+                    pending[p] = gi
+        if is_node:
+            remaining = deps[p] - 1
+            deps[p] = remaining
+            if remaining == 0:
+                ready.append(p)
+    if fresh_results is not None:
+        for p, gi in fresh_results:
+            # one new array handed to two inputs must stay unowned, or adding into it for one
+            # input would change the other's gradient
+            handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
+            _accumulate(pending, owned, p, gi, fresh=not handed_twice)
+    if g is not None and not retain_graph:
+        if node.args is not None:
+            node.args = FREED
+        if node.ans is not None:
+            node.ans = FREED
+
+
+_NO_PARAMS: dict = {}
+
+
+def _is_fresh(gi, g, ans, args) -> bool:
+    """Did the rule just allocate ``gi``?  Then the engine may add into it in place.
+
+    A rule can only return new arrays, views (which have a ``base``), or arrays it was given.
+    (Checked for large arrays only, where an allocation saved matters.)
+    """
+    if gi.base is not None or gi is g or gi is ans:
+        return False
+    return all(gi is not a for a in args)
+
+
+def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
+    """Add ``g`` to ``pending[key]`` without ever mutating an array the engine did not allocate.
+
+    The first contribution is kept by reference, the second is added into whichever of the two
+    the engine owns (a fresh rule result) or else into a new sum, later ones in place.
+    """
+    prev = pending.get(key)
+    if prev is None:
+        pending[key] = g
+        if fresh:
+            owned.add(key)
+        return
+    if type(prev) is SparseGrad:
+        prev = pending[key] = prev.dense()
+        owned.add(key)
+    if type(g) is SparseGrad:
+        if key not in owned or type(prev) is not np.ndarray:
+            prev = np.array(prev)
+            owned.add(key)
+        g.add_into(prev)
+        pending[key] = prev
+    elif key in owned and type(prev) is np.ndarray:
+        np.add(prev, g, out=prev)
+    elif fresh:
+        np.add(g, prev, out=g)
+        pending[key] = g
+        owned.add(key)
+    else:
+        pending[key] = prev + g
+        owned.add(key)
+
+
+def run_hooks(hooks, g, create_graph: bool):
+    """Call tensor hooks in registration order; a hook's return value replaces the gradient."""
+    gt = g if isinstance(g, Tensor) else wrap(g)
+    for hook in hooks:
+        result = hook(gt)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            raise TypeError(f"hook {_hook_name(hook)!r} returned {type(result).__name__}; "
+                            "a tensor hook must return a Tensor or None")
+        if result.shape != gt.shape:
+            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the size of value: "
+                               f"was {gt.shape}, got {result.shape}")
+        if result.dtype != gt.dtype:
+            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the type of value "
+                               f"(was {gt.dtype} got {result.dtype})")
+        gt = result
+    return gt if create_graph else gt._data
+
+
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", type(hook).__name__)
+
+
+def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
+    if leaf._hooks is not None and leaf._hooks.pre:
+        if type(g) is SparseGrad:
+            g, is_owned = g.dense(), True
+        # a hook may keep its argument or return any tensor: never add into it later
+        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph), False
+    capture[leaf] = (g, is_owned)
+    if accumulate:
+        _add_to_grad(leaf, g, is_owned, create_graph)
+        if leaf._hooks is not None:
+            for hook in leaf._hooks.post:
+                if hook(leaf) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
+    """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph."""
+    current = tensor._grad
+    if create_graph:  # out of place, and never the gradient tensor itself (it flows on)
+        if type(g) is SparseGrad:
+            g = g.dense()
+        if not isinstance(g, Tensor):
+            g = wrap(np.array(g))
+        elif current is None:
+            g = clone(g) if g._rg else wrap(np.array(g._data))
+        tensor._grad = g if current is None else current + g
+        return
+    if isinstance(g, Tensor):
+        g = g._data
+    if current is not None and type(current._data) is np.ndarray and current._data.flags.writeable:
+        if type(g) is SparseGrad:
+            g.add_into(current._data)
+        else:
+            np.add(current._data, g, out=current._data, casting="unsafe")
+        current._bump_version()
+        return
+    if type(g) is SparseGrad:
+        g, is_owned = g.dense(), True
+    if current is not None:
+        tensor._grad = wrap(np.asarray(current._data + g, dtype=tensor._data.dtype))
+    elif is_owned and type(g) is np.ndarray and g.dtype == tensor._data.dtype:
+        tensor._grad = wrap(g)
+    else:
+        tensor._grad = wrap(np.array(g, dtype=tensor._data.dtype))
+
+
+def _check_versions(node) -> None:
+    versions, ans_counter = node.versions, node.ans_counter
+    if ans_counter is not None and ans_counter[0] != 0:
+        _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
+                        ans_counter[0], 0)
+    if node.args is None:
+        return
+    reads = node.prim.reads
+    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
+                                       for j in reads[i]}
+    for i, a in enumerate(node.args):
+        if not isinstance(a, Tensor) or a._vc is None or (read is not None and i not in read):
+            continue  # never changed in place, or its value is not needed
+        now = a._vc[0]
+        expected = versions[i] if versions is not None else 0
+        if now != expected:
+            where = f"which is output 0 of {a._node.name()}" if a._node is not None else "a leaf"
+            _raise_modified(node, where, a.shape, a.dtype, now, expected)
+
+
+def _raise_modified(node, where, shape, dtype, now, expected):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{dtype} tensor of shape {tuple(shape)}], {where}, is at version {now}; "
+        f"expected version {expected} instead. Hint: {node.name()} saved this tensor for its "
+        "gradient and it was changed in place afterwards; use an out-of-place operation "
+        "(y = y * 2 rather than y.mul_(2)) or .clone() the tensor before changing it."
+    )
