@@ -554,8 +554,8 @@ def hvp(f: Callable, primals, tangents):
     """``(f(*primals), H @ tangents)``: a Hessian-vector product of scalar-valued ``f``.
 
     Computed as the gradient of the directional derivative, ``grad_x (J_f(x) . v)`` (reverse
-    mode over forward mode): the tangents are carried through one recorded forward pass, and
-    one plain backward pass differentiates the result.
+    mode over forward mode): the inputs carry the tangents ``v`` through one recorded forward
+    pass, and one plain backward pass differentiates the resulting directional derivative.
 
     >>> import numpy as np
     >>> from chainrule.func import hvp
@@ -565,12 +565,50 @@ def hvp(f: Callable, primals, tangents):
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, e.g. "
                         "hvp(f, (x,), (v,))")
+    if len(primals) != len(tangents):
+        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    level = forward.enter_level()
+    _enter(reverse=True)
+    try:
+        call = _Call("hvp", lambda *xs: xs, primals, tuple(range(len(primals))))
+        for stand_in, v in zip(call.inputs, _flat_tangents(primals, tangents)):
+            lower = dict(stand_in._tangents) if stand_in._tangents else {}
+            lower[level] = v  # the stand-in requires grad and carries v: both modes at once
+            stand_in._tangents = lower
+        out = f(*call.args)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            raise TypeError("hvp: f must return a scalar (a one-element tensor)")
+        slope = out._tangents.get(level) if out._tangents else None  # J_f(x) . v
+    finally:
+        forward.exit_level(level)
+        _leave(reverse=True)
+    _enter(reverse=True)
+    try:
+        if isinstance(slope, Tensor) and slope._rg:
+            grads = _backward(rules.reshape(slope, shape=(), x_shape=slope.shape)
+                              if slope.ndim else slope, call.inputs)
+        else:
+            grads = (None,) * len(call.inputs)
+        grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+        hv = call.per_argument(grads, _outer())
+    finally:
+        _leave(reverse=True)
+    value = _output(out, primals[0], _depth.value > 0)
+    return value, (hv[0] if len(primals) == 1 else tuple(hv))
 
-    def slope_with_value(*args):
-        value, slope = jvp(f, args, tuple(tangents))
-        return slope, value
 
-    (_, value), hv = value_and_grad(slope_with_value, tuple(range(len(primals))),
-                                    has_aux=True)(*primals)
-    value = _output(value, primals[0], _depth.value > 0)
-    return value, (hv[0] if len(primals) == 1 else hv)
+def _flat_tangents(primals, tangents) -> list:
+    """The tangents as float arrays, one per leaf of the primals, checked against them."""
+    flat = []
+    for p, t in zip(primals, tangents):
+        p_leaves, spec = _flatten(p)
+        t_leaves, t_spec = _flatten(t)
+        if t_spec != spec or len(t_leaves) != len(p_leaves):
+            raise ValueError("hvp: each tangent must have the structure of its primal")
+        for pl, tl in zip(p_leaves, t_leaves):
+            pt, tt = _as_tensor(pl, "hvp"), _as_tensor(tl, "hvp")
+            if pt.shape != tt.shape:
+                raise ValueError(f"hvp: tangent of shape {tt.shape} for a primal of shape "
+                                 f"{pt.shape}; they must match")
+            flat.append(tt if tt._rg or tt._tangents else tt._data.astype(pt.dtype, copy=False))
+    return flat

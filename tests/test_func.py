@@ -217,3 +217,16 @@ def test_tenth_derivative_of_a_quotient_is_exact():
     for _ in range(10):
         g = grad(g)
     assert float(g(2.0)) == pytest.approx(math.factorial(10) / 2.0 ** 11, rel=1e-12)
+
+
+def test_hvp_with_two_arguments_and_inside_another_transform():
+    # f(x, y) = sum(x^2 y^3): H = [[2 diag(y^3), 6 diag(x y^2)], [6 diag(x y^2), 6 diag(x^2 y)]]
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    v, w = np.array([0.5, 1.0]), np.array([1.0, 2.0])
+    value, (hx, hy) = hvp(lambda a, b: (a ** 2 * b ** 3).sum(), (x, y), (v, w))
+    assert float(value) == pytest.approx(float((x ** 2 * y ** 3).sum()))
+    np.testing.assert_allclose(hx, 2 * y ** 3 * v + 6 * x * y ** 2 * w)
+    np.testing.assert_allclose(hy, 6 * x * y ** 2 * v + 6 * x ** 2 * y * w)
+    # d/dx of (H(x) v) for f = sum(x^3): H v = 6 x v, so its Jacobian is diag(6 v)
+    j = jacrev(lambda z: hvp(lambda a: (a ** 3).sum(), (z,), (v,))[1])(x)
+    np.testing.assert_allclose(j, np.diag(6 * v))
