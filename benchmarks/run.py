@@ -861,9 +861,11 @@ def measure(name: str, repeats: int, frameworks=tuple(FRAMEWORKS)) -> dict:
 # deep chains and import times
 
 
-def _deep_chainrule():
+def _deep_eager(lib):
+    """The deep chain in PyTorch's interface, which chainrule shares: one runner for both."""
+
     def run(n):
-        x = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
+        x = lib.tensor(1.0, dtype=lib.float64, requires_grad=True)
         start = time.perf_counter()
         y = x
         for _ in range(n):
@@ -873,22 +875,14 @@ def _deep_chainrule():
         return middle - start, time.perf_counter() - middle
 
     return run
+
+
+def _deep_chainrule():
+    return _deep_eager(cr)
 
 
 def _deep_torch():
-    torch = _torch()
-
-    def run(n):
-        x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-        start = time.perf_counter()
-        y = x
-        for _ in range(n):
-            y = y * 1.0000001
-        middle = time.perf_counter()
-        y.backward()
-        return middle - start, time.perf_counter() - middle
-
-    return run
+    return _deep_eager(_torch())
 
 
 def _deep_autograd():

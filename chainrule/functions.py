@@ -1040,7 +1040,22 @@ Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))
 Tensor.mT = property(lambda self: transpose(self, -2, -1),
                      doc="The last two dimensions swapped (batched matrix transpose).")
 Tensor.at = property(_At, doc="Functional updates, as JAX: ``x.at[idx].set(v)``, ``.add(v)``.")
-Tensor.contiguous = lambda self: self
-Tensor.cpu = lambda self: self
-Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
+def _contiguous(self) -> Tensor:
+    """``self``: NumPy arrays need no contiguous copy for chainrule's operations."""
+    return self
+
+
+def _cpu(self) -> Tensor:
+    """``self``: chainrule computes on the CPU, with NumPy."""
+    return self
+
+
+def _is_floating_point(self) -> bool:
+    """Whether the dtype is a floating-point one (only those can require grad)."""
+    return self.dtype.kind == "f"
+
+
+Tensor.contiguous = _contiguous
+Tensor.cpu = _cpu
+Tensor.is_floating_point = _is_floating_point
 Tensor.__contains__ = lambda self, item: bool(np.any(self._data == _data(item)))

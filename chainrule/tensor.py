@@ -9,6 +9,7 @@ operators and methods are attached by :mod:`chainrule.functions`; no derivative 
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -169,7 +170,7 @@ class Tensor:
         if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._node is not None:
-            self._node._extras().retained = _weakref(self)
+            self._node._extras().retained = weakref.ref(self)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when the gradient w.r.t. this tensor is computed.
@@ -419,12 +420,6 @@ class Tensor:
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
-
-
-def _weakref(tensor: Tensor):
-    import weakref
-
-    return weakref.ref(tensor)
 
 
 _new = object.__new__
