@@ -8,14 +8,27 @@ to its dtype, and adds them to what the input has received so far.  Leaves get t
 ``.grad`` at the end (after their tensor hooks).
 
 Gradients are never added into an array the engine did not allocate: the first contribution
-is kept by reference, the second allocates a sum, later ones are added in place.  On large
-arrays the engine also writes into gradients that a rule has just allocated, and hands a
-gradient that only one rule will read to that rule to overwrite (``donation``), which is what
-keeps ``sum(f(x))``'s gradient close to hand-written NumPy.
+is kept by reference, the second allocates a sum, later ones are added in place.
+
+Large arrays (over 4,096 elements) get more care, because a fresh 8 MB array costs more than
+the arithmetic done in it (the kernel hands out new zeroed pages).  The engine
+
+* writes later contributions into a gradient that a rule has just allocated;
+* hands a gradient that only one rule will read to that rule to overwrite (``donation.array``);
+* lets a rule write into a saved input that nothing outside the graph references and that no
+  later rule of the node reads (``donation.spent``): ``(a * b)``'s rule for ``b`` may compute
+  ``g * a`` into ``a`` when ``a`` was a temporary;
+* keeps the saved values that the pass frees, when nothing else references them, in a small
+  pool (``donation.pool``) from which rules take buffers for their results and temporaries.
+
+"Nothing else references it" is read from the reference count, as NumPy's own elision of
+temporaries does; it is only trusted on CPython (see :func:`_unshared`).  Together these keep
+``sum(f(x))``'s gradient close to hand-written NumPy.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -28,10 +41,16 @@ wrap: Any = None  # chainrule.tensor.wrap
 
 
 class _Donation(threading.local):
-    """A gradient the running rule may overwrite: the engine's own, read by no one else
-    (see ``rules._scaled``).  Saves an allocation per elementwise rule on large arrays."""
+    """Large arrays the running rule may write into (see ``rules._scaled``): each saves an
+    allocation of a large array."""
 
-    array = None
+    array = None  # the incoming gradient: the engine's own, read by no one else
+    spent: tuple = ()  # saved inputs of the running node that no one will read again
+    pool: list | None = None  # dead arrays of this backward pass, to reuse (raw mode only)
+
+
+POOL_SIZE = 4  # arrays kept for reuse at most: bounds what the pool adds to peak memory
+LARGE = 4096  # elements: below this an allocation costs less than the checks that avoid it
 
 
 donation = _Donation()
@@ -70,8 +89,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
         targets = {(t._node if t._node is not None else t): t for t in inputs}
         wanted = _leading_to(root_nodes, deps, targets)
 
-    saved_mode = grad_mode.enabled
+    saved_mode, saved_pool = grad_mode.enabled, donation.pool
     grad_mode.enabled = create_graph
+    # large saved values freed by this pass may be reused by its rules (raw arrays only)
+    recycling = REFCOUNTS_TRUSTED and not (retain_graph or create_graph or on_tensors)
+    donation.pool = [] if recycling else None
     try:
         ready = [n for n in root_nodes if deps[n] == 0]
         while ready:
@@ -81,11 +103,12 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                                   or type(g) is SparseGrad):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
                             accumulate)
+            large = type(g) is np.ndarray and g.size > LARGE
             # the rules may write into a large gradient that only this node will read
-            donatable = (type(g) is np.ndarray and g.size > 4096 and node.extras is None
-                         and node in owned and (targets is None or node not in targets))
+            donatable = (large and node.extras is None and node in owned
+                         and (targets is None or node not in targets))
             _propagate(node, g, pending, owned, deps, ready, wanted, create_graph or on_tensors,
-                       retain_graph, donatable)
+                       retain_graph, donatable, large and recycling)
         for key, g in pending.items():
             if type(key) is Node:
                 continue  # a root node pruned away or never reached by any wanted path
@@ -93,6 +116,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                          accumulate and (inputs is None or key in targets))
     finally:
         grad_mode.enabled = saved_mode
+        donation.pool = saved_pool
     return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
 
 
@@ -153,10 +177,11 @@ def _leading_to(root_nodes, deps, targets) -> set:
 
 
 def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph,
-               donatable=False):
+               donatable=False, recycling=False):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
+    dying = None  # [(index, array)]: saved inputs that only this node references
     if g is not None and wanted is not None and not any(
             p in wanted for p in parents if p is not None):
         g = None  # nothing wanted lies behind this node
@@ -172,6 +197,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                 ans = wrap(ans, node)
                 if node.extras is not None:
                     ans._tangents = node.extras.ans_tangents
+        if recycling and args is not None:
+            dying = _unshared(args)  # (counted before the list below adds its references)
         if args is None:
             args = (None,) * len(parents)
         elif not on_tensors:
@@ -189,13 +216,19 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             continue
         is_node = type(p) is Node
         if g is not None:
-            if donated:  # (rare: large arrays only) the rule may write into g
-                donation.array = g
+            spent = ()
+            if donated or dying:  # (rare: large arrays only) the rule may write into these
+                donation.array = g if donated else None
+                if dying:
+                    spent = donation.spent = _spendable(dying, i, parents, wanted, prim.reads)
                 try:
                     gi = per_input[i](g, ans, *args, **params) if per_input is not None \
                         else for_all(i, g, ans, *args, **params)
                 finally:
                     donation.array = None
+                    donation.spent = ()
+                if dying:  # a saved input handed on as a gradient is no longer dying
+                    dying = [(j, a) for j, a in dying if not _aliases(gi, a)]
             else:
                 gi = (per_input[i](g, ans, *args, **params) if per_input is not None
                       else for_all(i, g, ans, *args, **params))
@@ -208,8 +241,9 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                     gi = sum_to(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = cast(gi, dtype)
-                if type(gi) is np.ndarray and gi.size > 4096 and (
-                        (donated and gi is g) or _is_fresh(gi, g, ans, args)):
+                if type(gi) is np.ndarray and gi.size > LARGE and (
+                        (donated and gi is g) or any(gi is a for a in spent)
+                        or _is_fresh(gi, g, ans, args)):
                     if fresh_results is None:
                         fresh_results = []
                     fresh_results.append((p, gi))
@@ -229,6 +263,10 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
             _accumulate(pending, owned, p, gi, fresh=not handed_twice)
     if g is not None and not retain_graph:
+        if recycling:
+            # this frame's references would hide dead arrays
+            args = ans = dying = spent = gi = fresh_results = None
+            _recycle(node, donation.pool)
         if node.args is not None:
             node.args = FREED
         if node.ans is not None:
@@ -236,6 +274,97 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
 
 
 _NO_PARAMS: dict = {}
+
+
+def _reference_counts(items) -> list:
+    """Each item's reference count, and its array's when it is a Tensor (see _unshared)."""
+    counts = []
+    for item in items:
+        if type(item) is np.ndarray:
+            counts.append((sys.getrefcount(item), 0))
+        elif isinstance(item, Tensor) and type(item._data) is np.ndarray:
+            counts.append((sys.getrefcount(item), sys.getrefcount(item._data)))
+        else:
+            counts.append((0, 0))
+    return counts
+
+
+# Whether reference counts tell "nothing else holds this": CPython with its GIL.  What the
+# counts are when a tuple is the only holder, measured once on fresh objects (the same code
+# path, so the interpreter's own temporary references cancel out).
+REFCOUNTS_TRUSTED = (sys.implementation.name == "cpython"
+                     and getattr(sys, "_is_gil_enabled", lambda: True)())
+_SOLE_COUNTS: list = []
+
+
+def _unshared(items) -> list:
+    """``(index, array)`` for the large arrays among ``items`` (arrays, or Tensors' arrays)
+    that nothing but ``items`` references, so that writing into them cannot be observed.
+
+    Only arrays that own their memory and are writeable qualify.  This is NumPy's own test
+    for eliding temporaries (a reference count), applied to the values a graph saved.
+    """
+    if not _SOLE_COUNTS:
+        _SOLE_COUNTS.extend(_reference_counts((np.empty(0), wrap(np.empty(0)))))
+    (array_sole, _), (tensor_sole, data_sole) = _SOLE_COUNTS
+    found = []
+    for index, (count, data_count) in enumerate(_reference_counts(items)):
+        if count == 0:
+            continue
+        item = items[index]
+        if data_count == 0:
+            if count != array_sole:
+                continue
+            array = item
+        else:
+            if count != tensor_sole or data_count != data_sole:
+                continue
+            array = item._data
+        if array.size > LARGE and array.flags.owndata and array.flags.writeable:
+            found.append((index, array))
+    return found
+
+
+def _spendable(dying, i, parents, wanted, reads) -> tuple:
+    """The dying saved inputs that rule ``i`` may overwrite: those no later rule reads."""
+    later = set()
+    for k in range(i + 1, len(parents)):
+        if parents[k] is not None and (wanted is None or parents[k] in wanted):
+            if reads is None:
+                return ()
+            later.update(reads[k])
+    return tuple(a for j, a in dying if j not in later)
+
+
+def _aliases(gi, array) -> bool:
+    return gi is array or (type(gi) is np.ndarray and gi.base is array)
+
+
+def _recycle(node, pool) -> None:
+    """Keep the large saved values of ``node`` that no one else references, for reuse."""
+    items = (*node.args, node.ans) if node.args is not None else (node.ans,)
+    node.args = node.ans = FREED
+    for _, array in _unshared(items):
+        pool.append(array)
+    if len(pool) > POOL_SIZE:
+        del pool[:-POOL_SIZE]
+
+
+def take_buffer(shape, dtype):
+    """A dead array of this shape and dtype from the backward pass's pool, or None."""
+    pool = donation.pool
+    if pool:
+        for i, array in enumerate(pool):
+            if array.shape == shape and array.dtype == dtype:
+                return pool.pop(i)
+    return None
+
+
+def give_back(array) -> None:
+    """Return a buffer taken with :func:`take_buffer` that the rule no longer needs."""
+    pool = donation.pool
+    if pool is not None and len(pool) < POOL_SIZE:
+        pool.append(array)
 
 
 def _is_fresh(gi, g, ans, args) -> bool:
@@ -277,7 +406,10 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
         pending[key] = g
         owned.add(key)
     else:
-        pending[key] = prev + g
+        out = None
+        if type(prev) is np.ndarray and prev.size > LARGE and type(g) is np.ndarray:
+            out = take_buffer(prev.shape, np.result_type(prev, g))
+        pending[key] = prev + g if out is None else np.add(prev, g, out=out)
         owned.add(key)
 
 

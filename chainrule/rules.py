@@ -114,14 +114,57 @@ def _raw(a):
     return a._data if isinstance(a, engine.Tensor) else a
 
 
+def _product_buffer(g, factor):
+    """Where ``g * factor`` may be written without allocating, or None.
+
+    In a plain backward pass over large arrays the engine offers, in this order: ``g`` itself
+    when only this rule reads it, ``factor`` when it is a saved input no one will read again,
+    or a dead array of the right shape (see ``backward``'s module docstring).
+    """
+    if (type(g) is not np.ndarray or g.size <= backward.LARGE or np.shape(factor) != g.shape
+            or np.result_type(g, factor) != g.dtype):
+        return None
+    offered = backward.donation
+    if g is offered.array:
+        return g
+    for spent in offered.spent:
+        if spent is factor:
+            return factor
+    return backward.take_buffer(g.shape, g.dtype)
+
+
 def _scaled(g, factor):
-    """``g * factor``, written into ``g`` when the engine has handed ``g`` over (it allocated
-    ``g`` and no one else reads it); otherwise a new product.  Rules of the form ``g * f'(x)``
-    use it, which saves an allocation per rule on large arrays."""
-    if (type(g) is np.ndarray and g.size > 4096 and g is backward.donation.array
-            and np.shape(factor) == g.shape and np.result_type(g, factor) == g.dtype):
-        return np.multiply(g, factor, out=g)
+    """``g * factor``, written into a buffer the engine offers when there is one (large arrays
+    in a plain backward pass), else a new product.  Rules of the form ``g * f'(x)`` use it: on
+    large arrays it saves an allocation per rule."""
+    out = _product_buffer(g, factor)
+    if out is not None:
+        return np.multiply(g, factor, out=out)
     return g * factor
+
+
+def _scaled_by(g, f, x, negate: bool = False):
+    """``g * f(x)`` (or ``g * -f(x)``) for a unary elementwise primitive ``f``.
+
+    On large arrays in a plain backward pass ``f(x)`` is computed into ``x`` itself when no
+    one will read ``x`` again, or into a dead array, and the product written in place.
+    """
+    if (type(x) is np.ndarray and type(g) is np.ndarray and x.size > backward.LARGE
+            and x.shape == g.shape and x.dtype == g.dtype):
+        offered = backward.donation
+        spent = builtins.any(a is x for a in offered.spent)
+        buffer = x if spent else backward.take_buffer(x.shape, x.dtype)
+        if buffer is not None:
+            factor = f.impl(x, out=buffer)
+            if negate:
+                np.negative(factor, out=factor)
+            if g is offered.array:
+                np.multiply(g, factor, out=g)
+                if not spent:
+                    backward.give_back(buffer)
+                return g
+            return np.multiply(g, factor, out=factor)
+    return _scaled(g, -f(x) if negate else f(x))
 
 
 def _zero_rule(g, ans, x, **params):
@@ -150,11 +193,11 @@ sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=T
 square = primitive("Square", np.square, (lambda g, ans, x: _scaled(g, x * 2),), save_inputs=True,
                    jvp="diagonal")
 # d sin(x) = cos(x) dx
-sin = primitive("Sin", np.sin, (lambda g, ans, x: _scaled(g, cos(x)),), save_inputs=True,
+sin = primitive("Sin", np.sin, (lambda g, ans, x: _scaled_by(g, cos, x),), save_inputs=True,
                 jvp="diagonal")
 # d cos(x) = -sin(x) dx
-cos = primitive("Cos", np.cos, (lambda g, ans, x: _scaled(g, -sin(x)),), save_inputs=True,
-                jvp="diagonal")
+cos = primitive("Cos", np.cos, (lambda g, ans, x: _scaled_by(g, sin, x, negate=True),),
+                save_inputs=True, jvp="diagonal")
 # d tan(x) = (1 + tan(x)^2) dx
 tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled(g, ans * ans + 1),), save_ans=True,
                 jvp="diagonal")
@@ -203,7 +246,7 @@ def _times(g, y):
     if (type(g) is np.ndarray and g.size > 4096 and not builtins.any(g.strides)
             and g.flat[0] == 1 and np.shape(y) == g.shape):
         return y
-    return g * y
+    return _scaled(g, y)
 
 
 # d (x y) = y dx + x dy
