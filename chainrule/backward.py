@@ -271,6 +271,9 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             node.args = FREED
         if node.ans is not None:
             node.ans = FREED
+            if node.extras is not None:
+                # the result's tangents lead back to this node through their own graph
+                node.extras.ans_tangents = None
 
 
 _NO_PARAMS: dict = {}
