@@ -61,7 +61,7 @@ REGISTRY: dict[str, Primitive] = {}
 # promotes by dtype as NumPy 2 does.  On NumPy 2 ``numpy2_promotion`` returns ``func`` itself.
 LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 _PROMOTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Clamp", "Where",
-              "Sigmoid", "Relu", "Remainder"}
+              "Sigmoid", "TanhBackward", "SigmoidBackward", "Relu", "Remainder"}
 
 
 def numpy2_promotion(func: Callable) -> Callable:
@@ -201,8 +201,15 @@ cos = primitive("Cos", np.cos, (lambda g, ans, x: _scaled_by(g, sin, x, negate=T
 # d tan(x) = (1 + tan(x)^2) dx
 tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled(g, ans * ans + 1),), save_ans=True,
                 jvp="diagonal")
-# d tanh(x) = (1 - tanh(x)^2) dx
-tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: _scaled(g, 1 - ans * ans),), save_ans=True,
+# d tanh(x) = (1 - tanh(x)^2) dx, with y = tanh(x): one primitive, tanh_backward(g, y), so that
+# higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
+# operation where g * (1 - y * y) would record three.
+tanh_backward = primitive(
+    "TanhBackward", lambda g, y: _scaled(g, 1 - y * y),
+    # d/dg = 1 - y^2, d/dy = -2 g y
+    (lambda h, ans, g, y: tanh_backward(h, y), lambda h, ans, g, y: h * g * y * -2),
+    save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
+tanh = primitive("Tanh", np.tanh, (lambda g, ans, x: tanh_backward(g, ans),), save_ans=True,
                  jvp="diagonal")
 
 
@@ -215,7 +222,13 @@ def _sigmoid(x):
 
 
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
-sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: _scaled(g, ans * (1 - ans)),),
+# d sigmoid(x) = y (1 - y) dx with y = sigmoid(x): one primitive, as tanh_backward
+sigmoid_backward = primitive(
+    "SigmoidBackward", lambda g, y: _scaled(g, y * (1 - y)),
+    # d/dg = y (1 - y), d/dy = g (1 - 2 y)
+    (lambda h, ans, g, y: sigmoid_backward(h, y), lambda h, ans, g, y: h * g * (1 - y * 2)),
+    save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
+sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, ans),),
                     save_ans=True, jvp="diagonal")
 # d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
 relu = primitive("Relu", lambda x: np.maximum(x, 0),

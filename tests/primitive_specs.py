@@ -81,6 +81,11 @@ SPECS: dict[str, Spec] = {
     "Tan": _unary(cr.tan, np.tan, small),
     "Tanh": _unary(cr.tanh, np.tanh),
     "Sigmoid": _unary(cr.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    # the fused derivative rules, g (1 - y^2) and g y (1 - y), with y a tanh or sigmoid value
+    "TanhBackward": Spec(R.tanh_backward, lambda g, y: g * (1 - y * y), BINARY,
+                         (real, small)),
+    "SigmoidBackward": Spec(R.sigmoid_backward, lambda g, y: g * y * (1 - y), BINARY,
+                            (real, small)),
     "Relu": _unary(cr.relu, lambda x: np.maximum(x, 0), away_from_zero),
     "Abs": _unary(cr.abs, np.abs, away_from_zero),
     "Sign": _unary(cr.sign, np.sign, away_from_zero),
