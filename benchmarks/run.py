@@ -808,23 +808,51 @@ def _once(fn) -> float:
     return time.perf_counter() - start
 
 
-def time_interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+SAMPLE_FLOOR = 0.002  # seconds: shorter calls are repeated back to back within one sample
+
+
+def _calls_per_sample(fn) -> int:
+    """How many back-to-back calls make a sample of at least ``SAMPLE_FLOOR`` (as timeit's
+    autorange): a call of a few microseconds, timed alone right after another framework ran,
+    would mostly measure cold caches."""
+    number = 1
+    while number < 10_000:
+        if sum(_once(fn) for _ in range(number)) >= SAMPLE_FLOOR:
+            break
+        number *= 2
+    return number
+
+
+def time_interleaved(fns: dict, repeats: int, pairs: bool = False) -> dict[str, list[float]]:
     """Warm up each function, then time them in turn, so that drifts hit all alike.
 
-    The objects that exist before (modules, the peers' imports, the workloads' data) are frozen
-    out of the cyclic collector, so that a framework's collections cost the same whichever
-    peers are installed; and the collector runs before each sample (untimed), so that no
-    framework collects the cyclic garbage another one left.
+    A sample is the mean of enough back-to-back calls to last ``SAMPLE_FLOOR`` (one call for
+    the millisecond workloads).  The objects that exist before (modules, the peers' imports,
+    the workloads' data) are frozen out of the cyclic collector, so that a framework's
+    collections cost the same whichever peers are installed; and the collector runs before
+    each sample (untimed), so that no framework collects the cyclic garbage another one left.
+    With ``pairs`` the keys come in (transform, baseline) pairs, timed with the same number of
+    calls per sample so that neither is favoured by warmer caches.
     """
-    for fn in fns.values():
-        fn()
+    numbers = {key: _calls_per_sample(fn) for key, fn in fns.items()}
+    if pairs:
+        keys = list(fns)
+        for work, base in zip(keys[::2], keys[1::2]):
+            numbers[work] = numbers[base] = max(numbers[work], numbers[base])
     gc.collect()
     gc.freeze()
     times: dict[str, list[float]] = {key: [] for key in fns}
     for _ in range(repeats):
         for key, fn in fns.items():
             gc.collect()
-            times[key].append(_once(fn))
+            number = numbers[key]
+            if number == 1:
+                times[key].append(_once(fn))
+            else:
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                times[key].append((time.perf_counter() - start) / number)
     return times
 
 
@@ -848,7 +876,8 @@ def measure(name: str, repeats: int, frameworks=tuple(FRAMEWORKS)) -> dict:
     else:  # the transform and its baseline, as separate entries
         fns = {f"{key}/{part}": pair[i] for key, pair in impls.items()
                for i, part in enumerate(("work", "base"))}
-    result = {"times": time_interleaved(fns, repeats), "frameworks": list(impls)}
+    result = {"times": time_interleaved(fns, repeats, pairs=wl.kind == "ratio"),
+              "frameworks": list(impls)}
     if wl.ops:
         result["ops"] = wl.ops(wl.params)
     if wl.memory:
