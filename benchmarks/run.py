@@ -72,6 +72,8 @@ class Framework:
 
 FRAMEWORKS = {
     "numpy": Framework("NumPy by hand", "numpy", "numpy"),
+    # a second floor for the scalar chain: Python arithmetic on NumPy scalars, no ufunc calls
+    "numpy-scalars": Framework("NumPy scalars by hand", "numpy", "numpy"),
     "chainrule": Framework("chainrule", None),
     "torch": Framework("PyTorch eager", "torch", "torch"),
     "autograd": Framework("HIPS autograd", "autograd", "autograd"),
@@ -160,12 +162,31 @@ workload("scalar-chain", what="y = y*1.0001 + 0.0001, 0-d float64, fwd+bwd",
 
 @implements("scalar-chain", "numpy")
 def scalar_chain_numpy(steps):
+    """Issue 6's floor for the 0-d chain: NumPy's functions (ufuncs), as code written for
+    arrays of any shape calls them; a ufunc call on a 0-d value costs about a microsecond."""
+
+    def run():
+        y = np.array(0.5)
+        for _ in range(steps):  # forward: nothing to keep, the derivative is constant
+            y = np.add(np.multiply(y, 1.0001), 0.0001)
+        g = np.array(1.0)
+        for _ in range(steps):  # backward: d(y * a + b)/dy = a
+            g = np.multiply(g, 1.0001)
+        return g
+
+    return run
+
+
+@implements("scalar-chain", "numpy-scalars")
+def scalar_chain_numpy_scalars(steps):
+    """The lowest floor: Python operators on NumPy scalars (about 0.05 µs an operation)."""
+
     def run():
         y = np.float64(0.5)
-        for _ in range(steps):  # forward: nothing to keep, the derivative is constant
+        for _ in range(steps):
             y = y * 1.0001 + 0.0001
         g = np.float64(1.0)
-        for _ in range(steps):  # backward: d(y * a + b)/dy = a
+        for _ in range(steps):
             g = g * 1.0001
         return g
 
@@ -1013,7 +1034,7 @@ def _cpu() -> str:
 
 def header(frameworks=tuple(FRAMEWORKS)) -> str:
     versions = ", ".join(f"{FRAMEWORKS[k].label} {version(k)}" for k in frameworks
-                         if k not in ("numpy", "chainrule"))
+                         if k not in ("numpy", "numpy-scalars", "chainrule"))
     return (f"machine: {platform.machine()}, {_cpu()}, "
             f"{os.cpu_count()} cores, {platform.system()}; Python {platform.python_version()}, "
             f"NumPy {np.__version__}; threads pinned to 1\npeers: {versions or 'none asked'}")
@@ -1088,7 +1109,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the transform ratios (hvp, jvp-mlp, jacrev)")
     parser.add_argument("--no-import", action="store_true", help="skip the import times")
     args = parser.parse_args(argv)
-    frameworks = tuple(k for k in FRAMEWORKS if k in ("numpy", "chainrule")
+    frameworks = tuple(k for k in FRAMEWORKS if k in ("numpy", "numpy-scalars", "chainrule")
                        or args.frameworks is None or k in args.frameworks)
     repeats = 3 if args.quick else 21
     names = [n for n in (args.only or WORKLOADS)

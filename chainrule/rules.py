@@ -115,14 +115,13 @@ def _raw(a):
 
 
 def _product_buffer(g, factor):
-    """Where ``g * factor`` may be written without allocating, or None.
+    """Where ``g * factor`` (``g`` a large array) may be written without allocating, or None.
 
     In a plain backward pass over large arrays the engine offers, in this order: ``g`` itself
     when only this rule reads it, ``factor`` when it is a saved input no one will read again,
     or a dead array of the right shape (see ``backward``'s module docstring).
     """
-    if (type(g) is not np.ndarray or g.size <= backward.LARGE or np.shape(factor) != g.shape
-            or np.result_type(g, factor) != g.dtype):
+    if np.shape(factor) != g.shape or np.result_type(g, factor) != g.dtype:
         return None
     offered = backward.donation
     if g is offered.array:
@@ -137,9 +136,10 @@ def _scaled(g, factor):
     """``g * factor``, written into a buffer the engine offers when there is one (large arrays
     in a plain backward pass), else a new product.  Rules of the form ``g * f'(x)`` use it: on
     large arrays it saves an allocation per rule."""
-    out = _product_buffer(g, factor)
-    if out is not None:
-        return np.multiply(g, factor, out=out)
+    if type(g) is np.ndarray and g.size > backward.LARGE:
+        out = _product_buffer(g, factor)
+        if out is not None:
+            return np.multiply(g, factor, out=out)
     return g * factor
 
 
@@ -256,10 +256,11 @@ def _times(g, y):
     That is what the gradient of ``sum`` looks like, so ``(a * b).sum().backward()`` costs
     what it costs by hand.  Small arrays skip the check: it would cost more than it saves.
     """
-    if (type(g) is np.ndarray and g.size > 4096 and not builtins.any(g.strides)
-            and g.flat[0] == 1 and np.shape(y) == g.shape):
-        return y
-    return _scaled(g, y)
+    if type(g) is np.ndarray and g.size > backward.LARGE:
+        if not builtins.any(g.strides) and g.flat[0] == 1 and np.shape(y) == g.shape:
+            return y
+        return _scaled(g, y)
+    return g * y
 
 
 # d (x y) = y dx + x dy
