@@ -849,6 +849,26 @@ def _inplace(self, name: str, compute) -> Tensor:
     return self
 
 
+def _inplace_arithmetic(self, name: str, prim, ufunc, other) -> Tensor:
+    """``self op= other``.  When nothing is recorded and no tangent flows (an optimiser's
+    update under ``no_grad``), NumPy writes straight into ``self``'s array: no temporary."""
+    other_tensor = isinstance(other, Tensor)
+    if (type(self._data) is np.ndarray and self._tangents is None
+            and not (grad_mode.enabled and (self._rg or (other_tensor and other._rg)))
+            and not (other_tensor and other._tangents is not None)
+            and self._data.flags.writeable):
+        _check_writable(self, name)
+        try:
+            ufunc(self._data, other._data if other_tensor else other, out=self._data,
+                  casting="same_kind")
+        except (TypeError, ValueError):
+            pass  # (nothing was written) the general path below explains what is wrong
+        else:
+            self._bump_version()
+            return self
+    return _inplace(self, name, lambda old: prim(old, other))
+
+
 def _inplace_method(name: str, func):
     def method(self, *args, **kwargs) -> Tensor:
         return _inplace(self, name, lambda old: func(old, *args, **kwargs))
@@ -998,10 +1018,12 @@ Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 Tensor.__invert__ = lambda self: _nograd(np.invert, self)
 Tensor.__getitem__ = _getitem
 Tensor.__setitem__ = _setitem
-Tensor.__iadd__ = lambda self, other: _inplace(self, "add_", lambda old: R.add(old, other))
-Tensor.__isub__ = lambda self, other: _inplace(self, "sub_", lambda old: R.sub(old, other))
-Tensor.__imul__ = lambda self, other: _inplace(self, "mul_", lambda old: R.mul(old, other))
-Tensor.__itruediv__ = lambda self, other: _inplace(self, "div_", lambda old: R.div(old, other))
+Tensor.__iadd__ = lambda self, other: _inplace_arithmetic(self, "add_", R.add, np.add, other)
+Tensor.__isub__ = lambda self, other: _inplace_arithmetic(self, "sub_", R.sub, np.subtract, other)
+Tensor.__imul__ = lambda self, other: _inplace_arithmetic(self, "mul_", R.mul, np.multiply,
+                                                          other)
+Tensor.__itruediv__ = lambda self, other: _inplace_arithmetic(self, "div_", R.div,
+                                                              np.true_divide, other)
 
 _METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,

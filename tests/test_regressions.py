@@ -138,3 +138,46 @@ def test_errors_name_the_operation():
         x[0] = cr.tensor([1.0, 2.0, 3.0])
     with pytest.raises(Exception, match="chunk"):
         cr.chunk(cr.ones(3), 0)
+
+
+class TestInPlaceArithmeticWithoutRecording:
+    """``p -= lr * g`` under no_grad writes into ``p``'s array (no temporary), and keeps
+    every rule of the general path: dtype, views, version counters, errors."""
+
+    def test_update_allocates_no_temporary(self):
+        import tracemalloc
+
+        p = cr.zeros(100_000, dtype=cr.float64, requires_grad=True)
+        step = cr.ones(100_000, dtype=cr.float64)
+        tracemalloc.start()
+        try:
+            start = tracemalloc.get_traced_memory()[0]
+            with cr.no_grad():
+                p -= step
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak - start < 100_000 * 8 / 4  # far less than one copy of p
+        np.testing.assert_array_equal(p.detach().numpy(), -1.0)
+
+    def test_dtype_views_and_versions(self):
+        base = cr.arange(6.0)
+        view = base[::2]
+        view += np.float64(0.5)  # float32 stays float32; written through the view
+        assert base.dtype == cr.float32
+        np.testing.assert_array_equal(base.numpy(), [0.5, 1, 2.5, 3, 4.5, 5])
+        w = cr.tensor([1.0, 2.0], requires_grad=True)
+        y = (w * w).sum()
+        with cr.no_grad():
+            w *= 2
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()
+
+    def test_errors_come_from_the_general_path(self):
+        i = cr.tensor([1, 2])
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            i /= 2
+        np.testing.assert_array_equal(i.numpy(), [1, 2])  # unchanged
+        x = cr.zeros(3)
+        with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+            x += cr.ones((2, 3))
