@@ -232,7 +232,7 @@ sigmoid = primitive("Sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, 
                     save_ans=True, jvp="diagonal")
 # d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
 relu = primitive("Relu", lambda x: np.maximum(x, 0),
-                 (lambda g, ans, x: g * (ans > 0),), save_ans=True, jvp="diagonal")
+                 (lambda g, ans, x: _scaled(g, ans > 0),), save_ans=True, jvp="diagonal")
 # d |x| = sign(x) dx   (0 at 0)
 abs = primitive("Abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
                 jvp="diagonal")  # noqa: A001

@@ -313,7 +313,7 @@ class TestLargeArraysRecycledInBackward:
     def test_random_graphs_match_a_pass_that_recycles_nothing(self, seed):
         """Differential check: ``retain_graph=True`` frees (so recycles) nothing."""
         rng = np.random.default_rng(seed)
-        unary = [cr.sin, cr.cos, cr.exp, cr.tanh, cr.neg, cr.sigmoid, lambda t: t * 0.5]
+        unary = [cr.sin, cr.cos, cr.exp, cr.tanh, cr.neg, cr.sigmoid, cr.relu, lambda t: t * 0.5]
 
         def build(xs, keep):
             values = list(xs)
