@@ -143,6 +143,15 @@ def _scaled(g, factor):
     return g * factor
 
 
+def _scaled_fresh(g, factor):
+    """``g * factor``, where the rule has just computed ``factor`` (no one else holds it): on
+    large arrays the product goes into ``g`` when the engine offers it, else into ``factor``."""
+    if (type(g) is np.ndarray and g.size > backward.LARGE and type(factor) is np.ndarray
+            and factor.shape == g.shape and factor.dtype == g.dtype):
+        return np.multiply(g, factor, out=g if g is backward.donation.array else factor)
+    return g * factor
+
+
 def _scaled_by(g, f, x, negate: bool = False):
     """``g * f(x)`` (or ``g * -f(x)``) for a unary elementwise primitive ``f``.
 
@@ -205,7 +214,7 @@ tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled(g, ans * ans + 1),), s
 # higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
 # operation where g * (1 - y * y) would record three.
 tanh_backward = primitive(
-    "TanhBackward", lambda g, y: _scaled(g, 1 - y * y),
+    "TanhBackward", lambda g, y: _scaled_fresh(g, 1 - y * y),
     # d/dg = 1 - y^2, d/dy = -2 g y
     (lambda h, ans, g, y: tanh_backward(h, y), lambda h, ans, g, y: h * g * y * -2),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
@@ -224,7 +233,7 @@ def _sigmoid(x):
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
 # d sigmoid(x) = y (1 - y) dx with y = sigmoid(x): one primitive, as tanh_backward
 sigmoid_backward = primitive(
-    "SigmoidBackward", lambda g, y: _scaled(g, y * (1 - y)),
+    "SigmoidBackward", lambda g, y: _scaled_fresh(g, y * (1 - y)),
     # d/dg = y (1 - y), d/dy = g (1 - 2 y)
     (lambda h, ans, g, y: sigmoid_backward(h, y), lambda h, ans, g, y: h * g * (1 - y * 2)),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal")
