@@ -368,3 +368,15 @@ class TestLargeArraysRecycledInBackward:
         se = np.sin(self.x0) * np.exp(self.x0)
         np.testing.assert_allclose(x.grad.numpy(),
                                    se + self.x0 * (np.cos(self.x0) * np.exp(self.x0) + se))
+
+    def test_forward_mode_on_large_arrays(self):
+        """tanh's and sigmoid's derivative rules write into the factor they compute."""
+        from chainrule.func import jvp
+
+        t0 = np.cos(self.x0)
+        y, t = jvp(lambda x: cr.tanh(x) * cr.sigmoid(x), (self.x0,), (t0,))
+        th, sg = np.tanh(self.x0), 1 / (1 + np.exp(-self.x0))
+        np.testing.assert_allclose(y, th * sg, rtol=1e-13)
+        np.testing.assert_allclose(t, ((1 - th * th) * sg + th * sg * (1 - sg)) * t0,
+                                   rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(t0, np.cos(self.x0))  # the tangent given is not written
