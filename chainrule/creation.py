@@ -27,7 +27,13 @@ complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
 
 _defaults = {"float": float32}
-_generator = {"rng": np.random.default_rng()}
+_generator: dict = {}  # "rng": the generator, made on first use (numpy.random is slow to import)
+
+
+def _rng() -> np.random.Generator:
+    if "rng" not in _generator:
+        _generator["rng"] = np.random.default_rng()
+    return _generator["rng"]
 
 
 def get_default_dtype() -> np.dtype:
@@ -227,7 +233,7 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def _random_float(kind: str, size, dtype, requires_grad: bool, generator) -> Tensor:
-    rng = generator if generator is not None else _generator["rng"]
+    rng = generator if generator is not None else _rng()
     dt = _float_or(dtype)
     draw = rng.standard_normal if kind == "normal" else rng.random
     values = draw(_size(size), dtype=np.float64).astype(dt)
@@ -266,7 +272,7 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
     """Random integers in ``[low, high)`` (int64)."""
     if high is None:
         low, high = 0, low
-    rng = generator if generator is not None else _generator["rng"]
+    rng = generator if generator is not None else _rng()
     return wrap(rng.integers(low, high, _size((size,)), dtype=dtype or np.int64))
 
 
