@@ -238,12 +238,16 @@ class Primitive:
 
     def __call__(self, *args, **params):
         tensor_cls = Tensor
-        raw = []
-        parents = []
-        any_tensor = recording = has_version = has_tangent = False
         for a in args:
             if isinstance(a, tensor_cls):
-                any_tensor = True
+                break
+        else:  # no Tensor: plain NumPy (the rules in a plain backward pass)
+            return self.impl(*args, **params)
+        raw = []
+        parents = []
+        recording = has_version = has_tangent = False
+        for a in args:
+            if isinstance(a, tensor_cls):
                 raw.append(a._data)
                 if a._tangents is not None:
                     has_tangent = True
@@ -259,8 +263,6 @@ class Primitive:
             else:
                 raw.append(a)
                 parents.append(None)
-        if not any_tensor:
-            return self.impl(*raw, **params)
         if self.view:
             raw = _share_storage(args, raw)
         try:
@@ -293,9 +295,8 @@ class Primitive:
 
 
 def _versions(args) -> tuple:
-    return tuple(
-        (a._vc[0] if a._vc is not None else 0) if isinstance(a, Tensor) else 0 for a in args
-    )
+    return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, Tensor) else 0
+                  for a in args])
 
 
 def _share_storage(args, raw):

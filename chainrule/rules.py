@@ -578,10 +578,11 @@ einsum = primitive("Einsum",
 # --------------------------------------------------------------------------------------------
 # Shapes, indexing, joining.  These are linear: each rule applies the adjoint operation.
 
-reshape = primitive("View", lambda x, shape, x_shape: np.reshape(x, shape),
+reshape = primitive("View", lambda x, shape, x_shape: _reshaped(x, shape),
                     (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
                     view=True, jvp="linear")
-transpose = primitive("Permute", lambda x, axes: np.transpose(x, axes),
+transpose = primitive("Permute", lambda x, axes: x.transpose(axes) if type(x) is np.ndarray
+                      else np.transpose(x, axes),
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
                       view=True, jvp="linear")
 broadcast_to = primitive(
@@ -594,7 +595,11 @@ def _sum_to(x, shape, x_shape):
     lead = len(x_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1)
-    return np.reshape(np.sum(x, axis=axes), shape) if axes else np.reshape(x, shape)
+    return _reshaped(np.add.reduce(x, axis=axes), shape) if axes else _reshaped(x, shape)
+
+
+def _reshaped(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
 
 
 sum_to = primitive(
