@@ -200,9 +200,12 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
         if recycling and args is not None:
             dying = _unshared(args)  # (counted before the list below adds its references)
         if args is None:
-            args = (None,) * len(parents)
+            args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 else (None,) * len(parents)
         elif not on_tensors:
-            args = [a._data if isinstance(a, Tensor) else a for a in args]
+            saved, args = args, []
+            for a in saved:
+                args.append(a._data if isinstance(a, Tensor) else a)
+            saved = None
         params = node.params or _NO_PARAMS
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
@@ -229,9 +232,12 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                     donation.spent = ()
                 if dying:  # a saved input handed on as a gradient is no longer dying
                     dying = [(j, a) for j, a in dying if not _aliases(gi, a)]
+            elif per_input is None:
+                gi = for_all(i, g, ans, *args, **params)
+            elif params is _NO_PARAMS:
+                gi = per_input[i](g, ans, *args)
             else:
-                gi = (per_input[i](g, ans, *args, **params) if per_input is not None
-                      else for_all(i, g, ans, *args, **params))
+                gi = per_input[i](g, ans, *args, **params)
             if gi is not None:
                 if is_node:
                     shape, dtype = p.shape, p.dtype
@@ -277,6 +283,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
 
 
 _NO_PARAMS: dict = {}
+_NOTHING_SAVED = [(None,) * n for n in range(4)]  # the arguments of a node that saved none
 
 
 def _reference_counts(items) -> list:
