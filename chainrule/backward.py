@@ -129,7 +129,7 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
     if node.extras is not None:
         if node.extras.hooks:
             # a hook may keep its argument or return any tensor: never add into it later
-            g, is_owned = run_hooks(node.extras.hooks, g, create_graph), False
+            g, is_owned = run_hooks(node.extras.hooks, g, create_graph, is_owned), False
         retained = node.extras.retained and node.extras.retained()
         if retained is not None:
             _add_to_grad(retained, g, False, create_graph)
@@ -304,7 +304,13 @@ def _reference_counts(items) -> list:
 # path, so the interpreter's own temporary references cancel out).
 REFCOUNTS_TRUSTED = (sys.implementation.name == "cpython"
                      and getattr(sys, "_is_gil_enabled", lambda: True)())
-_SOLE_COUNTS: list = []
+_SOLE_COUNTS: list = []  # set once by calibrate_reference_counts, when chainrule is imported
+
+
+def calibrate_reference_counts() -> None:
+    """Measure the counts of a sole holder (called by chainrule.tensor, once Tensor exists)."""
+    if REFCOUNTS_TRUSTED:
+        _SOLE_COUNTS[:] = _reference_counts((np.empty(0), wrap(np.empty(0))))
 
 
 def _unshared(items) -> list:
@@ -314,8 +320,6 @@ def _unshared(items) -> list:
     Only arrays that own their memory and are writeable qualify.  This is NumPy's own test
     for eliding temporaries (a reference count), applied to the values a graph saved.
     """
-    if not _SOLE_COUNTS:
-        _SOLE_COUNTS.extend(_reference_counts((np.empty(0), wrap(np.empty(0)))))
     (array_sole, _), (tensor_sole, data_sole) = _SOLE_COUNTS
     found = []
     for index, (count, data_count) in enumerate(_reference_counts(items)):
@@ -347,6 +351,10 @@ def _spendable(dying, i, parents, wanted, reads) -> tuple:
 
 
 def _aliases(gi, array) -> bool:
+    """Does the gradient ``gi`` hold ``array`` (itself, a view of it, a sparse gradient's
+    values)?  Then ``array`` is no longer free to overwrite."""
+    if type(gi) is SparseGrad:
+        gi = gi.values
     return gi is array or (type(gi) is np.ndarray and gi.base is array)
 
 
@@ -423,8 +431,16 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
         owned.add(key)
 
 
-def run_hooks(hooks, g, create_graph: bool):
-    """Call tensor hooks in registration order; a hook's return value replaces the gradient."""
+def run_hooks(hooks, g, create_graph: bool, is_owned: bool = False):
+    """Call tensor hooks in registration order; a hook's return value replaces the gradient.
+
+    A gradient the engine did not allocate may be someone's array (``(x * y)``'s gradient for
+    ``x`` can be ``y`` itself): hooks then get it read-only, so that changing it in place
+    raises instead of changing ``y``.
+    """
+    if not (is_owned or create_graph) and type(g) is np.ndarray and g.flags.writeable:
+        g = g.view()
+        g.flags.writeable = False
     gt = g if isinstance(g, Tensor) else wrap(g)
     for hook in hooks:
         result = hook(gt)
@@ -452,7 +468,7 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
         if type(g) is SparseGrad:
             g, is_owned = g.dense(), True
         # a hook may keep its argument or return any tensor: never add into it later
-        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph), False
+        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph, is_owned), False
     capture[leaf] = (g, is_owned)
     if accumulate:
         _add_to_grad(leaf, g, is_owned, create_graph)

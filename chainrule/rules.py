@@ -127,7 +127,7 @@ def _product_buffer(g, factor):
     if g is offered.array:
         return g
     for spent in offered.spent:
-        if spent is factor:
+        if spent is factor and factor.dtype == g.dtype:  # (a bool mask cannot hold g * mask)
             return factor
     return backward.take_buffer(g.shape, g.dtype)
 

@@ -441,3 +441,4 @@ def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
 
 engine.Tensor = backward.Tensor = Tensor
 engine.wrap = backward.wrap = wrap
+backward.calibrate_reference_counts()

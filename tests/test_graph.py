@@ -313,7 +313,8 @@ class TestLargeArraysRecycledInBackward:
     def test_random_graphs_match_a_pass_that_recycles_nothing(self, seed):
         """Differential check: ``retain_graph=True`` frees (so recycles) nothing."""
         rng = np.random.default_rng(seed)
-        unary = [cr.sin, cr.cos, cr.exp, cr.tanh, cr.neg, cr.sigmoid, cr.relu, lambda t: t * 0.5]
+        unary = [cr.sin, cr.cos, cr.exp, cr.tanh, cr.neg, cr.sigmoid, cr.relu, lambda t: t * 0.5,
+                 lambda t: t * (t > 0)]  # a saved boolean mask
 
         def build(xs, keep):
             values = list(xs)
@@ -334,10 +335,11 @@ class TestLargeArraysRecycledInBackward:
             return sum(v.sum() for v in values[len(xs):] if rng.random() < 0.5) + values[-1].sum()
 
         starts = [rng.uniform(-1, 1, self.n) for _ in range(3)]
+        starts[2] = starts[2].astype(np.float32)  # float32 meets float64
         results = []
         for retain in (True, False):
             rng = np.random.default_rng(seed + 1000)  # the same graph both times
-            xs = [f64(a) for a in starts]
+            xs = [cr.tensor(a, requires_grad=True) for a in starts]
             keep: list = []
             loss = build(xs, keep)
             before = [k.detach().numpy().copy() for k in keep]
@@ -380,3 +382,54 @@ class TestLargeArraysRecycledInBackward:
         np.testing.assert_allclose(t, ((1 - th * th) * sg + th * sg * (1 - sg)) * t0,
                                    rtol=1e-12, atol=1e-15)
         np.testing.assert_array_equal(t0, np.cos(self.x0))  # the tangent given is not written
+
+    def test_boolean_and_integer_factors(self):
+        """A saved mask or integer array cannot hold ``g * mask``: a new array is made."""
+        a = np.random.default_rng(0).standard_normal(self.n)
+        x = f64(a)
+        z = x * (x > 0)
+        z.retain_grad()  # so the incoming gradient is not the rule's to overwrite
+        (z * z).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * a * (a > 0))
+        x = f64(a)
+        (x * np.arange(self.n)).reshape(100, 100).square().sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * a * np.arange(self.n) ** 2)
+
+    def test_float32_factor_of_a_float64_gradient_is_not_rounded(self):
+        rng = np.random.default_rng(0)
+        a, w = rng.standard_normal(self.n), rng.standard_normal(self.n).astype(np.float32)
+        grads = []
+        for retain in (False, True):  # retain_graph=True writes into nothing saved
+            x, v = f64(a), cr.tensor(w, requires_grad=True)
+            ((v * 1.5) * x).sin().sum().backward(retain_graph=retain)
+            grads.append(x.grad.numpy())
+        y = (w * np.float32(1.5)).astype(np.float64)
+        np.testing.assert_array_equal(grads[0], grads[1])
+        np.testing.assert_allclose(grads[0], np.cos(y * a) * y, rtol=1e-14)
+
+    def test_concurrent_first_backward_passes(self):
+        """The reference counts are calibrated once, at import: threads cannot race on it."""
+        import threading
+
+        errors, grads = [], []
+        barrier = threading.Barrier(8)
+
+        def work():
+            x = f64(self.x0)
+            loss = (x * 2.0).sin().sum()
+            barrier.wait()
+            try:
+                loss.backward()
+                grads.append(x.grad.numpy())
+            except Exception as err:  # noqa: BLE001 - the test reports any failure
+                errors.append(repr(err))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        for g in grads:
+            np.testing.assert_allclose(g, 2 * np.cos(2 * self.x0))
+        assert len(backward._SOLE_COUNTS) == 2

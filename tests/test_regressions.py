@@ -181,3 +181,25 @@ class TestInPlaceArithmeticWithoutRecording:
         x = cr.zeros(3)
         with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
             x += cr.ones((2, 3))
+
+
+def test_hook_cannot_change_an_array_the_gradient_borrows():
+    """``(x * y).sum()``'s gradient for ``x`` is ``y`` itself (no multiplication by ones on
+    large arrays): a hook that changes its argument in place must not change ``y``."""
+    y0 = np.full(10_000, 3.0)
+    x = cr.tensor(np.ones(10_000), requires_grad=True)
+    y = cr.tensor(y0)
+
+    def halve_in_place(g):
+        g *= 0.5
+
+    x.register_hook(halve_in_place)
+    with pytest.raises(RuntimeError, match="cannot write into this tensor"):
+        (x * y).sum().backward()
+    np.testing.assert_array_equal(y.numpy(), y0)
+    seen = []
+    x2 = cr.tensor(np.ones(10_000), requires_grad=True)
+    x2.register_hook(lambda g: seen.append(g.numpy().copy()))  # reading is fine
+    (x2 * y).sum().backward()
+    np.testing.assert_array_equal(seen[0], y0)
+    np.testing.assert_array_equal(x2.grad.numpy(), y0)
