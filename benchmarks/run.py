@@ -979,7 +979,8 @@ def deep_chains(lengths, repeats: int, frameworks=tuple(FRAMEWORKS)) -> str:
 
 
 def import_times(runs: int, frameworks=tuple(FRAMEWORKS)) -> str:
-    """``python -c "import m"`` minus ``python -c "pass"``, fresh interpreters, interleaved."""
+    """``python -c "import m"`` minus ``python -c "pass"``, fresh interpreters, interleaved,
+    with bytecode cached as after a first import (the warm-up run writes it)."""
     modules = {"(python -c pass)": "pass", "numpy": "import numpy",
                "chainrule": "import chainrule"}
     for key in ("torch", "autograd", "jax", "micrograd"):
@@ -987,6 +988,9 @@ def import_times(runs: int, frameworks=tuple(FRAMEWORKS)) -> str:
             modules[FRAMEWORKS[key].module] = f"import {FRAMEWORKS[key].module}"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # Python caches compiled bytecode after a first import; an environment that turns this
+    # off (PYTHONDONTWRITEBYTECODE) would time the compiler instead (about 40 ms here)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = lambda code: lambda: subprocess.run([sys.executable, "-c", code], cwd=REPO,
                                                   env=env, check=True)
     times = time_interleaved({m: command(code) for m, code in modules.items()}, runs)
