@@ -193,38 +193,25 @@ def scalar_chain_numpy_scalars(steps):
     return run
 
 
-@implements("scalar-chain", "chainrule")
-def scalar_chain_chainrule(steps):
-    def run():
-        x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
-        y = x
-        for _ in range(steps):
-            y = y * 1.0001 + 0.0001
-        y.backward()
-        return x.grad.item()
-
-    return run
-
-
-@implements("scalar-chain", "torch")
-def scalar_chain_torch(steps):
-    torch = _torch()
-
-    def run():
-        x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
-        y = x
-        for _ in range(steps):
-            y = y * 1.0001 + 0.0001
-        y.backward()
-        return x.grad.item()
-
-    return run
-
-
 def _scalar_chain(y, steps):
     for _ in range(steps):
         y = y * 1.0001 + 0.0001
     return y
+
+
+def _scalar_chain_eager(lib, steps):
+    """The chain in PyTorch's interface, which chainrule shares: one runner for both."""
+
+    def run():
+        x = lib.tensor(0.5, dtype=lib.float64, requires_grad=True)
+        _scalar_chain(x, steps).backward()
+        return x.grad.item()
+
+    return run
+
+
+implements("scalar-chain", "chainrule")(lambda steps: _scalar_chain_eager(cr, steps))
+implements("scalar-chain", "torch")(lambda steps: _scalar_chain_eager(_torch(), steps))
 
 
 @implements("scalar-chain", "autograd")
@@ -521,31 +508,20 @@ def big_gradient_numpy(n):
     return run
 
 
-@implements("big-gradient", "chainrule")
-def big_gradient_chainrule(n):
+def _big_gradient_eager(lib, n):
+    """The workload in PyTorch's interface, which chainrule shares: one runner for both."""
     x0 = _big_x(n)
 
     def run():
-        x = cr.from_numpy(x0).requires_grad_()
-        loss = (x.sin() * x.exp() * x).sum()
-        loss.backward()
-        return x.grad.numpy()
-
-    return run
-
-
-@implements("big-gradient", "torch")
-def big_gradient_torch(n):
-    torch = _torch()
-    x0 = _big_x(n)
-
-    def run():
-        x = torch.from_numpy(x0).requires_grad_()
-        loss = (x.sin() * x.exp() * x).sum()
-        loss.backward()
+        x = lib.from_numpy(x0).requires_grad_()
+        (x.sin() * x.exp() * x).sum().backward()
         return x.grad
 
     return run
+
+
+implements("big-gradient", "chainrule")(lambda n: _big_gradient_eager(cr, n))
+implements("big-gradient", "torch")(lambda n: _big_gradient_eager(_torch(), n))
 
 
 @implements("big-gradient", "autograd")

@@ -99,8 +99,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
         while ready:
             node = ready.pop()
             g = pending.pop(node, None)
-            if g is not None and (node.extras is not None or inputs is not None
-                                  or type(g) is SparseGrad):
+            if g is not None and (node.extras is not None or type(g) is SparseGrad
+                                  or (targets is not None and node in targets)):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
                             accumulate)
             large = type(g) is np.ndarray and g.size > LARGE
@@ -177,7 +177,7 @@ def _leading_to(root_nodes, deps, targets) -> set:
 
 
 def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph,
-               donatable=False, recycling=False):
+               donatable, recycling):
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
@@ -203,9 +203,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 else (None,) * len(parents)
         elif not on_tensors:
             saved, args = args, []
-            for a in saved:
+            for a in saved:  # (a loop: cheaper than a comprehension's frame, per node)
                 args.append(a._data if isinstance(a, Tensor) else a)
-            saved = None
         params = node.params or _NO_PARAMS
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
@@ -431,7 +430,7 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
         owned.add(key)
 
 
-def run_hooks(hooks, g, create_graph: bool, is_owned: bool = False):
+def run_hooks(hooks, g, create_graph: bool, is_owned: bool):
     """Call tensor hooks in registration order; a hook's return value replaces the gradient.
 
     A gradient the engine did not allocate may be someone's array (``(x * y)``'s gradient for

@@ -64,7 +64,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.autograd import forward_ad
-from chainrule.expr import Formula, FormulaError, Step, parse
+from chainrule.expr import FUNCTIONS, Formula, FormulaError, Step, parse
 from chainrule.tensor import Tensor
 
 __all__ = ["add_diff_parser", "run_diff", "differentiate", "parse_point", "format_text",
@@ -86,7 +86,7 @@ class DiffError(ValueError):
 
 def add_diff_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``diff`` command to an argparse ``add_subparsers()`` object; return its parser."""
-    functions = ", ".join(_function_names())
+    functions = ", ".join(FUNCTIONS)
     p = subparsers.add_parser(
         "diff", help="differentiate a formula at a point (value, gradient, traces, graph)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -190,12 +190,6 @@ def _range(texts: Sequence[str]) -> tuple[float, float]:
     return a, b
 
 
-def _function_names() -> list[str]:
-    from chainrule.expr import FUNCTIONS
-
-    return list(FUNCTIONS)
-
-
 # --------------------------------------------------------------------------------------------
 # Points
 
@@ -291,8 +285,8 @@ def _reverse(formula: Formula, point: Mapping[str, float]):
 
 
 def _forward(formula: Formula, point: Mapping[str, float],
-             direction: Mapping[str, float]) -> tuple[float, list[Step], list, list]:
-    """One evaluation carrying tangents along ``direction``: value, steps, values, tangents."""
+             direction: Mapping[str, float]) -> tuple[float, list, list]:
+    """One evaluation carrying tangents along ``direction``: value, step values, tangents."""
     steps: list[Step] = []
     with forward_ad.dual_level(), np.errstate(all="ignore"):
         env = {v: forward_ad.make_dual(_scalar(point[v]), _scalar(direction.get(v, 0.0)))
@@ -304,7 +298,7 @@ def _forward(formula: Formula, point: Mapping[str, float],
             values.append(_float(primal))
             tangents.append(_float(tangent))
         value = _float(forward_ad.unpack_dual(out).primal if isinstance(out, Tensor) else out)
-    return value, steps, values, tangents
+    return value, values, tangents
 
 
 def _derivatives(formula: Formula, x0: float, order: int, mode: str) -> list[float]:
@@ -379,22 +373,17 @@ def differentiate(formula: str | Formula, point: Mapping[str, float] | float, *,
     if mode in ("forward", "both") or trace:
         for v in variables:  # one forward pass per variable: the gradient, and trace columns
             passes[v] = _forward(formula, point, {u: float(u == v) for u in variables})
-        fwd = {v: passes[v][3][-1] for v in variables}  # the tangent of f, the last step
+        fwd = {v: passes[v][2][-1] for v in variables}  # the tangent of f, the last step
         result.setdefault("value", passes[variables[0]][0])
-    if mode == "forward":
-        result["gradient"] = shape(fwd)
-    else:
-        result["gradient"] = shape(rev)
+    result["gradient"] = shape(fwd if mode == "forward" else rev)
     if mode == "both":
         result["gradients"] = {"reverse": shape(rev), "forward": shape(fwd)}
         result["max_difference"] = _max_difference(list(rev.values()), list(fwd.values()))
 
     if order is not None:
         x0 = point[variables[0]]
-        if mode == "forward":
-            result["derivatives"] = _derivatives(formula, x0, order, "forward")
-        else:
-            result["derivatives"] = _derivatives(formula, x0, order, "reverse")
+        result["derivatives"] = _derivatives(formula, x0, order,
+                                             "forward" if mode == "forward" else "reverse")
         if mode == "both":
             result["derivatives_forward"] = _derivatives(formula, x0, order, "forward")
             result["derivatives_max_difference"] = _max_difference(
@@ -407,11 +396,11 @@ def differentiate(formula: str | Formula, point: Mapping[str, float] | float, *,
                 raise DiffError(f"--direction: {', '.join(unknown)} not variables of the "
                                 "formula")
             direction = {v: float(direction.get(v, 0.0)) for v in variables}
-            _, _, values, tangents = _forward(formula, point, direction)
+            _, values, tangents = _forward(formula, point, direction)
             tangent_of = tangents
         else:
-            values = passes[variables[0]][2]
-            tangent_of = [shape({v: passes[v][3][i] for v in variables})
+            values = passes[variables[0]][1]
+            tangent_of = [shape({v: passes[v][2][i] for v in variables})
                           for i in range(len(steps))]
         result["direction"] = direction
         result["forward_trace"] = [

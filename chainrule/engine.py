@@ -14,9 +14,9 @@ Three ideas keep this file short and fast:
   arguments is plain NumPy.  So a plain backward pass hands the rules raw ndarrays and they run
   at NumPy speed; with ``create_graph=True`` it hands them Tensors, the rules' own operations
   are recorded, and gradients of gradients come for free.
-* **Broadcasting and dtypes are undone here, once.**  A rule may return a gradient of the
-  broadcast shape; the engine sums it down to the input's shape and casts it to the input's
-  dtype, so rules read like calculus: ``mul: (g * y, g * x)``.
+* **Broadcasting and dtypes are undone by the engine, once** (in ``backward.py``).  A rule
+  may return a gradient of the broadcast shape; the engine sums it down to the input's shape
+  and casts it to the input's dtype, so rules read like calculus: ``mul: (g * y, g * x)``.
 
 The walk itself is in ``backward.py``.  It never recurses (dependency counts and a ready
 list), so graphs of a million nodes are fine; freeing them does not recurse either (CPython's
@@ -144,6 +144,7 @@ class Node:
 
     @property
     def saved_values_freed(self) -> bool:
+        """Whether a backward pass without ``retain_graph`` has released the saved values."""
         return self.args is FREED or self.ans is FREED
 
     def _extras(self) -> NodeExtras:
@@ -161,6 +162,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
+        """PyTorch's name for where a leaf's gradient is accumulated."""
         return "AccumulateGrad"
 
     def __repr__(self) -> str:

@@ -107,13 +107,12 @@ def _compact(t):
     return t
 
 
-def jvp(prim, ts, ans, args, params, originals=None):
+def jvp(prim, ts, ans, args, params, originals):
     """``J t`` of one primitive application (``ts``: one tangent or None per input).
 
     ``originals`` are the arguments as the caller gave them (``args`` may hold raw arrays in
     their place), to tell tensor inputs from constants.
     """
-    originals = args if originals is None else originals
     kind = prim.jvp
     if kind == "diagonal" or kind == "symmetric":  # J t = J^T t: the VJP rules serve
         total = None
@@ -135,23 +134,19 @@ def jvp(prim, ts, ans, args, params, originals=None):
                 total = part if total is None else total + part
         return _fit(total, ans)
     if kind == "reduction":  # d ans = sum over the reduced axes of (d ans / d x) t
-        ones = np.ones(np.shape(_raw(ans)), np.asarray(_raw(ans)).dtype)
+        ones = np.ones(np.shape(rules._raw(ans)), np.asarray(rules._raw(ans)).dtype)
         slope = prim.vjp[0](ones, ans, *args, **params)
-        x_shape = np.shape(_raw(args[0]))
+        x_shape = np.shape(rules._raw(args[0]))
         return _fit(rules.reduce_sum(ts[0] * slope, axis=params["axis"],
                                      keepdims=params["keepdims"], x_shape=x_shape), ans)
     return _fit(kind(ts, ans, *args, **params), ans)
-
-
-def _raw(a):
-    return a._data if isinstance(a, Tensor) else a
 
 
 def _tangent_or_zero(t, a):
     if t is not None:
         return t
     if isinstance(a, (Tensor, np.ndarray)):  # no tangent: zero, of the same shape
-        return np.zeros(np.shape(_raw(a)), np.asarray(_raw(a)).dtype)
+        return np.zeros(np.shape(rules._raw(a)), np.asarray(rules._raw(a)).dtype)
     return 0  # a Python number: a constant, which a linear primitive maps to zero
 
 

@@ -95,6 +95,8 @@ def _input(leaf, name: str) -> Tensor:
     t = _as_tensor(leaf, name)
     if t._rg:  # a view keeps the history an outer differentiation needs
         return rules.reshape(t, shape=t.shape, x_shape=t.shape)
+    if t is not leaf:  # a fresh wrapper of the caller's array is already a leaf of our own
+        return t.requires_grad_(True)
     stand_in = t.detach()  # an alias of the same values and tangents, as a leaf of our own
     stand_in._tangents = t._tangents
     return stand_in.requires_grad_(True)
@@ -174,6 +176,12 @@ class _Call:
             start += len(leaves)
         return grouped
 
+    def gradients(self, outputs: list, cotangents=None, retain_graph=None) -> list:
+        """One gradient per input leaf (zeros where none flows); no outputs: all zeros."""
+        grads = (_backward(outputs, self.inputs, cotangents, retain_graph=retain_graph)
+                 if outputs else (None,) * len(self.inputs))
+        return [g if g is not None else _zeros_like(t) for g, t in zip(grads, self.inputs)]
+
 
 def _enter(reverse: bool = False) -> None:
     _depth.value += 1
@@ -222,11 +230,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                                 "product) or jacobian.")
             if out.ndim:
                 out = rules.reshape(out, shape=(), x_shape=out.shape)
-            if out._rg:
-                grads = _backward(out, call.inputs)
-            else:
-                grads = (None,) * len(call.inputs)
-            grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+            grads = call.gradients([out] if out._rg else [])
             grouped = call.per_argument(grads, _outer())
             result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
             like = args[call.nums[0]] if call.nums else out
@@ -289,9 +293,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
             if isinstance(o, Tensor) and o._rg:  # a constant output contributes nothing
                 outs.append(o)
                 cots.append(c if c.dtype == o.dtype else c.to(o.dtype))
-        grads = (_backward(outs, call.inputs, cots, retain_graph=True)
-                 if outs else (None,) * len(call.inputs))
-        grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+        grads = call.gradients(outs, cots, retain_graph=True)
         # live when called inside a transform, or when the cotangents were differentiated
         return tuple(call.per_argument(grads, outer or _depth.value > 0))
 
@@ -326,11 +328,8 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 for k in range(o.numel()):
                     onehot = np.zeros(o.numel(), o.dtype)
                     onehot[k] = 1
-                    grads = (_backward(o, call.inputs, wrap(onehot.reshape(o.shape)),
-                                       retain_graph=True) if o._rg
-                             else (None,) * len(call.inputs))
-                    rows.append([g if g is not None else _zeros_like(t)
-                                 for g, t in zip(grads, call.inputs)])
+                    rows.append(call.gradients([o] if o._rg else [],
+                                               wrap(onehot.reshape(o.shape)), retain_graph=True))
                 blocks = [_stack_rows([row[j] for row in rows], o.shape, t.shape, t.dtype)
                           for j, t in enumerate(call.inputs)]
                 grouped = call.per_argument(blocks, _outer())
@@ -374,20 +373,12 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     >>> jvp(cr.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))[1]
     array([1.        , 0.54030231])
     """
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, e.g. "
-                        "jvp(f, (x,), (v,))")
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    pairs = list(_leaf_pairs("jvp", primals, tangents))
     level = forward.enter_level()
     _enter()
     try:
         args = []
-        for p, t in zip(primals, tangents):
-            p_leaves, spec = _flatten(p)
-            t_leaves, t_spec = _flatten(t)
-            if t_spec != spec or len(t_leaves) != len(p_leaves):
-                raise ValueError("jvp: each tangent must have the structure of its primal")
+        for spec, p_leaves, t_leaves in pairs:
             duals = [_dual(pl, tl, level) for pl, tl in zip(p_leaves, t_leaves)]
             args.append(_unflatten(spec, duals))
         out, aux = _split_aux(f(*args), has_aux, "jvp")
@@ -402,6 +393,21 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in pairs])
     aux = _outputs(aux, like, outer)
     return (value, tangent, aux) if has_aux else (value, tangent)
+
+
+def _leaf_pairs(name: str, primals, tangents):
+    """Per argument: (structure, primal leaves, tangent leaves), the structures checked."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(f"{name}(f, primals, tangents): primals and tangents must be tuples, "
+                        f"e.g. {name}(f, (x,), (v,))")
+    if len(primals) != len(tangents):
+        raise ValueError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
+    for p, t in zip(primals, tangents):
+        p_leaves, spec = _flatten(p)
+        t_leaves, t_spec = _flatten(t)
+        if t_spec != spec or len(t_leaves) != len(p_leaves):
+            raise ValueError(f"{name}: each tangent must have the structure of its primal")
+        yield spec, p_leaves, t_leaves
 
 
 def _dual(primal, tangent, level: int) -> Tensor:
@@ -562,16 +568,12 @@ def hvp(f: Callable, primals, tangents):
     >>> hvp(lambda x: (x ** 3).sum(), (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))[1]
     array([ 6., 12.])
     """
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, e.g. "
-                        "hvp(f, (x,), (v,))")
-    if len(primals) != len(tangents):
-        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    pairs = list(_leaf_pairs("hvp", primals, tangents))
     level = forward.enter_level()
     _enter(reverse=True)
     try:
         call = _Call("hvp", lambda *xs: xs, primals, tuple(range(len(primals))))
-        for stand_in, v in zip(call.inputs, _flat_tangents(primals, tangents)):
+        for stand_in, v in zip(call.inputs, _flat_tangents(pairs)):
             lower = dict(stand_in._tangents) if stand_in._tangents else {}
             lower[level] = v  # the stand-in requires grad and carries v: both modes at once
             stand_in._tangents = lower
@@ -584,12 +586,9 @@ def hvp(f: Callable, primals, tangents):
         _leave(reverse=True)
     _enter(reverse=True)
     try:
-        if isinstance(slope, Tensor) and slope._rg:
-            grads = _backward(rules.reshape(slope, shape=(), x_shape=slope.shape)
-                              if slope.ndim else slope, call.inputs)
-        else:
-            grads = (None,) * len(call.inputs)
-        grads = [g if g is not None else _zeros_like(t) for g, t in zip(grads, call.inputs)]
+        grads = call.gradients(
+            [rules.reshape(slope, shape=(), x_shape=slope.shape) if slope.ndim else slope]
+            if isinstance(slope, Tensor) and slope._rg else [])
         hv = call.per_argument(grads, _outer())
     finally:
         _leave(reverse=True)
@@ -597,14 +596,10 @@ def hvp(f: Callable, primals, tangents):
     return value, (hv[0] if len(primals) == 1 else tuple(hv))
 
 
-def _flat_tangents(primals, tangents) -> list:
+def _flat_tangents(pairs) -> list:
     """The tangents as float arrays, one per leaf of the primals, checked against them."""
     flat = []
-    for p, t in zip(primals, tangents):
-        p_leaves, spec = _flatten(p)
-        t_leaves, t_spec = _flatten(t)
-        if t_spec != spec or len(t_leaves) != len(p_leaves):
-            raise ValueError("hvp: each tangent must have the structure of its primal")
+    for _, p_leaves, t_leaves in pairs:
         for pl, tl in zip(p_leaves, t_leaves):
             pt, tt = _as_tensor(pl, "hvp"), _as_tensor(tl, "hvp")
             if pt.shape != tt.shape:

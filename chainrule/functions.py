@@ -7,8 +7,9 @@ negative dimensions, sizes given as varargs or tuples) and calls a primitive of
 require grad, as in PyTorch.  At the end of the module these functions become the methods and
 operators of :class:`~chainrule.tensor.Tensor`.
 
-A function given no Tensor at all (only ndarrays or numbers) computes with plain NumPy and
-returns NumPy; this is what lets the derivative rules run on raw arrays (see ``rules.py``).
+The primitives these functions call compute with plain NumPy when given no Tensor at all
+(this is what lets the derivative rules run on raw arrays, see ``rules.py``); the unary
+functions here turn a non-Tensor argument into a tensor first (``_tensor_arg``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``chainrule.linalg``: norms (PyTorch's ``torch.linalg`` names)."""
+"""``chainrule.linalg``: norms, inverses, determinants, solves and decompositions, with
+PyTorch's ``torch.linalg`` names (the rules are in ``rules_linalg.py``)."""
 
 from __future__ import annotations
 

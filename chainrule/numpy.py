@@ -172,17 +172,13 @@ std = _numpy_or(_np.std, lambda a, axis=None, dtype=None, ddof=0, keepdims=False
 
 
 def _dot(a, b):
-    a_dims, b_dims = _np.ndim(_raw(a)), _np.ndim(_raw(b))
+    a_dims, b_dims = _np.ndim(_F._data(a)), _np.ndim(_F._data(b))
     if a_dims == 0 or b_dims == 0:
         return _R.mul(a, b)
     if a_dims <= 2 and b_dims <= 2:
         return _R.matmul(a, b)
     # N-D: sum over the last axis of a and the second-to-last of b (NumPy's dot)
     return _F.tensordot(a, b, ([a_dims - 1], [builtins.max(b_dims - 2, 0)]))
-
-
-def _raw(x):
-    return x._data if isinstance(x, Tensor) else x
 
 
 dot = _numpy_or(_np.dot, _dot)
@@ -231,7 +227,7 @@ broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _F.broadcast_to(
 concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _F.cat(arrays, axis))
 stack = _numpy_or(_np.stack, lambda arrays, axis=0: _F.stack(arrays, axis))
 flip = _numpy_or(_np.flip, lambda m, axis=None: _F.flip(
-    m, tuple(range(_np.ndim(_raw(m)))) if axis is None else axis))
+    m, tuple(range(_np.ndim(_F._data(m)))) if axis is None else axis))
 tile = _numpy_or(_np.tile, lambda A, reps: _F.tile(A, reps))
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import operator
 import string
 from collections.abc import Callable
@@ -173,7 +174,7 @@ def _scaled_by(g, f, x, negate: bool = False):
                     backward.give_back(buffer)
                 return g
             return np.multiply(g, factor, out=factor)
-    return _scaled(g, -f(x) if negate else f(x))
+    return _scaled_fresh(g, -f(x) if negate else f(x))
 
 
 def _zero_rule(g, ans, x, **params):
@@ -194,13 +195,13 @@ log = primitive("Log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp
 log1p = primitive("Log1P", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
                   jvp="diagonal")
 # d (exp(x) - 1) = exp(x) dx
-expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: _scaled(g, ans + 1),), save_ans=True,
+expm1 = primitive("Expm1", np.expm1, (lambda g, ans, x: _scaled_fresh(g, ans + 1),), save_ans=True,
                   jvp="diagonal")
 # d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
 sqrt = primitive("Sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True, jvp="diagonal")
 # d x^2 = 2x dx
-square = primitive("Square", np.square, (lambda g, ans, x: _scaled(g, x * 2),), save_inputs=True,
-                   jvp="diagonal")
+square = primitive("Square", np.square, (lambda g, ans, x: _scaled_fresh(g, x * 2),),
+                   save_inputs=True, jvp="diagonal")
 # d sin(x) = cos(x) dx
 sin = primitive("Sin", np.sin, (lambda g, ans, x: _scaled_by(g, cos, x),), save_inputs=True,
                 jvp="diagonal")
@@ -208,7 +209,7 @@ sin = primitive("Sin", np.sin, (lambda g, ans, x: _scaled_by(g, cos, x),), save_
 cos = primitive("Cos", np.cos, (lambda g, ans, x: _scaled_by(g, sin, x, negate=True),),
                 save_inputs=True, jvp="diagonal")
 # d tan(x) = (1 + tan(x)^2) dx
-tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled(g, ans * ans + 1),), save_ans=True,
+tan = primitive("Tan", np.tan, (lambda g, ans, x: _scaled_fresh(g, ans * ans + 1),), save_ans=True,
                 jvp="diagonal")
 # d tanh(x) = (1 - tanh(x)^2) dx, with y = tanh(x): one primitive, tanh_backward(g, y), so that
 # higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
@@ -358,7 +359,7 @@ def _unreduce(g, axis, keepdims, x_shape):
 
 
 def _count(x_shape, axis) -> int:
-    return int(np.prod([x_shape[i] for i in (range(len(x_shape)) if axis is None else axis)]))
+    return math.prod(x_shape[i] for i in (range(len(x_shape)) if axis is None else axis))
 
 
 def _inverse_count(x_shape, axis) -> float:
@@ -659,7 +660,7 @@ index_add = primitive("IndexBackward", _scatter,
 
 
 def _cat_vjp(i, g, ans, *xs, axis, sizes):
-    start = int(np.sum(sizes[:i]))
+    start = builtins.sum(sizes[:i])
     index = (slice(None),) * axis + (slice(start, start + sizes[i]),)
     return getitem(g, index=index, x_shape=g.shape)
 

@@ -46,34 +46,20 @@ import numpy as np
 
 from chainrule import engine
 from chainrule.rules import (
+    _raw,
+    _swap_last,
+    _unsqueeze,
     flip,
     getitem,
     matmul,
     primitive,
     reduce_sum,
     reshape,
-    transpose,
 )
 
 
-def _raw(a):
-    return a._data if isinstance(a, engine.Tensor) else a
-
-
-def _mT(a):
-    """The matrix transpose of the last two axes."""
-    n = np.ndim(_raw(a))
-    return transpose(a, axes=tuple(range(n - 2)) + (n - 1, n - 2))
-
-
 def _sym(a):
-    return (a + _mT(a)) * 0.5
-
-
-def _insert_axis(a, axis):
-    shape = list(np.shape(_raw(a)))
-    shape.insert(axis if axis >= 0 else len(shape) + axis + 1, 1)
-    return reshape(a, shape=tuple(shape), x_shape=np.shape(_raw(a)))
+    return (a + _swap_last(a)) * 0.5
 
 
 def _drop_last(a):
@@ -196,24 +182,24 @@ sort = primitive("Sort", lambda x, axis: np.sort(x, axis=axis), (_sort_vjp,), sa
 
 # d A^-1 = -A^-1 dA A^-1;  VJP: -A^-T g A^-T
 inv = primitive("LinalgInvEx", np.linalg.inv,
-                (lambda g, ans, x: -matmul(matmul(_mT(ans), g), _mT(ans)),), save_ans=True,
-                jvp=lambda ts, ans, x: -matmul(matmul(ans, ts[0]), ans))
+                (lambda g, ans, x: -matmul(matmul(_swap_last(ans), g), _swap_last(ans)),),
+                save_ans=True, jvp=lambda ts, ans, x: -matmul(matmul(ans, ts[0]), ans))
 
 
 def _trace_inv_times(x, t):
     """``tr(A^-1 t)`` for each matrix of the batch."""
-    return _sum_last(_mT(inv(x)) * t, 2)
+    return _sum_last(_swap_last(inv(x)) * t, 2)
 
 
 # d det(A) = det(A) tr(A^-1 dA);  VJP: g det(A) A^-T
 det = primitive("LinalgDet", np.linalg.det,
-                (lambda g, ans, x: _as_matrices(g * ans) * _mT(inv(x)),),
+                (lambda g, ans, x: _as_matrices(g * ans) * _swap_last(inv(x)),),
                 save_inputs=True, save_ans=True,
                 jvp=lambda ts, ans, x: ans * _trace_inv_times(x, ts[0]))
 
 # d log|det(A)| = tr(A^-1 dA);  VJP: g A^-T
 logabsdet = primitive("LinalgSlogdet", lambda x: np.linalg.slogdet(x)[1],
-                      (lambda g, ans, x: _as_matrices(g) * _mT(inv(x)),), save_inputs=True,
+                      (lambda g, ans, x: _as_matrices(g) * _swap_last(inv(x)),), save_inputs=True,
                       jvp=lambda ts, ans, x: _trace_inv_times(x, ts[0]))
 
 
@@ -263,24 +249,24 @@ def _reads_vector(a, b, vector) -> bool:
 def _solve_db(g, ans, a, b, vector=None):
     # x = A^-1 b:  VJP for b: A^-T g
     if _reads_vector(a, b, vector):
-        return _drop_last(solve(_mT(a), _insert_axis(g, -1), vector=False))
-    return solve(_mT(a), g, vector=False)
+        return _drop_last(solve(_swap_last(a), _unsqueeze(g, -1), vector=False))
+    return solve(_swap_last(a), g, vector=False)
 
 
 def _solve_da(g, ans, a, b, vector=None):
     # VJP for A: -(A^-T g) x^T
     if _reads_vector(a, b, vector):
-        gb = solve(_mT(a), _insert_axis(g, -1), vector=False)
-        return -matmul(gb, _insert_axis(ans, -2))
-    return -matmul(solve(_mT(a), g, vector=False), _mT(ans))
+        gb = solve(_swap_last(a), _unsqueeze(g, -1), vector=False)
+        return -matmul(gb, _unsqueeze(ans, -2))
+    return -matmul(solve(_swap_last(a), g, vector=False), _swap_last(ans))
 
 
 def _solve_jvp(ts, ans, a, b, vector=None):
     # d x = A^-1 (db - dA x)
     vec = _reads_vector(a, b, vector)
-    x = _insert_axis(ans, -1) if vec else ans
+    x = _unsqueeze(ans, -1) if vec else ans
     ta, tb = ts
-    rhs = None if tb is None else (_insert_axis(tb, -1) if vec else tb)
+    rhs = None if tb is None else (_unsqueeze(tb, -1) if vec else tb)
     if ta is not None:
         rhs = -matmul(ta, x) if rhs is None else rhs - matmul(ta, x)
     dx = solve(a, rhs, vector=False)
@@ -294,10 +280,6 @@ solve = primitive("LinalgSolveEx", _solve, (_solve_da, _solve_db), save_inputs=T
 # Symmetric matrices: Cholesky, eigenvalues and eigenvectors (of sym(a), see the header)
 
 
-def _symmetrized(x):
-    return (x + np.swapaxes(x, -1, -2)) * 0.5
-
-
 def _phi(x):
     """The lower triangle of ``x`` with its diagonal halved."""
     n = np.shape(_raw(x))[-1]
@@ -307,23 +289,23 @@ def _phi(x):
 def _cholesky_vjp(g, ans, x):
     # S = L L^T:  S_bar = L^-T Phi(L^T g) L^-1, symmetrized
     l_inv = inv(ans)
-    return _sym(matmul(matmul(_mT(l_inv), _phi(matmul(_mT(ans), g))), l_inv))
+    return _sym(matmul(matmul(_swap_last(l_inv), _phi(matmul(_swap_last(ans), g))), l_inv))
 
 
 def _cholesky_jvp(ts, ans, x):
     # d L = L Phi(L^-1 dS L^-T), dS = sym(dA)
     l_inv = inv(ans)
-    return matmul(ans, _phi(matmul(matmul(l_inv, _sym(ts[0])), _mT(l_inv))))
+    return matmul(ans, _phi(matmul(matmul(l_inv, _sym(ts[0])), _swap_last(l_inv))))
 
 
-cholesky = primitive("LinalgCholeskyEx", lambda x: np.linalg.cholesky(_symmetrized(x)),
+cholesky = primitive("LinalgCholeskyEx", lambda x: np.linalg.cholesky(_sym(x)),
                      (_cholesky_vjp,), save_ans=True, jvp=_cholesky_jvp)
 
 
 def _eigvalsh_vjp(g, ans, x):
     # d l_i = v_i^T dA v_i:  VJP: V diag(g) V^T
     v = eigh_vectors(x)
-    return matmul(v * _insert_axis(g, -2), _mT(v))
+    return matmul(v * _unsqueeze(g, -2), _swap_last(v))
 
 
 def _eigvalsh_jvp(ts, ans, x):
@@ -334,7 +316,7 @@ def _eigvalsh_jvp(ts, ans, x):
     return reduce_sum(vdv, axis=(len(shape) - 2,), keepdims=False, x_shape=shape)
 
 
-eigvalsh = primitive("LinalgEigvalsh", lambda x: np.linalg.eigvalsh(_symmetrized(x)),
+eigvalsh = primitive("LinalgEigvalsh", lambda x: np.linalg.eigvalsh(_sym(x)),
                      (_eigvalsh_vjp,), save_inputs=True, jvp=_eigvalsh_jvp)
 
 
@@ -343,21 +325,21 @@ def _inverse_gaps(w):
     n = np.shape(_raw(w))[-1]
     eye = np.eye(n, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):  # repeated eigenvalues: inf
-        return ~eye / (_insert_axis(w, -2) - _insert_axis(w, -1) + eye)
+        return ~eye / (_unsqueeze(w, -2) - _unsqueeze(w, -1) + eye)
 
 
 def _eigh_vectors_vjp(g, ans, x):
     # d V = V (F * (V^T dS V)):  VJP: sym(V (F * (V^T g)) V^T)
     f = _inverse_gaps(eigvalsh(x))
-    return _sym(matmul(matmul(ans, f * matmul(_mT(ans), g)), _mT(ans)))
+    return _sym(matmul(matmul(ans, f * matmul(_swap_last(ans), g)), _swap_last(ans)))
 
 
 def _eigh_vectors_jvp(ts, ans, x):
     f = _inverse_gaps(eigvalsh(x))
-    return matmul(ans, f * matmul(matmul(_mT(ans), _sym(ts[0])), ans))
+    return matmul(ans, f * matmul(matmul(_swap_last(ans), _sym(ts[0])), ans))
 
 
-eigh_vectors = primitive("LinalgEigh", lambda x: np.linalg.eigh(_symmetrized(x))[1],
+eigh_vectors = primitive("LinalgEigh", lambda x: np.linalg.eigh(_sym(x))[1],
                          (_eigh_vectors_vjp,), save_inputs=True, save_ans=True,
                          jvp=_eigh_vectors_jvp)
 

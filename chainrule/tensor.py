@@ -47,6 +47,7 @@ class RemovableHandle:
         self._hook = hook
 
     def remove(self) -> None:
+        """Unregister the hook (doing it twice is harmless)."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
 import sys
 from typing import TextIO
 
@@ -92,8 +93,7 @@ def run_cells(cells, out: TextIO = sys.stdout, namespace: dict | None = None) ->
     """Run ``cells`` in one namespace, printing each step's code and display beside the book's."""
     namespace = {} if namespace is None else namespace
     for number, cell in enumerate(cells, 1):
-        explanation, code = cell[0], cell[1]
-        book = cell[2] if len(cell) > 2 else None
+        explanation, code, book = cell
         print(f"\n# {number}. {explanation}", file=out)
         for line in code.splitlines():
             print(f">>> {line}" if line else "", file=out)
@@ -134,11 +134,5 @@ def tour(out: TextIO = sys.stdout, style: str = "pytorch") -> None:
     print("\n## Exercises (PyTorch style)", file=out)
     namespace = {}
     run_cell("import chainrule\nchainrule.manual_seed(0)", namespace)
-    run_cells(PYTORCH_CELLS, open_devnull(), namespace)  # the chapter's state, silently
+    run_cells(PYTORCH_CELLS, io.StringIO(), namespace)  # the chapter's state, silently
     run_cells(EXERCISE_CELLS, out, namespace)
-
-
-def open_devnull() -> TextIO:
-    import io
-
-    return io.StringIO()

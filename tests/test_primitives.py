@@ -149,6 +149,13 @@ def test_every_primitive_declares_a_forward_rule():
     assert all(p.jvp is not None for p in REGISTRY.values())
 
 
+def _central_difference(fn, arrays, direction, eps):
+    """(fn(x + eps d) - fn(x - eps d)) / (2 eps): the derivative of fn along d, numerically."""
+    ahead = fn(*[cr.tensor(a + eps * d.numpy()) for a, d in zip(arrays, direction)])
+    behind = fn(*[cr.tensor(a - eps * d.numpy()) for a, d in zip(arrays, direction)])
+    return (ahead.numpy() - behind.numpy()) / (2 * eps)
+
+
 @pytest.mark.parametrize(("name", "variant"), CASES)
 def test_forward_mode_matches_finite_differences(name, variant):
     arrays, tensors = _inputs(name, variant, requires_grad=False)
@@ -156,9 +163,7 @@ def test_forward_mode_matches_finite_differences(name, variant):
     fn, eps = SPECS[name].fn, 1e-6
     primal, tangent = _jvp(fn, tensors, tangents)
     np.testing.assert_allclose(primal.numpy(), fn(*tensors).numpy(), rtol=1e-12, atol=1e-12)
-    ahead = fn(*[cr.tensor(a + eps * v.numpy()) for a, v in zip(arrays, tangents)])
-    behind = fn(*[cr.tensor(a - eps * v.numpy()) for a, v in zip(arrays, tangents)])
-    numerical = (ahead.numpy() - behind.numpy()) / (2 * eps)
+    numerical = _central_difference(fn, arrays, tangents, eps)
     np.testing.assert_allclose(tangent.numpy(), numerical, rtol=1e-5, atol=1e-6)
 
 
@@ -189,9 +194,7 @@ def test_forward_mode_second_order_matches_finite_differences(name, variant):
         return _jvp(fn, xs, v)[1]
 
     _, second = _jvp(directional, tensors, w)
-    ahead = directional(*[cr.tensor(a + eps * d.numpy()) for a, d in zip(arrays, w)])
-    behind = directional(*[cr.tensor(a - eps * d.numpy()) for a, d in zip(arrays, w)])
-    numerical = (ahead.numpy() - behind.numpy()) / (2 * eps)
+    numerical = _central_difference(directional, arrays, w, eps)
     np.testing.assert_allclose(second.numpy(), numerical, rtol=1e-5, atol=1e-5)
 
 

@@ -14,6 +14,7 @@ from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Function, FunctionCtx
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.backward import run_backward
+from chainrule.engine import SparseGrad
 from chainrule.grad_mode import enable_grad, no_grad, set_grad_enabled
 from chainrule.tensor import Tensor, wrap
 
@@ -172,8 +173,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 def _as_result(g, owned: bool, like: Tensor) -> Tensor:
-    from chainrule.engine import SparseGrad
-
     if isinstance(g, Tensor):
         return g
     if type(g) is SparseGrad:

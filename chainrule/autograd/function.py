@@ -112,7 +112,6 @@ class FunctionCtx:
         self._saved = None  # the saved tensors resolved when forward returned (see _resolve)
         self._saved_fw = None
         self._non_differentiable: tuple = ()
-        self._materialize_grads = True
         self._result = None  # the output's array, while the primitive records it
         self._view = None  # while backward or jvp runs: where saved inputs and output come from
         self._node_ref = None  # weak reference to the recorded node (no reference cycle)
@@ -135,6 +134,7 @@ class FunctionCtx:
         self._non_differentiable = outputs
 
     def mark_dirty(self, *tensors) -> None:
+        """Not supported: a Function's forward must not change its inputs in place."""
         raise NotImplementedError(
             "chainrule's autograd.Function does not support in-place changes of inputs in "
             "forward (ctx.mark_dirty): return a new tensor instead"
@@ -142,8 +142,7 @@ class FunctionCtx:
 
     def set_materialize_grads(self, value: bool) -> None:
         """Accepted for PyTorch compatibility: with a single output, ``grad_output`` is never
-        None, so there is nothing to materialize."""
-        self._materialize_grads = bool(value)
+        None, so there is nothing to materialize (``value`` is ignored)."""
 
     # ---------------------------------------------------------------------------------------
     # what backward and jvp read

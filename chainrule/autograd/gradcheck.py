@@ -37,6 +37,7 @@ def _numerical_jacobians(func, inputs, diff_index, eps):
         outs = _differentiable(_as_tuple(func(*values)))
         return [np.array(o._data, dtype=np.float64).reshape(-1) for o in outs]
 
+    at_input = evaluate(list(inputs))  # the outputs' sizes, for inputs with no element
     jacobians = []
     for j in diff_index:
         base = np.array(inputs[j]._data, dtype=inputs[j].dtype)
@@ -50,7 +51,6 @@ def _numerical_jacobians(func, inputs, diff_index, eps):
                 values[j] = Tensor(moved, requires_grad=True)
                 probes.append(evaluate(values))
             columns.append([(hi - lo) / (2 * eps) for lo, hi in zip(*probes)])
-        at_input = evaluate(list(inputs))
         jacobians.append([
             np.stack([c[i] for c in columns]) if columns else np.zeros((0, out.size))
             for i, out in enumerate(at_input)
@@ -73,10 +73,8 @@ def _analytical_jacobians(outputs, diff_inputs):
                 rows.append([np.zeros(x.numel()) for x in diff_inputs])
                 continue
             grads = grad(out, diff_inputs, Tensor(onehot.reshape(out.shape)), retain_graph=True,
-                         allow_unused=True)
-            rows.append([np.zeros(x.numel()) if g is None
-                         else np.asarray(g._data, np.float64).reshape(-1)
-                         for g, x in zip(grads, diff_inputs)])
+                         materialize_grads=True)
+            rows.append([np.asarray(g._data, np.float64).reshape(-1) for g in grads])
         per_output.append([
             np.stack([row[j] for row in rows], axis=1) if rows
             else np.zeros((x.numel(), 0))

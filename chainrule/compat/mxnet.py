@@ -111,7 +111,7 @@ _freed: weakref.WeakSet = weakref.WeakSet()  # grad_fn nodes of graphs already d
 
 def _mode():
     """chainrule's grad mode for an operation: record only inside ``autograd.record()``."""
-    return cr.enable_grad() if _state.recording else cr.no_grad()
+    return cr.set_grad_enabled(_state.recording)
 
 
 def _unwrap(value):

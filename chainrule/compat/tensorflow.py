@@ -198,18 +198,14 @@ def _read(obj, live: set):
     """The chainrule tensor an operation sees for ``obj`` (its stand-in if a live tape has one)."""
     if isinstance(obj, Variable):
         obj._autowatch()
-    for token, value in reversed(obj._overrides):
-        if token in live:
-            return value
-    return obj._value
+    return _current(obj, live)
 
 
 def _tokens_of(obj) -> set:
     return set(obj._tokens).union(token for token, _ in obj._overrides)
 
 
-def _grad_mode(on: _builtins.bool):
-    return _cr.enable_grad() if on else _cr.no_grad()
+_grad_mode = _cr.set_grad_enabled
 
 
 def _op(fn, *args, **kwargs):
@@ -269,8 +265,6 @@ def _array(value, dtype: DType | None = None) -> _np.ndarray:
             info = _np.iinfo(_np.int32)
             if arr.size == 0 or (info.min <= arr.min() and arr.max() <= info.max):
                 arr = arr.astype(_np.int32)
-        elif dtype is None and arr.dtype == _np.complex128:
-            arr = arr.astype(_np.complex128)
     if dtype is not None:
         target = as_dtype(dtype)._np
         if target.kind in "iub" and arr.dtype.kind in "fc" and not isinstance(value, _TensorLike):
@@ -846,8 +840,7 @@ class GradientTape:
                                "watches this tensor. chainrule's TensorFlow front end needs the "
                                "outer tape to watch it first: call watch on the outer tape "
                                "before the inner tape starts watching.")
-        stand_in = _stand_in(_read(obj, _live()) if not isinstance(obj, Variable)
-                             else _current(obj))
+        stand_in = _stand_in(_current(obj))
         obj._overrides.append((self._token, stand_in))
         self._watched.append(obj)
 
@@ -1022,15 +1015,14 @@ class GradientTape:
                     diag = _cr.stack([flat[b, :, b, :] for b in _builtins.range(batch)])
                     diag = diag.reshape(t_shape + s_shape[1:])
                 jac = (diag, tokens)
-            result = _finish(jac, source, unconnected, t_shape[:1] + t_shape[1:],
-                             s_shape[1:])
+            result = _finish(jac, source, unconnected, t_shape, s_shape[1:])
         finally:
             self._end()
         return result
 
 
-def _current(var: Variable):
-    live = _live()
+def _current(var, live=None):
+    live = _live() if live is None else live
     for token, value in reversed(var._overrides):
         if token in live:
             return value
@@ -1164,7 +1156,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
         return value
     if isinstance(value, Variable) and (dtype is None or as_dtype(dtype) == value.dtype):
         return value.value()
-    return constant(value, dtype=dtype if dtype is not None else None)
+    return constant(value, dtype=dtype)
 
 
 def is_tensor(x) -> _builtins.bool:

@@ -304,11 +304,11 @@ def _named(names: Any) -> list[tuple[Tensor, str]]:
 
 def _key(t: Tensor) -> tuple:
     """The vertex of a tensor: its node's output, or the tensor itself (leaf or constant)."""
-    return ("n", id(t._node)) if t._node is not None else ("t", id(t))
+    return ("n", id(t.grad_fn)) if t.grad_fn is not None else ("t", id(t))
 
 
 def _version(t: Tensor) -> int:
-    return t._vc[0] if t._vc is not None else 0
+    return t._version
 
 
 def _recorded_version(node: Node, i: int) -> int:
@@ -502,7 +502,7 @@ class _Builder:
             if t is None or not t.requires_grad:
                 continue
             if t.is_leaf or t.retains_grad:
-                g = t._grad
+                g = t.grad
                 if g is not None:
                     v.grad, v.grad_source, shown = g._data, ".grad", True
         self.notes.append(f"adjoints not shown: {reason}")
@@ -647,8 +647,7 @@ def _retained_grads_untouched(order: list[Node]):
 
 
 def _op_name(node: Node) -> str:
-    prim = getattr(node, "prim", None)
-    return getattr(prim, "name", None) or node.name()
+    return node.prim.name
 
 
 def _readonly(a: Any) -> np.ndarray | None:

@@ -277,18 +277,21 @@ max = amax = _extremum("max")  # noqa: A001
 min = amin = _extremum("min")  # noqa: A001
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
-    a = lift(a)
-    t = to_tensor(a)
-    t = t.to(np.float32) if t.dtype.kind in "biu" else t
-    return _result(cnp.var(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
+def _moment(name: str):
+    cfunc = getattr(cnp, name)
+
+    def reduce(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
+        a = lift(a)
+        t = to_tensor(a)
+        t = t.to(np.float32) if t.dtype.kind in "biu" else t
+        return _result(cfunc(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
+
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = f"``jax.numpy.{name}``."
+    return reduce
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
-    a = lift(a)
-    t = to_tensor(a)
-    t = t.to(np.float32) if t.dtype.kind in "biu" else t
-    return _result(cnp.std(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
+var, std = _moment("var"), _moment("std")
 
 
 def _no_gradient_reduction(numpy_func):
@@ -519,7 +522,7 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
         x = lift(x, np.float32)
     vector = x.ndim == 1 if axis is None else isinstance(axis, int) or len(axis) == 1
     if ord in (None, 2, "fro") and (vector or ord != 2):
-        return sqrt(sum(real_square(x), axis=axis, keepdims=keepdims))
+        return sqrt(sum(multiply(x, x), axis=axis, keepdims=keepdims))
     if vector and ord in (1, np.inf, -np.inf):
         a = abs(x)
         if ord == 1:
@@ -531,11 +534,6 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
         a = abs(x)
         return power(sum(power(a, ord), axis=axis, keepdims=keepdims), 1.0 / ord)
     return _result(cnp.linalg.norm(to_tensor(x), ord, axis, keepdims), x.weak_type)
-
-
-def real_square(x) -> Array:
-    """``x * x`` (``x * conj(x)`` for real x)."""
-    return multiply(x, x)
 
 
 def _linalg_unary(name: str):
@@ -577,12 +575,15 @@ def _astype(self, dtype, copy: bool = False) -> Array:
     return lift(self, wanted)
 
 
-def _getitem(self, index) -> Array:
+def _index(index):
+    """An index with its Arrays as NumPy arrays (what a Tensor's indexing takes)."""
     if isinstance(index, tuple):
-        index = tuple(np.asarray(i) if isinstance(i, Array) else i for i in index)
-    elif isinstance(index, Array):
-        index = np.asarray(index)
-    return from_tensor(to_tensor(self)[index], self.weak_type)
+        return tuple(np.asarray(i) if isinstance(i, Array) else i for i in index)
+    return np.asarray(index) if isinstance(index, Array) else index
+
+
+def _getitem(self, index) -> Array:
+    return from_tensor(to_tensor(self)[_index(index)], self.weak_type)
 
 
 class _IndexUpdateHelper:
@@ -608,11 +609,7 @@ class _IndexUpdateRef:
 
     def __init__(self, array: Array, index) -> None:
         self.array = array
-        if isinstance(index, tuple):
-            index = tuple(np.asarray(i) if isinstance(i, Array) else i for i in index)
-        elif isinstance(index, Array):
-            index = np.asarray(index)
-        self.index = index
+        self.index = _index(index)
 
     def _values(self, values):
         return _as_tensor(values, self.array.dtype)
