@@ -120,6 +120,12 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
                          _tangents=bool(forward.state.levels))
 
 
+def _first_leaf(tree):
+    """The leaf whose kind (NumPy or Tensor) a transform's results follow."""
+    leaves = _flatten(tree)[0]
+    return leaves[0] if leaves else None
+
+
 def _outputs(tree, like, outer: bool):
     """:func:`_output` over every leaf of a structure (aux values, several outputs)."""
     leaves, spec = _flatten(tree)
@@ -233,7 +239,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             grads = call.gradients([out] if out._rg else [])
             grouped = call.per_argument(grads, _outer())
             result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
-            like = args[call.nums[0]] if call.nums else out
+            like = _first_leaf(args[call.nums[0]]) if call.nums else out
             value = _output(out, like, _outer())
             return ((value, _outputs(aux, like, _outer())) if has_aux else value), result
         finally:
@@ -277,7 +283,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         outer = _outer()
     finally:
         _leave(reverse=True)
-    like = primals[0] if primals else None
+    like = _first_leaf(primals[0]) if primals else None
 
     def vjp_fn(cotangent):
         cot_leaves, cot_spec = _flatten(cotangent)
@@ -336,8 +342,8 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 per_output.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
             result = _unflatten(out_spec, per_output)
             if has_aux:
-                return result, _outputs(aux, args[call.nums[0]] if call.nums else None,
-                                        _outer())
+                like = _first_leaf(args[call.nums[0]]) if call.nums else None
+                return result, _outputs(aux, like, _outer())
             return result
         finally:
             _leave(reverse=True)
@@ -388,7 +394,7 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     finally:
         _leave()
         forward.exit_level(level)
-    like = _flatten(primals[0])[0][0] if primals else None
+    like = _first_leaf(primals[0]) if primals else None
     value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in pairs])
     tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in pairs])
     aux = _outputs(aux, like, outer)
@@ -592,7 +598,7 @@ def hvp(f: Callable, primals, tangents):
         hv = call.per_argument(grads, _outer())
     finally:
         _leave(reverse=True)
-    value = _output(out, primals[0], _depth.value > 0)
+    value = _output(out, _first_leaf(primals[0]), _depth.value > 0)
     return value, (hv[0] if len(primals) == 1 else tuple(hv))
 
 

@@ -182,3 +182,20 @@ def test_derivative_of_tanh_and_sigmoid_records_one_node(name):
     (h,) = cr.autograd.grad(g.sum(), x)
     expected = -2 * y * (1 - y * y) if name == "tanh" else y * (1 - y) * (1 - 2 * y)
     np.testing.assert_allclose(h.numpy(), expected, rtol=1e-12)
+
+
+def test_tensors_inside_a_structure_give_tensors_out():
+    """The kind of the results follows the first leaf of the first argument, also when that
+    argument is a tuple or dict (it was decided on the container, which is never a Tensor)."""
+    from chainrule.func import hvp, value_and_grad
+
+    t = cr.tensor([1.0, 2.0], dtype=cr.float64)
+    out, vjp_fn = vjp(lambda p: p[0] * p[0], (t,))
+    assert isinstance(out, cr.Tensor)
+    np.testing.assert_allclose(vjp_fn(cr.ones(2, dtype=cr.float64))[0][0].numpy(), [2.0, 4.0])
+    value, g = value_and_grad(lambda p: (p["w"] ** 2).sum())({"w": t})
+    assert isinstance(value, cr.Tensor) and isinstance(g["w"], cr.Tensor)
+    value, hv = hvp(lambda p: (p[0] ** 3).sum(), ((t,),), ((cr.ones(2, dtype=cr.float64),),))
+    assert isinstance(value, cr.Tensor)
+    np.testing.assert_allclose(hv[0].numpy(), [6.0, 12.0])
+    assert isinstance(vjp(lambda p: p[0] * p[0], (t.numpy(),))[0], np.ndarray)  # NumPy stays
