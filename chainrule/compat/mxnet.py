@@ -220,6 +220,7 @@ class ndarray:  # noqa: N801  (MXNet's name)
         return onp.array(self._tensor.detach().numpy())
 
     def as_np_ndarray(self) -> ndarray:
+        """This array itself (it is already an ``mxnet.numpy`` array)."""
         return self
 
     def wait_to_read(self) -> None:
@@ -234,6 +235,7 @@ class ndarray:  # noqa: N801  (MXNet's name)
         return self.asnumpy().item()
 
     def tolist(self):
+        """The values as a (nested) Python list."""
         return self.asnumpy().tolist()
 
     def __array__(self, dtype=None, copy=None) -> onp.ndarray:
@@ -251,46 +253,58 @@ class ndarray:  # noqa: N801  (MXNet's name)
     ctx = context = property(lambda self: "cpu(0)", doc="Always the CPU.")
 
     def astype(self, dtype, copy: bool = True) -> ndarray:
+        """A copy cast to ``dtype``; ``copy=False`` gives this array if it has that dtype."""
         if not copy and onp.dtype(dtype) == self.dtype:
             return self
         return _apply(lambda t: t.to(onp.dtype(dtype)), self)
 
     def reshape(self, *shape, order: str = "C") -> ndarray:
+        """The same values in shape ``shape`` (ints, or one tuple)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _apply(cnp.reshape, self, shape, order=order)
 
     def transpose(self, *axes) -> ndarray:
+        """The axes permuted by ``axes`` (ints, or one tuple; reversed by default)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _apply(cnp.transpose, self, axes or None)
 
     def flatten(self) -> ndarray:
+        """The values as a 1-d array (``reshape(-1)``)."""
         return self.reshape(-1)
 
     def squeeze(self, axis=None) -> ndarray:
+        """The array without its length-1 axes (only ``axis``, if given)."""
         return _apply(cnp.squeeze, self, axis)
 
     # reductions
     def sum(self, axis=None, dtype=None, out=None, keepdims: bool = False) -> ndarray:
+        """Sum over ``axis`` (all axes by default); ``out`` is ignored."""
         return _apply(cnp.sum, self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def mean(self, axis=None, dtype=None, out=None, keepdims: bool = False) -> ndarray:
+        """Mean over ``axis`` (all axes by default); ``out`` is ignored."""
         return _apply(cnp.mean, self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def prod(self, axis=None, dtype=None, out=None, keepdims: bool = False) -> ndarray:
+        """Product over ``axis`` (all axes by default); ``out`` is ignored."""
         return _apply(cnp.prod, self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def max(self, axis=None, out=None, keepdims: bool = False) -> ndarray:
+        """Maximum over ``axis`` (all axes by default); ``out`` is ignored."""
         return _apply(cnp.max, self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, out=None, keepdims: bool = False) -> ndarray:
+        """Minimum over ``axis`` (all axes by default); ``out`` is ignored."""
         return _apply(cnp.min, self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None) -> ndarray:
+        """Indices of the maxima along ``axis`` (in the flattened array by default)."""
         return _apply(cnp.argmax, self, axis=axis)
 
     def argmin(self, axis=None) -> ndarray:
+        """Indices of the minima along ``axis`` (in the flattened array by default)."""
         return _apply(cnp.argmin, self, axis=axis)
 
     def norm(self, ord=None, axis=None, keepdims: bool = False) -> ndarray:  # noqa: A002
@@ -298,9 +312,11 @@ class ndarray:  # noqa: N801  (MXNet's name)
         return _norm(self, ord, axis, keepdims)
 
     def dot(self, other) -> ndarray:
+        """The dot product with ``other`` (``np.dot``)."""
         return _apply(cnp.dot, self, other)
 
     def clip(self, a_min=None, a_max=None) -> ndarray:
+        """The values limited to ``[a_min, a_max]`` (None: no bound on that side)."""
         return _apply(cnp.clip, self, a_min, a_max)
 
     # ----------------------------------------------------------------------------------------
@@ -444,6 +460,7 @@ def array(object, dtype=None, ctx=None) -> ndarray:  # noqa: A002
 
 
 def asarray(obj, dtype=None, ctx=None) -> ndarray:
+    """``obj`` as an array: an array of the requested dtype as it is, else a copy."""
     if isinstance(obj, ndarray) and (dtype is None or onp.dtype(dtype) == obj.dtype):
         return obj
     return array(obj, dtype)
@@ -452,6 +469,8 @@ def asarray(obj, dtype=None, ctx=None) -> ndarray:
 def _filled(fill):
     def create(shape, dtype=None, order="C", ctx=None) -> ndarray:
         return ndarray(cr.from_numpy(onp.full(shape, fill, dtype=_dtype(dtype))))
+    create.__doc__ = (f"An array of shape ``shape`` filled with {fill}s, float32 unless "
+                      "``dtype`` is given.")
     return create
 
 
@@ -460,6 +479,7 @@ empty = zeros
 
 
 def full(shape, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
+    """``fill_value`` in shape ``shape``; dtype: ``dtype``, else an array value's, else float32."""
     if dtype is None and isinstance(fill_value, ndarray):
         dtype = fill_value.dtype
     return ndarray(cr.from_numpy(onp.full(shape, onp.asarray(fill_value), dtype=_dtype(dtype))))
@@ -468,6 +488,7 @@ def full(shape, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
 def _like(fill):
     def create(a, dtype=None, order="C", ctx=None) -> ndarray:
         return ndarray(cr.from_numpy(onp.full(a.shape, fill, dtype=_dtype(dtype, a.dtype))))
+    create.__doc__ = f"An array of {fill}s in ``a``'s shape and dtype (or ``dtype``, if given)."
     return create
 
 
@@ -476,6 +497,7 @@ empty_like = zeros_like
 
 
 def full_like(a, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
+    """``fill_value`` in ``a``'s shape and dtype (or ``dtype``, if given)."""
     return ndarray(cr.from_numpy(onp.full(a.shape, fill_value, dtype=_dtype(dtype, a.dtype))))
 
 
@@ -493,12 +515,14 @@ def arange(start, stop=None, step=1, dtype=None, ctx=None) -> ndarray:
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype=None, axis: int = 0, ctx=None):
+    """``num`` evenly spaced values from ``start`` to ``stop``, float32 by default."""
     values, step = onp.linspace(start, stop, num, endpoint, retstep=True, axis=axis)
     out = ndarray(cr.from_numpy(values.astype(_dtype(dtype))))
     return (out, step) if retstep else out
 
 
 def eye(N, M=None, k: int = 0, dtype=None, ctx=None) -> ndarray:  # noqa: N803
+    """A 2-d array with ones on diagonal ``k`` and zeros elsewhere (float32 by default)."""
     return ndarray(cr.from_numpy(onp.eye(N, M, k, dtype=_dtype(dtype))))
 
 
@@ -572,10 +596,12 @@ def uniform(low=0.0, high=1.0, size=None, dtype=None, ctx=None, out=None) -> nda
 
 
 def randn(*size, dtype=None, ctx=None) -> ndarray:
+    """Standard normal samples of shape ``size`` (0-d if none is given), float32."""
     return normal(size=size or None, dtype=dtype)
 
 
 def randint(low, high=None, size=None, dtype=None, ctx=None, out=None) -> ndarray:
+    """Random integers in ``[low, high)`` (``[0, low)`` if no ``high``); ``out`` is ignored."""
     values = _Random.generator.integers(low, high, size)
     return _sample(values, onp.int32 if dtype is None else dtype)
 
@@ -617,6 +643,7 @@ def set_np(shape: bool = True, array: bool = True) -> None:  # noqa: A002
 
 
 def reset_np() -> None:
+    """Turn the NumPy shape and array flags off (this front end keeps NumPy semantics)."""
     set_np(False, False)
 
 
@@ -680,10 +707,12 @@ def predict_mode() -> _Scope:
 
 
 def is_recording() -> bool:
+    """Whether operations are being recorded (inside ``autograd.record()``)."""
     return _state.recording
 
 
 def is_training() -> bool:
+    """Whether training mode is on (``record()`` and ``train_mode()`` turn it on)."""
     return _state.training
 
 

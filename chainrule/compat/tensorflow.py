@@ -56,34 +56,42 @@ class DType:
 
     @property
     def as_numpy_dtype(self):
+        """The NumPy scalar type (``np.float32`` for ``tf.float32``)."""
         return self._np.type
 
     @property
     def base_dtype(self) -> DType:
+        """This dtype (eager dtypes are their own base)."""
         return self
 
     @property
     def is_floating(self) -> bool:
+        """Whether this is a floating-point dtype."""
         return self._np.kind == "f"
 
     @property
     def is_integer(self) -> bool:
+        """Whether this is a signed or unsigned integer dtype."""
         return self._np.kind in "iu"
 
     @property
     def is_bool(self) -> bool:
+        """Whether this is ``tf.bool``."""
         return self._np.kind == "b"
 
     @property
     def is_complex(self) -> bool:
+        """Whether this is a complex dtype."""
         return self._np.kind == "c"
 
     @property
     def min(self):
+        """The smallest representable value (of a float or integer dtype)."""
         return _np.finfo(self._np).min if self.is_floating else _np.iinfo(self._np).min
 
     @property
     def max(self):
+        """The largest representable value (of a float or integer dtype)."""
         return _np.finfo(self._np).max if self.is_floating else _np.iinfo(self._np).max
 
     def __repr__(self) -> str:
@@ -134,14 +142,17 @@ class TensorShape(tuple):
 
     @property
     def rank(self) -> int:
+        """The number of dimensions."""
         return len(self)
 
     ndims = rank
 
     def as_list(self) -> list[int]:
+        """The dimensions as a list of ints."""
         return list(self)
 
     def num_elements(self) -> int:
+        """The number of elements (the product of the dimensions)."""
         return int(_np.prod(self, dtype=_np.int64))
 
 
@@ -344,21 +355,26 @@ class _TensorLike:
     # -- values
     @property
     def dtype(self) -> DType:
+        """The ``DType`` of the values."""
         return as_dtype(self._value.dtype)
 
     @property
     def shape(self) -> TensorShape:
+        """The shape, a ``TensorShape``."""
         return TensorShape(self._value.shape)
 
     def get_shape(self) -> TensorShape:
+        """The shape, a ``TensorShape`` (as ``.shape``)."""
         return self.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return len(self._value.shape)
 
     @property
     def device(self) -> str:
+        """The device's name: always the CPU."""
         return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def numpy(self):
@@ -514,6 +530,7 @@ class _Reference:
         self._obj = obj
 
     def deref(self):
+        """The tensor or variable this reference was made from."""
         return self._obj
 
     def __eq__(self, other) -> _builtins.bool:
@@ -656,10 +673,12 @@ class Variable(_TensorLike):
 
     @property
     def name(self) -> str:
+        """The name given at creation plus ``':0'`` (``'Variable:0'``)."""
         return self._state.name
 
     @property
     def trainable(self) -> _builtins.bool:
+        """Whether tapes watch the variable when they read it (floating dtypes only)."""
         return self._state.trainable
 
     def _autowatch(self) -> None:
@@ -700,9 +719,11 @@ class Variable(_TensorLike):
         return Variable._view(state, "UnreadVariable") if read_value else None
 
     def assign_add(self, delta, use_locking=False, name=None, read_value=True):
+        """Add ``delta`` to the value (``assign(value + delta)``)."""
         return self.assign(self.numpy() + _array(delta, self.dtype), read_value=read_value)
 
     def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
+        """Subtract ``delta`` from the value (``assign(value - delta)``)."""
         return self.assign(self.numpy() - _array(delta, self.dtype), read_value=read_value)
 
     def __iadd__(self, other):
@@ -1160,6 +1181,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
 
 
 def is_tensor(x) -> _builtins.bool:
+    """Whether ``x`` is a ``tf.Tensor`` or a ``tf.Variable``."""
     return isinstance(x, (Tensor, Variable))
 
 
@@ -1185,35 +1207,42 @@ def _shape(shape) -> tuple:
 
 
 def zeros(shape, dtype=float32, name=None) -> Tensor:
+    """A tensor of ``shape`` filled with zeros, float32 by default."""
     return Tensor(_cr.as_tensor(_np.zeros(_shape(shape), as_dtype(dtype)._np)))
 
 
 def ones(shape, dtype=float32, name=None) -> Tensor:
+    """A tensor of ``shape`` filled with ones, float32 by default."""
     return Tensor(_cr.as_tensor(_np.ones(_shape(shape), as_dtype(dtype)._np)))
 
 
 def fill(dims, value, name=None) -> Tensor:
+    """A tensor of shape ``dims`` filled with ``value``, of ``value``'s dtype."""
     arr = _array(value)
     return Tensor(_cr.as_tensor(_np.full(_shape(dims), arr, arr.dtype)))
 
 
 def zeros_like(input, dtype=None, name=None) -> Tensor:  # noqa: A002
+    """Zeros of ``input``'s shape, of its dtype unless ``dtype`` is given."""
     x = _as_tf(input)
     return zeros(x.shape, dtype or x.dtype)
 
 
 def ones_like(input, dtype=None, name=None) -> Tensor:  # noqa: A002
+    """Ones of ``input``'s shape, of its dtype unless ``dtype`` is given."""
     x = _as_tf(input)
     return ones(x.shape, dtype or x.dtype)
 
 
 def linspace(start, stop, num, name=None, axis=0) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (both included); float32 for ints."""
     arr = _np.linspace(_array(start), _array(stop), int(num), axis=axis)
     dtype = _array(start).dtype
     return Tensor(_cr.as_tensor(arr.astype(dtype if dtype.kind == "f" else _np.float32)))
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None) -> Tensor:
+    """An identity matrix (ones on the diagonal), float32 by default; ``batch_shape`` is ignored."""
     return Tensor(_cr.as_tensor(_np.eye(num_rows, num_columns, dtype=as_dtype(dtype)._np)))
 
 
@@ -1222,6 +1251,7 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None) 
 
 
 def identity(input, name=None) -> Tensor:  # noqa: A002
+    """A tensor with the same values (recorded by the tapes watching ``input``)."""
     return _op(lambda v: v, _as_tf(input))
 
 
@@ -1232,6 +1262,7 @@ def stop_gradient(input, name=None) -> Tensor:  # noqa: A002
 
 
 def cast(x, dtype, name=None) -> Tensor:
+    """``x`` converted to ``dtype`` (``x`` itself if it is a tensor of that dtype)."""
     x, target = _as_tf(x), as_dtype(dtype)
     if x.dtype == target:
         return x if isinstance(x, Tensor) else identity(x)
@@ -1264,6 +1295,9 @@ reduce_max = _reduce(_cr.amax)
 reduce_min = _reduce(_cr.amin)
 reduce_prod = _reduce(_cr.prod)
 reduce_sum.__doc__ = "Sum over ``axis`` (all axes by default), keeping the input's dtype."
+reduce_max.__doc__ = "Maximum over ``axis`` (all axes by default)."
+reduce_min.__doc__ = "Minimum over ``axis`` (all axes by default)."
+reduce_prod.__doc__ = "Product over ``axis`` (all axes by default), keeping the input's dtype."
 
 
 def reduce_mean(input_tensor, axis=None, keepdims: _builtins.bool = False, name=None) -> Tensor:
@@ -1313,6 +1347,7 @@ def tensordot(a, b, axes, name=None) -> Tensor:
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **unused) -> Tensor:
+    """``a @ b``, after transposing ``a``/``b`` if asked; other keyword options are ignored."""
     a, b = _as_tf(a), _as_tf(b)
 
     def product(x, y):
@@ -1324,16 +1359,19 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **unused) -> T
 
 
 def reshape(tensor, shape, name=None) -> Tensor:
+    """The values of ``tensor`` in shape ``shape``."""
     return _op(lambda v: _cr.reshape(v, _shape(shape)), _as_tf(tensor))
 
 
 def transpose(a, perm=None, conjugate=False, name="transpose") -> Tensor:
+    """``a`` with its axes permuted by ``perm`` (reversed by default); ``conjugate`` is ignored."""
     x = _as_tf(a)
     perm = tuple(reversed(_builtins.range(x.ndim))) if perm is None else _shape(perm)
     return _op(lambda v: _cr.permute(v, *perm), x)
 
 
 def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002
+    """``input`` without its size-1 axes (only those in ``axis``, if given)."""
     x = _as_tf(input)
     axes = _axis(axis)
     if axes is None:
@@ -1345,18 +1383,22 @@ def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002
 
 
 def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002
+    """``input`` with a new axis of size 1 inserted at ``axis``."""
     return _op(lambda v: _cr.unsqueeze(v, int(axis)), _as_tf(input))
 
 
 def concat(values, axis, name="concat") -> Tensor:
+    """The tensors ``values`` joined along the existing axis ``axis``."""
     return _op(lambda vs: _cr.cat(list(vs), dim=int(axis)), [_as_tf(v) for v in values])
 
 
 def stack(values, axis=0, name="stack") -> Tensor:
+    """The tensors ``values`` stacked along a new axis ``axis``."""
     return _op(lambda vs: _cr.stack(list(vs), dim=int(axis)), [_as_tf(v) for v in values])
 
 
 def where(condition, x=None, y=None, name=None) -> Tensor:
+    """``x`` where ``condition`` is true, else ``y``; alone, the true indices (int64)."""
     cond = _as_tf(condition)
     if x is None and y is None:
         return constant(_np.argwhere(cond.numpy()).astype(_np.int64))
@@ -1409,24 +1451,29 @@ pow = _binary_function(_TensorLike.__pow__, _TensorLike.__rpow__,  # noqa: A001
 
 
 def maximum(x, y, name=None) -> Tensor:
+    """The elementwise maximum of ``x`` and ``y``."""
     x = _as_tf(x) if isinstance(x, _TensorLike) else _convert_for(x, _as_tf(y).dtype)
     return _binary(x, y, _cr.maximum, "Maximum")
 
 
 def minimum(x, y, name=None) -> Tensor:
+    """The elementwise minimum of ``x`` and ``y``."""
     x = _as_tf(x) if isinstance(x, _TensorLike) else _convert_for(x, _as_tf(y).dtype)
     return _binary(x, y, _cr.minimum, "Minimum")
 
 
 def equal(x, y, name=None) -> Tensor:
+    """``x == y``, elementwise (a bool tensor)."""
     return _as_tf(x) == y
 
 
 def greater(x, y, name=None) -> Tensor:
+    """``x > y``, elementwise (a bool tensor)."""
     return _as_tf(x) > y
 
 
 def less(x, y, name=None) -> Tensor:
+    """``x < y``, elementwise (a bool tensor)."""
     return _as_tf(x) < y
 
 

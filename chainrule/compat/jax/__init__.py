@@ -43,6 +43,7 @@ class _Config:
     JAX < 0.5 (the book's); 64-bit mode is not available."""
 
     def update(self, name: str, value) -> None:
+        """Set config option ``name`` to ``value``; enabling ``jax_enable_x64`` raises."""
         if name == "jax_threefry_partitionable":
             random.settings[name] = bool(value)
         elif name == "jax_enable_x64":
@@ -54,6 +55,7 @@ class _Config:
 
     @property
     def jax_threefry_partitionable(self) -> bool:
+        """Whether ``jax.random`` draws JAX >= 0.5's partitionable Threefry bits (the default)."""
         return random.settings["jax_threefry_partitionable"]
 
     jax_enable_x64 = False

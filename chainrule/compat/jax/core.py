@@ -100,18 +100,22 @@ class Array:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints."""
         return self._tensor.shape
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype (64-bit types are narrowed to 32)."""
         return self._tensor.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self._tensor.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self._tensor.numel()
 
     @property
@@ -126,15 +130,19 @@ class Array:
         return value.copy() if copy else value
 
     def item(self, *args):
+        """The element at ``args`` (or the only one) as a Python scalar."""
         return self._tensor.detach().numpy().item(*args)
 
     def tolist(self):
+        """The values as a (nested) Python list."""
         return self._tensor.detach().numpy().tolist()
 
     def block_until_ready(self) -> Array:
+        """This array: chainrule computes eagerly, so there is nothing to wait for."""
         return self
 
     def copy(self) -> Array:
+        """A copy (differentiable), with the same weak type."""
         return from_tensor(chainrule.clone(self._tensor), self._weak)
 
     # ----------------------------------------------------------------------------------------

@@ -140,22 +140,27 @@ def sqrt(x) -> Array:
 
 
 def log2(x) -> Array:
+    """``jax.numpy.log2``: base-2 logarithm, elementwise."""
     return divide(log(x), np.log(2.0))
 
 
 def log10(x) -> Array:
+    """``jax.numpy.log10``: base-10 logarithm, elementwise."""
     return divide(log(x), np.log(10.0))
 
 
 def exp2(x) -> Array:
+    """``jax.numpy.exp2``: ``2 ** x``, elementwise."""
     return power(2.0, lift(x))
 
 
 def positive(x) -> Array:
+    """``jax.numpy.positive``: ``+x``, which is ``x`` as an Array."""
     return lift(x)
 
 
 def round(a, decimals: int = 0) -> Array:  # noqa: A001
+    """``jax.numpy.round``: ``a`` rounded to ``decimals`` decimal places."""
     a = lift(a)
     return _result(cnp.round(to_tensor(a), decimals), a.weak_type)
 
@@ -164,6 +169,7 @@ around = round
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> Array:  # noqa: A002
+    """``jax.numpy.clip``: values limited to ``[min, max]`` (or ``[a_min, a_max]``)."""
     a = lift(a)
     lo = a_min if min is None else min
     hi = a_max if max is None else max
@@ -173,6 +179,7 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> Array:  # noqa: A0
 
 
 def where(condition, x=None, y=None) -> Array:
+    """``jax.numpy.where``: ``x`` where ``condition``, else ``y``; alone, its nonzero indices."""
     if x is None and y is None:
         return tuple(from_tensor(i) for i in np.nonzero(np.asarray(lift(condition))))
     dtype, weak = promote(x, y)
@@ -198,32 +205,39 @@ remainder = mod
 
 
 def logical_not(x) -> Array:
+    """``jax.numpy.logical_not``: elementwise NOT, a bool Array."""
     return from_tensor(np.logical_not(np.asarray(lift(x))))
 
 
 def isnan(x) -> Array:
+    """``jax.numpy.isnan``: whether each element is NaN."""
     return from_tensor(np.isnan(np.asarray(lift(x))))
 
 
 def isinf(x) -> Array:
+    """``jax.numpy.isinf``: whether each element is infinite."""
     return from_tensor(np.isinf(np.asarray(lift(x))))
 
 
 def isfinite(x) -> Array:
+    """``jax.numpy.isfinite``: whether each element is finite (not infinite, not NaN)."""
     return from_tensor(np.isfinite(np.asarray(lift(x))))
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Array:
+    """``jax.numpy.allclose``: whether all elements are equal within ``rtol`` and ``atol``."""
     return from_tensor(np.allclose(np.asarray(lift(a)), np.asarray(lift(b)), rtol, atol,
                                    equal_nan))
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Array:
+    """``jax.numpy.isclose``: whether each pair is equal within ``rtol`` and ``atol``."""
     return from_tensor(np.isclose(np.asarray(lift(a)), np.asarray(lift(b)), rtol, atol,
                                   equal_nan))
 
 
 def array_equal(a1, a2) -> Array:
+    """``jax.numpy.array_equal``: whether the arrays have the same shape and elements."""
     return from_tensor(np.array_equal(np.asarray(lift(a1)), np.asarray(lift(a2))))
 
 
@@ -270,6 +284,8 @@ def _extremum(name: str):
         return _result(cfunc(to_tensor(a), axis=_axis(axis), keepdims=keepdims), a.weak_type)
 
     reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = (f"``jax.numpy.{name}`` over ``axis`` (all axes by default); ``out`` is "
+                      "ignored.")
     return reduce
 
 
@@ -299,6 +315,8 @@ def _no_gradient_reduction(numpy_func):
         return from_tensor(numpy_func(np.asarray(lift(a)), axis=_axis(axis), **kwargs))
 
     reduce.__name__ = reduce.__qualname__ = numpy_func.__name__
+    reduce.__doc__ = (f"``jax.numpy.{numpy_func.__name__}`` over ``axis``, computed by NumPy "
+                      "(no gradient).")
     return reduce
 
 
@@ -310,21 +328,25 @@ count_nonzero = _no_gradient_reduction(np.count_nonzero)
 
 
 def cumsum(a, axis=None, dtype=None) -> Array:
+    """``jax.numpy.cumsum``: running sum along ``axis`` (of all, if None); ``dtype`` is ignored."""
     a = lift(a)
     return _result(cnp.cumsum(to_tensor(a), axis=axis), a.weak_type)
 
 
 def cumprod(a, axis=None, dtype=None) -> Array:
+    """``jax.numpy.cumprod``: running product along ``axis``; ``dtype`` is ignored."""
     a = lift(a)
     return _result(cnp.cumprod(to_tensor(a), axis=axis), a.weak_type)
 
 
 def sort(a, axis=-1) -> Array:
+    """``jax.numpy.sort``: the values sorted along ``axis`` (the last by default)."""
     a = lift(a)
     return _result(cnp.sort(to_tensor(a), axis=axis), a.weak_type)
 
 
 def argsort(a, axis=-1) -> Array:
+    """``jax.numpy.argsort``: the indices that sort ``a`` along ``axis`` (a stable sort)."""
     return from_tensor(np.argsort(np.asarray(lift(a)), axis=axis, kind="stable"))
 
 
@@ -339,11 +361,13 @@ outer = _binary("outer")
 
 
 def tensordot(a, b, axes=2) -> Array:
+    """``jax.numpy.tensordot``: the sum of products over ``axes`` of ``a`` and ``b``."""
     dtype, weak = promote(a, b)
     return _result(cnp.tensordot(_as_tensor(a, dtype), _as_tensor(b, dtype), axes), weak)
 
 
 def einsum(subscripts: str, *operands) -> Array:
+    """``jax.numpy.einsum``: Einstein summation of ``operands`` as ``subscripts`` says."""
     dtype, weak = promote(*operands)
     return _result(cnp.einsum(subscripts, *[_as_tensor(o, dtype) for o in operands]), weak)
 
@@ -370,6 +394,7 @@ broadcast_to, flip, tile = _shaping("broadcast_to"), _shaping("flip"), _shaping(
 
 
 def reshape(a, shape=None, order="C", *, newshape=None) -> Array:
+    """``jax.numpy.reshape``: the values in shape ``shape`` (``newshape``: its old name)."""
     a = lift(a)
     shape = newshape if shape is None else shape
     return _result(cnp.reshape(to_tensor(a), shape, order), a.weak_type)
@@ -383,6 +408,7 @@ def _joined(name: str):
         return _result(cfunc([_as_tensor(x, dtype) for x in arrays], axis=axis), weak)
 
     op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``jax.numpy.{name}``: ``arrays`` joined along ``axis``, in a common dtype."
     return op
 
 
@@ -391,33 +417,40 @@ stack = _joined("stack")
 
 
 def hstack(tup) -> Array:
+    """``jax.numpy.hstack``: the arrays joined column-wise (1-d ones end to end)."""
     arrays = [atleast_1d(a) for a in tup]
     return concatenate(arrays, axis=0 if arrays[0].ndim == 1 else 1)
 
 
 def vstack(tup) -> Array:
+    """``jax.numpy.vstack``: the arrays, as 2-d ones, joined row-wise (along axis 0)."""
     return concatenate([atleast_2d(a) for a in tup], axis=0)
 
 
 def atleast_1d(a) -> Array:
+    """``jax.numpy.atleast_1d``: ``a`` with at least one axis."""
     a = lift(a)
     return reshape(a, (1,)) if a.ndim == 0 else a
 
 
 def atleast_2d(a) -> Array:
+    """``jax.numpy.atleast_2d``: ``a`` with at least two axes."""
     a = lift(a)
     return reshape(a, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else a
 
 
 def shape(a) -> tuple[int, ...]:
+    """``jax.numpy.shape``: the shape of ``a``."""
     return lift(a).shape
 
 
 def ndim(a) -> int:
+    """``jax.numpy.ndim``: the number of dimensions of ``a``."""
     return lift(a).ndim
 
 
 def size(a) -> int:
+    """``jax.numpy.size``: the number of elements of ``a``."""
     return lift(a).size
 
 
@@ -447,42 +480,50 @@ def _float_default(dtype, where: str) -> np.dtype:
 
 
 def zeros(shape, dtype=None) -> Array:
+    """``jax.numpy.zeros``: an Array of ``shape`` filled with 0, float32 by default."""
     return from_tensor(np.zeros(shape, _float_default(dtype, "zeros")))
 
 
 def ones(shape, dtype=None) -> Array:
+    """``jax.numpy.ones``: an Array of ``shape`` filled with 1, float32 by default."""
     return from_tensor(np.ones(shape, _float_default(dtype, "ones")))
 
 
 def empty(shape, dtype=None) -> Array:
+    """``jax.numpy.empty``: as ``zeros`` (the values are zeros)."""
     return zeros(shape, dtype)
 
 
 def full(shape, fill_value, dtype=None) -> Array:
+    """``jax.numpy.full``: an Array of ``shape`` filled with ``fill_value`` (of its dtype)."""
     wanted = check_dtype_request(dtype, "full")
     dtype = wanted if wanted is not None else promote(fill_value)[0]
     return from_tensor(np.full(shape, np.asarray(lift(fill_value)), dtype))
 
 
 def zeros_like(a, dtype=None, shape=None) -> Array:
+    """``jax.numpy.zeros_like``: zeros of ``a``'s shape and dtype (or ``shape``, ``dtype``)."""
     a = lift(a)
     return from_tensor(np.zeros(a.shape if shape is None else shape,
                                 check_dtype_request(dtype, "zeros_like") or a.dtype))
 
 
 def ones_like(a, dtype=None, shape=None) -> Array:
+    """``jax.numpy.ones_like``: ones of ``a``'s shape and dtype (or ``shape``, ``dtype``)."""
     a = lift(a)
     return from_tensor(np.ones(a.shape if shape is None else shape,
                                check_dtype_request(dtype, "ones_like") or a.dtype))
 
 
 def full_like(a, fill_value, dtype=None, shape=None) -> Array:
+    """``jax.numpy.full_like``: ``fill_value`` in ``a``'s shape and dtype, or those given."""
     a = lift(a)
     return from_tensor(np.full(a.shape if shape is None else shape, np.asarray(lift(fill_value)),
                                check_dtype_request(dtype, "full_like") or a.dtype))
 
 
 def empty_like(a, dtype=None, shape=None) -> Array:
+    """``jax.numpy.empty_like``: as ``zeros_like`` (the values are zeros)."""
     return zeros_like(a, dtype, shape)
 
 
@@ -497,6 +538,7 @@ def arange(start, stop=None, step=None, dtype=None) -> Array:
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype=None, axis: int = 0):
+    """``jax.numpy.linspace``: ``num`` evenly spaced values; ``axis`` is ignored."""
     wanted = _float_default(dtype, "linspace")
     values, step = np.linspace(float(start), float(stop), num, endpoint, retstep=True)
     out = from_tensor(values.astype(wanted))
@@ -504,10 +546,12 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
 
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype=None) -> Array:  # noqa: N803
+    """``jax.numpy.eye``: ones on diagonal ``k``, zeros elsewhere; float32 by default."""
     return from_tensor(np.eye(N, M, k, dtype=_float_default(dtype, "eye")))
 
 
 def identity(n: int, dtype=None) -> Array:
+    """``jax.numpy.identity``: the ``n`` by ``n`` identity matrix, float32 by default."""
     return eye(n, dtype=dtype)
 
 
@@ -547,10 +591,12 @@ def _linalg_unary(name: str):
         return _result(result, a.weak_type)
 
     op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``jax.numpy.linalg.{name}`` of ``a`` (chainrule.numpy.linalg's)."
     return op
 
 
 def _solve(a, b) -> Array:
+    """``jax.numpy.linalg.solve``: the ``x`` with ``a @ x == b``."""
     dtype, weak = promote(a, b)
     return _result(cnp.linalg.solve(_as_tensor(a, dtype), _as_tensor(b, dtype)), weak)
 
@@ -571,6 +617,7 @@ def _reflected(func):
 
 
 def _astype(self, dtype, copy: bool = False) -> Array:
+    """``x.astype``: the values cast to ``dtype`` (``x`` if it has it); ``copy`` is ignored."""
     wanted = check_dtype_request(dtype, "astype")
     return lift(self, wanted)
 
@@ -618,35 +665,45 @@ class _IndexUpdateRef:
         return from_tensor(tensor, self.array.weak_type)
 
     def get(self, **kwargs) -> Array:
+        """``x[idx]``; keyword options are ignored."""
         return _getitem(self.array, self.index)
 
     def set(self, values, **kwargs) -> Array:  # noqa: A003
+        """A copy of ``x`` with ``values`` at ``idx``; keyword options are ignored."""
         return self._done(to_tensor(self.array).at[self.index].set(self._values(values)))
 
     def add(self, values, **kwargs) -> Array:
+        """A copy of ``x`` with ``values`` added at ``idx``; keyword options are ignored."""
         return self._done(to_tensor(self.array).at[self.index].add(self._values(values)))
 
     def subtract(self, values, **kwargs) -> Array:
+        """A copy of ``x`` with ``values`` subtracted at ``idx``; keyword options are ignored."""
         return self.add(negative(lift(values, self.array.dtype)))
 
     def multiply(self, values, **kwargs) -> Array:
+        """A copy of ``x`` with ``x[idx]`` multiplied by ``values``; keyword options are ignored."""
         return self._done(to_tensor(self.array).at[self.index].multiply(self._values(values)))
 
     mul = multiply
 
     def divide(self, values, **kwargs) -> Array:
+        """A copy of ``x`` with ``x[idx]`` divided by ``values``; keyword options are ignored."""
         return self.set(divide(self.get(), values))
 
     def power(self, values, **kwargs) -> Array:
+        """A copy of ``x`` with ``x[idx]`` raised to ``values``; keyword options are ignored."""
         return self.set(power(self.get(), values))
 
     def min(self, values, **kwargs) -> Array:  # noqa: A003
+        """A copy of ``x`` with ``x[idx] = minimum(x[idx], values)``; keyword options ignored."""
         return self.set(minimum(self.get(), values))
 
     def max(self, values, **kwargs) -> Array:  # noqa: A003
+        """A copy of ``x`` with ``x[idx] = maximum(x[idx], values)``; keyword options ignored."""
         return self.set(maximum(self.get(), values))
 
     def apply(self, func, **kwargs) -> Array:
+        """A copy of ``x`` with ``func(x[idx])`` at ``idx``; keyword options are ignored."""
         return self.set(func(self.get()))
 
 
@@ -669,13 +726,15 @@ Array.__abs__ = abs
 Array.__invert__ = logical_not
 Array.__getitem__ = _getitem
 Array.at = property(_IndexUpdateHelper, doc="Functional updates: ``x.at[idx].set(y)``.")
-Array.T = property(lambda self: transpose(self))
-Array.mT = property(lambda self: swapaxes(self, -1, -2))
+Array.T = property(lambda self: transpose(self), doc="The transpose (axes reversed).")
+Array.mT = property(lambda self: swapaxes(self, -1, -2), doc="The last two axes swapped.")
 Array.astype = _astype
 Array.reshape = lambda self, *shape, order="C": reshape(
     self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape, order)
 Array.transpose = lambda self, *axes: transpose(
     self, (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None)
+Array.reshape.__doc__ = "``x.reshape(*shape)``: :func:`reshape`, the shape as varargs or a tuple."
+Array.transpose.__doc__ = "``x.transpose(*axes)``: :func:`transpose`; no axes reverses them."
 for _name in ("sum", "prod", "mean", "max", "min", "var", "std", "all", "any", "argmax",
               "argmin", "cumsum", "cumprod", "sort", "argsort", "dot", "squeeze", "ravel",
               "clip", "round", "swapaxes", "flatten"):
