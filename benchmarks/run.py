@@ -933,9 +933,27 @@ DEEP = {"chainrule": _deep_chainrule, "torch": _deep_torch, "autograd": _deep_au
 PEER_DEEP_MAX = 100_000  # peers stop here: the issue compares PyTorch's growth by 1e5
 
 
+def _collected(run, n):
+    """One run after a full collection (untimed), so that no run pays for another's garbage."""
+    gc.collect()
+    return run(n)
+
+
+def _deep_repeats(n: int, repeats: int) -> int:
+    """Short chains are noisy and cheap: repeat them more (about 1e5 ops per length)."""
+    return max(repeats, min(21, 100_000 // n))
+
+
 def deep_chains(lengths, repeats: int, frameworks=tuple(FRAMEWORKS)) -> str:
-    """Forward and backward time per op as the graph grows: flat means linear in its length."""
+    """Forward and backward time per op as the graph grows: flat means linear in its length.
+
+    Each framework runs once untimed first; each run starts after a full collection; the
+    cyclic collector stays on while it runs, as in a user's program (it is what makes the
+    forward cost per op grow: it traverses the live graph, see benchmarks/README.md).
+    """
     runners = {key: make() for key, make in DEEP.items() if key in frameworks and installed(key)}
+    for run in runners.values():
+        run(lengths[0])  # warm-up: first calls, allocator pools, the interpreter's caches
     header = " | ".join(f"{FRAMEWORKS[k].label} fwd / bwd µs/op (bwd / at 1e3)" for k in runners)
     rows = [f"| chain length | {header} |", "|---" * (len(runners) + 1) + "|"]
     base: dict[str, float] = {}
@@ -945,7 +963,7 @@ def deep_chains(lengths, repeats: int, frameworks=tuple(FRAMEWORKS)) -> str:
             if key != "chainrule" and n > PEER_DEEP_MAX:
                 cells.append("–")
                 continue
-            fwd, bwd = zip(*(run(n) for _ in range(repeats)))
+            fwd, bwd = zip(*(_collected(run, n) for _ in range(_deep_repeats(n, repeats))))
             f, b = statistics.median(fwd) / n, statistics.median(bwd) / n
             base.setdefault(key, b)
             cells.append(f"{f * 1e6:.2f} / {b * 1e6:.2f} ({b / base[key]:.2f}x)")
