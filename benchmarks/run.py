@@ -1099,7 +1099,8 @@ def report_ratios(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
-    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS),
+                        help="workloads to run (none: only the deep chains and imports)")
     parser.add_argument("--frameworks", nargs="*", choices=list(FRAMEWORKS),
                         help="frameworks to run (hand-written NumPy and chainrule always run)")
     parser.add_argument("--no-deep", action="store_true", help="skip the deep-chain table")
@@ -1110,7 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
     frameworks = tuple(k for k in FRAMEWORKS if k in ("numpy", "numpy-scalars", "chainrule")
                        or args.frameworks is None or k in args.frameworks)
     repeats = 3 if args.quick else 21
-    names = [n for n in (args.only or WORKLOADS)
+    names = [n for n in (WORKLOADS if args.only is None else args.only)
              if not (args.no_transforms and n in TRANSFORMS)]
 
     print(header(frameworks))

@@ -7,6 +7,13 @@ node's rules on the summed gradient, sums the results back to each input's shape
 to its dtype, and adds them to what the input has received so far.  Leaves get theirs in
 ``.grad`` at the end (after their tensor hooks).
 
+The cost per node is what small graphs (scalar loops) pay, so two things keep it low.  A plain
+pass (no ``create_graph``, no ``inputs=``) on small gradients runs a lean copy of the per-node
+step, written out in the loop of :func:`run_backward`; everything else goes through
+:func:`_propagate`.  And the counts live mostly on the nodes: a node with one consumer (most
+of them) is only marked as seen, so the dict of counts holds the few with several, and a chain
+of a million nodes costs per node what a chain of a thousand does.
+
 Gradients are never added into an array the engine did not allocate: the first contribution
 is kept by reference, the second allocates a sum, later ones are added in place.
 
@@ -94,15 +101,81 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     # large saved values freed by this pass may be reused by its rules (raw arrays only)
     recycling = REFCOUNTS_TRUSTED and not (retain_graph or create_graph or on_tensors)
     donation.pool = [] if recycling else None
+    # a plain pass over every node (no create_graph, no inputs=): small gradients take the
+    # lean path written out below, which is the engine's cost per node
+    plain = wanted is None and not (create_graph or on_tensors)
     try:
-        ready = [n for n in root_nodes if deps[n] == 0]
+        # nodes whose consumers are all done, each with its total gradient (None: none flowed)
+        ready = [(n, pending.pop(n, None)) for n in root_nodes if deps[n] == 0]
         while ready:
-            node = ready.pop()
-            g = pending.pop(node, None)
+            node, g = ready.pop()
             if g is not None and (node.extras is not None or type(g) is SparseGrad
                                   or (targets is not None and node in targets)):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
                             accumulate)
+            if plain and g is not None and (type(g) is not np.ndarray or g.size <= LARGE):
+                args, ans = node.args, node.ans
+                if args is FREED or ans is FREED:
+                    raise RuntimeError(BACKWARD_TWICE)
+                if node.epoch != inplace_count[0]:
+                    _check_versions(node)
+                parents = node.parents
+                if args is None:
+                    args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 \
+                        else (None,) * len(parents)
+                else:
+                    saved, args = args, []
+                    for a in saved:
+                        args.append(a._data if isinstance(a, Tensor) else a)
+                params = node.params or _NO_PARAMS
+                prim = node.prim
+                rules = prim.vjp
+                variadic = prim.variadic
+                i = -1
+                for p in parents:
+                    i += 1
+                    if p is None:
+                        continue
+                    if variadic:
+                        gi = rules(i, g, ans, *args, **params)
+                    else:
+                        gi = rules[i](g, ans, *args, **params)
+                    if type(p) is Node:
+                        if gi is not None:
+                            if gi.shape != p.shape:
+                                gi = sum_to(gi, p.shape)
+                            if gi.dtype is not p.dtype and gi.dtype != p.dtype:
+                                gi = cast(gi, p.dtype)
+                        remaining = deps.get(p, 1) - 1
+                        if remaining:
+                            deps[p] = remaining
+                        if p in pending:
+                            if gi is not None:
+                                _accumulate(pending, owned, p, gi)
+                            if remaining == 0:
+                                ready.append((p, pending.pop(p)))
+                        elif remaining == 0:  # the last consumer, and the only gradient
+                            ready.append((p, gi))
+                        elif gi is not None:
+                            pending[p] = gi
+                    elif gi is not None:
+                        data = p._data
+                        if gi.shape != data.shape:
+                            gi = sum_to(gi, data.shape)
+                        if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                            gi = cast(gi, data.dtype)
+                        if p in pending:
+                            _accumulate(pending, owned, p, gi)
+                        else:
+                            pending[p] = gi
+                if not retain_graph:
+                    if node.args is not None:
+                        node.args = FREED
+                    if ans is not None:
+                        node.ans = FREED
+                        if node.extras is not None:
+                            node.extras.ans_tangents = None  # (they lead back to this node)
+                continue
             large = type(g) is np.ndarray and g.size > LARGE
             # the rules may write into a large gradient that only this node will read
             donatable = (large and node.extras is None and node in owned
@@ -141,18 +214,33 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
     return g
 
 
+_COUNTING = threading.Lock()  # one count at a time: the marks below are shared by threads
+
+
 def _count_dependencies(root_nodes) -> dict:
-    """For every node reachable from the roots: how many recorded edges lead into it."""
+    """How many recorded edges lead into each node reachable from the roots.
+
+    Most nodes of a graph feed exactly one other: those are only marked as seen (a slot of the
+    node, which is cheaper than an entry in a dict of a million nodes) and have no entry.  The
+    dict holds the roots and the nodes with two consumers or more; ``deps.get(node, 1)``
+    reads any count.
+    """
     deps = dict.fromkeys(root_nodes, 0)
-    stack = list(root_nodes)
-    while stack:
-        for p in stack.pop().parents:
-            if type(p) is Node:
-                if p in deps:
-                    deps[p] += 1
-                else:
-                    deps[p] = 1
-                    stack.append(p)
+    seen = object()  # this pass's mark
+    with _COUNTING:
+        for node in root_nodes:
+            node.mark = seen
+        stack = list(root_nodes)
+        while stack:
+            for p in stack.pop().parents:
+                if type(p) is Node:
+                    if p.mark is not seen:
+                        p.mark = seen
+                        stack.append(p)
+                    elif p in deps:
+                        deps[p] += 1
+                    else:
+                        deps[p] = 2
     return deps
 
 
@@ -166,7 +254,7 @@ def _leading_to(root_nodes, deps, targets) -> set:
         order.append(node)
         for p in node.parents:
             if type(p) is Node:
-                remaining[p] -= 1
+                remaining[p] = remaining.get(p, 1) - 1
                 if remaining[p] == 0:
                     stack.append(p)
     wanted = {t for t in targets if type(t) is not Node}
@@ -181,6 +269,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
     """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
+    done = []  # parents whose last consumer this node is
     dying = None  # [(index, array)]: saved inputs that only this node references
     if g is not None and wanted is not None and not any(
             p in wanted for p in parents if p is not None):
@@ -257,16 +346,19 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                 else:
                     pending[p] = gi
         if is_node:
-            remaining = deps[p] - 1
-            deps[p] = remaining
-            if remaining == 0:
-                ready.append(p)
+            remaining = deps.get(p, 1) - 1
+            if remaining:
+                deps[p] = remaining
+            else:
+                done.append(p)
     if fresh_results is not None:
         for p, gi in fresh_results:
             # one new array handed to two inputs must stay unowned, or adding into it for one
             # input would change the other's gradient
             handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
             _accumulate(pending, owned, p, gi, fresh=not handed_twice)
+    for p in done:
+        ready.append((p, pending.pop(p, None)))
     if g is not None and not retain_graph:
         if recycling:
             # this frame's references would hide dead arrays

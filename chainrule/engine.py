@@ -105,7 +105,7 @@ class Node:
     """
 
     __slots__ = ("prim", "parents", "args", "ans", "params", "shape", "dtype", "epoch",
-                 "versions", "ans_counter", "extras", "__weakref__")
+                 "versions", "ans_counter", "extras", "mark", "__weakref__")
 
     def __init__(self, prim, parents, args, ans, params, shape, dtype, epoch, versions,
                  ans_counter):
@@ -123,6 +123,7 @@ class Node:
         self.versions = versions
         self.ans_counter = ans_counter
         self.extras = None
+        self.mark = None  # set by a backward pass that counted this node (see backward.py)
 
     def name(self) -> str:
         """PyTorch's name for this node, e.g. ``'MulBackward0'``."""
@@ -239,6 +240,86 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **params):
+        # One and two arguments that are plain Tensors or constants are written out: this is
+        # the cost of every recorded operation.  Anything else (other arities, views, forward
+        # mode, subclasses of Tensor, no Tensor at all) takes ``_call_general``.
+        tensor_cls = Tensor
+        n = len(args)
+        if n == 2:
+            a, b = args
+            if type(a) is tensor_cls:
+                if a._base is not None or a._tangents is not None or self.view:
+                    return self._call_general(args, params)
+                if type(b) is tensor_cls:
+                    if b._base is not None or b._tangents is not None:
+                        return self._call_general(args, params)
+                    raw_a, raw_b = a._data, b._data
+                    parents = ((a._node or a) if a._rg else None,
+                               (b._node or b) if b._rg else None)
+                    recording = a._rg or b._rg
+                    has_version = a._vc is not None or b._vc is not None
+                elif isinstance(b, tensor_cls):
+                    return self._call_general(args, params)
+                else:
+                    raw_a, raw_b = a._data, b
+                    recording = a._rg
+                    parents = ((a._node or a) if recording else None, None)
+                    has_version = a._vc is not None
+            elif type(b) is tensor_cls and not isinstance(a, tensor_cls):
+                if b._base is not None or b._tangents is not None or self.view:
+                    return self._call_general(args, params)
+                raw_a, raw_b = a, b._data
+                recording = b._rg
+                parents = (None, (b._node or b) if recording else None)
+                has_version = b._vc is not None
+            else:
+                return self._call_general(args, params)
+            try:
+                ans = self.impl(raw_a, raw_b, **params)
+            except (ValueError, TypeError, IndexError) as err:
+                raise _named_error(self, err) from None
+        elif n == 1:
+            a = args[0]
+            if type(a) is not tensor_cls or a._base is not None or a._tangents is not None \
+                    or self.view:
+                return self._call_general(args, params)
+            recording = a._rg
+            parents = ((a._node or a) if recording else None,)
+            has_version = a._vc is not None
+            try:
+                ans = self.impl(a._data, **params)
+            except (ValueError, TypeError, IndexError) as err:
+                raise _named_error(self, err) from None
+        else:
+            return self._call_general(args, params)
+        out = _new(tensor_cls)
+        out._data = ans
+        out._grad = out._vc = out._base = out._hooks = out._tangents = None
+        if not (recording and grad_mode.enabled):
+            out._rg = False
+            out._node = None
+            return out
+        node = _new(Node)
+        node.prim = self
+        node.parents = parents
+        node.args = args if self.save_inputs else None
+        node.params = params or None
+        node.shape = ans.shape
+        node.dtype = ans.dtype
+        node.epoch = inplace_count[0]
+        node.versions = _versions(args) if has_version else None
+        node.extras = node.mark = None
+        if self.save_ans:
+            node.ans = ans
+            node.ans_counter = out._vc = [0]
+        else:
+            node.ans = node.ans_counter = None
+        out._rg = True
+        out._node = node
+        return out
+
+    def _call_general(self, args, params):
+        """Any call: no Tensor at all (plain NumPy), views, forward-mode tangents, any arity."""
         tensor_cls = Tensor
         for a in args:
             if isinstance(a, tensor_cls):
@@ -270,9 +351,7 @@ class Primitive:
         try:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
-            # the built-in type (NumPy's subclasses, e.g. AxisError, take other arguments)
-            kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
-            raise kind(f"chainrule.{self.name.lower()}: {err}") from None
+            raise _named_error(self, err) from None
         if not (recording and grad_mode.enabled):
             out = wrap(ans)
             if self.view:
@@ -294,6 +373,16 @@ class Primitive:
             if self.save_ans and out._tangents is not None:
                 node._extras().ans_tangents = out._tangents
         return out
+
+
+_new = object.__new__
+
+
+def _named_error(prim, err) -> Exception:
+    """NumPy's error, as the built-in type (NumPy's subclasses, e.g. AxisError, take other
+    arguments), naming the operation."""
+    kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
+    return kind(f"chainrule.{prim.name.lower()}: {err}")
 
 
 def _versions(args) -> tuple:

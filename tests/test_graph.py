@@ -80,6 +80,60 @@ class TestShapesOfGraphs:
         np.testing.assert_allclose(ga.numpy(), [4.0, 8.0])
 
 
+class TestConcurrentPasses:
+    def test_threads_walking_one_shared_graph(self):
+        """Counting marks the nodes it has seen; two passes counting the same nodes at once
+        would each miss the other's marks (and fire a node before all its gradient arrived)."""
+        import sys
+        import threading
+
+        x = f64([0.3, -0.2])
+        y = x
+        for _ in range(300):  # every level is a diamond: a has two consumers
+            a = y * 1.001
+            y = (a * a * 0.5 + a).tanh()
+        loss = y.sum()
+        (expected,) = cr.autograd.grad(loss, x, retain_graph=True)
+
+        errors, results = [], []
+        barrier = threading.Barrier(4)
+
+        def work():
+            barrier.wait()
+            try:
+                for _ in range(20):
+                    results.append(cr.autograd.grad(loss, x, retain_graph=True)[0].numpy())
+            except Exception as err:  # noqa: BLE001 - the test reports any failure
+                errors.append(repr(err))
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible
+        try:
+            threads = [threading.Thread(target=work) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            sys.setswitchinterval(interval)
+        assert errors == []
+        assert len(results) == 80
+        for r in results:
+            np.testing.assert_array_equal(r, expected.numpy())
+
+    def test_subclass_of_tensor_is_recorded(self):
+        """Subclasses take the engine's general path; gradients and names are the same."""
+
+        class Parameter(cr.Tensor):
+            pass
+
+        w = Parameter(np.array([2.0, -1.0]), requires_grad=True)
+        y = w * 3.0
+        assert y.grad_fn.name() == "MulBackward0"
+        (y * w).sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), [12.0, -6.0])
+
+
 class TestDepth:
     def test_a_million_operations(self):
         x = f64(1.0)
