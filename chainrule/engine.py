@@ -272,6 +272,8 @@ class Primitive:
                 recording = b._rg
                 parents = (None, (b._node or b) if recording else None)
                 has_version = b._vc is not None
+            elif not (isinstance(a, tensor_cls) or isinstance(b, tensor_cls)):
+                return self.impl(a, b, **params)  # plain NumPy (the rules in a backward pass)
             else:
                 return self._call_general(args, params)
             try:
@@ -280,6 +282,8 @@ class Primitive:
                 raise _named_error(self, err) from None
         elif n == 1:
             a = args[0]
+            if type(a) is not tensor_cls and not isinstance(a, tensor_cls):
+                return self.impl(a, **params)  # plain NumPy (the rules in a backward pass)
             if type(a) is not tensor_cls or a._base is not None or a._tangents is not None \
                     or self.view:
                 return self._call_general(args, params)

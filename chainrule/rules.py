@@ -586,8 +586,30 @@ transpose = primitive("Permute", lambda x, axes: x.transpose(axes) if type(x) is
                       else np.transpose(x, axes),
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
                       view=True, jvp="linear")
+def _broadcast_view(x, shape):
+    """``np.broadcast_to(x, shape)``: a read-only view with zero strides where ``x`` is
+    broadcast.  Made directly for contiguous arrays (0.3 µs, where NumPy's Python-level
+    checks take 2 µs: this runs in the backward of every reduction)."""
+    if type(x) is np.ndarray and x.flags.c_contiguous and x.size and len(shape) >= x.ndim:
+        if x.size == 1:
+            strides = (0,) * len(shape)
+        else:
+            strides = [0] * (len(shape) - x.ndim)
+            for n, m, stride in zip(shape[len(strides):], x.shape, x.strides):
+                if m == n:
+                    strides.append(stride)
+                elif m == 1:
+                    strides.append(0)
+                else:
+                    return np.broadcast_to(x, shape)  # (its error names the shapes)
+        out = np.ndarray(shape, x.dtype, x, 0, strides)
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(x, shape)
+
+
 broadcast_to = primitive(
-    "Expand", lambda x, shape, x_shape: np.broadcast_to(x, shape),
+    "Expand", lambda x, shape, x_shape: _broadcast_view(x, shape),
     (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True,
     jvp="linear")
 

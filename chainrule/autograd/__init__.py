@@ -38,6 +38,18 @@ def _as_sequence(values) -> list:
     return list(values)
 
 
+_ONES: dict = {}  # dtype -> a read-only 0-d one: the seed of a scalar loss
+
+
+def _one(dtype) -> np.ndarray:
+    one = _ONES.get(dtype)
+    if one is None:
+        one = np.ones((), dtype)
+        one.flags.writeable = False  # (the engine never writes into a seed; hooks cannot)
+        _ONES[dtype] = one
+    return one
+
+
 def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
            tangents: bool = False) -> list:
     """One validated starting gradient per output (ones for one-element outputs)."""
@@ -70,7 +82,7 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                     f"output has shape {out.shape}. Pass gradient= (a tensor of that shape, "
                     "e.g. ones) or reduce the output first, e.g. with .sum()."
                 )
-            seeds.append(np.ones(out.shape, out.dtype))
+            seeds.append(_one(out.dtype) if out._data.ndim == 0 else np.ones(out.shape, out.dtype))
             continue
         if g.shape != out.shape:
             raise RuntimeError(
