@@ -203,3 +203,27 @@ def test_forward_mode_keeps_float32(name, variant):
     arrays, tensors = _inputs(name, variant, np.float32, requires_grad=False)
     _, tangent = _jvp(SPECS[name].fn, tensors, _tangents_for(name, variant, arrays, np.float32))
     assert tangent.dtype == np.float32
+
+
+@pytest.mark.parametrize(("from_shape", "to_shape"), [
+    ((), (3, 4)), ((1,), (3, 4)), ((4,), (3, 4)), ((3, 1), (3, 4)), ((1, 4), (2, 3, 4)),
+    ((2, 1, 4), (2, 3, 4)), ((3,), (0, 3)), ((2, 3), (2, 3)),
+])
+def test_broadcast_view_is_numpys(from_shape, to_shape):
+    """Expand makes its view itself (for speed): the same view as np.broadcast_to."""
+    from chainrule.rules import _broadcast_view
+
+    x = np.random.default_rng(0).standard_normal(from_shape)
+    ours, numpys = _broadcast_view(x, to_shape), np.broadcast_to(x, to_shape)
+    assert ours.shape == numpys.shape and ours.strides == numpys.strides
+    np.testing.assert_array_equal(ours, numpys)
+    assert not ours.flags.writeable
+    assert ours.size == 0 or np.shares_memory(ours, x)
+
+
+def test_broadcast_view_rejects_shapes_as_numpy_does():
+    with pytest.raises(ValueError, match="broadcast"):
+        cr.broadcast_to(cr.ones(3), (4,))
+    transposed = np.arange(6.0).reshape(2, 3).T  # not contiguous: NumPy makes this view
+    np.testing.assert_array_equal(cr.broadcast_to(cr.tensor(transposed), (2, 3, 2)).numpy(),
+                                  np.broadcast_to(transposed, (2, 3, 2)))
