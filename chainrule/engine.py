@@ -257,21 +257,22 @@ class Primitive:
                     parents = ((a._node or a) if a._rg else None,
                                (b._node or b) if b._rg else None)
                     recording = a._rg or b._rg
-                    has_version = a._vc is not None or b._vc is not None
+                    has_version = ((a._vc is not None and a._vc[0] != 0)
+                                   or (b._vc is not None and b._vc[0] != 0))
                 elif isinstance(b, tensor_cls):
                     return self._call_general(args, params)
                 else:
                     raw_a, raw_b = a._data, b
                     recording = a._rg
                     parents = ((a._node or a) if recording else None, None)
-                    has_version = a._vc is not None
+                    has_version = a._vc is not None and a._vc[0] != 0
             elif type(b) is tensor_cls and not isinstance(a, tensor_cls):
                 if b._base is not None or b._tangents is not None or self.view:
                     return self._call_general(args, params)
                 raw_a, raw_b = a, b._data
                 recording = b._rg
                 parents = (None, (b._node or b) if recording else None)
-                has_version = b._vc is not None
+                has_version = b._vc is not None and b._vc[0] != 0
             elif not (isinstance(a, tensor_cls) or isinstance(b, tensor_cls)):
                 return self.impl(a, b, **params)  # plain NumPy (the rules in a backward pass)
             else:
@@ -289,7 +290,7 @@ class Primitive:
                 return self._call_general(args, params)
             recording = a._rg
             parents = ((a._node or a) if recording else None,)
-            has_version = a._vc is not None
+            has_version = a._vc is not None and a._vc[0] != 0
             try:
                 ans = self.impl(a._data, **params)
             except (ValueError, TypeError, IndexError) as err:

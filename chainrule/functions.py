@@ -130,7 +130,7 @@ def neg(input) -> Tensor:
 
 def _unary(prim, doc: str):
     def op(input) -> Tensor:
-        return prim(_tensor_arg(input))
+        return prim(input if isinstance(input, Tensor) else _tensor_arg(input))
 
     op.__name__ = op.__qualname__ = prim.name.lower()
     op.__doc__ = doc
