@@ -122,7 +122,9 @@ def _product_buffer(g, factor):
     when only this rule reads it, ``factor`` when it is a saved input no one will read again,
     or a dead array of the right shape (see ``backward``'s module docstring).
     """
-    if np.shape(factor) != g.shape or np.result_type(g, factor) != g.dtype:
+    # the product must have g's shape and dtype: factor of the same, or a bool mask
+    if (type(factor) is not np.ndarray or factor.shape != g.shape
+            or (factor.dtype != g.dtype and factor.dtype != np.bool_)):
         return None
     offered = backward.donation
     if g is offered.array:
