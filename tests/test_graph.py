@@ -134,6 +134,7 @@ class TestConcurrentPasses:
         np.testing.assert_allclose(w.grad.numpy(), [12.0, -6.0])
 
 
+@pytest.mark.slow
 class TestDepth:
     def test_a_million_operations(self):
         x = f64(1.0)
