@@ -15,6 +15,7 @@ functions here turn a non-Tensor argument into a tensor first (``_tensor_arg``).
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import namedtuple
 from collections.abc import Sequence
 
@@ -1082,3 +1083,24 @@ Tensor.contiguous = _contiguous
 Tensor.cpu = _cpu
 Tensor.is_floating_point = _is_floating_point
 Tensor.__contains__ = lambda self, item: bool(np.any(self._data == _data(item)))
+
+
+# --------------------------------------------------------------------------------------------
+# The public functions return Tensors, as the unary ones (which wrap their argument) always
+# did: ``chainrule.add(ndarray, ndarray)`` is a Tensor, not NumPy's result.  (The methods and
+# operators above keep the functions as they are: ``self`` is a Tensor there already.)
+
+
+def _tensor_out(func):
+    @functools.wraps(func)
+    def public(*args, **kwargs):
+        out = func(*args, **kwargs)
+        return wrap(np.asarray(out)) if isinstance(out, (np.ndarray, np.generic)) else out
+
+    return public
+
+
+add, sub, mul, div, pow, maximum, minimum, clamp, where, max, min, matmul, mm, tensordot = (  # noqa: A001
+    _tensor_out(f) for f in (add, sub, mul, div, pow, maximum, minimum, clamp, where, max, min,
+                             matmul, mm, tensordot))
+clip = clamp

@@ -1216,3 +1216,30 @@ def _reduce_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a broadcast gradient back down to ``shape``."""
     g = g.sum(axis=tuple(range(g.ndim - len(shape))))
     return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+@pytest.mark.parametrize(("name", "numpy_equivalent"), [
+    ("add", np.add), ("sub", np.subtract), ("subtract", np.subtract), ("mul", np.multiply),
+    ("multiply", np.multiply), ("div", np.divide), ("divide", np.divide),
+    ("true_divide", np.divide), ("pow", np.power), ("maximum", np.maximum),
+    ("minimum", np.minimum), ("max", np.maximum), ("min", np.minimum), ("matmul", np.matmul),
+    ("mm", np.matmul), ("clamp", lambda a, b: np.maximum(a, b)),
+    ("clip", lambda a, b: np.maximum(a, b)),
+])
+def test_public_functions_of_ndarrays_return_tensors(name, numpy_equivalent):
+    """As the unary functions always did: no NumPy result leaks out of chainrule.add & co."""
+    a = np.array([[1.0, -2.0], [3.0, 0.5]])
+    b = np.array([[2.0, 1.0], [-1.0, 4.0]])
+    out = getattr(cr, name)(a, b)
+    assert isinstance(out, cr.Tensor)
+    np.testing.assert_array_equal(out.numpy(), numpy_equivalent(a, b))
+
+
+def test_public_where_and_tensordot_of_ndarrays_return_tensors():
+    a = np.arange(4.0).reshape(2, 2)
+    out = cr.where(a > 1, a, -a)
+    assert isinstance(out, cr.Tensor)
+    np.testing.assert_array_equal(out.numpy(), np.where(a > 1, a, -a))
+    dot = cr.tensordot(a, a, dims=1)
+    assert isinstance(dot, cr.Tensor)
+    np.testing.assert_array_equal(dot.numpy(), np.tensordot(a, a, axes=1))
