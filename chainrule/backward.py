@@ -214,7 +214,7 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
     return g
 
 
-_COUNTING = threading.Lock()  # one count at a time: the marks below are shared by threads
+_COUNTING = threading.Lock()  # held by the one count that may mark nodes (see below)
 
 
 def _count_dependencies(root_nodes) -> dict:
@@ -223,14 +223,19 @@ def _count_dependencies(root_nodes) -> dict:
     Most nodes of a graph feed exactly one other: those are only marked as seen (a slot of the
     node, which is cheaper than an entry in a dict of a million nodes) and have no entry.  The
     dict holds the roots and the nodes with two consumers or more; ``deps.get(node, 1)``
-    reads any count.
+    reads any count.  Two counts marking the same nodes at once would each take the other's
+    marks for their own, so one count at a time marks; a count that finds the lock taken
+    (another thread's, or this thread's own, re-entered from a finaliser that runs a backward
+    pass) counts every node in the dict instead.
     """
     deps = dict.fromkeys(root_nodes, 0)
-    seen = object()  # this pass's mark
-    with _COUNTING:
+    stack = list(root_nodes)
+    if not _COUNTING.acquire(blocking=False):
+        return _count_in_dict(deps, stack)
+    try:
+        seen = object()  # this pass's mark
         for node in root_nodes:
             node.mark = seen
-        stack = list(root_nodes)
         while stack:
             for p in stack.pop().parents:
                 if type(p) is Node:
@@ -241,6 +246,21 @@ def _count_dependencies(root_nodes) -> dict:
                         deps[p] += 1
                     else:
                         deps[p] = 2
+    finally:
+        _COUNTING.release()
+    return deps
+
+
+def _count_in_dict(deps, stack) -> dict:
+    """The same counts, every node in the dict (no marks)."""
+    while stack:
+        for p in stack.pop().parents:
+            if type(p) is Node:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
     return deps
 
 

@@ -121,6 +121,33 @@ class TestConcurrentPasses:
         for r in results:
             np.testing.assert_array_equal(r, expected.numpy())
 
+    def test_count_while_another_count_holds_the_marks(self):
+        """A backward pass started while a count holds the marks counts in a dict instead of
+        waiting.  (The same path serves a finaliser that runs a backward pass while its own
+        thread is counting, which waited forever on the lock before.)"""
+        x = f64([0.3, -0.2])
+        a = x * 2.0
+        loss = (a * a + a.sin()).sum()  # a has two consumers
+        expected = 8 * np.array([0.3, -0.2]) + 2 * np.cos(2 * np.array([0.3, -0.2]))
+        import threading
+
+        done = threading.Event()
+
+        def work():
+            loss.backward()  # would wait for the lock if counting required it
+            done.set()
+
+        assert backward._COUNTING.acquire(timeout=5)
+        try:
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            finished = done.wait(timeout=10)
+        finally:
+            backward._COUNTING.release()
+        worker.join(timeout=10)
+        assert finished
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-14)
+
     def test_subclass_of_tensor_is_recorded(self):
         """Subclasses take the engine's general path; gradients and names are the same."""
 

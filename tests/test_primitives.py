@@ -207,7 +207,8 @@ def test_forward_mode_keeps_float32(name, variant):
 
 @pytest.mark.parametrize(("from_shape", "to_shape"), [
     ((), (3, 4)), ((1,), (3, 4)), ((4,), (3, 4)), ((3, 1), (3, 4)), ((1, 4), (2, 3, 4)),
-    ((2, 1, 4), (2, 3, 4)), ((3,), (0, 3)), ((2, 3), (2, 3)),
+    ((2, 1, 4), (2, 3, 4)), ((3,), (0, 3)), ((2, 3), (2, 3)), ((3, 1), (3, 1)),
+    ((2, 1), (3, 2, 1)), ((1, 1), (1, 1)),
 ])
 def test_broadcast_view_is_numpys(from_shape, to_shape):
     """Expand makes its view itself (for speed): the same view as np.broadcast_to."""
@@ -221,9 +222,26 @@ def test_broadcast_view_is_numpys(from_shape, to_shape):
     assert ours.size == 0 or np.shares_memory(ours, x)
 
 
-def test_broadcast_view_rejects_shapes_as_numpy_does():
-    with pytest.raises(ValueError, match="broadcast"):
-        cr.broadcast_to(cr.ones(3), (4,))
+@pytest.mark.parametrize("shape", [(4,), (-1,), (2, -1), ((2,),), ("2",), (2.0,)])
+def test_broadcast_view_rejects_shapes_as_numpy_does(shape):
+    """Shapes NumPy rejects are NumPy's to reject: the same error type and message; what it
+    accepts gives its result."""
+    rejected = 0
+    for x in (np.ones(3), np.ones(()), np.ones((1, 1))):
+        try:
+            expected = np.broadcast_to(x, shape)
+        except (ValueError, TypeError) as err:
+            rejected += 1
+            with pytest.raises(type(err)) as caught:
+                cr.broadcast_to(cr.tensor(x, requires_grad=True), shape)
+            assert str(err) in str(caught.value)
+        else:
+            np.testing.assert_array_equal(cr.broadcast_to(cr.tensor(x), shape).numpy(),
+                                          expected)
+    assert rejected  # each shape is wrong for one of the arrays at least
+
+
+def test_broadcast_view_of_a_transposed_array():
     transposed = np.arange(6.0).reshape(2, 3).T  # not contiguous: NumPy makes this view
     np.testing.assert_array_equal(cr.broadcast_to(cr.tensor(transposed), (2, 3, 2)).numpy(),
                                   np.broadcast_to(transposed, (2, 3, 2)))

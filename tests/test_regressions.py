@@ -202,3 +202,21 @@ def test_hook_cannot_change_an_array_the_gradient_borrows():
     (x2 * y).sum().backward()
     np.testing.assert_array_equal(seen[0], y0)
     np.testing.assert_array_equal(x2.grad.numpy(), y0)
+
+
+def test_create_graph_seed_is_the_callers_own():
+    """The seed of a scalar loss is shared (read-only) only in plain passes: with
+    create_graph it reaches hooks and results as a Tensor, which may be changed in place."""
+    x = cr.tensor(2.0, requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: g.mul_(2))
+    with pytest.warns(UserWarning, match="reference cycle"):
+        y.backward(create_graph=True)
+    assert x.grad.item() == 6.0
+
+    (g,) = cr.autograd.grad(x.clone(), x, create_graph=True)
+    g.add_(1)  # the result is the caller's: writable, and no later seed sees it
+    assert g.item() == 2.0
+    w = cr.tensor(1.0, requires_grad=True)
+    (w * 2).backward()
+    assert w.grad.item() == 2.0

@@ -82,7 +82,10 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                     f"output has shape {out.shape}. Pass gradient= (a tensor of that shape, "
                     "e.g. ones) or reduce the output first, e.g. with .sum()."
                 )
-            seeds.append(_one(out.dtype) if out._data.ndim == 0 else np.ones(out.shape, out.dtype))
+            # (a shared read-only one only where the seed stays inside the engine: with
+            # create_graph or tangents it reaches hooks and results as a Tensor)
+            shared = out._data.ndim == 0 and not (create_graph or tangents)
+            seeds.append(_one(out.dtype) if shared else np.ones(out.shape, out.dtype))
             continue
         if g.shape != out.shape:
             raise RuntimeError(
