@@ -385,21 +385,21 @@ def mlp_step_numpy(sizes, batch):
     return run
 
 
-@implements("mlp-step", "chainrule")
-def mlp_step_chainrule(sizes, batch):
-    arrays, x, onehot, _ = _mlp_data(sizes, batch)
-    params = [cr.from_numpy(a).requires_grad_() for a in arrays]
-    x, onehot = cr.from_numpy(x), cr.from_numpy(onehot)
+def _mlp_step_eager(lib, sizes, batch, loss):
+    """The step in PyTorch's interface, which chainrule shares: one runner for both;
+    ``loss(lib, z, onehot, labels)`` is each library's softmax cross-entropy."""
+    arrays, x, onehot, labels = _mlp_data(sizes, batch)
+    params = [lib.from_numpy(a).requires_grad_() for a in arrays]
+    x, onehot, labels = lib.from_numpy(x), lib.from_numpy(onehot), lib.from_numpy(labels)
 
     def run():
         h = x
         for i in range(0, len(params) - 2, 2):
-            h = cr.relu(h @ params[i] + params[i + 1])
+            h = lib.relu(h @ params[i] + params[i + 1])
         z = h @ params[-2] + params[-1]
-        loss = -(cr.log_softmax(z, dim=1) * onehot).sum() / batch
-        loss.backward()
+        loss(lib, z, onehot, labels).backward()
         grads = [p.grad for p in params]
-        with cr.no_grad():
+        with lib.no_grad():
             for p in params:
                 p -= LEARNING_RATE * p.grad
                 p.grad = None
@@ -408,27 +408,12 @@ def mlp_step_chainrule(sizes, batch):
     return run
 
 
-@implements("mlp-step", "torch")
-def mlp_step_torch(sizes, batch):
-    torch = _torch()
-    arrays, x, _, labels = _mlp_data(sizes, batch)
-    params = [torch.from_numpy(a).requires_grad_() for a in arrays]
-    x, labels = torch.from_numpy(x), torch.from_numpy(labels)
-
-    def run():
-        h = x
-        for i in range(0, len(params) - 2, 2):
-            h = torch.relu(h @ params[i] + params[i + 1])
-        z = h @ params[-2] + params[-1]
-        torch.nn.functional.cross_entropy(z, labels).backward()
-        grads = [p.grad for p in params]
-        with torch.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-                p.grad = None
-        return grads
-
-    return run
+implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(
+    cr, sizes, batch,
+    lambda lib, z, onehot, labels: -(lib.log_softmax(z, dim=1) * onehot).sum() / z.shape[0]))
+implements("mlp-step", "torch")(lambda sizes, batch: _mlp_step_eager(
+    _torch(), sizes, batch,
+    lambda lib, z, onehot, labels: lib.nn.functional.cross_entropy(z, labels)))
 
 
 def _mlp_loss(np_like, log_softmax, params, x, onehot):

@@ -10,8 +10,12 @@ to its dtype, and adds them to what the input has received so far.  Leaves get t
 The cost per node is what small graphs (scalar loops) pay, so two things keep it low.  A plain
 pass (no ``create_graph``, no ``inputs=``) on small gradients runs a lean copy of the per-node
 step, written out in the loop of :func:`run_backward`; everything else goes through
-:func:`_propagate`.  And the counts live mostly on the nodes: a node with one consumer (most
-of them) is only marked as seen, so the dict of counts holds the few with several, and a chain
+:func:`_propagate`.  (The lean copy does not track which large results a rule has just
+allocated, so a large gradient it passes on is added into a new array, never in place: the
+same values, one allocation more in that rare case.)
+
+And the counts live mostly on the nodes: a node with one consumer (most of them) is only
+marked as seen, so the dict of counts holds the few with several, and a chain
 of a million nodes costs per node what a chain of a thousand does.
 
 Gradients are never added into an array the engine did not allocate: the first contribution
@@ -138,6 +142,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                         continue
                     if variadic:
                         gi = rules(i, g, ans, *args, **params)
+                    elif params is _NO_PARAMS:
+                        gi = rules[i](g, ans, *args)
                     else:
                         gi = rules[i](g, ans, *args, **params)
                     if type(p) is Node:

@@ -8,6 +8,7 @@ tensor times a Python float stays float32.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -278,15 +279,12 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
 
 def _wrap_size_kwarg(func):
     """Allow ``size=`` as a keyword, as PyTorch's factories do."""
+    @functools.wraps(func)
     def factory(*size, **kwargs):
         if "size" in kwargs:
             size = (kwargs.pop("size"),)
         return func(*size, **kwargs)
 
-    factory.__name__ = func.__name__
-    factory.__qualname__ = func.__qualname__
-    factory.__doc__ = func.__doc__
-    factory.__wrapped__ = func
     return factory
 
 

@@ -1,9 +1,10 @@
 """The engine: grad mode, graph nodes, and recording a primitive.
 
-Data flows one way.  A user calls a primitive (``rules.py`` declares them all); the primitive
-computes its result with NumPy and, when grad mode is on and an input requires grad, records one
-small :class:`Node`.  ``backward`` walks the recorded nodes once, newest first, and calls each
-node's vector-Jacobian product (VJP) rules.
+Data flows one way.  A user calls a primitive (``rules.py`` and ``rules_linalg.py`` declare
+them; ``autograd.Function`` makes more); the primitive computes its result with NumPy and, when
+grad mode is on and an input requires grad, records one small :class:`Node`.  ``backward``
+walks the recorded nodes once, each when all its consumers are done, and calls each node's
+vector-Jacobian product (VJP) rules.
 
 Three ideas keep this file short and fast:
 
@@ -213,7 +214,8 @@ wrap: Any = None  # chainrule.tensor.wrap: raw array (+ node) -> Tensor, no chec
 
 
 class Primitive:
-    """A differentiable operation: a NumPy forward and one VJP rule per input.
+    """A differentiable operation: a NumPy forward and one VJP rule per input (one rule for all
+    inputs when it is variadic).
 
     Calling it with at least one Tensor argument returns a Tensor and, when grad mode is on and
     an input requires grad, records a :class:`Node`.  Calling it with no Tensor argument is
@@ -241,8 +243,9 @@ class Primitive:
 
     def __call__(self, *args, **params):
         # One and two arguments that are plain Tensors or constants are written out: this is
-        # the cost of every recorded operation.  Anything else (other arities, views, forward
-        # mode, subclasses of Tensor, no Tensor at all) takes ``_call_general``.
+        # the cost of every recorded operation (and one or two raw arrays go straight to
+        # NumPy).  Anything else (other arities, views, forward mode, subclasses of Tensor)
+        # takes ``_call_general``.
         tensor_cls = Tensor
         n = len(args)
         if n == 2:
@@ -344,9 +347,11 @@ class Primitive:
                     parents.append(a._node or a)  # a non-leaf's node, or the leaf itself
                 else:
                     parents.append(None)
-                if a._vc is not None:
-                    has_version = True
-                    if a._base is not None and a._vc[0] != a._view_version:
+                vc = a._vc
+                if vc is not None:
+                    if vc[0]:
+                        has_version = True  # (versions of None: every input at version 0)
+                    if a._base is not None and vc[0] != a._view_version:
                         _check_stale_view(a, self)
             else:
                 raw.append(a)
@@ -357,25 +362,21 @@ class Primitive:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
             raise _named_error(self, err) from None
-        if not (recording and grad_mode.enabled):
-            out = wrap(ans)
-            if self.view:
-                _mark_view(out, args[0])
-            if has_tangent:
-                push_tangents(self, args, ans, params, out)
-            return out
-        ans_counter = [0] if self.save_ans else None
-        node = Node(self, tuple(parents), args if self.save_inputs else None,
-                    ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
-                    inplace_count[0], _versions(args) if has_version else None, ans_counter)
+        node = None
+        if recording and grad_mode.enabled:
+            ans_counter = [0] if self.save_ans else None
+            node = Node(self, tuple(parents), args if self.save_inputs else None,
+                        ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
+                        inplace_count[0], _versions(args) if has_version else None,
+                        ans_counter)
         out = wrap(ans, node)
-        if self.save_ans:
-            out._vc = ans_counter
+        if node is not None and self.save_ans:
+            out._vc = node.ans_counter
         if self.view:
             _mark_view(out, args[0])
         if has_tangent:
-            push_tangents(self, args, ans, params, out)
-            if self.save_ans and out._tangents is not None:
+            push_tangents(self, args, params, out)
+            if node is not None and self.save_ans and out._tangents is not None:
                 node._extras().ans_tangents = out._tangents
         return out
 
@@ -399,7 +400,7 @@ def _share_storage(args, raw):
     """A view of a 0-d tensor held as a NumPy scalar must alias a real array: make one."""
     first = args[0]
     if isinstance(first, Tensor) and not isinstance(first._data, np.ndarray):
-        first._data = np.asarray(first._data)
+        first._ensure_array()
         raw = [first._data, *raw[1:]]
     return raw
 

@@ -56,7 +56,7 @@ def live_levels(tensor: Tensor) -> list[int]:
             if lv in state.levels and (ceiling is None or lv < ceiling)]
 
 
-def push_tangents(prim, args, ans, params, out: Tensor) -> None:
+def push_tangents(prim, args, params, out: Tensor) -> None:
     """Give ``out = prim(*args)`` its tangent at every open level where an input has one."""
     open_levels = state.levels
     if len(open_levels) == 1 and state.ceiling is None:  # the usual case: one level
@@ -134,9 +134,9 @@ def jvp(prim, ts, ans, args, params, originals):
                 total = part if total is None else total + part
         return _fit(total, ans)
     if kind == "reduction":  # d ans = sum over the reduced axes of (d ans / d x) t
-        ones = np.ones(np.shape(rules._raw(ans)), np.asarray(rules._raw(ans)).dtype)
+        ones = np.ones(ans.shape, ans.dtype)
         slope = prim.vjp[0](ones, ans, *args, **params)
-        x_shape = np.shape(rules._raw(args[0]))
+        x_shape = args[0].shape
         return _fit(rules.reduce_sum(ts[0] * slope, axis=params["axis"],
                                      keepdims=params["keepdims"], x_shape=x_shape), ans)
     return _fit(kind(ts, ans, *args, **params), ans)
@@ -146,7 +146,7 @@ def _tangent_or_zero(t, a):
     if t is not None:
         return t
     if isinstance(a, (Tensor, np.ndarray)):  # no tangent: zero, of the same shape
-        return np.zeros(np.shape(rules._raw(a)), np.asarray(rules._raw(a)).dtype)
+        return np.zeros(a.shape, a.dtype)
     return 0  # a Python number: a constant, which a linear primitive maps to zero
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from chainrule import autograd, forward, rules
 from chainrule.autograd import forward_ad
+from chainrule.functions import stack
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
@@ -112,8 +113,7 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
     """``autograd.grad`` as the transforms need it: recorded only when necessary (an outer
     reverse-mode differentiation, or cotangents that are themselves being differentiated), on
     tensors whenever forward mode is open (so that tangents flow through the gradients)."""
-    cots = [] if cotangents is None else (
-        [cotangents] if isinstance(cotangents, Tensor) else list(cotangents))
+    cots = autograd._as_sequence(cotangents)
     record = _record(inputs) or any(isinstance(c, Tensor) and c._rg for c in cots)
     return autograd.grad(outputs, inputs, cotangents, retain_graph=retain_graph,
                          create_graph=record, allow_unused=True,
@@ -171,6 +171,11 @@ class _Call:
             self.inputs.extend(stand_ins)
             self.args[i] = _unflatten(spec, stand_ins)
         self.out = f(*self.args)
+
+    @property
+    def like(self):
+        """The first leaf of the differentiated arguments (its kind sets the results' kind)."""
+        return self.originals[0][0] if self.originals and self.originals[0] else None
 
     def per_argument(self, flat: list, outer: bool) -> list:
         """Regroup one value per input leaf into the structure of the arguments in argnums."""
@@ -239,7 +244,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             grads = call.gradients([out] if out._rg else [])
             grouped = call.per_argument(grads, _outer())
             result = grouped[0] if isinstance(argnums, int) else tuple(grouped)
-            like = _first_leaf(args[call.nums[0]]) if call.nums else out
+            like = call.like if call.nums else out
             value = _output(out, like, _outer())
             return ((value, _outputs(aux, like, _outer())) if has_aux else value), result
         finally:
@@ -283,7 +288,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         outer = _outer()
     finally:
         _leave(reverse=True)
-    like = _first_leaf(primals[0]) if primals else None
+    like = call.like
 
     def vjp_fn(cotangent):
         cot_leaves, cot_spec = _flatten(cotangent)
@@ -336,13 +341,13 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                     onehot[k] = 1
                     rows.append(call.gradients([o] if o._rg else [],
                                                wrap(onehot.reshape(o.shape)), retain_graph=True))
-                blocks = [_stack_rows([row[j] for row in rows], o.shape, t.shape, t.dtype)
+                blocks = [_stack([row[j] for row in rows], o.shape, t.shape, t.dtype)
                           for j, t in enumerate(call.inputs)]
                 grouped = call.per_argument(blocks, _outer())
                 per_output.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
             result = _unflatten(out_spec, per_output)
             if has_aux:
-                like = _first_leaf(args[call.nums[0]]) if call.nums else None
+                like = call.like
                 return result, _outputs(aux, like, _outer())
             return result
         finally:
@@ -359,12 +364,12 @@ def _split_aux(out, has_aux: bool, name: str):
     return out[0], out[1]
 
 
-def _stack_rows(rows, out_shape, in_shape, dtype) -> Tensor:
-    if not rows:
-        return wrap(np.zeros(tuple(out_shape) + tuple(in_shape), dtype))
-    from chainrule.functions import stack
-
-    return stack(rows).reshape(tuple(out_shape) + tuple(in_shape))
+def _stack(parts, out_shape, in_shape, dtype, dim: int = 0) -> Tensor:
+    """One Jacobian block, ``out_shape + in_shape``, from its rows (dim 0) or columns (-1)."""
+    shape = tuple(out_shape) + tuple(in_shape)
+    if not parts:
+        return wrap(np.zeros(shape, dtype))
+    return stack(parts, dim=dim).reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,8 +511,8 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             out_shape = np.shape(o._data if isinstance(o, Tensor) else o)
             per_argument = [
                 _unflatten(specs[k], [
-                    _stack_columns([c[i] for c in columns[k, j]], out_shape, t,
-                                   originals[k][j], outer)
+                    _output(_stack([c[i] for c in columns[k, j]], out_shape, t.shape,
+                                   t.dtype, dim=-1), originals[k][j], outer)
                     for j, t in enumerate(group)])
                 for k, group in enumerate(leaves)]
             per_output.append(per_argument[0] if isinstance(argnums, int)
@@ -516,16 +521,6 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         return (result, aux) if has_aux else result
 
     return jacobian_fwd
-
-
-def _stack_columns(columns, out_shape, x, like, outer):
-    from chainrule.functions import stack
-
-    if not columns:
-        jac = wrap(np.zeros(tuple(out_shape) + x.shape, x.dtype))
-    else:
-        jac = stack(columns, dim=-1).reshape(tuple(out_shape) + x.shape)
-    return _output(jac, like, outer)
 
 
 def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
@@ -575,30 +570,28 @@ def hvp(f: Callable, primals, tangents):
     array([ 6., 12.])
     """
     pairs = list(_leaf_pairs("hvp", primals, tangents))
-    level = forward.enter_level()
     _enter(reverse=True)
     try:
-        call = _Call("hvp", lambda *xs: xs, primals, tuple(range(len(primals))))
-        for stand_in, v in zip(call.inputs, _flat_tangents(pairs)):
-            lower = dict(stand_in._tangents) if stand_in._tangents else {}
-            lower[level] = v  # the stand-in requires grad and carries v: both modes at once
-            stand_in._tangents = lower
-        out = f(*call.args)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise TypeError("hvp: f must return a scalar (a one-element tensor)")
-        slope = out._tangents.get(level) if out._tangents else None  # J_f(x) . v
-    finally:
-        forward.exit_level(level)
-        _leave(reverse=True)
-    _enter(reverse=True)
-    try:
+        level = forward.enter_level()
+        try:
+            call = _Call("hvp", lambda *xs: xs, primals, tuple(range(len(primals))))
+            for stand_in, v in zip(call.inputs, _flat_tangents(pairs)):
+                lower = dict(stand_in._tangents) if stand_in._tangents else {}
+                lower[level] = v  # the stand-in requires grad and carries v: both modes at once
+                stand_in._tangents = lower
+            out = f(*call.args)
+            if not isinstance(out, Tensor) or out.numel() != 1:
+                raise TypeError("hvp: f must return a scalar (a one-element tensor)")
+            slope = out._tangents.get(level) if out._tangents else None  # J_f(x) . v
+        finally:
+            forward.exit_level(level)
         grads = call.gradients(
             [rules.reshape(slope, shape=(), x_shape=slope.shape) if slope.ndim else slope]
             if isinstance(slope, Tensor) and slope._rg else [])
         hv = call.per_argument(grads, _outer())
     finally:
         _leave(reverse=True)
-    value = _output(out, _first_leaf(primals[0]), _depth.value > 0)
+    value = _output(out, call.like, _depth.value > 0)
     return value, (hv[0] if len(primals) == 1 else tuple(hv))
 
 

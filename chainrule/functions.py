@@ -8,8 +8,10 @@ require grad, as in PyTorch.  At the end of the module these functions become th
 operators of :class:`~chainrule.tensor.Tensor`.
 
 The primitives these functions call compute with plain NumPy when given no Tensor at all
-(this is what lets the derivative rules run on raw arrays, see ``rules.py``); the unary
-functions here turn a non-Tensor argument into a tensor first (``_tensor_arg``).
+(this is what lets the derivative rules run on raw arrays, see ``rules.py``); the functions
+here return tensors all the same: the unary ones turn a non-Tensor argument into a tensor
+first (``_tensor_arg``), the binary ones are wrapped at the end of the module
+(``_tensor_out``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from chainrule import rules as R
+from chainrule.creation import _size as _sizes
 from chainrule.engine import grad_mode
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
@@ -66,13 +69,6 @@ def _axis(name: str, d: int, ndim: int) -> int:
 
 def _keep(keepdim: bool, keepdims: bool | None) -> bool:
     return bool(keepdim if keepdims is None else keepdims)
-
-
-def _sizes(size) -> tuple[int, ...]:
-    """Sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    return tuple(int(s) for s in size)
 
 
 def _nograd(func, *args, **kwargs) -> Tensor:

@@ -64,4 +64,4 @@ def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A
     if ord is not None and ord != "fro" and dim is None and input.ndim >= 2:
         raise NotImplementedError(f"linalg.norm: matrix norm ord={ord!r} is not supported; "
                                   "use ord=None or 'fro', or pass dim= for vector norms")
-    return vector_norm(input, 2 if ord in (None, "fro") else ord, dim, keepdim)
+    return vector_norm(input, ord, dim, keepdim)

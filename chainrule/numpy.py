@@ -141,7 +141,7 @@ log_softmax = _numpy_or(lambda x, axis=None: x - _plain_logsumexp(x, axis, keepd
 expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,
                             "The logistic function ``1 / (1 + exp(-x))`` (``scipy.special"
                             ".expit``).")
-relu = _numpy_or(lambda x: _np.maximum(x, 0), _R.relu, "``max(x, 0)`` (``jax.nn.relu``).")
+relu = _numpy_or(_R.relu.impl, _R.relu, "``max(x, 0)`` (``jax.nn.relu``).")
 
 # --------------------------------------------------------------------------------------------
 # reductions (NumPy's names and defaults: axis=None, keepdims=False, ddof=0)
@@ -291,7 +291,7 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
                                   "is not supported; use ord=None or 'fro', or a single axis=")
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
-    return _F.vector_norm(x, 2 if ord in (None, "fro") else ord, axis, keepdims)
+    return _F.vector_norm(x, ord, axis, keepdims)
 
 
 linalg = types.SimpleNamespace(

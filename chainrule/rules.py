@@ -230,7 +230,9 @@ def _sigmoid(x):
     x = np.asarray(x)  # a Python number is float64 here, as NumPy computes it
     e = np.exp(-np.abs(x))
     dtype = x.dtype if x.dtype.kind == "f" else np.float64  # floats keep their precision
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype)
+    out = np.where(x >= 0, 1, e)  # a new array (0-d for a number)
+    np.divide(out, 1 + e, out=out)  # 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere
+    return out.astype(dtype, copy=False)
 
 
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
@@ -409,7 +411,8 @@ def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
 
 
 reduce_prod = primitive(
-    "Prod", lambda x, axis, keepdims, x_shape: np.prod(x, axis=axis, keepdims=keepdims),
+    "Prod",
+    lambda x, axis, keepdims, x_shape: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
     (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 
@@ -419,9 +422,12 @@ def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
     return _unreduce(g, axis, keepdims, x_shape) * hit / _keep_sum(hit, axis)
 
 
-amax = primitive("Amax", lambda x, axis, keepdims, x_shape: np.amax(x, axis, keepdims=keepdims),
+# (the ufuncs' reduce: np.amax's work without its Python-level wrapper, as reduce_sum)
+amax = primitive("Amax", lambda x, axis, keepdims, x_shape:
+                 np.maximum.reduce(x, axis=axis, keepdims=keepdims),
                  (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
-amin = primitive("Amin", lambda x, axis, keepdims, x_shape: np.amin(x, axis, keepdims=keepdims),
+amin = primitive("Amin", lambda x, axis, keepdims, x_shape:
+                 np.minimum.reduce(x, axis=axis, keepdims=keepdims),
                  (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 
@@ -429,9 +435,9 @@ _finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
 
 
 def _logsumexp(x, axis, keepdims, x_shape):
-    top = _finite_or_0(np.amax(x, axis=axis, keepdims=True))
+    top = _finite_or_0(np.maximum.reduce(x, axis=axis, keepdims=True))
     with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+        out = np.log(np.add.reduce(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -444,8 +450,8 @@ logsumexp = primitive(
 
 
 def _softmax(x, axis):
-    e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 # d softmax = s * (dg - sum(s dg))
@@ -472,7 +478,8 @@ def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
 
 vector_norm = primitive(
     "LinalgVectorNorm",
-    lambda x, axis, keepdims, x_shape: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    lambda x, axis, keepdims, x_shape:
+        np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims)),
     (_norm_vjp,), save_inputs=True, save_ans=True, jvp="reduction")
 
 # --------------------------------------------------------------------------------------------

@@ -46,6 +46,12 @@ import numpy as np
 
 from chainrule import engine
 from chainrule.rules import (
+    LEGACY_PROMOTION as NUMPY_1,
+)
+from chainrule.rules import (
+    _keep_sum as _keep_sum_axes,
+)
+from chainrule.rules import (
     _raw,
     _swap_last,
     _unsqueeze,
@@ -81,8 +87,7 @@ def _sum_last(a, count):
 
 
 def _keep_sum(a, axis):
-    shape = np.shape(_raw(a))
-    return reduce_sum(a, axis=(axis % len(shape),), keepdims=True, x_shape=shape)
+    return _keep_sum_axes(a, (axis % np.ndim(_raw(a)),))
 
 
 def _not_implemented_at_zeros(name):
@@ -215,9 +220,6 @@ def slogdet(a):
     if isinstance(a, engine.Tensor):
         sign = engine.wrap(np.asarray(sign))
     return sign, logabsdet(a)
-
-
-NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
 def _numpy_reads_vector(a_ndim: int, b_ndim: int) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.tensor import Tensor
+
 
 class GradcheckError(RuntimeError):
     """Raised by :func:`gradcheck` when autograd and finite differences disagree."""
@@ -23,15 +25,11 @@ def _as_tuple(x) -> tuple:
 
 
 def _differentiable(outputs) -> list:
-    from chainrule.tensor import Tensor
-
     return [o for o in outputs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
 def _numerical_jacobians(func, inputs, diff_index, eps):
     """J[j][i] has shape (numel(input j), numel(output i))."""
-    from chainrule.tensor import Tensor
-
     def evaluate(values):
         # not under no_grad: func may itself take gradients (gradgradcheck)
         outs = _differentiable(_as_tuple(func(*values)))
@@ -61,8 +59,6 @@ def _numerical_jacobians(func, inputs, diff_index, eps):
 def _analytical_jacobians(outputs, diff_inputs):
     """J[j][i] has shape (numel(input j), numel(output i))."""
     from chainrule.autograd import grad
-    from chainrule.tensor import Tensor
-
     per_output = []
     for out in outputs:
         rows = []
@@ -95,8 +91,6 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     >>> cr.autograd.gradcheck(lambda t: (t.sin() * t).sum(), (x,))
     True
     """
-    from chainrule.tensor import Tensor
-
     inputs = _as_tuple(inputs)
     diff_index = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff_index:
@@ -137,8 +131,6 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
     True
     """
     from chainrule.autograd import grad
-    from chainrule.tensor import Tensor
-
     inputs = _as_tuple(inputs)
     outputs = _differentiable(_as_tuple(func(*inputs)))
     if grad_outputs is None:

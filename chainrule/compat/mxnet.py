@@ -466,18 +466,6 @@ def asarray(obj, dtype=None, ctx=None) -> ndarray:
     return array(obj, dtype)
 
 
-def _filled(fill):
-    def create(shape, dtype=None, order="C", ctx=None) -> ndarray:
-        return ndarray(cr.from_numpy(onp.full(shape, fill, dtype=_dtype(dtype))))
-    create.__doc__ = (f"An array of shape ``shape`` filled with {fill}s, float32 unless "
-                      "``dtype`` is given.")
-    return create
-
-
-zeros, ones = _filled(0), _filled(1)
-empty = zeros
-
-
 def full(shape, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
     """``fill_value`` in shape ``shape``; dtype: ``dtype``, else an array value's, else float32."""
     if dtype is None and isinstance(fill_value, ndarray):
@@ -485,15 +473,27 @@ def full(shape, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
     return ndarray(cr.from_numpy(onp.full(shape, onp.asarray(fill_value), dtype=_dtype(dtype))))
 
 
-def _like(fill):
-    def create(a, dtype=None, order="C", ctx=None) -> ndarray:
-        return ndarray(cr.from_numpy(onp.full(a.shape, fill, dtype=_dtype(dtype, a.dtype))))
-    create.__doc__ = f"An array of {fill}s in ``a``'s shape and dtype (or ``dtype``, if given)."
-    return create
+def zeros(shape, dtype=None, order="C", ctx=None) -> ndarray:
+    """An array of shape ``shape`` filled with 0s, float32 unless ``dtype`` is given."""
+    return full(shape, 0, dtype)
 
 
-zeros_like, ones_like = _like(0), _like(1)
-empty_like = zeros_like
+def ones(shape, dtype=None, order="C", ctx=None) -> ndarray:
+    """An array of shape ``shape`` filled with 1s, float32 unless ``dtype`` is given."""
+    return full(shape, 1, dtype)
+
+
+def zeros_like(a, dtype=None, order="C", ctx=None) -> ndarray:
+    """An array of 0s in ``a``'s shape and dtype (or ``dtype``, if given)."""
+    return full_like(a, 0, dtype)
+
+
+def ones_like(a, dtype=None, order="C", ctx=None) -> ndarray:
+    """An array of 1s in ``a``'s shape and dtype (or ``dtype``, if given)."""
+    return full_like(a, 1, dtype)
+
+
+empty, empty_like = zeros, zeros_like
 
 
 def full_like(a, fill_value, dtype=None, order="C", ctx=None) -> ndarray:
@@ -647,13 +647,37 @@ def reset_np() -> None:
     set_np(False, False)
 
 
+def is_np_shape() -> bool:
+    """Whether NumPy shape semantics are on (``set_np`` turns them on)."""
+    return _np_mode["shape"]
+
+
+def is_np_array() -> bool:
+    """Whether NumPy array semantics are on (``set_np`` turns them on)."""
+    return _np_mode["array"]
+
+
+def is_np_default_dtype() -> bool:
+    """False: default dtypes are MXNet's float32, not NumPy's float64."""
+    return False
+
+
+def cpu(device_id: int = 0) -> str:
+    """The CPU context, ``'cpu(0)'`` (chainrule computes on the CPU only)."""
+    return "cpu(0)"
+
+
+def num_gpus() -> int:
+    """0: chainrule uses no GPU."""
+    return 0
+
+
 npx = _namespace(
     "chainrule.compat.mxnet.npx", "MXNet's ``mxnet.npx``: the extensions to ``np``.",
     {
         "set_np": set_np, "reset_np": reset_np,
-        "is_np_shape": lambda: _np_mode["shape"], "is_np_array": lambda: _np_mode["array"],
-        "is_np_default_dtype": lambda: False,
-        "cpu": lambda device_id=0: "cpu(0)", "num_gpus": lambda: 0,
+        "is_np_shape": is_np_shape, "is_np_array": is_np_array,
+        "is_np_default_dtype": is_np_default_dtype, "cpu": cpu, "num_gpus": num_gpus,
         "relu": _lift(cnp.relu, "relu"), "sigmoid": _lift(cnp.sigmoid, "sigmoid"),
         "softmax": _lift(cnp.softmax, "softmax"),
         "log_softmax": _lift(cnp.log_softmax, "log_softmax"),

@@ -547,16 +547,11 @@ def _index(i):
     return i
 
 
-def _convert_for(value, dtype: DType):
-    """A Python number, list or array as a constant of the other operand's dtype."""
-    return constant(value, dtype=dtype)
-
-
 def _binary(a, b, fn, op: str):
     if not isinstance(a, _TensorLike):
-        a = _convert_for(a, b.dtype)
+        a = constant(a, dtype=b.dtype)
     if not isinstance(b, _TensorLike):
-        b = _convert_for(b, a.dtype)
+        b = constant(b, dtype=a.dtype)
     if a.dtype != b.dtype:
         raise InvalidArgumentError(
             None, None, f"cannot compute {op} as input #1(zero-based) was expected to be a "
@@ -591,7 +586,7 @@ def _truediv(a, b):
 
 def _compare(a, b, ufunc, op: str):
     if not isinstance(b, _TensorLike):
-        b = _convert_for(b, a.dtype)
+        b = constant(b, dtype=a.dtype)
     x, y = a.numpy(), b.numpy()
     try:
         _np.broadcast_shapes(_np.shape(x), _np.shape(y))
@@ -1403,7 +1398,7 @@ def where(condition, x=None, y=None, name=None) -> Tensor:
     if x is None and y is None:
         return constant(_np.argwhere(cond.numpy()).astype(_np.int64))
     x = _as_tf(x) if isinstance(x, _TensorLike) or not isinstance(y, _TensorLike) \
-        else _convert_for(x, y.dtype)
+        else constant(x, dtype=y.dtype)
     y = _as_tf(y, x.dtype)
     return _op(_cr.where, cond, x, y)
 
@@ -1452,13 +1447,13 @@ pow = _binary_function(_TensorLike.__pow__, _TensorLike.__rpow__,  # noqa: A001
 
 def maximum(x, y, name=None) -> Tensor:
     """The elementwise maximum of ``x`` and ``y``."""
-    x = _as_tf(x) if isinstance(x, _TensorLike) else _convert_for(x, _as_tf(y).dtype)
+    x = _as_tf(x) if isinstance(x, _TensorLike) else constant(x, dtype=_as_tf(y).dtype)
     return _binary(x, y, _cr.maximum, "Maximum")
 
 
 def minimum(x, y, name=None) -> Tensor:
     """The elementwise minimum of ``x`` and ``y``."""
-    x = _as_tf(x) if isinstance(x, _TensorLike) else _convert_for(x, _as_tf(y).dtype)
+    x = _as_tf(x) if isinstance(x, _TensorLike) else constant(x, dtype=_as_tf(y).dtype)
     return _binary(x, y, _cr.minimum, "Minimum")
 
 

@@ -53,10 +53,6 @@ def _as(value, dtype):
     return t if t.dtype == dtype else t.to(dtype)
 
 
-def _result(value, weak: bool) -> Array:
-    return from_tensor(value, weak)
-
-
 def _binary_op(cfunc, x, y, *, inexact: bool = False, weak_result: bool = True) -> Array:
     if not isinstance(x, Array) and not isinstance(y, Array):
         x = lift(x)
@@ -66,7 +62,7 @@ def _binary_op(cfunc, x, y, *, inexact: bool = False, weak_result: bool = True) 
     a, b = _as(x, dtype), _as(y, dtype)
     if not isinstance(a, chainrule.Tensor) and not isinstance(b, chainrule.Tensor):
         a = to_tensor(lift(x, dtype))
-    return _result(cfunc(a, b), weak and weak_result)
+    return from_tensor(cfunc(a, b), weak and weak_result)
 
 
 def _unary_op(cfunc, x, *, inexact: bool = True) -> Array:
@@ -78,8 +74,8 @@ def _unary_op(cfunc, x, *, inexact: bool = True) -> Array:
         # float32 transcendental functions: computed in float64 and rounded, which gives the
         # correctly rounded value (as JAX's, and PyTorch's, almost always; NumPy's own float32
         # sin is 1 ulp off at 1.0).  The derivative goes through the same casts.
-        return _result(cfunc(t.to(np.float64)).to(t.dtype), a.weak_type)
-    return _result(cfunc(t), a.weak_type)
+        return from_tensor(cfunc(t.to(np.float64)).to(t.dtype), a.weak_type)
+    return from_tensor(cfunc(t), a.weak_type)
 
 
 _WIDENED = (np.dtype(np.float16), np.dtype(np.float32))
@@ -136,7 +132,7 @@ def sqrt(x) -> Array:
     """``jax.numpy.sqrt`` (correctly rounded in float32 already)."""
     a = lift(x)
     t = to_tensor(a)
-    return _result(cnp.sqrt(t.to(np.float32) if t.dtype.kind in "biu" else t), a.weak_type)
+    return from_tensor(cnp.sqrt(t.to(np.float32) if t.dtype.kind in "biu" else t), a.weak_type)
 
 
 def log2(x) -> Array:
@@ -162,7 +158,7 @@ def positive(x) -> Array:
 def round(a, decimals: int = 0) -> Array:  # noqa: A001
     """``jax.numpy.round``: ``a`` rounded to ``decimals`` decimal places."""
     a = lift(a)
-    return _result(cnp.round(to_tensor(a), decimals), a.weak_type)
+    return from_tensor(cnp.round(to_tensor(a), decimals), a.weak_type)
 
 
 around = round
@@ -175,7 +171,7 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> Array:  # noqa: A0
     hi = a_max if max is None else max
     lo = None if lo is None else float(lo) if a.dtype.kind in "fc" else int(lo)
     hi = None if hi is None else float(hi) if a.dtype.kind in "fc" else int(hi)
-    return _result(cnp.clip(to_tensor(a), lo, hi), a.weak_type)
+    return from_tensor(cnp.clip(to_tensor(a), lo, hi), a.weak_type)
 
 
 def where(condition, x=None, y=None) -> Array:
@@ -184,7 +180,7 @@ def where(condition, x=None, y=None) -> Array:
         return tuple(from_tensor(i) for i in np.nonzero(np.asarray(lift(condition))))
     dtype, weak = promote(x, y)
     cond = np.asarray(lift(condition)).astype(bool)
-    return _result(cnp.where(cond, _as_tensor(x, dtype), _as_tensor(y, dtype)), weak)
+    return from_tensor(cnp.where(cond, _as_tensor(x, dtype), _as_tensor(y, dtype)), weak)
 
 
 def _as_tensor(value, dtype):
@@ -260,7 +256,7 @@ def _reduction(name: str, inexact: bool = False):
             t = t.to(np.float32)
         elif t.dtype.kind == "b" and name in ("sum", "prod"):
             t = t.to(np.int32)
-        return _result(cfunc(t, axis=_axis(axis), keepdims=keepdims, **kwargs), a.weak_type)
+        return from_tensor(cfunc(t, axis=_axis(axis), keepdims=keepdims, **kwargs), a.weak_type)
 
     reduce.__name__ = reduce.__qualname__ = name
     reduce.__doc__ = f"``jax.numpy.{name}``."
@@ -281,7 +277,7 @@ def _extremum(name: str):
 
     def reduce(a, axis=None, out=None, keepdims=False):
         a = lift(a)
-        return _result(cfunc(to_tensor(a), axis=_axis(axis), keepdims=keepdims), a.weak_type)
+        return from_tensor(cfunc(to_tensor(a), axis=_axis(axis), keepdims=keepdims), a.weak_type)
 
     reduce.__name__ = reduce.__qualname__ = name
     reduce.__doc__ = (f"``jax.numpy.{name}`` over ``axis`` (all axes by default); ``out`` is "
@@ -300,7 +296,7 @@ def _moment(name: str):
         a = lift(a)
         t = to_tensor(a)
         t = t.to(np.float32) if t.dtype.kind in "biu" else t
-        return _result(cfunc(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
+        return from_tensor(cfunc(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
 
     reduce.__name__ = reduce.__qualname__ = name
     reduce.__doc__ = f"``jax.numpy.{name}``."
@@ -330,19 +326,19 @@ count_nonzero = _no_gradient_reduction(np.count_nonzero)
 def cumsum(a, axis=None, dtype=None) -> Array:
     """``jax.numpy.cumsum``: running sum along ``axis`` (of all, if None); ``dtype`` is ignored."""
     a = lift(a)
-    return _result(cnp.cumsum(to_tensor(a), axis=axis), a.weak_type)
+    return from_tensor(cnp.cumsum(to_tensor(a), axis=axis), a.weak_type)
 
 
 def cumprod(a, axis=None, dtype=None) -> Array:
     """``jax.numpy.cumprod``: running product along ``axis``; ``dtype`` is ignored."""
     a = lift(a)
-    return _result(cnp.cumprod(to_tensor(a), axis=axis), a.weak_type)
+    return from_tensor(cnp.cumprod(to_tensor(a), axis=axis), a.weak_type)
 
 
 def sort(a, axis=-1) -> Array:
     """``jax.numpy.sort``: the values sorted along ``axis`` (the last by default)."""
     a = lift(a)
-    return _result(cnp.sort(to_tensor(a), axis=axis), a.weak_type)
+    return from_tensor(cnp.sort(to_tensor(a), axis=axis), a.weak_type)
 
 
 def argsort(a, axis=-1) -> Array:
@@ -363,13 +359,13 @@ outer = _binary("outer")
 def tensordot(a, b, axes=2) -> Array:
     """``jax.numpy.tensordot``: the sum of products over ``axes`` of ``a`` and ``b``."""
     dtype, weak = promote(a, b)
-    return _result(cnp.tensordot(_as_tensor(a, dtype), _as_tensor(b, dtype), axes), weak)
+    return from_tensor(cnp.tensordot(_as_tensor(a, dtype), _as_tensor(b, dtype), axes), weak)
 
 
 def einsum(subscripts: str, *operands) -> Array:
     """``jax.numpy.einsum``: Einstein summation of ``operands`` as ``subscripts`` says."""
     dtype, weak = promote(*operands)
-    return _result(cnp.einsum(subscripts, *[_as_tensor(o, dtype) for o in operands]), weak)
+    return from_tensor(cnp.einsum(subscripts, *[_as_tensor(o, dtype) for o in operands]), weak)
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,7 +377,7 @@ def _shaping(name: str):
 
     def op(a, *args, **kwargs):
         a = lift(a)
-        return _result(cfunc(to_tensor(a), *args, **kwargs), a.weak_type)
+        return from_tensor(cfunc(to_tensor(a), *args, **kwargs), a.weak_type)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``jax.numpy.{name}``."
@@ -397,7 +393,7 @@ def reshape(a, shape=None, order="C", *, newshape=None) -> Array:
     """``jax.numpy.reshape``: the values in shape ``shape`` (``newshape``: its old name)."""
     a = lift(a)
     shape = newshape if shape is None else shape
-    return _result(cnp.reshape(to_tensor(a), shape, order), a.weak_type)
+    return from_tensor(cnp.reshape(to_tensor(a), shape, order), a.weak_type)
 
 
 def _joined(name: str):
@@ -405,7 +401,7 @@ def _joined(name: str):
 
     def op(arrays, axis=0):
         dtype, weak = promote(*arrays)
-        return _result(cfunc([_as_tensor(x, dtype) for x in arrays], axis=axis), weak)
+        return from_tensor(cfunc([_as_tensor(x, dtype) for x in arrays], axis=axis), weak)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``jax.numpy.{name}``: ``arrays`` joined along ``axis``, in a common dtype."
@@ -567,17 +563,7 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
     vector = x.ndim == 1 if axis is None else isinstance(axis, int) or len(axis) == 1
     if ord in (None, 2, "fro") and (vector or ord != 2):
         return sqrt(sum(multiply(x, x), axis=axis, keepdims=keepdims))
-    if vector and ord in (1, np.inf, -np.inf):
-        a = abs(x)
-        if ord == 1:
-            return sum(a, axis=axis, keepdims=keepdims)
-        return (max if ord > 0 else min)(a, axis=axis, keepdims=keepdims)
-    if vector and ord == 0:
-        return sum(not_equal(x, 0).astype(x.dtype), axis=axis, keepdims=keepdims)
-    if vector:
-        a = abs(x)
-        return power(sum(power(a, ord), axis=axis, keepdims=keepdims), 1.0 / ord)
-    return _result(cnp.linalg.norm(to_tensor(x), ord, axis, keepdims), x.weak_type)
+    return from_tensor(cnp.linalg.norm(to_tensor(x), ord, axis, keepdims), x.weak_type)
 
 
 def _linalg_unary(name: str):
@@ -587,8 +573,8 @@ def _linalg_unary(name: str):
         a = lift(a)
         result = cfunc(to_tensor(a))
         if isinstance(result, tuple):
-            return tuple(_result(r, a.weak_type) for r in result)
-        return _result(result, a.weak_type)
+            return tuple(from_tensor(r, a.weak_type) for r in result)
+        return from_tensor(result, a.weak_type)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``jax.numpy.linalg.{name}`` of ``a`` (chainrule.numpy.linalg's)."
@@ -598,7 +584,7 @@ def _linalg_unary(name: str):
 def _solve(a, b) -> Array:
     """``jax.numpy.linalg.solve``: the ``x`` with ``a @ x == b``."""
     dtype, weak = promote(a, b)
-    return _result(cnp.linalg.solve(_as_tensor(a, dtype), _as_tensor(b, dtype)), weak)
+    return from_tensor(cnp.linalg.solve(_as_tensor(a, dtype), _as_tensor(b, dtype)), weak)
 
 
 linalg = types.SimpleNamespace(
