@@ -390,13 +390,20 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             # this frame's references would hide dead arrays
             args = ans = dying = spent = gi = fresh_results = None
             _recycle(node, donation.pool)
-        if node.args is not None:
-            node.args = FREED
-        if node.ans is not None:
-            node.ans = FREED
-            if node.extras is not None:
-                # the result's tangents lead back to this node through their own graph
-                node.extras.ans_tangents = None
+        else:
+            _free_saved(node)
+
+
+def _free_saved(node) -> None:
+    """Release what ``node`` saved: a later pass through it raises ``BACKWARD_TWICE``.  (A node
+    that saved nothing stays usable, as in PyTorch.)"""
+    if node.args is not None:
+        node.args = FREED
+    if node.ans is not None:
+        node.ans = FREED
+        if node.extras is not None:
+            # the result's tangents lead back to this node through their own graph
+            node.extras.ans_tangents = None
 
 
 _NO_PARAMS: dict = {}
@@ -478,7 +485,7 @@ def _aliases(gi, array) -> bool:
 def _recycle(node, pool) -> None:
     """Keep the large saved values of ``node`` that no one else references, for reuse."""
     items = (*node.args, node.ans) if node.args is not None else (node.ans,)
-    node.args = node.ans = FREED
+    _free_saved(node)
     for _, array in _unshared(items):
         pool.append(array)
     if len(pool) > POOL_SIZE:

@@ -220,3 +220,17 @@ def test_create_graph_seed_is_the_callers_own():
     w = cr.tensor(1.0, requires_grad=True)
     (w * 2).backward()
     assert w.grad.item() == 2.0
+
+
+@pytest.mark.parametrize("n", [10, 10_000])  # small, and large enough to be recycled
+def test_backward_twice_through_a_node_that_saved_nothing(n):
+    """As in PyTorch: only nodes that saved values refuse a second pass."""
+    x = cr.ones(n, requires_grad=True)
+    y = x + 1  # Add saves nothing
+    y.sum().backward()
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(n, 2.0, np.float32))
+    z = x * x  # Mul saves its inputs
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        z.sum().backward()
