@@ -1096,7 +1096,8 @@ def _tensor_out(func):
     return public
 
 
-add, sub, mul, div, pow, maximum, minimum, clamp, where, max, min, matmul, mm, tensordot = (  # noqa: A001
-    _tensor_out(f) for f in (add, sub, mul, div, pow, maximum, minimum, clamp, where, max, min,
-                             matmul, mm, tensordot))
+(add, sub, mul, div, pow, neg, maximum, minimum, clamp, where, max, min,  # noqa: A001
+ matmul, mm, mv, dot, tensordot, einsum) = (
+    _tensor_out(f) for f in (add, sub, mul, div, pow, neg, maximum, minimum, clamp, where, max,
+                             min, matmul, mm, mv, dot, tensordot, einsum))
 clip = clamp
