@@ -61,6 +61,7 @@ def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A
     >>> cr.linalg.norm(cr.tensor([3., 4.]))
     tensor(5.)
     """
+    input = _tensor_arg(input)  # noqa: A001
     if ord is not None and ord != "fro" and dim is None and input.ndim >= 2:
         raise NotImplementedError(f"linalg.norm: matrix norm ord={ord!r} is not supported; "
                                   "use ord=None or 'fro', or pass dim= for vector norms")

@@ -1268,3 +1268,13 @@ def test_no_public_function_returns_numpy_for_ndarrays():
     assert tried > 200
     assert isinstance(cr.einsum("ij,jk->ik", m, m), cr.Tensor)
     assert cr.is_grad_enabled() and cr.get_default_dtype() == cr.float32  # nothing global moved
+
+
+def test_linalg_norm_of_a_nested_list():
+    """Like every public function, linalg.norm takes array-likes (it read .ndim first)."""
+    values = [[1.0, 2.0], [3.0, 4.0]]
+    np.testing.assert_allclose(cr.linalg.norm(values).item(), np.linalg.norm(values), rtol=1e-6)
+    np.testing.assert_allclose(cr.linalg.norm(values, ord=1, dim=1).numpy(),
+                               np.linalg.norm(values, ord=1, axis=1), rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="matrix norm ord=1"):
+        cr.linalg.norm(values, ord=1)
