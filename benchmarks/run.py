@@ -385,19 +385,19 @@ def mlp_step_numpy(sizes, batch):
     return run
 
 
-def _mlp_step_eager(lib, sizes, batch, loss):
-    """The step in PyTorch's interface, which chainrule shares: one runner for both;
-    ``loss(lib, z, onehot, labels)`` is each library's softmax cross-entropy."""
+def _mlp_step_eager(lib, sizes, batch):
+    """The step in PyTorch's interface, which chainrule shares: one runner for both, with
+    each library's fused softmax cross-entropy (``lib.nn.functional.cross_entropy``)."""
     arrays, x, onehot, labels = _mlp_data(sizes, batch)
     params = [lib.from_numpy(a).requires_grad_() for a in arrays]
-    x, onehot, labels = lib.from_numpy(x), lib.from_numpy(onehot), lib.from_numpy(labels)
+    x, labels = lib.from_numpy(x), lib.from_numpy(labels)
 
     def run():
         h = x
         for i in range(0, len(params) - 2, 2):
             h = lib.relu(h @ params[i] + params[i + 1])
         z = h @ params[-2] + params[-1]
-        loss(lib, z, onehot, labels).backward()
+        lib.nn.functional.cross_entropy(z, labels).backward()
         grads = [p.grad for p in params]
         with lib.no_grad():
             for p in params:
@@ -408,12 +408,8 @@ def _mlp_step_eager(lib, sizes, batch, loss):
     return run
 
 
-implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(
-    cr, sizes, batch,
-    lambda lib, z, onehot, labels: -(lib.log_softmax(z, dim=1) * onehot).sum() / z.shape[0]))
-implements("mlp-step", "torch")(lambda sizes, batch: _mlp_step_eager(
-    _torch(), sizes, batch,
-    lambda lib, z, onehot, labels: lib.nn.functional.cross_entropy(z, labels)))
+implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(cr, sizes, batch))
+implements("mlp-step", "torch")(lambda sizes, batch: _mlp_step_eager(_torch(), sizes, batch))
 
 
 def _mlp_loss(np_like, log_softmax, params, x, onehot):

@@ -12,7 +12,7 @@ every derivative rule sits in one table (``chainrule/rules.py``).
 tensor([ 0.,  4.,  8., 12.])
 """
 
-from chainrule import autograd, func, linalg, numpy, testing
+from chainrule import autograd, func, linalg, nn, numpy, testing
 from chainrule.creation import (
     arange,
     as_tensor,

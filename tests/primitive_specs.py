@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule import rules as R
 
 
@@ -60,6 +61,15 @@ def _unary(fn, ref, sample=real, **kw):
 
 MASK = np.array([[True, False, True], [False, True, True]])
 INDEX = (np.array([0, 1, 1, 0]), np.array([2, 0, 0, 1]))  # repeated positions accumulate
+
+
+def _cross_entropy_ref(z, p):
+    """-sum(p log_softmax(z)) along the class dim (1, or 0 for one sample): per sample for
+    inputs with extra dims (reduction="none"), else the mean over samples."""
+    axis = 1 if z.ndim > 1 else 0
+    log_softmax = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    losses = -(p * log_softmax).sum(axis=axis)
+    return losses if z.ndim == 3 else losses.mean()
 
 
 def _index_put(x, v):
@@ -118,6 +128,12 @@ SPECS: dict[str, Spec] = {
                     lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), REDUCE),
     "LogSoftmax": Spec(lambda x: cr.log_softmax(x, dim=0),
                        lambda x: x - np.log(np.exp(x).sum(axis=0, keepdims=True)), REDUCE),
+    # probability targets (positive, not normalised: sum(p) softmax(z) - p is then exercised);
+    # index targets, which carry no gradient, are tested in tests/test_nn_functional.py
+    "SoftmaxCrossEntropy": Spec(
+        lambda z, p: F.cross_entropy(z, p, reduction="none" if z.ndim == 3 else "mean"),
+        lambda z, p: _cross_entropy_ref(z, p), [((2, 3), (2, 3)), ((4,), (4,)),
+                                               ((2, 3, 2), (2, 3, 2))], (real, positive)),
     "LinalgVectorNorm": Spec(lambda x: x.norm(dim=-1), lambda x: np.linalg.norm(x, axis=-1),
                              REDUCE),
     "Mm": Spec(lambda x, y: x @ y, np.matmul,

@@ -1,0 +1,157 @@
+"""``chainrule.nn.functional``: the loss and activation functions of ``torch.nn.functional``.
+
+``cross_entropy`` is one primitive (``rules.softmax_cross_entropy``) followed by the reduction,
+so a classifier's loss records two or three nodes where log-softmax, a product with one-hot
+targets, a sum and a negation would record five, and its gradient is the hand-written
+``softmax(z) - onehot``.
+
+>>> import chainrule as cr
+>>> import chainrule.nn.functional as F
+>>> z = cr.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+>>> loss = F.cross_entropy(z, cr.tensor([0, 2]))
+>>> loss.backward()
+>>> z.grad  # (softmax(z) - onehot) / 2
+tensor([[-0.1065,  0.0533,  0.0533],
+        [ 0.1667,  0.1667, -0.3333]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import rules as R
+from chainrule.functions import _tensor_arg, log_softmax, relu, sigmoid, softmax, tanh
+from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
+
+__all__ = ["cross_entropy", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy between logits and targets, as ``torch.nn.functional.cross_entropy``.
+
+    ``input`` holds logits of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (classes along
+    dim 1, or dim 0 for one sample).  ``target`` is either class indices (integers, the input's
+    shape without the class dim) or class probabilities (floats, the input's shape; they may
+    require grad).  ``weight`` rescales each class; ``ignore_index`` marks index targets that
+    contribute nothing (nor count in the mean); ``label_smoothing`` mixes the target with the
+    uniform distribution.  ``reduction`` is ``"mean"`` (over samples; with index targets, a
+    mean weighted by the targets' class weights), ``"sum"`` or ``"none"``.
+
+    >>> import chainrule as cr
+    >>> logits = cr.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> cross_entropy(logits, cr.tensor([2]))
+    tensor(0.4076, grad_fn=<SoftmaxCrossEntropyBackward0>)
+    >>> cross_entropy(logits, cr.tensor([[0.0, 0.5, 0.5]]), reduction="none")
+    tensor([0.9076], grad_fn=<SoftmaxCrossEntropyBackward0>)
+    """
+    name = "cross_entropy"
+    z = _tensor_arg(input)
+    if z.ndim == 0:
+        raise ValueError(f"{name}: input has shape (); pass logits of shape (C,), (N, C) or "
+                         "(N, C, d1, ...) with the classes along dim 1")
+    if z.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: input must hold floating-point logits, got {z.dtype}; "
+                        "convert it with .float() or .double()")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction={reduction!r} is not one of 'none', 'mean', 'sum'")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, "
+                         f"got {label_smoothing}")
+    axis = 1 if z.ndim > 1 else 0
+    classes = z.shape[axis]
+    target = target if isinstance(target, Tensor) else wrap(np.asarray(target))
+    if weight is not None:
+        weight = np.asarray(weight._data if isinstance(weight, Tensor) else weight, z.dtype)
+        if weight.shape != (classes,):
+            raise ValueError(f"{name}: weight has shape {weight.shape}; pass one weight per "
+                             f"class, shape ({classes},)")
+    # the class weights broadcast along the class dim
+    weight_along = None if weight is None else weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
+    kind = target.dtype.kind
+    if kind in "iu":
+        indices = target._data
+        expected = z.shape[:axis] + z.shape[axis + 1:]
+        if indices.shape != expected:
+            raise ValueError(f"{name}: class-index target has shape {indices.shape}; expected "
+                             f"{expected}, the input's shape {tuple(z.shape)} without dim {axis}")
+        count = indices.size
+        if count:  # the usual case: every target a class, none ignored, no weights
+            low = np.minimum.reduce(indices, axis=None)
+            high = np.maximum.reduce(indices, axis=None)
+            plain = 0 <= low and high < classes and not low <= ignore_index <= high
+        else:
+            plain = True
+        if plain and weight_along is None and not label_smoothing:
+            return R.softmax_cross_entropy(z, indices, axis=axis,
+                                           scale=_scale(reduction, count))
+        return _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
+                             reduction, label_smoothing)
+    if kind != "f":
+        raise TypeError(f"{name}: target must hold class indices (integers) or class "
+                        f"probabilities (floats), got {target.dtype}")
+    if target.shape != z.shape:
+        raise ValueError(f"{name}: a probability target must have the input's shape "
+                         f"{tuple(z.shape)}, got {tuple(target.shape)}; class indices are "
+                         "integers of the input's shape without the class dim")
+    if target.dtype != z.dtype:
+        target = target.to(z.dtype)
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    if weight_along is not None:
+        target = target * weight_along
+    # the mean is over samples: every position but the class dim's
+    return R.softmax_cross_entropy(z, target, axis=axis,
+                                   scale=_scale(reduction, z.numel() // classes if classes else 0))
+
+
+def _scale(reduction: str, samples: int) -> float | None:
+    """What the primitive multiplies the sum of the per-sample losses by (None: no sum)."""
+    if reduction == "none":
+        return None
+    if reduction == "sum":
+        return 1.0
+    return 1.0 / samples if samples else np.nan  # the mean of nothing is NaN, as in PyTorch
+
+
+def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index, reduction,
+                  label_smoothing):
+    """cross_entropy with class weights, ignored targets or label smoothing (or a bad target)."""
+    name = "cross_entropy"
+    ignored = indices == ignore_index
+    any_ignored = bool(ignored.any())
+    if any_ignored:
+        indices = np.where(ignored, 0, indices)
+    bad = (indices < 0) | (indices >= classes)
+    if bad.any():
+        raise IndexError(f"{name}: target {indices[bad].flat[0]} is out of bounds for "
+                         f"{classes} classes (valid: 0 to {classes - 1}, or "
+                         f"ignore_index={ignore_index})")
+    # each sample's weight: its class's weight, 0 where ignored (None: all 1)
+    sample_weight = None if weight is None else weight[indices]
+    if any_ignored:
+        kept = (~ignored).astype(z.dtype)
+        sample_weight = kept if sample_weight is None else sample_weight * kept
+    if label_smoothing:
+        # per sample -(1 - e) w_y log p_y - (e / C) sum_c w_c log p_c: one target distribution
+        target = (1 - label_smoothing) * R._one_hot(indices, z, axis) + label_smoothing / classes
+        if weight_along is not None:
+            target *= weight_along
+        if any_ignored:
+            target *= np.expand_dims(kept, axis)
+        losses = R.softmax_cross_entropy(z, target, axis=axis, scale=None)
+    else:
+        losses = R.softmax_cross_entropy(z, indices, axis=axis, scale=None)
+        if sample_weight is not None:
+            losses = losses * sample_weight
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    count = indices.size if sample_weight is None else sample_weight.sum()
+    if count == 0:  # every target ignored (or weighted 0): NaN, 0 / 0, with a zero gradient,
+        return total + np.nan  # as PyTorch
+    return total / count
