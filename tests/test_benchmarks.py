@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,3 +41,13 @@ def test_every_workload_agrees_with_hand_written_numpy(bench):
         assert {"numpy", "chainrule"} <= set(wl.impls), wl.name
         impls = bench.build(wl, ("numpy", "chainrule"), wl.tiny)
         bench.agree(wl, impls)
+
+
+def test_mlp_gap_replays_chainrules_step():
+    """benchmarks/mlp_gap.py checks that its engine-less replay computes chainrule's gradients
+    before timing; a short run must get through that check and print its comparison."""
+    script = RUN.parent / "mlp_gap.py"
+    done = subprocess.run([sys.executable, str(script), "--repeats", "4"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "engine's share (chainrule - replay)" in done.stdout
