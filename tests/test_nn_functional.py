@@ -124,6 +124,52 @@ def test_every_target_ignored_gives_nan_and_no_gradient():
     np.testing.assert_array_equal(z.grad.numpy(), np.zeros((3, CLASSES)))
 
 
+def test_a_zero_total_weight_gives_nan_and_a_nan_gradient():
+    """Kept targets whose classes all weigh 0: the mean is 0 / 0, NaN, gradient too (PyTorch)."""
+    z = cr.randn(2, 3, requires_grad=True)
+    loss = F.cross_entropy(z, cr.tensor([0, 2]), weight=[0.0, 1.0, 0.0], label_smoothing=0.1)
+    loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(z.grad.numpy()).all()
+
+
+def test_changing_an_index_target_in_place_before_backward_raises():
+    """The rule reads the targets: a change after the forward pass must not go unnoticed."""
+    z = cr.randn(2, 3, requires_grad=True)
+    target = cr.tensor([2, 0])
+    loss = F.cross_entropy(z, target)
+    target[0] = 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_a_numpy_target_changed_after_the_forward_pass_is_not_seen():
+    z0, target = _case((4, CLASSES), seed=6)
+    z = cr.tensor(z0, requires_grad=True)
+    loss = F.cross_entropy(z, target)
+    expected = (np.exp(z0) / np.exp(z0).sum(axis=1, keepdims=True)
+                - np.eye(CLASSES)[target]) / len(target)
+    target[:] = (target + 1) % CLASSES  # the caller reuses its array
+    loss.backward()
+    np.testing.assert_allclose(z.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_class_weights_that_require_grad_get_their_gradient():
+    """With probability targets the loss is differentiable in the weights (as in PyTorch)."""
+    z0, p0 = _case((4, CLASSES), seed=9, probabilities=True)
+    w0 = np.random.default_rng(9).uniform(0.5, 2.0, CLASSES)
+    check_grads(lambda z, p, w: F.cross_entropy(z, p, w), (z0, p0, w0), order=2)
+    w = cr.tensor(w0, requires_grad=True)
+    with pytest.raises(ValueError, match="not differentiable with respect to the class weights"):
+        F.cross_entropy(cr.tensor(z0), cr.tensor([0, 1, 2, 3]), w)
+
+
+def test_a_numpy_float_smoothing_keeps_float32():
+    z = cr.randn(2, 3)
+    for target in (cr.tensor([2, 0]), cr.softmax(cr.randn(2, 3), dim=1)):
+        loss = F.cross_entropy(z, target, label_smoothing=np.float64(0.1))
+        assert loss.dtype == cr.float32
+
+
 def test_an_empty_batch_has_a_nan_mean_and_a_zero_sum():
     z = cr.zeros(0, CLASSES, requires_grad=True)
     target = cr.zeros(0, dtype=cr.int64)
@@ -166,6 +212,10 @@ def test_large_logits_do_not_overflow():
      ValueError, "label_smoothing must be between 0.0 and 1.0, got 1.5"),
     (lambda: F.cross_entropy(cr.randn(4, 5), cr.tensor([0, 1, 2, 3]), cr.ones(4)),
      ValueError, r"weight has shape \(4,\); pass one weight per class, shape \(5,\)"),
+    (lambda: F.cross_entropy(cr.randn(4, 5), cr.rand(4, 5), ignore_index=1), ValueError,
+     "ignore_index=1 applies to class-index targets only"),
+    (lambda: F.cross_entropy(cr.randn(2, 0), cr.tensor([0, 0])), ValueError,
+     r"input has shape \(2, 0\), with no classes along dim 1"),
 ])
 def test_bad_arguments_get_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):

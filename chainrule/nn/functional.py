@@ -60,18 +60,35 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0, "
                          f"got {label_smoothing}")
+    label_smoothing = float(label_smoothing)  # (a NumPy float64 would promote float32 losses)
     axis = 1 if z.ndim > 1 else 0
     classes = z.shape[axis]
-    target = target if isinstance(target, Tensor) else wrap(np.asarray(target))
+    if classes == 0:
+        raise ValueError(f"{name}: input has shape {tuple(z.shape)}, with no classes along "
+                         f"dim {axis}; there is nothing to choose between")
+    # the engine saves the target: a Tensor, so that changing it in place before backward is
+    # caught; anything else is copied, so that no one can change it
+    target = target if isinstance(target, Tensor) else wrap(np.array(target))
+    # the class weights, broadcast along the class dim (a Tensor when they require grad)
+    weight_along = None
     if weight is not None:
-        weight = np.asarray(weight._data if isinstance(weight, Tensor) else weight, z.dtype)
-        if weight.shape != (classes,):
-            raise ValueError(f"{name}: weight has shape {weight.shape}; pass one weight per "
-                             f"class, shape ({classes},)")
-    # the class weights broadcast along the class dim
-    weight_along = None if weight is None else weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
+        if tuple(np.shape(weight)) != (classes,):
+            raise ValueError(f"{name}: weight has shape {tuple(np.shape(weight))}; pass one "
+                             f"weight per class, shape ({classes},)")
+        if not isinstance(weight, Tensor):
+            weight = np.asarray(weight, z.dtype)
+        elif weight.dtype != z.dtype:
+            weight = weight.to(z.dtype)
+        weight_along = weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
     kind = target.dtype.kind
     if kind in "iu":
+        if isinstance(weight, Tensor):
+            if weight.requires_grad or weight._tangents is not None:
+                raise ValueError(f"{name}: weight requires grad, but with class-index targets "
+                                 "the loss is not differentiable with respect to the class "
+                                 "weights (as in PyTorch); pass weight.detach()")
+            weight = weight._data
+            weight_along = weight.reshape(weight_along.shape)
         indices = target._data
         expected = z.shape[:axis] + z.shape[axis + 1:]
         if indices.shape != expected:
@@ -85,7 +102,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         else:
             plain = True
         if plain and weight_along is None and not label_smoothing:
-            return R.softmax_cross_entropy(z, indices, axis=axis,
+            return R.softmax_cross_entropy(z, target, axis=axis,
                                            scale=_scale(reduction, count))
         return _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
                              reduction, label_smoothing)
@@ -96,6 +113,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         raise ValueError(f"{name}: a probability target must have the input's shape "
                          f"{tuple(z.shape)}, got {tuple(target.shape)}; class indices are "
                          "integers of the input's shape without the class dim")
+    if ignore_index >= 0:
+        raise ValueError(f"{name}: ignore_index={ignore_index} applies to class-index targets "
+                         "only, not to probabilities (as in PyTorch); leave it at -100")
     if target.dtype != z.dtype:
         target = target.to(z.dtype)
     if label_smoothing:
@@ -152,6 +172,7 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
     if reduction == "sum":
         return total
     count = indices.size if sample_weight is None else sample_weight.sum()
-    if count == 0:  # every target ignored (or weighted 0): NaN, 0 / 0, with a zero gradient,
-        return total + np.nan  # as PyTorch
+    if count == 0:  # 0 / 0: NaN, as in PyTorch, whose gradient is NaN too, except that every
+        # target ignored sends a zero gradient to the logits (no sample takes part)
+        return total + np.nan if any_ignored and ignored.all() else total * np.nan
     return total / count
