@@ -289,31 +289,22 @@ def vector_chain_numpy(ops, size):
     return run
 
 
-@implements("vector-chain", "chainrule")
-def vector_chain_chainrule(ops, size):
+def _vector_chain_eager(lib, ops, size):
+    """The chain in PyTorch's interface, which chainrule shares: one runner for both."""
     x0 = np.linspace(-1, 1, size)
 
     def run():
-        x = cr.tensor(x0, requires_grad=True)
-        y = _vector_forward(x, ops, cr.Tensor.sin, cr.Tensor.exp, cr.Tensor.tanh)[-1]
-        y.backward(cr.ones(size, dtype=cr.float64))
-        return x.grad.numpy()
-
-    return run
-
-
-@implements("vector-chain", "torch")
-def vector_chain_torch(ops, size):
-    torch = _torch()
-    x0 = np.linspace(-1, 1, size)
-
-    def run():
-        x = torch.tensor(x0, requires_grad=True)
-        y = _vector_forward(x, ops, torch.sin, torch.exp, torch.tanh)[-1]
-        y.backward(torch.ones(size, dtype=torch.float64))
+        x = lib.tensor(x0, requires_grad=True)
+        y = _vector_forward(x, ops, lib.Tensor.sin, lib.Tensor.exp, lib.Tensor.tanh)[-1]
+        y.backward(lib.ones(size, dtype=lib.float64))
         return x.grad
 
     return run
+
+
+implements("vector-chain", "chainrule")(lambda ops, size: _vector_chain_eager(cr, ops, size))
+implements("vector-chain", "torch")(
+    lambda ops, size: _vector_chain_eager(_torch(), ops, size))
 
 
 @implements("vector-chain", "autograd")
@@ -640,7 +631,7 @@ def jvp_mlp_chainrule(sizes, batch):
     from chainrule.func import jvp
 
     weights, x, v = _jvp_data(sizes, batch)
-    mlp = _tanh_mlp(weights, lambda h: cr.tanh(h) if isinstance(h, cr.Tensor) else np.tanh(h))
+    mlp = _tanh_mlp(weights, cr.tanh)
     return (lambda: jvp(mlp, (x,), (v,))[1]), (lambda: mlp(cr.tensor(x)))
 
 
@@ -884,14 +875,6 @@ def _deep_eager(lib):
     return run
 
 
-def _deep_chainrule():
-    return _deep_eager(cr)
-
-
-def _deep_torch():
-    return _deep_eager(_torch())
-
-
 def _deep_autograd():
     import autograd
 
@@ -910,7 +893,8 @@ def _deep_autograd():
     return run
 
 
-DEEP = {"chainrule": _deep_chainrule, "torch": _deep_torch, "autograd": _deep_autograd}
+DEEP = {"chainrule": lambda: _deep_eager(cr), "torch": lambda: _deep_eager(_torch()),
+        "autograd": _deep_autograd}
 PEER_DEEP_MAX = 100_000  # peers stop here: the issue compares PyTorch's growth by 1e5
 
 

@@ -1,8 +1,9 @@
 """chainrule: automatic differentiation for NumPy, readable end to end.
 
 ``import chainrule as cr`` gives PyTorch's tensor interface (``cr.tensor``, ``x.backward()``,
-``x.grad``); the engine behind it is a few hundred lines (see ``chainrule/engine.py``), and
-every derivative rule sits in one table (``chainrule/rules.py``).
+``x.grad``); the engine behind it is two short files (recording in ``chainrule/engine.py``,
+the backward walk in ``chainrule/backward.py``), and the derivative rules sit in one table
+(``chainrule/rules.py``, with the linear algebra in ``chainrule/rules_linalg.py``).
 
 >>> import chainrule as cr
 >>> x = cr.arange(4.0, requires_grad=True)

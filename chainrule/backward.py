@@ -72,7 +72,8 @@ cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differen
 
 
 def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
-                 inputs=None, accumulate: bool = True, on_tensors: bool = False) -> dict:
+                 inputs=None, accumulate: bool = True, on_tensors: bool = False,
+                 fill_retained: bool = True) -> dict:
     """Propagate ``seeds`` (one gradient per root tensor) back through the recorded graph.
 
     The rules run on raw arrays, unless ``create_graph`` (they run on Tensors and are recorded)
@@ -80,8 +81,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     values then flow into the gradients, which is forward-over-reverse differentiation).
 
     With ``accumulate`` the gradients of leaves (all of them, or only those in ``inputs``) are
-    added to their ``.grad``.  Returns the total gradient that reached each tensor of
-    ``inputs`` (missing when none did).  The seeds are already validated by the caller.
+    added to their ``.grad``; with ``fill_retained`` those of ``retain_grad()`` tensors too
+    (as PyTorch does even for ``autograd.grad``).  Returns the total gradient that reached each
+    tensor of ``inputs`` (missing when none did).  The seeds are already validated by the caller.
     """
     pending: dict = {}  # Node or leaf Tensor -> gradient summed so far
     owned: set = set()  # keys whose pending gradient the engine allocated (may add in place)
@@ -116,7 +118,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             if g is not None and (node.extras is not None or type(g) is SparseGrad
                                   or (targets is not None and node in targets)):
                 g = _arrive(node, g, node in owned, create_graph, targets, capture,
-                            accumulate)
+                            accumulate, fill_retained)
             if plain and g is not None and (type(g) is not np.ndarray or g.size <= LARGE):
                 args, ans = node.args, node.ans
                 if args is FREED or ans is FREED:
@@ -199,7 +201,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
 
 
-def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
+def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate, fill_retained):
     """The rarer things that happen when a node's total gradient is known: densify a sparse
     gradient, run tensor hooks, fill a retained ``.grad``, capture a requested input's."""
     if type(g) is SparseGrad:
@@ -209,9 +211,10 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate):
         if node.extras.hooks:
             # a hook may keep its argument or return any tensor: never add into it later
             g, is_owned = run_hooks(node.extras.hooks, g, create_graph, is_owned), False
-        retained = node.extras.retained and node.extras.retained()
-        if retained is not None:
-            _add_to_grad(retained, g, False, create_graph)
+        if fill_retained and node.extras.retained is not None:
+            retained = node.extras.retained()  # (None once the tensor is gone)
+            if retained is not None:
+                _add_to_grad(retained, g, False, create_graph)
     if targets is not None and node in targets:
         capture[node] = (g, is_owned)
         target = targets[node]

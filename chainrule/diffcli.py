@@ -259,9 +259,9 @@ def _float(value) -> float:
     return float(np.asarray(value, dtype=np.float64))
 
 
-def _reverse(formula: Formula, point: Mapping[str, float]):
-    """One evaluation and one backward pass: the value, the steps, their adjoints, and each
-    step's local partial derivatives w.r.t. the steps it reads (the edges of the graph)."""
+def _reverse(formula: Formula, point: Mapping[str, float], with_partials: bool):
+    """One evaluation and one backward pass: the value, the steps, their adjoints and, if
+    asked (for a trace), each step's local partial derivatives (see ``_local_partials``)."""
     env = {v: _scalar(point[v]).requires_grad_(True) for v in formula.variables}
     steps: list[Step] = []
     with np.errstate(all="ignore"):
@@ -271,17 +271,24 @@ def _reverse(formula: Formula, point: Mapping[str, float]):
             adjoints = cr.autograd.grad(out, tensors, retain_graph=True, allow_unused=True)
         else:  # nothing recorded: no node influences the value
             adjoints = [None] * len(steps)
-        by_name = {s.name: s.tensor for s in steps}
-        partials = []
-        for s in steps:
-            inputs = list(dict.fromkeys(s.inputs))  # x * x: one edge, d(x*x)/dx = 2x
-            local = {}
-            if inputs and s.tensor.requires_grad:
-                grads = cr.autograd.grad(s.tensor, [by_name[i] for i in inputs],
-                                         retain_graph=True, allow_unused=True)
-                local = {i: _float(g) for i, g in zip(inputs, grads)}
-            partials.append(local)
+        partials = _local_partials(steps) if with_partials else None
     return _float(out), steps, [_float(a) for a in adjoints], partials
+
+
+def _local_partials(steps: list[Step]) -> list[dict]:
+    """Each step's partial derivatives w.r.t. the steps it reads (the edges of the graph);
+    the steps' graph must still be alive."""
+    by_name = {s.name: s.tensor for s in steps}
+    partials = []
+    for s in steps:
+        inputs = list(dict.fromkeys(s.inputs))  # x * x: one edge, d(x*x)/dx = 2x
+        local = {}
+        if inputs and s.tensor.requires_grad:
+            grads = cr.autograd.grad(s.tensor, [by_name[i] for i in inputs],
+                                     retain_graph=True, allow_unused=True)
+            local = {i: _float(g) for i, g in zip(inputs, grads)}
+        partials.append(local)
+    return partials
 
 
 def _forward(formula: Formula, point: Mapping[str, float],
@@ -366,7 +373,7 @@ def differentiate(formula: str | Formula, point: Mapping[str, float] | float, *,
 
     rev = fwd = None
     if mode in ("reverse", "both") or trace:
-        value, steps, adjoints, partials = _reverse(formula, point)
+        value, steps, adjoints, partials = _reverse(formula, point, with_partials=trace)
         rev = {v: a for s, a in zip(steps, adjoints) if s.op == "input" for v in [s.name]}
         result["value"] = value
     passes = {}

@@ -6,7 +6,7 @@ grad mode is on and an input requires grad, records one small :class:`Node`.  ``
 walks the recorded nodes once, each when all its consumers are done, and calls each node's
 vector-Jacobian product (VJP) rules.
 
-Three ideas keep this file short and fast:
+Three ideas keep this file and ``backward.py`` short and fast:
 
 * **Rules run at backward time.**  A node stores the primitive, where each input's gradient
   goes (``parents``) and only the values its rules read (``args`` and/or ``ans``).  Nothing is

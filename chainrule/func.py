@@ -120,12 +120,6 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
                          _tangents=bool(forward.state.levels))
 
 
-def _first_leaf(tree):
-    """The leaf whose kind (NumPy or Tensor) a transform's results follow."""
-    leaves = _flatten(tree)[0]
-    return leaves[0] if leaves else None
-
-
 def _outputs(tree, like, outer: bool):
     """:func:`_output` over every leaf of a structure (aux values, several outputs)."""
     leaves, spec = _flatten(tree)
@@ -384,24 +378,25 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     >>> jvp(cr.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))[1]
     array([1.        , 0.54030231])
     """
-    pairs = list(_leaf_pairs("jvp", primals, tangents))
+    inputs = list(_leaf_pairs("jvp", primals, tangents))
+    # the leaf whose kind (NumPy or Tensor) the results follow
+    like = inputs[0][1][0] if inputs and inputs[0][1] else None
     level = forward.enter_level()
     _enter()
     try:
         args = []
-        for spec, p_leaves, t_leaves in pairs:
+        for spec, p_leaves, t_leaves in inputs:
             duals = [_dual(pl, tl, level) for pl, tl in zip(p_leaves, t_leaves)]
             args.append(_unflatten(spec, duals))
         out, aux = _split_aux(f(*args), has_aux, "jvp")
         out_leaves, out_spec = _flatten(out)
-        pairs = [_unpack(o, level) for o in out_leaves]
+        results = [_unpack(o, level) for o in out_leaves]
         outer = _outer()
     finally:
         _leave()
         forward.exit_level(level)
-    like = _first_leaf(primals[0]) if primals else None
-    value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in pairs])
-    tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in pairs])
+    value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in results])
+    tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in results])
     aux = _outputs(aux, like, outer)
     return (value, tangent, aux) if has_aux else (value, tangent)
 

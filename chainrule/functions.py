@@ -867,6 +867,19 @@ def _inplace_arithmetic(self, name: str, prim, ufunc, other) -> Tensor:
     return _inplace(self, name, lambda old: prim(old, other))
 
 
+def _inplace_arithmetic_method(name: str, func, prim, ufunc):
+    """``add_`` and friends: straight into the array when :func:`_inplace_arithmetic` can,
+    through ``func`` when given keywords (``alpha=``, ``rounding_mode=``)."""
+    def method(self, other, **kwargs) -> Tensor:
+        if kwargs:
+            return _inplace(self, name, lambda old: func(old, other, **kwargs))
+        return _inplace_arithmetic(self, name, prim, ufunc, other)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{func.__name__}`; returns ``self``."
+    return method
+
+
 def _inplace_method(name: str, func):
     def method(self, *args, **kwargs) -> Tensor:
         return _inplace(self, name, lambda old: func(old, *args, **kwargs))
@@ -1016,12 +1029,6 @@ Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 Tensor.__invert__ = lambda self: _nograd(np.invert, self)
 Tensor.__getitem__ = _getitem
 Tensor.__setitem__ = _setitem
-Tensor.__iadd__ = lambda self, other: _inplace_arithmetic(self, "add_", R.add, np.add, other)
-Tensor.__isub__ = lambda self, other: _inplace_arithmetic(self, "sub_", R.sub, np.subtract, other)
-Tensor.__imul__ = lambda self, other: _inplace_arithmetic(self, "mul_", R.mul, np.multiply,
-                                                          other)
-Tensor.__itruediv__ = lambda self, other: _inplace_arithmetic(self, "div_", R.div,
-                                                              np.true_divide, other)
 
 _METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
@@ -1049,11 +1056,18 @@ _METHODS = {
 }
 for _name, _func in _METHODS.items():
     setattr(Tensor, _name, _func)
-for _name, _func in {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg,
-                     "exp": exp, "log": log, "sqrt": sqrt, "sin": sin, "cos": cos,
-                     "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "abs": abs,
+for _name, _func in {"pow": pow, "neg": neg, "exp": exp, "log": log, "sqrt": sqrt, "sin": sin,
+                     "cos": cos, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "abs": abs,
                      "clamp": clamp, "clip": clip}.items():
     setattr(Tensor, _name + "_", _inplace_method(_name + "_", _func))
+# the four arithmetic updates, as methods (add_) and operators (+=)
+for _name, (_func, _prim, _ufunc, _operator) in {
+        "add": (add, R.add, np.add, "__iadd__"), "sub": (sub, R.sub, np.subtract, "__isub__"),
+        "mul": (mul, R.mul, np.multiply, "__imul__"),
+        "div": (div, R.div, np.true_divide, "__itruediv__")}.items():
+    _method = _inplace_arithmetic_method(_name + "_", _func, _prim, _ufunc)
+    setattr(Tensor, _name + "_", _method)
+    setattr(Tensor, _operator, _method)
 
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))),
                     doc="The tensor with its dimensions reversed.")

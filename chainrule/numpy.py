@@ -111,15 +111,15 @@ logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
 
 def _plain_logsumexp(a, axis=None, keepdims=False):
-    top = _np.amax(a, axis=axis, keepdims=True)
-    top = _np.where(_np.isfinite(top), top, 0)
-    out = _np.log(_np.sum(_np.exp(a - top), axis=axis, keepdims=True)) + top
-    return out if keepdims else _np.squeeze(out, axis=axis)
+    return _R._logsumexp(a, axis, keepdims, None)
 
 
 def _plain_softmax(x, axis=None):
-    e = _np.exp(x - _np.amax(x, axis=axis, keepdims=True))
-    return e / _np.sum(e, axis=axis, keepdims=True)
+    return _R.softmax.impl(x, axis)
+
+
+def _plain_log_softmax(x, axis=None):
+    return _R.log_softmax.impl(x, axis)
 
 
 def _normalise_all(func, x, axis):
@@ -135,7 +135,7 @@ logsumexp = _numpy_or(_plain_logsumexp, lambda a, axis=None, keepdims=False:
                       "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).")
 softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_F.softmax, x, axis),
                     "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).")
-log_softmax = _numpy_or(lambda x, axis=None: x - _plain_logsumexp(x, axis, keepdims=True),
+log_softmax = _numpy_or(_plain_log_softmax,
                         lambda x, axis=None: _normalise_all(_F.log_softmax, x, axis),
                         "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).")
 expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,

@@ -495,14 +495,8 @@ def _at_targets(a, indices, axis):
     (``indices`` has ``a``'s shape without ``axis``, and so has the selection)."""
     if a.ndim == 2 and axis == 1:  # (the usual batch of rows)
         return np.arange(len(indices)), indices
-    rest = a.ndim - 1
-    index, j = [], 0
-    for i, n in enumerate(a.shape):
-        if i == axis:
-            index.append(indices)
-        else:  # this dim's positions, along dim j of the selection
-            index.append(np.arange(n).reshape((-1,) + (1,) * (rest - 1 - j)))
-            j += 1
+    index = list(np.indices(indices.shape, sparse=True))  # every other dim's positions
+    index.insert(axis, indices)
     return tuple(index)
 
 

@@ -234,25 +234,21 @@ def _solve_matrices(a, b):
                            np.broadcast_to(b, batch + b.shape[-2:]))
 
 
-def _solve(a, b, vector=None):
-    if vector is None:
-        vector = _numpy_reads_vector(a.ndim, b.ndim)
-    if vector:
-        return _solve_matrices(a, b[..., None])[..., 0]
-    return _solve_matrices(a, b)
-
-
 def _reads_vector(a, b, vector) -> bool:
     if vector is not None:
         return vector
     return _numpy_reads_vector(np.ndim(_raw(a)), np.ndim(_raw(b)))
 
 
+def _solve(a, b, vector=None):
+    if _reads_vector(a, b, vector):
+        return _solve_matrices(a, b[..., None])[..., 0]
+    return _solve_matrices(a, b)
+
+
 def _solve_db(g, ans, a, b, vector=None):
     # x = A^-1 b:  VJP for b: A^-T g
-    if _reads_vector(a, b, vector):
-        return _drop_last(solve(_swap_last(a), _unsqueeze(g, -1), vector=False))
-    return solve(_swap_last(a), g, vector=False)
+    return solve(_swap_last(a), g, vector=_reads_vector(a, b, vector))
 
 
 def _solve_da(g, ans, a, b, vector=None):

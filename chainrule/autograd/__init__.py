@@ -140,8 +140,10 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
-         materialize_grads: bool = False, *, _tangents: bool = False):
-    """The gradients of ``outputs`` w.r.t. ``inputs``, returned; ``.grad`` is not touched.
+         materialize_grads: bool = False, *, _tangents: bool = False,
+         _fill_retained: bool = True):
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned.  Leaves' ``.grad`` is not
+    touched; as in PyTorch, tensors that called ``retain_grad()`` still get theirs.
 
     Returns a tuple with one entry per input (a dict if ``inputs`` is a dict).  An input the
     outputs do not depend on is an error unless ``allow_unused=True`` (then ``None``) or
@@ -170,7 +172,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         retain_graph = create_graph
     captured = run_backward(out_list, seeds, retain_graph=retain_graph,
                             create_graph=create_graph, inputs=targets, accumulate=False,
-                            on_tensors=_tangents)
+                            on_tensors=_tangents, fill_retained=_fill_retained)
     results = []
     for i, t in enumerate(targets):
         if t not in captured:

@@ -28,14 +28,14 @@ def _differentiable(outputs) -> list:
     return [o for o in outputs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
-def _numerical_jacobians(func, inputs, diff_index, eps):
-    """J[j][i] has shape (numel(input j), numel(output i))."""
+def _numerical_jacobians(func, inputs, diff_index, eps, output_sizes):
+    """J[j][i] has shape (numel(input j), numel(output i)); ``output_sizes`` are the numels of
+    ``func``'s differentiable outputs at ``inputs`` (the caller has evaluated it there)."""
     def evaluate(values):
         # not under no_grad: func may itself take gradients (gradgradcheck)
         outs = _differentiable(_as_tuple(func(*values)))
         return [np.array(o._data, dtype=np.float64).reshape(-1) for o in outs]
 
-    at_input = evaluate(list(inputs))  # the outputs' sizes, for inputs with no element
     jacobians = []
     for j in diff_index:
         base = np.array(inputs[j]._data, dtype=inputs[j].dtype)
@@ -50,8 +50,8 @@ def _numerical_jacobians(func, inputs, diff_index, eps):
                 probes.append(evaluate(values))
             columns.append([(hi - lo) / (2 * eps) for lo, hi in zip(*probes)])
         jacobians.append([
-            np.stack([c[i] for c in columns]) if columns else np.zeros((0, out.size))
-            for i, out in enumerate(at_input)
+            np.stack([c[i] for c in columns]) if columns else np.zeros((0, size))
+            for i, size in enumerate(output_sizes)
         ])
     return jacobians
 
@@ -104,7 +104,8 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     diff_inputs = [inputs[i] for i in diff_index]
     outputs = _differentiable(_as_tuple(func(*inputs)))
     analytical = _analytical_jacobians(outputs, diff_inputs)
-    numerical = _numerical_jacobians(func, inputs, diff_index, eps)
+    numerical = _numerical_jacobians(func, inputs, diff_index, eps,
+                                     [o.numel() for o in outputs])
     for j in range(len(diff_inputs)):
         for i in range(len(outputs)):
             a, n = analytical[j][i], numerical[j][i]

@@ -222,6 +222,10 @@ _grad_mode = _cr.set_grad_enabled
 def _op(fn, *args, **kwargs):
     """Run ``fn`` on the chainrule values of ``args`` (TF objects or lists of them); record it
     for the recording tapes that watch one of the inputs."""
+    if not _TAPES and not _ACCUMULATORS:  # nothing watches: every object reads its own value
+        with _np.errstate(all="ignore"), _grad_mode(False):
+            out = fn(*[_own_value(a) for a in args], **kwargs)
+        return _result(out, ())
     live = _live()
     tokens: set = set()
 
@@ -239,6 +243,15 @@ def _op(fn, *args, **kwargs):
     with _np.errstate(all="ignore"), _grad_mode(_builtins.bool(recorded)):
         out = fn(*values, **kwargs)
     return _result(out, recorded)
+
+
+def _own_value(a):
+    """What an operation reads for ``a`` when no tape or accumulator is open."""
+    if isinstance(a, _TensorLike):
+        return a._value
+    if isinstance(a, (list, tuple)):
+        return type(a)(_own_value(b) for b in a)
+    return a
 
 
 def _result(out, tokens) -> Tensor:
@@ -556,8 +569,14 @@ def _binary(a, b, fn, op: str):
         raise InvalidArgumentError(
             None, None, f"cannot compute {op} as input #1(zero-based) was expected to be a "
             f"{_kind(a.dtype)} tensor but is a {_kind(b.dtype)} tensor [Op:{op}]")
-    _check_shapes(a, b, op)
-    return _op(fn, a, b)
+    if _TAPES or _ACCUMULATORS:
+        _check_shapes(a, b, op)  # (before the operation: a tape must not watch what it read)
+        return _op(fn, a, b)
+    try:
+        return _op(fn, a, b)
+    except ValueError:  # TensorFlow's message for shapes that do not broadcast
+        _check_shapes(a, b, op)
+        raise
 
 
 def _check_shapes(a, b, op: str) -> None:

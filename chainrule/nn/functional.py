@@ -69,26 +69,26 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     # the engine saves the target: a Tensor, so that changing it in place before backward is
     # caught; anything else is copied, so that no one can change it
     target = target if isinstance(target, Tensor) else wrap(np.array(target))
-    # the class weights, broadcast along the class dim (a Tensor when they require grad)
+    kind = target.dtype.kind
+    # the class weights, broadcast along the class dim (a Tensor when they may carry a
+    # gradient, which only probability targets give them)
     weight_along = None
     if weight is not None:
         if tuple(np.shape(weight)) != (classes,):
             raise ValueError(f"{name}: weight has shape {tuple(np.shape(weight))}; pass one "
                              f"weight per class, shape ({classes},)")
-        if not isinstance(weight, Tensor):
-            weight = np.asarray(weight, z.dtype)
-        elif weight.dtype != z.dtype:
-            weight = weight.to(z.dtype)
-        weight_along = weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
-    kind = target.dtype.kind
-    if kind in "iu":
-        if isinstance(weight, Tensor):
+        if isinstance(weight, Tensor) and kind in "iu":
             if weight.requires_grad or weight._tangents is not None:
                 raise ValueError(f"{name}: weight requires grad, but with class-index targets "
                                  "the loss is not differentiable with respect to the class "
                                  "weights (as in PyTorch); pass weight.detach()")
             weight = weight._data
-            weight_along = weight.reshape(weight_along.shape)
+        if not isinstance(weight, Tensor):
+            weight = np.asarray(weight, z.dtype)
+        elif weight.dtype != z.dtype:
+            weight = weight.to(z.dtype)
+        weight_along = weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
+    if kind in "iu":
         indices = target._data
         expected = z.shape[:axis] + z.shape[axis + 1:]
         if indices.shape != expected:
@@ -124,7 +124,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         target = target * weight_along
     # the mean is over samples: every position but the class dim's
     return R.softmax_cross_entropy(z, target, axis=axis,
-                                   scale=_scale(reduction, z.numel() // classes if classes else 0))
+                                   scale=_scale(reduction, z.numel() // classes))
 
 
 def _scale(reduction: str, samples: int) -> float | None:

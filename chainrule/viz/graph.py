@@ -50,7 +50,6 @@ import os
 import shutil
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -552,9 +551,9 @@ class _Builder:
         from chainrule.autograd import grad as autograd_grad
 
         try:
-            with _retained_grads_untouched(order):
-                adjoints = autograd_grad(roots, targets, grad_outputs=root_seeds,
-                                         retain_graph=True, allow_unused=True)
+            # (the retain_grad() tensors' .grad is the user's: this pass leaves it alone)
+            adjoints = autograd_grad(roots, targets, grad_outputs=root_seeds,
+                                     retain_graph=True, allow_unused=True, _fill_retained=False)
         except RuntimeError as err:
             warnings.warn(f"chainrule.viz.graph: could not compute the adjoints: {err}",
                           RuntimeWarning, stacklevel=4)
@@ -628,22 +627,6 @@ def _recompute(node: Node, inputs: list[_Vertex | None], args: Sequence | None) 
         return None
     value = np.asarray(value)
     return value if value.shape == tuple(node.shape) and value.dtype == node.dtype else None
-
-
-@contextmanager
-def _retained_grads_untouched(order: list[Node]):
-    """Keep the recomputing pass from adding into the ``.grad`` of ``retain_grad`` tensors."""
-    saved = []
-    for node in order:
-        extras = node.extras
-        if extras is not None and extras.retained is not None:
-            saved.append((extras, extras.retained))
-            extras.retained = None
-    try:
-        yield
-    finally:
-        for extras, retained in saved:
-            extras.retained = retained
 
 
 def _op_name(node: Node) -> str:

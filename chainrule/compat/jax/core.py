@@ -267,6 +267,11 @@ def _kind_of(dtype: np.dtype) -> str:
 def promote(*values) -> tuple[np.dtype, bool]:
     """JAX's result dtype and weak flag for an operation on ``values`` (its promotion lattice
     with 64-bit off: bool < int < float < complex; weak values never widen a strong one)."""
+    if len(values) == 2:  # the usual case, two strong Arrays of one dtype: that dtype
+        x, y = values
+        if type(x) is Array and type(y) is Array and not (x._weak or y._weak) \
+                and x._tensor.dtype == y._tensor.dtype:
+            return x._tensor.dtype, False
     strong, weak = [], []
     for v in values:
         if isinstance(v, Array):
