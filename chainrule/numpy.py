@@ -294,16 +294,13 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     return _F.vector_norm(x, ord, axis, keepdims)
 
 
-linalg = types.SimpleNamespace(
-    norm=_numpy_or(_np.linalg.norm, _norm),
-    inv=_numpy_or(_np.linalg.inv, _RL.inv),
-    det=_numpy_or(_np.linalg.det, _RL.det),
-    slogdet=_numpy_or(_np.linalg.slogdet, _RL.slogdet),
-    solve=_numpy_or(_np.linalg.solve, lambda a, b: _RL.solve(a, b)),
-    cholesky=_numpy_or(_np.linalg.cholesky, _RL.cholesky),
-    eigh=_numpy_or(_np.linalg.eigh, _RL.eigh),
-    eigvalsh=_numpy_or(_np.linalg.eigvalsh, _RL.eigvalsh),
-)
+linalg = types.SimpleNamespace(**{
+    name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
+    for name, func in {
+        "norm": _norm, "inv": _RL.inv, "det": _RL.det, "slogdet": _RL.slogdet,
+        "solve": lambda a, b: _RL.solve(a, b), "cholesky": _RL.cholesky, "eigh": _RL.eigh,
+        "eigvalsh": _RL.eigvalsh,
+    }.items()})
 
 # --------------------------------------------------------------------------------------------
 # NumPy's protocols: which chainrule function answers a NumPy function called on a Tensor
