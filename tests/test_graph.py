@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import math
 import weakref
 
@@ -353,11 +354,13 @@ class TestLargeArrayInPlaceGradients:
         """The mechanism: an exp rule handed its gradient writes into it."""
         handed = []
         original = backward._propagate
+        signature = inspect.signature(original)
 
-        def spy(node, g, *rest):
-            if rest[7] and node.prim.name == "Exp":  # donatable
-                handed.append(id(g))
-            return original(node, g, *rest)
+        def spy(*args):
+            call = signature.bind(*args).arguments
+            if call["donatable"] and call["node"].prim.name == "Exp":
+                handed.append(id(call["g"]))
+            return original(*args)
 
         monkeypatch.setattr(backward, "_propagate", spy)
         x = f64(self.x0)
@@ -495,7 +498,9 @@ class TestLargeArraysRecycledInBackward:
         np.testing.assert_allclose(grads[0], np.cos(y * a) * y, rtol=1e-14)
 
     def test_concurrent_first_backward_passes(self):
-        """The reference counts are calibrated once, at import: threads cannot race on it."""
+        """Eight threads run their first backward passes over large arrays at once (the
+        recycling path, which reads the reference counts calibrated at import): each gets
+        its exact gradient."""
         import threading
 
         errors, grads = [], []
@@ -517,6 +522,8 @@ class TestLargeArraysRecycledInBackward:
         for t in threads:
             t.join()
         assert errors == []
+        assert len(grads) == 8
         for g in grads:
             np.testing.assert_allclose(g, 2 * np.cos(2 * self.x0))
-        assert len(backward._SOLE_COUNTS) == 2
+        if backward.REFCOUNTS_TRUSTED:  # (calibrated at import, not by these passes)
+            assert len(backward._SOLE_COUNTS) == 2

@@ -18,6 +18,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.viz import Graph, graph
+from tests.fresh_interpreter import run_json
 
 graph_module = sys.modules["chainrule.viz.graph"]
 
@@ -358,10 +359,17 @@ class TestBuiltInRenderer:
         svg = exercise_graph._repr_svg_()
         assert isinstance(svg, str) and "<svg" in svg and "Pow" in svg
 
-    def test_opens_no_pyplot_figure(self, exercise_graph):
-        exercise_graph.render("png", renderer="matplotlib")
-        if "matplotlib.pyplot" in sys.modules:
-            assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+    def test_opens_no_pyplot_figure(self):
+        """Rendering draws on its own canvas: pyplot (global figures, a GUI backend) is never
+        imported, so the user's figures and backend are untouched (a fresh interpreter)."""
+        script = (
+            "import sys, json, chainrule as cr\n"
+            "from chainrule.viz import graph\n"
+            "x = cr.tensor(2.0, requires_grad=True)\n"
+            "png = graph(cr.log(x ** 2) * cr.sin(x) + 1 / x).render('png', "
+            "renderer='matplotlib')\n"
+            "print(json.dumps([png[:4] == b'\\x89PNG', 'matplotlib.pyplot' in sys.modules]))\n")
+        assert run_json(script) == [True, False]
 
     def test_layout_keeps_boxes_apart(self):
         x = cr.tensor([1.0, 2.0], requires_grad=True)
