@@ -939,11 +939,14 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     if x.ndim == 0:
         return SortResult(reshape(x, ()), wrap(np.array(0, np.int64)))
     d = _axis("sort", dim, x.ndim)
-    order = np.argsort(-x._data if descending else x._data, axis=d, kind="stable")
-    values = R.rules_linalg.sort(x, axis=d)
-    if descending:
-        values = flip(values, d)
-    return SortResult(values, wrap(order))
+    if not descending:
+        return SortResult(R.rules_linalg.sort(x, axis=d),
+                          wrap(np.argsort(x._data, axis=d, kind="stable")))
+    # descending, ties in their original order (any dtype): the reversed tensor sorted
+    # ascending, read backwards; the values' gradient follows the same permutation
+    backwards = flip(x, d)
+    order = x.shape[d] - 1 - np.flip(np.argsort(backwards._data, axis=d, kind="stable"), axis=d)
+    return SortResult(flip(R.rules_linalg.sort(backwards, axis=d), d), wrap(order))
 
 
 # --------------------------------------------------------------------------------------------

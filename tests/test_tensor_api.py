@@ -1278,3 +1278,24 @@ def test_linalg_norm_of_a_nested_list():
                                np.linalg.norm(values, ord=1, axis=1), rtol=1e-6)
     with pytest.raises(NotImplementedError, match="matrix norm ord=1"):
         cr.linalg.norm(values, ord=1)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_sends_each_gradient_to_the_index_it_returns(descending):
+    """With ties, the values' gradient goes where the returned indices say (stable order)."""
+    x = cr.tensor([[1.0, 1.0, 0.0, 2.0, 1.0], [3.0, 3.0, 3.0, -1.0, 0.0]], requires_grad=True)
+    values, indices = x.sort(dim=1, descending=descending)
+    weights = np.arange(1.0, 11.0).reshape(2, 5)
+    (values * cr.tensor(weights)).sum().backward()
+    expected = np.zeros((2, 5))
+    np.put_along_axis(expected, indices.numpy(), weights, axis=1)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    np.testing.assert_array_equal(values.detach().numpy(),
+                                  np.take_along_axis(x.detach().numpy(), indices.numpy(), 1))
+    # ties keep their original order (as torch.sort(stable=True))
+    assert indices.numpy()[0].tolist() == ([2, 0, 1, 4, 3] if not descending else [3, 0, 1, 4, 2])
+
+
+def test_sort_descending_of_unsigned_integers():
+    values, indices = cr.tensor(np.array([3, 0, 2], np.uint8)).sort(descending=True)
+    assert values.numpy().tolist() == [3, 2, 0] and indices.numpy().tolist() == [0, 2, 1]
