@@ -914,20 +914,12 @@ def _copy_(self, src) -> Tensor:
 
 def cumsum(input, dim: int) -> Tensor:
     """Cumulative sums along ``dim``."""
-    x = _tensor_arg(input)
-    return _cumulative(R.rules_linalg.cumsum, x, dim)
+    return _along_one_dim("cumsum", R.rules_linalg.cumsum, input, dim)
 
 
 def cumprod(input, dim: int) -> Tensor:
     """Cumulative products along ``dim`` (exact gradients at zeros to first order)."""
-    x = _tensor_arg(input)
-    return _cumulative(R.rules_linalg.cumprod, x, dim)
-
-
-def _cumulative(prim, x: Tensor, dim: int) -> Tensor:
-    if x.ndim == 0:
-        return reshape(prim(reshape(x, 1), axis=0), ())
-    return prim(x, axis=_axis(prim.name.lower(), dim, x.ndim))
+    return _along_one_dim("cumprod", R.rules_linalg.cumprod, input, dim)
 
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -936,9 +928,9 @@ SortResult = namedtuple("SortResult", ["values", "indices"])
 def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
     x = _tensor_arg(input)
+    d = _axis("sort", dim, x.ndim)
     if x.ndim == 0:
         return SortResult(reshape(x, ()), wrap(np.array(0, np.int64)))
-    d = _axis("sort", dim, x.ndim)
     if not descending:
         return SortResult(R.rules_linalg.sort(x, axis=d),
                           wrap(np.argsort(x._data, axis=d, kind="stable")))

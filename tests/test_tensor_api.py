@@ -1299,3 +1299,15 @@ def test_sort_sends_each_gradient_to_the_index_it_returns(descending):
 def test_sort_descending_of_unsigned_integers():
     values, indices = cr.tensor(np.array([3, 0, 2], np.uint8)).sort(descending=True)
     assert values.numpy().tolist() == [3, 2, 0] and indices.numpy().tolist() == [0, 2, 1]
+
+
+@pytest.mark.parametrize("call", [lambda x, d: x.cumsum(d), lambda x, d: x.cumprod(d),
+                                  lambda x, d: x.sort(d).values, lambda x, d: x.softmax(d)])
+def test_a_0d_tensor_takes_dim_0_or_minus_1_only(call):
+    """As PyTorch: a 0-d tensor is one element along dim 0 (or -1); other dims are errors."""
+    x = cr.tensor(2.0)
+    for dim in (0, -1):
+        assert call(x, dim).shape == ()
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
+                                         r"\[-1, 0\], but got 5\)"):
+        call(x, 5)
