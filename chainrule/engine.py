@@ -213,9 +213,14 @@ push_tangents: Any = None  # chainrule.forward.push_tangents (forward mode)
 wrap: Any = None  # chainrule.tensor.wrap: raw array (+ node) -> Tensor, no checks
 
 
+# forward mode's kinds of Jacobian (see rules.py); anything else is a rule of its own
+JVP_KINDS = ("diagonal", "symmetric", "linear", "bilinear", "reduction")
+
+
 class Primitive:
     """A differentiable operation: a NumPy forward and one VJP rule per input (one rule for all
-    inputs when it is variadic).
+    inputs when it is variadic), and how forward mode treats it (``jvp``: one of
+    :data:`JVP_KINDS`, or a rule ``jvp(tangents, ans, *inputs, **params)``).
 
     Calling it with at least one Tensor argument returns a Tensor and, when grad mode is on and
     an input requires grad, records a :class:`Node`.  Calling it with no Tensor argument is
@@ -225,8 +230,10 @@ class Primitive:
     __slots__ = ("name", "node_name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view",
                  "variadic", "reads")
 
-    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, reads=None,
-                 jvp="diagonal", node_name=None):
+    def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, jvp,
+                 reads=None, node_name=None):
+        if not (callable(jvp) or jvp in JVP_KINDS):
+            raise ValueError(f"primitive {name!r}: jvp must be one of {JVP_KINDS} or a function")
         self.name = name
         self.node_name = node_name or name + "Backward0"  # PyTorch's name of its grad_fn
         self.impl = impl

@@ -15,7 +15,8 @@ A wrong derivative raises :class:`AssertionError` that says which check failed:
 
 >>> from chainrule.engine import Primitive
 >>> cube = Primitive("Cube", lambda x: x ** 3, (lambda g, ans, x: g * 2 * x * x,),
-...                  save_inputs=True, save_ans=False, view=False, variadic=False)
+...                  save_inputs=True, save_ans=False, view=False, variadic=False,
+...                  jvp="diagonal")
 >>> x = cr.tensor([1.0, 2.0])
 >>> check_grads(cube, (x,), modes=("rev",))  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
 Traceback (most recent call last):

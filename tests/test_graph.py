@@ -251,7 +251,8 @@ class TestMemory:
 
         double_sum = engine.Primitive("DoubleSum", lambda x, y: x + y,
                                       (same_array_twice, same_array_twice), save_inputs=False,
-                                      save_ans=False, view=False, variadic=False)
+                                      save_ans=False, view=False, variadic=False,
+                                      jvp="diagonal")
         n = 10_000  # large enough for the engine's in-place accumulation to be considered
         for build in (lambda x, z: double_sum(x, z) + x * 3.0,
                       lambda x, z: x * 3.0 + double_sum(x, z)):  # both orders of the walk

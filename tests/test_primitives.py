@@ -14,7 +14,7 @@ import pytest
 import chainrule as cr
 import chainrule.autograd.forward_ad as fwAD
 from chainrule import forward
-from chainrule.engine import Node
+from chainrule.engine import JVP_KINDS, Node, Primitive
 from chainrule.rules import REGISTRY
 from tests.primitive_specs import SPECS
 
@@ -146,7 +146,16 @@ def _jvp(fn, tensors, tangents):
 
 
 def test_every_primitive_declares_a_forward_rule():
-    assert all(p.jvp is not None for p in REGISTRY.values())
+    """A primitive cannot be made without saying how forward mode treats it (a silent default
+    would give a wrong tangent for any primitive whose Jacobian is not diagonal)."""
+    arguments = dict(save_inputs=False, save_ans=False, view=False, variadic=False)
+    cumulative = (np.cumsum, (lambda g, ans, x: np.cumsum(g[::-1])[::-1],))
+    with pytest.raises(TypeError, match="jvp"):
+        Primitive("NoJvp", *cumulative, **arguments)
+    for jvp in (None, "diagonl"):
+        with pytest.raises(ValueError, match="jvp must be one of"):
+            Primitive("BadJvp", *cumulative, jvp=jvp, **arguments)
+    assert all(p.jvp in JVP_KINDS or callable(p.jvp) for p in REGISTRY.values())
 
 
 def _central_difference(fn, arrays, direction, eps):
