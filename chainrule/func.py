@@ -37,7 +37,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfw
 
 
 # --------------------------------------------------------------------------------------------
-# Nested structures ("pytrees"): tuples, lists and dicts of leaves.
+# Nested structures ("pytrees"): tuples (named ones too), lists and dicts of leaves.
 
 
 def _flatten(tree) -> tuple[list, Any]:
@@ -66,7 +66,7 @@ def _unflatten(spec, leaves):
     for count, sub in specs:
         items.append(_unflatten(sub, leaves[start:start + count]))
         start += count
-    return kind(items) if kind is not tuple else tuple(items)
+    return kind(*items) if hasattr(kind, "_fields") else kind(items)  # (a namedtuple)
 
 
 # --------------------------------------------------------------------------------------------

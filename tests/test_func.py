@@ -230,3 +230,13 @@ def test_hvp_with_two_arguments_and_inside_another_transform():
     # d/dx of (H(x) v) for f = sum(x^3): H v = 6 x v, so its Jacobian is diag(6 v)
     j = jacrev(lambda z: hvp(lambda a: (a ** 3).sum(), (z,), (v,))[1])(x)
     np.testing.assert_allclose(j, np.diag(6 * v))
+
+
+def test_named_tuples_keep_their_type():
+    """A namedtuple argument is a structure like a tuple; its gradient is the same namedtuple."""
+    from collections import namedtuple
+
+    Point = namedtuple("Point", ["a", "b"])
+    g = grad(lambda p: p.a * p.b ** 2)(Point(np.array(2.0), np.array(3.0)))
+    assert type(g) is Point
+    assert (float(g.a), float(g.b)) == (9.0, 12.0)  # (b^2, 2 a b)
