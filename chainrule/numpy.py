@@ -100,8 +100,11 @@ clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _F.clamp(a, a_min, 
 
 
 def _logaddexp(x, y):
-    top = _R.maximum(x, y)
-    return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
+    # log(e^x + e^y) = top + log(e^(x - top) + e^(y - top)) for any constant top: the larger
+    # input (0 where both are infinite), so that nothing overflows; log(0) is -inf, quietly
+    top = _R._finite_or_0(_np.maximum(_F._data(x), _F._data(y)))
+    with _np.errstate(divide="ignore"):
+        return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
 
 
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,18 @@ class TestAt:
         np.testing.assert_allclose(j, [[0.0, 0.0], [5.0, 3.0]])
         x = cr.tensor([1.0, 2.0])
         assert x.at[1].get().item() == 2.0
+
+
+def test_logaddexp_at_minus_infinity_is_numpys():
+    """log(e^x + e^y) with the larger input shifted out: -inf and -inf give -inf, not NaN."""
+    pairs = [(-np.inf, -np.inf), (-np.inf, 1.5), (1000.0, 999.0), (-2.0, 3.0)]
+    x = cr.tensor([p[0] for p in pairs], dtype=cr.float64, requires_grad=True)
+    y = cr.tensor([p[1] for p in pairs], dtype=cr.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's own logaddexp does not warn either)
+        out = cnp.logaddexp(x, y)
+    np.testing.assert_allclose(out.detach().numpy(), np.logaddexp(*zip(*pairs)), rtol=1e-15)
+    with np.errstate(invalid="ignore"):  # (at -inf, -inf the derivative is 0 / 0)
+        out[1:].sum().backward()  # d/dx = e^x / (e^x + e^y)
+    xs, ys = np.array(pairs[1:]).T
+    np.testing.assert_allclose(x.grad.numpy()[1:], 1 / (1 + np.exp(ys - xs)), rtol=1e-12)
