@@ -27,6 +27,7 @@ import types
 import numpy as _np
 
 from chainrule import functions as _F
+from chainrule import linalg as _linalg
 from chainrule import rules as _R
 from chainrule import rules_linalg as _RL
 from chainrule.tensor import Tensor
@@ -300,8 +301,8 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
 linalg = types.SimpleNamespace(**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
-        "norm": _norm, "inv": _RL.inv, "det": _RL.det, "slogdet": _RL.slogdet,
-        "solve": lambda a, b: _RL.solve(a, b), "cholesky": _RL.cholesky, "eigh": _RL.eigh,
+        "norm": _norm, "inv": _RL.inv, "det": _RL.det, "slogdet": _linalg.slogdet,
+        "solve": lambda a, b: _RL.solve(a, b), "cholesky": _RL.cholesky, "eigh": _linalg.eigh,
         "eigvalsh": _RL.eigvalsh,
     }.items()})
 

@@ -189,3 +189,19 @@ def test_logaddexp_at_minus_infinity_is_numpys():
         out[1:].sum().backward()  # d/dx = e^x / (e^x + e^y)
     xs, ys = np.array(pairs[1:]).T
     np.testing.assert_allclose(x.grad.numpy()[1:], 1 / (1 + np.exp(ys - xs)), rtol=1e-12)
+
+
+def test_linalg_results_have_numpys_field_names_for_tensors_too():
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+
+    def plain(v):
+        return v.detach().numpy() if isinstance(v, cr.Tensor) else np.asarray(v)
+
+    for x in (a, cr.tensor(a, requires_grad=True)):
+        sign, logabsdet = cnp.linalg.slogdet(x)
+        result = cnp.linalg.slogdet(x)
+        assert plain(result.sign) == plain(sign) == 1.0
+        assert plain(result.logabsdet) == plain(logabsdet) == pytest.approx(np.log(5.0))
+        result = cnp.linalg.eigh(x)
+        np.testing.assert_allclose(plain(result.eigenvalues), np.linalg.eigvalsh(a))
+        assert plain(result.eigenvectors).shape == (2, 2)
