@@ -444,6 +444,27 @@ def test_norm_values_and_nan_gradient_at_zero():
     assert tf.tensordot([1, 2], [3, 4], 0).numpy().tolist() == [[3, 4], [6, 8]]
 
 
+@pytest.mark.parametrize("ord", [1, np.inf, 3, 0.5])
+def test_norm_of_other_orders_and_its_gradient(ord):
+    x0 = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]], np.float32)
+    v = tf.Variable(x0)
+    with tf.GradientTape() as t:
+        n = tf.norm(v, ord=ord, axis=1)
+    np.testing.assert_allclose(n.numpy(), np.linalg.norm(x0, ord=ord, axis=1), rtol=1e-6)
+    a, norm = np.abs(x0), np.linalg.norm(x0, ord=ord, axis=1, keepdims=True)
+    if ord == np.inf:  # d max|x| = sign(x) at the largest entry
+        expected = np.sign(x0) * (a == norm)
+    else:  # d (sum |x|^p)^(1/p) = sign(x) |x|^(p-1) / norm^(p-1)
+        expected = np.sign(x0) * a ** (ord - 1) / norm ** (ord - 1)
+    np.testing.assert_allclose(t.gradient(n, v).numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ord", [0, -1, -np.inf, "nuc"])
+def test_norm_rejects_orders_that_are_not_vector_norms(ord):
+    with pytest.raises(ValueError, match="'ord' must be a supported vector norm"):
+        tf.norm(tf.constant([3.0, 4.0]), ord=ord)
+
+
 def test_variable_assign():
     v = tf.Variable(2.0)
     assert repr(v.assign(5.0)) == "<tf.Variable 'UnreadVariable' shape=() dtype=float32, " \

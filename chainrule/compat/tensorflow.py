@@ -34,6 +34,7 @@ import builtins as _builtins
 import contextlib as _contextlib
 import enum as _enum
 import logging as _logging
+import numbers as _numbers
 import types as _types
 
 import numpy as _np
@@ -1338,15 +1339,11 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None) -> Tensor
 
         def compute(v):
             return _cr.sqrt(_cr.sum(v * v, dim=axis, keepdim=keep))
-    elif ord == 1:
+    elif isinstance(ord, _numbers.Real) and ord > 0:  # (TensorFlow's vector norms: ord > 0)
         def compute(v):
-            return _cr.sum(_cr.abs(v), dim=axis, keepdim=keep)
-    elif ord == _np.inf:
-        def compute(v):
-            return _cr.amax(_cr.abs(v), dim=axis, keepdim=keep)
+            return _cr.linalg.vector_norm(v, ord, dim=axis, keepdim=keep)
     else:
-        def compute(v):
-            return _cr.sum(_cr.abs(v) ** ord, dim=axis, keepdim=keep) ** (1.0 / ord)
+        raise ValueError(f"'ord' must be a supported vector norm, got {ord}.")
     return _op(compute, x)
 
 
