@@ -16,6 +16,7 @@ import chainrule.autograd.forward_ad as fwAD
 from chainrule import forward
 from chainrule.engine import JVP_KINDS, Node, Primitive
 from chainrule.rules import REGISTRY
+from chainrule.testing import check_grads
 from tests.primitive_specs import SPECS
 
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.shapes))]
@@ -122,6 +123,20 @@ def test_prod_gradient_with_zeros_is_exact():
     x.prod(dim=1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0]])
     assert cr.autograd.gradcheck(lambda t: t.prod(dim=1), (x,))
+
+
+def test_cumprod_derivatives_with_zeros_are_exact_to_first_order():
+    """cumprod's rules at zeros (one or two per slice) against central differences, both
+    modes; recording them for a second order is refused there rather than wrong."""
+    x = np.array([[2.0, 0.0, 3.0, 0.5], [1.5, 2.0, 0.0, 4.0], [0.0, 0.0, 2.0, 3.0]])
+    check_grads(lambda t: t.cumprod(dim=1), (x,), order=1)
+    t = cr.tensor(x, requires_grad=True)
+    t.cumprod(dim=1).sum().backward()
+    # row 0: d/dx1 of (2, 0, 0, 0) + 2 x1 + 2 x1 3 + 2 x1 3 0.5 = 2 + 6 + 3
+    assert t.grad.numpy()[0].tolist() == [1.0, 11.0, 0.0, 0.0]
+    t = cr.tensor(x, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="cumprod: higher-order derivatives"):
+        cr.autograd.grad(t.cumprod(dim=1).sum(), t, create_graph=True)
 
 
 # --------------------------------------------------------------------------------------------
