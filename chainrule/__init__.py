@@ -2,8 +2,8 @@
 
 ``import chainrule as cr`` gives PyTorch's tensor interface (``cr.tensor``, ``x.backward()``,
 ``x.grad``); the engine behind it is two short files (recording in ``chainrule/engine.py``,
-the backward walk in ``chainrule/backward.py``), and the derivative rules sit in one table
-(``chainrule/rules.py``, with the linear algebra in ``chainrule/rules_linalg.py``).
+the backward walk in ``chainrule/backward.py``), and the derivative rules sit in one table,
+a package with one file per family of operations (``chainrule/rules/``).
 
 >>> import chainrule as cr
 >>> x = cr.arange(4.0, requires_grad=True)

@@ -39,36 +39,17 @@ temporaries does; it is only trusted on CPython (see :func:`_unshared`).  Togeth
 
 from __future__ import annotations
 
-import sys
 import threading
-from typing import Any
 
 import numpy as np
 
-from chainrule.engine import BACKWARD_TWICE, FREED, Node, SparseGrad, grad_mode, inplace_count
-
-Tensor: Any = None  # bound by chainrule.tensor at import time
-wrap: Any = None  # chainrule.tensor.wrap
-
-
-class _Donation(threading.local):
-    """Large arrays the running rule may write into (see ``rules._scaled``): each saves an
-    allocation of a large array."""
-
-    array = None  # the incoming gradient: the engine's own, read by no one else
-    spent: tuple = ()  # saved inputs of the running node that no one will read again
-    pool: list | None = None  # dead arrays of this backward pass, to reuse (raw mode only)
-
-
-POOL_SIZE = 4  # arrays kept for reuse at most: bounds what the pool adds to peak memory
-LARGE = 4096  # elements: below this an allocation costs less than the checks that avoid it
-
-
-donation = _Donation()
-
-sum_to: Any = None  # rules.sum_to, bound by chainrule.rules (unbroadcast, differentiable)
-clone: Any = None  # rules.clone, bound by chainrule.rules
-cast: Any = None  # rules.cast, bound by chainrule.rules (dtype change, differentiable)
+from chainrule import buffers
+from chainrule.buffers import LARGE, donation
+from chainrule.engine import BACKWARD_TWICE, FREED, Node, SparseGrad, grad_mode
+from chainrule.rules.shape import cast_to as cast
+from chainrule.rules.shape import clone
+from chainrule.rules.shape import unbroadcast as sum_to
+from chainrule.tensor_base import TensorBase, inplace_count, new_like, new_tensor
 
 
 def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
@@ -105,11 +86,14 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     saved_mode, saved_pool = grad_mode.enabled, donation.pool
     grad_mode.enabled = create_graph
     # large saved values freed by this pass may be reused by its rules (raw arrays only)
-    recycling = REFCOUNTS_TRUSTED and not (retain_graph or create_graph or on_tensors)
+    recycling = buffers.REFCOUNTS_TRUSTED and not (retain_graph or create_graph or on_tensors)
     donation.pool = [] if recycling else None
     # a plain pass over every node (no create_graph, no inputs=): small gradients take the
     # lean path written out below, which is the engine's cost per node
     plain = wanted is None and not (create_graph or on_tensors)
+    # the class of the tensors this pass makes (gradients handed to hooks, recorded values)
+    tensor_cls = type(roots[0]) if roots else TensorBase
+    recorded_as = tensor_cls if (create_graph or on_tensors) else None
     try:
         # nodes whose consumers are all done, each with its total gradient (None: none flowed)
         ready = [(n, pending.pop(n, None)) for n in root_nodes if deps[n] == 0]
@@ -117,7 +101,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             node, g = ready.pop()
             if g is not None and (node.extras is not None or type(g) is SparseGrad
                                   or (targets is not None and node in targets)):
-                g = _arrive(node, g, node in owned, create_graph, targets, capture,
+                g = _arrive(node, g, node in owned, create_graph, targets, capture, tensor_cls,
                             accumulate, fill_retained)
             if plain and g is not None and (type(g) is not np.ndarray or g.size <= LARGE):
                 args, ans = node.args, node.ans
@@ -132,7 +116,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                 else:
                     saved, args = args, []
                     for a in saved:
-                        args.append(a._data if isinstance(a, Tensor) else a)
+                        args.append(a._data if isinstance(a, TensorBase) else a)
                 params = node.params or _NO_PARAMS
                 prim = node.prim
                 rules = prim.vjp
@@ -188,7 +172,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             # the rules may write into a large gradient that only this node will read
             donatable = (large and node.extras is None and node in owned
                          and (targets is None or node not in targets))
-            _propagate(node, g, pending, owned, deps, ready, wanted, create_graph or on_tensors,
+            _propagate(node, g, pending, owned, deps, ready, wanted, recorded_as,
                        retain_graph, donatable, large and recycling)
         for key, g in pending.items():
             if type(key) is Node:
@@ -201,7 +185,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
 
 
-def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate, fill_retained):
+def _arrive(node, g, is_owned, create_graph, targets, capture, tensor_cls, accumulate,
+            fill_retained):
     """The rarer things that happen when a node's total gradient is known: densify a sparse
     gradient, run tensor hooks, fill a retained ``.grad``, capture a requested input's."""
     if type(g) is SparseGrad:
@@ -210,7 +195,8 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, accumulate, fill_
     if node.extras is not None:
         if node.extras.hooks:
             # a hook may keep its argument or return any tensor: never add into it later
-            g, is_owned = run_hooks(node.extras.hooks, g, create_graph, is_owned), False
+            g = run_hooks(node.extras.hooks, g, create_graph, is_owned, tensor_cls)
+            is_owned = False
         if fill_retained and node.extras.retained is not None:
             retained = node.extras.retained()  # (None once the tensor is gone)
             if retained is not None:
@@ -293,9 +279,13 @@ def _leading_to(root_nodes, deps, targets) -> set:
     return wanted
 
 
-def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_graph,
+def _propagate(node, g, pending, owned, deps, ready, wanted, recorded_as, retain_graph,
                donatable, recycling):
-    """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents."""
+    """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents.
+
+    ``recorded_as`` is None when the rules run on raw arrays, else the tensor class their
+    values are wrapped in."""
+    on_tensors = recorded_as is not None
     parents = node.parents
     fresh_results = None  # large new arrays from the rules: accumulated once all are known
     done = []  # parents whose last consumer this node is
@@ -310,19 +300,19 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
         if node.epoch != inplace_count[0]:
             _check_versions(node)
         if on_tensors:
-            g = g if isinstance(g, Tensor) else wrap(g)
+            g = g if isinstance(g, TensorBase) else new_tensor(recorded_as, g)
             if ans is not None:
-                ans = wrap(ans, node)
+                ans = new_tensor(recorded_as, ans, node)
                 if node.extras is not None:
                     ans._tangents = node.extras.ans_tangents
         if recycling and args is not None:
-            dying = _unshared(args)  # (counted before the list below adds its references)
+            dying = buffers.unshared(args)  # (counted before the list below adds its references)
         if args is None:
             args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 else (None,) * len(parents)
         elif not on_tensors:
             saved, args = args, []
             for a in saved:  # (a loop: cheaper than a comprehension's frame, per node)
-                args.append(a._data if isinstance(a, Tensor) else a)
+                args.append(a._data if isinstance(a, TensorBase) else a)
         params = node.params or _NO_PARAMS
         prim = node.prim
         per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
@@ -340,7 +330,8 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
             if donated or dying:  # (rare: large arrays only) the rule may write into these
                 donation.array = g if donated else None
                 if dying:
-                    spent = donation.spent = _spendable(dying, i, parents, wanted, prim.reads)
+                    spent = buffers.spendable(dying, i, parents, wanted, prim.reads)
+                    donation.spent = spent
                 try:
                     gi = per_input[i](g, ans, *args, **params) if per_input is not None \
                         else for_all(i, g, ans, *args, **params)
@@ -348,7 +339,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                     donation.array = None
                     donation.spent = ()
                 if dying:  # a saved input handed on as a gradient is no longer dying
-                    dying = [(j, a) for j, a in dying if not _aliases(gi, a)]
+                    dying = [(j, a) for j, a in dying if not buffers.aliases(gi, a)]
             elif per_input is None:
                 gi = for_all(i, g, ans, *args, **params)
             elif params is _NO_PARAMS:
@@ -366,7 +357,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
                     gi = cast(gi, dtype)
                 if type(gi) is np.ndarray and gi.size > LARGE and (
                         (donated and gi is g) or any(gi is a for a in spent)
-                        or _is_fresh(gi, g, ans, args)):
+                        or buffers.is_fresh(gi, g, ans, args)):
                     if fresh_results is None:
                         fresh_results = []
                     fresh_results.append((p, gi))
@@ -392,7 +383,7 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, on_tensors, retain_
         if recycling:
             # this frame's references would hide dead arrays
             args = ans = dying = spent = gi = fresh_results = None
-            _recycle(node, donation.pool)
+            _recycle(node)
         else:
             _free_saved(node)
 
@@ -413,114 +404,12 @@ _NO_PARAMS: dict = {}
 _NOTHING_SAVED = [(None,) * n for n in range(4)]  # the arguments of a node that saved none
 
 
-def _reference_counts(items) -> list:
-    """Each item's reference count, and its array's when it is a Tensor (see _unshared)."""
-    counts = []
-    for item in items:
-        if type(item) is np.ndarray:
-            counts.append((sys.getrefcount(item), 0))
-        elif isinstance(item, Tensor) and type(item._data) is np.ndarray:
-            counts.append((sys.getrefcount(item), sys.getrefcount(item._data)))
-        else:
-            counts.append((0, 0))
-    return counts
-
-
-# Whether reference counts tell "nothing else holds this": CPython with its GIL.  What the
-# counts are when a tuple is the only holder, measured once on fresh objects (the same code
-# path, so the interpreter's own temporary references cancel out).
-REFCOUNTS_TRUSTED = (sys.implementation.name == "cpython"
-                     and getattr(sys, "_is_gil_enabled", lambda: True)())
-_SOLE_COUNTS: list = []  # set once by calibrate_reference_counts, when chainrule is imported
-
-
-def calibrate_reference_counts() -> None:
-    """Measure the counts of a sole holder (called by chainrule.tensor, once Tensor exists)."""
-    if REFCOUNTS_TRUSTED:
-        _SOLE_COUNTS[:] = _reference_counts((np.empty(0), wrap(np.empty(0))))
-
-
-def _unshared(items) -> list:
-    """``(index, array)`` for the large arrays among ``items`` (arrays, or Tensors' arrays)
-    that nothing but ``items`` references, so that writing into them cannot be observed.
-
-    Only arrays that own their memory and are writeable qualify.  This is NumPy's own test
-    for eliding temporaries (a reference count), applied to the values a graph saved.
-    """
-    (array_sole, _), (tensor_sole, data_sole) = _SOLE_COUNTS
-    found = []
-    for index, (count, data_count) in enumerate(_reference_counts(items)):
-        if count == 0:
-            continue
-        item = items[index]
-        if data_count == 0:
-            if count != array_sole:
-                continue
-            array = item
-        else:
-            if count != tensor_sole or data_count != data_sole:
-                continue
-            array = item._data
-        if array.size > LARGE and array.flags.owndata and array.flags.writeable:
-            found.append((index, array))
-    return found
-
-
-def _spendable(dying, i, parents, wanted, reads) -> tuple:
-    """The dying saved inputs that rule ``i`` may overwrite: those no later rule reads."""
-    later = set()
-    for k in range(i + 1, len(parents)):
-        if parents[k] is not None and (wanted is None or parents[k] in wanted):
-            if reads is None:
-                return ()
-            later.update(reads[k])
-    return tuple(a for j, a in dying if j not in later)
-
-
-def _aliases(gi, array) -> bool:
-    """Does the gradient ``gi`` hold ``array`` (itself, a view of it, a sparse gradient's
-    values)?  Then ``array`` is no longer free to overwrite."""
-    if type(gi) is SparseGrad:
-        gi = gi.values
-    return gi is array or (type(gi) is np.ndarray and gi.base is array)
-
-
-def _recycle(node, pool) -> None:
-    """Keep the large saved values of ``node`` that no one else references, for reuse."""
+def _recycle(node) -> None:
+    """Free what ``node`` saved, keeping its large values that no one else references for
+    reuse by later rules of this pass."""
     items = (*node.args, node.ans) if node.args is not None else (node.ans,)
     _free_saved(node)
-    for _, array in _unshared(items):
-        pool.append(array)
-    if len(pool) > POOL_SIZE:
-        del pool[:-POOL_SIZE]
-
-
-def take_buffer(shape, dtype):
-    """A dead array of this shape and dtype from the backward pass's pool, or None."""
-    pool = donation.pool
-    if pool:
-        for i, array in enumerate(pool):
-            if array.shape == shape and array.dtype == dtype:
-                return pool.pop(i)
-    return None
-
-
-def give_back(array) -> None:
-    """Return a buffer taken with :func:`take_buffer` that the rule no longer needs."""
-    pool = donation.pool
-    if pool is not None and len(pool) < POOL_SIZE:
-        pool.append(array)
-
-
-def _is_fresh(gi, g, ans, args) -> bool:
-    """Did the rule just allocate ``gi``?  Then the engine may add into it in place.
-
-    A rule can only return new arrays, views (which have a ``base``), or arrays it was given.
-    (Checked for large arrays only, where an allocation saved matters.)
-    """
-    if gi.base is not None or gi is g or gi is ans:
-        return False
-    return all(gi is not a for a in args)
+    buffers.keep_for_reuse(items)
 
 
 def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
@@ -553,12 +442,12 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
     else:
         out = None
         if type(prev) is np.ndarray and prev.size > LARGE and type(g) is np.ndarray:
-            out = take_buffer(prev.shape, np.result_type(prev, g))
+            out = buffers.take_buffer(prev.shape, np.result_type(prev, g))
         pending[key] = prev + g if out is None else np.add(prev, g, out=out)
         owned.add(key)
 
 
-def run_hooks(hooks, g, create_graph: bool, is_owned: bool):
+def run_hooks(hooks, g, create_graph: bool, is_owned: bool, tensor_cls: type):
     """Call tensor hooks in registration order; a hook's return value replaces the gradient.
 
     A gradient the engine did not allocate may be someone's array (``(x * y)``'s gradient for
@@ -568,12 +457,12 @@ def run_hooks(hooks, g, create_graph: bool, is_owned: bool):
     if not (is_owned or create_graph) and type(g) is np.ndarray and g.flags.writeable:
         g = g.view()
         g.flags.writeable = False
-    gt = g if isinstance(g, Tensor) else wrap(g)
+    gt = g if isinstance(g, TensorBase) else new_tensor(tensor_cls, g)
     for hook in hooks:
         result = hook(gt)
         if result is None:
             continue
-        if not isinstance(result, Tensor):
+        if not isinstance(result, TensorBase):
             raise TypeError(f"hook {_hook_name(hook)!r} returned {type(result).__name__}; "
                             "a tensor hook must return a Tensor or None")
         if result.shape != gt.shape:
@@ -595,7 +484,7 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
         if type(g) is SparseGrad:
             g, is_owned = g.dense(), True
         # a hook may keep its argument or return any tensor: never add into it later
-        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph, is_owned), False
+        g, is_owned = run_hooks(leaf._hooks.pre, g, create_graph, is_owned, type(leaf)), False
     capture[leaf] = (g, is_owned)
     if accumulate:
         _add_to_grad(leaf, g, is_owned, create_graph)
@@ -611,13 +500,13 @@ def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
     if create_graph:  # out of place, and never the gradient tensor itself (it flows on)
         if type(g) is SparseGrad:
             g = g.dense()
-        if not isinstance(g, Tensor):
-            g = wrap(np.array(g))
+        if not isinstance(g, TensorBase):
+            g = new_like(tensor, np.array(g))
         elif current is None:
-            g = clone(g) if g._rg else wrap(np.array(g._data))
+            g = clone(g) if g._rg else new_like(tensor, np.array(g._data))
         tensor._grad = g if current is None else current + g
         return
-    if isinstance(g, Tensor):
+    if isinstance(g, TensorBase):
         g = g._data
     if current is not None and type(current._data) is np.ndarray and current._data.flags.writeable:
         if type(g) is SparseGrad:
@@ -629,11 +518,11 @@ def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
     if type(g) is SparseGrad:
         g, is_owned = g.dense(), True
     if current is not None:
-        tensor._grad = wrap(np.asarray(current._data + g, dtype=tensor._data.dtype))
+        tensor._grad = new_like(tensor, np.asarray(current._data + g, dtype=tensor._data.dtype))
     elif is_owned and type(g) is np.ndarray and g.dtype == tensor._data.dtype:
-        tensor._grad = wrap(g)
+        tensor._grad = new_like(tensor, g)
     else:
-        tensor._grad = wrap(np.array(g, dtype=tensor._data.dtype))
+        tensor._grad = new_like(tensor, np.array(g, dtype=tensor._data.dtype))
 
 
 def _check_versions(node) -> None:
@@ -647,7 +536,7 @@ def _check_versions(node) -> None:
     read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
                                        for j in reads[i]}
     for i, a in enumerate(node.args):
-        if not isinstance(a, Tensor) or a._vc is None or (read is not None and i not in read):
+        if not isinstance(a, TensorBase) or a._vc is None or (read is not None and i not in read):
             continue  # never changed in place, or its value is not needed
         now = a._vc[0]
         expected = versions[i] if versions is not None else 0

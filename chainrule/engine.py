@@ -1,7 +1,7 @@
 """The engine: grad mode, graph nodes, and recording a primitive.
 
-Data flows one way.  A user calls a primitive (``rules.py`` and ``rules_linalg.py`` declare
-them; ``autograd.Function`` makes more); the primitive computes its result with NumPy and, when
+Data flows one way.  A user calls a primitive (the table in ``chainrule/rules/`` declares them;
+``autograd.Function`` makes more); the primitive computes its result with NumPy and, when
 grad mode is on and an input requires grad, records one small :class:`Node`.  ``backward``
 walks the recorded nodes once, each when all its consumers are done, and calls each node's
 vector-Jacobian product (VJP) rules.
@@ -31,9 +31,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+
+from chainrule.forward import JVP_KINDS, push_tangents
+from chainrule.tensor_base import TensorBase, inplace_count, new_like
 
 # --------------------------------------------------------------------------------------------
 # Grad mode (per thread, like PyTorch's)
@@ -58,10 +60,6 @@ def is_grad_enabled() -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Nodes
-
-
-inplace_count = [0]  # in-place changes to any tensor so far (see Node.epoch)
-
 
 
 class _Freed:
@@ -208,37 +206,32 @@ class SparseGrad:
 # --------------------------------------------------------------------------------------------
 # Primitives and recording
 
-Tensor: Any = None  # bound by chainrule.tensor at import time (it imports this module)
-push_tangents: Any = None  # chainrule.forward.push_tangents (forward mode)
-wrap: Any = None  # chainrule.tensor.wrap: raw array (+ node) -> Tensor, no checks
-
-
-# forward mode's kinds of Jacobian (see rules.py); anything else is a rule of its own
-JVP_KINDS = ("diagonal", "symmetric", "linear", "bilinear", "reduction")
-
-
 class Primitive:
     """A differentiable operation: a NumPy forward and one VJP rule per input (one rule for all
     inputs when it is variadic), and how forward mode treats it (``jvp``: one of
-    :data:`JVP_KINDS`, or a rule ``jvp(tangents, ans, *inputs, **params)``).
+    :data:`~chainrule.forward.JVP_KINDS`, or a rule ``jvp(tangents, ans, *inputs, **params)``).
 
-    Calling it with at least one Tensor argument returns a Tensor and, when grad mode is on and
-    an input requires grad, records a :class:`Node`.  Calling it with no Tensor argument is
-    plain NumPy (this is what lets the same rules run on raw arrays).
+    Calling it with at least one tensor argument returns a tensor of the first one's class and,
+    when grad mode is on and an input requires grad, records a :class:`Node`.  Calling it with
+    no tensor argument is plain NumPy (this is what lets the same rules run on raw arrays).
+
+    ``name`` is the public name the user calls (``"matmul"``, ``"linalg.inv"``): errors raised
+    while computing the result name it, with ``symbol`` (``"@"``) when an operator also calls it.
     """
 
-    __slots__ = ("name", "node_name", "impl", "vjp", "jvp", "save_inputs", "save_ans", "view",
-                 "variadic", "reads")
+    __slots__ = ("name", "node_name", "symbol", "impl", "vjp", "jvp", "save_inputs", "save_ans",
+                 "view", "variadic", "reads")
 
     def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, jvp,
-                 reads=None, node_name=None):
+                 reads=None, node_name=None, symbol=None):
         if not (callable(jvp) or jvp in JVP_KINDS):
             raise ValueError(f"primitive {name!r}: jvp must be one of {JVP_KINDS} or a function")
         self.name = name
         self.node_name = node_name or name + "Backward0"  # PyTorch's name of its grad_fn
+        self.symbol = symbol
         self.impl = impl
         self.vjp = vjp
-        self.jvp = jvp  # forward mode: a kind of Jacobian or a rule (see rules.py)
+        self.jvp = jvp  # forward mode: a kind of Jacobian or a rule (see chainrule/rules/)
         self.save_inputs = save_inputs
         self.save_ans = save_ans
         self.view = view
@@ -249,18 +242,17 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **params):
-        # One and two arguments that are plain Tensors or constants are written out: this is
-        # the cost of every recorded operation (and one or two raw arrays go straight to
-        # NumPy).  Anything else (other arities, views, forward mode, subclasses of Tensor)
-        # takes ``_call_general``.
-        tensor_cls = Tensor
+        # One and two arguments that are tensors without views or tangents, or constants, are
+        # written out: this is the cost of every recorded operation (and one or two raw arrays
+        # go straight to NumPy).  Anything else (other arities, views, forward mode) takes
+        # ``_call_general``.
         n = len(args)
         if n == 2:
             a, b = args
-            if type(a) is tensor_cls:
+            if isinstance(a, TensorBase):
                 if a._base is not None or a._tangents is not None or self.view:
                     return self._call_general(args, params)
-                if type(b) is tensor_cls:
+                if isinstance(b, TensorBase):
                     if b._base is not None or b._tangents is not None:
                         return self._call_general(args, params)
                     raw_a, raw_b = a._data, b._data
@@ -269,34 +261,31 @@ class Primitive:
                     recording = a._rg or b._rg
                     has_version = ((a._vc is not None and a._vc[0] != 0)
                                    or (b._vc is not None and b._vc[0] != 0))
-                elif isinstance(b, tensor_cls):
-                    return self._call_general(args, params)
                 else:
                     raw_a, raw_b = a._data, b
                     recording = a._rg
                     parents = ((a._node or a) if recording else None, None)
                     has_version = a._vc is not None and a._vc[0] != 0
-            elif type(b) is tensor_cls and not isinstance(a, tensor_cls):
+                cls = type(a)
+            elif isinstance(b, TensorBase):
                 if b._base is not None or b._tangents is not None or self.view:
                     return self._call_general(args, params)
                 raw_a, raw_b = a, b._data
                 recording = b._rg
                 parents = (None, (b._node or b) if recording else None)
                 has_version = b._vc is not None and b._vc[0] != 0
-            elif not (isinstance(a, tensor_cls) or isinstance(b, tensor_cls)):
-                return self.impl(a, b, **params)  # plain NumPy (the rules in a backward pass)
+                cls = type(b)
             else:
-                return self._call_general(args, params)
+                return self.impl(a, b, **params)  # plain NumPy (the rules in a backward pass)
             try:
                 ans = self.impl(raw_a, raw_b, **params)
             except (ValueError, TypeError, IndexError) as err:
-                raise _named_error(self, err) from None
+                raise _named_error(self, err, (raw_a, raw_b)) from None
         elif n == 1:
             a = args[0]
-            if type(a) is not tensor_cls and not isinstance(a, tensor_cls):
+            if not isinstance(a, TensorBase):
                 return self.impl(a, **params)  # plain NumPy (the rules in a backward pass)
-            if type(a) is not tensor_cls or a._base is not None or a._tangents is not None \
-                    or self.view:
+            if a._base is not None or a._tangents is not None or self.view:
                 return self._call_general(args, params)
             recording = a._rg
             parents = ((a._node or a) if recording else None,)
@@ -304,10 +293,11 @@ class Primitive:
             try:
                 ans = self.impl(a._data, **params)
             except (ValueError, TypeError, IndexError) as err:
-                raise _named_error(self, err) from None
+                raise _named_error(self, err, (a._data,)) from None
+            cls = type(a)
         else:
             return self._call_general(args, params)
-        out = _new(tensor_cls)
+        out = _new(cls)
         out._data = ans
         out._grad = out._vc = out._base = out._hooks = out._tangents = None
         if not (recording and grad_mode.enabled):
@@ -334,18 +324,19 @@ class Primitive:
         return out
 
     def _call_general(self, args, params):
-        """Any call: no Tensor at all (plain NumPy), views, forward-mode tangents, any arity."""
-        tensor_cls = Tensor
+        """Any call: no tensor at all (plain NumPy), views, forward-mode tangents, any arity."""
+        first = None
         for a in args:
-            if isinstance(a, tensor_cls):
+            if isinstance(a, TensorBase):
+                first = a
                 break
-        else:  # no Tensor: plain NumPy (the rules in a plain backward pass)
+        else:  # no tensor: plain NumPy (the rules in a plain backward pass)
             return self.impl(*args, **params)
         raw = []
         parents = []
         recording = has_version = has_tangent = False
         for a in args:
-            if isinstance(a, tensor_cls):
+            if isinstance(a, TensorBase):
                 raw.append(a._data)
                 if a._tangents is not None:
                     has_tangent = True
@@ -368,7 +359,7 @@ class Primitive:
         try:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
-            raise _named_error(self, err) from None
+            raise _named_error(self, err, raw) from None
         node = None
         if recording and grad_mode.enabled:
             ans_counter = [0] if self.save_ans else None
@@ -376,7 +367,7 @@ class Primitive:
                         ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
                         inplace_count[0], _versions(args) if has_version else None,
                         ans_counter)
-        out = wrap(ans, node)
+        out = new_like(first, ans, node)
         if node is not None and self.save_ans:
             out._vc = node.ans_counter
         if self.view:
@@ -391,22 +382,25 @@ class Primitive:
 _new = object.__new__
 
 
-def _named_error(prim, err) -> Exception:
+def _named_error(prim, err, raw_args) -> Exception:
     """NumPy's error, as the built-in type (NumPy's subclasses, e.g. AxisError, take other
-    arguments), naming the operation."""
+    arguments), naming the function the user called and the shapes it was given."""
     kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
-    return kind(f"chainrule.{prim.name.lower()}: {err}")
+    called = f"chainrule.{prim.name}" + (f" ({prim.symbol})" if prim.symbol else "")
+    shapes = [str(np.shape(a)) for a in raw_args if isinstance(a, (np.ndarray, np.generic))]
+    given = f" (given shapes {', '.join(shapes)})" if shapes and kind is not TypeError else ""
+    return kind(f"{called}: {err}{given}")
 
 
 def _versions(args) -> tuple:
-    return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, Tensor) else 0
+    return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, TensorBase) else 0
                   for a in args])
 
 
 def _share_storage(args, raw):
     """A view of a 0-d tensor held as a NumPy scalar must alias a real array: make one."""
     first = args[0]
-    if isinstance(first, Tensor) and not isinstance(first._data, np.ndarray):
+    if isinstance(first, TensorBase) and not isinstance(first._data, np.ndarray):
         first._ensure_array()
         raw = [first._data, *raw[1:]]
     return raw
@@ -416,7 +410,7 @@ def _check_stale_view(view, prim) -> None:
     """A view whose base changed in place since it was made no longer matches its history."""
     if grad_mode.enabled and (view._rg or view._base._rg):
         raise RuntimeError(
-            f"{prim.name.lower()}: this tensor is a view (of shape {view.shape}) whose base was "
+            f"chainrule.{prim.name}: this tensor is a view (of shape {view.shape}) whose base was "
             "modified in place after the view was made, so its recorded history is out of "
             "date. Make the view again after the in-place change (chainrule does not rewrite "
             "a view's history), or use out-of-place operations."

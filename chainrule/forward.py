@@ -3,8 +3,9 @@
 A tensor may carry tangents, one per *level* (``Tensor._tangents``: ``{level: tangent}``).
 Each forward-mode computation (``forward_ad.dual_level``, a ``jvp``) opens a level; when a
 primitive is applied to tensors that carry tangents, :func:`push_tangents` computes the
-result's tangent at each active level from the primitive's JVP rule (``rules.py`` declares one
-per primitive, mostly by naming the shape of its Jacobian).  There is no tape and no second
+result's tangent at each active level from the primitive's JVP rule (the table in
+``chainrule/rules/`` declares one per primitive, mostly by naming the shape of its Jacobian,
+and :func:`jvp` below derives the rule from that kind).  There is no tape and no second
 pass: the cost is a small multiple of the function's own.
 
 Levels make nesting safe.  While the tangent of level ``L`` is computed, only the tangents of
@@ -22,8 +23,10 @@ import threading
 
 import numpy as np
 
-from chainrule import engine, rules
-from chainrule.tensor import Tensor, wrap
+from chainrule.tensor_base import TensorBase, new_like
+
+# forward mode's kinds of Jacobian (see chainrule/rules/); anything else is a rule of its own
+JVP_KINDS = ("diagonal", "symmetric", "linear", "bilinear", "reduction")
 
 
 class _ForwardState(threading.local):
@@ -47,7 +50,7 @@ def exit_level(level: int) -> None:
     state.levels = tuple(lv for lv in state.levels if lv != level)
 
 
-def live_levels(tensor: Tensor) -> list[int]:
+def live_levels(tensor: TensorBase) -> list[int]:
     """The open levels at which ``tensor`` carries a tangent (and that may propagate now)."""
     if tensor._tangents is None:
         return []
@@ -56,15 +59,15 @@ def live_levels(tensor: Tensor) -> list[int]:
             if lv in state.levels and (ceiling is None or lv < ceiling)]
 
 
-def push_tangents(prim, args, params, out: Tensor) -> None:
+def push_tangents(prim, args, params, out: TensorBase) -> None:
     """Give ``out = prim(*args)`` its tangent at every open level where an input has one."""
     open_levels = state.levels
     if len(open_levels) == 1 and state.ceiling is None:  # the usual case: one level
         level = open_levels[0]
-        levels = [level] if any(isinstance(a, Tensor) and a._tangents is not None
+        levels = [level] if any(isinstance(a, TensorBase) and a._tangents is not None
                                 and level in a._tangents for a in args) else []
     else:
-        levels = sorted({lv for a in args if isinstance(a, Tensor) for lv in live_levels(a)})
+        levels = sorted({lv for a in args if isinstance(a, TensorBase) for lv in live_levels(a)})
     if not levels:
         return
     tangents: dict = {}
@@ -72,7 +75,7 @@ def push_tangents(prim, args, params, out: Tensor) -> None:
     try:
         for level in levels:
             state.ceiling = level
-            ts = [a._tangents.get(level) if isinstance(a, Tensor) and a._tangents else None
+            ts = [a._tangents.get(level) if isinstance(a, TensorBase) and a._tangents else None
                   for a in args]
             primals = [_below(a) for a in args]
             ans_below = _ans_below(out, tangents)
@@ -86,23 +89,24 @@ def push_tangents(prim, args, params, out: Tensor) -> None:
 
 def _below(a):
     """An argument as the JVP rule may see it: raw unless it carries something to propagate."""
-    if not isinstance(a, Tensor) or a._rg or live_levels(a):
+    if not isinstance(a, TensorBase) or a._rg or live_levels(a):
         return a
     return a._data
 
 
-def _ans_below(out: Tensor, lower: dict):
+def _ans_below(out: TensorBase, lower: dict):
     """The result, with the tangents of the lower levels computed so far."""
     if not out._rg and not lower:
         return out._data
-    ans = wrap(out._data, out._node)  # a separate object: no cycle between out and its tangent
+    # a separate object: no cycle between out and its tangent
+    ans = new_like(out, out._data, out._node)
     ans._tangents = dict(lower) or None
     return ans
 
 
 def _compact(t):
     """Keep a tangent as a raw array unless it carries history or tangents of its own."""
-    if isinstance(t, Tensor) and not t._rg and t._tangents is None:
+    if isinstance(t, TensorBase) and not t._rg and t._tangents is None:
         return t._data
     return t
 
@@ -136,16 +140,15 @@ def jvp(prim, ts, ans, args, params, originals):
     if kind == "reduction":  # d ans = sum over the reduced axes of (d ans / d x) t
         ones = np.ones(ans.shape, ans.dtype)
         slope = prim.vjp[0](ones, ans, *args, **params)
-        x_shape = args[0].shape
-        return _fit(rules.reduce_sum(ts[0] * slope, axis=params["axis"],
-                                     keepdims=params["keepdims"], x_shape=x_shape), ans)
+        # (ndarrays and Tensors both have sum(axis=, keepdims=): the rules' values are either)
+        return _fit((ts[0] * slope).sum(axis=params["axis"], keepdims=params["keepdims"]), ans)
     return _fit(kind(ts, ans, *args, **params), ans)
 
 
 def _tangent_or_zero(t, a):
     if t is not None:
         return t
-    if isinstance(a, (Tensor, np.ndarray)):  # no tangent: zero, of the same shape
+    if isinstance(a, (TensorBase, np.ndarray)):  # no tangent: zero, of the same shape
         return np.zeros(a.shape, a.dtype)
     return 0  # a Python number: a constant, which a linear primitive maps to zero
 
@@ -157,11 +160,8 @@ def _fit(t, ans):
     if not hasattr(t, "shape"):  # a Python number from a rule
         t = np.asarray(t)
     shape, dtype = ans.shape, ans.dtype  # Tensors and NumPy values both have them
-    if t.shape != shape:
-        t = rules.broadcast_to(t, shape=shape, x_shape=t.shape)
+    if t.shape != shape:  # (a Tensor's method records the broadcast; an ndarray's is a view)
+        t = t.broadcast_to(shape) if isinstance(t, TensorBase) else np.broadcast_to(t, shape)
     if t.dtype != dtype:
-        t = rules.cast(t, dtype=dtype, x_dtype=t.dtype)
+        t = t.astype(dtype)
     return t
-
-
-engine.push_tangents = push_tangents

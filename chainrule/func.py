@@ -2,9 +2,10 @@
 
 Each transform takes a function and returns a function (or calls it at once, for ``vjp`` and
 ``jvp``), with JAX's signatures.  Arguments may be Tensors, NumPy arrays, Python numbers, or
-tuples, lists and dicts of them; results have the same structure.  NumPy in gives NumPy out,
-Tensors in give Tensors out, and a result that still depends on an outer transform's variable
-(when transforms are nested) stays a Tensor, so that the outer transform can differentiate it.
+tuples, lists and dicts of them (:mod:`chainrule.pytree`, dict keys in insertion order, ``None``
+a leaf); results have the same structure.  NumPy in gives NumPy out, Tensors in give Tensors
+out, and a result that still depends on an outer transform's variable (when transforms are
+nested) stays a Tensor, so that the outer transform can differentiate it.
 
 Reverse mode runs on the recorded graph (``autograd.grad``), forward mode on tangents
 (``chainrule.forward``); they compose to any depth: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
@@ -23,50 +24,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from chainrule import autograd, forward, rules
+from chainrule import forward, gradient, pytree, rules
 from chainrule.autograd import forward_ad
 from chainrule.functions import stack
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
            "hessian", "hvp"]
-
-
-# --------------------------------------------------------------------------------------------
-# Nested structures ("pytrees"): tuples (named ones too), lists and dicts of leaves.
-
-
-def _flatten(tree) -> tuple[list, Any]:
-    if isinstance(tree, (tuple, list)):
-        leaves, specs = [], []
-        for item in tree:
-            sub, spec = _flatten(item)
-            leaves += sub
-            specs.append((len(sub), spec))
-        return leaves, (type(tree), specs)
-    if isinstance(tree, dict):
-        keys = list(tree)
-        leaves, spec = _flatten([tree[k] for k in keys])
-        return leaves, (dict, keys, spec)
-    return [tree], None
-
-
-def _unflatten(spec, leaves):
-    if spec is None:
-        return leaves[0]
-    if spec[0] is dict:
-        _, keys, inner = spec
-        return dict(zip(keys, _unflatten(inner, leaves)))
-    kind, specs = spec
-    items, start = [], 0
-    for count, sub in specs:
-        items.append(_unflatten(sub, leaves[start:start + count]))
-        start += count
-    return kind(*items) if hasattr(kind, "_fields") else kind(items)  # (a namedtuple)
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,17 +80,17 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
     """``autograd.grad`` as the transforms need it: recorded only when necessary (an outer
     reverse-mode differentiation, or cotangents that are themselves being differentiated), on
     tensors whenever forward mode is open (so that tangents flow through the gradients)."""
-    cots = autograd._as_sequence(cotangents)
+    cots = gradient.as_sequence(cotangents)
     record = _record(inputs) or any(isinstance(c, Tensor) and c._rg for c in cots)
-    return autograd.grad(outputs, inputs, cotangents, retain_graph=retain_graph,
-                         create_graph=record, allow_unused=True,
-                         _tangents=bool(forward.state.levels))
+    return gradient.gradients(outputs, inputs, cotangents, retain_graph=retain_graph,
+                              create_graph=record, allow_unused=True,
+                              through_tangents=bool(forward.state.levels))
 
 
 def _outputs(tree, like, outer: bool):
     """:func:`_output` over every leaf of a structure (aux values, several outputs)."""
-    leaves, spec = _flatten(tree)
-    return _unflatten(spec, [_output(v, like, outer) for v in leaves])
+    leaves, spec = pytree.flatten(tree)
+    return pytree.unflatten(spec, [_output(v, like, outer) for v in leaves])
 
 
 def _output(value, like, outer: bool):
@@ -158,12 +125,12 @@ class _Call:
         self.nums = _argnums(argnums, len(args))
         self.specs, self.originals, self.inputs = [], [], []
         for i in self.nums:
-            leaves, spec = _flatten(args[i])
+            leaves, spec = pytree.flatten(args[i])
             stand_ins = [_input(leaf, name) for leaf in leaves]
             self.specs.append(spec)
             self.originals.append(leaves)
             self.inputs.extend(stand_ins)
-            self.args[i] = _unflatten(spec, stand_ins)
+            self.args[i] = pytree.unflatten(spec, stand_ins)
         self.out = f(*self.args)
 
     @property
@@ -176,8 +143,8 @@ class _Call:
         grouped, start = [], 0
         for spec, leaves in zip(self.specs, self.originals):
             part = flat[start:start + len(leaves)]
-            grouped.append(_unflatten(spec, [_output(v, o, outer)
-                                             for v, o in zip(part, leaves)]))
+            grouped.append(pytree.unflatten(spec, [_output(v, o, outer)
+                                                   for v, o in zip(part, leaves)]))
             start += len(leaves)
         return grouped
 
@@ -278,15 +245,15 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     try:
         call = _Call("vjp", f, primals, tuple(range(len(primals))))
         out, aux = _split_aux(call.out, has_aux, "vjp")
-        out_leaves, out_spec = _flatten(out)
+        out_leaves, out_spec = pytree.flatten(out)
         outer = _outer()
     finally:
         _leave(reverse=True)
     like = call.like
 
     def vjp_fn(cotangent):
-        cot_leaves, cot_spec = _flatten(cotangent)
-        if cot_spec != out_spec or len(cot_leaves) != len(out_leaves):
+        cot_leaves, cot_spec = pytree.flatten(cotangent)
+        if cot_spec != out_spec:
             raise ValueError("vjp_fn: the cotangent must have the structure of the output")
         outs, cots = [], []
         for o, c in zip(out_leaves, cot_leaves):
@@ -302,7 +269,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         # live when called inside a transform, or when the cotangents were differentiated
         return tuple(call.per_argument(grads, outer or _depth.value > 0))
 
-    out_value = _unflatten(out_spec, [_output(o, like, outer) for o in out_leaves])
+    out_value = pytree.unflatten(out_spec, [_output(o, like, outer) for o in out_leaves])
     aux = _outputs(aux, like, outer)
     return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
 
@@ -325,7 +292,7 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         try:
             call = _Call("jacrev", f, args, argnums)
             out, aux = _split_aux(call.out, has_aux, "jacrev")
-            out_leaves, out_spec = _flatten(out)
+            out_leaves, out_spec = pytree.flatten(out)
             per_output = []
             for o in out_leaves:
                 o = _as_tensor(o, "jacrev")
@@ -339,7 +306,7 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                           for j, t in enumerate(call.inputs)]
                 grouped = call.per_argument(blocks, _outer())
                 per_output.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
-            result = _unflatten(out_spec, per_output)
+            result = pytree.unflatten(out_spec, per_output)
             if has_aux:
                 like = call.like
                 return result, _outputs(aux, like, _outer())
@@ -387,16 +354,16 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
         args = []
         for spec, p_leaves, t_leaves in inputs:
             duals = [_dual(pl, tl, level) for pl, tl in zip(p_leaves, t_leaves)]
-            args.append(_unflatten(spec, duals))
+            args.append(pytree.unflatten(spec, duals))
         out, aux = _split_aux(f(*args), has_aux, "jvp")
-        out_leaves, out_spec = _flatten(out)
+        out_leaves, out_spec = pytree.flatten(out)
         results = [_unpack(o, level) for o in out_leaves]
         outer = _outer()
     finally:
         _leave()
         forward.exit_level(level)
-    value = _unflatten(out_spec, [_output(p, like, outer) for p, _ in results])
-    tangent = _unflatten(out_spec, [_output(t, like, outer) for _, t in results])
+    value = pytree.unflatten(out_spec, [_output(p, like, outer) for p, _ in results])
+    tangent = pytree.unflatten(out_spec, [_output(t, like, outer) for _, t in results])
     aux = _outputs(aux, like, outer)
     return (value, tangent, aux) if has_aux else (value, tangent)
 
@@ -409,9 +376,9 @@ def _leaf_pairs(name: str, primals, tangents):
     if len(primals) != len(tangents):
         raise ValueError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
     for p, t in zip(primals, tangents):
-        p_leaves, spec = _flatten(p)
-        t_leaves, t_spec = _flatten(t)
-        if t_spec != spec or len(t_leaves) != len(p_leaves):
+        p_leaves, spec = pytree.flatten(p)
+        t_leaves, t_spec = pytree.flatten(t)
+        if t_spec != spec:
             raise ValueError(f"{name}: each tangent must have the structure of its primal")
         yield spec, p_leaves, t_leaves
 
@@ -447,9 +414,9 @@ def linearize(f: Callable, *primals):
 
 
 def _zeros_of(tree):
-    leaves, spec = _flatten(tree)
-    return _unflatten(spec, [np.zeros_like(np.asarray(_as_tensor(x, "linearize")._data))
-                             for x in leaves])
+    leaves, spec = pytree.flatten(tree)
+    return pytree.unflatten(spec, [np.zeros_like(np.asarray(_as_tensor(x, "linearize")._data))
+                                   for x in leaves])
 
 
 def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
@@ -476,7 +443,7 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
 
         specs, originals, leaves = [], [], []
         for a in diff:
-            flat, spec = _flatten(a)
+            flat, spec = pytree.flatten(a)
             specs.append(spec)
             originals.append(flat)
             leaves.append([_as_tensor(leaf, "jacfwd") for leaf in flat])
@@ -491,28 +458,28 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                     direction[e] = 1
                     tangent_leaves = [list(z) for z in zeros]
                     tangent_leaves[k][j] = direction.reshape(t.shape)
-                    tangents = tuple(_unflatten(sp, tl)
+                    tangents = tuple(pytree.unflatten(sp, tl)
                                      for sp, tl in zip(specs, tangent_leaves))
                     result = jvp(restricted, diff, tangents, has_aux=has_aux)
-                    out_leaves, out_spec = _flatten(result[0])
+                    out_leaves, out_spec = pytree.flatten(result[0])
                     aux = result[2] if has_aux else None
-                    columns[k, j].append(_flatten(result[1])[0])
+                    columns[k, j].append(pytree.tree_leaves(result[1]))
         if out_leaves is None:  # no input element at all: evaluate once for the output
             out, aux = _split_aux(restricted(*diff), has_aux, "jacfwd")
-            out_leaves, out_spec = _flatten(out)
+            out_leaves, out_spec = pytree.flatten(out)
         outer = _depth.value > 0
         per_output = []
         for i, o in enumerate(out_leaves):
             out_shape = np.shape(o._data if isinstance(o, Tensor) else o)
             per_argument = [
-                _unflatten(specs[k], [
+                pytree.unflatten(specs[k], [
                     _output(_stack([c[i] for c in columns[k, j]], out_shape, t.shape,
                                    t.dtype, dim=-1), originals[k][j], outer)
                     for j, t in enumerate(group)])
                 for k, group in enumerate(leaves)]
             per_output.append(per_argument[0] if isinstance(argnums, int)
                               else tuple(per_argument))
-        result = _unflatten(out_spec, per_output)
+        result = pytree.unflatten(out_spec, per_output)
         return (result, aux) if has_aux else result
 
     return jacobian_fwd
@@ -530,10 +497,10 @@ def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
         if chosen == "auto":
             nums = _argnums(argnums, len(args))
             n_in = sum(np.size(_as_tensor(leaf, "jacobian")._data)
-                       for i in nums for leaf in _flatten(args[i])[0])
+                       for i in nums for leaf in pytree.tree_leaves(args[i]))
             out = f(*args)
             n_out = sum(np.size(o._data if isinstance(o, Tensor) else o)
-                        for o in _flatten(out)[0])
+                        for o in pytree.tree_leaves(out))
             chosen = "fwd" if n_in < n_out else "rev"
         return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
 

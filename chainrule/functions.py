@@ -26,6 +26,7 @@ import numpy as np
 from chainrule import rules as R
 from chainrule.creation import _size as _sizes
 from chainrule.engine import grad_mode
+from chainrule.rules.reductions import count
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 # --------------------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
     dims = _dims("var", x.ndim, dim, axis)
     keep = _keep(keepdim, keepdims)
     centred = x - R.reduce_mean(x, axis=dims, keepdims=True, x_shape=x.shape)
-    n = R._count(x.shape, dims)
+    n = count(x.shape, dims)
     total = R.reduce_sum(centred * centred, axis=dims, keepdims=keep, x_shape=x.shape)
     return total / builtins.max(n - correction, 0)
 
@@ -914,12 +915,12 @@ def _copy_(self, src) -> Tensor:
 
 def cumsum(input, dim: int) -> Tensor:
     """Cumulative sums along ``dim``."""
-    return _along_one_dim("cumsum", R.rules_linalg.cumsum, input, dim)
+    return _along_one_dim("cumsum", R.cumsum, input, dim)
 
 
 def cumprod(input, dim: int) -> Tensor:
     """Cumulative products along ``dim`` (exact gradients at zeros to first order)."""
-    return _along_one_dim("cumprod", R.rules_linalg.cumprod, input, dim)
+    return _along_one_dim("cumprod", R.cumprod, input, dim)
 
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -932,13 +933,13 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     if x.ndim == 0:
         return SortResult(reshape(x, ()), wrap(np.array(0, np.int64)))
     if not descending:
-        return SortResult(R.rules_linalg.sort(x, axis=d),
+        return SortResult(R.sort(x, axis=d),
                           wrap(np.argsort(x._data, axis=d, kind="stable")))
     # descending, ties in their original order (any dtype): the reversed tensor sorted
     # ascending, read backwards; the values' gradient follows the same permutation
     backwards = flip(x, d)
     order = x.shape[d] - 1 - np.flip(np.argsort(backwards._data, axis=d, kind="stable"), axis=d)
-    return SortResult(flip(R.rules_linalg.sort(backwards, axis=d), d), wrap(order))
+    return SortResult(flip(R.sort(backwards, axis=d), d), wrap(order))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """``chainrule.linalg``: norms, inverses, determinants, solves and decompositions, with
-PyTorch's ``torch.linalg`` names (the rules are in ``rules_linalg.py``)."""
+PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``)."""
 
 from __future__ import annotations
 
 from collections import namedtuple
 
-from chainrule import rules_linalg as _RL
+from chainrule import rules as _RL
 from chainrule.functions import _tensor_arg, vector_norm
 from chainrule.tensor import Tensor
 

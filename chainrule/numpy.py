@@ -29,7 +29,8 @@ import numpy as _np
 from chainrule import functions as _F
 from chainrule import linalg as _linalg
 from chainrule import rules as _R
-from chainrule import rules_linalg as _RL
+from chainrule import rules as _RL
+from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor import Tensor
 
 # constants and dtypes, as in NumPy
@@ -103,7 +104,7 @@ clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _F.clamp(a, a_min, 
 def _logaddexp(x, y):
     # log(e^x + e^y) = top + log(e^(x - top) + e^(y - top)) for any constant top: the larger
     # input (0 where both are infinite), so that nothing overflows; log(0) is -inf, quietly
-    top = _R._finite_or_0(_np.maximum(_F._data(x), _F._data(y)))
+    top = finite_or_0(_np.maximum(_F._data(x), _F._data(y)))
     with _np.errstate(divide="ignore"):
         return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
 
@@ -115,7 +116,7 @@ logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
 
 def _plain_logsumexp(a, axis=None, keepdims=False):
-    return _R._logsumexp(a, axis, keepdims, None)
+    return logsumexp_values(a, axis, keepdims, None)
 
 
 def _plain_softmax(x, axis=None):

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backward, engine
+from chainrule import engine
 from chainrule._format import format_tensor
+from chainrule.gradient import backward as accumulate_gradients
+from chainrule.tensor_base import TensorBase, new_tensor
 
 DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -52,7 +54,7 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-class Tensor:
+class Tensor(TensorBase):
     """A multi-dimensional array that can record the operations applied to it.
 
     Create tensors with :func:`chainrule.tensor`, :func:`chainrule.arange` and friends.
@@ -67,10 +69,7 @@ class Tensor:
     tensor([ 0.,  4.,  8., 12.])
     """
 
-    # _view_version (views only): the shared version counter's value when the view was made;
-    # _tangents: None, or {level: tangent} in forward mode (see chainrule/forward.py)
-    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_hooks",
-                 "_tangents", "__weakref__")
+    __slots__ = ()  # the fields are TensorBase's (see chainrule/tensor_base.py)
 
     # Make NumPy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -212,10 +211,8 @@ class Tensor:
 
         See :func:`chainrule.autograd.backward`.
         """
-        from chainrule.autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs, _caller="Tensor.backward")
+        accumulate_gradients(self, gradient, retain_graph=retain_graph,
+                             create_graph=create_graph, inputs=inputs, caller="Tensor.backward")
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's storage (and version counter), without history.
@@ -252,22 +249,6 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
-
-    @property
-    def _version(self) -> int:
-        return self._vc[0] if self._vc is not None else 0
-
-    def _bump_version(self) -> None:
-        engine.inplace_count[0] += 1
-        if self._vc is None:
-            self._vc = [1]
-        else:
-            self._vc[0] += 1
-
-    def _ensure_array(self) -> None:
-        """Hold the value as an ndarray (not a NumPy scalar) so that it can be shared."""
-        if not isinstance(self._data, np.ndarray):
-            self._data = np.asarray(self._data)
 
     # ----------------------------------------------------------------------------------------
     # shape and conversion
@@ -423,23 +404,6 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-_new = object.__new__
-
-
 def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
     """A Tensor around a raw NumPy value, with no checks (the engine's constructor)."""
-    t = _new(Tensor)
-    t._data = data
-    t._rg = node is not None
-    t._node = node
-    t._grad = None
-    t._vc = None
-    t._base = None
-    t._hooks = None
-    t._tangents = None
-    return t
-
-
-engine.Tensor = backward.Tensor = Tensor
-engine.wrap = backward.wrap = wrap
-backward.calibrate_reference_counts()
+    return new_tensor(Tensor, data, node)

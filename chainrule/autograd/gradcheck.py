@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.gradient import gradients
 from chainrule.tensor import Tensor
 
 
@@ -58,7 +59,6 @@ def _numerical_jacobians(func, inputs, diff_index, eps, output_sizes):
 
 def _analytical_jacobians(outputs, diff_inputs):
     """J[j][i] has shape (numel(input j), numel(output i))."""
-    from chainrule.autograd import grad
     per_output = []
     for out in outputs:
         rows = []
@@ -68,8 +68,8 @@ def _analytical_jacobians(outputs, diff_inputs):
             if not out.requires_grad:
                 rows.append([np.zeros(x.numel()) for x in diff_inputs])
                 continue
-            grads = grad(out, diff_inputs, Tensor(onehot.reshape(out.shape)), retain_graph=True,
-                         materialize_grads=True)
+            grads = gradients(out, diff_inputs, Tensor(onehot.reshape(out.shape)),
+                              retain_graph=True, materialize_grads=True)
             rows.append([np.asarray(g._data, np.float64).reshape(-1) for g in grads])
         per_output.append([
             np.stack([row[j] for row in rows], axis=1) if rows
@@ -131,7 +131,6 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
     >>> cr.autograd.gradgradcheck(lambda t: (t ** 2).sin(), (x,))
     True
     """
-    from chainrule.autograd import grad
     inputs = _as_tuple(inputs)
     outputs = _differentiable(_as_tuple(func(*inputs)))
     if grad_outputs is None:
@@ -144,8 +143,8 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
 
     def first_derivatives(*args):
         outs = _differentiable(_as_tuple(func(*args[:n])))
-        return grad(outs, [args[i] for i in diff_index], list(args[n:]), create_graph=True,
-                    materialize_grads=True)
+        return gradients(outs, [args[i] for i in diff_index], list(args[n:]),
+                         create_graph=True, materialize_grads=True)
 
     return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

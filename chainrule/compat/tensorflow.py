@@ -41,6 +41,7 @@ import numpy as _np
 
 import chainrule as _cr
 import chainrule.autograd.forward_ad as _fwAD
+import chainrule.pytree as _pytree
 
 _log = _logging.getLogger("tensorflow")
 
@@ -306,28 +307,6 @@ def _as_tf(value, dtype: DType | None = None):
     if isinstance(value, _TensorLike):
         return value
     return constant(value, dtype=dtype)
-
-
-def _flatten(tree) -> list:
-    if isinstance(tree, dict):
-        return [leaf for key in tree for leaf in _flatten(tree[key])]
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in _flatten(item)]
-    return [tree]
-
-
-def _unflatten(tree, leaves: list):
-    leaves = iter(leaves)
-
-    def build(node):
-        if isinstance(node, dict):
-            return {key: build(node[key]) for key in node}
-        if isinstance(node, (list, tuple)):
-            items = [build(item) for item in node]
-            return type(node)(items) if not hasattr(node, "_fields") else type(node)(*items)
-        return next(leaves)
-
-    return build(tree)
 
 
 # --------------------------------------------------------------------------------------------
@@ -855,7 +834,7 @@ class GradientTape:
 
     def watch(self, tensor) -> None:
         """Trace ``tensor`` (a tensor, a variable, or a nested structure of them)."""
-        for obj in _flatten(tensor):
+        for obj in _pytree.tree_leaves(tensor):
             if not isinstance(obj, _TensorLike):
                 raise ValueError(f"Passed in object {obj!r} of type {type(obj).__name__!r}, not "
                                  "tf.Tensor or tf.Variable or ExtensionType.")
@@ -922,18 +901,18 @@ class GradientTape:
         self._begin()
         try:
             unconnected = UnconnectedGradients(unconnected_gradients)
-            targets = _flatten(target)
+            targets = _pytree.tree_leaves(target)
             heads = ([None] * len(targets) if output_gradients is None
-                     else _flatten(output_gradients))
+                     else _pytree.tree_leaves(output_gradients))
             if len(heads) != len(targets):
                 raise ValueError("target and output_gradients must have the same structure")
-            flat = _flatten(sources)
+            flat, structure = _pytree.flatten(sources)
             grads = self._grads(targets, heads, flat)
             result = [_finish(g, src, unconnected) for g, src in zip(grads, flat)]
         finally:
             self._end()
         if isinstance(sources, (list, tuple, dict)):
-            return _unflatten(sources, result)
+            return _pytree.unflatten(structure, result)
         return result[0]
 
     def _grads(self, targets: list, heads: list, sources: list) -> list:
@@ -988,14 +967,14 @@ class GradientTape:
         self._begin()
         try:
             unconnected = UnconnectedGradients(unconnected_gradients)
-            flat = _flatten(sources)
+            flat, structure = _pytree.flatten(sources)
             jacs = self._jacobians(target, flat)
             result = [_finish(j, src, unconnected, tuple(target.shape))
                       for j, src in zip(jacs, flat)]
         finally:
             self._end()
         if isinstance(sources, (list, tuple, dict)):
-            return _unflatten(sources, result)
+            return _pytree.unflatten(structure, result)
         return result[0]
 
     def _jacobians(self, target, sources: list) -> list:
@@ -1112,7 +1091,8 @@ class ForwardAccumulator:
     """
 
     def __init__(self, primals, tangents) -> None:
-        self._primals, self._tangents = _flatten(primals), _flatten(tangents)
+        self._primals = _pytree.tree_leaves(primals)
+        self._tangents = _pytree.tree_leaves(tangents)
         if len(self._primals) != len(self._tangents):
             raise ValueError("primals and tangents must have the same structure")
         for p, t in zip(self._primals, self._tangents):
@@ -1152,7 +1132,8 @@ class ForwardAccumulator:
         """The Jacobian-vector product of each tensor computed inside (None if unconnected)."""
         unconnected = UnconnectedGradients(unconnected_gradients)
         out = []
-        for obj in _flatten(primals):
+        flat, structure = _pytree.flatten(primals)
+        for obj in flat:
             tangent = (obj._jvps or {}).get(self._token) if isinstance(obj, _TensorLike) else None
             if tangent is None:
                 out.append(_finish(None, obj, unconnected))
@@ -1161,7 +1142,7 @@ class ForwardAccumulator:
                 out.append(Tensor(tangent, frozenset(tokens) if tangent.requires_grad
                                   else frozenset()))
         if isinstance(primals, (list, tuple, dict)):
-            return _unflatten(primals, out)
+            return _pytree.unflatten(structure, out)
         return out[0]
 
 

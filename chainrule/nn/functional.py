@@ -21,6 +21,7 @@ import numpy as np
 
 from chainrule import rules as R
 from chainrule.functions import _tensor_arg, log_softmax, relu, sigmoid, softmax, tanh
+from chainrule.rules.losses import one_hot
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 __all__ = ["cross_entropy", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
@@ -156,7 +157,7 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
         sample_weight = kept if sample_weight is None else sample_weight * kept
     if label_smoothing:
         # per sample -(1 - e) w_y log p_y - (e / C) sum_c w_c log p_c: one target distribution
-        target = (1 - label_smoothing) * R._one_hot(indices, z, axis) + label_smoothing / classes
+        target = (1 - label_smoothing) * one_hot(indices, z, axis) + label_smoothing / classes
         if weight_along is not None:
             target *= weight_along
         if any_ignored:

@@ -57,6 +57,8 @@ from typing import Any, Literal
 import numpy as np
 
 from chainrule.engine import FREED, Node
+from chainrule.gradient import gradients
+from chainrule.rules import REGISTRY
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["Graph", "GraphNode", "graph"]
@@ -548,12 +550,10 @@ class _Builder:
             vertices.append(v)
         if not targets:
             return "nothing in the graph requires grad"
-        from chainrule.autograd import grad as autograd_grad
-
         try:
             # (the retain_grad() tensors' .grad is the user's: this pass leaves it alone)
-            adjoints = autograd_grad(roots, targets, grad_outputs=root_seeds,
-                                     retain_graph=True, allow_unused=True, _fill_retained=False)
+            adjoints = gradients(roots, targets, grad_outputs=root_seeds, retain_graph=True,
+                                 allow_unused=True, fill_retained=False)
         except RuntimeError as err:
             warnings.warn(f"chainrule.viz.graph: could not compute the adjoints: {err}",
                           RuntimeWarning, stacklevel=4)
@@ -606,8 +606,6 @@ def _recompute(node: Node, inputs: list[_Vertex | None], args: Sequence | None) 
     """A result no one kept, computed again from its inputs' values by the primitive's NumPy
     forward (built-in primitives only: they are pure functions); None when an input is unknown.
     """
-    from chainrule.rules import REGISTRY
-
     if REGISTRY.get(node.prim.name) is not node.prim:
         return None  # e.g. a chainrule.autograd.Function: its forward may have side effects
     raw = []
@@ -630,7 +628,8 @@ def _recompute(node: Node, inputs: list[_Vertex | None], args: Sequence | None) 
 
 
 def _op_name(node: Node) -> str:
-    return node.prim.name
+    # PyTorch's node name without its suffix: "Mul" for MulBackward0, a Function's class name
+    return node.prim.node_name.removesuffix("Backward0").removesuffix("Backward")
 
 
 def _readonly(a: Any) -> np.ndarray | None:

@@ -21,7 +21,8 @@ import numpy as np
 
 import chainrule.func as cf
 from chainrule.compat.jax import numpy as jnp
-from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor, tree_leaves, tree_map
+from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor
+from chainrule.compat.jax.tree_util import tree_leaves, tree_map
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev",
            "jacobian", "hessian", "vmap"]

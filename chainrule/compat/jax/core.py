@@ -31,7 +31,7 @@ import chainrule
 from chainrule import Tensor
 
 __all__ = ["Array", "canonical_dtype", "from_tensor", "lift", "promote", "to_tensor",
-           "tree_map", "tree_leaves", "check_dtype_request"]
+           "check_dtype_request"]
 
 # 64-bit types are not available with jax_enable_x64 off (JAX's default)
 _NARROW = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.int64): np.dtype(np.int32),
@@ -297,28 +297,3 @@ def promote(*values) -> tuple[np.dtype, bool]:
         return result, False
     top = builtins.max(weak, key=lambda d: _RANK[_kind_of(d)])
     return _DEFAULT[_kind_of(top)], True
-
-
-# --------------------------------------------------------------------------------------------
-# pytrees: tuples (named ones too), lists, dicts and None around leaves
-
-
-def tree_map(fn, tree, *rest):
-    """Apply ``fn`` to the leaves of ``tree`` (and the matching leaves of ``rest``)."""
-    if tree is None:
-        return None
-    if isinstance(tree, (tuple, list)):
-        items = [tree_map(fn, t, *(r[i] for r in rest)) for i, t in enumerate(tree)]
-        if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-            return type(tree)(*items)
-        return type(tree)(items)
-    if isinstance(tree, dict):
-        return {k: tree_map(fn, tree[k], *(r[k] for r in rest)) for k in sorted(tree)}
-    return fn(tree, *rest)
-
-
-def tree_leaves(tree) -> list:
-    """The leaves of ``tree``, in order (dict keys sorted, as JAX)."""
-    leaves = []
-    tree_map(leaves.append, tree)
-    return leaves

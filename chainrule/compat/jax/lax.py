@@ -10,7 +10,8 @@ Array([0., 1., 4., 9.], dtype=float32)
 from __future__ import annotations
 
 from chainrule.compat.jax import numpy as jnp
-from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor, tree_map
+from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor
+from chainrule.compat.jax.tree_util import tree_map
 
 
 def stop_gradient(x):

@@ -1,0 +1,142 @@
+"""THE primitive table: every differentiable operation, its NumPy forward and its rules.
+
+One file per family: ``elementwise.py``, ``reductions.py``, ``shape.py`` (shapes, indexing,
+joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
+linear algebra), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry; this
+docstring is the manual.
+
+How to read (and write) an entry
+--------------------------------
+``name = primitive("name", impl, vjp, jvp=..., grad_fn=..., save_inputs=..., save_ans=...)``
+declares one primitive:
+
+* ``"name"`` is the public name the user calls (``"matmul"``, ``"linalg.inv"``); errors raised
+  while computing it say ``chainrule.matmul: ...``, and :data:`REGISTRY` is keyed by it.
+  ``grad_fn`` is PyTorch's name of the node it records, so that ``grad_fn`` prints as
+  ``<MulBackward0>``.
+* ``impl(x, y, ..., **params)`` computes the result with NumPy.  Tensor arguments arrive as
+  their raw arrays; constants (Python numbers, ndarrays) and keyword ``params`` as they are.
+* ``vjp`` holds one rule per input, ``rule(g, ans, x, y, ..., **params)``, returning the
+  gradient of the loss w.r.t. that input given ``g``, the gradient w.r.t. the result ``ans``.
+  A variadic primitive (``cat``, ``einsum``) has one rule ``rule(i, g, ans, *xs, **params)``.
+* The vocabulary is fixed: ``g`` incoming cotangent, ``ans`` the forward result, ``x, y`` the
+  inputs, ``t`` a tangent.  A rule may return ``None`` for a structurally zero gradient.
+* A rule may return a gradient of the *broadcast* shape or of another float dtype: the engine
+  sums it down to the input's shape and casts it to the input's dtype, once, for every rule.
+* ``save_inputs``/``save_ans`` say which values the rules read.  The node keeps only those (an
+  input that is not saved arrives as ``None``), so memory is released as early as possible.
+  ``reads`` refines this per rule: ``mul``'s rule for ``x`` reads only ``y``.
+* Rules are written with the primitives of this package and Python operators only.  In a plain
+  backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
+  Tensors and are recorded, which is how every primitive gets its higher derivatives.
+* ``jvp`` gives forward mode, the Jacobian-vector product ``J t``.  Most primitives name the
+  shape of their Jacobian and need no rule of their own (``chainrule/forward.py`` derives it):
+
+  ``"diagonal"``   elementwise (with broadcasting): ``J t = J^T t``, so each input's VJP rule
+                   applied to that input's tangent gives its contribution;
+  ``"symmetric"``  ``J = J^T`` (softmax): likewise;
+  ``"linear"``     the primitive is linear in its tensor inputs: apply it to the tangents;
+  ``"bilinear"``   linear in each input separately (matmul, einsum): the sum over inputs of the
+                   primitive with that input replaced by its tangent;
+  ``"reduction"``  ``ans`` reduces elementwise terms: sum over the reduced axes of
+                   ``t * (VJP of ones)``.
+
+  Anything else gives a function ``jvp(ts, ans, x, y, ..., **params)`` of the tangents ``ts``
+  (``None`` for an input without one).
+* Batching (vmap, to come) will be declared in the same call, as a kind where one fits
+  (elementwise, reduction over axes, linear in a leading stack) or a rule, as ``jvp`` is.
+
+Every primitive must have an entry in ``tests/rules/primitive_specs.py``; the suite fails
+otherwise.
+"""
+
+from chainrule.rules.elementwise import (
+    abs,
+    add,
+    ceil,
+    clamp,
+    cos,
+    div,
+    exp,
+    expm1,
+    floor,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    remainder,
+    round,
+    sigmoid,
+    sigmoid_backward,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    tan,
+    tanh,
+    tanh_backward,
+    trunc,
+    where,
+)
+from chainrule.rules.linalg import (
+    cholesky,
+    det,
+    dot,
+    eigh,
+    eigh_vectors,
+    eigvalsh,
+    einsum,
+    inv,
+    logabsdet,
+    matmul,
+    slogdet,
+    solve,
+)
+from chainrule.rules.losses import softmax_cross_entropy
+from chainrule.rules.reductions import (
+    amax,
+    amin,
+    log_softmax,
+    logsumexp,
+    reduce_mean,
+    reduce_prod,
+    reduce_sum,
+    softmax,
+    vector_norm,
+)
+from chainrule.rules.scans import cumprod, cumsum, sort
+from chainrule.rules.shape import (
+    broadcast_to,
+    cast,
+    cat,
+    clone,
+    flip,
+    getitem,
+    index_add,
+    index_put,
+    repeat,
+    reshape,
+    sum_to,
+    transpose,
+)
+from chainrule.rules.table import REGISTRY, numpy2_promotion, primitive
+
+__all__ = [
+    "REGISTRY", "numpy2_promotion", "primitive",
+    "abs", "add", "ceil", "clamp", "cos", "div", "exp", "expm1", "floor", "log", "log1p",
+    "maximum", "minimum", "mul", "neg", "pow", "relu", "remainder", "round", "sigmoid",
+    "sigmoid_backward", "sign", "sin", "sqrt", "square", "sub", "tan", "tanh", "tanh_backward",
+    "trunc", "where",
+    "amax", "amin", "log_softmax", "logsumexp", "reduce_mean", "reduce_prod", "reduce_sum",
+    "softmax", "vector_norm", "softmax_cross_entropy",
+    "broadcast_to", "cast", "cat", "clone", "flip", "getitem", "index_add", "index_put",
+    "repeat", "reshape", "sum_to", "transpose",
+    "cumprod", "cumsum", "sort",
+    "cholesky", "det", "dot", "eigh", "eigh_vectors", "eigvalsh", "einsum", "inv", "logabsdet",
+    "matmul", "slogdet", "solve",
+]

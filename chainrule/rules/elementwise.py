@@ -1,0 +1,174 @@
+"""Elementwise primitives: one input (``exp``, ``sin``, ``tanh`` ...) and two or three inputs
+with broadcasting (``add``, ``mul``, ``pow``, ``where`` ...).
+
+Their Jacobians are diagonal, so forward mode needs no rules of its own (``jvp="diagonal"``).
+Broadcasting is undone by the engine: a rule returns ``g * y`` of the broadcast shape.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from chainrule.rules.reuse import scaled, scaled_by, scaled_fresh, times
+from chainrule.rules.table import primitive, zero_rule
+
+# --------------------------------------------------------------------------------------------
+# One input
+
+neg = primitive("neg", operator.neg, (lambda g, ans, x: -g,), jvp="linear",
+                grad_fn="NegBackward0", symbol="-x")
+# d exp(x) = exp(x) dx
+exp = primitive("exp", np.exp, (lambda g, ans, x: scaled(g, ans),), save_ans=True,
+                jvp="diagonal", grad_fn="ExpBackward0")
+# d log(x) = dx / x
+log = primitive("log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp="diagonal",
+                grad_fn="LogBackward0")
+# d log(1 + x) = dx / (1 + x)
+log1p = primitive("log1p", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
+                  jvp="diagonal", grad_fn="Log1PBackward0")
+# d (exp(x) - 1) = exp(x) dx
+expm1 = primitive("expm1", np.expm1, (lambda g, ans, x: scaled_fresh(g, ans + 1),), save_ans=True,
+                  jvp="diagonal", grad_fn="Expm1Backward0")
+# d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
+sqrt = primitive("sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True,
+                 jvp="diagonal", grad_fn="SqrtBackward0")
+# d x^2 = 2x dx
+square = primitive("square", np.square, (lambda g, ans, x: scaled_fresh(g, x * 2),),
+                   save_inputs=True, jvp="diagonal", grad_fn="SquareBackward0")
+# d sin(x) = cos(x) dx
+sin = primitive("sin", np.sin, (lambda g, ans, x: scaled_by(g, cos, x),), save_inputs=True,
+                jvp="diagonal", grad_fn="SinBackward0")
+# d cos(x) = -sin(x) dx
+cos = primitive("cos", np.cos, (lambda g, ans, x: scaled_by(g, sin, x, negate=True),),
+                save_inputs=True, jvp="diagonal", grad_fn="CosBackward0")
+# d tan(x) = (1 + tan(x)^2) dx
+tan = primitive("tan", np.tan, (lambda g, ans, x: scaled_fresh(g, ans * ans + 1),), save_ans=True,
+                jvp="diagonal", grad_fn="TanBackward0")
+# d tanh(x) = (1 - tanh(x)^2) dx, with y = tanh(x): one primitive, tanh_backward(g, y), so that
+# higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
+# operation where g * (1 - y * y) would record three.
+tanh_backward = primitive(
+    "tanh_backward", lambda g, y: scaled_fresh(g, 1 - y * y),
+    # d/dg = 1 - y^2, d/dy = -2 g y
+    (lambda h, ans, g, y: tanh_backward(h, y), lambda h, ans, g, y: h * g * y * -2),
+    save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="TanhBackwardBackward0",
+                          promote=True)
+tanh = primitive("tanh", np.tanh, (lambda g, ans, x: tanh_backward(g, ans),), save_ans=True,
+                 jvp="diagonal", grad_fn="TanhBackward0")
+
+
+def _sigmoid(x):
+    # 1 / (1 + e^-x), evaluated without overflow on either side
+    x = np.asarray(x)  # a Python number is float64 here, as NumPy computes it
+    e = np.exp(-np.abs(x))
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64  # floats keep their precision
+    out = np.where(x >= 0, 1, e)  # a new array (0-d for a number)
+    np.divide(out, 1 + e, out=out)  # 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere
+    return out.astype(dtype, copy=False)
+
+
+# d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
+# d sigmoid(x) = y (1 - y) dx with y = sigmoid(x): one primitive, as tanh_backward
+sigmoid_backward = primitive(
+    "sigmoid_backward", lambda g, y: scaled_fresh(g, y * (1 - y)),
+    # d/dg = y (1 - y), d/dy = g (1 - 2 y)
+    (lambda h, ans, g, y: sigmoid_backward(h, y), lambda h, ans, g, y: h * g * (1 - y * 2)),
+    save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="SigmoidBackwardBackward0",
+                             promote=True)
+sigmoid = primitive("sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, ans),),
+                    save_ans=True, jvp="diagonal", grad_fn="SigmoidBackward0", promote=True)
+# d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
+relu = primitive("relu", lambda x: np.maximum(x, 0),
+                 (lambda g, ans, x: scaled(g, ans > 0),), save_ans=True, jvp="diagonal",
+                 grad_fn="ReluBackward0", promote=True)
+# d |x| = sign(x) dx   (0 at 0)
+abs = primitive("abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
+                jvp="diagonal", grad_fn="AbsBackward0")  # noqa: A001
+sign = primitive("sign", np.sign, (zero_rule,), jvp="diagonal", grad_fn="SignBackward0")
+floor = primitive("floor", np.floor, (zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
+ceil = primitive("ceil", np.ceil, (zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
+round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (zero_rule,),
+                  jvp="diagonal", grad_fn="RoundBackward0")  # noqa: A001
+trunc = primitive("trunc", np.trunc, (zero_rule,), jvp="diagonal", grad_fn="TruncBackward0")
+
+# --------------------------------------------------------------------------------------------
+# Elementwise, two inputs (broadcasting is undone by the engine)
+
+# operator.add and friends take NumPy's scalar fast path on 0-d values (np.add does not)
+add = primitive("add", operator.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g),
+                jvp="linear", grad_fn="AddBackward0", promote=True, symbol="+")
+sub = primitive("sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
+                jvp="linear", grad_fn="SubBackward0", promote=True, symbol="-")
+
+# d (x y) = y dx + x dy
+mul = primitive("mul", operator.mul, (lambda g, ans, x, y: times(g, y),
+                                      lambda g, ans, x, y: times(g, x)), save_inputs=True,
+                reads=((1,), (0,)), jvp="diagonal", grad_fn="MulBackward0", promote=True,
+                symbol="*")
+# d (x / y) = dx / y - (x / y) dy / y   (written with ans = x / y, not x / y^2: each order
+# of differentiation would otherwise square the denominator again)
+div = primitive("div", operator.truediv,
+                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g / y) * ans),
+                save_inputs=True, save_ans=True, reads=((1,), (1,)), jvp="diagonal",
+                grad_fn="DivBackward0", promote=True, symbol="/")
+
+
+def _pow_dx(g, ans, x, y):
+    # d x^y = y x^(y-1) dx, taken as 0 where y == 0 (so that x^0 has gradient 0 at x = 0)
+    if isinstance(y, (int, float)):
+        return g * 0 if y == 0 else g * (x ** (y - 1) * y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return where(y == 0, 0.0, g * (x ** (y - 1) * y))
+
+
+def _pow_dy(g, ans, x, y):
+    # d x^y = x^y log(x) dy, taken as 0 where x == 0 and y >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
+
+
+pow = primitive("pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True,
+                jvp="diagonal", grad_fn="PowBackward0", promote=True, symbol="**")  # noqa: A001
+
+
+# d (x mod y) = dx - floor(x / y) dy   (Python's and NumPy's remainder: the sign of y)
+remainder = primitive("remainder", np.remainder,
+                      (lambda g, ans, x, y: g, lambda g, ans, x, y: -(g * floor(x / y))),
+                      save_inputs=True, reads=((), (0, 1)), jvp="diagonal",
+                      grad_fn="RemainderBackward0", promote=True, symbol="%")
+
+
+def _max_share(g, x, y):
+    # the larger input takes the gradient; ties split it evenly (as PyTorch)
+    return g * (x > y) + (g * 0.5) * (x == y)
+
+
+maximum = primitive("maximum", np.maximum, (lambda g, ans, x, y: _max_share(g, x, y),
+                                            lambda g, ans, x, y: _max_share(g, y, x)),
+                    save_inputs=True, jvp="diagonal", grad_fn="MaximumBackward0", promote=True)
+minimum = primitive("minimum", np.minimum, (lambda g, ans, x, y: _max_share(g, y, x),
+                                            lambda g, ans, x, y: _max_share(g, x, y)),
+                    save_inputs=True, jvp="diagonal", grad_fn="MinimumBackward0", promote=True)
+
+
+def _inside(x, lo, hi):
+    # the points where clamp passes the gradient (bounds included, as PyTorch)
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) & (x <= hi)
+
+
+clamp = primitive("clamp", lambda x, lo, hi: np.clip(x, lo, hi),
+                  (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True,
+                  jvp="diagonal", grad_fn="ClampBackward0", promote=True)
+# where(c, x, y): the gradient goes to the selected branch
+where = primitive("where", np.where, (
+    lambda g, ans, c, x, y: None,
+    lambda g, ans, c, x, y: where(c, g, 0.0),
+    lambda g, ans, c, x, y: where(c, 0.0, g),
+), save_inputs=True, reads=((0,), (0,), (0,)), jvp="diagonal", grad_fn="WhereBackward0",
+                  promote=True)

@@ -1,0 +1,102 @@
+"""Losses fused into one primitive, where the hand-written gradient is simpler and cheaper
+than the composition's: softmax cross-entropy (``nn.functional.cross_entropy``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.rules.reductions import (
+    finite_or_0,
+    keep_sum,
+    log_softmax,
+    reduce_sum,
+    softmax,
+    unreduce,
+)
+from chainrule.rules.reuse import scaled_fresh
+from chainrule.rules.table import primitive, raw
+
+# Softmax cross-entropy in one primitive, as the hand-written gradient of a classifier has it:
+# with p the target distribution along ``axis`` (or the one-hot rows of class indices),
+#   loss = -sum(p log_softmax(z)) = sum(p) logsumexp(z) - sum(p z)
+#   d loss / d z = sum(p) softmax(z) - p,   d loss / d p = -log_softmax(z)
+# With ``scale`` (1 for a sum over samples, 1/N for a mean) the primitive also sums the
+# per-sample losses: one node where log_softmax, a product, a sum, a negation and a division
+# would record five.
+
+
+def _are_indices(target) -> bool:
+    return raw(target).dtype.kind in "iu"
+
+
+def one_hot(indices, like, axis):
+    """The one-hot rows of class ``indices`` along ``axis``, shaped and typed like ``like``."""
+    classes = np.arange(like.shape[axis]).reshape((-1,) + (1,) * (like.ndim - 1 - axis))
+    return (np.expand_dims(raw(indices), axis) == classes).astype(like.dtype)
+
+
+def _at_targets(a, indices, axis):
+    """An index expression for the entries of ``a`` at the class ``indices`` along ``axis``
+    (``indices`` has ``a``'s shape without ``axis``, and so has the selection)."""
+    if a.ndim == 2 and axis == 1:  # (the usual batch of rows)
+        return np.arange(len(indices)), indices
+    index = list(np.indices(indices.shape, sparse=True))  # every other dim's positions
+    index.insert(axis, indices)
+    return tuple(index)
+
+
+def _softmax_cross_entropy(z, target, axis, scale):
+    top = finite_or_0(np.maximum.reduce(z, axis=axis, keepdims=True))
+    shifted = z - top
+    lse = np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))  # (less top)
+    if target.dtype.kind in "iu":
+        picked = shifted[_at_targets(shifted, target, axis)]
+        losses = lse.reshape(picked.shape) - picked
+    else:
+        losses = np.add.reduce(target * (lse - shifted), axis=axis)
+    if scale is None:
+        return losses
+    return np.add.reduce(losses, axis=None) * losses.dtype.type(scale)
+
+
+def _per_sample(g, axis, scale, z_shape):
+    """The gradient reaching each sample's loss, broadcast along the class axis."""
+    if scale is None:
+        return unreduce(g, (axis,), False, z_shape)
+    return g * scale
+
+
+def _cross_entropy_slope(z, target, axis):
+    """d loss / d z, elementwise: sum(p) softmax(z) - p (a new array in a plain pass)."""
+    s = softmax(z, axis=axis)
+    if not _are_indices(target):
+        return s * keep_sum(target, (axis,)) - target
+    if type(s) is np.ndarray:  # s is new: subtract the one-hot rows in place
+        s[_at_targets(s, target, axis)] -= 1
+        return s
+    return s - one_hot(target, z, axis)
+
+
+def _cross_entropy_jvp(ts, ans, z, target, axis, scale):
+    total = None
+    if ts[0] is not None:
+        total = reduce_sum(_cross_entropy_slope(z, target, axis) * ts[0], axis=(axis,),
+                           keepdims=False, x_shape=z.shape)
+    if ts[1] is not None:
+        part = reduce_sum(-log_softmax(z, axis=axis) * ts[1], axis=(axis,), keepdims=False,
+                          x_shape=z.shape)
+        total = part if total is None else total + part
+    if scale is None:
+        return total
+    return reduce_sum(total, axis=None, keepdims=False, x_shape=total.shape) * scale
+
+
+softmax_cross_entropy = primitive(
+    "nn.functional.cross_entropy", _softmax_cross_entropy,
+    (lambda g, ans, z, target, axis, scale: scaled_fresh(
+        _per_sample(g, axis, scale, z.shape), _cross_entropy_slope(z, target, axis)),
+     lambda g, ans, z, target, axis, scale: -_per_sample(g, axis, scale, z.shape)
+        * log_softmax(z, axis=axis)),
+    save_inputs=True, reads=((0, 1), (0,)), jvp=_cross_entropy_jvp,
+                                  grad_fn="SoftmaxCrossEntropyBackward0")

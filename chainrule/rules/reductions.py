@@ -1,0 +1,158 @@
+"""Reductions and normalisations: ``sum``, ``mean``, ``prod``, ``amax``, ``logsumexp``,
+``softmax``, ``log_softmax``, ``linalg.vector_norm``.
+
+``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's shape (so that the
+rules need not keep the input alive).  A reduction's rule broadcasts ``g`` back over the reduced
+axes (:func:`unreduce`); forward mode is ``"linear"`` for sums and ``"reduction"`` (the sum
+over the reduced axes of ``t * (VJP of ones)``) for the others.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.rules.elementwise import exp, where
+from chainrule.rules.shape import broadcast_to, cast, reshape
+from chainrule.rules.table import numpy2_promotion, primitive, raw
+from chainrule.tensor_base import TensorBase
+
+
+def keepdims_shape(x_shape, axis):
+    if axis is None:
+        return (1,) * len(x_shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(x_shape))
+
+
+def unreduce(g, axis, keepdims, x_shape):
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    if not keepdims and g.ndim:  # (a 0-d g, from a full reduction, broadcasts as it is)
+        g = reshape(g, shape=keepdims_shape(x_shape, axis), x_shape=g.shape)
+    return broadcast_to(g, shape=x_shape, x_shape=g.shape)
+
+
+def count(x_shape, axis) -> int:
+    return math.prod(x_shape[i] for i in (range(len(x_shape)) if axis is None else axis))
+
+
+def inverse_count(x_shape, axis) -> float:
+    n = count(x_shape, axis)
+    return 1.0 / n if n else np.nan  # a mean over nothing is NaN, as in NumPy
+
+
+def keep_sum(a, axis):
+    return reduce_sum(a, axis=axis, keepdims=True, x_shape=a.shape)
+
+
+reduce_sum = primitive(  # np.add.reduce: np.sum's work without its Python-level wrapper
+    "sum", lambda x, axis, keepdims, x_shape: np.add.reduce(x, axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims, x_shape: unreduce(g, axis, keepdims, x_shape),),
+    jvp="linear", grad_fn="SumBackward0")
+reduce_mean = primitive(
+    "mean", lambda x, axis, keepdims, x_shape: np.asarray(x).mean(axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims, x_shape:
+        unreduce(g, axis, keepdims, x_shape) * inverse_count(x_shape, axis),), jvp="linear",
+                        grad_fn="MeanBackward0")
+
+
+def _prod_others(x, axis):
+    """For each element, the product of the other elements of its slice (zeros allowed)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
+    # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
+    g = unreduce(g, axis, keepdims, x_shape)
+    if not np.any(raw(x) == 0):
+        return g * unreduce(ans, axis, keepdims, x_shape) / x
+    if isinstance(x, TensorBase):
+        raise NotImplementedError("chainrule.prod: higher-order gradients at inputs that contain "
+                                  "zeros are not supported; perturb the zeros or write the "
+                                  "product out with mul")
+    return g * _prod_others(x, axis)
+
+
+reduce_prod = primitive(
+    "prod",
+    lambda x, axis, keepdims, x_shape: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
+    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0")
+
+
+def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
+    # the gradient is shared evenly among the elements equal to the extremum (as PyTorch)
+    hit = cast(x == unreduce(ans, axis, keepdims, x_shape), dtype=g.dtype, x_dtype=np.bool_)
+    return unreduce(g, axis, keepdims, x_shape) * hit / keep_sum(hit, axis)
+
+
+# (the ufuncs' reduce: np.amax's work without its Python-level wrapper, as reduce_sum)
+amax = primitive("amax", lambda x, axis, keepdims, x_shape:
+                 np.maximum.reduce(x, axis=axis, keepdims=keepdims),
+                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
+                 grad_fn="AmaxBackward0")
+amin = primitive("amin", lambda x, axis, keepdims, x_shape:
+                 np.minimum.reduce(x, axis=axis, keepdims=keepdims),
+                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
+                 grad_fn="AminBackward0")
+
+
+finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
+
+
+def logsumexp_values(x, axis, keepdims, x_shape):
+    top = finite_or_0(np.maximum.reduce(x, axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):
+        out = np.log(np.add.reduce(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+# d logsumexp(x) = softmax(x) . dx
+logsumexp = primitive(
+    "logsumexp", logsumexp_values,
+    (lambda g, ans, x, axis, keepdims, x_shape: unreduce(g, axis, keepdims, x_shape)
+        * exp(x - unreduce(ans, axis, keepdims, x_shape)),),
+    save_inputs=True, save_ans=True, jvp="reduction", grad_fn="LogsumexpBackward0")
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
+
+
+# d softmax = s * (dg - sum(s dg))
+softmax = primitive("softmax", _softmax,
+                    (lambda g, ans, x, axis: ans * (g - keep_sum(g * ans, (axis,))),),
+                    save_ans=True, jvp="symmetric", grad_fn="SoftmaxBackward0")
+
+
+def _log_softmax_jvp(ts, ans, x, axis):
+    # d log_softmax(x) = dx - sum(softmax(x) dx)
+    return ts[0] - keep_sum(ts[0] * exp(ans), (axis,))
+
+
+log_softmax = primitive(
+    "log_softmax", lambda x, axis: x - logsumexp_values(x, axis, True, None),
+    (lambda g, ans, x, axis: g - exp(ans) * keep_sum(g, (axis,)),), save_ans=True,
+    jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0")
+
+def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
+    # d |x| = x / |x| . dx, taken as 0 at x = 0 (as PyTorch)
+    norm = unreduce(ans, axis, keepdims, x_shape)
+    safe = where(norm == 0, 1.0, norm)
+    return unreduce(g, axis, keepdims, x_shape) * (x / safe)
+
+
+vector_norm = primitive(
+    "linalg.vector_norm",
+    lambda x, axis, keepdims, x_shape:
+        np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims)),
+    (_norm_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
+                        grad_fn="LinalgVectorNormBackward0")

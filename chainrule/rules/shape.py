@@ -1,0 +1,168 @@
+"""Shapes, indexing and joining: ``reshape``, ``permute``, ``broadcast_to``, ``getitem``,
+``cat`` ...  They are linear, so each rule applies the adjoint operation (``broadcast_to``'s is
+``sum_to``, ``getitem``'s is ``index_add``) and forward mode applies the primitive itself to the
+tangents (``jvp="linear"``).  ``sum_to`` and ``cast`` are also what the engine uses to undo
+broadcasting and to give a gradient its input's dtype (:func:`unbroadcast`, :func:`cast_to`).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from chainrule.engine import SparseGrad
+from chainrule.rules.table import primitive
+from chainrule.tensor_base import TensorBase
+
+reshape = primitive("reshape", lambda x, shape, x_shape: _reshaped(x, shape),
+                    (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
+                    view=True, jvp="linear", grad_fn="ViewBackward0")
+transpose = primitive("permute", lambda x, axes: x.transpose(axes) if type(x) is np.ndarray
+                      else np.transpose(x, axes),
+                      (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
+                      view=True, jvp="linear", grad_fn="PermuteBackward0")
+def _broadcast_view(x, shape):
+    """``np.broadcast_to(x, shape)``: a read-only view with zero strides where ``x`` is
+    broadcast.  Made directly for contiguous arrays and shapes of non-negative ints (0.3 µs,
+    where NumPy's Python-level checks take 2 µs: this runs in the backward of every
+    reduction); anything else, including every shape NumPy rejects, is NumPy's."""
+    if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.size \
+            or len(shape) < x.ndim:
+        return np.broadcast_to(x, shape)
+    for n in shape:
+        if type(n) is not int or n < 0:
+            return np.broadcast_to(x, shape)
+    strides = [0] * (len(shape) - x.ndim)
+    for n, m, stride in zip(shape[len(strides):], x.shape, x.strides):
+        if m == 1:  # (NumPy's strides: 0 on every axis of length 1)
+            strides.append(0)
+        elif m == n:
+            strides.append(stride)
+        else:
+            return np.broadcast_to(x, shape)  # (its error names the shapes)
+    out = np.ndarray(shape, x.dtype, x, 0, strides)
+    out.flags.writeable = False
+    return out
+
+
+broadcast_to = primitive(
+    "broadcast_to", lambda x, shape, x_shape: _broadcast_view(x, shape),
+    (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True,
+    jvp="linear", grad_fn="ExpandBackward0")
+
+
+def _sum_to(x, shape, x_shape):
+    lead = len(x_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x_shape[lead + i] != 1)
+    return _reshaped(np.add.reduce(x, axis=axes), shape) if axes else _reshaped(x, shape)
+
+
+def _reshaped(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+sum_to = primitive(
+    "sum_to", _sum_to,
+    (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),),
+    jvp="linear", grad_fn="SumToBackward0")
+cast = primitive("to", lambda x, dtype, x_dtype: np.asarray(x).astype(dtype),
+                 (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),),
+                 jvp="linear", grad_fn="ToCopyBackward0")
+clone = primitive("clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,), jvp="linear",
+                  grad_fn="CloneBackward0")
+flip = primitive("flip", lambda x, axis: np.flip(x, axis),
+                 (lambda g, ans, x, axis: flip(g, axis=axis),), view=True, jvp="linear",
+                 grad_fn="FlipBackward0")
+
+
+def _repeat_vjp(g, ans, x, reps, x_shape):
+    # tile = broadcast over new interleaved axes; its adjoint sums over them
+    padded = (1,) * (len(reps) - len(x_shape)) + tuple(x_shape)
+    interleaved = tuple(n for pair in zip(reps, padded) for n in pair)
+    g = reshape(g, shape=interleaved, x_shape=g.shape)
+    one_copy = tuple(n for pair in zip((1,) * len(reps), padded) for n in pair)
+    g = sum_to(g, shape=one_copy, x_shape=interleaved)
+    return reshape(g, shape=tuple(x_shape), x_shape=one_copy)
+
+
+repeat = primitive("tile", lambda x, reps, x_shape: np.tile(x, reps), (_repeat_vjp,),
+                   jvp="linear", grad_fn="RepeatBackward0")
+
+
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
+def _index_vjp(g, ans, x, index, x_shape):
+    # the adjoint of gathering is scatter-adding (repeated indices accumulate)
+    if isinstance(g, TensorBase):
+        return index_add(g, index=index, x_shape=x_shape)
+    return SparseGrad(x_shape, index, np.asarray(g), _is_basic(index))
+
+
+def _scatter(g, index, x_shape):
+    return SparseGrad(x_shape, index, np.asarray(g), _is_basic(index)).dense()
+
+
+def _getitem(x, index, x_shape):
+    out = x[index]
+    if type(out) is not np.ndarray and type(x) is np.ndarray:
+        # one element: return it as a 0-d view, so that in-place changes reach x (as PyTorch)
+        out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+    return out
+
+
+getitem = primitive("getitem", _getitem, (_index_vjp,), view=True, jvp="linear",
+                    grad_fn="IndexBackward0", symbol="x[index]")
+index_add = primitive("index_add", _scatter,
+                      (lambda g, ans, x, index, x_shape: getitem(g, index=index,
+                                                                 x_shape=g.shape),), jvp="linear",
+                      grad_fn="IndexBackwardBackward0")
+
+
+def _cat_vjp(i, g, ans, *xs, axis, sizes):
+    start = builtins.sum(sizes[:i])
+    index = (slice(None),) * axis + (slice(start, start + sizes[i]),)
+    return getitem(g, index=index, x_shape=g.shape)
+
+
+def _index_put(x, v, index):
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+def _kept(shape, index):
+    keep = np.ones(shape, bool)
+    keep[index] = False
+    return keep
+
+
+# x[index] = v, out of place: x keeps its gradient where it was not overwritten, v gets the rest
+index_put = primitive("index_put", _index_put, (
+    lambda g, ans, x, v, index: g * _kept(g.shape, index),
+    lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
+), jvp="linear", grad_fn="IndexPutBackward0", symbol="x[index] = value")
+
+cat = primitive("cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp,
+                jvp="linear", grad_fn="CatBackward0")
+
+
+# --------------------------------------------------------------------------------------------
+# What the engine needs: unbroadcasting and casting a gradient, in raw or recorded form.
+
+
+def unbroadcast(g, shape):
+    """``g`` summed over the axes along which an input of ``shape`` was broadcast."""
+    return sum_to(g, shape=shape, x_shape=g.shape)
+
+
+def cast_to(g, dtype):
+    """``g`` (a gradient, possibly sparse) in ``dtype``."""
+    if type(g) is SparseGrad:
+        return g.astype(dtype)
+    return cast(g, dtype=dtype, x_dtype=g.dtype)

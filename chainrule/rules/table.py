@@ -1,0 +1,81 @@
+"""How a primitive is declared: :func:`primitive`, the :data:`REGISTRY` it joins, and the small
+helpers every family of rules shares.  The manual for writing an entry is the docstring of the
+package (``chainrule/rules/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.engine import Primitive
+from chainrule.tensor_base import TensorBase
+
+REGISTRY: dict[str, Primitive] = {}
+"""Every primitive of the table, by the public name the user calls (``"matmul"``,
+``"linalg.inv"``)."""
+
+
+# NumPy 1.x promotes 0-d values (NumPy scalars, 0-d arrays) by value: np.float32(2) * 2 is
+# float64 there and a float32 array times a 0-d float64 is float32; NumPy 2 (NEP 50) gives
+# float32 and float64.  On NumPy 1.x, the elementwise operations that combine operands or use
+# Python constants therefore see their 0-d operands as 1-element arrays, which NumPy 1.x
+# promotes by dtype as NumPy 2 does.  On NumPy 2 ``numpy2_promotion`` returns ``func`` itself.
+LEGACY_PROMOTION = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+def numpy2_promotion(func: Callable) -> Callable:
+    """``func`` (elementwise) with NumPy 2's promotion of 0-d operands, also on NumPy 1.x."""
+    if not LEGACY_PROMOTION:
+        return func
+
+    @functools.wraps(func)
+    def run(*args, **params):
+        lifted, all_0d, new = False, True, []
+        for a in args:
+            ndim = getattr(a, "ndim", None)  # None: a Python number, None, or a sequence
+            if ndim == 0:
+                a, lifted = a.reshape(1), True
+            elif ndim is not None or isinstance(a, (list, tuple)):
+                all_0d = False
+            new.append(a)
+        if not lifted:
+            return func(*args, **params)
+        ans = func(*new, **params)
+        return ans[0] if all_0d else ans
+
+    return run
+
+
+def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs: bool = False,
+              save_ans: bool = False, view: bool = False, reads=None, promote: bool = False,
+              symbol: str | None = None) -> Primitive:
+    """Declare a primitive and add it to :data:`REGISTRY` (see the package's docstring).
+
+    ``name`` is the public name the user calls (errors say ``chainrule.<name>``), ``grad_fn``
+    PyTorch's name of the node it records.  ``reads`` optionally says, for each input's rule,
+    which inputs' values it reads (so that changing an input in place is an error only where
+    its value is needed).  ``promote`` gives the forward NumPy 2's promotion of 0-d operands on
+    NumPy 1.x too; ``symbol`` is the operator that also calls it (``"@"``), for error messages.
+    """
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} is declared twice")
+    if promote:
+        impl = numpy2_promotion(impl)
+    prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
+                     variadic=callable(vjp), reads=reads, jvp=jvp, node_name=grad_fn,
+                     symbol=symbol)
+    REGISTRY[name] = prim
+    return prim
+
+
+def raw(a):
+    """The array behind a Tensor, for decisions that depend on values (never differentiated)."""
+    return a._data if isinstance(a, TensorBase) else a
+
+
+def zero_rule(g, ans, x, **params):
+    # piecewise constant: d f(x) = 0
+    return g * 0

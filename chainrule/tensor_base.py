@@ -1,0 +1,75 @@
+"""TensorBase: the fields of a tensor that the engine reads and writes, and nothing else.
+
+The engine (recording, the backward walk, forward mode) works on these fields only, so it sits
+below :class:`chainrule.tensor.Tensor`, which adds the public interface (properties, methods,
+operators).  The engine never names ``Tensor``: a primitive's result is a new instance of its
+first tensor argument's class (:func:`new_like`), as NumPy and PyTorch give subclasses back.
+
+Fields
+------
+``_data``          the value: an ndarray, or a NumPy scalar for a 0-d result (NumPy computes
+                   with those ten times faster than with 0-d arrays)
+``_rg``            whether it requires grad
+``_node``          the :class:`~chainrule.engine.Node` that produced it (``grad_fn``), or None
+``_grad``          the accumulated gradient (a tensor), or None
+``_vc``            the version counter, ``[n]``, shared with its views; None until needed
+``_base``          for a view, the tensor whose storage it shares; else None
+``_view_version``  (views only) the shared counter's value when the view was made
+``_hooks``         a leaf's gradient hooks, or None
+``_tangents``      None, or ``{level: tangent}`` in forward mode (see ``forward.py``)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+inplace_count = [0]
+"""In-place changes to any tensor so far: a node whose count has not moved since it was
+recorded needs no check of its saved inputs' versions."""
+
+
+class TensorBase:
+    """The state of a tensor (see the module docstring); :class:`~chainrule.tensor.Tensor` is
+    the class users see."""
+
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_hooks",
+                 "_tangents", "__weakref__")
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0] if self._vc is not None else 0
+
+    def _bump_version(self) -> None:
+        inplace_count[0] += 1
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    def _ensure_array(self) -> None:
+        """Hold the value as an ndarray (not a NumPy scalar) so that it can be shared."""
+        if not isinstance(self._data, np.ndarray):
+            self._data = np.asarray(self._data)
+
+
+_new = object.__new__
+
+
+def new_tensor(cls: type, data, node=None):
+    """A tensor of class ``cls`` around a raw NumPy value, with no checks (the engine's
+    constructor); it requires grad exactly when it has a node."""
+    t = _new(cls)
+    t._data = data
+    t._rg = node is not None
+    t._node = node
+    t._grad = None
+    t._vc = None
+    t._base = None
+    t._hooks = None
+    t._tangents = None
+    return t
+
+
+def new_like(tensor: TensorBase, data, node=None):
+    """A tensor of ``tensor``'s class around ``data`` (see :func:`new_tensor`)."""
+    return new_tensor(type(tensor), data, node)

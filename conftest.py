@@ -1,0 +1,25 @@
+"""pytest configuration for the whole repository: the tests in tests/ and the doctests in
+chainrule/ (collected with ``--doctest-modules``, see pyproject.toml)."""
+
+import importlib.util
+
+import pytest
+
+# Doctests that need an optional package, by the module they are in: (package, what installs
+# it). Without the package they are skipped with that reason, as the tests of the same feature
+# are, instead of failing; with it they run.
+DOCTESTS_NEEDING = {
+    "chainrule.viz.plot": ("matplotlib", "pip install 'chainrule[viz]'"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        dtest = getattr(item, "dtest", None)  # only doctest items have one
+        if dtest is None:
+            continue
+        for module, (package, install) in DOCTESTS_NEEDING.items():
+            in_module = dtest.name == module or dtest.name.startswith(module + ".")
+            if in_module and importlib.util.find_spec(package) is None:
+                item.add_marker(pytest.mark.skip(
+                    reason=f"{package} is not installed ({install})"))

@@ -1,0 +1,53 @@
+"""The benchmark harness's workloads compute what they claim (tiny sizes; no timing).
+
+``python benchmarks/run.py`` times them; this only checks, for every registered workload, that
+chainrule and the hand-written NumPy implementation agree on the gradient (or, for the
+transform workloads, on the transform and its baseline).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("benchmarks_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    environ, path = dict(os.environ), list(sys.path)  # run.py pins threads, extends the path
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+
+
+def test_every_workload_agrees_with_hand_written_numpy(bench):
+    assert {"scalar-chain", "vector-chain", "mlp-step", "big-gradient", "hvp",
+            "jvp-mlp"} <= set(bench.WORKLOADS)
+    for wl in bench.WORKLOADS.values():
+        assert {"numpy", "chainrule"} <= set(wl.impls), wl.name
+        impls = bench.build(wl, ("numpy", "chainrule"), wl.tiny)
+        bench.agree(wl, impls)
+
+
+def test_mlp_gap_replays_chainrules_step():
+    """benchmarks/mlp_gap.py checks that its engine-less replay computes chainrule's gradients
+    before timing; a short run must get through that check and print its comparison."""
+    script = RUN.parent / "mlp_gap.py"
+    done = subprocess.run([sys.executable, str(script), "--repeats", "4"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "engine's share (chainrule - replay)" in done.stdout

@@ -1,0 +1,248 @@
+"""One test entry per primitive of ``chainrule.rules.REGISTRY``.
+
+Each :class:`Spec` says how to call the primitive through the public API (``fn``), what NumPy
+computes for the same inputs (``ref``, the value oracle), which input shapes to try (including
+broadcasting ones) and where to sample the inputs (``sample``).  ``tests/test_primitives.py``
+checks every entry: value, reverse mode to first and second order against central finite
+differences in float64, and dtypes in float32.  A primitive without an entry fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import rules as R
+
+
+def real(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(rng, shape):
+    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def small(rng, shape):
+    return rng.uniform(-1.0, 1.0, shape)
+
+
+def non_integer(rng, shape):
+    # keep clear of the jumps of floor, ceil, round and trunc
+    return rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape)
+
+
+@dataclass
+class Spec:
+    fn: Callable  # Tensors -> Tensor, through the public API
+    ref: Callable  # ndarrays -> ndarray, plain NumPy
+    shapes: list[tuple]  # one tuple of input shapes per variant
+    sample: Callable | tuple = real  # one sampler, or one per input
+    second_order: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+UNARY = [(), (3,), (2, 3)]
+BINARY = [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 2))]
+REDUCE = [((2, 3),), ((3,),)]
+
+
+def _unary(fn, ref, sample=real, **kw):
+    return Spec(fn, ref, [(s,) for s in UNARY], sample, **kw)
+
+
+MASK = np.array([[True, False, True], [False, True, True]])
+INDEX = (np.array([0, 1, 1, 0]), np.array([2, 0, 0, 1]))  # repeated positions accumulate
+
+
+def _cross_entropy_ref(z, p):
+    """-sum(p log_softmax(z)) along the class dim (1, or 0 for one sample): per sample for
+    inputs with extra dims (reduction="none"), else the mean over samples."""
+    axis = 1 if z.ndim > 1 else 0
+    log_softmax = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    losses = -(p * log_softmax).sum(axis=axis)
+    return losses if z.ndim == 3 else losses.mean()
+
+
+def _index_put(x, v):
+    y = x * 1.0  # a non-leaf, so that setitem is recorded
+    y[:, 1] = v
+    return y
+
+
+SPECS: dict[str, Spec] = {
+    "neg": _unary(lambda x: -x, np.negative),
+    "exp": _unary(cr.exp, np.exp),
+    "log": _unary(cr.log, np.log, positive),
+    "log1p": _unary(cr.log1p, np.log1p, positive),
+    "expm1": _unary(cr.expm1, np.expm1),
+    "sqrt": _unary(cr.sqrt, np.sqrt, positive),
+    "square": _unary(cr.square, np.square),
+    "sin": _unary(cr.sin, np.sin),
+    "cos": _unary(cr.cos, np.cos),
+    "tan": _unary(cr.tan, np.tan, small),
+    "tanh": _unary(cr.tanh, np.tanh),
+    "sigmoid": _unary(cr.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    # the fused derivative rules, g (1 - y^2) and g y (1 - y), with y a tanh or sigmoid value
+    "tanh_backward": Spec(R.tanh_backward, lambda g, y: g * (1 - y * y), BINARY,
+                         (real, small)),
+    "sigmoid_backward": Spec(R.sigmoid_backward, lambda g, y: g * y * (1 - y), BINARY,
+                            (real, small)),
+    "relu": _unary(cr.relu, lambda x: np.maximum(x, 0), away_from_zero),
+    "abs": _unary(cr.abs, np.abs, away_from_zero),
+    "sign": _unary(cr.sign, np.sign, away_from_zero),
+    "floor": _unary(cr.floor, np.floor, non_integer),
+    "ceil": _unary(cr.ceil, np.ceil, non_integer),
+    "round": _unary(cr.round, np.round, non_integer),
+    "trunc": _unary(cr.trunc, np.trunc, non_integer),
+    "add": Spec(lambda x, y: x + y, np.add, BINARY),
+    "sub": Spec(lambda x, y: x - y, np.subtract, BINARY),
+    "mul": Spec(lambda x, y: x * y, np.multiply, BINARY),
+    "div": Spec(lambda x, y: x / y, np.divide, BINARY, (real, away_from_zero)),
+    "pow": Spec(lambda x, y: x ** y, np.power, BINARY, (positive, real)),
+    "remainder": Spec(lambda x, y: x % y, np.remainder, [((3,), (3,)), ((2, 3), ())],
+                      (lambda rng, shape: rng.uniform(0.2, 0.8, shape) + rng.integers(0, 3, shape),
+                       lambda rng, shape: rng.uniform(1.2, 1.4, shape))),
+    "maximum": Spec(cr.maximum, np.maximum, BINARY),
+    "minimum": Spec(cr.minimum, np.minimum, BINARY),
+    "clamp": _unary(lambda x: cr.clamp(x, min=-0.5, max=0.5), lambda x: np.clip(x, -0.5, 0.5)),
+    "where": Spec(lambda x, y: cr.where(MASK, x, y), lambda x, y: np.where(MASK, x, y),
+                  [((2, 3), (2, 3)), ((3,), (2, 1)), ((), (2, 3))]),
+    "sum": Spec(lambda x: x.sum(dim=-1), lambda x: x.sum(axis=-1), REDUCE),
+    "mean": Spec(lambda x: x.mean(dim=0, keepdim=True), lambda x: x.mean(axis=0, keepdims=True),
+                 REDUCE),
+    "prod": Spec(lambda x: x.prod(dim=-1), lambda x: x.prod(axis=-1), REDUCE),
+    "amax": Spec(lambda x: x.amax(dim=-1), lambda x: x.max(axis=-1), REDUCE),
+    "amin": Spec(lambda x: x.amin(), lambda x: x.min(), REDUCE),
+    "logsumexp": Spec(lambda x: cr.logsumexp(x, dim=-1),
+                      lambda x: np.log(np.exp(x).sum(axis=-1)), REDUCE),
+    "softmax": Spec(lambda x: cr.softmax(x, dim=-1),
+                    lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), REDUCE),
+    "log_softmax": Spec(lambda x: cr.log_softmax(x, dim=0),
+                       lambda x: x - np.log(np.exp(x).sum(axis=0, keepdims=True)), REDUCE),
+    # probability targets (positive, not normalised: sum(p) softmax(z) - p is then exercised);
+    # index targets, which carry no gradient, are tested in tests/test_nn_functional.py
+    "nn.functional.cross_entropy": Spec(
+        lambda z, p: F.cross_entropy(z, p, reduction="none" if z.ndim == 3 else "mean"),
+        lambda z, p: _cross_entropy_ref(z, p), [((2, 3), (2, 3)), ((4,), (4,)),
+                                               ((2, 3, 2), (2, 3, 2))], (real, positive)),
+    "linalg.vector_norm": Spec(lambda x: x.norm(dim=-1), lambda x: np.linalg.norm(x, axis=-1),
+                             REDUCE),
+    "matmul": Spec(lambda x, y: x @ y, np.matmul,
+               [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 2, 3), (3, 2)),
+                ((3,), (3,))]),
+    "dot": Spec(cr.dot, np.dot, [((4,), (4,))]),
+    "einsum": Spec(lambda x, y: cr.einsum("ij,jk->ik", x, y), lambda x, y: x @ y,
+                   [((2, 3), (3, 2))]),
+    "reshape": Spec(lambda x: x.reshape(-1, 2), lambda x: x.reshape(-1, 2), [((2, 3),), ((4,),)]),
+    "permute": Spec(lambda x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), [((2, 3, 2),)]),
+    "broadcast_to": Spec(lambda x: x.expand(2, 3), lambda x: np.broadcast_to(x, (2, 3)),
+                   [((3,),), ((2, 1),)]),
+    "sum_to": Spec(lambda x: R.sum_to(x, shape=(1, 3), x_shape=x.shape),
+                  lambda x: x.sum(axis=0, keepdims=True), [((2, 3),)]),
+    "to": Spec(lambda x: R.cast(x, dtype=x.dtype, x_dtype=x.dtype), lambda x: x, [((3,),)]),
+    "clone": _unary(cr.clone, np.copy),
+    "flip": Spec(lambda x: x.flip(0), lambda x: x[::-1], [((3,),), ((2, 3),)]),
+    "tile": Spec(lambda x: x.repeat(2, 3), lambda x: np.tile(x, (2, 3)), [((2,),), ((2, 2),)]),
+    "getitem": Spec(lambda x: x[INDEX], lambda x: x[INDEX], [((2, 3),)]),
+    "index_add": Spec(lambda x: R.index_add(x, index=INDEX, x_shape=(2, 3)),
+                          lambda x: _scatter_add(x, INDEX, (2, 3)), [((4,),)]),
+    "index_put": Spec(_index_put, lambda x, v: _np_index_put(x, v), [((2, 3), (2,)),
+                                                                    ((2, 3), ())]),
+    "cat": Spec(lambda x, y: cr.cat([x, y], dim=-1), lambda x, y: np.concatenate([x, y], -1),
+                [((2, 3), (2, 1))]),
+}
+
+
+def _scatter_add(values, index, shape):
+    out = np.zeros(shape)
+    np.add.at(out, index, values)
+    return out
+
+
+def _np_index_put(x, v):
+    out = x.copy()
+    out[:, 1] = v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# chainrule.rules_linalg: cumulative sum and product, sort, linear algebra (called directly)
+
+from chainrule import rules as RL  # noqa: E402
+
+
+def _eye_like(shape):
+    return np.broadcast_to(np.eye(shape[-1]), shape)
+
+
+def well_conditioned(rng, shape):
+    # a random matrix plus n I: far from singular
+    return rng.standard_normal(shape) + shape[-1] * _eye_like(shape)
+
+
+def negative_det(rng, shape):
+    a = well_conditioned(rng, shape)
+    a[..., 0, :] *= -1
+    return a
+
+
+def _symmetric(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2  # exactly symmetric
+
+
+def spd(rng, shape):
+    b = rng.standard_normal(shape)
+    return _symmetric(b @ np.swapaxes(b, -1, -2) / shape[-1] + _eye_like(shape))
+
+
+def separated_spectrum(rng, shape):
+    # Q diag(l) Q^T with eigenvalues 1.5 apart (and a random common shift)
+    q = np.linalg.qr(rng.standard_normal(shape))[0]
+    w = 1.5 * np.arange(shape[-1]) + rng.uniform(-1.0, 1.0, shape[:-2] + (1,))
+    return _symmetric((q * w[..., None, :]) @ np.swapaxes(q, -1, -2))
+
+
+def _solve(a, b):
+    # b of shape a.shape[:-1] (batch of vectors) via vector=True; otherwise NumPy's reading
+    if b.ndim == a.ndim - 1:
+        return RL.solve(a, b, vector=True)
+    return RL.solve(a, b)
+
+
+def _np_solve(a, b):
+    if b.ndim == a.ndim - 1:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    return np.linalg.solve(a, b)
+
+
+SQUARE = [((3, 3),), ((2, 3, 3),)]
+
+SPECS.update({
+    "cumsum": Spec(lambda x: RL.cumsum(x, axis=-1), lambda x: np.cumsum(x, axis=-1),
+                   [((4,),), ((2, 3),)]),
+    "cumprod": Spec(lambda x: RL.cumprod(x, axis=0), lambda x: np.cumprod(x, axis=0),
+                    [((4,),), ((3, 2),)], away_from_zero),
+    "sort": Spec(lambda x: RL.sort(x, axis=0), lambda x: np.sort(x, axis=0),
+                 [((5,),), ((4, 3),)]),
+    "linalg.inv": Spec(RL.inv, np.linalg.inv, SQUARE, well_conditioned),
+    "linalg.det": Spec(RL.det, np.linalg.det, SQUARE, well_conditioned),
+    "linalg.slogdet": Spec(RL.logabsdet, lambda x: np.linalg.slogdet(x)[1], SQUARE,
+                          negative_det),
+    "linalg.solve": Spec(_solve, _np_solve,
+                          [((3, 3), (3,)), ((2, 3, 3), (2, 3)), ((3, 3), (3, 2)),
+                           ((2, 3, 3), (2, 3, 2)), ((3, 3), (2, 3, 1)),
+                           ((2, 1, 3, 3), (1, 4, 3, 2))], (well_conditioned, real)),
+    "linalg.cholesky": Spec(RL.cholesky, np.linalg.cholesky, SQUARE, spd),
+    "linalg.eigvalsh": Spec(RL.eigvalsh, np.linalg.eigvalsh, SQUARE, separated_spectrum),
+    "linalg.eigh": Spec(RL.eigh_vectors, lambda x: np.linalg.eigh(x)[1], SQUARE,
+                       separated_spectrum),
+})

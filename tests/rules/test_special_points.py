@@ -1,0 +1,145 @@
+"""Rules at their special points: non-differentiable points, ties, bounds, zeros, NaN and
+empty inputs (PyTorch's autograd semantics, §6.4, and the cases around it).
+
+Expected values are PyTorch's, written out in closed form; the spec is
+``/work/shared/reference/pytorch_autograd.md`` (see ``tests/autograd_spec.py``).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.autograd_spec import R, vals
+
+
+class TestNonDifferentiablePoints:
+    """Every row of the spec's §6.4 table (atan2 and median: chainrule has neither)."""
+
+    def test_abs_at_zero_is_zero(self):
+        x = R([-2.0, 0.0, 3.0])
+        x.abs().sum().backward()
+        np.testing.assert_array_equal(vals(x.grad), [-1.0, 0.0, 1.0])
+
+    def test_relu_at_zero_is_zero(self):
+        x = R([-2.0, 0.0, 3.0])
+        x.relu().sum().backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.0, 1.0])
+
+    def test_sqrt_at_zero_is_inf(self):
+        x = R([0.0, 4.0])
+        with np.errstate(divide="ignore"):
+            x.sqrt().sum().backward()
+        g = vals(x.grad)
+        assert g[0] == np.inf
+        assert g[1] == pytest.approx(0.25)  # 1 / (2 sqrt(4))
+
+    def test_norm_of_zero_vector_is_zero(self):
+        x = R([0.0, 0.0, 0.0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x.norm().backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.0, 0.0])
+
+    def test_norm_away_from_zero(self):
+        x = R([3.0, 4.0])
+        x.norm().backward()
+        np.testing.assert_allclose(vals(x.grad), [0.6, 0.8])  # x / |x|
+
+    @pytest.mark.parametrize("reduce, data", [
+        ("max", [1.0, 3.0, 3.0]),
+        ("min", [3.0, 1.0, 1.0]),
+        ("amax", [1.0, 3.0, 3.0]),
+        ("amin", [3.0, 1.0, 1.0]),
+    ])
+    def test_full_reduction_ties_split_evenly(self, reduce, data):
+        x = R(data)
+        getattr(x, reduce)().backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.5, 0.5])
+
+    def test_full_max_with_three_way_tie(self):
+        x = R([[2.0, 2.0], [1.0, 2.0]])
+        (x.max() * 6).backward()
+        np.testing.assert_allclose(vals(x.grad), [[2.0, 2.0], [0.0, 2.0]])
+
+    @pytest.mark.parametrize("reduce, data", [("max", [1.0, 3.0, 3.0]),
+                                              ("min", [3.0, 1.0, 1.0])])
+    def test_max_with_dim_ties_give_all_to_one_index(self, reduce, data):
+        x = R(data)
+        getattr(x, reduce)(dim=0).values.backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 1.0, 0.0])
+
+    @pytest.mark.parametrize("kwargs, point", [({"min": 2.0}, 2.0), ({"max": 2.0}, 2.0),
+                                               ({"min": -1.0, "max": 2.0}, -1.0)])
+    def test_clamp_boundary_passes_gradient(self, kwargs, point):
+        x = R([point, 10.0, -10.0])
+        cr.clamp(x, **kwargs).sum().backward()
+        lo, hi = kwargs.get("min", -np.inf), kwargs.get("max", np.inf)
+        expected = [1.0] + [1.0 if lo <= v <= hi else 0.0 for v in (10.0, -10.0)]
+        np.testing.assert_array_equal(vals(x.grad), expected)
+
+    @pytest.mark.parametrize("exponent, expected", [(0, 0.0), (2, 0.0), (0.0, 0.0), (2.0, 0.0)])
+    def test_pow_at_zero(self, exponent, expected):
+        x = R(0.0)
+        (x ** exponent).backward()
+        assert x.grad.item() == expected
+
+    def test_pow_zero_exponent_tensor_at_zero(self):
+        x = R([0.0, 2.0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            (x ** cr.tensor([0.0, 0.0])).sum().backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.0])
+
+    def test_where_leaks_nan_from_unselected_branch(self):
+        # README: chainrule follows PyTorch here (the masked branch's inf/NaN gives NaN)
+        a = R([0.0, 1.0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cr.where(a > 0, a.log(), 0.0).sum().backward()
+        g = vals(a.grad)
+        assert np.isnan(g[0])
+        assert g[1] == 1.0
+
+    def test_where_double_where_workaround_has_no_nan(self):
+        a = R([0.0, 1.0])
+        safe = cr.where(a > 0, a, 1.0)
+        cr.where(a > 0, safe.log(), 0.0).sum().backward()
+        np.testing.assert_array_equal(vals(a.grad), [0.0, 1.0])
+
+    def test_division_by_zero_masked_afterwards_gives_nan(self):
+        x = R([1.0, 1.0])
+        div = cr.tensor([0.0, 1.0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = x / div
+            mask = div != 0
+            y[mask].sum().backward()
+        g = vals(x.grad)
+        assert np.isnan(g[0])
+        assert g[1] == 1.0
+
+    def test_forward_nan_propagates_silently(self):
+        x = R([-1.0, 4.0])
+        with np.errstate(invalid="ignore"):
+            x.sqrt().sum().backward()
+        g = vals(x.grad)
+        assert np.isnan(g[0])
+        assert g[1] == pytest.approx(0.25)
+
+
+# --------------------------------------------------------------------------------------------
+# bounds given as tensors, and reductions over empty dims
+
+
+def test_clamp_tensor_bound_passes_gradient_at_the_bound():
+    x = cr.tensor([-1.0, 0.0, 1.0], requires_grad=True)
+    lo = cr.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    cr.clamp(x, min=lo).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0]  # chainrule: [0, 0.5, 1]
+    assert lo.grad.tolist() == [1.0, 0.0, 0.0]  # chainrule: [1, 0.5, 0]
+
+
+def test_mean_over_an_empty_dim_has_a_gradient_of_the_input_shape():
+    x = cr.zeros((0, 3), dtype=cr.float64, requires_grad=True)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x.mean(0).sum().backward()
+    assert x.grad.shape == (0, 3)
