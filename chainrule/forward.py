@@ -81,7 +81,7 @@ def push_tangents(prim, args, params, out: TensorBase) -> None:
             ans_below = _ans_below(out, tangents)
             t = jvp(prim, ts, ans_below, primals, params, args)
             if t is not None:
-                tangents[level] = _compact(t)
+                tangents[level] = compact(t)
     finally:
         state.ceiling = saved_ceiling
     out._tangents = tangents or None
@@ -104,7 +104,7 @@ def _ans_below(out: TensorBase, lower: dict):
     return ans
 
 
-def _compact(t):
+def compact(t):
     """Keep a tangent as a raw array unless it carries history or tangents of its own."""
     if isinstance(t, TensorBase) and not t._rg and t._tangents is None:
         return t._data

@@ -10,7 +10,7 @@ operators of :class:`~chainrule.tensor.Tensor`.
 The primitives these functions call compute with plain NumPy when given no Tensor at all
 (this is what lets the derivative rules run on raw arrays, see ``rules.py``); the functions
 here return tensors all the same: the unary ones turn a non-Tensor argument into a tensor
-first (``_tensor_arg``), the binary ones are wrapped at the end of the module
+first (``tensor_arg``), the binary ones are wrapped at the end of the module
 (``_tensor_out``).
 """
 
@@ -37,14 +37,14 @@ def _data(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _tensor_arg(x):
+def tensor_arg(x):
     """Tensors pass through; other values become constant tensors (for ``cr.exp(2.0)``); a
     list or tuple holding tensors is stacked (so that their gradients are kept)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (list, tuple)) and builtins.any(isinstance(v, (Tensor, list, tuple))
                                                      for v in x):
-        return stack([_tensor_arg(v) for v in x])
+        return stack([tensor_arg(v) for v in x])
     return wrap(np.asarray(x))
 
 
@@ -128,7 +128,7 @@ def neg(input) -> Tensor:
 
 def _unary(prim, doc: str):
     def op(input) -> Tensor:
-        return prim(input if isinstance(input, Tensor) else _tensor_arg(input))
+        return prim(input if isinstance(input, Tensor) else tensor_arg(input))
 
     op.__name__ = op.__qualname__ = prim.name.lower()
     op.__doc__ = doc
@@ -156,7 +156,7 @@ trunc = _unary(R.trunc, "Elementwise rounding toward zero; zero gradient.")
 
 def round(input, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even (to ``decimals`` places); zero gradient."""
-    return R.round(_tensor_arg(input), decimals=decimals)
+    return R.round(tensor_arg(input), decimals=decimals)
 
 
 def maximum(input, other) -> Tensor:
@@ -212,7 +212,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,  # noq
     >>> cr.arange(4.0).sum()
     tensor(6.)
     """
-    x = _tensor_arg(input) if dtype is None else _tensor_arg(input).to(dtype)
+    x = tensor_arg(input) if dtype is None else tensor_arg(input).to(dtype)
     if x.dtype == np.bool_:
         x = x.to(np.int64)
     out = R.reduce_sum(x, axis=_dims("sum", x.ndim, dim, axis), keepdims=_keep(keepdim, keepdims),
@@ -224,7 +224,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,  # noq
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
          keepdims=None) -> Tensor:
     """Mean over ``dim`` (all dimensions by default)."""
-    x = _tensor_arg(input) if dtype is None else _tensor_arg(input).to(dtype)
+    x = tensor_arg(input) if dtype is None else tensor_arg(input).to(dtype)
     return R.reduce_mean(x, axis=_dims("mean", x.ndim, dim, axis),
                          keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
@@ -232,21 +232,21 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
          keepdims=None) -> Tensor:
     """Product over ``dim`` (all dimensions by default); zeros are handled exactly."""
-    x = _tensor_arg(input) if dtype is None else _tensor_arg(input).to(dtype)
+    x = tensor_arg(input) if dtype is None else tensor_arg(input).to(dtype)
     return R.reduce_prod(x, axis=_dims("prod", x.ndim, dim, axis),
                          keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
 def amax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Maximum over ``dim``; ties share the gradient evenly."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.amax(x, axis=_dims("amax", x.ndim, dim, axis), keepdims=_keep(keepdim, keepdims),
                   x_shape=x.shape)
 
 
 def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """Minimum over ``dim``; ties share the gradient evenly."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.amin(x, axis=_dims("amin", x.ndim, dim, axis), keepdims=_keep(keepdim, keepdims),
                   x_shape=x.shape)
 
@@ -257,7 +257,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     if isinstance(dim, Tensor) or isinstance(dim, np.ndarray):
         return binary(input, dim)
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     if dim is None and axis is None:
         return reduce(x)
     dims = _dims(name, x.ndim, dim, axis)
@@ -289,14 +289,14 @@ def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  #
 
 def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, computed without overflow."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.logsumexp(x, axis=_dims("logsumexp", x.ndim, dim, axis),
                        keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
 def _along_one_dim(name: str, prim, input, dim):
     """Apply ``prim`` along one dimension; a 0-d tensor is treated as one element."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     dims = _dims(name, x.ndim, dim)
     if x.ndim == 0:
         return reshape(prim(reshape(x, 1), axis=0), ())
@@ -316,7 +316,7 @@ def log_softmax(input, dim: int = -1, *, axis=None) -> Tensor:
 def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
         axis=None, keepdims=None, ddof=None) -> Tensor:
     """Variance over ``dim``, dividing by ``n - correction`` (Bessel's correction by default)."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     if unbiased is not None:
         correction = int(unbiased)
     if ddof is not None:
@@ -339,7 +339,7 @@ def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
 def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A002
                 keepdims=None) -> Tensor:
     """The ``ord``-norm of the entries over ``dim`` (all by default); gradient 0 at 0."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     dims = _dims("norm", x.ndim, dim, axis)
     keep = _keep(keepdim, keepdims)
     if ord in (2, 2.0, "fro", None):
@@ -362,7 +362,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     >>> cr.tensor([3., 4.]).norm()
     tensor(5.)
     """
-    x = _tensor_arg(input) if dtype is None else _tensor_arg(input).to(dtype)
+    x = tensor_arg(input) if dtype is None else tensor_arg(input).to(dtype)
     return vector_norm(x, p, dim, keepdim)
 
 
@@ -452,13 +452,13 @@ def reshape(input, *shape) -> Tensor:
     tensor([[0., 1.],
             [2., 3.]])
     """
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.reshape(x, shape=_sizes(shape), x_shape=x.shape)
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     if x.ndim == 0:
         return reshape(x, 1)
     start, end = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
@@ -470,7 +470,7 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def squeeze(input, dim=None) -> Tensor:
     """Remove dimensions of size 1 (all of them, or those in ``dim``)."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     dims = _dims("squeeze", x.ndim, dim) if dim is not None else range(x.ndim)
     shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
     return reshape(x, shape)
@@ -478,14 +478,14 @@ def squeeze(input, dim=None) -> Tensor:
 
 def unsqueeze(input, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     d = _axis("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
 def permute(input, *dims) -> Tensor:
     """Reorder the dimensions."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     axes = tuple(_axis("permute", d, x.ndim) for d in _sizes(dims))
     if sorted(axes) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {axes} are not a permutation of {x.ndim} dimensions")
@@ -494,7 +494,7 @@ def permute(input, *dims) -> Tensor:
 
 def transpose(input, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     axes = list(range(x.ndim))
     d0, d1 = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
     if x.ndim == 0:
@@ -508,7 +508,7 @@ swapaxes = transpose
 
 def t(input) -> Tensor:
     """Transpose a matrix (a 0-D or 1-D tensor is returned as it is)."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D; "
                            "use transpose(dim0, dim1) or permute")
@@ -517,13 +517,13 @@ def t(input) -> Tensor:
 
 def broadcast_to(input, shape) -> Tensor:
     """A broadcast (read-only) view with the given shape."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.broadcast_to(x, shape=tuple(shape), x_shape=x.shape)
 
 
 def expand(input, *sizes) -> Tensor:
     """Broadcast to ``sizes``; -1 keeps a dimension's size."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
@@ -542,7 +542,7 @@ def expand_as(input, other) -> Tensor:
 
 def cat(tensors: Sequence, dim: int = 0, *, axis=None) -> Tensor:
     """Join tensors along an existing dimension."""
-    tensors = [_tensor_arg(t) for t in tensors]
+    tensors = [tensor_arg(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
@@ -559,7 +559,7 @@ concatenate = concat = cat
 
 def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> Tensor:
     """Join tensors along a new dimension."""
-    tensors = [_tensor_arg(t) for t in tensors]
+    tensors = [tensor_arg(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
     d = _axis("stack", dim if axis is None else axis, tensors[0].ndim + 1)
@@ -568,7 +568,7 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> Tensor:
 
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     """Cut into pieces of the given size (the last may be smaller) or the given sizes."""
-    x = _tensor_arg(tensor)
+    x = tensor_arg(tensor)
     if x.ndim == 0:
         raise RuntimeError("split: a zero-dimensional tensor cannot be split; reshape it first")
     d = _axis("split", dim, x.ndim)
@@ -592,7 +592,7 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Cut into ``chunks`` pieces of (nearly) equal size."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[_axis("chunk", dim, x.ndim)]
@@ -601,13 +601,13 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 def flip(input, dims) -> Tensor:
     """Reverse the order along ``dims``."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     return R.flip(x, axis=_dims("flip", x.ndim, dims))
 
 
 def tile(input, *dims) -> Tensor:
     """Repeat the whole tensor along each dimension (NumPy's ``tile``): ``tile(x, (2, 1))``."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     reps = _sizes(dims)
     reps = (1,) * (x.ndim - len(reps)) + reps
     return R.repeat(x, reps=reps, x_shape=x.shape)
@@ -785,7 +785,7 @@ def _caster(dtype):
 
 def clone(input) -> Tensor:
     """A copy with its own storage (differentiable)."""
-    return R.clone(_tensor_arg(input))
+    return R.clone(tensor_arg(input))
 
 
 # --------------------------------------------------------------------------------------------
@@ -928,7 +928,7 @@ SortResult = namedtuple("SortResult", ["values", "indices"])
 
 def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
-    x = _tensor_arg(input)
+    x = tensor_arg(input)
     d = _axis("sort", dim, x.ndim)
     if x.ndim == 0:
         return SortResult(reshape(x, ()), wrap(np.array(0, np.int64)))

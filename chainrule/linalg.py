@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from chainrule import rules as _RL
-from chainrule.functions import _tensor_arg, vector_norm
+from chainrule.functions import tensor_arg, vector_norm
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
@@ -18,37 +18,37 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 def inv(A) -> Tensor:
     """The inverse of a square matrix (or of each matrix of a batch)."""
-    return _RL.inv(_tensor_arg(A))
+    return _RL.inv(tensor_arg(A))
 
 
 def det(A) -> Tensor:
     """The determinant of a square matrix (or of each matrix of a batch)."""
-    return _RL.det(_tensor_arg(A))
+    return _RL.det(tensor_arg(A))
 
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return SlogdetResult(*_RL.slogdet(_tensor_arg(A)))
+    return SlogdetResult(*_RL.slogdet(tensor_arg(A)))
 
 
 def solve(A, B) -> Tensor:
     """The solution X of ``A @ X = B`` (B a vector or a matrix, batched as NumPy)."""
-    return _RL.solve(_tensor_arg(A), _tensor_arg(B))
+    return _RL.solve(tensor_arg(A), tensor_arg(B))
 
 
 def cholesky(A) -> Tensor:
     """The lower-triangular L with ``L @ L.T = A`` for symmetric positive-definite A."""
-    return _RL.cholesky(_tensor_arg(A))
+    return _RL.cholesky(tensor_arg(A))
 
 
 def eigh(A) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return EighResult(*_RL.eigh(_tensor_arg(A)))
+    return EighResult(*_RL.eigh(tensor_arg(A)))
 
 
 def eigvalsh(A) -> Tensor:
     """Eigenvalues (ascending) of a symmetric matrix."""
-    return _RL.eigvalsh(_tensor_arg(A))
+    return _RL.eigvalsh(tensor_arg(A))
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -61,7 +61,7 @@ def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A
     >>> cr.linalg.norm(cr.tensor([3., 4.]))
     tensor(5.)
     """
-    input = _tensor_arg(input)  # noqa: A001
+    input = tensor_arg(input)  # noqa: A001
     if ord is not None and ord != "fro" and dim is None and input.ndim >= 2:
         raise NotImplementedError(f"linalg.norm: matrix norm ord={ord!r} is not supported; "
                                   "use ord=None or 'fro', or pass dim= for vector norms")

@@ -129,7 +129,7 @@ def _plain_log_softmax(x, axis=None):
 
 def _normalise_all(func, x, axis):
     """Apply ``func`` over one axis, or over the whole array when ``axis`` is None."""
-    x = _F._tensor_arg(x)
+    x = _F.tensor_arg(x)
     if axis is None:
         return _F.reshape(func(_F.reshape(x, -1), 0), x.shape)
     return func(x, axis)
@@ -206,7 +206,7 @@ def _reshape(a, newshape=None, order="C", shape=None):
 
 
 def _transpose(a, axes=None):
-    a = _F._tensor_arg(a)
+    a = _F.tensor_arg(a)
     return _F.permute(a, tuple(reversed(range(a.ndim))) if axes is None else axes)
 
 
@@ -215,7 +215,7 @@ def _expand_dims(a, axis):
 
 
 def _moveaxis(a, source, destination):
-    a = _F._tensor_arg(a)
+    a = _F.tensor_arg(a)
     order = [i for i in range(a.ndim) if i != source % a.ndim]
     order.insert(destination % a.ndim, source % a.ndim)
     return _F.permute(a, order)
@@ -239,7 +239,7 @@ tile = _numpy_or(_np.tile, lambda A, reps: _F.tile(A, reps))
 
 def _along_axis(prim, a, axis):
     """Apply a cumulative or sorting primitive; ``axis=None`` means the flattened array."""
-    a = _F._tensor_arg(a)
+    a = _F.tensor_arg(a)
     if axis is None or a.ndim == 0:
         return prim(_F.reshape(a, -1), axis=0)
     return prim(a, axis=_F._axis(prim.name.lower(), axis, a.ndim))
@@ -288,7 +288,7 @@ for _name in _NO_GRADIENT:
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    x = _F._tensor_arg(x)
+    x = _F.tensor_arg(x)
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     if matrix and ord not in (None, "fro"):
         # NumPy's ord=2, 1, inf ... of a matrix are operator norms, not entry norms

@@ -97,7 +97,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     if tangent.dtype != tensor.dtype:
         tangent = tangent.to(tensor.dtype)
     lower = dict(tensor._tangents) if tensor._tangents else {}
-    lower[level] = forward._compact(tangent)
+    lower[level] = forward.compact(tangent)
     dual._tangents = lower
     return dual
 

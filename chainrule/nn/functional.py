@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import rules as R
-from chainrule.functions import _tensor_arg, log_softmax, relu, sigmoid, softmax, tanh
+from chainrule.functions import log_softmax, relu, sigmoid, softmax, tanh, tensor_arg
 from chainrule.rules.losses import one_hot
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
@@ -49,7 +49,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     tensor([0.9076], grad_fn=<SoftmaxCrossEntropyBackward0>)
     """
     name = "cross_entropy"
-    z = _tensor_arg(input)
+    z = tensor_arg(input)
     if z.ndim == 0:
         raise ValueError(f"{name}: input has shape (); pass logits of shape (C,), (N, C) or "
                          "(N, C, d1, ...) with the classes along dim 1")
