@@ -2,7 +2,7 @@
 
 Each :class:`Spec` says how to call the primitive through the public API (``fn``), what NumPy
 computes for the same inputs (``ref``, the value oracle), which input shapes to try (including
-broadcasting ones) and where to sample the inputs (``sample``).  ``tests/test_primitives.py``
+broadcasting ones) and where to sample the inputs (``sample``).  ``tests/rules/test_primitives.py``
 checks every entry: value, reverse mode to first and second order against central finite
 differences in float64, and dtypes in float32.  A primitive without an entry fails the suite.
 """
@@ -129,7 +129,7 @@ SPECS: dict[str, Spec] = {
     "log_softmax": Spec(lambda x: cr.log_softmax(x, dim=0),
                        lambda x: x - np.log(np.exp(x).sum(axis=0, keepdims=True)), REDUCE),
     # probability targets (positive, not normalised: sum(p) softmax(z) - p is then exercised);
-    # index targets, which carry no gradient, are tested in tests/test_nn_functional.py
+    # index targets, which carry no gradient, are tested in tests/rules/test_nn_functional.py
     "nn.functional.cross_entropy": Spec(
         lambda z, p: F.cross_entropy(z, p, reduction="none" if z.ndim == 3 else "mean"),
         lambda z, p: _cross_entropy_ref(z, p), [((2, 3), (2, 3)), ((4,), (4,)),
