@@ -8,7 +8,7 @@ require grad, as in PyTorch.  At the end of the module these functions become th
 operators of :class:`~chainrule.tensor.Tensor`.
 
 The primitives these functions call compute with plain NumPy when given no Tensor at all
-(this is what lets the derivative rules run on raw arrays, see ``rules.py``); the functions
+(this is what lets the derivative rules run on raw arrays, see ``chainrule/rules/``); the functions
 here return tensors all the same: the unary ones turn a non-Tensor argument into a tensor
 first (``tensor_arg``), the binary ones are wrapped at the end of the module
 (``_tensor_out``).

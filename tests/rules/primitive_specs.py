@@ -175,7 +175,8 @@ def _np_index_put(x, v):
 
 
 # --------------------------------------------------------------------------------------------
-# chainrule.rules_linalg: cumulative sum and product, sort, linear algebra (called directly)
+# chainrule/rules/scans.py and linalg.py: cumulative sums and products, sort, linear algebra
+# (called directly)
 
 from chainrule import rules as RL  # noqa: E402
 
