@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # Examples that need an optional package: (module, what installs it). Without it they skip.
-NEEDS = {"plot_sin_derivative.py": ("matplotlib", "pip install 'chainrule[viz]'")}
+NEEDS = {"plot_sin_derivative.py": ("matplotlib", "pip install 'chainrule[viz]'"),
+         "scipy_rosenbrock.py": ("scipy", "pip install scipy")}
 
 
 def _example(script):
