@@ -22,19 +22,8 @@ Gradients are never added into an array the engine did not allocate: the first c
 is kept by reference, the second allocates a sum, later ones are added in place.
 
 Large arrays (over 4,096 elements) get more care, because a fresh 8 MB array costs more than
-the arithmetic done in it (the kernel hands out new zeroed pages).  The engine
-
-* writes later contributions into a gradient that a rule has just allocated;
-* hands a gradient that only one rule will read to that rule to overwrite (``donation.array``);
-* lets a rule write into a saved input that nothing outside the graph references and that no
-  later rule of the node reads (``donation.spent``): ``(a * b)``'s rule for ``b`` may compute
-  ``g * a`` into ``a`` when ``a`` was a temporary;
-* keeps the saved values that the pass frees, when nothing else references them, in a small
-  pool (``donation.pool``) from which rules take buffers for their results and temporaries.
-
-"Nothing else references it" is read from the reference count, as NumPy's own elision of
-temporaries does; it is only trusted on CPython (see :func:`_unshared`).  Together these keep
-``sum(f(x))``'s gradient close to hand-written NumPy.
+the arithmetic done in it: :func:`_propagate` lets rules write into gradients and saved values
+that no one else can see, and keeps freed ones for reuse (``chainrule/buffers.py`` says how).
 """
 
 from __future__ import annotations
@@ -46,9 +35,7 @@ import numpy as np
 from chainrule import buffers
 from chainrule.buffers import LARGE, donation
 from chainrule.engine import BACKWARD_TWICE, FREED, Node, SparseGrad, grad_mode
-from chainrule.rules.shape import cast_to as cast
-from chainrule.rules.shape import clone
-from chainrule.rules.shape import unbroadcast as sum_to
+from chainrule.rules.shape import cast_to, clone, unbroadcast
 from chainrule.tensor_base import TensorBase, inplace_count, new_like, new_tensor
 
 
@@ -92,7 +79,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     # lean path written out below, which is the engine's cost per node
     plain = wanted is None and not (create_graph or on_tensors)
     # the class of the tensors this pass makes (gradients handed to hooks, recorded values)
-    tensor_cls = type(roots[0]) if roots else TensorBase
+    tensor_cls = type(roots[0]) if roots else TensorBase  # (no roots: nothing is made)
     recorded_as = tensor_cls if (create_graph or on_tensors) else None
     try:
         # nodes whose consumers are all done, each with its total gradient (None: none flowed)
@@ -135,9 +122,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                     if type(p) is Node:
                         if gi is not None:
                             if gi.shape != p.shape:
-                                gi = sum_to(gi, p.shape)
+                                gi = unbroadcast(gi, p.shape)
                             if gi.dtype is not p.dtype and gi.dtype != p.dtype:
-                                gi = cast(gi, p.dtype)
+                                gi = cast_to(gi, p.dtype)
                         remaining = deps.get(p, 1) - 1
                         if remaining:
                             deps[p] = remaining
@@ -153,9 +140,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                     elif gi is not None:
                         data = p._data
                         if gi.shape != data.shape:
-                            gi = sum_to(gi, data.shape)
+                            gi = unbroadcast(gi, data.shape)
                         if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                            gi = cast(gi, data.dtype)
+                            gi = cast_to(gi, data.dtype)
                         if p in pending:
                             _accumulate(pending, owned, p, gi)
                         else:
@@ -352,9 +339,9 @@ def _propagate(node, g, pending, owned, deps, ready, wanted, recorded_as, retain
                 else:
                     shape, dtype = p._data.shape, p._data.dtype
                 if gi.shape != shape:
-                    gi = sum_to(gi, shape)
+                    gi = unbroadcast(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
-                    gi = cast(gi, dtype)
+                    gi = cast_to(gi, dtype)
                 if type(gi) is np.ndarray and gi.size > LARGE and (
                         (donated and gi is g) or any(gi is a for a in spent)
                         or buffers.is_fresh(gi, g, ans, args)):

@@ -35,7 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.forward import JVP_KINDS, push_tangents
-from chainrule.tensor_base import TensorBase, inplace_count, new_like
+from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
 
 # --------------------------------------------------------------------------------------------
 # Grad mode (per thread, like PyTorch's)
@@ -367,7 +367,7 @@ class Primitive:
                         ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
                         inplace_count[0], _versions(args) if has_version else None,
                         ans_counter)
-        out = new_like(first, ans, node)
+        out = new_tensor(type(first), ans, node)
         if node is not None and self.save_ans:
             out._vc = node.ans_counter
         if self.view:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from chainrule import rules as _RL
+from chainrule import rules as _R
 from chainrule.functions import tensor_arg, vector_norm
 from chainrule.tensor import Tensor
 
@@ -18,37 +18,37 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 def inv(A) -> Tensor:
     """The inverse of a square matrix (or of each matrix of a batch)."""
-    return _RL.inv(tensor_arg(A))
+    return _R.inv(tensor_arg(A))
 
 
 def det(A) -> Tensor:
     """The determinant of a square matrix (or of each matrix of a batch)."""
-    return _RL.det(tensor_arg(A))
+    return _R.det(tensor_arg(A))
 
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return SlogdetResult(*_RL.slogdet(tensor_arg(A)))
+    return SlogdetResult(*_R.slogdet(tensor_arg(A)))
 
 
 def solve(A, B) -> Tensor:
     """The solution X of ``A @ X = B`` (B a vector or a matrix, batched as NumPy)."""
-    return _RL.solve(tensor_arg(A), tensor_arg(B))
+    return _R.solve(tensor_arg(A), tensor_arg(B))
 
 
 def cholesky(A) -> Tensor:
     """The lower-triangular L with ``L @ L.T = A`` for symmetric positive-definite A."""
-    return _RL.cholesky(tensor_arg(A))
+    return _R.cholesky(tensor_arg(A))
 
 
 def eigh(A) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return EighResult(*_RL.eigh(tensor_arg(A)))
+    return EighResult(*_R.eigh(tensor_arg(A)))
 
 
 def eigvalsh(A) -> Tensor:
     """Eigenvalues (ascending) of a symmetric matrix."""
-    return _RL.eigvalsh(tensor_arg(A))
+    return _R.eigvalsh(tensor_arg(A))
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002

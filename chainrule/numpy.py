@@ -29,7 +29,6 @@ import numpy as _np
 from chainrule import functions as _F
 from chainrule import linalg as _linalg
 from chainrule import rules as _R
-from chainrule import rules as _RL
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor import Tensor
 
@@ -245,9 +244,9 @@ def _along_axis(prim, a, axis):
     return prim(a, axis=_F._axis(prim.name.lower(), axis, a.ndim))
 
 
-cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(_RL.cumsum, a, axis))
-cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(_RL.cumprod, a, axis))
-sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(_RL.sort, a, axis))
+cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(_R.cumsum, a, axis))
+cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(_R.cumprod, a, axis))
+sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(_R.sort, a, axis))
 
 # --------------------------------------------------------------------------------------------
 # functions without gradient: NumPy's results (they carry nothing to differentiate)
@@ -302,9 +301,9 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
 linalg = types.SimpleNamespace(**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
-        "norm": _norm, "inv": _RL.inv, "det": _RL.det, "slogdet": _linalg.slogdet,
-        "solve": lambda a, b: _RL.solve(a, b), "cholesky": _RL.cholesky, "eigh": _linalg.eigh,
-        "eigvalsh": _RL.eigvalsh,
+        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _linalg.slogdet,
+        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _linalg.eigh,
+        "eigvalsh": _R.eigvalsh,
     }.items()})
 
 # --------------------------------------------------------------------------------------------

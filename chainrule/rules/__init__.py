@@ -126,17 +126,3 @@ from chainrule.rules.shape import (
 )
 from chainrule.rules.table import REGISTRY, numpy2_promotion, primitive
 
-__all__ = [
-    "REGISTRY", "numpy2_promotion", "primitive",
-    "abs", "add", "ceil", "clamp", "cos", "div", "exp", "expm1", "floor", "log", "log1p",
-    "maximum", "minimum", "mul", "neg", "pow", "relu", "remainder", "round", "sigmoid",
-    "sigmoid_backward", "sign", "sin", "sqrt", "square", "sub", "tan", "tanh", "tanh_backward",
-    "trunc", "where",
-    "amax", "amin", "log_softmax", "logsumexp", "reduce_mean", "reduce_prod", "reduce_sum",
-    "softmax", "vector_norm", "softmax_cross_entropy",
-    "broadcast_to", "cast", "cat", "clone", "flip", "getitem", "index_add", "index_put",
-    "repeat", "reshape", "sum_to", "transpose",
-    "cumprod", "cumsum", "sort",
-    "cholesky", "det", "dot", "eigh", "eigh_vectors", "eigvalsh", "einsum", "inv", "logabsdet",
-    "matmul", "slogdet", "solve",
-]

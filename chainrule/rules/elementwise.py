@@ -12,7 +12,13 @@ import operator
 import numpy as np
 
 from chainrule.rules.reuse import scaled, scaled_by, scaled_fresh, times
-from chainrule.rules.table import primitive, zero_rule
+from chainrule.rules.table import primitive
+
+
+def _zero_rule(g, ans, x, **params):
+    # piecewise constant: d f(x) = 0
+    return g * 0
+
 
 # --------------------------------------------------------------------------------------------
 # One input
@@ -86,12 +92,12 @@ relu = primitive("relu", lambda x: np.maximum(x, 0),
 # d |x| = sign(x) dx   (0 at 0)
 abs = primitive("abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
                 jvp="diagonal", grad_fn="AbsBackward0")  # noqa: A001
-sign = primitive("sign", np.sign, (zero_rule,), jvp="diagonal", grad_fn="SignBackward0")
-floor = primitive("floor", np.floor, (zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
-ceil = primitive("ceil", np.ceil, (zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
-round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (zero_rule,),
+sign = primitive("sign", np.sign, (_zero_rule,), jvp="diagonal", grad_fn="SignBackward0")
+floor = primitive("floor", np.floor, (_zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
+ceil = primitive("ceil", np.ceil, (_zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
+round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,),
                   jvp="diagonal", grad_fn="RoundBackward0")  # noqa: A001
-trunc = primitive("trunc", np.trunc, (zero_rule,), jvp="diagonal", grad_fn="TruncBackward0")
+trunc = primitive("trunc", np.trunc, (_zero_rule,), jvp="diagonal", grad_fn="TruncBackward0")
 
 # --------------------------------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting is undone by the engine)

@@ -47,12 +47,12 @@ from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw
 from chainrule.tensor_base import TensorBase, new_like
 
 
-def swap_last(a):
+def _swap_last(a):
     axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
     return transpose(a, axes=axes)
 
 
-def unsqueeze(a, axis):
+def _unsqueeze(a, axis):
     shape = list(a.shape)
     shape.insert(axis if axis >= 0 else len(shape) + axis + 1, 1)
     return reshape(a, shape=tuple(shape), x_shape=a.shape)
@@ -62,10 +62,10 @@ def _matmul_dx(g, ans, x, y):
     if x.ndim == 1 and y.ndim == 1:
         return g * y
     if x.ndim == 1:  # (n) @ (..., n, m)
-        return matmul(unsqueeze(g, -2), swap_last(y))
+        return matmul(_unsqueeze(g, -2), _swap_last(y))
     if y.ndim == 1:  # (..., n, k) @ (k)
-        return unsqueeze(g, -1) * y
-    return matmul(g, swap_last(y))
+        return _unsqueeze(g, -1) * y
+    return matmul(g, _swap_last(y))
 
 
 def _matmul_dy(g, ans, x, y):
@@ -74,11 +74,11 @@ def _matmul_dy(g, ans, x, y):
     if y.ndim == 1 and x.ndim == 2:  # (n, k) @ (k): the adjoint is g @ x
         return matmul(g, x)
     if y.ndim == 1:  # (..., n, k) @ (k)
-        out = matmul(swap_last(x), unsqueeze(g, -1))
+        out = matmul(_swap_last(x), _unsqueeze(g, -1))
         return reshape(out, shape=out.shape[:-1], x_shape=out.shape)
     if x.ndim == 1:  # (n) @ (..., n, m)
-        return unsqueeze(x, -1) * unsqueeze(g, -2)
-    return matmul(swap_last(x), g)
+        return _unsqueeze(x, -1) * _unsqueeze(g, -2)
+    return matmul(_swap_last(x), g)
 
 
 matmul = primitive("matmul", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
@@ -151,7 +151,7 @@ einsum = primitive("einsum",
 
 
 def _sym(a):
-    return (a + swap_last(a)) * 0.5
+    return (a + _swap_last(a)) * 0.5
 
 
 def _drop_last(a):
@@ -177,26 +177,26 @@ def _sum_last(a, count):
 
 # d A^-1 = -A^-1 dA A^-1;  VJP: -A^-T g A^-T
 inv = primitive("linalg.inv", np.linalg.inv,
-                (lambda g, ans, x: -matmul(matmul(swap_last(ans), g), swap_last(ans)),),
+                (lambda g, ans, x: -matmul(matmul(_swap_last(ans), g), _swap_last(ans)),),
                 save_ans=True, jvp=lambda ts, ans, x: -matmul(matmul(ans, ts[0]), ans),
                 grad_fn="LinalgInvExBackward0")
 
 
 def _trace_inv_times(x, t):
     """``tr(A^-1 t)`` for each matrix of the batch."""
-    return _sum_last(swap_last(inv(x)) * t, 2)
+    return _sum_last(_swap_last(inv(x)) * t, 2)
 
 
 # d det(A) = det(A) tr(A^-1 dA);  VJP: g det(A) A^-T
 det = primitive("linalg.det", np.linalg.det,
-                (lambda g, ans, x: _as_matrices(g * ans) * swap_last(inv(x)),),
+                (lambda g, ans, x: _as_matrices(g * ans) * _swap_last(inv(x)),),
                 save_inputs=True, save_ans=True,
                 jvp=lambda ts, ans, x: ans * _trace_inv_times(x, ts[0]),
                 grad_fn="LinalgDetBackward0")
 
 # d log|det(A)| = tr(A^-1 dA);  VJP: g A^-T
 logabsdet = primitive("linalg.slogdet", lambda x: np.linalg.slogdet(x)[1],
-                      (lambda g, ans, x: _as_matrices(g) * swap_last(inv(x)),), save_inputs=True,
+                      (lambda g, ans, x: _as_matrices(g) * _swap_last(inv(x)),), save_inputs=True,
                       jvp=lambda ts, ans, x: _trace_inv_times(x, ts[0]),
                       grad_fn="LinalgSlogdetBackward0")
 
@@ -241,23 +241,23 @@ def _solve(a, b, vector=None):
 
 def _solve_db(g, ans, a, b, vector=None):
     # x = A^-1 b:  VJP for b: A^-T g
-    return solve(swap_last(a), g, vector=_reads_vector(a, b, vector))
+    return solve(_swap_last(a), g, vector=_reads_vector(a, b, vector))
 
 
 def _solve_da(g, ans, a, b, vector=None):
     # VJP for A: -(A^-T g) x^T
     if _reads_vector(a, b, vector):
-        gb = solve(swap_last(a), unsqueeze(g, -1), vector=False)
-        return -matmul(gb, unsqueeze(ans, -2))
-    return -matmul(solve(swap_last(a), g, vector=False), swap_last(ans))
+        gb = solve(_swap_last(a), _unsqueeze(g, -1), vector=False)
+        return -matmul(gb, _unsqueeze(ans, -2))
+    return -matmul(solve(_swap_last(a), g, vector=False), _swap_last(ans))
 
 
 def _solve_jvp(ts, ans, a, b, vector=None):
     # d x = A^-1 (db - dA x)
     vec = _reads_vector(a, b, vector)
-    x = unsqueeze(ans, -1) if vec else ans
+    x = _unsqueeze(ans, -1) if vec else ans
     ta, tb = ts
-    rhs = None if tb is None else (unsqueeze(tb, -1) if vec else tb)
+    rhs = None if tb is None else (_unsqueeze(tb, -1) if vec else tb)
     if ta is not None:
         rhs = -matmul(ta, x) if rhs is None else rhs - matmul(ta, x)
     dx = solve(a, rhs, vector=False)
@@ -281,13 +281,13 @@ def _phi(x):
 def _cholesky_vjp(g, ans, x):
     # S = L L^T:  S_bar = L^-T Phi(L^T g) L^-1, symmetrized
     l_inv = inv(ans)
-    return _sym(matmul(matmul(swap_last(l_inv), _phi(matmul(swap_last(ans), g))), l_inv))
+    return _sym(matmul(matmul(_swap_last(l_inv), _phi(matmul(_swap_last(ans), g))), l_inv))
 
 
 def _cholesky_jvp(ts, ans, x):
     # d L = L Phi(L^-1 dS L^-T), dS = sym(dA)
     l_inv = inv(ans)
-    return matmul(ans, _phi(matmul(matmul(l_inv, _sym(ts[0])), swap_last(l_inv))))
+    return matmul(ans, _phi(matmul(matmul(l_inv, _sym(ts[0])), _swap_last(l_inv))))
 
 
 cholesky = primitive("linalg.cholesky", lambda x: np.linalg.cholesky(_sym(x)),
@@ -298,7 +298,7 @@ cholesky = primitive("linalg.cholesky", lambda x: np.linalg.cholesky(_sym(x)),
 def _eigvalsh_vjp(g, ans, x):
     # d l_i = v_i^T dA v_i:  VJP: V diag(g) V^T
     v = eigh_vectors(x)
-    return matmul(v * unsqueeze(g, -2), swap_last(v))
+    return matmul(v * _unsqueeze(g, -2), _swap_last(v))
 
 
 def _eigvalsh_jvp(ts, ans, x):
@@ -319,18 +319,18 @@ def _inverse_gaps(w):
     n = np.shape(raw(w))[-1]
     eye = np.eye(n, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):  # repeated eigenvalues: inf
-        return ~eye / (unsqueeze(w, -2) - unsqueeze(w, -1) + eye)
+        return ~eye / (_unsqueeze(w, -2) - _unsqueeze(w, -1) + eye)
 
 
 def _eigh_vectors_vjp(g, ans, x):
     # d V = V (F * (V^T dS V)):  VJP: sym(V (F * (V^T g)) V^T)
     f = _inverse_gaps(eigvalsh(x))
-    return _sym(matmul(matmul(ans, f * matmul(swap_last(ans), g)), swap_last(ans)))
+    return _sym(matmul(matmul(ans, f * matmul(_swap_last(ans), g)), _swap_last(ans)))
 
 
 def _eigh_vectors_jvp(ts, ans, x):
     f = _inverse_gaps(eigvalsh(x))
-    return matmul(ans, f * matmul(matmul(swap_last(ans), _sym(ts[0])), ans))
+    return matmul(ans, f * matmul(matmul(_swap_last(ans), _sym(ts[0])), ans))
 
 
 eigh_vectors = primitive("linalg.eigh", lambda x: np.linalg.eigh(_sym(x))[1],

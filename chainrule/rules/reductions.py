@@ -19,7 +19,7 @@ from chainrule.rules.table import numpy2_promotion, primitive, raw
 from chainrule.tensor_base import TensorBase
 
 
-def keepdims_shape(x_shape, axis):
+def _keepdims_shape(x_shape, axis):
     if axis is None:
         return (1,) * len(x_shape)
     return tuple(1 if i in axis else n for i, n in enumerate(x_shape))
@@ -28,7 +28,7 @@ def keepdims_shape(x_shape, axis):
 def unreduce(g, axis, keepdims, x_shape):
     """Broadcast the gradient of a reduction back over the reduced axes."""
     if not keepdims and g.ndim:  # (a 0-d g, from a full reduction, broadcasts as it is)
-        g = reshape(g, shape=keepdims_shape(x_shape, axis), x_shape=g.shape)
+        g = reshape(g, shape=_keepdims_shape(x_shape, axis), x_shape=g.shape)
     return broadcast_to(g, shape=x_shape, x_shape=g.shape)
 
 
@@ -36,7 +36,7 @@ def count(x_shape, axis) -> int:
     return math.prod(x_shape[i] for i in (range(len(x_shape)) if axis is None else axis))
 
 
-def inverse_count(x_shape, axis) -> float:
+def _inverse_count(x_shape, axis) -> float:
     n = count(x_shape, axis)
     return 1.0 / n if n else np.nan  # a mean over nothing is NaN, as in NumPy
 
@@ -52,7 +52,7 @@ reduce_sum = primitive(  # np.add.reduce: np.sum's work without its Python-level
 reduce_mean = primitive(
     "mean", lambda x, axis, keepdims, x_shape: np.asarray(x).mean(axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape:
-        unreduce(g, axis, keepdims, x_shape) * inverse_count(x_shape, axis),), jvp="linear",
+        unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),), jvp="linear",
                         grad_fn="MeanBackward0")
 
 

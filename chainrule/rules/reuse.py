@@ -2,9 +2,9 @@
 
 In a plain backward pass over large arrays the engine offers buffers a rule may write its
 result into instead of allocating: ``g * factor`` then costs no new array.  These helpers are
-what the elementwise rules call for such products.  (Issue 12 wants this decided by the engine
-from what each rule declares, so that the rules read ``g * cos(x)``; until then it is here, in
-one place, and no rule outside ``elementwise.py`` uses it.)
+what the elementwise rules (and softmax cross-entropy's) call for such products.  (Issue 12
+wants this decided by the engine from what each rule declares, so that the rules read
+``g * cos(x)``; until then it is here, in one place.)
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from chainrule import buffers
 
 
-def product_buffer(g, factor):
+def _product_buffer(g, factor):
     """Where ``g * factor`` (``g`` a large array) may be written without allocating, or None.
 
     In a plain backward pass over large arrays the engine offers, in this order: ``g`` itself
     when only this rule reads it, ``factor`` when it is a saved input no one will read again,
-    or a dead array of the right shape (see ``backward``'s module docstring).
+    or a dead array of the right shape (see ``chainrule/buffers.py``).
     """
     # the product must have g's shape and dtype: factor of the same, or a bool mask
     if (type(factor) is not np.ndarray or factor.shape != g.shape
@@ -41,7 +41,7 @@ def scaled(g, factor):
     in a plain backward pass), else a new product.  Rules of the form ``g * f'(x)`` use it: on
     large arrays it saves an allocation per rule."""
     if type(g) is np.ndarray and g.size > buffers.LARGE:
-        out = product_buffer(g, factor)
+        out = _product_buffer(g, factor)
         if out is not None:
             return np.multiply(g, factor, out=out)
     return g * factor
@@ -78,6 +78,7 @@ def scaled_by(g, f, x, negate: bool = False):
                 return g
             return np.multiply(g, factor, out=factor)
     return scaled_fresh(g, -f(x) if negate else f(x))
+
 
 def times(g, y):
     """``g * y``, without the pass over memory when ``g`` is a broadcast one.

@@ -20,12 +20,12 @@ from chainrule.rules.table import primitive, raw
 from chainrule.tensor_base import TensorBase
 
 
-def keep_along(a, axis):
+def _keep_along(a, axis):
     """The sum along one ``axis`` (negative allowed), kept as a dimension of size 1."""
     return keep_sum(a, (axis % np.ndim(raw(a)),))
 
 
-def not_implemented_at_zeros(name):
+def _not_implemented_at_zeros(name):
     return NotImplementedError(
         f"chainrule.{name}: higher-order derivatives at inputs that contain zeros are not "
         "supported; perturb the zeros or write the product out with mul")
@@ -71,9 +71,9 @@ def _cumprod_vjp(g, ans, x, axis):
     if not np.any(raw(x) == 0):
         return _reverse_cumsum(g * ans, axis) / x
     if isinstance(x, TensorBase):
-        raise not_implemented_at_zeros("cumprod")
+        raise _not_implemented_at_zeros("cumprod")
     a, b, at, c = _cumprod_parts(x, axis)
-    return a * _reverse_cumsum(g * b, axis) + at * keep_along(g * c, axis)
+    return a * _reverse_cumsum(g * b, axis) + at * _keep_along(g * c, axis)
 
 
 def _cumprod_jvp(ts, ans, x, axis):
@@ -81,9 +81,9 @@ def _cumprod_jvp(ts, ans, x, axis):
     if not np.any(raw(x) == 0):
         return ans * cumsum(ts[0] / x, axis=axis)
     if isinstance(x, TensorBase):
-        raise not_implemented_at_zeros("cumprod")
+        raise _not_implemented_at_zeros("cumprod")
     a, b, at, c = _cumprod_parts(x, axis)
-    return cumsum(ts[0] * a, axis=axis) * b + keep_along(ts[0] * at, axis) * c
+    return cumsum(ts[0] * a, axis=axis) * b + _keep_along(ts[0] * at, axis) * c
 
 
 cumprod = primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis), (_cumprod_vjp,),
