@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.ops import as_shape
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 float16 = half = np.dtype(np.float16)
@@ -132,12 +133,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return wrap(array)
 
 
-def _size(size) -> tuple[int, ...]:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    return tuple(int(s) for s in size)
-
-
 def _float_or(dtype) -> np.dtype:
     return _defaults["float"] if dtype is None else np.dtype(dtype)
 
@@ -173,7 +168,7 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
 
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _finish(np.zeros(_size(size), _float_or(dtype)), requires_grad)
+    return _finish(np.zeros(as_shape(size), _float_or(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -183,7 +178,7 @@ def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     >>> cr.ones(2)
     tensor([1., 1.])
     """
-    return _finish(np.ones(_size(size), _float_or(dtype)), requires_grad)
+    return _finish(np.ones(as_shape(size), _float_or(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -195,7 +190,7 @@ def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=No
     """A tensor filled with ``fill_value`` (its dtype follows the value, as in PyTorch)."""
     if dtype is None:
         dtype = _infer(np.asarray(fill_value), False).dtype
-    return _finish(np.full(_size((size,)), fill_value, dtype), requires_grad)
+    return _finish(np.full(as_shape((size,)), fill_value, dtype), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False,
@@ -237,7 +232,7 @@ def _random_float(kind: str, size, dtype, requires_grad: bool, generator) -> Ten
     rng = generator if generator is not None else _rng()
     dt = _float_or(dtype)
     draw = rng.standard_normal if kind == "normal" else rng.random
-    values = draw(_size(size), dtype=np.float64).astype(dt)
+    values = draw(as_shape(size), dtype=np.float64).astype(dt)
     return _finish(values, requires_grad)
 
 
@@ -274,7 +269,7 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
     if high is None:
         low, high = 0, low
     rng = generator if generator is not None else _rng()
-    return wrap(rng.integers(low, high, _size((size,)), dtype=dtype or np.int64))
+    return wrap(rng.integers(low, high, as_shape((size,)), dtype=dtype or np.int64))
 
 
 def _wrap_size_kwarg(func):

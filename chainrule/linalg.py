@@ -3,17 +3,14 @@ PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``
 
 from __future__ import annotations
 
-from collections import namedtuple
-
+from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.functions import tensor_arg, vector_norm
+from chainrule.ops import EighResult, SlogdetResult
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
            "eigvalsh"]
-
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
 def inv(A) -> Tensor:
@@ -28,7 +25,7 @@ def det(A) -> Tensor:
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return SlogdetResult(*_R.slogdet(tensor_arg(A)))
+    return _ops.slogdet(tensor_arg(A))
 
 
 def solve(A, B) -> Tensor:
@@ -43,7 +40,7 @@ def cholesky(A) -> Tensor:
 
 def eigh(A) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return EighResult(*_R.eigh(tensor_arg(A)))
+    return _ops.eigh(tensor_arg(A))
 
 
 def eigvalsh(A) -> Tensor:

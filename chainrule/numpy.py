@@ -26,11 +26,10 @@ import types
 
 import numpy as _np
 
-from chainrule import functions as _F
-from chainrule import linalg as _linalg
+from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase as _TensorBase
 
 # constants and dtypes, as in NumPy
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
@@ -46,7 +45,7 @@ arange, linspace, eye, identity = _np.arange, _np.linspace, _np.eye, _np.identit
 
 def _has_tensor(values) -> bool:
     for v in values:
-        if isinstance(v, Tensor):
+        if isinstance(v, _TensorBase):
             return True
         if isinstance(v, (list, tuple)) and _has_tensor(v):
             return True
@@ -95,15 +94,15 @@ def _cosh(x):
 sinh = _numpy_or(_np.sinh, _sinh)
 cosh = _numpy_or(_np.cosh, _cosh)
 reciprocal = _numpy_or(_np.reciprocal, lambda x: 1.0 / x)
-round = around = _numpy_or(_np.round, lambda a, decimals=0: _F.round(a, decimals=decimals))  # noqa: A001
+round = around = _numpy_or(_np.round, lambda a, decimals=0: _ops.round(a, decimals=decimals))  # noqa: A001
 where = _numpy_or(_np.where, lambda condition, x, y: _R.where(condition, x, y))
-clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _F.clamp(a, a_min, a_max))
+clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _ops.clamp(a, a_min, a_max))
 
 
 def _logaddexp(x, y):
     # log(e^x + e^y) = top + log(e^(x - top) + e^(y - top)) for any constant top: the larger
     # input (0 where both are infinite), so that nothing overflows; log(0) is -inf, quietly
-    top = finite_or_0(_np.maximum(_F._data(x), _F._data(y)))
+    top = finite_or_0(_np.maximum(_ops.data_of(x), _ops.data_of(y)))
     with _np.errstate(divide="ignore"):
         return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
 
@@ -128,19 +127,19 @@ def _plain_log_softmax(x, axis=None):
 
 def _normalise_all(func, x, axis):
     """Apply ``func`` over one axis, or over the whole array when ``axis`` is None."""
-    x = _F.tensor_arg(x)
+    x = _ops.operand(x)
     if axis is None:
-        return _F.reshape(func(_F.reshape(x, -1), 0), x.shape)
+        return _ops.reshape(func(_ops.reshape(x, -1), 0), x.shape)
     return func(x, axis)
 
 
 logsumexp = _numpy_or(_plain_logsumexp, lambda a, axis=None, keepdims=False:
-                      _F.logsumexp(a, axis, keepdims),
+                      _ops.logsumexp(a, axis, keepdims),
                       "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).")
-softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_F.softmax, x, axis),
+softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_ops.softmax, x, axis),
                     "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).")
 log_softmax = _numpy_or(_plain_log_softmax,
-                        lambda x, axis=None: _normalise_all(_F.log_softmax, x, axis),
+                        lambda x, axis=None: _normalise_all(_ops.log_softmax, x, axis),
                         "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).")
 expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,
                             "The logistic function ``1 / (1 + exp(-x))`` (``scipy.special"
@@ -161,37 +160,37 @@ def _reduction(numpy_func, tensor_func):
     return _numpy_or(numpy_func, reduce)
 
 
-sum = _reduction(_np.sum, _F.sum)  # noqa: A001
-mean = _reduction(_np.mean, _F.mean)
-prod = _reduction(_np.prod, _F.prod)
-max = amax = _numpy_or(_np.max, lambda a, axis=None, keepdims=False: _F.amax(a, axis, keepdims))  # noqa: A001
-min = amin = _numpy_or(_np.min, lambda a, axis=None, keepdims=False: _F.amin(a, axis, keepdims))  # noqa: A001
+sum = _reduction(_np.sum, _ops.sum)  # noqa: A001
+mean = _reduction(_np.mean, _ops.mean)
+prod = _reduction(_np.prod, _ops.prod)
+max = amax = _numpy_or(_np.max, lambda a, axis=None, keepdims=False: _ops.amax(a, axis, keepdims))  # noqa: A001
+min = amin = _numpy_or(_np.min, lambda a, axis=None, keepdims=False: _ops.amin(a, axis, keepdims))  # noqa: A001
 var = _numpy_or(_np.var, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
-                _F.var(a, axis, correction=ddof, keepdim=keepdims))
+                _ops.var(a, axis, correction=ddof, keepdim=keepdims))
 std = _numpy_or(_np.std, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
-                _F.std(a, axis, correction=ddof, keepdim=keepdims))
+                _ops.std(a, axis, correction=ddof, keepdim=keepdims))
 
 # --------------------------------------------------------------------------------------------
 # products
 
 
 def _dot(a, b):
-    a_dims, b_dims = _np.ndim(_F._data(a)), _np.ndim(_F._data(b))
+    a_dims, b_dims = _np.ndim(_ops.data_of(a)), _np.ndim(_ops.data_of(b))
     if a_dims == 0 or b_dims == 0:
         return _R.mul(a, b)
     if a_dims <= 2 and b_dims <= 2:
         return _R.matmul(a, b)
     # N-D: sum over the last axis of a and the second-to-last of b (NumPy's dot)
-    return _F.tensordot(a, b, ([a_dims - 1], [builtins.max(b_dims - 2, 0)]))
+    return _ops.tensordot(a, b, ([a_dims - 1], [builtins.max(b_dims - 2, 0)]))
 
 
 dot = _numpy_or(_np.dot, _dot)
 matmul = _numpy_or(_np.matmul, lambda a, b: _R.matmul(a, b))
-vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_F.reshape(a, -1), _F.reshape(b, -1)))
-inner = _numpy_or(_np.inner, lambda a, b: _F.tensordot(a, b, ([-1], [-1])))
-outer = _numpy_or(_np.outer, lambda a, b: _F.outer(_F.reshape(a, -1), _F.reshape(b, -1)))
-tensordot = _numpy_or(_np.tensordot, lambda a, b, axes=2: _F.tensordot(a, b, axes))
-einsum = _numpy_or(_np.einsum, lambda subscripts, *operands, **kw: _F.einsum(subscripts,
+vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_ops.reshape(a, -1), _ops.reshape(b, -1)))
+inner = _numpy_or(_np.inner, lambda a, b: _ops.tensordot(a, b, ([-1], [-1])))
+outer = _numpy_or(_np.outer, lambda a, b: _ops.outer(_ops.reshape(a, -1), _ops.reshape(b, -1)))
+tensordot = _numpy_or(_np.tensordot, lambda a, b, axes=2: _ops.tensordot(a, b, axes))
+einsum = _numpy_or(_np.einsum, lambda subscripts, *operands, **kw: _ops.einsum(subscripts,
                                                                             *operands))
 
 # --------------------------------------------------------------------------------------------
@@ -201,47 +200,47 @@ einsum = _numpy_or(_np.einsum, lambda subscripts, *operands, **kw: _F.einsum(sub
 def _reshape(a, newshape=None, order="C", shape=None):
     if order != "C":
         raise NotImplementedError("chainrule.numpy.reshape: only order='C' is supported")
-    return _F.reshape(a, newshape if shape is None else shape)
+    return _ops.reshape(a, newshape if shape is None else shape)
 
 
 def _transpose(a, axes=None):
-    a = _F.tensor_arg(a)
-    return _F.permute(a, tuple(reversed(range(a.ndim))) if axes is None else axes)
+    a = _ops.operand(a)
+    return _ops.permute(a, tuple(reversed(range(a.ndim))) if axes is None else axes)
 
 
 def _expand_dims(a, axis):
-    return _F.unsqueeze(a, axis)
+    return _ops.unsqueeze(a, axis)
 
 
 def _moveaxis(a, source, destination):
-    a = _F.tensor_arg(a)
+    a = _ops.operand(a)
     order = [i for i in range(a.ndim) if i != source % a.ndim]
     order.insert(destination % a.ndim, source % a.ndim)
-    return _F.permute(a, order)
+    return _ops.permute(a, order)
 
 
 reshape = _numpy_or(_np.reshape, _reshape)
 transpose = _numpy_or(_np.transpose, _transpose)
-swapaxes = _numpy_or(_np.swapaxes, lambda a, axis1, axis2: _F.transpose(a, axis1, axis2))
+swapaxes = _numpy_or(_np.swapaxes, lambda a, axis1, axis2: _ops.transpose(a, axis1, axis2))
 moveaxis = _numpy_or(_np.moveaxis, _moveaxis)
 expand_dims = _numpy_or(_np.expand_dims, _expand_dims)
-squeeze = _numpy_or(_np.squeeze, lambda a, axis=None: _F.squeeze(a, axis))
-ravel = _numpy_or(_np.ravel, lambda a: _F.reshape(a, -1))
-broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _F.broadcast_to(array, shape))
-concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _F.cat(arrays, axis))
-stack = _numpy_or(_np.stack, lambda arrays, axis=0: _F.stack(arrays, axis))
-flip = _numpy_or(_np.flip, lambda m, axis=None: _F.flip(
-    m, tuple(range(_np.ndim(_F._data(m)))) if axis is None else axis))
-tile = _numpy_or(_np.tile, lambda A, reps: _F.tile(A, reps))
+squeeze = _numpy_or(_np.squeeze, lambda a, axis=None: _ops.squeeze(a, axis))
+ravel = _numpy_or(_np.ravel, lambda a: _ops.reshape(a, -1))
+broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _ops.broadcast_to(array, shape))
+concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _ops.cat(arrays, axis))
+stack = _numpy_or(_np.stack, lambda arrays, axis=0: _ops.stack(arrays, axis))
+flip = _numpy_or(_np.flip, lambda m, axis=None: _ops.flip(
+    m, tuple(range(_np.ndim(_ops.data_of(m)))) if axis is None else axis))
+tile = _numpy_or(_np.tile, lambda A, reps: _ops.tile(A, reps))
 
 
 
 def _along_axis(prim, a, axis):
     """Apply a cumulative or sorting primitive; ``axis=None`` means the flattened array."""
-    a = _F.tensor_arg(a)
+    a = _ops.operand(a)
     if axis is None or a.ndim == 0:
-        return prim(_F.reshape(a, -1), axis=0)
-    return prim(a, axis=_F._axis(prim.name.lower(), axis, a.ndim))
+        return prim(_ops.reshape(a, -1), axis=0)
+    return prim(a, axis=_ops.one_dim(prim.name.lower(), axis, a.ndim))
 
 
 cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(_R.cumsum, a, axis))
@@ -272,7 +271,7 @@ def _without_gradient(name: str):
 
 
 def _detached(value):
-    if isinstance(value, Tensor):
+    if isinstance(value, _TensorBase):
         return _np.asarray(value._data)
     if isinstance(value, (list, tuple)):
         return type(value)(_detached(v) for v in value)
@@ -287,7 +286,7 @@ for _name in _NO_GRADIENT:
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    x = _F.tensor_arg(x)
+    x = _ops.operand(x)
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     if matrix and ord not in (None, "fro"):
         # NumPy's ord=2, 1, inf ... of a matrix are operator norms, not entry norms
@@ -295,14 +294,14 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
                                   "is not supported; use ord=None or 'fro', or a single axis=")
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
-    return _F.vector_norm(x, ord, axis, keepdims)
+    return _ops.vector_norm(x, ord, axis, keepdims)
 
 
 linalg = types.SimpleNamespace(**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
-        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _linalg.slogdet,
-        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _linalg.eigh,
+        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _ops.slogdet,
+        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _ops.eigh,
         "eigvalsh": _R.eigvalsh,
     }.items()})
 
@@ -334,14 +333,15 @@ def for_numpy(func):
     return _FUNCTIONS.get(func)
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """NumPy's ufunc protocol (``Tensor.__array_ufunc__``): ``np.sin(t)`` calls :func:`sin`."""
     name = f"numpy.{ufunc.__name__}"
     if "out" in kwargs:
         raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
                         "automatic differentiation; assign the result instead")
     if "dtype" in kwargs and kwargs["dtype"] is not None:  # compute in that dtype: cast first
         dtype = _np.dtype(kwargs.pop("dtype"))
-        inputs = tuple(x.to(dtype) if isinstance(x, Tensor) else x for x in inputs)
+        inputs = tuple(_ops.to(x, dtype) if isinstance(x, _TensorBase) else x for x in inputs)
     kwargs.pop("dtype", None)
     if kwargs:
         raise TypeError(f"{name}: the keyword arguments {sorted(kwargs)} are not supported on "
@@ -360,7 +360,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
                     "gradient is wanted.")
 
 
-def _array_function(self, func, types_, args, kwargs):
+def array_function(self, func, types_, args, kwargs):
+    """NumPy's function protocol (``Tensor.__array_function__``): ``np.sum(t)`` calls
+    :func:`sum`."""
     ours = for_numpy(func)
     if ours is None:
         where = func.__module__ if func.__module__ and func.__module__.startswith("numpy") \
@@ -372,8 +374,8 @@ def _array_function(self, func, types_, args, kwargs):
 
 
 _COMPARISONS = {
-    _np.equal: _F.eq, _np.not_equal: _F.ne, _np.less: _F.lt, _np.less_equal: _F.le,
-    _np.greater: _F.gt, _np.greater_equal: _F.ge,
+    _np.equal: _ops.eq, _np.not_equal: _ops.ne, _np.less: _ops.lt, _np.less_equal: _ops.le,
+    _np.greater: _ops.gt, _np.greater_equal: _ops.ge,
 }
 
 _REDUCERS = {
@@ -382,6 +384,3 @@ _REDUCERS = {
     _np.maximum: lambda a, axis=0, keepdims=False: amax(a, axis=axis, keepdims=keepdims),
     _np.minimum: lambda a, axis=0, keepdims=False: amin(a, axis=axis, keepdims=keepdims),
 }
-
-Tensor.__array_ufunc__ = _array_ufunc
-Tensor.__array_function__ = _array_function

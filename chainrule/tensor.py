@@ -2,12 +2,18 @@
 
 A Tensor holds its value (``_data``: an ndarray, or a NumPy scalar for a 0-d result, which
 NumPy computes with ten times faster), whether it requires grad, the node that produced it
-(``grad_fn``), its accumulated ``grad``, and a version counter shared with its views.  Its
-operators and methods are attached by :mod:`chainrule.functions`; no derivative rule lives here.
+(``grad_fn``), its accumulated ``grad``, and a version counter shared with its views (the
+fields are :class:`~chainrule.tensor_base.TensorBase`'s).
+
+Everything a Tensor can do is named in the class body below.  The operations themselves live
+in :mod:`chainrule.ops` (PyTorch's functions), :mod:`chainrule.inplace` (in-place changes and
+``.at[]``) and :mod:`chainrule.numpy` (NumPy's protocols); the class binds them as its methods
+and operators, so ``x.sum()`` is ``chainrule.ops.sum(x)``.  No derivative rule lives here.
 """
 
 from __future__ import annotations
 
+import builtins
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -15,13 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine
+from chainrule import engine, inplace, ops
+from chainrule import numpy as cnp
+from chainrule import rules as R
 from chainrule._format import format_tensor
 from chainrule.gradient import backward as accumulate_gradients
-from chainrule.tensor_base import TensorBase, new_tensor
+from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_tensor
+
+__all__ = ["FLOAT_DTYPES", "RemovableHandle", "Tensor", "wrap"]
 
 DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
-FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -71,8 +80,10 @@ class Tensor(TensorBase):
 
     __slots__ = ()  # the fields are TensorBase's (see chainrule/tensor_base.py)
 
-    # Make NumPy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
-    __array_ufunc__ = None
+    # NumPy's functions and ufuncs called on a Tensor run chainrule.numpy's (np.sin(t),
+    # ndarray * Tensor); a NumPy function without a rule raises rather than drop the gradient
+    __array_ufunc__ = cnp.array_ufunc
+    __array_function__ = cnp.array_function
     __array_priority__ = 1000
 
     def __init__(self, data: Any, *, requires_grad: bool = False) -> None:
@@ -398,6 +409,223 @@ class Tensor(TensorBase):
         if self._grad is not None:
             out._grad = Tensor(np.array(self._grad._data, copy=True))
         return out
+
+    # ----------------------------------------------------------------------------------------
+    # operators
+
+    __add__ = ops.add
+    __sub__ = ops.sub
+    __mul__ = ops.mul
+    __truediv__ = ops.div
+    __pow__ = ops.pow
+    __matmul__ = ops.matmul
+    __mod__ = ops.remainder
+    __neg__ = ops.neg
+    __abs__ = ops.abs
+    __eq__ = ops.eq
+    __ne__ = ops.ne
+    __lt__ = ops.lt
+    __le__ = ops.le
+    __gt__ = ops.gt
+    __ge__ = ops.ge
+    __and__ = ops.bitwise_and
+    __or__ = ops.bitwise_or
+    __xor__ = ops.bitwise_xor
+    __invert__ = ops.bitwise_not
+    __getitem__ = ops.getitem
+    __setitem__ = inplace.setitem
+
+    def __radd__(self, other) -> Tensor:
+        return R.add(other, self)
+
+    def __rsub__(self, other) -> Tensor:
+        return R.sub(other, self)
+
+    def __rmul__(self, other) -> Tensor:
+        return R.mul(other, self)
+
+    def __rtruediv__(self, other) -> Tensor:
+        return R.div(other, self)
+
+    def __rpow__(self, other) -> Tensor:
+        return R.pow(other, self)
+
+    def __rmatmul__(self, other) -> Tensor:
+        return R.matmul(other, self)
+
+    def __rmod__(self, other) -> Tensor:
+        return R.remainder(other, self)
+
+    def __floordiv__(self, other) -> Tensor:
+        return ops.div(self, other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other) -> Tensor:
+        return ops.div(other, self, rounding_mode="floor")
+
+    def __rand__(self, other) -> Tensor:
+        return ops.bitwise_and(other, self)
+
+    def __ror__(self, other) -> Tensor:
+        return ops.bitwise_or(other, self)
+
+    def __rxor__(self, other) -> Tensor:
+        return ops.bitwise_xor(other, self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __contains__(self, item) -> bool:
+        return bool(np.any(self._data == ops.data_of(item)))
+
+    # ----------------------------------------------------------------------------------------
+    # methods: the operations of chainrule.ops (see there), with ``self`` as ``input``
+
+    # arithmetic and elementwise functions
+    add = ops.add
+    sub = subtract = ops.sub
+    mul = multiply = ops.mul
+    div = divide = true_divide = ops.div
+    pow = ops.pow
+    neg = negative = ops.neg
+    exp = ops.exp
+    log = ops.log
+    log1p = ops.log1p
+    expm1 = ops.expm1
+    sqrt = ops.sqrt
+    square = ops.square
+    sin = ops.sin
+    cos = ops.cos
+    tan = ops.tan
+    tanh = ops.tanh
+    sigmoid = ops.sigmoid
+    relu = ops.relu
+    abs = ops.abs
+    sign = ops.sign
+    floor = ops.floor
+    ceil = ops.ceil
+    round = ops.round
+    trunc = ops.trunc
+    maximum = ops.maximum
+    minimum = ops.minimum
+    clamp = clip = ops.clamp
+    # reductions
+    sum = ops.sum
+    mean = ops.mean
+    prod = ops.prod
+    amax = ops.amax
+    amin = ops.amin
+    max = ops.max
+    min = ops.min
+    logsumexp = ops.logsumexp
+    softmax = ops.softmax
+    log_softmax = ops.log_softmax
+    var = ops.var
+    std = ops.std
+    norm = ops.norm
+    cumsum = ops.cumsum
+    cumprod = ops.cumprod
+    sort = ops.sort
+    # products
+    matmul = ops.matmul
+    dot = ops.dot
+    mm = ops.mm
+    mv = ops.mv
+    outer = ops.outer
+    # shapes
+    reshape = view = ops.reshape
+    flatten = ops.flatten
+    squeeze = ops.squeeze
+    unsqueeze = ops.unsqueeze
+    permute = ops.permute
+    transpose = swapaxes = ops.transpose
+    t = ops.t
+    expand = ops.expand
+    expand_as = ops.expand_as
+    broadcast_to = ops.broadcast_to
+    split = ops.split
+    chunk = ops.chunk
+    flip = ops.flip
+    tile = ops.tile
+    repeat = ops.repeat
+    # no gradient
+    eq = ops.eq
+    ne = ops.ne
+    lt = ops.lt
+    le = ops.le
+    gt = ops.gt
+    ge = ops.ge
+    isnan = ops.isnan
+    isinf = ops.isinf
+    isfinite = ops.isfinite
+    argmax = ops.argmax
+    argmin = ops.argmin
+    all = ops.all
+    any = ops.any
+    allclose = ops.allclose
+    isclose = ops.isclose
+    equal = ops.equal
+    count_nonzero = ops.count_nonzero
+    logical_not = ops.logical_not
+    logical_and = ops.logical_and
+    logical_or = ops.logical_or
+    # conversions
+    clone = ops.clone
+    to = type = astype = ops.to
+    float = ops.caster(np.float32)
+    double = ops.caster(np.float64)
+    half = ops.caster(np.float16)
+    int = ops.caster(np.int32)
+    long = ops.caster(np.int64)
+    bool = ops.caster(np.bool_)
+
+    # in place (see chainrule/inplace.py); ``x += y`` is ``x.add_(y)``
+    add_ = __iadd__ = inplace.arithmetic_method("add_", ops.add, R.add, np.add)
+    sub_ = __isub__ = inplace.arithmetic_method("sub_", ops.sub, R.sub, np.subtract)
+    mul_ = __imul__ = inplace.arithmetic_method("mul_", ops.mul, R.mul, np.multiply)
+    div_ = __itruediv__ = inplace.arithmetic_method("div_", ops.div, R.div, np.true_divide)
+    pow_ = inplace.method_of("pow_", ops.pow)
+    neg_ = inplace.method_of("neg_", ops.neg)
+    exp_ = inplace.method_of("exp_", ops.exp)
+    log_ = inplace.method_of("log_", ops.log)
+    sqrt_ = inplace.method_of("sqrt_", ops.sqrt)
+    sin_ = inplace.method_of("sin_", ops.sin)
+    cos_ = inplace.method_of("cos_", ops.cos)
+    tanh_ = inplace.method_of("tanh_", ops.tanh)
+    sigmoid_ = inplace.method_of("sigmoid_", ops.sigmoid)
+    relu_ = inplace.method_of("relu_", ops.relu)
+    abs_ = inplace.method_of("abs_", ops.abs)
+    clamp_ = inplace.method_of("clamp_", ops.clamp)
+    clip_ = inplace.method_of("clip_", ops.clamp)
+    zero_ = inplace.zero_
+    fill_ = inplace.fill_
+    copy_ = inplace.copy_
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its dimensions reversed."""
+        return ops.permute(self, tuple(reversed(range(self._data.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped (batched matrix transpose)."""
+        return ops.transpose(self, -2, -1)
+
+    @property
+    def at(self) -> inplace.AtIndex:
+        """Functional updates, as JAX: ``x.at[idx].set(v)``, ``.add(v)``."""
+        return inplace.AtIndex(self)
+
+    def contiguous(self) -> Tensor:
+        """``self``: NumPy arrays need no contiguous copy for chainrule's operations."""
+        return self
+
+    def cpu(self) -> Tensor:
+        """``self``: chainrule computes on the CPU, with NumPy."""
+        return self
+
+    def is_floating_point(self) -> builtins.bool:
+        """Whether the dtype is a floating-point one (only those can require grad)."""
+        return self._data.dtype.kind == "f"
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes a tensor that requires grad can have."""
+
 inplace_count = [0]
 """In-place changes to any tensor so far: a node whose count has not moved since it was
 recorded needs no check of its saved inputs' versions."""

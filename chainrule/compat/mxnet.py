@@ -146,6 +146,24 @@ def _as_array(value, dtype=None) -> ndarray:
     return value if isinstance(value, ndarray) and dtype is None else array(value, dtype)
 
 
+def _binary(op, name: str, reflected: bool = False):
+    if reflected:
+        def method(self, other):
+            return _apply(op, other, self)
+    else:
+        def method(self, other):
+            return _apply(op, self, other)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _inplace_operator(op, name: str):
+    def method(self, other):
+        return self._inplace(op, other)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
 # --------------------------------------------------------------------------------------------
 # the array
 
@@ -379,6 +397,44 @@ class ndarray:  # noqa: N801  (MXNet's name)
 
     __hash__ = None  # mutable, compared elementwise: unhashable, as NumPy's arrays
 
+    # operators: NumPy's, on the wrapped tensors (``_apply``)
+    __add__ = _binary(operator.add, "__add__")
+    __radd__ = _binary(operator.add, "__radd__", reflected=True)
+    __sub__ = _binary(operator.sub, "__sub__")
+    __rsub__ = _binary(operator.sub, "__rsub__", reflected=True)
+    __mul__ = _binary(operator.mul, "__mul__")
+    __rmul__ = _binary(operator.mul, "__rmul__", reflected=True)
+    __truediv__ = _binary(operator.truediv, "__truediv__")
+    __rtruediv__ = _binary(operator.truediv, "__rtruediv__", reflected=True)
+    __floordiv__ = _binary(operator.floordiv, "__floordiv__")
+    __rfloordiv__ = _binary(operator.floordiv, "__rfloordiv__", reflected=True)
+    __mod__ = _binary(operator.mod, "__mod__")
+    __rmod__ = _binary(operator.mod, "__rmod__", reflected=True)
+    __pow__ = _binary(operator.pow, "__pow__")
+    __rpow__ = _binary(operator.pow, "__rpow__", reflected=True)
+    __matmul__ = _binary(operator.matmul, "__matmul__")
+    __rmatmul__ = _binary(operator.matmul, "__rmatmul__", reflected=True)
+    __eq__ = _binary(operator.eq, "__eq__")
+    __ne__ = _binary(operator.ne, "__ne__")
+    __lt__ = _binary(operator.lt, "__lt__")
+    __le__ = _binary(operator.le, "__le__")
+    __gt__ = _binary(operator.gt, "__gt__")
+    __ge__ = _binary(operator.ge, "__ge__")
+    __iadd__ = _inplace_operator(operator.iadd, "__iadd__")
+    __isub__ = _inplace_operator(operator.isub, "__isub__")
+    __imul__ = _inplace_operator(operator.imul, "__imul__")
+    __itruediv__ = _inplace_operator(operator.itruediv, "__itruediv__")
+
+    def __neg__(self) -> ndarray:
+        return _apply(operator.neg, self)
+
+    def __pos__(self) -> ndarray:
+        return self
+
+    def __abs__(self) -> ndarray:
+        return _apply(abs, self)
+
+
     def __getitem__(self, key) -> ndarray:
         return _apply(operator.getitem, self, _unwrap(key))
 
@@ -407,34 +463,6 @@ class ndarray:  # noqa: N801  (MXNet's name)
         memory, behind chainrule's version counter): MXNet does not track in-place changes, so
         a graph that saved these values reads the new ones, as in MXNet, instead of raising."""
         return self._tensor if _state.recording else self._tensor.data
-
-
-def _binary(op, name: str, reflected: bool = False):
-    if reflected:
-        def method(self, other):
-            return _apply(op, other, self)
-    else:
-        def method(self, other):
-            return _apply(op, self, other)
-    method.__name__ = method.__qualname__ = name
-    return method
-
-
-for _name, _op in [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-                   ("truediv", operator.truediv), ("floordiv", operator.floordiv),
-                   ("mod", operator.mod), ("pow", operator.pow), ("matmul", operator.matmul)]:
-    setattr(ndarray, f"__{_name}__", _binary(_op, f"__{_name}__"))
-    setattr(ndarray, f"__r{_name}__", _binary(_op, f"__r{_name}__", reflected=True))
-for _name, _op in [("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt),
-                   ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge)]:
-    setattr(ndarray, f"__{_name}__", _binary(_op, f"__{_name}__"))
-for _name, _op in [("iadd", operator.iadd), ("isub", operator.isub), ("imul", operator.imul),
-                   ("itruediv", operator.itruediv)]:
-    setattr(ndarray, f"__{_name}__",
-            lambda self, other, _op=_op: self._inplace(_op, other))
-ndarray.__neg__ = lambda self: _apply(operator.neg, self)
-ndarray.__pos__ = lambda self: self
-ndarray.__abs__ = lambda self: _apply(abs, self)
 
 
 # --------------------------------------------------------------------------------------------

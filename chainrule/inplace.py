@@ -1,0 +1,210 @@
+"""Changing a tensor in place (``x.add_(1)``, ``x[i] = v``, ``x += 1``), and JAX's functional
+updates (``x.at[i].set(v)``), with PyTorch's autograd semantics.
+
+An in-place change replaces the tensor's values and bumps its version counter (shared with its
+views), so that a node that saved the old values refuses to run its rule with the new ones.
+When the change is recorded, the tensor adopts the node of the out-of-place operation that
+computed its new values.  When nothing is recorded and no tangent flows (an optimiser's update
+under ``no_grad``), NumPy writes straight into the tensor's array.
+
+Like :mod:`chainrule.ops`, this module sits below :class:`~chainrule.tensor.Tensor`, whose
+class body binds these functions as its methods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import ops
+from chainrule import rules as R
+from chainrule.engine import grad_mode
+from chainrule.ops import data_of, index_of
+from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
+
+
+def check_writable(self, name: str) -> None:
+    if not grad_mode.enabled:
+        return
+    if self._rg and self._node is None:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                           f"operation ({name}). Wrap the update in `with chainrule.no_grad():` "
+                           "or use an out-of-place operation.")
+    if self._base is not None and self._base._rg and self._base._node is None:
+        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an "
+                           f"in-place operation ({name}). Wrap it in `with chainrule.no_grad():` "
+                           "or use an out-of-place operation.")
+
+
+def update(self, name: str, compute) -> TensorBase:
+    """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded."""
+    check_writable(self, name)
+    if grad_mode.enabled and self._rg:
+        # a copy of the value before, which the recorded operation reads
+        old = new_like(self, np.array(self._data, copy=True), self._node)
+    else:
+        old = self.detach()  # shares storage: compute must read it before it is overwritten
+    old._tangents = self._tangents  # forward mode follows in-place changes too
+    result = compute(old)
+    # an integer tensor cannot carry a gradient: its new values are just data
+    recorded = (isinstance(result, TensorBase) and result._node is not None
+                and self.dtype in FLOAT_DTYPES)
+    with_tangents = isinstance(result, TensorBase) and result._tangents is not None
+    if (recorded or with_tangents) and self._base is not None:
+        raise RuntimeError(f"{name}: in-place operations on a view are not differentiable in "
+                           "chainrule; use the out-of-place form (y = y * 2) or clone() the "
+                           "view first.")
+    new = np.asarray(data_of(result))
+    if new.shape != self.shape:
+        raise RuntimeError(f"{name}: output with shape {new.shape} doesn't match the "
+                           f"broadcast shape {self.shape} of the tensor changed in place")
+    if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+        raise RuntimeError(f"{name}: result type {new.dtype} can't be cast to the desired "
+                           f"output type {self.dtype}")
+    if isinstance(self._data, np.ndarray):
+        try:
+            np.copyto(self._data, new, casting="same_kind")
+        except ValueError as err:
+            raise RuntimeError(f"{name}: cannot write into this tensor ({err}); it may be a "
+                               "broadcast (expanded) view: clone() it first") from None
+    else:
+        self._data = new.astype(self.dtype)
+    if recorded:
+        if result.dtype != self.dtype:
+            result = R.cast(result, dtype=self.dtype, x_dtype=result.dtype)
+        self._node = result._node
+        self._rg = True
+    if isinstance(result, TensorBase):
+        self._tangents = result._tangents
+    self._bump_version()
+    return self
+
+
+def arithmetic_update(self, name: str, prim, ufunc, other) -> TensorBase:
+    """``self op= other``.  When nothing is recorded and no tangent flows (an optimiser's
+    update under ``no_grad``), NumPy writes straight into ``self``'s array: no temporary."""
+    other_tensor = isinstance(other, TensorBase)
+    if (type(self._data) is np.ndarray and self._tangents is None
+            and not (grad_mode.enabled and (self._rg or (other_tensor and other._rg)))
+            and not (other_tensor and other._tangents is not None)
+            and self._data.flags.writeable):
+        check_writable(self, name)
+        try:
+            ufunc(self._data, other._data if other_tensor else other, out=self._data,
+                  casting="same_kind")
+        except (TypeError, ValueError):
+            pass  # (nothing was written) the general path below explains what is wrong
+        else:
+            self._bump_version()
+            return self
+    return update(self, name, lambda old: prim(old, other))
+
+
+def arithmetic_method(name: str, func, prim, ufunc):
+    """``add_`` and friends: straight into the array when :func:`arithmetic_update` can,
+    through ``func`` when given keywords (``alpha=``, ``rounding_mode=``)."""
+    def method(self, other, **kwargs) -> TensorBase:
+        if kwargs:
+            return update(self, name, lambda old: func(old, other, **kwargs))
+        return arithmetic_update(self, name, prim, ufunc, other)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{func.__name__}`; returns ``self``."
+    return method
+
+
+def method_of(name: str, func):
+    """The in-place method ``name`` (``exp_``): ``func``'s result written into ``self``."""
+    def method(self, *args, **kwargs) -> TensorBase:
+        return update(self, name, lambda old: func(old, *args, **kwargs))
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{func.__name__}`; returns ``self``."
+    return method
+
+
+def zero_(self) -> TensorBase:
+    """Fill with zeros in place and return ``self``.
+
+    >>> import chainrule as cr
+    >>> g = cr.ones(3)
+    >>> g.zero_()
+    tensor([0., 0., 0.])
+    """
+    return update(self, "zero_", lambda old: R.where(False, old, np.zeros((), old.dtype)))
+
+
+def fill_(self, value) -> TensorBase:
+    """Fill with ``value`` in place and return ``self``."""
+    if not isinstance(value, TensorBase):
+        value = np.asarray(value, self.dtype)
+    return update(self, "fill_", lambda old: R.where(False, old, value))
+
+
+def copy_(self, src) -> TensorBase:
+    """Copy ``src``'s values (broadcast) into ``self`` in place and return ``self``."""
+    return update(self, "copy_", lambda old: R.where(False, old, src))
+
+
+
+def setitem(self, index, value) -> None:
+    index = index_of(index)
+    value_rg = isinstance(value, TensorBase) and value._rg
+    tangents = self._tangents is not None or (isinstance(value, TensorBase)
+                                              and value._tangents is not None)
+    if not (grad_mode.enabled and (self._rg or value_rg)) and not tangents:
+        check_writable(self, "setitem")
+        self._ensure_array()
+        try:
+            self._data[index] = data_of(value)
+        except (ValueError, TypeError, IndexError) as err:
+            raise type(err)(f"chainrule.setitem: {err}") from None
+        self._bump_version()
+        return
+    update(self, "setitem", lambda old: R.index_put(old, value, index=index))
+
+
+
+# --------------------------------------------------------------------------------------------
+# functional updates (JAX's x.at[idx].set(v)): new tensors, differentiable in x and v
+
+
+class AtIndex:
+    """``x.at[index]``: what ``set``, ``add`` ... return is a new tensor; ``x`` is unchanged."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor: TensorBase) -> None:
+        self._tensor = tensor
+
+    def __getitem__(self, index) -> IndexUpdate:
+        return IndexUpdate(self._tensor, index_of(index))
+
+
+class IndexUpdate:
+    """The operations of ``x.at[index]``."""
+
+    __slots__ = ("_tensor", "_index")
+
+    def __init__(self, tensor: TensorBase, index) -> None:
+        self._tensor, self._index = tensor, index
+
+    def get(self) -> TensorBase:
+        """``x[index]``."""
+        return ops.getitem(self._tensor, self._index)
+
+    def set(self, values) -> TensorBase:
+        """A copy of ``x`` with ``values`` written at ``index`` (broadcast)."""
+        return R.index_put(self._tensor, values, index=self._index)
+
+    def add(self, values) -> TensorBase:
+        """A copy of ``x`` with ``values`` added at ``index``; repeated indices accumulate."""
+        x = self._tensor
+        target_shape = np.shape(x._data[self._index])
+        values = ops.broadcast_to(values, target_shape)
+        if values.dtype != x.dtype and x.dtype.kind == "f":
+            values = ops.to(values, x.dtype)
+        return x + R.index_add(values, index=self._index, x_shape=x.shape)
+
+    def multiply(self, values) -> TensorBase:
+        """A copy of ``x`` with the entries at ``index`` multiplied by ``values``."""
+        return self.set(self.get() * values)

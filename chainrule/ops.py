@@ -1,0 +1,852 @@
+"""The operations with PyTorch's names and signatures: what Tensor's methods are, and what the
+public functions (:mod:`chainrule.functions`) call.
+
+Each function normalises its arguments (``dim`` or ``axis``, ``keepdim`` or ``keepdims``,
+negative dimensions, sizes given as varargs or tuples) and calls a primitive of
+:mod:`chainrule.rules`, or composes several.  Operations whose results carry no gradient
+(comparisons, ``argmax``, ``isnan`` ...) compute with NumPy and return tensors that do not
+require grad, as in PyTorch.
+
+This module sits below :class:`~chainrule.tensor.Tensor` (whose class body binds these
+functions as its methods and operators), so it never names Tensor: like a primitive, an
+operation returns results of its first tensor argument's class, and plain NumPy when no
+argument is a tensor (which is what :mod:`chainrule.numpy` needs).  The public functions
+turn a non-tensor first argument into a tensor before calling, so that ``chainrule.exp(2.0)``
+is a Tensor.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Sequence
+
+import numpy as np
+
+from chainrule import rules as R
+from chainrule.rules.reductions import count
+from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
+
+# --------------------------------------------------------------------------------------------
+# argument helpers
+
+
+def data_of(x):
+    """The raw value of a tensor; anything else as it is."""
+    return x._data if isinstance(x, TensorBase) else x
+
+
+def operand(x):
+    """A tensor as it is; a list or tuple holding tensors stacked (so that their gradients
+    are kept); anything else as an ndarray."""
+    if isinstance(x, TensorBase):
+        return x
+    if isinstance(x, (list, tuple)) and builtins.any(isinstance(v, (TensorBase, list, tuple))
+                                                     for v in x):
+        return stack([operand(v) for v in x])
+    return np.asarray(x)
+
+
+def like(values, data):
+    """``data`` as a tensor of the class of the first tensor in ``values`` (no gradient), or
+    as it is when there is none."""
+    for v in values:
+        if isinstance(v, TensorBase):
+            return new_like(v, data)
+    return data
+
+
+def as_shape(sizes) -> tuple[int, ...]:
+    """Sizes given as varargs (``2, 3``) or as one sequence (``(2, 3)``), as a tuple of ints."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    return tuple(int(s) for s in sizes)
+
+
+def reduced_dims(name: str, ndim: int, dim=None, axis=None) -> tuple[int, ...] | None:
+    """``dim``/``axis`` as None (all) or a sorted tuple of non-negative dimensions."""
+    if dim is not None and axis is not None and dim != axis:
+        raise TypeError(f"{name}: pass dim or axis, not both")
+    given = dim if dim is not None else axis
+    if given is None:
+        return None
+    given = (given,) if isinstance(given, (int, np.integer)) else tuple(given)
+    axes = tuple(sorted(one_dim(name, d, ndim) for d in given))
+    return () if ndim == 0 else axes  # a 0-d tensor accepts dim 0 or -1: nothing to reduce
+
+
+def one_dim(name: str, d: int, ndim: int) -> int:
+    """Dimension ``d`` of ``ndim`` as a non-negative int (a 0-d tensor accepts 0 and -1)."""
+    low, high = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
+    if not low <= d <= high:
+        raise IndexError(f"{name}: Dimension out of range (expected to be in range of "
+                         f"[{low}, {high}], but got {d})")
+    return d % builtins.max(ndim, 1)
+
+
+def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+    return bool(keepdim if keepdims is None else keepdims)
+
+
+def _nograd(func, *args, **kwargs):
+    """Apply a NumPy function whose result carries no gradient."""
+    return like(args, func(*[data_of(a) for a in args], **kwargs))
+
+
+# --------------------------------------------------------------------------------------------
+# arithmetic
+
+
+def add(input, other, *, alpha=1) -> TensorBase:
+    """``input + alpha * other``, broadcasting.
+
+    >>> import chainrule as cr
+    >>> cr.add(cr.tensor([1., 2.]), 1)
+    tensor([2., 3.])
+    """
+    return R.add(input, other if alpha == 1 else R.mul(other, alpha))
+
+
+def sub(input, other, *, alpha=1) -> TensorBase:
+    """``input - alpha * other``, broadcasting."""
+    return R.sub(input, other if alpha == 1 else R.mul(other, alpha))
+
+
+def mul(input, other) -> TensorBase:
+    """Elementwise product, broadcasting."""
+    return R.mul(input, other)
+
+
+_floor_divide = R.numpy2_promotion(np.floor_divide)
+_trunc_divide = R.numpy2_promotion(lambda a, b: np.trunc(np.true_divide(a, b)))
+
+
+def div(input, other, *, rounding_mode: str | None = None) -> TensorBase:
+    """True division (``rounding_mode='floor'`` or ``'trunc'`` gives no gradient)."""
+    if rounding_mode is None:
+        return R.div(input, other)
+    if rounding_mode == "floor":
+        return _nograd(_floor_divide, input, other)
+    if rounding_mode == "trunc":
+        return _nograd(_trunc_divide, input, other)
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+
+def remainder(input, other) -> TensorBase:
+    """Python's ``%``: the remainder with the sign of ``other``; the gradient flows to
+    ``input`` (1) and to ``other`` (``-floor(input / other)``)."""
+    return R.remainder(input, other)
+
+
+def pow(input, exponent) -> TensorBase:  # noqa: A001
+    """``input ** exponent``; either may be a tensor."""
+    return R.pow(input, exponent)
+
+
+def neg(input) -> TensorBase:
+    """``-input``."""
+    return R.neg(input)
+
+
+def _unary(prim, doc: str):
+    def op(input) -> TensorBase:
+        return prim(input if isinstance(input, TensorBase) else operand(input))
+
+    op.__name__ = op.__qualname__ = prim.name.lower()
+    op.__doc__ = doc
+    return op
+
+
+exp = _unary(R.exp, "Elementwise e**x.")
+log = _unary(R.log, "Elementwise natural logarithm.")
+log1p = _unary(R.log1p, "Elementwise log(1 + x), accurate for small x.")
+expm1 = _unary(R.expm1, "Elementwise e**x - 1, accurate for small x.")
+sqrt = _unary(R.sqrt, "Elementwise square root.")
+square = _unary(R.square, "Elementwise x**2.")
+sin = _unary(R.sin, "Elementwise sine.")
+cos = _unary(R.cos, "Elementwise cosine.")
+tan = _unary(R.tan, "Elementwise tangent.")
+tanh = _unary(R.tanh, "Elementwise hyperbolic tangent.")
+sigmoid = _unary(R.sigmoid, "Elementwise logistic function 1 / (1 + e**-x).")
+relu = _unary(R.relu, "Elementwise max(x, 0); the gradient at 0 is 0.")
+abs = _unary(R.abs, "Elementwise absolute value; the gradient at 0 is 0.")  # noqa: A001
+sign = _unary(R.sign, "Elementwise sign (-1, 0 or 1); zero gradient.")
+floor = _unary(R.floor, "Elementwise floor; zero gradient.")
+ceil = _unary(R.ceil, "Elementwise ceiling; zero gradient.")
+trunc = _unary(R.trunc, "Elementwise rounding toward zero; zero gradient.")
+
+
+def round(input, *, decimals: int = 0) -> TensorBase:  # noqa: A001
+    """Round half to even (to ``decimals`` places); zero gradient."""
+    return R.round(operand(input), decimals=decimals)
+
+
+def maximum(input, other) -> TensorBase:
+    """Elementwise maximum; at ties each input gets half the gradient."""
+    return R.maximum(input, other)
+
+
+def minimum(input, other) -> TensorBase:
+    """Elementwise minimum; at ties each input gets half the gradient."""
+    return R.minimum(input, other)
+
+
+def clamp(input, min=None, max=None) -> TensorBase:  # noqa: A002
+    """Limit values to ``[min, max]``; the bounds pass the gradient.
+
+    >>> import chainrule as cr
+    >>> cr.clamp(cr.tensor([-1., 0.5, 2.]), min=0, max=1)
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, TensorBase) or isinstance(max, TensorBase):
+        # tensor bounds: the input keeps the gradient where it lies within [min, max], bounds
+        # included, and a bound gets it where the input lies beyond it (as PyTorch)
+        out = input
+        if min is not None:
+            out = R.where(data_of(input) < data_of(min), min, out)
+        if max is not None:
+            out = R.where(data_of(input) > data_of(max), max, out)
+        return out
+    return R.clamp(input, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def where(condition, input=None, other=None) -> TensorBase:
+    """Choose ``input`` where ``condition`` holds, else ``other`` (broadcasting)."""
+    if input is None and other is None:
+        return tuple(like((condition,), i) for i in np.nonzero(data_of(condition)))
+    return R.where(condition, input, other)
+
+
+# --------------------------------------------------------------------------------------------
+# reductions
+
+
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,  # noqa: A001
+        keepdims=None) -> TensorBase:
+    """Sum over ``dim`` (all dimensions by default).
+
+    >>> import chainrule as cr
+    >>> cr.arange(4.0).sum()
+    tensor(6.)
+    """
+    x = operand(input) if dtype is None else to(operand(input), dtype)
+    if x.dtype == np.bool_:
+        x = to(x, np.int64)
+    out = R.reduce_sum(x, axis=reduced_dims("sum", x.ndim, dim, axis),
+                       keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+    # NumPy sums small integers in the platform's int; an explicit dtype is kept (as PyTorch)
+    return out if dtype is None or out.dtype == np.dtype(dtype) else to(out, dtype)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+         keepdims=None) -> TensorBase:
+    """Mean over ``dim`` (all dimensions by default)."""
+    x = operand(input) if dtype is None else to(operand(input), dtype)
+    return R.reduce_mean(x, axis=reduced_dims("mean", x.ndim, dim, axis),
+                         keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+         keepdims=None) -> TensorBase:
+    """Product over ``dim`` (all dimensions by default); zeros are handled exactly."""
+    x = operand(input) if dtype is None else to(operand(input), dtype)
+    return R.reduce_prod(x, axis=reduced_dims("prod", x.ndim, dim, axis),
+                         keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+
+
+def amax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
+    """Maximum over ``dim``; ties share the gradient evenly."""
+    x = operand(input)
+    return R.amax(x, axis=reduced_dims("amax", x.ndim, dim, axis),
+                  keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+
+
+def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
+    """Minimum over ``dim``; ties share the gradient evenly."""
+    x = operand(input)
+    return R.amin(x, axis=reduced_dims("amin", x.ndim, dim, axis),
+                  keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
+    if isinstance(dim, TensorBase) or isinstance(dim, np.ndarray):
+        return binary(input, dim)
+    x = operand(input)
+    if dim is None and axis is None:
+        return reduce(x)
+    dims = reduced_dims(name, x.ndim, dim, axis)
+    if x.ndim == 0:
+        return MaxResult(reshape(x, ()), like((x,), np.array(0, np.int64)))
+    d = dims[0]
+    if x.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    keep = _keep(keepdim, keepdims)
+    indices = arg(data_of(x), axis=d, keepdims=True)
+    # the values are gathered at the chosen index, so only that element gets the gradient
+    grid = list(np.indices(indices.shape, sparse=True))
+    grid[d] = indices
+    values = getitem(x, tuple(grid))
+    if not keep:
+        values, indices = squeeze(values, d), np.squeeze(indices, axis=d)
+    return MaxResult(values, like((x,), indices))
+
+
+def max(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    """``max(x)``: the maximum; ``max(x, dim)``: (values, indices); ``max(x, y)``: maximum."""
+    return _extremum("max", amax, np.argmax, maximum, input, dim, keepdim, axis, keepdims)
+
+
+def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    """``min(x)``: the minimum; ``min(x, dim)``: (values, indices); ``min(x, y)``: minimum."""
+    return _extremum("min", amin, np.argmin, minimum, input, dim, keepdim, axis, keepdims)
+
+
+def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
+    """``log(sum(exp(x)))`` over ``dim``, computed without overflow."""
+    x = operand(input)
+    return R.logsumexp(x, axis=reduced_dims("logsumexp", x.ndim, dim, axis),
+                       keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+
+
+def _along_one_dim(name: str, prim, input, dim):
+    """Apply ``prim`` along one dimension; a 0-d tensor is treated as one element."""
+    x = operand(input)
+    dims = reduced_dims(name, x.ndim, dim)
+    if x.ndim == 0:
+        return reshape(prim(reshape(x, 1), axis=0), ())
+    return prim(x, axis=dims[0])
+
+
+def softmax(input, dim: int = -1, *, axis=None) -> TensorBase:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (the last by default)."""
+    return _along_one_dim("softmax", R.softmax, input, dim if axis is None else axis)
+
+
+def log_softmax(input, dim: int = -1, *, axis=None) -> TensorBase:
+    """``x - logsumexp(x)`` along ``dim`` (the last by default)."""
+    return _along_one_dim("log_softmax", R.log_softmax, input, dim if axis is None else axis)
+
+
+def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
+        axis=None, keepdims=None, ddof=None) -> TensorBase:
+    """Variance over ``dim``, dividing by ``n - correction`` (Bessel's correction by default)."""
+    x = operand(input)
+    if unbiased is not None:
+        correction = int(unbiased)
+    if ddof is not None:
+        correction = ddof
+    dims = reduced_dims("var", x.ndim, dim, axis)
+    keep = _keep(keepdim, keepdims)
+    centred = x - R.reduce_mean(x, axis=dims, keepdims=True, x_shape=x.shape)
+    n = count(x.shape, dims)
+    total = R.reduce_sum(centred * centred, axis=dims, keepdims=keep, x_shape=x.shape)
+    return total / builtins.max(n - correction, 0)
+
+
+def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
+        axis=None, keepdims=None, ddof=None) -> TensorBase:
+    """Standard deviation: the square root of :func:`var`."""
+    return sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased,
+                    axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A002
+                keepdims=None) -> TensorBase:
+    """The ``ord``-norm of the entries over ``dim`` (all by default); gradient 0 at 0."""
+    x = operand(input)
+    dims = reduced_dims("norm", x.ndim, dim, axis)
+    keep = _keep(keepdim, keepdims)
+    if ord in (2, 2.0, "fro", None):
+        return R.vector_norm(x, axis=dims, keepdims=keep, x_shape=x.shape)
+    if ord == np.inf:
+        return amax(abs(x), dims, keep)
+    if ord == -np.inf:
+        return amin(abs(x), dims, keep)
+    if ord == 0:
+        return _nograd(lambda a: np.sum(a != 0, axis=dims, keepdims=keep).astype(a.dtype), x)
+    if ord == 1:
+        return sum(abs(x), dims, keep)
+    return sum(abs(x) ** ord, dims, keep) ** (1.0 / ord)
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> TensorBase:
+    """The ``p``-norm of the entries (2-norm, i.e. Frobenius, by default).
+
+    >>> import chainrule as cr
+    >>> cr.tensor([3., 4.]).norm()
+    tensor(5.)
+    """
+    x = operand(input) if dtype is None else to(operand(input), dtype)
+    return vector_norm(x, p, dim, keepdim)
+
+
+# --------------------------------------------------------------------------------------------
+# products
+
+
+def matmul(input, other) -> TensorBase:
+    """Matrix product with NumPy's rules for 1-D and batched operands (``@``)."""
+    return R.matmul(input, other)
+
+
+def dot(input, other) -> TensorBase:
+    """Inner product of two 1-D tensors.
+
+    >>> import chainrule as cr
+    >>> x = cr.arange(4.0)
+    >>> cr.dot(x, x)
+    tensor(14.)
+    """
+    if np.ndim(data_of(input)) != 1 or np.ndim(data_of(other)) != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {np.ndim(data_of(input))}D and "
+                           f"{np.ndim(data_of(other))}D tensors; use matmul (@) for matrices")
+    return R.dot(input, other)
+
+
+def mm(input, mat2) -> TensorBase:
+    """Product of two matrices."""
+    if np.ndim(data_of(input)) != 2 or np.ndim(data_of(mat2)) != 2:
+        raise RuntimeError("mm: both arguments must be 2-D matrices; use matmul for others")
+    return R.matmul(input, mat2)
+
+
+def mv(input, vec) -> TensorBase:
+    """Product of a matrix and a vector."""
+    if np.ndim(data_of(input)) != 2 or np.ndim(data_of(vec)) != 1:
+        raise RuntimeError("mv: expected a 2-D matrix and a 1-D vector; use matmul for others")
+    return R.matmul(input, vec)
+
+
+def outer(input, vec2) -> TensorBase:
+    """Outer product of two 1-D tensors."""
+    if np.ndim(data_of(input)) != 1 or np.ndim(data_of(vec2)) != 1:
+        raise RuntimeError(f"outer: 1D tensors expected, but got {np.ndim(data_of(input))}D and "
+                           f"{np.ndim(data_of(vec2))}D tensors")
+    return reshape(input, -1, 1) * reshape(vec2, 1, -1)
+
+
+def einsum(equation: str, *operands) -> TensorBase:
+    """Einstein summation, as ``numpy.einsum`` (operands may also be given as one list).
+
+    >>> import chainrule as cr
+    >>> cr.einsum("i,i->", cr.arange(3.0), cr.arange(3.0))
+    tensor(5.)
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return R.einsum(*operands, subscripts=equation)
+
+
+def tensordot(a, b, dims=2) -> TensorBase:
+    """Contract the last ``dims`` axes of ``a`` with the first of ``b`` (or given axis lists)."""
+    na, nb = np.ndim(data_of(a)), np.ndim(data_of(b))
+    if isinstance(dims, (int, np.integer)):
+        axes_a, axes_b = list(range(na - dims, na)), list(range(dims))
+    else:
+        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    sub_a = [next(letters) for _ in range(na)]
+    sub_b = [next(letters) for _ in range(nb)]
+    for i, j in zip(axes_a, axes_b):
+        sub_b[j % nb] = sub_a[i % na]
+    contracted = {sub_a[i % na] for i in axes_a}
+    out = [c for c in sub_a if c not in contracted] + [c for c in sub_b if c not in contracted]
+    return R.einsum(a, b, subscripts=f"{''.join(sub_a)},{''.join(sub_b)}->{''.join(out)}")
+
+
+# --------------------------------------------------------------------------------------------
+# shapes
+
+
+def reshape(input, *shape) -> TensorBase:
+    """The same values with another shape (one size may be -1).
+
+    >>> import chainrule as cr
+    >>> cr.arange(4.0).reshape(2, 2)
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    x = operand(input)
+    return R.reshape(x, shape=as_shape(shape), x_shape=x.shape)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> TensorBase:
+    """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
+    x = operand(input)
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = one_dim("flatten", start_dim, x.ndim), one_dim("flatten", end_dim, x.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
+    return reshape(x, shape)
+
+
+def squeeze(input, dim=None) -> TensorBase:
+    """Remove dimensions of size 1 (all of them, or those in ``dim``)."""
+    x = operand(input)
+    dims = reduced_dims("squeeze", x.ndim, dim) if dim is not None else range(x.ndim)
+    shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(input, dim: int) -> TensorBase:
+    """Insert a dimension of size 1 at ``dim``."""
+    x = operand(input)
+    d = one_dim("unsqueeze", dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def permute(input, *dims) -> TensorBase:
+    """Reorder the dimensions."""
+    x = operand(input)
+    axes = tuple(one_dim("permute", d, x.ndim) for d in as_shape(dims))
+    if sorted(axes) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {axes} are not a permutation of {x.ndim} dimensions")
+    return R.transpose(x, axes=axes)
+
+
+def transpose(input, dim0: int, dim1: int) -> TensorBase:
+    """Swap two dimensions."""
+    x = operand(input)
+    axes = list(range(x.ndim))
+    d0, d1 = one_dim("transpose", dim0, x.ndim), one_dim("transpose", dim1, x.ndim)
+    if x.ndim == 0:
+        return x
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return R.transpose(x, axes=tuple(axes))
+
+
+swapaxes = transpose
+
+
+def t(input) -> TensorBase:
+    """Transpose a matrix (a 0-D or 1-D tensor is returned as it is)."""
+    x = operand(input)
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D; "
+                           "use transpose(dim0, dim1) or permute")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def broadcast_to(input, shape) -> TensorBase:
+    """A broadcast (read-only) view with the given shape."""
+    x = operand(input)
+    return R.broadcast_to(x, shape=tuple(shape), x_shape=x.shape)
+
+
+def expand(input, *sizes) -> TensorBase:
+    """Broadcast to ``sizes``; -1 keeps a dimension's size."""
+    x = operand(input)
+    sizes = as_shape(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({x.ndim})")
+    if -1 in sizes[:lead]:
+        raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def expand_as(input, other) -> TensorBase:
+    """Broadcast to ``other``'s shape."""
+    return broadcast_to(input, np.shape(data_of(other)))
+
+
+def cat(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
+    """Join tensors along an existing dimension."""
+    tensors = [operand(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated; use stack, or reshape it to (1,)")
+    d = one_dim("cat", dim if axis is None else axis, tensors[0].ndim)
+    sizes = tuple(t.shape[d] for t in tensors)
+    return R.cat(*tensors, axis=d, sizes=sizes)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
+    """Join tensors along a new dimension."""
+    tensors = [operand(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    d = one_dim("stack", dim if axis is None else axis, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[TensorBase, ...]:
+    """Cut into pieces of the given size (the last may be smaller) or the given sizes."""
+    x = operand(tensor)
+    if x.ndim == 0:
+        raise RuntimeError("split: a zero-dimensional tensor cannot be split; reshape it first")
+    d = one_dim("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0 and n > 0:
+            raise RuntimeError(f"split: split_size must be positive, got {step}")
+        step = builtins.max(step, 1)
+        sizes = [builtins.min(step, n - s) for s in range(0, n, step)]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(f"split: sizes {sizes} do not add up to {n}, the size of dim {d}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(getitem(x, (slice(None),) * d + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(input, chunks: int, dim: int = 0) -> tuple[TensorBase, ...]:
+    """Cut into ``chunks`` pieces of (nearly) equal size."""
+    x = operand(input)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = x.shape[one_dim("chunk", dim, x.ndim)]
+    return split(x, -(-n // chunks) if n else 1, dim)
+
+
+def flip(input, dims) -> TensorBase:
+    """Reverse the order along ``dims``."""
+    x = operand(input)
+    return R.flip(x, axis=reduced_dims("flip", x.ndim, dims))
+
+
+def tile(input, *dims) -> TensorBase:
+    """Repeat the whole tensor along each dimension (NumPy's ``tile``): ``tile(x, (2, 1))``."""
+    x = operand(input)
+    reps = as_shape(dims)
+    reps = (1,) * (x.ndim - len(reps)) + reps
+    return R.repeat(x, reps=reps, x_shape=x.shape)
+
+
+def repeat(input, *sizes) -> TensorBase:
+    """Repeat along each dimension (PyTorch's ``Tensor.repeat``, i.e. NumPy's ``tile``)."""
+    x = operand(input)
+    reps = as_shape(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError("repeat: the number of repeat dims can not be smaller than the "
+                           "number of dimensions of the tensor")
+    return R.repeat(x, reps=reps, x_shape=x.shape)
+
+
+# --------------------------------------------------------------------------------------------
+# indexing
+
+
+def index_of(index):
+    """An index with the tensors inside it read as arrays."""
+    if isinstance(index, tuple):
+        return tuple(data_of(i) for i in index)
+    return data_of(index)
+
+
+def getitem(input, index) -> TensorBase:
+    """``input[index]``, with NumPy's basic and advanced indexing (tensors in the index are
+    read as arrays; they carry no gradient)."""
+    x = input if isinstance(input, TensorBase) else operand(input)
+    return R.getitem(x, index=index_of(index), x_shape=x.shape)
+
+
+# --------------------------------------------------------------------------------------------
+# functions without gradient
+
+
+def _comparison(ufunc, doc):
+    op = R.numpy2_promotion(ufunc)
+
+    def compare(input, other) -> TensorBase:
+        return _nograd(op, input, other)
+
+    compare.__name__ = compare.__qualname__ = ufunc.__name__
+    compare.__doc__ = doc
+    return compare
+
+
+eq = _comparison(np.equal, "Elementwise ``==`` (bool tensor, no gradient).")
+ne = _comparison(np.not_equal, "Elementwise ``!=`` (bool tensor, no gradient).")
+lt = _comparison(np.less, "Elementwise ``<`` (bool tensor, no gradient).")
+le = _comparison(np.less_equal, "Elementwise ``<=`` (bool tensor, no gradient).")
+gt = _comparison(np.greater, "Elementwise ``>`` (bool tensor, no gradient).")
+ge = _comparison(np.greater_equal, "Elementwise ``>=`` (bool tensor, no gradient).")
+logical_and = _comparison(np.logical_and, "Elementwise logical and.")
+logical_or = _comparison(np.logical_or, "Elementwise logical or.")
+logical_xor = _comparison(np.logical_xor, "Elementwise logical exclusive or.")
+bitwise_and = _comparison(np.bitwise_and, "Elementwise ``&``.")
+bitwise_or = _comparison(np.bitwise_or, "Elementwise ``|``.")
+bitwise_xor = _comparison(np.bitwise_xor, "Elementwise ``^``.")
+
+
+def bitwise_not(input) -> TensorBase:
+    """Elementwise ``~`` (logical not of a bool tensor)."""
+    return _nograd(np.invert, input)
+
+
+def logical_not(input) -> TensorBase:
+    """Elementwise logical not."""
+    return _nograd(np.logical_not, input)
+
+
+def isnan(input) -> TensorBase:
+    """Where the values are NaN."""
+    return _nograd(np.isnan, input)
+
+
+def isinf(input) -> TensorBase:
+    """Where the values are infinite."""
+    return _nograd(np.isinf, input)
+
+
+def isfinite(input) -> TensorBase:
+    """Where the values are finite."""
+    return _nograd(np.isfinite, input)
+
+
+def _one_axis(name: str, input, dim):
+    if dim is None:
+        return None
+    ndim = np.ndim(data_of(input))
+    return None if ndim == 0 else one_dim(name, dim, ndim)
+
+
+def argmax(input, dim=None, keepdim: bool = False) -> TensorBase:
+    """Index of the maximum (of the flattened tensor by default)."""
+    return _nograd(np.argmax, input, axis=_one_axis("argmax", input, dim), keepdims=keepdim)
+
+
+def argmin(input, dim=None, keepdim: bool = False) -> TensorBase:
+    """Index of the minimum (of the flattened tensor by default)."""
+    return _nograd(np.argmin, input, axis=_one_axis("argmin", input, dim), keepdims=keepdim)
+
+
+def all(input, dim=None, keepdim: bool = False) -> TensorBase:  # noqa: A001
+    """Whether all values are true (along ``dim``)."""
+    return _nograd(np.all, input, axis=_one_axis("all", input, dim), keepdims=keepdim)
+
+
+def any(input, dim=None, keepdim: bool = False) -> TensorBase:  # noqa: A001
+    """Whether any value is true (along ``dim``)."""
+    return _nograd(np.any, input, axis=_one_axis("any", input, dim), keepdims=keepdim)
+
+
+def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether all values are close: ``|input - other| <= atol + rtol * |other|``."""
+    return bool(np.allclose(data_of(input), data_of(other), rtol, atol, equal_nan))
+
+
+def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
+    """Elementwise closeness."""
+    return _nograd(np.isclose, input, other, rtol, atol, equal_nan)
+
+
+def equal(input, other) -> bool:
+    """Whether both have the same shape and values."""
+    return bool(np.array_equal(data_of(input), data_of(other)))
+
+
+def count_nonzero(input, dim=None) -> TensorBase:
+    """How many values are not zero."""
+    return _nograd(lambda a: np.asarray(np.count_nonzero(a, axis=dim), np.int64), input)
+
+
+# --------------------------------------------------------------------------------------------
+# conversions
+
+
+def to(input, *args, dtype=None, **kwargs) -> TensorBase:
+    """Cast to ``dtype`` (a result that cannot carry gradient, e.g. int, has none).
+
+    Device arguments (``'cpu'``) are accepted and ignored; another tensor means its dtype;
+    ``copy=`` and ``non_blocking=`` are accepted and ignored as well.
+    """
+    x = operand(input)
+    for a in args:
+        if isinstance(a, TensorBase):
+            dtype = a.dtype
+        elif a is not None and not (isinstance(a, str) and a.startswith("cpu")):
+            dtype = a
+    if dtype is None:
+        return x
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if dtype not in FLOAT_DTYPES:
+        return _nograd(lambda a: np.asarray(a).astype(dtype), x)
+    return R.cast(x, dtype=dtype, x_dtype=x.dtype)
+
+
+def caster(dtype):
+    """The method that casts to ``dtype`` (``Tensor.float``, ``Tensor.long`` ...)."""
+    def convert(self) -> TensorBase:
+        return to(self, dtype)
+
+    convert.__name__ = convert.__qualname__ = np.dtype(dtype).name
+    convert.__doc__ = f"Cast to {np.dtype(dtype)}."
+    return convert
+
+
+def clone(input) -> TensorBase:
+    """A copy with its own storage (differentiable)."""
+    return R.clone(operand(input))
+
+
+def cumsum(input, dim: int) -> TensorBase:
+    """Cumulative sums along ``dim``."""
+    return _along_one_dim("cumsum", R.cumsum, input, dim)
+
+
+def cumprod(input, dim: int) -> TensorBase:
+    """Cumulative products along ``dim`` (exact gradients at zeros to first order)."""
+    return _along_one_dim("cumprod", R.cumprod, input, dim)
+
+
+SortResult = namedtuple("SortResult", ["values", "indices"])
+
+
+def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
+    """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
+    x = operand(input)
+    d = one_dim("sort", dim, x.ndim)
+    if x.ndim == 0:
+        return SortResult(reshape(x, ()), like((x,), np.array(0, np.int64)))
+    if not descending:
+        return SortResult(R.sort(x, axis=d),
+                          like((x,), np.argsort(data_of(x), axis=d, kind="stable")))
+    # descending, ties in their original order (any dtype): the reversed tensor sorted
+    # ascending, read backwards; the values' gradient follows the same permutation
+    backwards = flip(x, d)
+    order = x.shape[d] - 1 - np.flip(np.argsort(data_of(backwards), axis=d, kind="stable"), axis=d)
+    return SortResult(flip(R.sort(backwards, axis=d), d), like((x,), order))
+
+
+# --------------------------------------------------------------------------------------------
+# linear algebra with several results
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+def slogdet(A) -> SlogdetResult:
+    """``(sign, logabsdet)`` of a square matrix; only ``logabsdet`` carries a gradient."""
+    return SlogdetResult(*R.slogdet(operand(A)))
+
+
+def eigh(A) -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
+    return EighResult(*R.eigh(operand(A)))
+

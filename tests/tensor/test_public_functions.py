@@ -1,0 +1,59 @@
+"""The public functions (``chainrule.add``) and Tensor's methods (``x.add``) are one operation
+each: the method is :mod:`chainrule.ops`' function, the public function the same one made to
+take any input and return a Tensor."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import functions, ops
+
+SHARED = sorted(name for name in vars(cr.Tensor)
+                if not name.startswith("_") and callable(getattr(functions, name, None)))
+
+
+def test_methods_and_functions_share_their_names():
+    assert len(SHARED) > 80
+    assert {"add", "sum", "exp", "reshape", "max", "sort", "where"} - set(SHARED) == {"where"}
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_a_public_function_is_the_method_behind_the_same_name(name):
+    method = vars(cr.Tensor)[name]
+    public = getattr(functions, name)
+    assert public.__wrapped__ is method, f"chainrule.{name} and Tensor.{name} differ"
+
+
+UNARY_ON_RAW = ["exp", "sum", "mean", "abs", "neg", "flatten", "argmax", "isnan", "clone",
+                "t", "logsumexp", "cumsum"]
+
+
+@pytest.mark.parametrize("name", UNARY_ON_RAW)
+def test_a_public_function_of_a_list_or_ndarray_returns_a_tensor(name):
+    args = (0,) if name == "cumsum" else ()
+    for value in ([[1.0, 2.0], [3.0, 4.0]], np.array([[1.0, 2.0], [3.0, 4.0]])):
+        out = getattr(cr, name)(value, *args)
+        assert type(out) is cr.Tensor
+        expected = getattr(cr.tensor(np.asarray(value)), name)(*args)
+        np.testing.assert_allclose(out.numpy(), expected.numpy())
+
+
+def test_binary_and_joining_functions_of_raw_values_return_tensors():
+    a, b = np.arange(3.0), [1.0, 1.0, 1.0]
+    for out in (cr.add(a, b), cr.mul(2.0, a), cr.matmul(a, a), cr.cat([a, b]),
+                cr.stack([a, b]), cr.einsum("i,i->", a, b), cr.where(a > 0, a, 0.0),
+                cr.max(a, 0).values, cr.sort(a).indices):
+        assert type(out) is cr.Tensor
+
+
+def test_an_error_on_a_raw_argument_names_the_public_function():
+    with pytest.raises(ValueError, match=r"chainrule\.reshape: .*given shapes \(4,\)"):
+        cr.reshape([1.0, 2.0, 3.0, 4.0], (5,))
+
+
+def test_ops_on_arrays_alone_are_numpy():
+    """``chainrule.ops`` follows the primitives' rule: no tensor in, NumPy out."""
+    out = ops.sum(np.arange(4.0), 0)
+    assert type(out) is not cr.Tensor and float(out) == 6.0
+    values, indices = ops.max(np.array([1.0, 5.0, 2.0]), 0)
+    assert float(values) == 5.0 and int(indices) == 1
