@@ -7,12 +7,10 @@ node's rules on the summed gradient, sums the results back to each input's shape
 to its dtype, and adds them to what the input has received so far.  Leaves get theirs in
 ``.grad`` at the end (after their tensor hooks).
 
-The cost per node is what small graphs (scalar loops) pay, so two things keep it low.  A plain
-pass (no ``create_graph``, no ``inputs=``) on small gradients runs a lean copy of the per-node
-step, written out in the loop of :func:`run_backward`; everything else goes through
-:func:`_propagate`.  (The lean copy does not track which large results a rule has just
-allocated, so a large gradient it passes on is added into a new array, never in place: the
-same values, one allocation more in that rare case.)
+The per-node step is written once, in the loop of :func:`run_backward` itself rather than in
+a function called per node: its cost is what small graphs (scalar loops) pay per operation,
+and a call per node would add half of it again.  What only some passes need (hooks, retained
+gradients, ``inputs=``, rules on tensors, large arrays) costs the others one test each.
 
 And the counts live mostly on the nodes: a node with one consumer (most of them) is only
 marked as seen, so the dict of counts holds the few with several, and a chain
@@ -22,7 +20,7 @@ Gradients are never added into an array the engine did not allocate: the first c
 is kept by reference, the second allocates a sum, later ones are added in place.
 
 Large arrays (over 4,096 elements) get more care, because a fresh 8 MB array costs more than
-the arithmetic done in it: :func:`_propagate` lets rules write into gradients and saved values
+the arithmetic done in it: the step lets rules write into gradients and saved values
 that no one else can see, and keeps freed ones for reuse (``chainrule/buffers.py`` says how).
 """
 
@@ -72,95 +70,144 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
 
     saved_mode, saved_pool = grad_mode.enabled, donation.pool
     grad_mode.enabled = create_graph
-    # large saved values freed by this pass may be reused by its rules (raw arrays only)
-    recycling = buffers.REFCOUNTS_TRUSTED and not (retain_graph or create_graph or on_tensors)
-    donation.pool = [] if recycling else None
-    # a plain pass over every node (no create_graph, no inputs=): small gradients take the
-    # lean path written out below, which is the engine's cost per node
-    plain = wanted is None and not (create_graph or on_tensors)
+    # rules run on tensors (recorded, or carrying tangents) or on raw arrays
+    on_tensors = create_graph or on_tensors
     # the class of the tensors this pass makes (gradients handed to hooks, recorded values)
     tensor_cls = type(roots[0]) if roots else TensorBase  # (no roots: nothing is made)
-    recorded_as = tensor_cls if (create_graph or on_tensors) else None
+    # large saved values freed by this pass may be reused by its rules (raw arrays only)
+    recycling = buffers.REFCOUNTS_TRUSTED and not (retain_graph or on_tensors)
+    donation.pool = [] if recycling else None
     try:
         # nodes whose consumers are all done, each with its total gradient (None: none flowed)
         ready = [(n, pending.pop(n, None)) for n in root_nodes if deps[n] == 0]
         while ready:
+            # --- the per-node step: node's rules on its total gradient g, passed to parents
             node, g = ready.pop()
-            if g is not None and (node.extras is not None or type(g) is SparseGrad
-                                  or (targets is not None and node in targets)):
-                g = _arrive(node, g, node in owned, create_graph, targets, capture, tensor_cls,
-                            accumulate, fill_retained)
-            if plain and g is not None and (type(g) is not np.ndarray or g.size <= LARGE):
-                args, ans = node.args, node.ans
-                if args is FREED or ans is FREED:
-                    raise RuntimeError(BACKWARD_TWICE)
-                if node.epoch != inplace_count[0]:
-                    _check_versions(node)
-                parents = node.parents
-                if args is None:
-                    args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 \
-                        else (None,) * len(parents)
+            parents = node.parents
+            if g is not None:
+                if node.extras is not None or type(g) is SparseGrad or (
+                        targets is not None and node in targets):
+                    g = _arrive(node, g, node in owned, create_graph, targets, capture,
+                                tensor_cls, accumulate, fill_retained)
+                if wanted is not None and not any(p in wanted for p in parents):
+                    g = None  # nothing wanted lies behind this node
+            if g is None:  # no gradient flowed: the parents only learn that this node is done
+                _count_down(parents, deps, pending, ready, wanted)
+                continue
+            args, ans = node.args, node.ans
+            if args is FREED or ans is FREED:
+                raise RuntimeError(BACKWARD_TWICE)
+            if node.epoch != inplace_count[0]:
+                _check_versions(node)
+            if on_tensors:
+                g = g if isinstance(g, TensorBase) else new_tensor(tensor_cls, g)
+                if ans is not None:
+                    ans = new_tensor(tensor_cls, ans, node)
+                    if node.extras is not None:
+                        ans._tangents = node.extras.ans_tangents
+            # large raw arrays get buffer reuse (see chainrule/buffers.py): the rules may write
+            # into g when they are its only reader and into dying saved inputs, and the large
+            # arrays they allocate are added into in place
+            large = type(g) is np.ndarray and g.size > LARGE
+            if large:
+                # what earlier steps left in this frame would hide dead arrays (see buffers.py)
+                a = saved = gi = spent = data = None
+                # saved inputs only this node references (counted before the list below
+                # adds its references)
+                dying = buffers.unshared(args) if recycling and args is not None else None
+                donated = (node.extras is None and node in owned
+                           and (targets is None or node not in targets) and g.flags.writeable
+                           and sum(p is not None and (wanted is None or p in wanted)
+                                   for p in parents) == 1)
+                fresh_results, done = [], []  # accumulated, and made ready, at the end
+            if args is None:
+                args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 \
+                    else (None,) * len(parents)
+            elif not on_tensors:
+                saved, args = args, []
+                for a in saved:  # (a loop: cheaper than a comprehension's frame, per node)
+                    args.append(a._data if isinstance(a, TensorBase) else a)
+            params = node.params or _NO_PARAMS
+            prim = node.prim
+            rules, variadic = prim.vjp, prim.variadic  # one rule per input, or one for all
+            i = -1
+            for p in parents:
+                i += 1
+                if p is None or (wanted is not None and p not in wanted):
+                    continue
+                if large:
+                    gi, spent = _call_offering_buffers(rules, variadic, i, g, ans, args,
+                                                       params, donated, dying, parents,
+                                                       wanted, prim.reads)
+                    if dying:  # a saved input handed on as a gradient is no longer dying
+                        dying = [(j, a) for j, a in dying if not buffers.aliases(gi, a)]
+                elif variadic:
+                    gi = rules(i, g, ans, *args, **params)
+                elif params is _NO_PARAMS:
+                    gi = rules[i](g, ans, *args)
                 else:
-                    saved, args = args, []
-                    for a in saved:
-                        args.append(a._data if isinstance(a, TensorBase) else a)
-                params = node.params or _NO_PARAMS
-                prim = node.prim
-                rules = prim.vjp
-                variadic = prim.variadic
-                i = -1
-                for p in parents:
-                    i += 1
-                    if p is None:
-                        continue
-                    if variadic:
-                        gi = rules(i, g, ans, *args, **params)
-                    elif params is _NO_PARAMS:
-                        gi = rules[i](g, ans, *args)
-                    else:
-                        gi = rules[i](g, ans, *args, **params)
-                    if type(p) is Node:
+                    gi = rules[i](g, ans, *args, **params)
+                if type(p) is Node:
+                    if gi is not None:
+                        if gi.shape != p.shape:
+                            gi = unbroadcast(gi, p.shape)
+                        if gi.dtype is not p.dtype and gi.dtype != p.dtype:
+                            gi = cast_to(gi, p.dtype)
+                        if large and _allocated_by_rule(gi, g, ans, args, donated, spent):
+                            fresh_results.append((p, gi))
+                            gi = None
+                    remaining = deps.get(p, 1) - 1
+                    if remaining:
+                        deps[p] = remaining
+                    if p in pending:
                         if gi is not None:
-                            if gi.shape != p.shape:
-                                gi = unbroadcast(gi, p.shape)
-                            if gi.dtype is not p.dtype and gi.dtype != p.dtype:
-                                gi = cast_to(gi, p.dtype)
-                        remaining = deps.get(p, 1) - 1
-                        if remaining:
-                            deps[p] = remaining
-                        if p in pending:
-                            if gi is not None:
-                                _accumulate(pending, owned, p, gi)
-                            if remaining == 0:
-                                ready.append((p, pending.pop(p)))
-                        elif remaining == 0:  # the last consumer, and the only gradient
-                            ready.append((p, gi))
-                        elif gi is not None:
-                            pending[p] = gi
-                    elif gi is not None:
-                        data = p._data
-                        if gi.shape != data.shape:
-                            gi = unbroadcast(gi, data.shape)
-                        if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                            gi = cast_to(gi, data.dtype)
-                        if p in pending:
                             _accumulate(pending, owned, p, gi)
+                        if remaining == 0:
+                            if large:
+                                done.append(p)
+                            else:
+                                ready.append((p, pending.pop(p)))
+                    elif remaining == 0:  # the last consumer
+                        if not large:
+                            ready.append((p, gi))
                         else:
-                            pending[p] = gi
-                if not retain_graph:
+                            if gi is not None:
+                                pending[p] = gi
+                            done.append(p)
+                    elif gi is not None:
+                        pending[p] = gi
+                elif gi is not None:  # a leaf
+                    data = p._data
+                    if gi.shape != data.shape:
+                        gi = unbroadcast(gi, data.shape)
+                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                        gi = cast_to(gi, data.dtype)
+                    if large and _allocated_by_rule(gi, g, ans, args, donated, spent):
+                        fresh_results.append((p, gi))
+                    elif p in pending:
+                        _accumulate(pending, owned, p, gi)
+                    else:
+                        pending[p] = gi
+            if large:
+                for p, gi in fresh_results:
+                    # one new array handed to two inputs must stay unowned, or adding into it
+                    # for one input would change the other's gradient
+                    handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
+                    _accumulate(pending, owned, p, gi, fresh=not handed_twice)
+                for p in done:
+                    ready.append((p, pending.pop(p, None)))
+            if not retain_graph:
+                if large and recycling:
+                    # this frame's references would hide dead arrays from the pool
+                    args = ans = dying = spent = gi = fresh_results = saved = a = data = None
+                    _recycle(node)
+                else:  # what _free_saved does, written out: this is every node's cost
                     if node.args is not None:
                         node.args = FREED
-                    if ans is not None:
+                    if node.ans is not None:
                         node.ans = FREED
                         if node.extras is not None:
                             node.extras.ans_tangents = None  # (they lead back to this node)
-                continue
-            large = type(g) is np.ndarray and g.size > LARGE
-            # the rules may write into a large gradient that only this node will read
-            donatable = (large and node.extras is None and node in owned
-                         and (targets is None or node not in targets))
-            _propagate(node, g, pending, owned, deps, ready, wanted, recorded_as,
-                       retain_graph, donatable, large and recycling)
         for key, g in pending.items():
             if type(key) is Node:
                 continue  # a root node pruned away or never reached by any wanted path
@@ -266,113 +313,40 @@ def _leading_to(root_nodes, deps, targets) -> set:
     return wanted
 
 
-def _propagate(node, g, pending, owned, deps, ready, wanted, recorded_as, retain_graph,
-               donatable, recycling):
-    """Run ``node``'s rules on its gradient ``g`` and pass the results to its parents.
-
-    ``recorded_as`` is None when the rules run on raw arrays, else the tensor class their
-    values are wrapped in."""
-    on_tensors = recorded_as is not None
-    parents = node.parents
-    fresh_results = None  # large new arrays from the rules: accumulated once all are known
-    done = []  # parents whose last consumer this node is
-    dying = None  # [(index, array)]: saved inputs that only this node references
-    if g is not None and wanted is not None and not any(
-            p in wanted for p in parents if p is not None):
-        g = None  # nothing wanted lies behind this node
-    if g is not None:
-        args, ans = node.args, node.ans
-        if args is FREED or ans is FREED:
-            raise RuntimeError(BACKWARD_TWICE)
-        if node.epoch != inplace_count[0]:
-            _check_versions(node)
-        if on_tensors:
-            g = g if isinstance(g, TensorBase) else new_tensor(recorded_as, g)
-            if ans is not None:
-                ans = new_tensor(recorded_as, ans, node)
-                if node.extras is not None:
-                    ans._tangents = node.extras.ans_tangents
-        if recycling and args is not None:
-            dying = buffers.unshared(args)  # (counted before the list below adds its references)
-        if args is None:
-            args = _NOTHING_SAVED[len(parents)] if len(parents) < 4 else (None,) * len(parents)
-        elif not on_tensors:
-            saved, args = args, []
-            for a in saved:  # (a loop: cheaper than a comprehension's frame, per node)
-                args.append(a._data if isinstance(a, TensorBase) else a)
-        params = node.params or _NO_PARAMS
-        prim = node.prim
-        per_input = None if prim.variadic else prim.vjp  # one rule per input, or one for all
-        for_all = prim.vjp
-        # one rule will read g, once: it may write its result into g (see _Donation)
-        donated = (donatable and not on_tensors and g.flags.writeable
-                   and sum(p is not None and (wanted is None or p in wanted)
-                           for p in parents) == 1)
-    for i, p in enumerate(parents):
-        if p is None or (wanted is not None and p not in wanted):
-            continue
-        is_node = type(p) is Node
-        if g is not None:
-            spent = ()
-            if donated or dying:  # (rare: large arrays only) the rule may write into these
-                donation.array = g if donated else None
-                if dying:
-                    spent = buffers.spendable(dying, i, parents, wanted, prim.reads)
-                    donation.spent = spent
-                try:
-                    gi = per_input[i](g, ans, *args, **params) if per_input is not None \
-                        else for_all(i, g, ans, *args, **params)
-                finally:
-                    donation.array = None
-                    donation.spent = ()
-                if dying:  # a saved input handed on as a gradient is no longer dying
-                    dying = [(j, a) for j, a in dying if not buffers.aliases(gi, a)]
-            elif per_input is None:
-                gi = for_all(i, g, ans, *args, **params)
-            elif params is _NO_PARAMS:
-                gi = per_input[i](g, ans, *args)
-            else:
-                gi = per_input[i](g, ans, *args, **params)
-            if gi is not None:
-                if is_node:
-                    shape, dtype = p.shape, p.dtype
-                else:
-                    shape, dtype = p._data.shape, p._data.dtype
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape)
-                if gi.dtype is not dtype and gi.dtype != dtype:
-                    gi = cast_to(gi, dtype)
-                if type(gi) is np.ndarray and gi.size > LARGE and (
-                        (donated and gi is g) or any(gi is a for a in spent)
-                        or buffers.is_fresh(gi, g, ans, args)):
-                    if fresh_results is None:
-                        fresh_results = []
-                    fresh_results.append((p, gi))
-                elif p in pending:
-                    _accumulate(pending, owned, p, gi)
-                else:
-                    pending[p] = gi
-        if is_node:
+def _count_down(parents, deps, pending, ready, wanted) -> None:
+    """A node is done without passing a gradient: its parents have one consumer less."""
+    for p in parents:
+        if type(p) is Node and (wanted is None or p in wanted):
             remaining = deps.get(p, 1) - 1
             if remaining:
                 deps[p] = remaining
             else:
-                done.append(p)
-    if fresh_results is not None:
-        for p, gi in fresh_results:
-            # one new array handed to two inputs must stay unowned, or adding into it for one
-            # input would change the other's gradient
-            handed_twice = sum(gj is gi for _, gj in fresh_results) > 1
-            _accumulate(pending, owned, p, gi, fresh=not handed_twice)
-    for p in done:
-        ready.append((p, pending.pop(p, None)))
-    if g is not None and not retain_graph:
-        if recycling:
-            # this frame's references would hide dead arrays
-            args = ans = dying = spent = gi = fresh_results = None
-            _recycle(node)
-        else:
-            _free_saved(node)
+                ready.append((p, pending.pop(p, None)))
+
+
+def _allocated_by_rule(gi, g, ans, args, donated, spent) -> bool:
+    """Is the large gradient ``gi`` an array the rule has just made (or written into an
+    offered buffer)?  Then the engine owns it and may add into it in place."""
+    return type(gi) is np.ndarray and gi.size > LARGE and (
+        (donated and gi is g) or any(gi is a for a in spent)
+        or buffers.is_fresh(gi, g, ans, args))
+
+
+def _call_offering_buffers(rules, variadic, i, g, ans, args, params, donated, dying, parents,
+                           wanted, reads):
+    """Call rule ``i`` with the large arrays it may write into offered (``donation``): ``g``
+    when only this rule reads it, and the dying saved inputs no later rule reads.  Returns the
+    rule's result and the inputs that were offered."""
+    donation.array = g if donated else None
+    spent = buffers.spendable(dying, i, parents, wanted, reads) if dying else ()
+    donation.spent = spent
+    try:
+        if variadic:
+            return rules(i, g, ans, *args, **params), spent
+        return rules[i](g, ans, *args, **params), spent
+    finally:
+        donation.array = None
+        donation.spent = ()
 
 
 def _free_saved(node) -> None:

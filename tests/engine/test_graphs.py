@@ -354,16 +354,16 @@ class TestLargeArrayInPlaceGradients:
     def test_donation_saves_the_allocation(self, monkeypatch):
         """The mechanism: an exp rule handed its gradient writes into it."""
         handed = []
-        original = backward._propagate
+        original = backward._call_offering_buffers
         signature = inspect.signature(original)
 
         def spy(*args):
             call = signature.bind(*args).arguments
-            if call["donatable"] and call["node"].prim.name == "exp":
+            if call["donated"] and call["rules"] is cr.rules.exp.vjp:
                 handed.append(id(call["g"]))
             return original(*args)
 
-        monkeypatch.setattr(backward, "_propagate", spy)
+        monkeypatch.setattr(backward, "_call_offering_buffers", spy)
         x = f64(self.x0)
         (x.sin().exp() * 2.0).sum().backward()  # Mul hands Exp a new array: the engine's own
         assert handed  # the Exp node was given a gradient it may overwrite
