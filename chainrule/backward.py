@@ -26,14 +26,14 @@ that no one else can see, and keeps freed ones for reuse (``chainrule/buffers.py
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from chainrule import buffers
 from chainrule.buffers import LARGE, donation
-from chainrule.engine import BACKWARD_TWICE, FREED, Node, SparseGrad, grad_mode
+from chainrule.engine import BACKWARD_TWICE, FREED, Node, grad_mode
+from chainrule.order import count_consumers, leading_to
 from chainrule.rules.shape import cast_to, clone, unbroadcast
+from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, inplace_count, new_like, new_tensor
 
 
@@ -60,13 +60,13 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             root_nodes.append(key)
         _accumulate(pending, owned, key, seed)
 
-    deps = _count_dependencies(root_nodes)
+    deps = count_consumers(root_nodes)
     wanted = None  # with inputs: keys whose gradient is needed
     capture: dict = {}
     targets = None
     if inputs is not None:
         targets = {(t._node if t._node is not None else t): t for t in inputs}
-        wanted = _leading_to(root_nodes, deps, targets)
+        wanted = leading_to(root_nodes, deps, targets)
 
     saved_mode, saved_pool = grad_mode.enabled, donation.pool
     grad_mode.enabled = create_graph
@@ -241,76 +241,6 @@ def _arrive(node, g, is_owned, create_graph, targets, capture, tensor_cls, accum
         if accumulate and target is not retained:  # backward(inputs=[a non-leaf])
             _add_to_grad(target, g, False, create_graph)
     return g
-
-
-_COUNTING = threading.Lock()  # held by the one count that may mark nodes (see below)
-
-
-def _count_dependencies(root_nodes) -> dict:
-    """How many recorded edges lead into each node reachable from the roots.
-
-    Most nodes of a graph feed exactly one other: those are only marked as seen (a slot of the
-    node, which is cheaper than an entry in a dict of a million nodes) and have no entry.  The
-    dict holds the roots and the nodes with two consumers or more; ``deps.get(node, 1)``
-    reads any count.  Two counts marking the same nodes at once would each take the other's
-    marks for their own, so one count at a time marks; a count that finds the lock taken
-    (another thread's, or this thread's own, re-entered from a finaliser that runs a backward
-    pass) counts every node in the dict instead.
-    """
-    deps = dict.fromkeys(root_nodes, 0)
-    stack = list(root_nodes)
-    if not _COUNTING.acquire(blocking=False):
-        return _count_in_dict(deps, stack)
-    try:
-        seen = object()  # this pass's mark
-        for node in root_nodes:
-            node.mark = seen
-        while stack:
-            for p in stack.pop().parents:
-                if type(p) is Node:
-                    if p.mark is not seen:
-                        p.mark = seen
-                        stack.append(p)
-                    elif p in deps:
-                        deps[p] += 1
-                    else:
-                        deps[p] = 2
-    finally:
-        _COUNTING.release()
-    return deps
-
-
-def _count_in_dict(deps, stack) -> dict:
-    """The same counts, every node in the dict (no marks)."""
-    while stack:
-        for p in stack.pop().parents:
-            if type(p) is Node:
-                if p in deps:
-                    deps[p] += 1
-                else:
-                    deps[p] = 1
-                    stack.append(p)
-    return deps
-
-
-def _leading_to(root_nodes, deps, targets) -> set:
-    """The nodes and leaves from which some target can be reached (targets included)."""
-    remaining = dict(deps)
-    order = []
-    stack = [n for n in root_nodes if remaining[n] == 0]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        for p in node.parents:
-            if type(p) is Node:
-                remaining[p] = remaining.get(p, 1) - 1
-                if remaining[p] == 0:
-                    stack.append(p)
-    wanted = {t for t in targets if type(t) is not Node}
-    for node in reversed(order):
-        if node in targets or any(p in wanted for p in node.parents if p is not None):
-            wanted.add(node)
-    return wanted
 
 
 def _count_down(parents, deps, pending, ready, wanted) -> None:

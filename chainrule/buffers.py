@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from chainrule.engine import SparseGrad
+from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, new_tensor
 
 

@@ -172,38 +172,6 @@ class AccumulateGrad:
 
 
 # --------------------------------------------------------------------------------------------
-# Sparse gradients of indexing: kept as (index, values) until they meet a dense buffer, so that
-# ``sum(x[i] for i in range(n))`` costs O(n) and not O(n^2).
-
-
-class SparseGrad:
-    """The gradient of ``x[index]``: zeros of ``shape`` with ``values`` added at ``index``."""
-
-    __slots__ = ("shape", "dtype", "index", "values", "basic")
-
-    def __init__(self, shape, index, values, basic: bool) -> None:
-        self.shape = shape
-        self.index = index
-        self.values = values
-        self.dtype = values.dtype
-        self.basic = basic  # only ints and slices: no position can repeat
-
-    def add_into(self, dense: np.ndarray) -> None:
-        if self.basic:
-            dense[self.index] += self.values
-        else:
-            np.add.at(dense, self.index, self.values)
-
-    def dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, self.dtype)
-        self.add_into(out)
-        return out
-
-    def astype(self, dtype) -> SparseGrad:
-        return SparseGrad(self.shape, self.index, self.values.astype(dtype), self.basic)
-
-
-# --------------------------------------------------------------------------------------------
 # Primitives and recording
 
 class Primitive:

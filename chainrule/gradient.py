@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from chainrule.backward import run_backward
-from chainrule.engine import SparseGrad
+from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, new_like
 
 CREATE_GRAPH_WARNING = (

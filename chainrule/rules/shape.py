@@ -11,8 +11,8 @@ import builtins
 
 import numpy as np
 
-from chainrule.engine import SparseGrad
 from chainrule.rules.table import primitive
+from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase
 
 reshape = primitive("reshape", lambda x, shape, x_shape: _reshaped(x, shape),

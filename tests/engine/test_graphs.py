@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import backward, buffers, engine
+from chainrule import backward, buffers, engine, order, sparse
 
 
 def f64(values, requires_grad=True):
@@ -138,13 +138,13 @@ class TestConcurrentPasses:
             loss.backward()  # would wait for the lock if counting required it
             done.set()
 
-        assert backward._COUNTING.acquire(timeout=5)
+        assert order._COUNTING.acquire(timeout=5)
         try:
             worker = threading.Thread(target=work, daemon=True)
             worker.start()
             finished = done.wait(timeout=10)
         finally:
-            backward._COUNTING.release()
+            order._COUNTING.release()
         worker.join(timeout=10)
         assert finished
         np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-14)
@@ -272,13 +272,13 @@ class TestIndexingLoops:
     def test_loop_over_elements_accumulates_sparsely(self, monkeypatch):
         """``sum(x[i] for i)`` must not build one dense gradient per element (that is O(n^2))."""
         densified = []
-        original = engine.SparseGrad.dense
+        original = sparse.SparseGrad.dense
 
         def counting_dense(self):
             densified.append(self.shape)
             return original(self)
 
-        monkeypatch.setattr(engine.SparseGrad, "dense", counting_dense)
+        monkeypatch.setattr(sparse.SparseGrad, "dense", counting_dense)
         n = 500
         x = f64(np.arange(n, dtype=float))
         total = x[0]
