@@ -35,6 +35,7 @@ from chainrule.order import count_consumers, leading_to
 from chainrule.rules.shape import cast_to, clone, unbroadcast
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, inplace_count, new_like, new_tensor
+from chainrule.versions import check_versions
 
 
 def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
@@ -98,7 +99,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             if args is FREED or ans is FREED:
                 raise RuntimeError(BACKWARD_TWICE)
             if node.epoch != inplace_count[0]:
-                _check_versions(node)
+                check_versions(node)
             if on_tensors:
                 g = g if isinstance(g, TensorBase) else new_tensor(tensor_cls, g)
                 if ans is not None:
@@ -414,33 +415,3 @@ def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
         tensor._grad = new_like(tensor, g)
     else:
         tensor._grad = new_like(tensor, np.array(g, dtype=tensor._data.dtype))
-
-
-def _check_versions(node) -> None:
-    versions, ans_counter = node.versions, node.ans_counter
-    if ans_counter is not None and ans_counter[0] != 0:
-        _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
-                        ans_counter[0], 0)
-    if node.args is None:
-        return
-    reads = node.prim.reads
-    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
-                                       for j in reads[i]}
-    for i, a in enumerate(node.args):
-        if not isinstance(a, TensorBase) or a._vc is None or (read is not None and i not in read):
-            continue  # never changed in place, or its value is not needed
-        now = a._vc[0]
-        expected = versions[i] if versions is not None else 0
-        if now != expected:
-            where = f"which is output 0 of {a._node.name()}" if a._node is not None else "a leaf"
-            _raise_modified(node, where, a.shape, a.dtype, now, expected)
-
-
-def _raise_modified(node, where, shape, dtype, now, expected):
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{dtype} tensor of shape {tuple(shape)}], {where}, is at version {now}; "
-        f"expected version {expected} instead. Hint: {node.name()} saved this tensor for its "
-        "gradient and it was changed in place afterwards; use an out-of-place operation "
-        "(y = y * 2 rather than y.mul_(2)) or .clone() the tensor before changing it."
-    )

@@ -36,6 +36,7 @@ import numpy as np
 
 from chainrule.forward import JVP_KINDS, push_tangents
 from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
+from chainrule.versions import mark_view, saved_versions, share_storage
 
 # --------------------------------------------------------------------------------------------
 # Grad mode (per thread, like PyTorch's)
@@ -280,7 +281,7 @@ class Primitive:
         node.shape = ans.shape
         node.dtype = ans.dtype
         node.epoch = inplace_count[0]
-        node.versions = _versions(args) if has_version else None
+        node.versions = saved_versions(args) if has_version else None
         node.extras = node.mark = None
         if self.save_ans:
             node.ans = ans
@@ -323,7 +324,7 @@ class Primitive:
                 raw.append(a)
                 parents.append(None)
         if self.view:
-            raw = _share_storage(args, raw)
+            raw = share_storage(args, raw)
         try:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
@@ -333,13 +334,13 @@ class Primitive:
             ans_counter = [0] if self.save_ans else None
             node = Node(self, tuple(parents), args if self.save_inputs else None,
                         ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
-                        inplace_count[0], _versions(args) if has_version else None,
+                        inplace_count[0], saved_versions(args) if has_version else None,
                         ans_counter)
         out = new_tensor(type(first), ans, node)
         if node is not None and self.save_ans:
             out._vc = node.ans_counter
         if self.view:
-            _mark_view(out, args[0])
+            mark_view(out, args[0])
         if has_tangent:
             push_tangents(self, args, params, out)
             if node is not None and self.save_ans and out._tangents is not None:
@@ -360,20 +361,6 @@ def _named_error(prim, err, raw_args) -> Exception:
     return kind(f"{called}: {err}{given}")
 
 
-def _versions(args) -> tuple:
-    return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, TensorBase) else 0
-                  for a in args])
-
-
-def _share_storage(args, raw):
-    """A view of a 0-d tensor held as a NumPy scalar must alias a real array: make one."""
-    first = args[0]
-    if isinstance(first, TensorBase) and not isinstance(first._data, np.ndarray):
-        first._ensure_array()
-        raw = [first._data, *raw[1:]]
-    return raw
-
-
 def _check_stale_view(view, prim) -> None:
     """A view whose base changed in place since it was made no longer matches its history."""
     if grad_mode.enabled and (view._rg or view._base._rg):
@@ -384,17 +371,3 @@ def _check_stale_view(view, prim) -> None:
             "a view's history), or use out-of-place operations."
         )
     view._view_version = view._vc[0]  # nothing recorded depends on it: the view is current
-
-
-def _mark_view(out, base) -> None:
-    """Views share their base's version counter, so in-place changes through either are seen."""
-    if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
-        return
-    root = base._base if base._base is not None else base
-    if root._vc is None:
-        root._vc = [0]
-    if base._vc is None:
-        base._vc = root._vc
-    out._vc = root._vc
-    out._base = root
-    out._view_version = root._vc[0]

@@ -1,0 +1,73 @@
+"""Version counters: in-place changes to values that a recorded node saved, and views that
+share their base's counter.
+
+Every tensor changed in place bumps its version (``TensorBase._bump_version``); a view shares
+its base's counter.  A node records the versions of the inputs it saved (and its result's
+counter), and the backward walk refuses to run its rules on values changed since, with
+PyTorch's error.  (A view whose base changed after it was made no longer matches its history:
+``engine.py`` checks that when the view is used.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.tensor_base import TensorBase
+
+
+def saved_versions(args) -> tuple:
+    return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, TensorBase) else 0
+                  for a in args])
+
+
+def share_storage(args, raw):
+    """A view of a 0-d tensor held as a NumPy scalar must alias a real array: make one."""
+    first = args[0]
+    if isinstance(first, TensorBase) and not isinstance(first._data, np.ndarray):
+        first._ensure_array()
+        raw = [first._data, *raw[1:]]
+    return raw
+
+
+def mark_view(out, base) -> None:
+    """Views share their base's version counter, so in-place changes through either are seen."""
+    if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
+        return
+    root = base._base if base._base is not None else base
+    if root._vc is None:
+        root._vc = [0]
+    if base._vc is None:
+        base._vc = root._vc
+    out._vc = root._vc
+    out._base = root
+    out._view_version = root._vc[0]
+
+
+def check_versions(node) -> None:
+    versions, ans_counter = node.versions, node.ans_counter
+    if ans_counter is not None and ans_counter[0] != 0:
+        _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
+                        ans_counter[0], 0)
+    if node.args is None:
+        return
+    reads = node.prim.reads
+    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
+                                       for j in reads[i]}
+    for i, a in enumerate(node.args):
+        if not isinstance(a, TensorBase) or a._vc is None or (read is not None and i not in read):
+            continue  # never changed in place, or its value is not needed
+        now = a._vc[0]
+        expected = versions[i] if versions is not None else 0
+        if now != expected:
+            where = f"which is output 0 of {a._node.name()}" if a._node is not None else "a leaf"
+            _raise_modified(node, where, a.shape, a.dtype, now, expected)
+
+
+def _raise_modified(node, where, shape, dtype, now, expected):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{dtype} tensor of shape {tuple(shape)}], {where}, is at version {now}; "
+        f"expected version {expected} instead. Hint: {node.name()} saved this tensor for its "
+        "gradient and it was changed in place afterwards; use an out-of-place operation "
+        "(y = y * 2 rather than y.mul_(2)) or .clone() the tensor before changing it."
+    )
