@@ -72,9 +72,7 @@ prints the current violations, grouped by rule.
 
 4. **Every module has a docstring.**
 
-Rules 1, 3 and 4 hold for the package.  Rule 2 does not hold yet (``functions.py`` attaches
-Tensor's methods, ``numpy.py`` its NumPy protocols, and the MXNet and JAX dialects their
-arrays' operators): its check is marked ``xfail`` until that part of issue 12 lands.
+All four rules hold for the package.
 """
 
 from __future__ import annotations
@@ -87,15 +85,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 # the installed package, found without running it: the static checks hold even while a
 # refactor leaves it unimportable (the same folder as ``Path(chainrule.__file__).parent``)
 PACKAGE_DIR = Path(importlib.util.find_spec("chainrule").origin).parent
-
-REFACTOR_IN_PROGRESS = pytest.mark.xfail(
-    strict=True, reason="issue 12: Tensor's methods and the dialects' operators are still "
-    "attached from outside their classes")
 
 # nodes that open a new scope: their bodies do not run when the enclosing code runs
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -658,7 +650,6 @@ def test_no_import_cycles_between_modules():
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
-@REFACTOR_IN_PROGRESS
 def test_nothing_is_assigned_onto_other_modules_or_classes_at_import_time():
     patches = find_import_time_patching(PACKAGE_DIR)
     assert not patches, "assigned at import time:\n" + "\n".join(patches)

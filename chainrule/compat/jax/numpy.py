@@ -4,6 +4,11 @@ Every function lifts its arguments to :class:`Array` (Python numbers weakly type
 JAX's result dtype, casts, and calls the function of the same name in :mod:`chainrule.numpy`
 on the Tensors inside, so that the transforms of ``chainrule.compat.jax`` differentiate it.
 
+The functions that are also :class:`Array`'s methods and operators (``add``, ``sum``,
+``reshape`` ...) are defined in :mod:`chainrule.compat.jax.core`, next to the class that binds
+them, and re-exported here (so ``jnp.sum is jnp.ndarray.sum``); the rest are made here, most
+with core's factories (``unary_function("exp")``, ``binary_function("vdot")`` ...).
+
 >>> from chainrule.compat.jax import numpy as jnp
 >>> x = jnp.arange(4.0)
 >>> 2 * jnp.dot(x, x)
@@ -16,7 +21,6 @@ Array([10.,  1.,  2.,  3.], dtype=float32)
 
 from __future__ import annotations
 
-import builtins
 import types
 
 import numpy as np
@@ -25,12 +29,83 @@ import chainrule
 import chainrule.numpy as cnp
 from chainrule.compat.jax.core import (
     Array,
-    check_dtype_request,
+    abs,
+    add,
+    all,
+    any,
+    argmax,
+    argmin,
+    argsort,
+    binary_function,
+    cast_tensor,
+    clip,
+    cumprod,
+    cumsum,
+    divide,
+    dot,
+    equal,
+    floor_divide,
     from_tensor,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
     lift,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mod,
+    multiply,
+    negative,
+    no_gradient_reduction,
+    not_equal,
+    positive,
+    power,
+    prod,
     promote,
+    ravel,
+    reshape,
+    round,
+    shaping_function,
+    sort,
+    squeeze,
+    std,
+    subtract,
+    sum,
+    swapaxes,
     to_tensor,
+    transpose,
+    unary_function,
+    var,
 )
+from chainrule.compat.jax.dtypes import check_dtype_request
+
+# jax.numpy's names (the helpers imported above are not among them)
+__all__ = [
+    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "any", "arange", "argmax",
+    "argmin", "argsort", "around", "array", "array_equal", "asarray", "atleast_1d", "atleast_2d",
+    "bool_", "broadcast_to", "ceil", "clip", "complex128", "complex64", "concatenate", "cos",
+    "cosh", "count_nonzero", "cumprod", "cumsum", "divide", "dot", "dtype", "e", "einsum", "empty",
+    "empty_like", "equal", "euler_gamma", "exp", "exp2", "expand_dims", "expm1", "eye", "finfo",
+    "flip", "float16", "float32", "float64", "floating", "floor", "floor_divide", "full",
+    "full_like", "greater", "greater_equal", "hstack", "identity", "iinfo", "inexact", "inf",
+    "inner", "int16", "int32", "int64", "int8", "integer", "isclose", "isfinite", "isinf", "isnan",
+    "issubdtype", "less", "less_equal", "linalg", "linspace", "log", "log10", "log1p", "log2",
+    "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mod", "moveaxis", "multiply", "nan", "ndarray", "ndim",
+    "negative", "newaxis", "not_equal", "number", "ones", "ones_like", "outer", "pi", "positive",
+    "pow", "power", "prod", "ravel", "reciprocal", "remainder", "reshape", "rint", "round", "shape",
+    "sign", "sin", "sinh", "size", "sort", "sqrt", "square", "squeeze", "stack", "std", "subtract",
+    "sum", "swapaxes", "tan", "tanh", "tensordot", "tile", "transpose", "true_divide", "trunc",
+    "uint16", "uint32", "uint64", "uint8", "var", "vdot", "vstack", "where", "zeros", "zeros_like",
+]
 
 ndarray = Array
 pi, e, inf, nan, newaxis, euler_gamma = np.pi, np.e, np.inf, np.nan, None, np.euler_gamma
@@ -42,89 +117,21 @@ dtype, finfo, iinfo, issubdtype = np.dtype, np.finfo, np.iinfo, np.issubdtype
 inexact, floating, integer, number = np.inexact, np.floating, np.integer, np.number
 
 
-def _as(value, dtype):
-    """``value`` as an operand of dtype ``dtype``: a Tensor, or a Python number left as is
-    (NumPy keeps the Tensor's dtype for those, and integer powers stay integer powers)."""
-    if isinstance(value, (builtins.int, builtins.float, builtins.complex)) \
-            and not isinstance(value, (builtins.bool, np.generic)):
-        if np.dtype(dtype).kind in "fc" or isinstance(value, builtins.int):
-            return value
-    t = to_tensor(value)
-    return t if t.dtype == dtype else t.to(dtype)
-
-
-def _binary_op(cfunc, x, y, *, inexact: bool = False, weak_result: bool = True) -> Array:
-    if not isinstance(x, Array) and not isinstance(y, Array):
-        x = lift(x)
-    dtype, weak = promote(x, y)
-    if inexact and dtype.kind in "biu":
-        dtype = np.dtype(np.float32)
-    a, b = _as(x, dtype), _as(y, dtype)
-    if not isinstance(a, chainrule.Tensor) and not isinstance(b, chainrule.Tensor):
-        a = to_tensor(lift(x, dtype))
-    return from_tensor(cfunc(a, b), weak and weak_result)
-
-
-def _unary_op(cfunc, x, *, inexact: bool = True) -> Array:
-    a = lift(x)
-    t = to_tensor(a)
-    if inexact and t.dtype.kind in "biu":
-        t = t.to(np.float32)
-    if inexact and t.dtype in _WIDENED:
-        # float32 transcendental functions: computed in float64 and rounded, which gives the
-        # correctly rounded value (as JAX's, and PyTorch's, almost always; NumPy's own float32
-        # sin is 1 ulp off at 1.0).  The derivative goes through the same casts.
-        return from_tensor(cfunc(t.to(np.float64)).to(t.dtype), a.weak_type)
-    return from_tensor(cfunc(t), a.weak_type)
-
-
-_WIDENED = (np.dtype(np.float16), np.dtype(np.float32))
-
-
-def _binary(name: str, inexact: bool = False, weak_result: bool = True):
-    cfunc = getattr(cnp, name)
-
-    def op(x1, x2):
-        return _binary_op(cfunc, x1, x2, inexact=inexact, weak_result=weak_result)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``jax.numpy.{name}``."
-    return op
-
-
-def _unary(name: str, inexact: bool = True):
-    cfunc = getattr(cnp, name)
-
-    def op(x):
-        return _unary_op(cfunc, x, inexact=inexact)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``jax.numpy.{name}``."
-    return op
-
-
 # --------------------------------------------------------------------------------------------
-# elementwise
+# elementwise (add, multiply, negative, abs ... are core's)
 
-exp, log, log1p, expm1 = _unary("exp"), _unary("log"), _unary("log1p"), _unary("expm1")
-sin, cos, tan = _unary("sin"), _unary("cos"), _unary("tan")
-tanh, sinh, cosh = _unary("tanh"), _unary("sinh"), _unary("cosh")
-reciprocal = _unary("reciprocal", False)
-negative, square = _unary("negative", False), _unary("square", False)
-abs = absolute = _unary("abs", False)  # noqa: A001
-sign, floor, ceil = _unary("sign", False), _unary("floor", False), _unary("ceil", False)
-trunc, rint = _unary("trunc", False), _unary("rint", False)
-add, subtract, multiply = _binary("add"), _binary("subtract"), _binary("multiply")
-maximum, minimum = _binary("maximum"), _binary("minimum")
-divide = true_divide = _binary("divide", inexact=True)
-logaddexp = _binary("logaddexp", inexact=True)
-
-
-def power(x1, x2) -> Array:
-    """``x1 ** x2``; a Python integer exponent is an integer power, as in JAX."""
-    return _binary_op(cnp.power, x1, x2)
-
-
+exp, log = unary_function("exp"), unary_function("log")
+log1p, expm1 = unary_function("log1p"), unary_function("expm1")
+sin, cos, tan = unary_function("sin"), unary_function("cos"), unary_function("tan")
+tanh, sinh, cosh = unary_function("tanh"), unary_function("sinh"), unary_function("cosh")
+reciprocal = unary_function("reciprocal", False)
+square = unary_function("square", False)
+absolute = abs
+sign, floor = unary_function("sign", False), unary_function("floor", False)
+ceil = unary_function("ceil", False)
+trunc, rint = unary_function("trunc", False), unary_function("rint", False)
+true_divide = divide
+logaddexp = binary_function("logaddexp", inexact=True)
 pow = power  # noqa: A001
 
 
@@ -150,28 +157,7 @@ def exp2(x) -> Array:
     return power(2.0, lift(x))
 
 
-def positive(x) -> Array:
-    """``jax.numpy.positive``: ``+x``, which is ``x`` as an Array."""
-    return lift(x)
-
-
-def round(a, decimals: int = 0) -> Array:  # noqa: A001
-    """``jax.numpy.round``: ``a`` rounded to ``decimals`` decimal places."""
-    a = lift(a)
-    return from_tensor(cnp.round(to_tensor(a), decimals), a.weak_type)
-
-
 around = round
-
-
-def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> Array:  # noqa: A002
-    """``jax.numpy.clip``: values limited to ``[min, max]`` (or ``[a_min, a_max]``)."""
-    a = lift(a)
-    lo = a_min if min is None else min
-    hi = a_max if max is None else max
-    lo = None if lo is None else float(lo) if a.dtype.kind in "fc" else int(lo)
-    hi = None if hi is None else float(hi) if a.dtype.kind in "fc" else int(hi)
-    return from_tensor(cnp.clip(to_tensor(a), lo, hi), a.weak_type)
 
 
 def where(condition, x=None, y=None) -> Array:
@@ -180,29 +166,11 @@ def where(condition, x=None, y=None) -> Array:
         return tuple(from_tensor(i) for i in np.nonzero(np.asarray(lift(condition))))
     dtype, weak = promote(x, y)
     cond = np.asarray(lift(condition)).astype(bool)
-    return from_tensor(cnp.where(cond, _as_tensor(x, dtype), _as_tensor(y, dtype)), weak)
+    return from_tensor(cnp.where(cond, cast_tensor(x, dtype), cast_tensor(y, dtype)), weak)
 
 
-def _as_tensor(value, dtype):
-    t = to_tensor(lift(value))
-    return t if t.dtype == dtype else t.to(dtype)
-
-
-# comparisons and other functions without gradient
-equal, not_equal = _binary("equal", weak_result=False), _binary("not_equal", weak_result=False)
-less, less_equal = _binary("less", weak_result=False), _binary("less_equal", weak_result=False)
-greater = _binary("greater", weak_result=False)
-greater_equal = _binary("greater_equal", weak_result=False)
-logical_and = _binary("logical_and", weak_result=False)
-logical_or = _binary("logical_or", weak_result=False)
-logical_xor = _binary("logical_xor", weak_result=False)
-floor_divide, mod = _binary("floor_divide"), _binary("mod")
+# comparisons and other functions without gradient (equal, less, logical_not ... are core's)
 remainder = mod
-
-
-def logical_not(x) -> Array:
-    """``jax.numpy.logical_not``: elementwise NOT, a bool Array."""
-    return from_tensor(np.logical_not(np.asarray(lift(x))))
 
 
 def isnan(x) -> Array:
@@ -238,162 +206,38 @@ def array_equal(a1, a2) -> Array:
 
 
 # --------------------------------------------------------------------------------------------
-# reductions
+# reductions (sum, max, argmax, cumsum, sort ... are core's)
 
-
-def _reduction(name: str, inexact: bool = False):
-    cfunc = getattr(cnp, name)
-
-    def reduce(a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        if out is not None:
-            raise NotImplementedError(f"The 'out' argument to jnp.{name} is not supported.")
-        a = lift(a)
-        t = to_tensor(a)
-        wanted = check_dtype_request(dtype, name)
-        if wanted is not None:
-            t = t.to(wanted)
-        elif inexact and t.dtype.kind in "biu":
-            t = t.to(np.float32)
-        elif t.dtype.kind == "b" and name in ("sum", "prod"):
-            t = t.to(np.int32)
-        return from_tensor(cfunc(t, axis=_axis(axis), keepdims=keepdims, **kwargs), a.weak_type)
-
-    reduce.__name__ = reduce.__qualname__ = name
-    reduce.__doc__ = f"``jax.numpy.{name}``."
-    return reduce
-
-
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
-sum = _reduction("sum")  # noqa: A001
-prod = _reduction("prod")
-mean = _reduction("mean", inexact=True)
-
-
-def _extremum(name: str):
-    cfunc = getattr(cnp, name)
-
-    def reduce(a, axis=None, out=None, keepdims=False):
-        a = lift(a)
-        return from_tensor(cfunc(to_tensor(a), axis=_axis(axis), keepdims=keepdims), a.weak_type)
-
-    reduce.__name__ = reduce.__qualname__ = name
-    reduce.__doc__ = (f"``jax.numpy.{name}`` over ``axis`` (all axes by default); ``out`` is "
-                      "ignored.")
-    return reduce
-
-
-max = amax = _extremum("max")  # noqa: A001
-min = amin = _extremum("min")  # noqa: A001
-
-
-def _moment(name: str):
-    cfunc = getattr(cnp, name)
-
-    def reduce(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
-        a = lift(a)
-        t = to_tensor(a)
-        t = t.to(np.float32) if t.dtype.kind in "biu" else t
-        return from_tensor(cfunc(t, axis=_axis(axis), ddof=ddof, keepdims=keepdims), a.weak_type)
-
-    reduce.__name__ = reduce.__qualname__ = name
-    reduce.__doc__ = f"``jax.numpy.{name}``."
-    return reduce
-
-
-var, std = _moment("var"), _moment("std")
-
-
-def _no_gradient_reduction(numpy_func):
-    def reduce(a, axis=None, **kwargs):
-        return from_tensor(numpy_func(np.asarray(lift(a)), axis=_axis(axis), **kwargs))
-
-    reduce.__name__ = reduce.__qualname__ = numpy_func.__name__
-    reduce.__doc__ = (f"``jax.numpy.{numpy_func.__name__}`` over ``axis``, computed by NumPy "
-                      "(no gradient).")
-    return reduce
-
-
-all = _no_gradient_reduction(np.all)  # noqa: A001
-any = _no_gradient_reduction(np.any)  # noqa: A001
-argmax = _no_gradient_reduction(np.argmax)
-argmin = _no_gradient_reduction(np.argmin)
-count_nonzero = _no_gradient_reduction(np.count_nonzero)
-
-
-def cumsum(a, axis=None, dtype=None) -> Array:
-    """``jax.numpy.cumsum``: running sum along ``axis`` (of all, if None); ``dtype`` is ignored."""
-    a = lift(a)
-    return from_tensor(cnp.cumsum(to_tensor(a), axis=axis), a.weak_type)
-
-
-def cumprod(a, axis=None, dtype=None) -> Array:
-    """``jax.numpy.cumprod``: running product along ``axis``; ``dtype`` is ignored."""
-    a = lift(a)
-    return from_tensor(cnp.cumprod(to_tensor(a), axis=axis), a.weak_type)
-
-
-def sort(a, axis=-1) -> Array:
-    """``jax.numpy.sort``: the values sorted along ``axis`` (the last by default)."""
-    a = lift(a)
-    return from_tensor(cnp.sort(to_tensor(a), axis=axis), a.weak_type)
-
-
-def argsort(a, axis=-1) -> Array:
-    """``jax.numpy.argsort``: the indices that sort ``a`` along ``axis`` (a stable sort)."""
-    return from_tensor(np.argsort(np.asarray(lift(a)), axis=axis, kind="stable"))
+amax, amin = max, min
+count_nonzero = no_gradient_reduction(np.count_nonzero)
 
 
 # --------------------------------------------------------------------------------------------
-# products
+# products (dot and matmul are core's)
 
-dot = _binary("dot")
-matmul = _binary("matmul")
-vdot = _binary("vdot")
-inner = _binary("inner")
-outer = _binary("outer")
+vdot = binary_function("vdot")
+inner = binary_function("inner")
+outer = binary_function("outer")
 
 
 def tensordot(a, b, axes=2) -> Array:
     """``jax.numpy.tensordot``: the sum of products over ``axes`` of ``a`` and ``b``."""
     dtype, weak = promote(a, b)
-    return from_tensor(cnp.tensordot(_as_tensor(a, dtype), _as_tensor(b, dtype), axes), weak)
+    return from_tensor(cnp.tensordot(cast_tensor(a, dtype), cast_tensor(b, dtype), axes), weak)
 
 
 def einsum(subscripts: str, *operands) -> Array:
     """``jax.numpy.einsum``: Einstein summation of ``operands`` as ``subscripts`` says."""
     dtype, weak = promote(*operands)
-    return from_tensor(cnp.einsum(subscripts, *[_as_tensor(o, dtype) for o in operands]), weak)
+    return from_tensor(cnp.einsum(subscripts, *[cast_tensor(o, dtype) for o in operands]), weak)
 
 
 # --------------------------------------------------------------------------------------------
-# shapes
+# shapes (reshape, transpose, swapaxes, squeeze and ravel are core's)
 
-
-def _shaping(name: str):
-    cfunc = getattr(cnp, name)
-
-    def op(a, *args, **kwargs):
-        a = lift(a)
-        return from_tensor(cfunc(to_tensor(a), *args, **kwargs), a.weak_type)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``jax.numpy.{name}``."
-    return op
-
-
-transpose, swapaxes, moveaxis = _shaping("transpose"), _shaping("swapaxes"), _shaping("moveaxis")
-expand_dims, squeeze, ravel = _shaping("expand_dims"), _shaping("squeeze"), _shaping("ravel")
-broadcast_to, flip, tile = _shaping("broadcast_to"), _shaping("flip"), _shaping("tile")
-
-
-def reshape(a, shape=None, order="C", *, newshape=None) -> Array:
-    """``jax.numpy.reshape``: the values in shape ``shape`` (``newshape``: its old name)."""
-    a = lift(a)
-    shape = newshape if shape is None else shape
-    return from_tensor(cnp.reshape(to_tensor(a), shape, order), a.weak_type)
+moveaxis, expand_dims = shaping_function("moveaxis"), shaping_function("expand_dims")
+broadcast_to, flip = shaping_function("broadcast_to"), shaping_function("flip")
+tile = shaping_function("tile")
 
 
 def _joined(name: str):
@@ -401,7 +245,7 @@ def _joined(name: str):
 
     def op(arrays, axis=0):
         dtype, weak = promote(*arrays)
-        return from_tensor(cfunc([_as_tensor(x, dtype) for x in arrays], axis=axis), weak)
+        return from_tensor(cfunc([cast_tensor(x, dtype) for x in arrays], axis=axis), weak)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``jax.numpy.{name}``: ``arrays`` joined along ``axis``, in a common dtype."
@@ -584,7 +428,7 @@ def _linalg_unary(name: str):
 def _solve(a, b) -> Array:
     """``jax.numpy.linalg.solve``: the ``x`` with ``a @ x == b``."""
     dtype, weak = promote(a, b)
-    return from_tensor(cnp.linalg.solve(_as_tensor(a, dtype), _as_tensor(b, dtype)), weak)
+    return from_tensor(cnp.linalg.solve(cast_tensor(a, dtype), cast_tensor(b, dtype)), weak)
 
 
 linalg = types.SimpleNamespace(
@@ -592,136 +436,3 @@ linalg = types.SimpleNamespace(
     slogdet=_linalg_unary("slogdet"), cholesky=_linalg_unary("cholesky"),
     eigh=_linalg_unary("eigh"), eigvalsh=_linalg_unary("eigvalsh"), solve=_solve,
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Array's operators and methods
-
-
-def _reflected(func):
-    return lambda self, other: func(other, self)
-
-
-def _astype(self, dtype, copy: bool = False) -> Array:
-    """``x.astype``: the values cast to ``dtype`` (``x`` if it has it); ``copy`` is ignored."""
-    wanted = check_dtype_request(dtype, "astype")
-    return lift(self, wanted)
-
-
-def _index(index):
-    """An index with its Arrays as NumPy arrays (what a Tensor's indexing takes)."""
-    if isinstance(index, tuple):
-        return tuple(np.asarray(i) if isinstance(i, Array) else i for i in index)
-    return np.asarray(index) if isinstance(index, Array) else index
-
-
-def _getitem(self, index) -> Array:
-    return from_tensor(to_tensor(self)[_index(index)], self.weak_type)
-
-
-class _IndexUpdateHelper:
-    """``x.at``: ``x.at[idx].set(y)`` and friends return a new array; ``x`` is unchanged."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, array: Array) -> None:
-        self.array = array
-
-    def __getitem__(self, index) -> _IndexUpdateRef:
-        return _IndexUpdateRef(self.array, index)
-
-    def __repr__(self) -> str:
-        return f"_IndexUpdateHelper({self.array!r})"
-
-
-class _IndexUpdateRef:
-    """The updates of ``x.at[idx]``: ``get``, ``set``, ``add``, ``subtract``, ``multiply``,
-    ``divide``, ``power``, ``min``, ``max``, ``apply``."""
-
-    __slots__ = ("array", "index")
-
-    def __init__(self, array: Array, index) -> None:
-        self.array = array
-        self.index = _index(index)
-
-    def _values(self, values):
-        return _as_tensor(values, self.array.dtype)
-
-    def _done(self, tensor) -> Array:
-        return from_tensor(tensor, self.array.weak_type)
-
-    def get(self, **kwargs) -> Array:
-        """``x[idx]``; keyword options are ignored."""
-        return _getitem(self.array, self.index)
-
-    def set(self, values, **kwargs) -> Array:  # noqa: A003
-        """A copy of ``x`` with ``values`` at ``idx``; keyword options are ignored."""
-        return self._done(to_tensor(self.array).at[self.index].set(self._values(values)))
-
-    def add(self, values, **kwargs) -> Array:
-        """A copy of ``x`` with ``values`` added at ``idx``; keyword options are ignored."""
-        return self._done(to_tensor(self.array).at[self.index].add(self._values(values)))
-
-    def subtract(self, values, **kwargs) -> Array:
-        """A copy of ``x`` with ``values`` subtracted at ``idx``; keyword options are ignored."""
-        return self.add(negative(lift(values, self.array.dtype)))
-
-    def multiply(self, values, **kwargs) -> Array:
-        """A copy of ``x`` with ``x[idx]`` multiplied by ``values``; keyword options are ignored."""
-        return self._done(to_tensor(self.array).at[self.index].multiply(self._values(values)))
-
-    mul = multiply
-
-    def divide(self, values, **kwargs) -> Array:
-        """A copy of ``x`` with ``x[idx]`` divided by ``values``; keyword options are ignored."""
-        return self.set(divide(self.get(), values))
-
-    def power(self, values, **kwargs) -> Array:
-        """A copy of ``x`` with ``x[idx]`` raised to ``values``; keyword options are ignored."""
-        return self.set(power(self.get(), values))
-
-    def min(self, values, **kwargs) -> Array:  # noqa: A003
-        """A copy of ``x`` with ``x[idx] = minimum(x[idx], values)``; keyword options ignored."""
-        return self.set(minimum(self.get(), values))
-
-    def max(self, values, **kwargs) -> Array:  # noqa: A003
-        """A copy of ``x`` with ``x[idx] = maximum(x[idx], values)``; keyword options ignored."""
-        return self.set(maximum(self.get(), values))
-
-    def apply(self, func, **kwargs) -> Array:
-        """A copy of ``x`` with ``func(x[idx])`` at ``idx``; keyword options are ignored."""
-        return self.set(func(self.get()))
-
-
-_OPERATORS = {
-    "__add__": add, "__sub__": subtract, "__mul__": multiply,
-    "__truediv__": divide, "__floordiv__": floor_divide, "__mod__": mod,
-    "__pow__": power, "__matmul__": matmul,
-    "__eq__": equal, "__ne__": not_equal, "__lt__": less, "__le__": less_equal,
-    "__gt__": greater, "__ge__": greater_equal,
-    "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor,
-}
-for _name, _func in _OPERATORS.items():
-    setattr(Array, _name, _func)
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
-              "xor"):
-    setattr(Array, f"__r{_name}__", _reflected(_OPERATORS[f"__{_name}__"]))
-Array.__neg__ = negative
-Array.__pos__ = positive
-Array.__abs__ = abs
-Array.__invert__ = logical_not
-Array.__getitem__ = _getitem
-Array.at = property(_IndexUpdateHelper, doc="Functional updates: ``x.at[idx].set(y)``.")
-Array.T = property(lambda self: transpose(self), doc="The transpose (axes reversed).")
-Array.mT = property(lambda self: swapaxes(self, -1, -2), doc="The last two axes swapped.")
-Array.astype = _astype
-Array.reshape = lambda self, *shape, order="C": reshape(
-    self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape, order)
-Array.transpose = lambda self, *axes: transpose(
-    self, (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None)
-Array.reshape.__doc__ = "``x.reshape(*shape)``: :func:`reshape`, the shape as varargs or a tuple."
-Array.transpose.__doc__ = "``x.transpose(*axes)``: :func:`transpose`; no axes reverses them."
-for _name in ("sum", "prod", "mean", "max", "min", "var", "std", "all", "any", "argmax",
-              "argmin", "cumsum", "cumprod", "sort", "argsort", "dot", "squeeze", "ravel",
-              "clip", "round", "swapaxes", "flatten"):
-    setattr(Array, _name, globals()[_name] if _name != "flatten" else globals()["ravel"])
