@@ -112,7 +112,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             large = type(g) is np.ndarray and g.size > LARGE
             if large:
                 # what earlier steps left in this frame would hide dead arrays (see buffers.py)
-                a = saved = gi = spent = target = None
+                a = saved = gi = spent = data = None
                 # saved inputs only this node references (counted before the list below
                 # adds its references)
                 dying = buffers.unshared(args) if recycling and args is not None else None
@@ -148,45 +148,47 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                     gi = rules[i](g, ans, *args)
                 else:
                     gi = rules[i](g, ans, *args, **params)
-                is_node = type(p) is Node
-                if gi is not None:
-                    # sum a broadcast gradient down to the input's shape, cast it to its dtype
-                    # (a node records its result's shape and dtype, as an array has them)
-                    target = p if is_node else p._data
-                    if gi.shape != target.shape:
-                        gi = unbroadcast(gi, target.shape)
-                    if gi.dtype is not target.dtype and gi.dtype != target.dtype:
-                        gi = cast_to(gi, target.dtype)
+                if type(p) is Node:
+                    if gi is not None:
+                        if gi.shape != p.shape:
+                            gi = unbroadcast(gi, p.shape)
+                        if gi.dtype is not p.dtype and gi.dtype != p.dtype:
+                            gi = cast_to(gi, p.dtype)
+                        if large and _allocated_by_rule(gi, g, ans, args, donated, spent):
+                            fresh_results.append((p, gi))
+                            gi = None
+                    remaining = deps.get(p, 1) - 1
+                    if remaining:
+                        deps[p] = remaining
+                    if p in pending:
+                        if gi is not None:
+                            _accumulate(pending, owned, p, gi)
+                        if remaining == 0:
+                            if large:
+                                done.append(p)
+                            else:
+                                ready.append((p, pending.pop(p)))
+                    elif remaining == 0:  # the last consumer
+                        if not large:
+                            ready.append((p, gi))
+                        else:
+                            if gi is not None:
+                                pending[p] = gi
+                            done.append(p)
+                    elif gi is not None:
+                        pending[p] = gi
+                elif gi is not None:  # a leaf
+                    data = p._data
+                    if gi.shape != data.shape:
+                        gi = unbroadcast(gi, data.shape)
+                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                        gi = cast_to(gi, data.dtype)
                     if large and _allocated_by_rule(gi, g, ans, args, donated, spent):
                         fresh_results.append((p, gi))
-                        gi = None
-                if not is_node:  # a leaf: its gradient waits in pending until the end
-                    if gi is not None:
-                        if p in pending:
-                            _accumulate(pending, owned, p, gi)
-                        else:
-                            pending[p] = gi
-                    continue
-                remaining = deps.get(p, 1) - 1
-                if remaining:
-                    deps[p] = remaining
-                if p in pending:
-                    if gi is not None:
+                    elif p in pending:
                         _accumulate(pending, owned, p, gi)
-                    if remaining == 0:
-                        if large:
-                            done.append(p)
-                        else:
-                            ready.append((p, pending.pop(p)))
-                elif remaining == 0:  # the last consumer
-                    if not large:
-                        ready.append((p, gi))
                     else:
-                        if gi is not None:
-                            pending[p] = gi
-                        done.append(p)
-                elif gi is not None:
-                    pending[p] = gi
+                        pending[p] = gi
             if large:
                 for p, gi in fresh_results:
                     # one new array handed to two inputs must stay unowned, or adding into it
@@ -198,7 +200,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             if not retain_graph:
                 if large and recycling:
                     # this frame's references would hide dead arrays from the pool
-                    args = ans = dying = spent = gi = fresh_results = saved = a = target = None
+                    args = ans = dying = spent = gi = fresh_results = saved = a = data = None
                     _recycle(node)
                 else:  # what _free_saved does, written out: this is every node's cost
                     if node.args is not None:
