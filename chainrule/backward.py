@@ -20,8 +20,10 @@ Gradients are never added into an array the engine did not allocate: the first c
 is kept by reference, the second allocates a sum, later ones are added in place.
 
 Large arrays (over 4,096 elements) get more care, because a fresh 8 MB array costs more than
-the arithmetic done in it: the step lets rules write into gradients and saved values
-that no one else can see, and keeps freed ones for reuse (``chainrule/buffers.py`` says how).
+the arithmetic done in it: where a rule is a product with the gradient
+(``rules.derivative``), the step writes the product into a gradient or a saved value that no
+one else can see, or into a freed one kept for reuse (``chainrule/buffers.py`` says how).
+The rules themselves never allocate with that in mind.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import buffers
-from chainrule.buffers import LARGE, donation
+from chainrule.buffers import LARGE
 from chainrule.engine import BACKWARD_TWICE, FREED, Node, grad_mode
 from chainrule.order import count_consumers, leading_to
 from chainrule.rules.shape import cast_to, clone, unbroadcast
@@ -69,15 +71,15 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
         targets = {(t._node if t._node is not None else t): t for t in inputs}
         wanted = leading_to(root_nodes, deps, targets)
 
-    saved_mode, saved_pool = grad_mode.enabled, donation.pool
+    saved_mode, saved_pool = grad_mode.enabled, buffers.state.pool
     grad_mode.enabled = create_graph
     # rules run on tensors (recorded, or carrying tangents) or on raw arrays
     on_tensors = create_graph or on_tensors
     # the class of the tensors this pass makes (gradients handed to hooks, recorded values)
     tensor_cls = type(roots[0]) if roots else TensorBase  # (no roots: nothing is made)
-    # large saved values freed by this pass may be reused by its rules (raw arrays only)
+    # large saved values freed by this pass may be reused by its products (raw arrays only)
     recycling = buffers.REFCOUNTS_TRUSTED and not (retain_graph or on_tensors)
-    donation.pool = [] if recycling else None
+    buffers.state.pool = [] if recycling else None
     try:
         # nodes whose consumers are all done, each with its total gradient (None: none flowed)
         ready = [(n, pending.pop(n, None)) for n in root_nodes if deps[n] == 0]
@@ -106,9 +108,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                     ans = new_tensor(tensor_cls, ans, node)
                     if node.extras is not None:
                         ans._tangents = node.extras.ans_tangents
-            # large raw arrays get buffer reuse (see chainrule/buffers.py): the rules may write
-            # into g when they are its only reader and into dying saved inputs, and the large
-            # arrays they allocate are added into in place
+            # large raw arrays get buffer reuse (see chainrule/buffers.py): a rule's product
+            # with g may be written into g when it is its only reader and into dying saved
+            # inputs, and the large arrays the rules allocate are added into in place
             large = type(g) is np.ndarray and g.size > LARGE
             if large:
                 # what earlier steps left in this frame would hide dead arrays (see buffers.py)
@@ -137,9 +139,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                 if p is None or (wanted is not None and p not in wanted):
                     continue
                 if large:
-                    gi, spent = _call_offering_buffers(rules, variadic, i, g, ans, args,
-                                                       params, donated, dying, parents,
-                                                       wanted, prim.reads)
+                    gi, spent = _call_with_buffers(rules, variadic, i, g, ans, args, params,
+                                                   donated, dying, parents, wanted,
+                                                   prim.reads)
                     if dying:  # a saved input handed on as a gradient is no longer dying
                         dying = [(j, a) for j, a in dying if not buffers.aliases(gi, a)]
                 elif variadic:
@@ -216,7 +218,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                          accumulate and (inputs is None or key in targets))
     finally:
         grad_mode.enabled = saved_mode
-        donation.pool = saved_pool
+        buffers.state.pool = saved_pool
     return {t: capture[k] for t in (inputs or ()) if (k := (t._node or t)) in capture}
 
 
@@ -263,21 +265,26 @@ def _allocated_by_rule(gi, g, ans, args, donated, spent) -> bool:
         or buffers.is_fresh(gi, g, ans, args))
 
 
-def _call_offering_buffers(rules, variadic, i, g, ans, args, params, donated, dying, parents,
-                           wanted, reads):
-    """Call rule ``i`` with the large arrays it may write into offered (``donation``): ``g``
-    when only this rule reads it, and the dying saved inputs no later rule reads.  Returns the
-    rule's result and the inputs that were offered."""
-    donation.array = g if donated else None
+def _call_with_buffers(rules, variadic, i, g, ans, args, params, donated, dying, parents,
+                       wanted, reads):
+    """Rule ``i`` on a large gradient.  A rule declared as ``g`` times a derivative has its
+    product written by :func:`buffers.product`, into ``g`` when ``donated``, or into a dying
+    saved input that no later rule reads.  Returns the gradient and the inputs it could have
+    overwritten."""
+    rule = rules if variadic else rules[i]
+    factor = getattr(rule, "factor", None)
+    if factor is None:
+        gi = rule(i, g, ans, *args, **params) if variadic else rule(g, ans, *args, **params)
+        return gi, ()
     spent = buffers.spendable(dying, i, parents, wanted, reads) if dying else ()
-    donation.spent = spent
-    try:
-        if variadic:
-            return rules(i, g, ans, *args, **params), spent
-        return rules[i](g, ans, *args, **params), spent
-    finally:
-        donation.array = None
-        donation.spent = ()
+    value = None
+    if rule.applied is not None:  # f'(x) a primitive of the input: computed into a free buffer
+        value = buffers.applied_into_buffer(rule.applied, args[0], spent)
+        if value is not None:
+            spent = (*spent, value)  # (written by the engine: the product may go there too)
+    if value is None:
+        value = factor(ans, *args, **params)
+    return buffers.product(g, value, donated=donated, spent=spent, ans=ans, args=args), spent
 
 
 def _free_saved(node) -> None:

@@ -1,17 +1,19 @@
-"""Buffer reuse for large arrays in a plain backward pass; only ``backward.py`` and the rules'
-product helpers (``rules/reuse.py``) use it.
+"""Buffer reuse for large arrays in a plain backward pass; only ``backward.py`` uses it.
 
 A fresh 8 MB array costs more than the arithmetic done in it (the kernel hands out new zeroed
 pages), so on large arrays (over :data:`LARGE` elements) a plain backward pass (no
-``retain_graph``, no ``create_graph``) avoids allocating:
+``retain_graph``, no ``create_graph``) avoids allocating.  The rules know nothing of it: a
+rule that is a product with the incoming gradient says so (``rules.derivative``), and
+:func:`product` writes ``g * f'`` where no allocation is needed:
 
-* a gradient that only one rule will read is offered to that rule to overwrite
-  (``donation.array``);
-* a saved input that nothing outside the graph references and that no later rule of the node
-  reads may be overwritten by the node's rule (``donation.spent``): ``(a * b)``'s rule for ``b``
-  may compute ``g * a`` into ``a`` when ``a`` was a temporary;
-* the saved values that the pass frees, when nothing else references them, go to a small pool
-  (``donation.pool``) from which rules take buffers for their results and temporaries.
+* into ``f'`` itself when the rule has just computed it (``x * 2``), and ``f'`` itself,
+  when it is a primitive of the input (``cos(x)``), into a buffer that is free;
+* into a saved input that nothing outside the graph references and that no later rule of the
+  node reads (``(a * b)``'s rule for ``b`` computes ``g * a`` into ``a`` when ``a`` was a
+  temporary);
+* into ``g`` when only this rule reads it (the engine's own array);
+* into one of the saved values the pass has freed, when nothing else references them: a small
+  pool (``state.pool``), from which the engine also takes the sums of gradients.
 
 "Nothing else references it" is read from the reference count, as NumPy's own elision of
 temporaries does; it is only trusted on CPython with its GIL (:data:`REFCOUNTS_TRUSTED`).  The
@@ -29,20 +31,17 @@ from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, new_tensor
 
 
-class _Donation(threading.local):
-    """Large arrays the running rule may write into (see ``rules/reuse.py``): each saves an
-    allocation of a large array."""
+class _PassState(threading.local):
+    """What the running backward pass may reuse."""
 
-    array = None  # the incoming gradient: the engine's own, read by no one else
-    spent: tuple = ()  # saved inputs of the running node that no one will read again
-    pool: list | None = None  # dead arrays of this backward pass, to reuse (raw mode only)
+    pool: list | None = None  # dead arrays of this backward pass (raw mode only), else None
 
 
 POOL_SIZE = 4  # arrays kept for reuse at most: bounds what the pool adds to peak memory
 LARGE = 4096  # elements: below this an allocation costs less than the checks that avoid it
 
 
-donation = _Donation()
+state = _PassState()
 
 
 def _reference_counts(items) -> list:
@@ -119,7 +118,7 @@ def aliases(gi, array) -> bool:
 
 def keep_for_reuse(items) -> None:
     """Put the large arrays among ``items`` that no one else references into the pool."""
-    pool = donation.pool
+    pool = state.pool
     for _, array in unshared(items):
         pool.append(array)
     if len(pool) > POOL_SIZE:
@@ -128,7 +127,7 @@ def keep_for_reuse(items) -> None:
 
 def take_buffer(shape, dtype):
     """A dead array of this shape and dtype from the backward pass's pool, or None."""
-    pool = donation.pool
+    pool = state.pool
     if pool:
         for i, array in enumerate(pool):
             if array.shape == shape and array.dtype == dtype:
@@ -136,15 +135,37 @@ def take_buffer(shape, dtype):
     return None
 
 
-def give_back(array) -> None:
-    """Return a buffer taken with :func:`take_buffer` that the rule no longer needs."""
-    pool = donation.pool
-    if pool is not None and len(pool) < POOL_SIZE:
-        pool.append(array)
+def applied_into_buffer(prim, x, spent):
+    """``prim(x)`` for a one-input elementwise primitive (a derivative such as ``cos(x)``),
+    computed into ``x`` when it is a spent saved input, or into a dead array of the pool;
+    None when neither is at hand."""
+    if type(x) is not np.ndarray or x.size <= LARGE or x.dtype.kind not in "fc":
+        return None
+    buffer = x if any(x is a for a in spent) else take_buffer(x.shape, x.dtype)
+    return None if buffer is None else prim.impl(x, out=buffer)
+
+
+def product(g, factor, *, donated: bool, spent, ans, args):
+    """``g * factor`` for a large gradient ``g``, written where it costs no new array (see the
+    module docstring); ``donated`` says that ``g`` may be overwritten, ``spent`` which saved
+    inputs may be, ``ans`` and ``args`` what the node saved (never written otherwise)."""
+    if type(factor) is not np.ndarray or factor.shape != g.shape:
+        return g * factor  # (a broadcast product: its shape is neither's)
+    same_dtype = factor.dtype == g.dtype
+    if same_dtype and not any(g.strides) and g.flat[0] == 1:
+        return factor  # g is a broadcast 1 (the gradient of a sum): g * f' is f'
+    if same_dtype and (is_fresh(factor, g, ans, args) or any(factor is a for a in spent)):
+        return np.multiply(g, factor, out=factor)
+    if not same_dtype and factor.dtype != np.bool_:
+        return g * factor  # (the product's dtype is neither's)
+    if donated:
+        return np.multiply(g, factor, out=g)
+    out = take_buffer(g.shape, g.dtype)
+    return g * factor if out is None else np.multiply(g, factor, out=out)
 
 
 def is_fresh(gi, g, ans, args) -> bool:
-    """Did the rule just allocate ``gi``?  Then the engine may add into it in place.
+    """Did the rule just allocate ``gi``?  Then the engine may write into it.
 
     A rule can only return new arrays, views (which have a ``base``), or arrays it was given.
     (Checked for large arrays only, where an allocation saved matters.)

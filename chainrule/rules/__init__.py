@@ -19,6 +19,10 @@ declares one primitive:
 * ``vjp`` holds one rule per input, ``rule(g, ans, x, y, ..., **params)``, returning the
   gradient of the loss w.r.t. that input given ``g``, the gradient w.r.t. the result ``ans``.
   A variadic primitive (``cat``, ``einsum``) has one rule ``rule(i, g, ans, *xs, **params)``.
+* A rule that is the incoming gradient times a derivative, as every one-input elementwise
+  primitive's is, says so: ``derivative(lambda ans, x: cos(x))`` is the rule
+  ``g * cos(x)``.  The engine then decides where the product is written (on large arrays it
+  reuses a buffer rather than allocate one); a rule never manages memory itself.
 * The vocabulary is fixed: ``g`` incoming cotangent, ``ans`` the forward result, ``x, y`` the
   inputs, ``t`` a tangent.  A rule may return ``None`` for a structurally zero gradient.
 * A rule may return a gradient of the *broadcast* shape or of another float dtype: the engine
@@ -124,5 +128,5 @@ from chainrule.rules.shape import (
     sum_to,
     transpose,
 )
-from chainrule.rules.table import REGISTRY, numpy2_promotion, primitive
+from chainrule.rules.table import REGISTRY, derivative, numpy2_promotion, primitive
 

@@ -11,8 +11,7 @@ import operator
 
 import numpy as np
 
-from chainrule.rules.reuse import scaled, scaled_by, scaled_fresh, times
-from chainrule.rules.table import primitive
+from chainrule.rules.table import derivative, primitive
 
 
 def _zero_rule(g, ans, x, **params):
@@ -26,7 +25,7 @@ def _zero_rule(g, ans, x, **params):
 neg = primitive("neg", operator.neg, (lambda g, ans, x: -g,), jvp="linear",
                 grad_fn="NegBackward0", symbol="-x")
 # d exp(x) = exp(x) dx
-exp = primitive("exp", np.exp, (lambda g, ans, x: scaled(g, ans),), save_ans=True,
+exp = primitive("exp", np.exp, (derivative(lambda ans, x: ans),), save_ans=True,
                 jvp="diagonal", grad_fn="ExpBackward0")
 # d log(x) = dx / x
 log = primitive("log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp="diagonal",
@@ -35,28 +34,28 @@ log = primitive("log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp
 log1p = primitive("log1p", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
                   jvp="diagonal", grad_fn="Log1PBackward0")
 # d (exp(x) - 1) = exp(x) dx
-expm1 = primitive("expm1", np.expm1, (lambda g, ans, x: scaled_fresh(g, ans + 1),), save_ans=True,
+expm1 = primitive("expm1", np.expm1, (derivative(lambda ans, x: ans + 1),), save_ans=True,
                   jvp="diagonal", grad_fn="Expm1Backward0")
 # d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
 sqrt = primitive("sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True,
                  jvp="diagonal", grad_fn="SqrtBackward0")
 # d x^2 = 2x dx
-square = primitive("square", np.square, (lambda g, ans, x: scaled_fresh(g, x * 2),),
+square = primitive("square", np.square, (derivative(lambda ans, x: x * 2),),
                    save_inputs=True, jvp="diagonal", grad_fn="SquareBackward0")
-# d sin(x) = cos(x) dx
-sin = primitive("sin", np.sin, (lambda g, ans, x: scaled_by(g, cos, x),), save_inputs=True,
-                jvp="diagonal", grad_fn="SinBackward0")
 # d cos(x) = -sin(x) dx
-cos = primitive("cos", np.cos, (lambda g, ans, x: scaled_by(g, sin, x, negate=True),),
+cos = primitive("cos", np.cos, (derivative(lambda ans, x: -sin(x)),),
                 save_inputs=True, jvp="diagonal", grad_fn="CosBackward0")
+# d sin(x) = cos(x) dx
+sin = primitive("sin", np.sin, (derivative(cos),), save_inputs=True, jvp="diagonal",
+                grad_fn="SinBackward0")
 # d tan(x) = (1 + tan(x)^2) dx
-tan = primitive("tan", np.tan, (lambda g, ans, x: scaled_fresh(g, ans * ans + 1),), save_ans=True,
+tan = primitive("tan", np.tan, (derivative(lambda ans, x: ans * ans + 1),), save_ans=True,
                 jvp="diagonal", grad_fn="TanBackward0")
 # d tanh(x) = (1 - tanh(x)^2) dx, with y = tanh(x): one primitive, tanh_backward(g, y), so that
 # higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
 # operation where g * (1 - y * y) would record three.
 tanh_backward = primitive(
-    "tanh_backward", lambda g, y: scaled_fresh(g, 1 - y * y),
+    "tanh_backward", lambda g, y: g * (1 - y * y),
     # d/dg = 1 - y^2, d/dy = -2 g y
     (lambda h, ans, g, y: tanh_backward(h, y), lambda h, ans, g, y: h * g * y * -2),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="TanhBackwardBackward0",
@@ -78,7 +77,7 @@ def _sigmoid(x):
 # d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
 # d sigmoid(x) = y (1 - y) dx with y = sigmoid(x): one primitive, as tanh_backward
 sigmoid_backward = primitive(
-    "sigmoid_backward", lambda g, y: scaled_fresh(g, y * (1 - y)),
+    "sigmoid_backward", lambda g, y: g * (y * (1 - y)),
     # d/dg = y (1 - y), d/dy = g (1 - 2 y)
     (lambda h, ans, g, y: sigmoid_backward(h, y), lambda h, ans, g, y: h * g * (1 - y * 2)),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="SigmoidBackwardBackward0",
@@ -87,7 +86,7 @@ sigmoid = primitive("sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, 
                     save_ans=True, jvp="diagonal", grad_fn="SigmoidBackward0", promote=True)
 # d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
 relu = primitive("relu", lambda x: np.maximum(x, 0),
-                 (lambda g, ans, x: scaled(g, ans > 0),), save_ans=True, jvp="diagonal",
+                 (derivative(lambda ans, x: ans > 0),), save_ans=True, jvp="diagonal",
                  grad_fn="ReluBackward0", promote=True)
 # d |x| = sign(x) dx   (0 at 0)
 abs = primitive("abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
@@ -109,8 +108,8 @@ sub = primitive("sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, 
                 jvp="linear", grad_fn="SubBackward0", promote=True, symbol="-")
 
 # d (x y) = y dx + x dy
-mul = primitive("mul", operator.mul, (lambda g, ans, x, y: times(g, y),
-                                      lambda g, ans, x, y: times(g, x)), save_inputs=True,
+mul = primitive("mul", operator.mul, (derivative(lambda ans, x, y: y),
+                                      derivative(lambda ans, x, y: x)), save_inputs=True,
                 reads=((1,), (0,)), jvp="diagonal", grad_fn="MulBackward0", promote=True,
                 symbol="*")
 # d (x / y) = dx / y - (x / y) dy / y   (written with ans = x / y, not x / y^2: each order

@@ -14,7 +14,6 @@ from chainrule.rules.reductions import (
     softmax,
     unreduce,
 )
-from chainrule.rules.reuse import scaled_fresh
 from chainrule.rules.table import primitive, raw
 
 # Softmax cross-entropy in one primitive, as the hand-written gradient of a classifier has it:
@@ -94,8 +93,8 @@ def _cross_entropy_jvp(ts, ans, z, target, axis, scale):
 
 softmax_cross_entropy = primitive(
     "nn.functional.cross_entropy", _softmax_cross_entropy,
-    (lambda g, ans, z, target, axis, scale: scaled_fresh(
-        _per_sample(g, axis, scale, z.shape), _cross_entropy_slope(z, target, axis)),
+    (lambda g, ans, z, target, axis, scale: _per_sample(g, axis, scale, z.shape)
+        * _cross_entropy_slope(z, target, axis),
      lambda g, ans, z, target, axis, scale: -_per_sample(g, axis, scale, z.shape)
         * log_softmax(z, axis=axis)),
     save_inputs=True, reads=((0, 1), (0,)), jvp=_cross_entropy_jvp,

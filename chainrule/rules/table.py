@@ -6,6 +6,7 @@ package (``chainrule/rules/__init__.py``).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -69,6 +70,39 @@ def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs:
                      symbol=symbol)
     REGISTRY[name] = prim
     return prim
+
+
+def derivative(factor) -> Callable:
+    """The VJP rule ``g * factor(ans, x, ...)``, declared by the derivative ``factor`` alone.
+
+    ``exp``'s rule is ``derivative(lambda ans, x: ans)``: d exp(x) = exp(x) dx.  ``factor``
+    may also be a one-input elementwise primitive, applied to the input: ``sin``'s rule is
+    ``derivative(cos)``, d sin(x) = cos(x) dx.  The rule reads like calculus; the engine knows
+    it is a product with ``g`` (``rule.factor``, and ``rule.applied`` for the second form), so
+    on large arrays it chooses where the derivative and the product are written
+    (``chainrule/buffers.py``): the rule never allocates for them.
+    """
+    applied = factor if isinstance(factor, Primitive) else None
+    if applied is not None:
+        def factor(ans, x):
+            return applied(x)
+
+    # the rules of one and two inputs, written out: packing *args costs a small graph's
+    # backward pass several percent
+    inputs = len(inspect.signature(factor).parameters) - 1
+    if inputs == 1:
+        def rule(g, ans, x):
+            return g * factor(ans, x)
+    elif inputs == 2:
+        def rule(g, ans, x, y):
+            return g * factor(ans, x, y)
+    else:
+        def rule(g, ans, *args, **params):
+            return g * factor(ans, *args, **params)
+
+    rule.factor = factor
+    rule.applied = applied
+    return rule
 
 
 def raw(a):

@@ -655,6 +655,14 @@ def test_nothing_is_assigned_onto_other_modules_or_classes_at_import_time():
     assert not patches, "assigned at import time:\n" + "\n".join(patches)
 
 
+def test_only_the_backward_walk_imports_buffer_reuse():
+    """Buffer reuse is the engine's decision: the rules declare products with the gradient
+    (``rules.derivative``) and never reach ``chainrule.buffers`` themselves."""
+    graph = import_graph(PACKAGE_DIR)
+    importers = sorted(name for name, edges in graph.items() if "chainrule.buffers" in edges)
+    assert importers == ["chainrule.backward"]
+
+
 def test_no_private_name_is_imported_from_another_package():
     imports = find_private_imports_across_packages(PACKAGE_DIR)
     assert not imports, "private names across packages:\n" + "\n".join(imports)
