@@ -283,8 +283,8 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     if dim is None and axis is None:
         return reduce(x)
     dims = reduced_dims(name, x.ndim, dim, axis)
-    if x.ndim == 0:
-        return MaxResult(reshape(x, ()), like((x,), np.array(0, np.int64)))
+    if x.ndim == 0:  # (values of their own: max and min are not view operations)
+        return MaxResult(R.clone(x), like((x,), np.array(0, np.int64)))
     d = dims[0]
     if x.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
@@ -299,14 +299,26 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     return MaxResult(values, like((x,), indices))
 
 
+def _max_all(x):
+    return R.max_all(x, axis=None, keepdims=False, x_shape=x.shape)
+
+
+def _min_all(x):
+    return R.min_all(x, axis=None, keepdims=False, x_shape=x.shape)
+
+
 def max(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
-    """``max(x)``: the maximum; ``max(x, dim)``: (values, indices); ``max(x, y)``: maximum."""
-    return _extremum("max", amax, np.argmax, maximum, input, dim, keepdim, axis, keepdims)
+    """``max(x)``: the maximum; ``max(x, dim)``: (values, indices); ``max(x, y)``: maximum.
+
+    ``max(x)`` shares its gradient evenly among the elements equal to the maximum (among the
+    NaNs when there is one), ``max(x, dim)`` gives it to the element at the index returned.
+    """
+    return _extremum("max", _max_all, np.argmax, maximum, input, dim, keepdim, axis, keepdims)
 
 
 def min(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
     """``min(x)``: the minimum; ``min(x, dim)``: (values, indices); ``min(x, y)``: minimum."""
-    return _extremum("min", amin, np.argmin, minimum, input, dim, keepdim, axis, keepdims)
+    return _extremum("min", _min_all, np.argmin, minimum, input, dim, keepdim, axis, keepdims)
 
 
 def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
@@ -335,14 +347,18 @@ def log_softmax(input, dim: int = -1, *, axis=None) -> TensorBase:
     return _along_one_dim("log_softmax", R.log_softmax, input, dim if axis is None else axis)
 
 
+def _correction(correction: int, unbiased, ddof) -> int:
+    """PyTorch's ``correction``, also given as ``unbiased`` (old PyTorch) or ``ddof`` (NumPy)."""
+    if unbiased is not None:
+        correction = int(unbiased)
+    return correction if ddof is None else ddof
+
+
 def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
         axis=None, keepdims=None, ddof=None) -> TensorBase:
     """Variance over ``dim``, dividing by ``n - correction`` (Bessel's correction by default)."""
     x = operand(input)
-    if unbiased is not None:
-        correction = int(unbiased)
-    if ddof is not None:
-        correction = ddof
+    correction = _correction(correction, unbiased, ddof)
     dims = reduced_dims("var", x.ndim, dim, axis)
     keep = _keep(keepdim, keepdims)
     centred = x - R.reduce_mean(x, axis=dims, keepdims=True, x_shape=x.shape)
@@ -353,9 +369,12 @@ def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
 
 def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None,
         axis=None, keepdims=None, ddof=None) -> TensorBase:
-    """Standard deviation: the square root of :func:`var`."""
-    return sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased,
-                    axis=axis, keepdims=keepdims, ddof=ddof))
+    """Standard deviation: the square root of :func:`var`; its gradient where the variance is
+    0 is 0 (PyTorch's subgradient), not the square root's infinite slope."""
+    x = operand(input)
+    return R.reduce_std(x, axis=reduced_dims("std", x.ndim, dim, axis),
+                        keepdims=_keep(keepdim, keepdims), x_shape=x.shape,
+                        correction=_correction(correction, unbiased, ddof))
 
 
 def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A002
@@ -374,6 +393,8 @@ def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # 
         return _nograd(lambda a: np.sum(a != 0, axis=dims, keepdims=keep).astype(a.dtype), x)
     if ord == 1:
         return sum(abs(x), dims, keep)
+    if ord > 0:  # (its gradient is 0 at 0, as PyTorch's, where the composition gives NaN)
+        return R.vector_norm(x, axis=dims, keepdims=keep, x_shape=x.shape, ord=float(ord))
     return sum(abs(x) ** ord, dims, keep) ** (1.0 / ord)
 
 
@@ -823,7 +844,7 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     x = operand(input)
     d = one_dim("sort", dim, x.ndim)
     if x.ndim == 0:
-        return SortResult(reshape(x, ()), like((x,), np.array(0, np.int64)))
+        return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
     if not descending:
         return SortResult(R.sort(x, axis=d),
                           like((x,), np.argsort(data_of(x), axis=d, kind="stable")))

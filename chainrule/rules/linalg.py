@@ -142,8 +142,16 @@ def _einsum_vjp(i, g, ans, *xs, subscripts):
     return grad
 
 
-einsum = primitive("einsum",
-                   lambda *xs, subscripts: np.einsum(subscripts, *xs, optimize="greedy"),
+def _einsum(*xs, subscripts):
+    ans = np.einsum(subscripts, *xs, optimize="greedy")
+    # one operand: NumPy may return a view of it ('ij->ji', 'ii->i'); einsum is not one of
+    # PyTorch's view operations, so its result has storage of its own
+    if len(xs) == 1 and isinstance(ans, np.ndarray) and np.shares_memory(ans, xs[0]):
+        ans = ans.copy()
+    return ans
+
+
+einsum = primitive("einsum", _einsum,
                    _einsum_vjp, save_inputs=True, jvp="bilinear", grad_fn="EinsumBackward0")
 
 # --------------------------------------------------------------------------------------------

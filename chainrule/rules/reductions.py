@@ -1,5 +1,5 @@
-"""Reductions and normalisations: ``sum``, ``mean``, ``prod``, ``amax``, ``logsumexp``,
-``softmax``, ``log_softmax``, ``linalg.vector_norm``.
+"""Reductions and normalisations: ``sum``, ``mean``, ``prod``, ``amax``, ``max`` (of all
+elements), ``std``, ``logsumexp``, ``softmax``, ``log_softmax``, ``linalg.vector_norm``.
 
 ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's shape (so that the
 rules need not keep the input alive).  A reduction's rule broadcasts ``g`` back over the reduced
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from chainrule.rules.elementwise import exp, where
+from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
 from chainrule.rules.table import numpy2_promotion, primitive, raw
 from chainrule.tensor_base import TensorBase
@@ -104,6 +104,46 @@ amin = primitive("amin", lambda x, axis, keepdims, x_shape:
                  grad_fn="AminBackward0")
 
 
+def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
+    # max() and min() of all elements share the gradient evenly among the elements equal to
+    # the result, or among the NaNs when the result is NaN (PyTorch's subgradient; amax and
+    # amin compare with the result, so a NaN there gives NaN)
+    values, result = raw(x), raw(ans)
+    hit = np.isnan(values) if np.isnan(result) else values == result
+    share = hit.astype(values.dtype) / np.count_nonzero(hit)
+    return unreduce(g, axis, keepdims, x_shape) * share
+
+
+max_all = primitive("max", lambda x, axis, keepdims, x_shape:
+                    np.maximum.reduce(x, axis=axis, keepdims=keepdims),
+                    (_evenly_distributed_vjp,), save_inputs=True, save_ans=True,
+                    jvp="reduction", grad_fn="MaxBackward1")
+min_all = primitive("min", lambda x, axis, keepdims, x_shape:
+                    np.minimum.reduce(x, axis=axis, keepdims=keepdims),
+                    (_evenly_distributed_vjp,), save_inputs=True, save_ans=True,
+                    jvp="reduction", grad_fn="MinBackward1")
+
+
+def _std_values(x, axis, keepdims, x_shape, correction):
+    with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf or NaN
+        variance = np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
+    return np.sqrt(variance)
+
+
+def _std_vjp(g, ans, x, axis, keepdims, x_shape, correction):
+    # d std(x) = (x - mean(x)) / ((n - correction) std(x)) . dx, taken as 0 where std(x) = 0
+    # (PyTorch's subgradient: the square root's slope is infinite there, its argument's is 0)
+    std = unreduce(ans, axis, keepdims, x_shape)
+    scale = where(raw(std) == 0, 0.0, 1.0 / (where(raw(std) == 0, 1.0, std)
+                                            * max(count(x_shape, axis) - correction, 0)))
+    centred = x - reduce_mean(x, axis=axis, keepdims=True, x_shape=x_shape)
+    return unreduce(g, axis, keepdims, x_shape) * centred * scale
+
+
+reduce_std = primitive("std", _std_values, (_std_vjp,), save_inputs=True, save_ans=True,
+                       jvp="reduction", grad_fn="StdBackward0")
+
+
 finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
 
 
@@ -143,16 +183,24 @@ log_softmax = primitive(
     (lambda g, ans, x, axis: g - exp(ans) * keep_sum(g, (axis,)),), save_ans=True,
     jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0")
 
-def _norm_vjp(g, ans, x, axis, keepdims, x_shape):
-    # d |x| = x / |x| . dx, taken as 0 at x = 0 (as PyTorch)
+def _norm_values(x, axis, keepdims, x_shape, ord=2):
+    if ord == 2:
+        return np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims))
+    return np.add.reduce(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _norm_vjp(g, ans, x, axis, keepdims, x_shape, ord=2):
+    # d ||x||_p = sign(x) (|x| / ||x||)^(p - 1) . dx, taken as 0 where x = 0 or ||x|| = 0
+    # (PyTorch's subgradient); for p = 2 that is x / ||x||
     norm = unreduce(ans, axis, keepdims, x_shape)
     safe = where(norm == 0, 1.0, norm)
-    return unreduce(g, axis, keepdims, x_shape) * (x / safe)
+    g = unreduce(g, axis, keepdims, x_shape)
+    if ord == 2:
+        return g * (x / safe)
+    ratio = abs(x) / safe  # in [0, 1]: no overflow for any p
+    ratio = where(raw(ratio) == 0, 1.0, ratio)  # (sign(x) is 0 there: the slope is 0)
+    return g * sign(x) * ratio ** (ord - 1)
 
 
-vector_norm = primitive(
-    "linalg.vector_norm",
-    lambda x, axis, keepdims, x_shape:
-        np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims)),
-    (_norm_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
-                        grad_fn="LinalgVectorNormBackward0")
+vector_norm = primitive("linalg.vector_norm", _norm_values, (_norm_vjp,), save_inputs=True,
+                        save_ans=True, jvp="reduction", grad_fn="LinalgVectorNormBackward0")

@@ -72,8 +72,9 @@ cast = primitive("to", lambda x, dtype, x_dtype: np.asarray(x).astype(dtype),
                  jvp="linear", grad_fn="ToCopyBackward0")
 clone = primitive("clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,), jvp="linear",
                   grad_fn="CloneBackward0")
-flip = primitive("flip", lambda x, axis: np.flip(x, axis),
-                 (lambda g, ans, x, axis: flip(g, axis=axis),), view=True, jvp="linear",
+# a copy, as PyTorch's flip (NumPy's is a view): only PyTorch's view operations share storage
+flip = primitive("flip", lambda x, axis: np.flip(x, axis).copy(),
+                 (lambda g, ans, x, axis: flip(g, axis=axis),), jvp="linear",
                  grad_fn="FlipBackward0")
 
 

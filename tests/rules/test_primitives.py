@@ -287,3 +287,16 @@ def test_derivative_of_tanh_and_sigmoid_records_one_node(name):
     (h,) = cr.autograd.grad(g.sum(), x)
     expected = -2 * y * (1 - y * y) if name == "tanh" else y * (1 - y) * (1 - 2 * y)
     np.testing.assert_allclose(h.numpy(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_only_view_primitives_share_storage_with_their_inputs(name, variant):
+    """PyTorch's view operations return views; every other primitive a fresh array, whatever
+    NumPy returns (one-operand einsum and flip are views in NumPy), so that a later in-place
+    change of one cannot show through the other."""
+    if REGISTRY[name].view:
+        return
+    _, tensors = _inputs(name, variant)
+    out = SPECS[name].fn(*tensors)
+    for t in tensors:
+        assert not np.shares_memory(np.asarray(out._data), np.asarray(t._data))

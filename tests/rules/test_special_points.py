@@ -143,3 +143,70 @@ def test_mean_over_an_empty_dim_has_a_gradient_of_the_input_shape():
         warnings.simplefilter("ignore")
         x.mean(0).sum().backward()
     assert x.grad.shape == (0, 3)
+
+
+class TestPyTorchsSubgradients:
+    """Where a composition of rules would give NaN, PyTorch documents a value (issue 13, I)."""
+
+    @pytest.mark.parametrize("p", [3, 1.5, 0.5, 4.0])
+    def test_a_p_norm_at_zero_has_gradient_zero(self, p):
+        for f in (lambda x: x.norm(p=p), lambda x: cr.linalg.vector_norm(x, ord=p)):
+            x = R([0.0, 0.0])
+            f(x).backward()
+            np.testing.assert_array_equal(vals(x.grad), [0.0, 0.0])
+
+    @pytest.mark.parametrize("p", [3, 1.5, 0.5])
+    def test_a_zero_entry_of_a_nonzero_vector_gets_zero(self, p):
+        # d ||x||_p / dx_i = sign(x_i) (|x_i| / ||x||_p)^(p - 1): 0 at x_i = 0, 1 at x = (0, 1)
+        x = R([0.0, 1.0])
+        x.norm(p=p).backward()
+        np.testing.assert_allclose(vals(x.grad), [0.0, 1.0])
+
+    def test_a_p_norm_gradient_elsewhere_is_the_closed_form(self):
+        a = np.array([1.0, -2.0, 0.5])
+        x = R(a)
+        x.norm(p=3).backward()
+        norm = np.sum(np.abs(a) ** 3) ** (1 / 3)
+        np.testing.assert_allclose(vals(x.grad), np.sign(a) * (np.abs(a) / norm) ** 2)
+
+    @pytest.mark.parametrize("correction", [0, 1])
+    def test_std_at_zero_variance_has_gradient_zero(self, correction):
+        x = R([2.0, 2.0, 2.0])
+        x.std(correction=correction).backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.0, 0.0])
+
+    def test_std_of_one_element_without_correction_has_gradient_zero(self):
+        x = R([2.0])
+        x.std(correction=0).backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0])
+
+    @pytest.mark.parametrize("reduce", ["max", "min"])
+    def test_max_of_all_elements_sends_the_gradient_to_the_nans(self, reduce):
+        x = R([1.0, np.nan, 3.0, np.nan])
+        getattr(x, reduce)().backward()
+        np.testing.assert_array_equal(vals(x.grad), [0.0, 0.5, 0.0, 0.5])
+
+    def test_amax_of_a_nan_gives_nan_as_pytorchs(self):
+        x = R([1.0, np.nan, 3.0])
+        with np.errstate(invalid="ignore"):
+            x.amax().backward()
+        assert np.isnan(vals(x.grad)).all()
+
+
+def test_the_subgradients_agree_with_pytorch():
+    """Extra evidence where PyTorch is installed."""
+    torch = pytest.importorskip("torch")
+    cases = {
+        "norm3 at 0": (lambda m, x: m.linalg.vector_norm(x, ord=3), [0.0, 0.0]),
+        "norm0.5": (lambda m, x: x.norm(p=0.5), [0.0, 1.0, -2.0]),
+        "std": (lambda m, x: x.std(), [1.0, 1.0, 1.0]),
+        "max nan": (lambda m, x: x.max(), [1.0, np.nan, 3.0]),
+        "min nan": (lambda m, x: x.min(), [np.nan, 1.0, np.nan]),
+    }
+    for name, (f, data) in cases.items():
+        ours = cr.tensor(data, dtype=cr.float64, requires_grad=True)
+        theirs = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+        with np.errstate(all="ignore"):
+            f(cr, ours).backward()
+        f(torch, theirs).backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), err_msg=name)

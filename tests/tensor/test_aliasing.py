@@ -1,0 +1,60 @@
+"""Results that are not views have storage of their own (issue 13, classes A and B): an
+in-place change of the input afterwards never shows through them, and an in-place change of
+them never reaches a value that a recorded node saved.  PyTorch's semantics: only its view
+operations (reshape, view, permute, transpose, expand, basic indexing ...) share storage."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+@pytest.mark.parametrize("equation", ["ij->ji", "ii->i", "ij->ij", "ij"])
+def test_one_operand_einsum_has_its_own_storage(equation):
+    x = cr.tensor([[0.1, -0.2], [0.3, 0.4]], dtype=cr.float64, requires_grad=True)
+    e = x.exp()
+    v = cr.einsum(equation, e)
+    with cr.no_grad():
+        v.mul_(3)  # changes v only: e, which Exp saved, is untouched
+    e.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(x.detach().numpy()))
+
+
+MADE_FROM = {
+    "flip": lambda x: x.flip(0),
+    "max(dim) of 0-d": lambda x: x.reshape(()).max(0).values,
+    "min(dim) of 0-d": lambda x: x.reshape(()).min(0).values,
+    "sort of 0-d": lambda x: x.reshape(()).sort().values,
+    "amax of 0-d": lambda x: x.reshape(()).amax(),
+    "einsum": lambda x: cr.einsum("i->i", x),
+}
+
+
+@pytest.mark.parametrize("name", MADE_FROM)
+def test_changing_the_input_in_place_does_not_show_through(name):
+    x = cr.tensor([2.0], dtype=cr.float64) if "0-d" in name else cr.tensor([1.0, 2.0, 3.0])
+    out = MADE_FROM[name](x)
+    before = out.numpy().copy()
+    with cr.no_grad():
+        x.mul_(10)
+    np.testing.assert_array_equal(out.numpy(), before)
+
+
+VIEWS = {
+    "reshape": lambda x: x.reshape(3, 2),
+    "t": lambda x: x.t(),
+    "permute": lambda x: x.permute(1, 0),
+    "basic indexing": lambda x: x[0],
+    "unsqueeze": lambda x: x.unsqueeze(0),
+    "expand": lambda x: x.expand(2, 2, 3),
+}
+
+
+@pytest.mark.parametrize("name", VIEWS)
+def test_view_operations_still_show_in_place_changes(name):
+    x = cr.arange(6.0).reshape(2, 3)
+    view = VIEWS[name](x)
+    with cr.no_grad():
+        x.add_(1)
+    expected = VIEWS[name](cr.arange(6.0).reshape(2, 3) + 1)
+    np.testing.assert_array_equal(view.numpy(), expected.numpy())
