@@ -577,7 +577,7 @@ _LIFTED = (
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "isnan", "isinf",
     "isfinite", "logical_and", "logical_or", "logical_not", "logical_xor",
     # reductions
-    "sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var", "argmax", "argmin",
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "argmax", "argmin",
     "cumsum", "all", "any",
     # products and shapes
     "dot", "matmul", "inner", "outer", "tensordot", "einsum", "vdot", "reshape", "transpose",
@@ -589,13 +589,24 @@ _LIFTED = (
 def _norm(x, ord=None, axis=None, keepdims: bool = False) -> ndarray:  # noqa: A002
     """The 2-norm of the flattened array by default (Frobenius for matrices), differentiable.
 
-    Computed as ``sqrt(sum(x * x))``, so that its gradient at zero is nan, as in MXNet.
+    Computed as ``sqrt(sum(x * x))`` (a p-norm as ``sum(|x|^p)^(1/p)``), so that its gradient
+    at zero is nan, as in MXNet (chainrule's own norms give PyTorch's 0 there).
     """
     x = _as_array(x)
     two_norm = ord in (None, "fro") or (ord == 2 and (x.ndim == 1 or isinstance(axis, int)))
-    if not two_norm:
-        return _apply(cnp.linalg.norm, x, ord, axis, keepdims)
-    return _apply(lambda t: cr.sqrt(cnp.sum(t * t, axis=axis, keepdims=keepdims)), x)
+    if two_norm:
+        return _apply(lambda t: cr.sqrt(cnp.sum(t * t, axis=axis, keepdims=keepdims)), x)
+    if isinstance(ord, (int, float)) and 0 < ord < onp.inf and ord not in (1, 2):
+        return _apply(lambda t: cnp.sum(cr.abs(t) ** ord, axis=axis, keepdims=keepdims)
+                      ** (1.0 / ord), x)
+    return _apply(cnp.linalg.norm, x, ord, axis, keepdims)
+
+
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False) -> ndarray:
+    """MXNet's ``np.std``: ``sqrt(var)``, whose gradient where the variance is 0 is nan (as
+    MXNet's; chainrule's own ``std`` gives PyTorch's 0 there)."""
+    return _apply(lambda t: cr.sqrt(cnp.var(t, axis=axis, ddof=ddof, keepdims=keepdims)),
+                  _as_array(a))
 
 
 class _Random:
@@ -647,7 +658,7 @@ np = _namespace(
         "empty": empty, "full": full, "zeros_like": zeros_like, "ones_like": ones_like,
         "empty_like": empty_like, "full_like": full_like, "arange": arange,
         "linspace": linspace, "eye": eye,
-        **{name: _lift(getattr(cnp, name), name) for name in _LIFTED},
+        **{name: _lift(getattr(cnp, name), name) for name in _LIFTED}, "std": _std,
         "pi": onp.pi, "e": onp.e, "inf": onp.inf, "nan": onp.nan, "newaxis": None,
         **{name: getattr(onp, name) for name in ("float16", "float32", "float64", "int8",
                                                  "int32", "int64", "uint8", "bool_", "dtype")},

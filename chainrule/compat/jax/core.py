@@ -324,8 +324,7 @@ max = _extremum("max")  # noqa: A001
 min = _extremum("min")  # noqa: A001
 
 
-def _moment(name: str):
-    cfunc = getattr(cnp, name)
+def _moment(name: str, cfunc):
 
     def reduce(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
         a = lift(a)
@@ -338,7 +337,10 @@ def _moment(name: str):
     return reduce
 
 
-var, std = _moment("var"), _moment("std")
+var = _moment("var", cnp.var)
+# JAX's formula, sqrt(var): its gradient where the variance is 0 is nan, as JAX's (chainrule's
+# own std gives PyTorch's 0 there)
+std = _moment("std", lambda t, **kw: cnp.sqrt(cnp.var(t, **kw)))
 
 
 def no_gradient_reduction(numpy_func):

@@ -407,6 +407,9 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
     vector = x.ndim == 1 if axis is None else isinstance(axis, int) or len(axis) == 1
     if ord in (None, 2, "fro") and (vector or ord != 2):
         return sqrt(sum(multiply(x, x), axis=axis, keepdims=keepdims))
+    if vector and isinstance(ord, (int, float)) and 0 < ord < np.inf and ord != 1:
+        # sum(|x|^p)^(1/p), JAX's formula: its gradient at 0 is nan, as JAX's
+        return power(sum(power(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
     return from_tensor(cnp.linalg.norm(to_tensor(x), ord, axis, keepdims), x.weak_type)
 
 

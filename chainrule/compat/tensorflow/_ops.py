@@ -86,7 +86,10 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None) -> Tensor
             return _cr.sqrt(_cr.sum(v * v, dim=axis, keepdim=keep))
     elif isinstance(ord, _numbers.Real) and ord > 0:  # (TensorFlow's vector norms: ord > 0)
         def compute(v):
-            return _cr.linalg.vector_norm(v, ord, dim=axis, keepdim=keep)
+            if ord in (1, _np.inf):
+                return _cr.linalg.vector_norm(v, ord, dim=axis, keepdim=keep)
+            # TensorFlow's formula, sum(|x|^p)^(1/p): its gradient at 0 is nan, as TF's
+            return _cr.sum(_cr.abs(v) ** ord, dim=axis, keepdim=keep) ** (1.0 / ord)
     else:
         raise ValueError(f"'ord' must be a supported vector norm, got {ord}.")
     return _op(compute, x)
