@@ -235,17 +235,21 @@ tile = _numpy_or(_np.tile, lambda A, reps: _ops.tile(A, reps))
 
 
 
-def _along_axis(prim, a, axis):
-    """Apply a cumulative or sorting primitive; ``axis=None`` means the flattened array."""
+def _along_axis(name, func, a, axis):
+    """Apply a cumulative or sorting ``func(a, axis)``; ``axis=None`` means the flattened
+    array."""
     a = _ops.operand(a)
     if axis is None or a.ndim == 0:
-        return prim(_ops.reshape(a, -1), axis=0)
-    return prim(a, axis=_ops.one_dim(prim.name.lower(), axis, a.ndim))
+        return func(_ops.reshape(a, -1), 0)
+    return func(a, _ops.one_dim(name, axis, a.ndim))
 
 
-cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(_R.cumsum, a, axis))
-cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(_R.cumprod, a, axis))
-sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(_R.sort, a, axis))
+cumsum = _numpy_or(_np.cumsum, lambda a, axis=None: _along_axis(
+    "cumsum", lambda x, d: _R.cumsum(x, axis=d), a, axis))
+cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(
+    "cumprod", lambda x, d: _R.cumprod(x, axis=d), a, axis))
+sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(
+    "sort", lambda x, d: _R.sorted_along(x, d)[0], a, axis))
 
 # --------------------------------------------------------------------------------------------
 # functions without gradient: NumPy's results (they carry nothing to differentiate)

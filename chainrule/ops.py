@@ -846,13 +846,12 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     if x.ndim == 0:
         return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
     if not descending:
-        return SortResult(R.sort(x, axis=d),
-                          like((x,), np.argsort(data_of(x), axis=d, kind="stable")))
+        values, perm = R.sorted_along(x, d)
+        return SortResult(values, like((x,), perm))
     # descending, ties in their original order (any dtype): the reversed tensor sorted
     # ascending, read backwards; the values' gradient follows the same permutation
-    backwards = flip(x, d)
-    order = x.shape[d] - 1 - np.flip(np.argsort(data_of(backwards), axis=d, kind="stable"), axis=d)
-    return SortResult(flip(R.sort(backwards, axis=d), d), like((x,), order))
+    values, perm = R.sorted_along(flip(x, d), d)
+    return SortResult(flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))
 
 
 # --------------------------------------------------------------------------------------------

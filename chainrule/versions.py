@@ -44,15 +44,17 @@ def mark_view(out, base) -> None:
 
 
 def check_versions(node) -> None:
+    """Raise PyTorch's error if a value that the node's rules will read (those of the inputs
+    that need a gradient: ``prim.reads``) was changed in place since it was saved."""
     versions, ans_counter = node.versions, node.ans_counter
-    if ans_counter is not None and ans_counter[0] != 0:
+    reads = node.prim.reads
+    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
+                                       for j in reads[i]}
+    if ans_counter is not None and ans_counter[0] != 0 and (read is None or "ans" in read):
         _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
                         ans_counter[0], 0)
     if node.args is None:
         return
-    reads = node.prim.reads
-    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
-                                       for j in reads[i]}
     for i, a in enumerate(node.args):
         if not isinstance(a, TensorBase) or a._vc is None or (read is not None and i not in read):
             continue  # never changed in place, or its value is not needed

@@ -29,7 +29,9 @@ declares one primitive:
   sums it down to the input's shape and casts it to the input's dtype, once, for every rule.
 * ``save_inputs``/``save_ans`` say which values the rules read.  The node keeps only those (an
   input that is not saved arrives as ``None``), so memory is released as early as possible.
-  ``reads`` refines this per rule: ``mul``'s rule for ``x`` reads only ``y``.
+  ``reads`` refines this per rule: ``mul``'s rule for ``x`` reads only ``y`` (``(1,)``);
+  ``"ans"`` among them says that the rule reads the result.  A value changed in place after
+  it was saved is then an error only when a rule that runs reads it, as in PyTorch.
 * Rules are written with the primitives of this package and Python operators only.  In a plain
   backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
   Tensors and are recorded, which is how every primitive gets its higher derivatives.
@@ -116,7 +118,7 @@ from chainrule.rules.reductions import (
     softmax,
     vector_norm,
 )
-from chainrule.rules.scans import cumprod, cumsum, sort
+from chainrule.rules.scans import cumprod, cumsum, sort, sorted_along
 from chainrule.rules.shape import (
     broadcast_to,
     cast,

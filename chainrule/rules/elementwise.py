@@ -112,11 +112,12 @@ mul = primitive("mul", operator.mul, (derivative(lambda ans, x, y: y),
                                       derivative(lambda ans, x, y: x)), save_inputs=True,
                 reads=((1,), (0,)), jvp="diagonal", grad_fn="MulBackward0", promote=True,
                 symbol="*")
-# d (x / y) = dx / y - (x / y) dy / y   (written with ans = x / y, not x / y^2: each order
-# of differentiation would otherwise square the denominator again)
+# d (x / y) = dx / y - (x / y) dy / y   (written with x / y, not x / y^2: each order of
+# differentiation would otherwise square the denominator again; the inputs, not the result,
+# are saved, as in PyTorch, so that changing the result in place does not stop backward)
 div = primitive("div", operator.truediv,
-                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g / y) * ans),
-                save_inputs=True, save_ans=True, reads=((1,), (1,)), jvp="diagonal",
+                (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g / y) * (x / y)),
+                save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal",
                 grad_fn="DivBackward0", promote=True, symbol="/")
 
 
@@ -134,8 +135,10 @@ def _pow_dy(g, ans, x, y):
         return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
 
 
+# (the result is read only for a tensor exponent's gradient, as in PyTorch)
 pow = primitive("pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True,
-                jvp="diagonal", grad_fn="PowBackward0", promote=True, symbol="**")  # noqa: A001
+                reads=((0, 1), (0, 1, "ans")), jvp="diagonal", grad_fn="PowBackward0",
+                promote=True, symbol="**")  # noqa: A001
 
 
 # d (x mod y) = dx - floor(x / y) dy   (Python's and NumPy's remainder: the sign of y)

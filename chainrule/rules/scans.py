@@ -97,23 +97,26 @@ def _along(positions, axis):
     return tuple(index)
 
 
-def _sorting_permutation(x, axis):
-    return np.argsort(raw(x), axis=axis, kind="stable")
-
-
-def _sort_vjp(g, ans, x, axis):
+def _sort_vjp(g, ans, x, axis, perm):
     # sorted = x[perm]: the gradient goes back to the original positions, g[inverse(perm)]
-    perm = _sorting_permutation(x, axis)
     inverse = np.argsort(perm, axis=axis, kind="stable")
     return getitem(g, index=_along(inverse, axis), x_shape=np.shape(raw(g)))
 
 
-def _sort_jvp(ts, ans, x, axis):
+def _sort_jvp(ts, ans, x, axis, perm):
     # d sorted = dx[perm]
     t = ts[0]
-    return getitem(t, index=_along(_sorting_permutation(x, axis), axis),
-                   x_shape=np.shape(raw(t)))
+    return getitem(t, index=_along(perm, axis), x_shape=np.shape(raw(t)))
 
 
-sort = primitive("sort", lambda x, axis: np.sort(x, axis=axis), (_sort_vjp,), save_inputs=True,
-                 jvp=_sort_jvp, grad_fn="SortBackward0")
+# ``perm``, the stable sorting permutation along ``axis``, is what the rules read (the
+# indices, as PyTorch saves them): the input is not saved, so changing it in place later is
+# no error; :func:`sorted_along` computes it
+sort = primitive("sort", lambda x, axis, perm: np.take_along_axis(x, perm, axis=axis),
+                 (_sort_vjp,), jvp=_sort_jvp, grad_fn="SortBackward0")
+
+
+def sorted_along(x, axis: int):
+    """``x`` sorted along ``axis`` (stable), and the permutation that sorts it."""
+    perm = np.argsort(raw(x), axis=axis, kind="stable")
+    return sort(x, axis=axis, perm=perm), perm
