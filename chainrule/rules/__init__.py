@@ -112,13 +112,12 @@ from chainrule.rules.reductions import (
     max_all,
     min_all,
     reduce_mean,
-    reduce_prod,
     reduce_std,
     reduce_sum,
     softmax,
     vector_norm,
 )
-from chainrule.rules.scans import cumprod, cumsum, sort, sorted_along
+from chainrule.rules.scans import cumprod, cumsum, reduce_prod, sort, sorted_along
 from chainrule.rules.shape import (
     broadcast_to,
     cast,

@@ -1,4 +1,4 @@
-"""Reductions and normalisations: ``sum``, ``mean``, ``prod``, ``amax``, ``max`` (of all
+"""Reductions and normalisations: ``sum``, ``mean``, ``amax``, ``max`` (of all
 elements), ``std``, ``logsumexp``, ``softmax``, ``log_softmax``, ``linalg.vector_norm``.
 
 ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's shape (so that the
@@ -16,7 +16,6 @@ import numpy as np
 from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
 from chainrule.rules.table import numpy2_promotion, primitive, raw
-from chainrule.tensor_base import TensorBase
 
 
 def _keepdims_shape(x_shape, axis):
@@ -54,37 +53,6 @@ reduce_mean = primitive(
     (lambda g, ans, x, axis, keepdims, x_shape:
         unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),), jvp="linear",
                         grad_fn="MeanBackward0")
-
-
-def _prod_others(x, axis):
-    """For each element, the product of the other elements of its slice (zeros allowed)."""
-    axes = tuple(range(x.ndim)) if axis is None else axis
-    rest = [i for i in range(x.ndim) if i not in axes]
-    moved = np.transpose(x, rest + list(axes))
-    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), flat.dtype)
-    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    others = (left * right).reshape(moved.shape)
-    return np.transpose(others, np.argsort(rest + list(axes)))
-
-
-def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
-    # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
-    g = unreduce(g, axis, keepdims, x_shape)
-    if not np.any(raw(x) == 0):
-        return g * unreduce(ans, axis, keepdims, x_shape) / x
-    if isinstance(x, TensorBase):
-        raise NotImplementedError("chainrule.prod: higher-order gradients at inputs that contain "
-                                  "zeros are not supported; perturb the zeros or write the "
-                                  "product out with mul")
-    return g * _prod_others(x, axis)
-
-
-reduce_prod = primitive(
-    "prod",
-    lambda x, axis, keepdims, x_shape: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
-    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0")
 
 
 def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):

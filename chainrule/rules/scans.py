@@ -1,21 +1,24 @@
-"""Cumulative sums and products, and sorting.
+"""Products (``prod``, ``cumprod``), cumulative sums, and sorting.
 
 Design choices
 --------------
 * ``sort`` is a primitive (its ``grad_fn`` is ``SortBackward0``, as in PyTorch).  Its rules are
-  gathers by the permutation that sorts the input (``argsort``, recomputed from the saved input):
-  the JVP gathers the tangent by it, the VJP gathers the cotangent by its inverse.  Both are
-  ``getitem``, so the second derivative (zero) comes for free.
-* ``cumprod`` is exact to every order on inputs without zeros.  At zeros the first derivatives
-  (VJP and JVP) are exact and higher ones raise ``NotImplementedError``, as ``prod`` does.
+  gathers by the permutation that sorts the input, which the node saves (as PyTorch saves the
+  indices): the JVP gathers the tangent by it, the VJP gathers the cotangent by its inverse.
+  Both are ``getitem``, so the second derivative (zero) comes for free.
+* ``prod`` and ``cumprod`` divide by the input where it has no zeros.  At zeros, a plain pass
+  uses NumPy formulas (exact, O(n)); a recorded one (``create_graph``, forward over forward)
+  writes the derivatives with exclusive cumulative products, which are differentiable at any
+  zeros, so every order is exact there too (O(n^2) per slice for ``cumprod``, as PyTorch's).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule.rules.reductions import keep_sum
-from chainrule.rules.shape import flip, getitem
+from chainrule.rules.elementwise import where
+from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
+from chainrule.rules.shape import cat, flip, getitem, reshape, transpose
 from chainrule.rules.table import primitive, raw
 from chainrule.tensor_base import TensorBase
 
@@ -23,12 +26,6 @@ from chainrule.tensor_base import TensorBase
 def _keep_along(a, axis):
     """The sum along one ``axis`` (negative allowed), kept as a dimension of size 1."""
     return keep_sum(a, (axis % np.ndim(raw(a)),))
-
-
-def _not_implemented_at_zeros(name):
-    return NotImplementedError(
-        f"chainrule.{name}: higher-order derivatives at inputs that contain zeros are not "
-        "supported; perturb the zeros or write the product out with mul")
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,8 +67,8 @@ def _cumprod_vjp(g, ans, x, axis):
     # d ans_j / d x_i = ans_j / x_i for i <= j when no x is zero
     if not np.any(raw(x) == 0):
         return _reverse_cumsum(g * ans, axis) / x
-    if isinstance(x, TensorBase):
-        raise _not_implemented_at_zeros("cumprod")
+    if isinstance(x, TensorBase) or isinstance(g, TensorBase):
+        return _cumprod_vjp_at_zeros(g, x, axis)
     a, b, at, c = _cumprod_parts(x, axis)
     return a * _reverse_cumsum(g * b, axis) + at * _keep_along(g * c, axis)
 
@@ -80,14 +77,102 @@ def _cumprod_jvp(ts, ans, x, axis):
     # d ans = ans * cumsum(dx / x) when no x is zero
     if not np.any(raw(x) == 0):
         return ans * cumsum(ts[0] / x, axis=axis)
-    if isinstance(x, TensorBase):
-        raise _not_implemented_at_zeros("cumprod")
+    if isinstance(x, TensorBase) or isinstance(ts[0], TensorBase):
+        return _cumprod_jvp_at_zeros(ts[0], x, axis)
     a, b, at, c = _cumprod_parts(x, axis)
     return cumsum(ts[0] * a, axis=axis) * b + _keep_along(ts[0] * at, axis) * c
 
 
+# At zeros, recorded: with L_i = prod_{k < i} x_k and T_ij = prod_{i < k <= j} x_k (1 for
+# j <= i), d ans_j / d x_i = L_i T_ij for i <= j, 0 after; both are cumulative products of
+# copies of x, differentiable however many zeros x has.
+
+def _moved_last(a, axis):
+    """``a`` with ``axis`` moved last, and the order that undoes it."""
+    order = [i for i in range(np.ndim(raw(a))) if i != axis] + [axis]
+    return transpose(a, axes=tuple(order)), tuple(np.argsort(order))
+
+
+def exclusive_cumprod(a):
+    """``prod_{k < i} a_k`` along the last axis (1 for the first element)."""
+    shape = np.shape(raw(a))
+    ones = np.ones(shape[:-1] + (1,), raw(a).dtype)
+    head = getitem(a, index=(Ellipsis, slice(None, -1)), x_shape=shape)
+    shifted = cat(ones, head, axis=len(shape) - 1, sizes=(1, shape[-1] - 1))
+    return cumprod(shifted, axis=len(shape) - 1)
+
+
+def _partial_products(xm):
+    """``T``, of shape ``(..., n, n)`` (see above), and the mask of ``j >= i``."""
+    shape = np.shape(raw(xm))
+    n = shape[-1]
+    after = np.triu(np.ones((n, n), bool), k=1)  # [i, j]: j > i
+    row = reshape(xm, shape=shape[:-1] + (1, n), x_shape=shape)
+    copies = where(after, row, 1.0)  # copies[..., i, j] = x_j for j > i, else 1
+    return cumprod(copies, axis=len(shape)), np.triu(np.ones((n, n), raw(xm).dtype))
+
+
+def _cumprod_vjp_at_zeros(g, x, axis):
+    # d x_i = L_i sum_{j >= i} g_j T_ij
+    xm, back = _moved_last(x, axis)
+    gm, _ = _moved_last(g, axis)
+    shape = np.shape(raw(xm))
+    partial, upper = _partial_products(xm)
+    g_row = reshape(gm, shape=shape[:-1] + (1, shape[-1]), x_shape=shape)
+    inner = reduce_sum(partial * g_row * upper, axis=(len(shape),), keepdims=False,
+                       x_shape=shape + (shape[-1],))
+    return transpose(exclusive_cumprod(xm) * inner, axes=back)
+
+
+def _cumprod_jvp_at_zeros(t, x, axis):
+    # d ans_j = sum_{i <= j} t_i L_i T_ij
+    xm, back = _moved_last(x, axis)
+    tm, _ = _moved_last(t, axis)
+    shape = np.shape(raw(xm))
+    partial, upper = _partial_products(xm)
+    column = reshape(tm * exclusive_cumprod(xm), shape=shape + (1,), x_shape=shape)
+    total = reduce_sum(column * partial * upper, axis=(len(shape) - 1,), keepdims=False,
+                       x_shape=shape + (shape[-1],))
+    return transpose(total, axes=back)
+
+
 cumprod = primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis), (_cumprod_vjp,),
                     save_inputs=True, save_ans=True, jvp=_cumprod_jvp, grad_fn="CumprodBackward0")
+
+
+# --------------------------------------------------------------------------------------------
+# The product of all elements (or over axes)
+
+
+def _prod_others(x, axis):
+    """For each element, the product of the other elements of its slice (zeros allowed):
+    ``L_i R_i`` with the exclusive cumulative products from the left and from the right."""
+    shape = np.shape(raw(x))
+    axes = tuple(range(len(shape))) if axis is None else axis
+    rest = [i for i in range(len(shape)) if i not in axes]
+    order = tuple(rest + list(axes))
+    moved = transpose(x, axes=order)
+    moved_shape = np.shape(raw(moved))
+    flat = reshape(moved, shape=moved_shape[:len(rest)] + (-1,), x_shape=moved_shape)
+    last = (len(rest),)
+    right = flip(exclusive_cumprod(flip(flat, axis=last)), axis=last)
+    others = reshape(exclusive_cumprod(flat) * right, shape=moved_shape,
+                     x_shape=np.shape(raw(flat)))
+    return transpose(others, axes=tuple(np.argsort(order)))
+
+
+def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
+    # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
+    g = unreduce(g, axis, keepdims, x_shape)
+    if not np.any(raw(x) == 0):
+        return g * unreduce(ans, axis, keepdims, x_shape) / x
+    return g * _prod_others(x, axis)
+
+
+reduce_prod = primitive(
+    "prod",
+    lambda x, axis, keepdims, x_shape: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
+    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0")
 
 
 def _along(positions, axis):

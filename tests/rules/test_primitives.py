@@ -126,18 +126,43 @@ def test_prod_gradient_with_zeros_is_exact():
     assert cr.autograd.gradcheck(lambda t: t.prod(dim=1), (x,))
 
 
-def test_cumprod_derivatives_with_zeros_are_exact_to_first_order():
-    """cumprod's rules at zeros (one or two per slice) against central differences, both
-    modes; recording them for a second order is refused there rather than wrong."""
-    x = np.array([[2.0, 0.0, 3.0, 0.5], [1.5, 2.0, 0.0, 4.0], [0.0, 0.0, 2.0, 3.0]])
-    check_grads(lambda t: t.cumprod(dim=1), (x,), order=1)
-    t = cr.tensor(x, requires_grad=True)
+ZEROS = np.array([[2.0, 0.0, 3.0, 0.5], [1.5, 2.0, 0.0, 4.0], [0.0, 0.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize("f", [lambda t: t.prod(dim=1), lambda t: t.prod(),
+                               lambda t: t.prod(dim=0, keepdim=True)],
+                         ids=["dim", "all", "keepdim"])
+def test_prod_derivatives_with_zeros_are_exact_to_second_order(f):
+    """(issue 13, L) at one, two and no zeros per slice, both modes, against differences.
+    (A third order is checked against PyTorch below: differences of a second derivative taken
+    at x +- eps v divide by entries of size eps, and lose the digits the check needs.)"""
+    check_grads(f, (ZEROS,), order=2)
+
+
+def test_cumprod_derivatives_with_zeros_are_exact_to_second_order():
+    """cumprod's rules at zeros (one or two per slice), both modes, against differences."""
+    check_grads(lambda t: t.cumprod(dim=1), (ZEROS,), order=2)
+    check_grads(lambda t: t.cumprod(dim=0), (ZEROS,), order=2)
+    t = cr.tensor(ZEROS, requires_grad=True)
     t.cumprod(dim=1).sum().backward()
     # row 0: d/dx1 of (2, 0, 0, 0) + 2 x1 + 2 x1 3 + 2 x1 3 0.5 = 2 + 6 + 3
     assert t.grad.numpy()[0].tolist() == [1.0, 11.0, 0.0, 0.0]
-    t = cr.tensor(x, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="cumprod: higher-order derivatives"):
-        cr.autograd.grad(t.cumprod(dim=1).sum(), t, create_graph=True)
+
+
+def test_higher_derivatives_at_zeros_agree_with_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    weights = np.arange(1.0, 13.0).reshape(3, 4)
+    for lib in (torch, cr):
+        x = lib.tensor(ZEROS, dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(weights, dtype=lib.float64)
+        y = (x.cumprod(dim=1) * w).sum() + (x.prod(dim=1) * w[:, 0]).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad((g * w).sum(), x, create_graph=True)
+        (third,) = lib.autograd.grad((h * h).sum(), x)
+        results.append([np.asarray(a.detach()) for a in (g, h, third)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
