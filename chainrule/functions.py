@@ -119,6 +119,7 @@ logical_xor = _public(ops.logical_xor)
 logsumexp = _public(ops.logsumexp)
 lt = _public(ops.lt)
 matmul = _public(ops.matmul)
+matrix_norm = _public(ops.matrix_norm)
 max = _public(ops.max)  # noqa: A001
 maximum = _public(ops.maximum)
 mean = _public(ops.mean)

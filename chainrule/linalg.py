@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from chainrule import ops as _ops
 from chainrule import rules as _R
-from chainrule.functions import tensor_arg, vector_norm
+from chainrule.functions import matrix_norm, tensor_arg, vector_norm
 from chainrule.ops import EighResult, SlogdetResult
 from chainrule.tensor import Tensor
 
-__all__ = ["norm", "vector_norm", "inv", "det", "slogdet", "solve", "cholesky", "eigh",
-           "eigvalsh"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
+           "cholesky", "eigh", "eigvalsh"]
 
 
 def inv(A) -> Tensor:
@@ -51,15 +51,18 @@ def eigvalsh(A) -> Tensor:
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002
     """The vector 2-norm of all entries by default (the Frobenius norm of a matrix).
 
-    Other ``ord`` values give vector norms over ``dim``; matrix norms other than Frobenius
-    (``ord=2`` on a matrix, the spectral norm) are not supported.
+    With ``ord``, a 2-D input (or ``dim`` a pair of dimensions) gets the matrix norm
+    :func:`matrix_norm`, a 1-D input (or ``dim`` one dimension) the vector norm.
 
     >>> import chainrule as cr
     >>> cr.linalg.norm(cr.tensor([3., 4.]))
     tensor(5.)
     """
     input = tensor_arg(input)  # noqa: A001
-    if ord is not None and ord != "fro" and dim is None and input.ndim >= 2:
-        raise NotImplementedError(f"linalg.norm: matrix norm ord={ord!r} is not supported; "
-                                  "use ord=None or 'fro', or pass dim= for vector norms")
+    pair = dim is not None and not isinstance(dim, int) and len(dim) == 2
+    if ord is not None and (pair or (dim is None and input.ndim == 2)):
+        return matrix_norm(input, ord, (-2, -1) if dim is None else dim, keepdim)
+    if ord is not None and dim is None and input.ndim > 2:
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {input.ndim}D.")
     return vector_norm(input, ord, dim, keepdim)

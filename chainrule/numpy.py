@@ -293,9 +293,12 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     x = _ops.operand(x)
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     if matrix and ord not in (None, "fro"):
-        # NumPy's ord=2, 1, inf ... of a matrix are operator norms, not entry norms
-        raise NotImplementedError(f"chainrule.numpy.linalg.norm: the matrix norm ord={ord!r} "
-                                  "is not supported; use ord=None or 'fro', or a single axis=")
+        # NumPy's ord=1, inf, 'nuc' ... of a matrix are matrix norms, not entry norms
+        if ord in (2, -2):
+            raise NotImplementedError(f"chainrule.numpy.linalg.norm: the matrix norm ord={ord!r} "
+                                      "is not supported; use ord=None, 'fro', 'nuc', 1 or inf, "
+                                      "or a single axis=")
+        return _ops.matrix_norm(x, ord, (-2, -1) if axis is None else axis, keepdims)
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
     return _ops.vector_norm(x, ord, axis, keepdims)

@@ -406,7 +406,45 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> TensorB
     tensor(5.)
     """
     x = operand(input) if dtype is None else to(operand(input), dtype)
+    if p == "nuc":
+        return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     return vector_norm(x, p, dim, keepdim)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase:  # noqa: A002
+    """A matrix norm of ``A`` (or of each matrix of a batch), over the two dimensions ``dim``:
+    ``'fro'`` (Frobenius), ``'nuc'`` (the sum of the singular values), ``1``/``-1`` (the
+    largest/smallest column sum of ``|A|``), ``inf``/``-inf`` (row sums).
+
+    >>> import chainrule as cr
+    >>> cr.linalg.matrix_norm(cr.tensor([[3., 0.], [0., 4.]]), "nuc")
+    tensor(7.)
+    """
+    x = operand(A)
+    if x.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 "
+                           f"dimensions; it has shape {tuple(x.shape)}")
+    if isinstance(dim, (int, np.integer)) or len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a pair of dimensions, got {dim!r}")
+    rows, columns = (one_dim("linalg.matrix_norm", d, x.ndim) for d in dim)
+    if rows == columns:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {dim!r}")
+    if ord == "fro":
+        return vector_norm(x, 2, (rows, columns), keepdim)
+    if ord == "nuc":
+        return R.matrix_norm(x, ord="nuc", axis=(rows, columns), keepdims=bool(keepdim))
+    if ord in (1, -1, np.inf, -np.inf):
+        # ||A||_1 = the largest sum over a column of |A|; inf: over a row
+        summed, across = (rows, columns) if ord in (1, -1) else (columns, rows)
+        sums = sum(abs(x), summed, keepdim=True)
+        out = (amax if ord > 0 else amin)(sums, across, keepdim=True)
+        return out if keepdim else squeeze(out, (rows, columns))
+    if ord in (2, -2):
+        raise NotImplementedError("linalg.matrix_norm: ord=2 and ord=-2 (the largest and "
+                                  "smallest singular values) are not supported yet; use 'fro' "
+                                  "or 'nuc'")
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported; use 'fro', 'nuc', "
+                       "1, -1, inf or -inf")
 
 
 # --------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ from chainrule.rules.linalg import (
     inv,
     logabsdet,
     matmul,
+    matrix_norm,
     slogdet,
     solve,
 )

@@ -355,3 +355,37 @@ def eigh(a):
     ([1.0, 3.0], [[0.707107, 0.707107], [0.707107, 0.707107]])
     """
     return eigvalsh(a), eigh_vectors(a)
+
+
+# --------------------------------------------------------------------------------------------
+# The nuclear norm
+
+def _matrices_last(x, axis):
+    """``x`` with the two axes of ``axis`` moved last (rows, then columns)."""
+    return np.moveaxis(np.asarray(x), axis, (-2, -1))
+
+
+def _nuclear_norm(x, ord, axis, keepdims):
+    # ||A||_* = the sum of the singular values of A
+    total = np.linalg.svd(_matrices_last(x, axis), compute_uv=False).sum(axis=-1)
+    return np.expand_dims(total, tuple(sorted(axis))) if keepdims else total
+
+
+def _nuclear_norm_vjp(g, ans, x, ord, axis, keepdims):
+    # d ||A||_* = tr(U^T dA V) with A = U S V^T (reduced): VJP g U V^T.  At a repeated or zero
+    # singular value this is the subgradient PyTorch gives
+    if isinstance(x, TensorBase) or isinstance(g, TensorBase):
+        raise NotImplementedError(
+            "chainrule.linalg.matrix_norm: derivatives of the nuclear norm beyond the first "
+            "need the derivative of the singular vectors, which chainrule does not have yet; "
+            "use ord='fro', or compute the first derivative only")
+    u, _, vh = np.linalg.svd(_matrices_last(x, axis), full_matrices=False)
+    slope = np.moveaxis(u @ vh, (-2, -1), axis)
+    g = np.asarray(g)
+    if not keepdims:
+        g = np.expand_dims(g, tuple(sorted(axis)))
+    return g * slope
+
+
+matrix_norm = primitive("linalg.matrix_norm", _nuclear_norm, (_nuclear_norm_vjp,),
+                        save_inputs=True, jvp="reduction", grad_fn="LinalgMatrixNormBackward0")

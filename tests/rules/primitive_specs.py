@@ -141,6 +141,10 @@ SPECS: dict[str, Spec] = {
     "linalg.vector_norm": Spec(lambda x: x.norm(p=2 if x.ndim == 2 else 3, dim=-1),
                                lambda x: np.linalg.norm(x, ord=2 if x.ndim == 2 else 3, axis=-1),
                                REDUCE),
+    # (first order only: the second needs the derivative of the singular vectors)
+    "linalg.matrix_norm": Spec(lambda x: cr.linalg.matrix_norm(x, "nuc"),
+                               lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)),
+                               [((3, 2),), ((2, 3, 3),)], second_order=False),
     "matmul": Spec(lambda x, y: x @ y, np.matmul,
                [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 2, 3), (3, 2)),
                 ((3,), (3,))]),

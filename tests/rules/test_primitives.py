@@ -235,6 +235,8 @@ def test_forward_mode_agrees_with_reverse_mode(name, variant):
 @pytest.mark.parametrize(("name", "variant"), CASES)
 def test_forward_mode_second_order_matches_finite_differences(name, variant):
     """d/de2 of (J(x + e2 w) v), by a jvp nested in a jvp, against central differences."""
+    if not SPECS[name].second_order:
+        pytest.skip(f"{name} has first derivatives only")
     arrays, tensors = _inputs(name, variant, requires_grad=False)
     v = _tangents_for(name, variant, arrays)
     w = _tangents_for(name + "/second", variant, arrays)

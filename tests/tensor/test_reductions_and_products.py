@@ -368,8 +368,8 @@ def test_linalg_norm_of_a_nested_list():
     np.testing.assert_allclose(cr.linalg.norm(values).item(), np.linalg.norm(values), rtol=1e-6)
     np.testing.assert_allclose(cr.linalg.norm(values, ord=1, dim=1).numpy(),
                                np.linalg.norm(values, ord=1, axis=1), rtol=1e-6)
-    with pytest.raises(NotImplementedError, match="matrix norm ord=1"):
-        cr.linalg.norm(values, ord=1)
+    np.testing.assert_allclose(cr.linalg.norm(values, ord=1).item(),  # a matrix norm
+                               np.linalg.norm(values, ord=1), rtol=1e-6)
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -410,3 +410,62 @@ def test_softmax_log_softmax_and_max_of_a_0d_tensor_along_dim_0():
     assert cr.softmax(x, 0).item() == 1.0
     assert cr.log_softmax(x, -1).item() == 0.0
     assert cr.max(x, 0).values.item() == 2.0
+
+
+# --- matrix norms (issue 13, J) ---
+
+MATRIX_ORDS = ["fro", "nuc", 1, -1, np.inf, -np.inf]
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_matrix_norms_are_numpys(ord, keepdim):
+    a = np.random.default_rng(3).standard_normal((2, 3, 4))
+    out = cr.linalg.matrix_norm(cr.tensor(a), ord, dim=(1, 2), keepdim=keepdim)
+    np.testing.assert_allclose(out.numpy(), np.linalg.norm(a, ord, axis=(1, 2), keepdims=keepdim))
+    np.testing.assert_allclose(cr.linalg.norm(cr.tensor(a[0]), ord).numpy(),
+                               np.linalg.norm(a[0], ord))
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS)
+def test_matrix_norm_gradients_match_finite_differences(ord):
+    a = np.random.default_rng(4).standard_normal((3, 4))
+    x = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: cr.linalg.matrix_norm(t, ord), (x,))
+
+
+def test_nuclear_norm_through_norm_and_numpy():
+    a = np.array([[3.0, 0.0], [0.0, -4.0]])
+    x = cr.tensor(a, requires_grad=True)
+    x.norm(p="nuc").backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.0], [0.0, -1.0]])  # U V^T
+    import chainrule.numpy as cnp
+    assert float(cnp.linalg.norm(cr.tensor(a), "nuc")) == 7.0
+
+
+def test_nuclear_norm_second_derivative_is_refused_clearly():
+    x = cr.tensor(np.eye(2), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="nuclear norm beyond the first"):
+        cr.autograd.grad(x.norm(p="nuc"), x, create_graph=True)
+
+
+@pytest.mark.parametrize(("call", "error", "phrase"), [
+    (lambda: cr.linalg.matrix_norm(cr.ones(3)), RuntimeError, "at least 2 dimensions"),
+    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), 2), NotImplementedError, "ord=2"),
+    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), 3), RuntimeError, "Order 3 not supported"),
+    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), dim=(0, 0)), RuntimeError, "different"),
+])
+def test_matrix_norm_errors(call, error, phrase):
+    with pytest.raises(error, match=phrase):
+        call()
+
+
+def test_matrix_norms_agree_with_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(5).standard_normal((3, 3))
+    for ord in MATRIX_ORDS:
+        x = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+        t = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        cr.linalg.matrix_norm(x, ord).backward()
+        torch.linalg.matrix_norm(t, ord).backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
