@@ -259,18 +259,29 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
                          keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
+def _nonempty_extremum_dims(name: str, x, dims):
+    """``dims`` of ``x``, checked: the maximum over nothing has no value (PyTorch's errors)."""
+    if dims is None and np.size(data_of(x)) == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                           "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    for d in dims or ():
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return dims
+
+
 def amax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
     """Maximum over ``dim``; ties share the gradient evenly."""
     x = operand(input)
-    return R.amax(x, axis=reduced_dims("amax", x.ndim, dim, axis),
-                  keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+    dims = _nonempty_extremum_dims("amax", x, reduced_dims("amax", x.ndim, dim, axis))
+    return R.amax(x, axis=dims, keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
 def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
     """Minimum over ``dim``; ties share the gradient evenly."""
     x = operand(input)
-    return R.amin(x, axis=reduced_dims("amin", x.ndim, dim, axis),
-                  keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+    dims = _nonempty_extremum_dims("amin", x, reduced_dims("amin", x.ndim, dim, axis))
+    return R.amin(x, axis=dims, keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -285,9 +296,7 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     dims = reduced_dims(name, x.ndim, dim, axis)
     if x.ndim == 0:  # (values of their own: max and min are not view operations)
         return MaxResult(R.clone(x), like((x,), np.array(0, np.int64)))
-    d = dims[0]
-    if x.shape[d] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    d = _nonempty_extremum_dims(name, x, dims[:1])[0]
     keep = _keep(keepdim, keepdims)
     indices = arg(data_of(x), axis=d, keepdims=True)
     # the values are gathered at the chosen index, so only that element gets the gradient
@@ -300,10 +309,12 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
 
 
 def _max_all(x):
+    _nonempty_extremum_dims("max", x, None)
     return R.max_all(x, axis=None, keepdims=False, x_shape=x.shape)
 
 
 def _min_all(x):
+    _nonempty_extremum_dims("min", x, None)
     return R.min_all(x, axis=None, keepdims=False, x_shape=x.shape)
 
 

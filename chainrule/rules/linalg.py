@@ -36,7 +36,6 @@ Design choices
 
 from __future__ import annotations
 
-import builtins
 import string
 
 import numpy as np
@@ -119,7 +118,8 @@ def _einsum_vjp(i, g, ans, *xs, subscripts):
     full: dict = {}
     for term, x in zip(ins, xs):
         for c, n in zip(term, np.shape(raw(x))):
-            full[c] = builtins.max(full.get(c, 1), n)
+            if n != 1 or c not in full:  # (a size of 1 broadcasts; 0 is a size like any other)
+                full[c] = n
     xs = [x if j == i or np.shape(raw(x)) == tuple(full[c] for c in ins[j])
           else broadcast_to(x, shape=tuple(full[c] for c in ins[j]), x_shape=np.shape(raw(x)))
           for j, x in enumerate(xs)]

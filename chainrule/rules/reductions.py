@@ -115,8 +115,14 @@ reduce_std = primitive("std", _std_values, (_std_vjp,), save_inputs=True, save_a
 finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
 
 
+def _top(x, axis):
+    """The maximum over ``axis`` (kept), -inf over nothing (an empty dimension)."""
+    return np.maximum.reduce(x, axis=axis, keepdims=True, initial=-np.inf)
+
+
 def logsumexp_values(x, axis, keepdims, x_shape):
-    top = finite_or_0(np.maximum.reduce(x, axis=axis, keepdims=True))
+    # log sum exp over nothing is log 0 = -inf, as in PyTorch
+    top = finite_or_0(_top(x, axis))
     with np.errstate(divide="ignore"):
         out = np.log(np.add.reduce(np.exp(x - top), axis=axis, keepdims=True)) + top
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -131,7 +137,7 @@ logsumexp = primitive(
 
 
 def _softmax(x, axis):
-    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    e = np.exp(x - finite_or_0(_top(x, axis)))
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
