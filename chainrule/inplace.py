@@ -64,8 +64,14 @@ def update(self, name: str, compute) -> TensorBase:
         try:
             np.copyto(self._data, new, casting="same_kind")
         except ValueError as err:
-            raise RuntimeError(f"{name}: cannot write into this tensor ({err}); it may be a "
-                               "broadcast (expanded) view: clone() it first") from None
+            data = self._data
+            if any(n > 1 and s == 0 for n, s in zip(data.shape, data.strides)):
+                raise RuntimeError(f"{name}: unsupported operation: more than one element of "
+                                   "the written-to tensor refers to a single memory location "
+                                   f"(an expanded view of shape {data.shape}). Please clone() "
+                                   "the tensor before performing the operation.") from None
+            raise RuntimeError(f"{name}: cannot write into this tensor ({err}); clone() it "
+                               "first") from None
     else:
         self._data = new.astype(self.dtype)
     if recorded:

@@ -23,16 +23,16 @@ transpose = primitive("permute", lambda x, axes: x.transpose(axes) if type(x) is
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
                       view=True, jvp="linear", grad_fn="PermuteBackward0")
 def _broadcast_view(x, shape):
-    """``np.broadcast_to(x, shape)``: a read-only view with zero strides where ``x`` is
-    broadcast.  Made directly for contiguous arrays and shapes of non-negative ints (0.3 µs,
-    where NumPy's Python-level checks take 2 µs: this runs in the backward of every
-    reduction); anything else, including every shape NumPy rejects, is NumPy's."""
+    """``np.broadcast_to(x, shape)``: a view with zero strides where ``x`` is broadcast.
+    Made directly for contiguous arrays and shapes of non-negative ints (0.3 µs, where
+    NumPy's Python-level checks take 2 µs: this runs in the backward of every reduction);
+    anything else, including every shape NumPy rejects, is NumPy's."""
     if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.size \
             or len(shape) < x.ndim:
-        return np.broadcast_to(x, shape)
+        return _writeable_unless_repeated(x, np.broadcast_to(x, shape))
     for n in shape:
         if type(n) is not int or n < 0:
-            return np.broadcast_to(x, shape)
+            return _writeable_unless_repeated(x, np.broadcast_to(x, shape))
     strides = [0] * (len(shape) - x.ndim)
     for n, m, stride in zip(shape[len(strides):], x.shape, x.strides):
         if m == 1:  # (NumPy's strides: 0 on every axis of length 1)
@@ -42,8 +42,21 @@ def _broadcast_view(x, shape):
         else:
             return np.broadcast_to(x, shape)  # (its error names the shapes)
     out = np.ndarray(shape, x.dtype, x, 0, strides)
-    out.flags.writeable = False
+    out.flags.writeable = x.flags.writeable and not _repeats(out)
     return out
+
+
+def _repeats(view) -> bool:
+    """Does an element of ``view`` share its memory with another (a zero stride)?"""
+    return any(n > 1 and s == 0 for n, s in zip(view.shape, view.strides))
+
+
+def _writeable_unless_repeated(x, view):
+    # as PyTorch: a write through an expanded view is refused only where two of its elements
+    # are one element of memory (x.expand(1, 3) writes into x, x.expand(2, 3) cannot)
+    if type(x) is np.ndarray and x.flags.writeable and not _repeats(view):
+        return np.lib.stride_tricks.as_strided(x, view.shape, view.strides, writeable=True)
+    return view
 
 
 broadcast_to = primitive(

@@ -58,3 +58,25 @@ def test_view_operations_still_show_in_place_changes(name):
         x.add_(1)
     expected = VIEWS[name](cr.arange(6.0).reshape(2, 3) + 1)
     np.testing.assert_array_equal(view.numpy(), expected.numpy())
+
+
+def test_an_expanded_view_that_repeats_nothing_is_written_through():
+    """(issue 13, K) as PyTorch: x.expand(1, 3) and x.expand(()) are plain views of x."""
+    x = cr.ones(3)
+    x.expand(1, 3).mul_(2)
+    np.testing.assert_array_equal(x.numpy(), [2.0, 2.0, 2.0])
+    s = cr.ones(())
+    s.expand(()).add_(1)
+    assert s.item() == 2.0
+    t = cr.ones(3, 4)[:, 1]  # not contiguous: NumPy's own broadcast, made writeable too
+    t.broadcast_to((1, 3)).mul_(5)
+    np.testing.assert_array_equal(t.numpy(), [5.0, 5.0, 5.0])
+
+
+def test_writing_through_a_repeating_view_is_pytorchs_error():
+    x = cr.ones(1, 3)
+    v = x.expand(2, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor "
+                                           "refers to a single memory location"):
+        v.mul_(2)
+    np.testing.assert_array_equal(x.numpy(), np.ones((1, 3)))
