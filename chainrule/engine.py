@@ -306,6 +306,8 @@ class Primitive:
         recording = has_version = has_tangent = False
         for a in args:
             if isinstance(a, TensorBase):
+                if a._base is not None and a._vc[0] != a._view_version:
+                    refresh_view(a)
                 raw.append(a._data)
                 if a._tangents is not None:
                     has_tangent = True
@@ -315,11 +317,8 @@ class Primitive:
                 else:
                     parents.append(None)
                 vc = a._vc
-                if vc is not None:
-                    if vc[0]:
-                        has_version = True  # (versions of None: every input at version 0)
-                    if a._base is not None and vc[0] != a._view_version:
-                        _check_stale_view(a, self)
+                if vc is not None and vc[0]:
+                    has_version = True  # (versions of None: every input at version 0)
             else:
                 raw.append(a)
                 parents.append(None)
@@ -340,7 +339,7 @@ class Primitive:
         if node is not None and self.save_ans:
             out._vc = node.ans_counter
         if self.view:
-            mark_view(out, args[0])
+            mark_view(out, args[0], self, params)
         if has_tangent:
             push_tangents(self, args, params, out)
             if node is not None and self.save_ans and out._tangents is not None:
@@ -361,13 +360,17 @@ def _named_error(prim, err, raw_args) -> Exception:
     return kind(f"{called}: {err}{given}")
 
 
-def _check_stale_view(view, prim) -> None:
-    """A view whose base changed in place since it was made no longer matches its history."""
-    if grad_mode.enabled and (view._rg or view._base._rg):
-        raise RuntimeError(
-            f"chainrule.{prim.name}: this tensor is a view (of shape {view.shape}) whose base was "
-            "modified in place after the view was made, so its recorded history is out of "
-            "date. Make the view again after the in-place change (chainrule does not rewrite "
-            "a view's history), or use out-of-place operations."
-        )
-    view._view_version = view._vc[0]  # nothing recorded depends on it: the view is current
+def refresh_view(view) -> None:
+    """A view whose base changed in place since its history was made: make its history and
+    its forward-mode tangents again from the base's, by applying the view operations again
+    (as PyTorch replays a view); its values are the base's memory already."""
+    root = fresh = view._base
+    if not (root._rg or root._tangents is not None):
+        view._view_version = view._vc[0]  # nothing derives from the base: the view is current
+        return
+    for prim, params in view._view_steps:
+        fresh = prim(fresh, **params)
+    view._tangents = fresh._tangents
+    if grad_mode.enabled:  # (else: made again when it is next used with grad mode on)
+        view._node, view._rg = fresh._node, fresh._rg
+        view._view_version = view._vc[0]

@@ -19,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import norms, ops
 from chainrule.tensor import Tensor, wrap
 
 
@@ -119,7 +119,7 @@ logical_xor = _public(ops.logical_xor)
 logsumexp = _public(ops.logsumexp)
 lt = _public(ops.lt)
 matmul = _public(ops.matmul)
-matrix_norm = _public(ops.matrix_norm)
+matrix_norm = _public(norms.matrix_norm)
 max = _public(ops.max)  # noqa: A001
 maximum = _public(ops.maximum)
 mean = _public(ops.mean)
@@ -130,7 +130,7 @@ mul = _public(ops.mul)
 mv = _public(ops.mv)
 ne = _public(ops.ne)
 neg = _public(ops.neg)
-norm = _public(ops.norm)
+norm = _public(norms.norm)
 outer = _public(ops.outer)
 permute = _public(ops.permute)
 pow = _public(ops.pow)  # noqa: A001
@@ -161,5 +161,5 @@ transpose = _public(ops.transpose)
 trunc = _public(ops.trunc)
 unsqueeze = _public(ops.unsqueeze)
 var = _public(ops.var)
-vector_norm = _public(ops.vector_norm)
+vector_norm = _public(norms.vector_norm)
 where = _public(ops.where)

@@ -3,10 +3,10 @@ PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``
 
 from __future__ import annotations
 
-from chainrule import ops as _ops
+from chainrule import norms as _norms
 from chainrule import rules as _R
 from chainrule.functions import matrix_norm, tensor_arg, vector_norm
-from chainrule.ops import EighResult, SlogdetResult
+from chainrule.norms import EighResult, SlogdetResult
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
@@ -25,7 +25,7 @@ def det(A) -> Tensor:
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return _ops.slogdet(tensor_arg(A))
+    return _norms.slogdet(tensor_arg(A))
 
 
 def solve(A, B) -> Tensor:
@@ -40,7 +40,7 @@ def cholesky(A) -> Tensor:
 
 def eigh(A) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return _ops.eigh(tensor_arg(A))
+    return _norms.eigh(tensor_arg(A))
 
 
 def eigvalsh(A) -> Tensor:

@@ -26,6 +26,7 @@ import types
 
 import numpy as _np
 
+from chainrule import norms as _norms
 from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
@@ -298,17 +299,17 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
             raise NotImplementedError(f"chainrule.numpy.linalg.norm: the matrix norm ord={ord!r} "
                                       "is not supported; use ord=None, 'fro', 'nuc', 1 or inf, "
                                       "or a single axis=")
-        return _ops.matrix_norm(x, ord, (-2, -1) if axis is None else axis, keepdims)
+        return _norms.matrix_norm(x, ord, (-2, -1) if axis is None else axis, keepdims)
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
-    return _ops.vector_norm(x, ord, axis, keepdims)
+    return _norms.vector_norm(x, ord, axis, keepdims)
 
 
 linalg = types.SimpleNamespace(**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
-        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _ops.slogdet,
-        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _ops.eigh,
+        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _norms.slogdet,
+        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _norms.eigh,
         "eigvalsh": _R.eigvalsh,
     }.items()})
 

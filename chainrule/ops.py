@@ -84,12 +84,13 @@ def one_dim(name: str, d: int, ndim: int) -> int:
     return d % builtins.max(ndim, 1)
 
 
-def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+def keepdim_of(keepdim: bool, keepdims: bool | None) -> bool:
+    """PyTorch's ``keepdim``, or NumPy's ``keepdims`` when that is given."""
     return bool(keepdim if keepdims is None else keepdims)
 
 
-def _nograd(func, *args, **kwargs):
-    """Apply a NumPy function whose result carries no gradient."""
+def no_gradient(func, *args, **kwargs):
+    """``func`` (NumPy's) of the raw values: a result that carries no gradient."""
     return like(args, func(*[data_of(a) for a in args], **kwargs))
 
 
@@ -126,9 +127,9 @@ def div(input, other, *, rounding_mode: str | None = None) -> TensorBase:
     if rounding_mode is None:
         return R.div(input, other)
     if rounding_mode == "floor":
-        return _nograd(_floor_divide, input, other)
+        return no_gradient(_floor_divide, input, other)
     if rounding_mode == "trunc":
-        return _nograd(_trunc_divide, input, other)
+        return no_gradient(_trunc_divide, input, other)
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
@@ -238,7 +239,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,  # noq
     if x.dtype == np.bool_:
         x = to(x, np.int64)
     out = R.reduce_sum(x, axis=reduced_dims("sum", x.ndim, dim, axis),
-                       keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+                       keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
     # NumPy sums small integers in the platform's int; an explicit dtype is kept (as PyTorch)
     return out if dtype is None or out.dtype == np.dtype(dtype) else to(out, dtype)
 
@@ -248,7 +249,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
     """Mean over ``dim`` (all dimensions by default)."""
     x = operand(input) if dtype is None else to(operand(input), dtype)
     return R.reduce_mean(x, axis=reduced_dims("mean", x.ndim, dim, axis),
-                         keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+                         keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
@@ -256,7 +257,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
     """Product over ``dim`` (all dimensions by default); zeros are handled exactly."""
     x = operand(input) if dtype is None else to(operand(input), dtype)
     return R.reduce_prod(x, axis=reduced_dims("prod", x.ndim, dim, axis),
-                         keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+                         keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
 def _nonempty_extremum_dims(name: str, x, dims):
@@ -274,14 +275,14 @@ def amax(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) ->
     """Maximum over ``dim``; ties share the gradient evenly."""
     x = operand(input)
     dims = _nonempty_extremum_dims("amax", x, reduced_dims("amax", x.ndim, dim, axis))
-    return R.amax(x, axis=dims, keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+    return R.amax(x, axis=dims, keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
 def amin(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> TensorBase:
     """Minimum over ``dim``; ties share the gradient evenly."""
     x = operand(input)
     dims = _nonempty_extremum_dims("amin", x, reduced_dims("amin", x.ndim, dim, axis))
-    return R.amin(x, axis=dims, keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+    return R.amin(x, axis=dims, keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -297,7 +298,7 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     if x.ndim == 0:  # (values of their own: max and min are not view operations)
         return MaxResult(R.clone(x), like((x,), np.array(0, np.int64)))
     d = _nonempty_extremum_dims(name, x, dims[:1])[0]
-    keep = _keep(keepdim, keepdims)
+    keep = keepdim_of(keepdim, keepdims)
     indices = arg(data_of(x), axis=d, keepdims=True)
     # the values are gathered at the chosen index, so only that element gets the gradient
     grid = list(np.indices(indices.shape, sparse=True))
@@ -336,7 +337,7 @@ def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=Non
     """``log(sum(exp(x)))`` over ``dim``, computed without overflow."""
     x = operand(input)
     return R.logsumexp(x, axis=reduced_dims("logsumexp", x.ndim, dim, axis),
-                       keepdims=_keep(keepdim, keepdims), x_shape=x.shape)
+                       keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
 def _along_one_dim(name: str, prim, input, dim):
@@ -371,7 +372,7 @@ def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
     x = operand(input)
     correction = _correction(correction, unbiased, ddof)
     dims = reduced_dims("var", x.ndim, dim, axis)
-    keep = _keep(keepdim, keepdims)
+    keep = keepdim_of(keepdim, keepdims)
     centred = x - R.reduce_mean(x, axis=dims, keepdims=True, x_shape=x.shape)
     n = count(x.shape, dims)
     total = R.reduce_sum(centred * centred, axis=dims, keepdims=keep, x_shape=x.shape)
@@ -384,78 +385,8 @@ def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
     0 is 0 (PyTorch's subgradient), not the square root's infinite slope."""
     x = operand(input)
     return R.reduce_std(x, axis=reduced_dims("std", x.ndim, dim, axis),
-                        keepdims=_keep(keepdim, keepdims), x_shape=x.shape,
+                        keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape,
                         correction=_correction(correction, unbiased, ddof))
-
-
-def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A002
-                keepdims=None) -> TensorBase:
-    """The ``ord``-norm of the entries over ``dim`` (all by default); gradient 0 at 0."""
-    x = operand(input)
-    dims = reduced_dims("norm", x.ndim, dim, axis)
-    keep = _keep(keepdim, keepdims)
-    if ord in (2, 2.0, "fro", None):
-        return R.vector_norm(x, axis=dims, keepdims=keep, x_shape=x.shape)
-    if ord == np.inf:
-        return amax(abs(x), dims, keep)
-    if ord == -np.inf:
-        return amin(abs(x), dims, keep)
-    if ord == 0:
-        return _nograd(lambda a: np.sum(a != 0, axis=dims, keepdims=keep).astype(a.dtype), x)
-    if ord == 1:
-        return sum(abs(x), dims, keep)
-    if ord > 0:  # (its gradient is 0 at 0, as PyTorch's, where the composition gives NaN)
-        return R.vector_norm(x, axis=dims, keepdims=keep, x_shape=x.shape, ord=float(ord))
-    return sum(abs(x) ** ord, dims, keep) ** (1.0 / ord)
-
-
-def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> TensorBase:
-    """The ``p``-norm of the entries (2-norm, i.e. Frobenius, by default).
-
-    >>> import chainrule as cr
-    >>> cr.tensor([3., 4.]).norm()
-    tensor(5.)
-    """
-    x = operand(input) if dtype is None else to(operand(input), dtype)
-    if p == "nuc":
-        return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
-    return vector_norm(x, p, dim, keepdim)
-
-
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase:  # noqa: A002
-    """A matrix norm of ``A`` (or of each matrix of a batch), over the two dimensions ``dim``:
-    ``'fro'`` (Frobenius), ``'nuc'`` (the sum of the singular values), ``1``/``-1`` (the
-    largest/smallest column sum of ``|A|``), ``inf``/``-inf`` (row sums).
-
-    >>> import chainrule as cr
-    >>> cr.linalg.matrix_norm(cr.tensor([[3., 0.], [0., 4.]]), "nuc")
-    tensor(7.)
-    """
-    x = operand(A)
-    if x.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 "
-                           f"dimensions; it has shape {tuple(x.shape)}")
-    if isinstance(dim, (int, np.integer)) or len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a pair of dimensions, got {dim!r}")
-    rows, columns = (one_dim("linalg.matrix_norm", d, x.ndim) for d in dim)
-    if rows == columns:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {dim!r}")
-    if ord == "fro":
-        return vector_norm(x, 2, (rows, columns), keepdim)
-    if ord == "nuc":
-        return R.matrix_norm(x, ord="nuc", axis=(rows, columns), keepdims=bool(keepdim))
-    if ord in (1, -1, np.inf, -np.inf):
-        # ||A||_1 = the largest sum over a column of |A|; inf: over a row
-        summed, across = (rows, columns) if ord in (1, -1) else (columns, rows)
-        sums = sum(abs(x), summed, keepdim=True)
-        out = (amax if ord > 0 else amin)(sums, across, keepdim=True)
-        return out if keepdim else squeeze(out, (rows, columns))
-    if ord in (2, -2):
-        raise NotImplementedError("linalg.matrix_norm: ord=2 and ord=-2 (the largest and "
-                                  "smallest singular values) are not supported yet; use 'fro' "
-                                  "or 'nuc'")
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported; use 'fro', 'nuc', "
-                       "1, -1, inf or -inf")
 
 
 # --------------------------------------------------------------------------------------------
@@ -741,7 +672,7 @@ def _comparison(ufunc, doc):
     op = R.numpy2_promotion(ufunc)
 
     def compare(input, other) -> TensorBase:
-        return _nograd(op, input, other)
+        return no_gradient(op, input, other)
 
     compare.__name__ = compare.__qualname__ = ufunc.__name__
     compare.__doc__ = doc
@@ -764,27 +695,27 @@ bitwise_xor = _comparison(np.bitwise_xor, "Elementwise ``^``.")
 
 def bitwise_not(input) -> TensorBase:
     """Elementwise ``~`` (logical not of a bool tensor)."""
-    return _nograd(np.invert, input)
+    return no_gradient(np.invert, input)
 
 
 def logical_not(input) -> TensorBase:
     """Elementwise logical not."""
-    return _nograd(np.logical_not, input)
+    return no_gradient(np.logical_not, input)
 
 
 def isnan(input) -> TensorBase:
     """Where the values are NaN."""
-    return _nograd(np.isnan, input)
+    return no_gradient(np.isnan, input)
 
 
 def isinf(input) -> TensorBase:
     """Where the values are infinite."""
-    return _nograd(np.isinf, input)
+    return no_gradient(np.isinf, input)
 
 
 def isfinite(input) -> TensorBase:
     """Where the values are finite."""
-    return _nograd(np.isfinite, input)
+    return no_gradient(np.isfinite, input)
 
 
 def _one_axis(name: str, input, dim):
@@ -796,22 +727,22 @@ def _one_axis(name: str, input, dim):
 
 def argmax(input, dim=None, keepdim: bool = False) -> TensorBase:
     """Index of the maximum (of the flattened tensor by default)."""
-    return _nograd(np.argmax, input, axis=_one_axis("argmax", input, dim), keepdims=keepdim)
+    return no_gradient(np.argmax, input, axis=_one_axis("argmax", input, dim), keepdims=keepdim)
 
 
 def argmin(input, dim=None, keepdim: bool = False) -> TensorBase:
     """Index of the minimum (of the flattened tensor by default)."""
-    return _nograd(np.argmin, input, axis=_one_axis("argmin", input, dim), keepdims=keepdim)
+    return no_gradient(np.argmin, input, axis=_one_axis("argmin", input, dim), keepdims=keepdim)
 
 
 def all(input, dim=None, keepdim: bool = False) -> TensorBase:  # noqa: A001
     """Whether all values are true (along ``dim``)."""
-    return _nograd(np.all, input, axis=_one_axis("all", input, dim), keepdims=keepdim)
+    return no_gradient(np.all, input, axis=_one_axis("all", input, dim), keepdims=keepdim)
 
 
 def any(input, dim=None, keepdim: bool = False) -> TensorBase:  # noqa: A001
     """Whether any value is true (along ``dim``)."""
-    return _nograd(np.any, input, axis=_one_axis("any", input, dim), keepdims=keepdim)
+    return no_gradient(np.any, input, axis=_one_axis("any", input, dim), keepdims=keepdim)
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -821,7 +752,7 @@ def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bo
 
 def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
     """Elementwise closeness."""
-    return _nograd(np.isclose, input, other, rtol, atol, equal_nan)
+    return no_gradient(np.isclose, input, other, rtol, atol, equal_nan)
 
 
 def equal(input, other) -> bool:
@@ -831,7 +762,7 @@ def equal(input, other) -> bool:
 
 def count_nonzero(input, dim=None) -> TensorBase:
     """How many values are not zero."""
-    return _nograd(lambda a: np.asarray(np.count_nonzero(a, axis=dim), np.int64), input)
+    return no_gradient(lambda a: np.asarray(np.count_nonzero(a, axis=dim), np.int64), input)
 
 
 # --------------------------------------------------------------------------------------------
@@ -856,7 +787,7 @@ def to(input, *args, dtype=None, **kwargs) -> TensorBase:
     if dtype == x.dtype:
         return x
     if dtype not in FLOAT_DTYPES:
-        return _nograd(lambda a: np.asarray(a).astype(dtype), x)
+        return no_gradient(lambda a: np.asarray(a).astype(dtype), x)
     return R.cast(x, dtype=dtype, x_dtype=x.dtype)
 
 
@@ -901,21 +832,3 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     # ascending, read backwards; the values' gradient follows the same permutation
     values, perm = R.sorted_along(flip(x, d), d)
     return SortResult(flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))
-
-
-# --------------------------------------------------------------------------------------------
-# linear algebra with several results
-
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
-
-
-def slogdet(A) -> SlogdetResult:
-    """``(sign, logabsdet)`` of a square matrix; only ``logabsdet`` carries a gradient."""
-    return SlogdetResult(*R.slogdet(operand(A)))
-
-
-def eigh(A) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return EighResult(*R.eigh(operand(A)))
-

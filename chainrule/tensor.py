@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine, inplace, ops
+from chainrule import engine, inplace, norms, ops
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
@@ -521,7 +521,7 @@ class Tensor(TensorBase):
     log_softmax = ops.log_softmax
     var = ops.var
     std = ops.std
-    norm = ops.norm
+    norm = norms.norm
     cumsum = ops.cumsum
     cumprod = ops.cumprod
     sort = ops.sort

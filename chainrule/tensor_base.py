@@ -14,7 +14,8 @@ Fields
 ``_grad``          the accumulated gradient (a tensor), or None
 ``_vc``            the version counter, ``[n]``, shared with its views; None until needed
 ``_base``          for a view, the tensor whose storage it shares; else None
-``_view_version``  (views only) the shared counter's value when the view was made
+``_view_version``  (views only) the shared counter's value when the view's history was made
+``_view_steps``    (views only) how it was made from ``_base``: ``((primitive, params), ...)``
 ``_hooks``         a leaf's gradient hooks, or None
 ``_tangents``      None, or ``{level: tangent}`` in forward mode (see ``forward.py``)
 """
@@ -35,8 +36,8 @@ class TensorBase:
     """The state of a tensor (see the module docstring); :class:`~chainrule.tensor.Tensor` is
     the class users see."""
 
-    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_hooks",
-                 "_tangents", "__weakref__")
+    __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_view_steps",
+                 "_hooks", "_tangents", "__weakref__")
 
     @property
     def _version(self) -> int:

@@ -29,11 +29,14 @@ def share_storage(args, raw):
     return raw
 
 
-def mark_view(out, base) -> None:
-    """Views share their base's version counter, so in-place changes through either are seen."""
+def mark_view(out, base, prim, params) -> None:
+    """Views share their base's version counter, so in-place changes through either are seen,
+    and remember how they were made from it (``prim(base, **params)``), so that their history
+    can be made again after such a change."""
     if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
         return
     root = base._base if base._base is not None else base
+    out._view_steps = (base._view_steps if base._base is not None else ()) + ((prim, params),)
     if root._vc is None:
         root._vc = [0]
     if base._vc is None:

@@ -603,8 +603,7 @@ def _norm(x, ord=None, axis=None, keepdims: bool = False) -> ndarray:  # noqa: A
 
 
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False) -> ndarray:
-    """MXNet's ``np.std``: ``sqrt(var)``, whose gradient where the variance is 0 is nan (as
-    MXNet's; chainrule's own ``std`` gives PyTorch's 0 there)."""
+    """MXNet's ``np.std``, ``sqrt(var)``: its gradient at zero variance is nan, as MXNet's."""
     return _apply(lambda t: cr.sqrt(cnp.var(t, axis=axis, ddof=ddof, keepdims=keepdims)),
                   _as_array(a))
 
