@@ -49,7 +49,7 @@ def update(self, name: str, compute) -> TensorBase:
     recorded = (isinstance(result, TensorBase) and result._node is not None
                 and self.dtype in FLOAT_DTYPES)
     with_tangents = isinstance(result, TensorBase) and result._tangents is not None
-    if (recorded or with_tangents) and self._base is not None:
+    if recorded and self._base is not None:
         raise RuntimeError(f"{name}: in-place operations on a view are not differentiable in "
                            "chainrule; use the out-of-place form (y = y * 2) or clone() the "
                            "view first.")
@@ -81,8 +81,34 @@ def update(self, name: str, compute) -> TensorBase:
         self._rg = True
     if isinstance(result, TensorBase):
         self._tangents = result._tangents
+        if with_tangents and self._base is not None:
+            _write_into_base_tangents(self, name, result._tangents)
     self._bump_version()
     return self
+
+
+def _write_into_base_tangents(view, name: str, tangents: dict) -> None:
+    """Forward mode through an in-place change of a view: the base's tangent takes the view's
+    new tangent where the view lies, as in PyTorch (other views of the base are made again
+    from it when next used)."""
+    root = view._base
+    updated = dict(root._tangents or {})
+    for level, tangent in tangents.items():
+        before = updated.get(level)
+        if isinstance(tangent, TensorBase) or isinstance(before, TensorBase):
+            raise NotImplementedError(f"{name}: an in-place change of a view whose tangent is "
+                                      "itself differentiated is not supported; clone() the view")
+        whole = (np.zeros(np.shape(root._data), np.result_type(root._data)) if before is None
+                 else np.array(before, copy=True))  # (never the array the user passed)
+        region = whole
+        for prim, params in view._view_steps:  # the view's operations on raw arrays: views
+            region = prim.impl(region, **params)
+        if not (isinstance(region, np.ndarray) and np.shares_memory(region, whole)):
+            raise NotImplementedError(f"{name}: this view (of shape {np.shape(view._data)}) "
+                                      "cannot carry a tangent back to its base; clone() it")
+        np.copyto(region, tangent, casting="same_kind")
+        updated[level] = whole
+    root._tangents = updated
 
 
 def arithmetic_update(self, name: str, prim, ufunc, other) -> TensorBase:

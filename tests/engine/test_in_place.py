@@ -275,6 +275,41 @@ class TestViewsOfABaseChangedInPlace:
             assert fwAD.unpack_dual(v).tangent.tolist() == [[2.0, 2.0]]
             assert fwAD.unpack_dual(v * 1).tangent.tolist() == [[2.0, 2.0]]
 
+    def test_forward_mode_through_an_in_place_change_of_a_view(self):
+        """(issue 13, D) the base's tangent takes the view's new tangent where it lies."""
+        import chainrule.autograd.forward_ad as fwAD
+        with fwAD.dual_level():
+            x = fwAD.make_dual(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([1.0, 1.0, 1.0]))
+            v = x[0:2]
+            with cr.no_grad():
+                v.mul_(2)
+            assert x.tolist() == [2.0, 4.0, 3.0]
+            assert fwAD.unpack_dual(x).tangent.tolist() == [2.0, 2.0, 1.0]
+            assert fwAD.unpack_dual(v).tangent.tolist() == [2.0, 2.0]
+            y = fwAD.make_dual(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.ones(2, 2))
+            w = y.t()
+            w[1] = fwAD.make_dual(cr.tensor([5.0, 6.0]), cr.tensor([7.0, 8.0]))
+            assert fwAD.unpack_dual(y).tangent.tolist() == [[1.0, 7.0], [1.0, 8.0]]
+            assert y.tolist() == [[1.0, 5.0], [3.0, 6.0]]
+
+    @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # (torch's own, at import)
+    def test_forward_mode_in_place_agrees_with_pytorch(self):
+        torch = pytest.importorskip("torch")
+        tangents = []
+        for lib in (torch, cr):
+            ad = lib.autograd.forward_ad
+            with ad.dual_level():
+                x = ad.make_dual(lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64),
+                                 lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64))
+                v = x.t()[1]
+                v.mul_(ad.make_dual(lib.tensor([3.0, 5.0], dtype=lib.float64),
+                                    lib.tensor([1.0, -1.0], dtype=lib.float64)))
+                u = x.reshape(4)
+                tangents.append((np.asarray(ad.unpack_dual(x).tangent),
+                                 np.asarray(ad.unpack_dual(u * 1).tangent)))
+        for ours, theirs in zip(tangents[1], tangents[0]):
+            np.testing.assert_allclose(ours, theirs)
+
     def test_pytorch_agrees(self):
         torch = pytest.importorskip("torch")
         grads = []
