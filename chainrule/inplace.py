@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule import rules as R
-from chainrule.engine import grad_mode
+from chainrule.engine import grad_mode, refresh_view
 from chainrule.ops import data_of, index_of
 from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
 
@@ -36,8 +36,11 @@ def check_writable(self, name: str) -> None:
 
 
 def update(self, name: str, compute) -> TensorBase:
-    """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded."""
+    """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded (a
+    view's change is recorded on its base, whose values it shares)."""
     check_writable(self, name)
+    if self._base is not None and self._vc[0] != self._view_version:
+        refresh_view(self)  # (its history must be the current one before it is extended)
     if grad_mode.enabled and self._rg:
         # a copy of the value before, which the recorded operation reads
         old = new_like(self, np.array(self._data, copy=True), self._node)
@@ -49,10 +52,6 @@ def update(self, name: str, compute) -> TensorBase:
     recorded = (isinstance(result, TensorBase) and result._node is not None
                 and self.dtype in FLOAT_DTYPES)
     with_tangents = isinstance(result, TensorBase) and result._tangents is not None
-    if recorded and self._base is not None:
-        raise RuntimeError(f"{name}: in-place operations on a view are not differentiable in "
-                           "chainrule; use the out-of-place form (y = y * 2) or clone() the "
-                           "view first.")
     new = np.asarray(data_of(result))
     if new.shape != self.shape:
         raise RuntimeError(f"{name}: output with shape {new.shape} doesn't match the "
@@ -77,8 +76,11 @@ def update(self, name: str, compute) -> TensorBase:
     if recorded:
         if result.dtype != self.dtype:
             result = R.cast(result, dtype=self.dtype, x_dtype=result.dtype)
-        self._node = result._node
-        self._rg = True
+        if self._base is not None:
+            _record_on_base(self, result)
+        else:
+            self._node = result._node
+            self._rg = True
     if isinstance(result, TensorBase):
         self._tangents = result._tangents
         if with_tangents and self._base is not None:
@@ -87,27 +89,30 @@ def update(self, name: str, compute) -> TensorBase:
     return self
 
 
+def _record_on_base(view, result) -> None:
+    """A recorded in-place change of a view: the base's new history is its old one with the
+    view's part replaced by ``result`` (PyTorch's CopySlices); the view's own history is then
+    made again from the base's."""
+    root = view._base
+    old_root = new_like(root, root._data, root._node if root._rg else None)
+    old_root._rg = root._rg
+    new_root = R.copy_slices(old_root, result, steps=view._view_steps)
+    root._node, root._rg = new_root._node, True
+    view._view_version = -1  # (its history is out of date: made again just below)
+    refresh_view(view)
+
+
 def _write_into_base_tangents(view, name: str, tangents: dict) -> None:
     """Forward mode through an in-place change of a view: the base's tangent takes the view's
-    new tangent where the view lies, as in PyTorch (other views of the base are made again
-    from it when next used)."""
+    new tangent where the view lies (``copy_slices``, as for the values), as in PyTorch; other
+    views of the base are made again from it when next used."""
     root = view._base
     updated = dict(root._tangents or {})
     for level, tangent in tangents.items():
         before = updated.get(level)
-        if isinstance(tangent, TensorBase) or isinstance(before, TensorBase):
-            raise NotImplementedError(f"{name}: an in-place change of a view whose tangent is "
-                                      "itself differentiated is not supported; clone() the view")
-        whole = (np.zeros(np.shape(root._data), np.result_type(root._data)) if before is None
-                 else np.array(before, copy=True))  # (never the array the user passed)
-        region = whole
-        for prim, params in view._view_steps:  # the view's operations on raw arrays: views
-            region = prim.impl(region, **params)
-        if not (isinstance(region, np.ndarray) and np.shares_memory(region, whole)):
-            raise NotImplementedError(f"{name}: this view (of shape {np.shape(view._data)}) "
-                                      "cannot carry a tangent back to its base; clone() it")
-        np.copyto(region, tangent, casting="same_kind")
-        updated[level] = whole
+        if before is None:
+            before = np.zeros(np.shape(root._data), np.result_type(root._data))
+        updated[level] = R.copy_slices(before, tangent, steps=view._view_steps)
     root._tangents = updated
 
 

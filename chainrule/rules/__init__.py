@@ -124,6 +124,7 @@ from chainrule.rules.shape import (
     cast,
     cat,
     clone,
+    copy_slices,
     flip,
     getitem,
     index_add,

@@ -162,6 +162,39 @@ index_put = primitive("index_put", _index_put, (
     lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
 ), jvp="linear", grad_fn="IndexPutBackward0", symbol="x[index] = value")
 
+def view_region(a, steps):
+    """The part of the array ``a`` that a view made by ``steps`` (``((primitive, params),
+    ...)``, see ``TensorBase._view_steps``) shows: a NumPy view into ``a``."""
+    for prim, params in steps:
+        a = prim.impl(a, **params)
+    return a
+
+
+def _copy_slices(base, value, steps):
+    out = np.array(base, copy=True)
+    np.copyto(view_region(out, steps), value)
+    return out
+
+
+def _outside_view(g, ans, base, value, steps):
+    # the base keeps its gradient outside the view, which was overwritten
+    keep = np.ones(np.shape(g._data if isinstance(g, TensorBase) else g), bool)
+    view_region(keep, steps)[...] = False
+    return g * keep
+
+
+def _inside_view(g, ans, base, value, steps):
+    # the new values get the gradient where the view lies: the view of g
+    for prim, params in steps:
+        g = prim(g, **params)
+    return g
+
+
+# base with the part a view shows replaced by value: how an in-place change of a view is
+# recorded on its base (PyTorch's CopySlices); linear in (base, value)
+copy_slices = primitive("copy_slices", _copy_slices, (_outside_view, _inside_view),
+                        jvp="linear", grad_fn="CopySlices")
+
 cat = primitive("cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp,
                 jvp="linear", grad_fn="CatBackward0")
 

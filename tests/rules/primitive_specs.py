@@ -72,6 +72,18 @@ def _cross_entropy_ref(z, p):
     return losses if z.ndim == 3 else losses.mean()
 
 
+def _view_changed_in_place(x, v):
+    y = x * 1.0  # a non-leaf, whose view changed in place is recorded on it (CopySlices)
+    y[:, 1:].mul_(v)
+    return y
+
+
+def _np_view_changed_in_place(x, v):
+    y = x.copy()
+    y[:, 1:] *= v
+    return y
+
+
 def _index_put(x, v):
     y = x * 1.0  # a non-leaf, so that setitem is recorded
     y[:, 1] = v
@@ -145,6 +157,8 @@ SPECS: dict[str, Spec] = {
     "linalg.matrix_norm": Spec(lambda x: cr.linalg.matrix_norm(x, "nuc"),
                                lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)),
                                [((3, 2),), ((2, 3, 3),)], second_order=False),
+    "copy_slices": Spec(_view_changed_in_place, _np_view_changed_in_place,
+                        [((2, 3), (2, 2)), ((2, 3), (2,))]),
     "matmul": Spec(lambda x, y: x @ y, np.matmul,
                [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 2, 3), (3, 2)),
                 ((3,), (3,))]),
