@@ -29,12 +29,28 @@ def share_storage(args, raw):
     return raw
 
 
+def writeable_view(view: np.ndarray) -> np.ndarray:
+    """``view``, writeable when no two of its elements are one element of memory and that
+    memory may be written (as PyTorch writes through any such view; NumPy makes a view of a
+    broadcast array read-only, even where it repeats nothing)."""
+    if view.flags.writeable or any(n > 1 and s == 0 for n, s in zip(view.shape, view.strides)):
+        return view
+    owner = view
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not owner.flags.writeable:
+        return view
+    offset = view.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, owner, offset, view.strides)
+
+
 def mark_view(out, base, prim, params) -> None:
     """Views share their base's version counter, so in-place changes through either are seen,
     and remember how they were made from it (``prim(base, **params)``), so that their history
     can be made again after such a change."""
     if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
         return
+    out._data = writeable_view(out._data)
     root = base._base if base._base is not None else base
     out._view_steps = (base._view_steps if base._base is not None else ()) + ((prim, params),)
     if root._vc is None:

@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.rules.table import primitive
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase
+from chainrule.versions import writeable_view
 
 reshape = primitive("reshape", lambda x, shape, x_shape: _reshaped(x, shape),
                     (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
@@ -29,10 +30,10 @@ def _broadcast_view(x, shape):
     anything else, including every shape NumPy rejects, is NumPy's."""
     if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.size \
             or len(shape) < x.ndim:
-        return _writeable_unless_repeated(x, np.broadcast_to(x, shape))
+        return writeable_view(np.broadcast_to(x, shape))
     for n in shape:
         if type(n) is not int or n < 0:
-            return _writeable_unless_repeated(x, np.broadcast_to(x, shape))
+            return writeable_view(np.broadcast_to(x, shape))
     strides = [0] * (len(shape) - x.ndim)
     for n, m, stride in zip(shape[len(strides):], x.shape, x.strides):
         if m == 1:  # (NumPy's strides: 0 on every axis of length 1)
@@ -51,12 +52,7 @@ def _repeats(view) -> bool:
     return any(n > 1 and s == 0 for n, s in zip(view.shape, view.strides))
 
 
-def _writeable_unless_repeated(x, view):
-    # as PyTorch: a write through an expanded view is refused only where two of its elements
-    # are one element of memory (x.expand(1, 3) writes into x, x.expand(2, 3) cannot)
-    if type(x) is np.ndarray and x.flags.writeable and not _repeats(view):
-        return np.lib.stride_tricks.as_strided(x, view.shape, view.strides, writeable=True)
-    return view
+
 
 
 broadcast_to = primitive(
@@ -166,7 +162,7 @@ def view_region(a, steps):
     """The part of the array ``a`` that a view made by ``steps`` (``((primitive, params),
     ...)``, see ``TensorBase._view_steps``) shows: a NumPy view into ``a``."""
     for prim, params in steps:
-        a = prim.impl(a, **params)
+        a = writeable_view(prim.impl(a, **params))  # (the last one at least is written)
     return a
 
 
