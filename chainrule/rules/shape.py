@@ -123,6 +123,11 @@ def _getitem(x, index, x_shape):
     if type(out) is not np.ndarray and type(x) is np.ndarray:
         # one element: return it as a 0-d view, so that in-place changes reach x (as PyTorch)
         out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+    elif (type(out) is np.ndarray and not out.flags.c_contiguous
+          and not np.may_share_memory(out, x)):
+        # a copy (advanced indexing) is laid out row by row, as PyTorch's, so that a later
+        # reshape is a view exactly when it is one in PyTorch (NumPy may answer column-major)
+        out = np.ascontiguousarray(out)
     return out
 
 

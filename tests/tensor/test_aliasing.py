@@ -80,3 +80,17 @@ def test_writing_through_a_repeating_view_is_pytorchs_error():
                                            "refers to a single memory location"):
         v.mul_(2)
     np.testing.assert_array_equal(x.numpy(), np.ones((1, 3)))
+
+
+def test_advanced_indexing_gives_a_row_major_copy_whose_reshape_is_a_view():
+    """Found by the random programs: NumPy may lay out x[:, [3, 1, 0, 2]] column by column,
+    so that reshape copied where PyTorch's is a view and an in-place change through it was
+    lost."""
+    x = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    y = x[:, [3, 1, 0, 2]]
+    v = y.reshape(4, 3).t()
+    v.add_(100.0)
+    np.testing.assert_array_equal(y.detach().numpy(),
+                                  np.arange(12.0).reshape(3, 4)[:, [3, 1, 0, 2]] + 100)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * (np.arange(12.0).reshape(3, 4) + 100))
