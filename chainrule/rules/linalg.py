@@ -273,7 +273,7 @@ def _solve_jvp(ts, ans, a, b, vector=None):
 
 
 solve = primitive("linalg.solve", _solve, (_solve_da, _solve_db), save_inputs=True,
-                  save_ans=True, reads=((0,), (0,)), jvp=_solve_jvp,
+                  save_ans=True, reads=((0, "ans"), (0,)), jvp=_solve_jvp,
                   grad_fn="LinalgSolveExBackward0")
 
 # --------------------------------------------------------------------------------------------

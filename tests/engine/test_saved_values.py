@@ -84,3 +84,21 @@ def test_pytorch_agrees():
             y.add_(1)
         (y.sum() + s.sum()).backward()
         np.testing.assert_allclose(np.asarray(x.grad.detach()), [1.5, 1.5])  # 2x / d + 1
+
+
+def test_solve_reads_its_result_for_the_matrixs_gradient():
+    """(found in review) a result changed in place must stop backward when a rule reads it:
+    solve's rule for A does, its rule for B does not."""
+    a = f64([[3.0, 1.0], [1.0, 2.0]])
+    b = f64([1.0, 2.0])
+    x = cr.linalg.solve(a, b)
+    with cr.no_grad():
+        x.mul_(2)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        x.sum().backward()
+    a_const = f64([[3.0, 1.0], [1.0, 2.0]], requires_grad=False)
+    y = cr.linalg.solve(a_const, b)
+    with cr.no_grad():
+        y.mul_(2)
+    y.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.linalg.solve(a_const.numpy().T, [1.0, 1.0]))
