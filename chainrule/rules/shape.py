@@ -196,7 +196,10 @@ def _inside_view(g, ans, base, value, steps):
 copy_slices = primitive("copy_slices", _copy_slices, (_outside_view, _inside_view),
                         jvp="linear", grad_fn="CopySlices")
 
-cat = primitive("cat", lambda *xs, axis, sizes: np.concatenate(xs, axis=axis), _cat_vjp,
+# (laid out row by row, as PyTorch's: NumPy may answer column-major, and a later reshape
+# would then copy where PyTorch's is a view)
+cat = primitive("cat", lambda *xs, axis, sizes: np.ascontiguousarray(np.concatenate(xs, axis=axis)),
+                _cat_vjp,
                 jvp="linear", grad_fn="CatBackward0")
 
 
