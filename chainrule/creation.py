@@ -9,11 +9,13 @@ tensor times a Python float stays float32.
 from __future__ import annotations
 
 import functools
+import numbers
+import operator
 from typing import Any
 
 import numpy as np
 
-from chainrule.ops import as_shape
+from chainrule.arguments import as_shape, check_device
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 float16 = half = np.dtype(np.float16)
@@ -56,15 +58,48 @@ def set_default_dtype(dtype) -> None:
     _defaults["float"] = dtype
 
 
-def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _finish(arr: np.ndarray, requires_grad: bool, name: str = "chainrule.tensor") -> Tensor:
     out = wrap(arr)
     if requires_grad:
         if arr.dtype not in FLOAT_DTYPES:
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
-                               f"gradients; this one is {arr.dtype}. Pass dtype=chainrule."
-                               "float32 or use float values (e.g. 1.0).")
+            raise RuntimeError(f"{name}: Only Tensors of floating point dtype can require "
+                               "gradients (chainrule does not support complex gradients yet); "
+                               f"this one is {arr.dtype}. Pass dtype=chainrule.float32 or use "
+                               "float values (e.g. 1.0).")
         out._rg = True
     return out
+
+
+def _sizes(name: str, size) -> tuple[int, ...]:
+    """The sizes of a new tensor: ints, none negative."""
+    shape = as_shape(name, size)
+    if any(n < 0 for n in shape):
+        bad = next(n for n in shape if n < 0)
+        raise RuntimeError(f"{name}: Trying to create tensor with negative dimension {bad}: "
+                           f"{list(shape)}; sizes must be 0 or more")
+    return shape
+
+
+def _count(name: str, what: str, n) -> int:
+    """A count argument (``steps``, ``n``): an int, 0 or more."""
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name}(): argument '{what}' must be int, not {type(n).__name__}") \
+            from None
+    if n < 0:
+        raise RuntimeError(f"{name}: {what} must be greater or equal to 0, got {n}")
+    return n
+
+
+def _number(name: str, what: str, value):
+    """A number argument (``start``, ``fill_value``) as it is; anything else is refused."""
+    if isinstance(value, (numbers.Number, np.generic)) or (
+            isinstance(value, (np.ndarray, Tensor)) and value.ndim == 0):
+        if np.asarray(value._data if isinstance(value, Tensor) else value).dtype.kind in "biufc":
+            return value
+    raise TypeError(f"{name}(): argument '{what}' must be a number, not "
+                    f"{type(value).__name__} ({value!r})")
 
 
 def _infer(arr: np.ndarray, typed: bool) -> np.ndarray:
@@ -96,21 +131,79 @@ def tensor(data: Any, dtype=None, *, requires_grad: bool = False, device=None) -
     >>> cr.tensor([1, 2]).dtype
     dtype('int64')
     """
+    check_device("chainrule.tensor", device)
     if isinstance(data, Tensor):
         data = data._data
     try:
         arr = np.array(data, dtype=dtype, copy=True)
+    except RuntimeError:  # (a tensor that requires grad refuses to become an array)
+        raise RuntimeError("chainrule.tensor: the values include tensors that require grad, "
+                           "whose gradient a copy would lose; use chainrule.stack(values) to "
+                           "keep it, or detach() them first") from None
     except (TypeError, ValueError) as err:
-        raise TypeError(f"chainrule.tensor: cannot make a tensor from {type(data).__name__}: "
-                        f"{err}") from None
+        raise (_nesting_error(data) or TypeError(
+            f"chainrule.tensor: cannot make a tensor from {type(data).__name__}: {err}")) \
+            from None
+    if arr.dtype.kind in "US":
+        raise TypeError(f"chainrule.tensor: invalid data type '{type(arr.flat[0].item()).__name__}'"
+                        " (text); pass numbers, booleans or (nested lists of) them")
+    if arr.dtype.kind == "O":
+        strange = [v for v in arr.flat if not isinstance(v, (numbers.Number, np.generic))]
+        if strange:
+            raise RuntimeError(f"chainrule.tensor: Could not infer dtype of "
+                               f"{type(strange[0]).__name__} (the value {strange[0]!r}); pass "
+                               "numbers, booleans or (nested lists of) them")
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"chainrule.tensor: cannot make a tensor of dtype {arr.dtype}; pass "
                         "numbers, booleans or arrays of them")
     return _finish(_infer(arr, dtype is not None or _is_typed(data)), requires_grad)
 
 
+def _nesting_error(data) -> Exception | None:
+    """Where nested lists stop being a grid, as PyTorch says it (its first elements give the
+    expected lengths), or None."""
+    shape = []
+    first = _listed(data)
+    while isinstance(first, (list, tuple)):
+        shape.append(len(first))
+        if not first:
+            break
+        first = _listed(first[0])
+
+    def check(value, dim: int) -> Exception | None:
+        value = _listed(value)
+        is_list = isinstance(value, (list, tuple))
+        if dim == len(shape):
+            return None if not is_list else TypeError(
+                f"chainrule.tensor: expected a number at dim {dim}, but got a sequence of "
+                f"length {len(value)}; nested lists must form a grid")
+        if not is_list:
+            return TypeError(f"chainrule.tensor: expected a sequence of length {shape[dim]} at "
+                             f"dim {dim}, but got {type(value).__name__} ({value!r}); nested "
+                             "lists must form a grid")
+        if len(value) != shape[dim]:
+            return ValueError(f"chainrule.tensor: expected sequence of length {shape[dim]} at "
+                              f"dim {dim} (got {len(value)}); nested lists must form a grid, "
+                              "each list as long as the others at its depth")
+        for v in value:
+            err = check(v, dim + 1)
+            if err is not None:
+                return err
+        return None
+
+    return check(data, 0)
+
+
+def _listed(value):
+    """An array or a tensor inside nested lists as lists too; anything else as it is."""
+    if isinstance(value, (np.ndarray, Tensor)):
+        return np.asarray(value._data if isinstance(value, Tensor) else value).tolist()
+    return value
+
+
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with ``data`` when it is an ndarray or a tensor."""
+    check_device("as_tensor", device)
     if isinstance(data, Tensor):
         return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
@@ -149,26 +242,41 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
     >>> cr.arange(4)
     tensor([0, 1, 2, 3])
     """
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
-    numbers = (start, end, step)
+    bounds = tuple(_number("arange", what, v) for what, v in
+                   (("start", start), ("end", end), ("step", step)))
     if dtype is None:
-        is_float = any(isinstance(v, float) or np.asarray(v).dtype.kind == "f" for v in numbers)
+        is_float = any(isinstance(v, float) or np.asarray(v).dtype.kind == "f" for v in bounds)
         dtype = _defaults["float"] if is_float else np.int64
-    values = np.arange(*(np.asarray(v).item() for v in numbers), dtype=np.float64)
-    return _finish(values.astype(dtype), requires_grad)
+    start, end, step = (np.asarray(v._data if isinstance(v, Tensor) else v).item()
+                        for v in bounds)
+    if not all(np.isfinite((start, end))):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end}; the bounds must be "
+                           "finite")
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(from {start} to {end} by {step}); use a step of the other sign")
+    values = np.arange(start, end, step, dtype=np.float64)
+    return _finish(values.astype(dtype), requires_grad, "arange")
 
 
 def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
              device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    values = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
-    return _finish(values.astype(_float_or(dtype)), requires_grad)
+    check_device("linspace", device)
+    steps = _count("linspace", "steps", steps)
+    values = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    return _finish(values.astype(_float_or(dtype)), requires_grad, "linspace")
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _finish(np.zeros(as_shape(size), _float_or(dtype)), requires_grad)
+    check_device("zeros", device)
+    return _finish(np.zeros(_sizes("zeros", size), _float_or(dtype)), requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -178,47 +286,55 @@ def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     >>> cr.ones(2)
     tensor([1., 1.])
     """
-    return _finish(np.ones(as_shape(size), _float_or(dtype)), requires_grad)
+    check_device("ones", device)
+    return _finish(np.ones(_sizes("ones", size), _float_or(dtype)), requires_grad, "ones")
 
 
 def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of the given size (filled with zeros, unlike PyTorch)."""
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value, as in PyTorch)."""
+    check_device("full", device)
+    fill_value = _number("full", "fill_value", fill_value)
     if dtype is None:
         dtype = _infer(np.asarray(fill_value), False).dtype
-    return _finish(np.full(as_shape((size,)), fill_value, dtype), requires_grad)
+    return _finish(np.full(_sizes("full", (size,)), fill_value, dtype), requires_grad, "full")
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False,
         device=None) -> Tensor:
     """The identity matrix (``n`` by ``m``)."""
-    return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)
+    check_device("eye", device)
+    n, m = _count("eye", "n", n), None if m is None else _count("eye", "m", m)
+    return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad, "eye")
 
 
-def _like(input: Tensor, dtype) -> tuple[tuple[int, ...], np.dtype]:
+def _like(name: str, input: Tensor, dtype) -> tuple[tuple[int, ...], np.dtype]:
     value = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if value.dtype.kind not in "biufc":
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor (or numbers), not "
+                        f"{type(input).__name__} ({input!r})")
     return tuple(value.shape), np.dtype(dtype) if dtype is not None else value.dtype
 
 
 def zeros_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with ``input``'s shape and dtype."""
-    shape, dt = _like(input, dtype)
+    shape, dt = _like("zeros_like", input, dtype)
     return _finish(np.zeros(shape, dt), requires_grad)
 
 
 def ones_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with ``input``'s shape and dtype."""
-    shape, dt = _like(input, dtype)
+    shape, dt = _like("ones_like", input, dtype)
     return _finish(np.ones(shape, dt), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with ``input``'s shape and dtype."""
-    shape, dt = _like(input, dtype)
+    shape, dt = _like("full_like", input, dtype)
     return _finish(np.full(shape, fill_value, dt), requires_grad)
 
 
@@ -228,12 +344,17 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator["rng"]
 
 
-def _random_float(kind: str, size, dtype, requires_grad: bool, generator) -> Tensor:
+def _random_float(kind: str, size, dtype, requires_grad: bool, generator, device) -> Tensor:
+    name = "randn" if kind == "normal" else "rand"
+    check_device(name, device)
     rng = generator if generator is not None else _rng()
     dt = _float_or(dtype)
+    if dt.kind not in "fc":
+        raise NotImplementedError(f"{name}: random {kind} floats are not implemented for dtype "
+                                  f"{dt}; use randint for random integers, or a float dtype")
     draw = rng.standard_normal if kind == "normal" else rng.random
-    values = draw(as_shape(size), dtype=np.float64).astype(dt)
-    return _finish(values, requires_grad)
+    values = draw(_sizes(name, size), dtype=np.float64).astype(dt)
+    return _finish(values, requires_grad, name)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
@@ -244,23 +365,23 @@ def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device
     >>> cr.randn(size=()).shape
     ()
     """
-    return _random_float("normal", size, dtype, requires_grad, generator)
+    return _random_float("normal", size, dtype, requires_grad, generator, device)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Samples of the uniform distribution on [0, 1)."""
-    return _random_float("uniform", size, dtype, requires_grad, generator)
+    return _random_float("uniform", size, dtype, requires_grad, generator, device)
 
 
 def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with ``input``'s shape (and dtype)."""
-    shape, dt = _like(input, dtype)
+    shape, dt = _like("randn_like", input, dtype)
     return randn(shape, dtype=dt, requires_grad=requires_grad)
 
 
 def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) with ``input``'s shape (and dtype)."""
-    shape, dt = _like(input, dtype)
+    shape, dt = _like("rand_like", input, dtype)
     return rand(shape, dtype=dt, requires_grad=requires_grad)
 
 
@@ -268,8 +389,20 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
     """Random integers in ``[low, high)`` (int64)."""
     if high is None:
         low, high = 0, low
+    low, high = _whole("randint", "low", low), _whole("randint", "high", high)
+    if low >= high:
+        raise RuntimeError(f"randint: expects 'low' to be less than 'high', but got low={low} "
+                           f">= high={high}; the values are drawn from [low, high)")
     rng = generator if generator is not None else _rng()
-    return wrap(rng.integers(low, high, as_shape((size,)), dtype=dtype or np.int64))
+    return wrap(rng.integers(low, high, _sizes("randint", (size,)), dtype=dtype or np.int64))
+
+
+def _whole(name: str, what: str, value) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}(): argument '{what}' must be int, not {type(value).__name__}") \
+            from None
 
 
 def _wrap_size_kwarg(func):

@@ -109,12 +109,20 @@ def _output(value, like, outer: bool):
     return value._data if isinstance(value._data, np.ndarray) else np.asarray(value._data)
 
 
-def _argnums(argnums, n: int) -> tuple[int, ...]:
+def _argnums(name: str, argnums, n: int) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
         if not -n <= i < n:
-            raise ValueError(f"argnums {argnums} out of range for a function of {n} arguments")
+            raise ValueError(f"{name}(f, argnums={argnums}): argnums out of range: f was called "
+                             f"with {n} positional argument(s); pass the arguments to "
+                             "differentiate positionally")
     return tuple(i % n for i in nums)
+
+
+def _check_callable(name: str, f) -> None:
+    if not callable(f):
+        raise TypeError(f"{name}: Expected a callable value (the function to differentiate), "
+                        f"got {f!r}; write {name}(f)(x), not {name}(f(x))")
 
 
 class _Call:
@@ -122,7 +130,7 @@ class _Call:
 
     def __init__(self, name: str, f: Callable, args, argnums) -> None:
         self.args = list(args)
-        self.nums = _argnums(argnums, len(args))
+        self.nums = _argnums(name, argnums, len(args))
         self.specs, self.originals, self.inputs = [], [], []
         for i in self.nums:
             leaves, spec = pytree.flatten(args[i])
@@ -188,18 +196,21 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     (5.0, array([2., 4.]))
     """
 
+    _check_callable("value_and_grad", f)
+
     def value_and_gradient(*args):
         _enter(reverse=True)
         try:
             call = _Call("grad", f, args, argnums)
             out, aux = _split_aux(call.out, has_aux, "grad")
-            if not isinstance(out, Tensor) and np.ndim(out) == 0 and np.isrealobj(out):
+            if not isinstance(out, Tensor) and np.ndim(out) == 0 and \
+                    np.asarray(out).dtype.kind in "biuf":
                 out = wrap(np.asarray(out))  # a constant: its gradient is zero
             if not isinstance(out, Tensor) or out.numel() != 1:
                 shape = out.shape if isinstance(out, Tensor) else type(out).__name__
-                raise TypeError("Gradient only defined for scalar-output functions. Output had "
-                                f"shape: {shape}. For other outputs use vjp (a vector-Jacobian "
-                                "product) or jacobian.")
+                raise TypeError("grad: Gradient only defined for scalar-output functions. Output "
+                                f"had shape: {shape}. For other outputs use vjp (a "
+                                "vector-Jacobian product) or jacobian.")
             if out.ndim:
                 out = rules.reshape(out, shape=(), x_shape=out.shape)
             grads = call.gradients([out] if out._rg else [])
@@ -221,6 +232,7 @@ def grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     >>> float(grad(lambda x: x ** 3)(2.0)), float(grad(grad(lambda x: x ** 3))(2.0))
     (12.0, 12.0)
     """
+    _check_callable("grad", f)
     both = value_and_grad(f, argnums, has_aux)
 
     def gradient(*args):
@@ -241,6 +253,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     >>> pullback(np.array([1.0, 10.0]))
     (array([ 2., 40.]),)
     """
+    _check_callable("vjp", f)
     _enter(reverse=True)
     try:
         call = _Call("vjp", f, primals, tuple(range(len(primals))))
@@ -286,6 +299,8 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     array([[2., 0.],
            [0., 6.]])
     """
+
+    _check_callable("jacrev", f)
 
     def jacobian_rev(*args):
         _enter(reverse=True)
@@ -345,6 +360,7 @@ def jvp(f: Callable, primals, tangents, has_aux: bool = False):
     >>> jvp(cr.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))[1]
     array([1.        , 0.54030231])
     """
+    _check_callable("jvp", f)
     inputs = list(_leaf_pairs("jvp", primals, tangents))
     # the leaf whose kind (NumPy or Tensor) the results follow
     like = inputs[0][1][0] if inputs and inputs[0][1] else None
@@ -431,8 +447,10 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
            [0., 6.]])
     """
 
+    _check_callable("jacfwd", f)
+
     def jacobian_fwd(*args):
-        nums = _argnums(argnums, len(args))
+        nums = _argnums("jacfwd", argnums, len(args))
         diff = tuple(args[i] for i in nums)
 
         def restricted(*xs):  # f of the differentiated arguments; the others are closed over
@@ -495,7 +513,7 @@ def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
     def jacobian_auto(*args):
         chosen = mode
         if chosen == "auto":
-            nums = _argnums(argnums, len(args))
+            nums = _argnums("jacobian", argnums, len(args))
             n_in = sum(np.size(_as_tensor(leaf, "jacobian")._data)
                        for i in nums for leaf in pytree.tree_leaves(args[i]))
             out = f(*args)

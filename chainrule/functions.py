@@ -54,6 +54,10 @@ def _public_sequence(op):
     """``op`` with each value of its first argument (a sequence) made a tensor."""
     @functools.wraps(op)
     def function(tensors, *args, **kwargs):
+        if isinstance(tensors, Tensor):  # (iterating it would give its rows: a silent mistake)
+            raise TypeError(f"{op.__name__}(): argument 'tensors' must be a tuple or list of "
+                            f"Tensors, not Tensor; pass them in a list: "
+                            f"chainrule.{op.__name__}([a, b])")
         return op([tensor_arg(t) for t in tensors], *args, **kwargs)
 
     return function

@@ -25,13 +25,18 @@ CREATE_GRAPH_WARNING = (
 )
 
 
-def as_sequence(values) -> list:
-    """``values`` (None, a tensor, or several) as a list of tensors."""
+def as_sequence(values, caller: str = "grad", what: str = "tensors") -> list:
+    """``values`` (None, a tensor, or several) as a list of tensors; ``caller`` and ``what``
+    name the function and argument in the error when they are neither."""
     if values is None:
         return []
     if isinstance(values, TensorBase):
         return [values]
-    return list(values)
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError(f"{caller}: {what} must be a Tensor or a sequence of Tensors, but got "
+                        f"{type(values).__name__} ({values!r})") from None
 
 
 _ONES: dict = {}  # dtype -> a read-only 0-d one: the seed of a scalar loss
@@ -66,7 +71,8 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                             f"{type(out).__name__}")
         if not out._rg:
             raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn. "
+                f"{caller}: element {i} of tensors does not require grad and does not have a "
+                "grad_fn. "
                 "Nothing on the way to this output requires grad: create the inputs with "
                 "requires_grad=True (or call .requires_grad_()) and do not compute under "
                 "no_grad or after .detach()."
@@ -85,8 +91,9 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
             continue
         if g.shape != out.shape:
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
-                f"has a shape of {out.shape}. The gradient must have exactly the output's shape."
+                f"{caller}: Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                f"output[{i}] has a shape of {out.shape}. The gradient must have exactly the "
+                "output's shape."
             )
         # kept as a Tensor when its history or tangents must flow into the gradients
         seeds.append(g if (create_graph and g._rg) or (tangents and g._tangents is not None)
@@ -97,7 +104,7 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
 def _check_inputs(caller: str, inputs) -> list | None:
     if inputs is None:
         return None
-    inputs = as_sequence(inputs)
+    inputs = as_sequence(inputs, caller, "inputs")
     if not inputs:
         raise RuntimeError(f"`inputs` argument to `{caller}()` cannot be empty.")
     for t in inputs:
@@ -114,7 +121,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     """Accumulate into the leaves' ``.grad`` the gradient of ``tensors`` (summed): what
     ``chainrule.autograd.backward`` and ``Tensor.backward`` do; ``caller`` names the one the
     user called, in errors."""
-    outputs = as_sequence(tensors)
+    outputs = as_sequence(tensors, caller, "tensors")
     seeds = _seeds(caller, outputs, grad_tensors, create_graph)
     targets = _check_inputs("backward", inputs)
     if retain_graph is None:
@@ -148,9 +155,9 @@ def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None =
     keys = None
     if isinstance(inputs, dict):
         keys, inputs = list(inputs), list(inputs.values())
-    out_list = as_sequence(outputs)
-    seeds = _seeds("grad", out_list, grad_outputs, create_graph, through_tangents)
-    targets = _check_inputs("grad", inputs)
+    out_list = as_sequence(outputs, "autograd.grad", "outputs")
+    seeds = _seeds("autograd.grad", out_list, grad_outputs, create_graph, through_tangents)
+    targets = _check_inputs("autograd.grad", inputs)
     if retain_graph is None:
         retain_graph = create_graph
     captured = run_backward(out_list, seeds, retain_graph=retain_graph,
@@ -160,9 +167,9 @@ def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None =
     for i, t in enumerate(targets):
         if t not in captured:
             if not allow_unused:
-                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not "
-                                   "have been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
+                raise RuntimeError(f"autograd.grad: The differentiated Tensor at index {i} "
+                                   "appears to not have been used in the graph. Set "
+                                   "allow_unused=True if this is the desired behavior.")
             results.append(_zeros_for(t, create_graph) if materialize_grads else None)
             continue
         g, owned = captured[t]

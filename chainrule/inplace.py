@@ -18,6 +18,7 @@ import numpy as np
 from chainrule import ops
 from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_view
+from chainrule.errors import setitem_error
 from chainrule.ops import data_of, index_of
 from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
 
@@ -194,10 +195,13 @@ def setitem(self, index, value) -> None:
         try:
             self._data[index] = data_of(value)
         except (ValueError, TypeError, IndexError) as err:
-            raise type(err)(f"chainrule.setitem: {err}") from None
+            raise setitem_error(err, self.shape, self.dtype, index, value) from None
         self._bump_version()
         return
-    update(self, "setitem", lambda old: R.index_put(old, value, index=index))
+    try:
+        update(self, "setitem", lambda old: R.index_put(old, value, index=index))
+    except (ValueError, TypeError, IndexError) as err:
+        raise setitem_error(err, self.shape, self.dtype, index, value) from None
 
 
 

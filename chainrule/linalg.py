@@ -1,51 +1,105 @@
 """``chainrule.linalg``: norms, inverses, determinants, solves and decompositions, with
-PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``)."""
+PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``).
+
+Each function checks that it was given (batches of) square matrices before NumPy sees them,
+and says in PyTorch's words what is wrong: a :class:`ShapeError` for sizes, a
+:class:`LinAlgError` for a matrix that is singular or not positive-definite (both are
+RuntimeErrors, as PyTorch's, and ValueErrors, as NumPy's).
+"""
 
 from __future__ import annotations
 
 from chainrule import norms as _norms
 from chainrule import rules as _R
+from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
 from chainrule.functions import matrix_norm, tensor_arg, vector_norm
 from chainrule.norms import EighResult, SlogdetResult
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
-           "cholesky", "eigh", "eigvalsh"]
+           "cholesky", "eigh", "eigvalsh", "LinAlgError"]
+
+
+def _square(name: str, A) -> Tensor:
+    """``A`` as a tensor, checked to be a square matrix or a batch of them."""
+    A = tensor_arg(A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions "
+                         f"(it has shape {A.shape}); pass a matrix, or a batch of matrices")
+    if A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.{name}: A must be batches of square matrices, but they are "
+                         f"{A.shape[-2]} by {A.shape[-1]} matrices (A has shape {A.shape})")
+    return A
 
 
 def inv(A) -> Tensor:
     """The inverse of a square matrix (or of each matrix of a batch)."""
-    return _R.inv(tensor_arg(A))
+    A = _square("inv", A)
+    try:
+        return _R.inv(A)
+    except ValueError:
+        raise LinAlgError("linalg.inv: the input matrix is singular (its determinant is 0), so "
+                          "it has no inverse; to solve A x = b use linalg.solve with an "
+                          "invertible A") from None
 
 
 def det(A) -> Tensor:
     """The determinant of a square matrix (or of each matrix of a batch)."""
-    return _R.det(tensor_arg(A))
+    return _R.det(_square("det", A))
 
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return _norms.slogdet(tensor_arg(A))
+    return _norms.slogdet(_square("slogdet", A))
 
 
 def solve(A, B) -> Tensor:
     """The solution X of ``A @ X = B`` (B a vector or a matrix, batched as NumPy)."""
-    return _R.solve(tensor_arg(A), tensor_arg(B))
+    A, B = _square("solve", A), tensor_arg(B)
+    try:
+        return _R.solve(A, B)
+    except ValueError:
+        raise _solve_error(A, B) from None
+
+
+def _solve_error(A, B) -> Exception:
+    """Why ``solve(A, B)`` failed: B's rows, the batch sizes, or a singular A."""
+    n = A.shape[-1]
+    if B.ndim == 0:
+        return ShapeError(f"linalg.solve: B must be a vector or a matrix, not a 0-d tensor "
+                          f"(A has shape {A.shape})")
+    rows, columns = (B.shape[0], 1) if B.ndim == 1 else B.shape[-2:]
+    if rows != n:
+        return ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                          f"({n}x{n} and {rows}x{columns}); B must have {n} rows (A has shape "
+                          f"{A.shape}, B {B.shape})")
+    mismatch = broadcast_mismatch([A.shape[:-2], B.shape[:-2]])
+    if mismatch is not None:
+        return ShapeError(f"linalg.solve: {mismatch} of the batch dimensions (A has shape "
+                          f"{A.shape}, B {B.shape})")
+    return LinAlgError("linalg.solve: The solver failed because the input matrix is singular; "
+                       "A X = B has no unique solution")
 
 
 def cholesky(A) -> Tensor:
     """The lower-triangular L with ``L @ L.T = A`` for symmetric positive-definite A."""
-    return _R.cholesky(tensor_arg(A))
+    A = _square("cholesky", A)
+    try:
+        return _R.cholesky(A)
+    except ValueError:
+        raise LinAlgError("linalg.cholesky: The factorization could not be completed because "
+                          "the input is not positive-definite; A must be symmetric with "
+                          "positive eigenvalues") from None
 
 
 def eigh(A) -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return _norms.eigh(tensor_arg(A))
+    return _norms.eigh(_square("eigh", A))
 
 
 def eigvalsh(A) -> Tensor:
     """Eigenvalues (ascending) of a symmetric matrix."""
-    return _R.eigvalsh(tensor_arg(A))
+    return _R.eigvalsh(_square("eigvalsh", A))
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002

@@ -21,9 +21,18 @@ from chainrule.tensor_base import TensorBase
 def vector_norm(input, ord=2, dim=None, keepdim: bool = False, *, axis=None,  # noqa: A002
                 keepdims=None) -> TensorBase:
     """The ``ord``-norm of the entries over ``dim`` (all by default); gradient 0 at 0."""
+    return _vector_norm("linalg.vector_norm", input, ord, dim, keepdim, axis, keepdims)
+
+
+def _vector_norm(name: str, input, ord, dim, keepdim: bool, axis=None,  # noqa: A002
+                 keepdims=None) -> TensorBase:
+    """:func:`vector_norm`, with ``name`` the function the user called, for errors."""
     x = ops.operand(input)
-    dims = ops.reduced_dims("norm", x.ndim, dim, axis)
+    dims = ops.reduced_dims(name, x.ndim, dim, axis)
     keep = ops.keepdim_of(keepdim, keepdims)
+    if not isinstance(ord, (int, float, np.number)) and ord not in ("fro", None):
+        raise TypeError(f"{name}: argument 'ord' must be a number, not {type(ord).__name__} "
+                        f"({ord!r})")
     if ord in (2, 2.0, "fro", None):
         return R.vector_norm(x, axis=dims, keepdims=keep, x_shape=x.shape)
     if ord == np.inf:
@@ -51,7 +60,9 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> TensorB
     x = ops.operand(input) if dtype is None else ops.to(ops.operand(input), dtype)
     if p == "nuc":
         return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
-    return vector_norm(x, p, dim, keepdim)
+    if isinstance(p, str) and p != "fro":
+        raise RuntimeError(f"norm: Order {p!r} not supported; use a number, 'fro' or 'nuc'")
+    return _vector_norm("norm", x, p, dim, keepdim)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase:  # noqa: A002

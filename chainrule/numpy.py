@@ -22,6 +22,8 @@ silently dropping the gradient.
 from __future__ import annotations
 
 import builtins
+import inspect
+import re
 import types
 
 import numpy as _np
@@ -53,17 +55,57 @@ def _has_tensor(values) -> bool:
     return False
 
 
-def _numpy_or(numpy_func, tensor_func, doc: str = ""):
-    """NumPy's own function for NumPy arguments, chainrule's when a Tensor is among them."""
+def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
+    """NumPy's own function for NumPy arguments, chainrule's when a Tensor is among them;
+    ``name`` is its name in this module (NumPy's function's, by default)."""
+    name = name or ("linalg." if numpy_func.__module__ == "numpy.linalg" else "") + \
+        numpy_func.__name__
 
     def dispatch(*args, **kwargs):
         if _has_tensor(args) or _has_tensor(kwargs.values()):
-            return tensor_func(*args, **kwargs)
+            try:
+                return tensor_func(*args, **kwargs)
+            except (ValueError, TypeError, IndexError, RuntimeError) as err:
+                if isinstance(err, TypeError):
+                    _check_signature(name, tensor_func, args, kwargs)
+                # (the same traceback, which shows where it went wrong, under the new name)
+                raise _renamed(err, name).with_traceback(err.__traceback__) from None
         return numpy_func(*args, **kwargs)
 
-    dispatch.__name__ = dispatch.__qualname__ = numpy_func.__name__
+    dispatch.__name__ = dispatch.__qualname__ = name.rsplit(".", 1)[-1]
     dispatch.__doc__ = doc or f"Differentiable ``numpy.{numpy_func.__name__}``."
     return dispatch
+
+
+# what an error of chainrule's starts with: the operation it ran (``chainrule.matmul (@): ``,
+# ``sum(): ``, ``linalg.inv: ``)
+_NAMED = re.compile(r"^[\w.]+(\(\))?( \([^)]*\))?: ")
+
+
+def _renamed(err: Exception, name: str) -> Exception:
+    """``err`` naming what the user called, ``chainrule.numpy.<name>``, rather than the
+    operation of chainrule that answered it (``cnp.dot`` is chainrule's ``matmul``)."""
+    message = str(err)
+    called = f"chainrule.numpy.{name}"
+    if message.startswith(called) or len(err.args) != 1 or not isinstance(err.args[0], str):
+        return err
+    try:
+        return type(err)(f"{called}: {_NAMED.sub('', message, count=1)}")
+    except TypeError:  # (an exception class that takes other arguments: left as it is)
+        return err
+
+
+def _check_signature(name: str, tensor_func, args, kwargs) -> None:
+    """Say which arguments chainrule's ``name`` takes, when it was called with others."""
+    try:
+        signature = inspect.signature(tensor_func)
+    except ValueError:  # (a primitive: its arguments are checked by NumPy)
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"chainrule.numpy.{name}: {err} (on Tensors it takes {signature}; "
+                        "NumPy's other arguments are not supported)") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,16 +178,19 @@ def _normalise_all(func, x, axis):
 
 logsumexp = _numpy_or(_plain_logsumexp, lambda a, axis=None, keepdims=False:
                       _ops.logsumexp(a, axis, keepdims),
-                      "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).")
+                      "``log(sum(exp(a)))`` without overflow (``scipy.special.logsumexp``).",
+                      "logsumexp")
 softmax = _numpy_or(_plain_softmax, lambda x, axis=None: _normalise_all(_ops.softmax, x, axis),
-                    "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).")
+                    "``exp(x) / sum(exp(x))`` over ``axis`` (``scipy.special.softmax``).",
+                    "softmax")
 log_softmax = _numpy_or(_plain_log_softmax,
                         lambda x, axis=None: _normalise_all(_ops.log_softmax, x, axis),
-                        "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).")
+                        "``x - logsumexp(x)`` over ``axis`` (``scipy.special.log_softmax``).",
+                        "log_softmax")
 expit = sigmoid = _numpy_or(_R.sigmoid.impl, _R.sigmoid,
                             "The logistic function ``1 / (1 + exp(-x))`` (``scipy.special"
-                            ".expit``).")
-relu = _numpy_or(_R.relu.impl, _R.relu, "``max(x, 0)`` (``jax.nn.relu``).")
+                            ".expit``).", "expit")
+relu = _numpy_or(_R.relu.impl, _R.relu, "``max(x, 0)`` (``jax.nn.relu``).", "relu")
 
 # --------------------------------------------------------------------------------------------
 # reductions (NumPy's names and defaults: axis=None, keepdims=False, ddof=0)
@@ -180,13 +225,13 @@ def _dot(a, b):
     if a_dims == 0 or b_dims == 0:
         return _R.mul(a, b)
     if a_dims <= 2 and b_dims <= 2:
-        return _R.matmul(a, b)
+        return _ops.matmul(a, b)
     # N-D: sum over the last axis of a and the second-to-last of b (NumPy's dot)
     return _ops.tensordot(a, b, ([a_dims - 1], [builtins.max(b_dims - 2, 0)]))
 
 
 dot = _numpy_or(_np.dot, _dot)
-matmul = _numpy_or(_np.matmul, lambda a, b: _R.matmul(a, b))
+matmul = _numpy_or(_np.matmul, lambda a, b: _ops.matmul(a, b))
 vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_ops.reshape(a, -1), _ops.reshape(b, -1)))
 inner = _numpy_or(_np.inner, lambda a, b: _ops.tensordot(a, b, ([-1], [-1])))
 outer = _numpy_or(_np.outer, lambda a, b: _ops.outer(_ops.reshape(a, -1), _ops.reshape(b, -1)))
@@ -302,6 +347,8 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
         return _norms.matrix_norm(x, ord, (-2, -1) if axis is None else axis, keepdims)
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
+    if isinstance(ord, str) and ord != "fro":
+        raise ValueError(f"chainrule.numpy.linalg.norm: Invalid norm order {ord!r} for vectors")
     return _norms.vector_norm(x, ord, axis, keepdims)
 
 

@@ -24,16 +24,37 @@ from collections.abc import Sequence
 import numpy as np
 
 from chainrule import rules as R
+from chainrule.arguments import (
+    as_shape,
+    check_integer_divisor,
+    contracted_axes,
+    data_of,
+    index_of,
+    keepdim_of,
+    like,
+    one_dim,
+    reduced_dims,
+    requested_dtype,
+    split_sizes,
+)
+from chainrule.errors import (
+    ShapeError,
+    cat_error,
+    einsum_error,
+    expand_error,
+    index_error,
+    operands_error,
+    permute_error,
+    power_error,
+    product_error,
+    reshape_error,
+    sizes_text,
+)
 from chainrule.rules.reductions import count
-from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
+from chainrule.tensor_base import FLOAT_DTYPES, TensorBase
 
 # --------------------------------------------------------------------------------------------
-# argument helpers
-
-
-def data_of(x):
-    """The raw value of a tensor; anything else as it is."""
-    return x._data if isinstance(x, TensorBase) else x
+# argument helpers (the others, which read dims and sizes, are chainrule.arguments')
 
 
 def operand(x):
@@ -45,48 +66,6 @@ def operand(x):
                                                      for v in x):
         return stack([operand(v) for v in x])
     return np.asarray(x)
-
-
-def like(values, data):
-    """``data`` as a tensor of the class of the first tensor in ``values`` (no gradient), or
-    as it is when there is none."""
-    for v in values:
-        if isinstance(v, TensorBase):
-            return new_like(v, data)
-    return data
-
-
-def as_shape(sizes) -> tuple[int, ...]:
-    """Sizes given as varargs (``2, 3``) or as one sequence (``(2, 3)``), as a tuple of ints."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = sizes[0]
-    return tuple(int(s) for s in sizes)
-
-
-def reduced_dims(name: str, ndim: int, dim=None, axis=None) -> tuple[int, ...] | None:
-    """``dim``/``axis`` as None (all) or a sorted tuple of non-negative dimensions."""
-    if dim is not None and axis is not None and dim != axis:
-        raise TypeError(f"{name}: pass dim or axis, not both")
-    given = dim if dim is not None else axis
-    if given is None:
-        return None
-    given = (given,) if isinstance(given, (int, np.integer)) else tuple(given)
-    axes = tuple(sorted(one_dim(name, d, ndim) for d in given))
-    return () if ndim == 0 else axes  # a 0-d tensor accepts dim 0 or -1: nothing to reduce
-
-
-def one_dim(name: str, d: int, ndim: int) -> int:
-    """Dimension ``d`` of ``ndim`` as a non-negative int (a 0-d tensor accepts 0 and -1)."""
-    low, high = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
-    if not low <= d <= high:
-        raise IndexError(f"{name}: Dimension out of range (expected to be in range of "
-                         f"[{low}, {high}], but got {d})")
-    return d % builtins.max(ndim, 1)
-
-
-def keepdim_of(keepdim: bool, keepdims: bool | None) -> bool:
-    """PyTorch's ``keepdim``, or NumPy's ``keepdims`` when that is given."""
-    return bool(keepdim if keepdims is None else keepdims)
 
 
 def no_gradient(func, *args, **kwargs):
@@ -105,17 +84,26 @@ def add(input, other, *, alpha=1) -> TensorBase:
     >>> cr.add(cr.tensor([1., 2.]), 1)
     tensor([2., 3.])
     """
-    return R.add(input, other if alpha == 1 else R.mul(other, alpha))
+    try:
+        return R.add(input, other if alpha == 1 else R.mul(other, alpha))
+    except (ValueError, TypeError) as err:
+        raise operands_error("add (+)", err, input, other) from None
 
 
 def sub(input, other, *, alpha=1) -> TensorBase:
     """``input - alpha * other``, broadcasting."""
-    return R.sub(input, other if alpha == 1 else R.mul(other, alpha))
+    try:
+        return R.sub(input, other if alpha == 1 else R.mul(other, alpha))
+    except (ValueError, TypeError) as err:
+        raise operands_error("sub (-)", err, input, other) from None
 
 
 def mul(input, other) -> TensorBase:
     """Elementwise product, broadcasting."""
-    return R.mul(input, other)
+    try:
+        return R.mul(input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("mul (*)", err, input, other) from None
 
 
 _floor_divide = R.numpy2_promotion(np.floor_divide)
@@ -124,24 +112,34 @@ _trunc_divide = R.numpy2_promotion(lambda a, b: np.trunc(np.true_divide(a, b)))
 
 def div(input, other, *, rounding_mode: str | None = None) -> TensorBase:
     """True division (``rounding_mode='floor'`` or ``'trunc'`` gives no gradient)."""
-    if rounding_mode is None:
-        return R.div(input, other)
-    if rounding_mode == "floor":
-        return no_gradient(_floor_divide, input, other)
-    if rounding_mode == "trunc":
-        return no_gradient(_trunc_divide, input, other)
-    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    try:
+        if rounding_mode is None:
+            return R.div(input, other)
+        if rounding_mode in ("floor", "trunc"):
+            check_integer_divisor("div (//)", input, other)
+            return no_gradient(_floor_divide if rounding_mode == "floor" else _trunc_divide,
+                               input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("div (/)", err, input, other) from None
+    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                       f"found {rounding_mode!r}")
 
 
 def remainder(input, other) -> TensorBase:
     """Python's ``%``: the remainder with the sign of ``other``; the gradient flows to
     ``input`` (1) and to ``other`` (``-floor(input / other)``)."""
-    return R.remainder(input, other)
+    try:
+        return R.remainder(input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("remainder (%)", err, input, other) from None
 
 
 def pow(input, exponent) -> TensorBase:  # noqa: A001
     """``input ** exponent``; either may be a tensor."""
-    return R.pow(input, exponent)
+    try:
+        return R.pow(input, exponent)
+    except (ValueError, TypeError) as err:
+        raise power_error(err, input, exponent) from None
 
 
 def neg(input) -> TensorBase:
@@ -184,12 +182,18 @@ def round(input, *, decimals: int = 0) -> TensorBase:  # noqa: A001
 
 def maximum(input, other) -> TensorBase:
     """Elementwise maximum; at ties each input gets half the gradient."""
-    return R.maximum(input, other)
+    try:
+        return R.maximum(input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("maximum", err, input, other) from None
 
 
 def minimum(input, other) -> TensorBase:
     """Elementwise minimum; at ties each input gets half the gradient."""
-    return R.minimum(input, other)
+    try:
+        return R.minimum(input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("minimum", err, input, other) from None
 
 
 def clamp(input, min=None, max=None) -> TensorBase:  # noqa: A002
@@ -200,7 +204,7 @@ def clamp(input, min=None, max=None) -> TensorBase:  # noqa: A002
     tensor([0.0000, 0.5000, 1.0000])
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, TensorBase) or isinstance(max, TensorBase):
         # tensor bounds: the input keeps the gradient where it lies within [min, max], bounds
         # included, and a bound gets it where the input lies beyond it (as PyTorch)
@@ -220,7 +224,10 @@ def where(condition, input=None, other=None) -> TensorBase:
     """Choose ``input`` where ``condition`` holds, else ``other`` (broadcasting)."""
     if input is None and other is None:
         return tuple(like((condition,), i) for i in np.nonzero(data_of(condition)))
-    return R.where(condition, input, other)
+    try:
+        return R.where(condition, input, other)
+    except (ValueError, TypeError) as err:
+        raise operands_error("where", err, condition, input, other) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +302,9 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     if dim is None and axis is None:
         return reduce(x)
     dims = reduced_dims(name, x.ndim, dim, axis)
+    if len(dims) > 1:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not a tuple ({dim!r}); use "
+                        f"a{name} to reduce over several dimensions")
     if x.ndim == 0:  # (values of their own: max and min are not view operations)
         return MaxResult(R.clone(x), like((x,), np.array(0, np.int64)))
     d = _nonempty_extremum_dims(name, x, dims[:1])[0]
@@ -340,23 +350,27 @@ def logsumexp(input, dim=None, keepdim: bool = False, *, axis=None, keepdims=Non
                        keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape)
 
 
-def _along_one_dim(name: str, prim, input, dim):
+def _along_one_dim(name: str, prim, input, dim, floats_only: bool = False):
     """Apply ``prim`` along one dimension; a 0-d tensor is treated as one element."""
     x = operand(input)
-    dims = reduced_dims(name, x.ndim, dim)
+    if floats_only and x.dtype.kind not in "fc":
+        raise NotImplementedError(f"{name}: not implemented for integer tensors (the input is "
+                                  f"{x.dtype}); convert it first, e.g. x.float()")
+    d = one_dim(name, dim, x.ndim)
     if x.ndim == 0:
         return reshape(prim(reshape(x, 1), axis=0), ())
-    return prim(x, axis=dims[0])
+    return prim(x, axis=d)
 
 
 def softmax(input, dim: int = -1, *, axis=None) -> TensorBase:
     """``exp(x) / sum(exp(x))`` along ``dim`` (the last by default)."""
-    return _along_one_dim("softmax", R.softmax, input, dim if axis is None else axis)
+    return _along_one_dim("softmax", R.softmax, input, dim if axis is None else axis, True)
 
 
 def log_softmax(input, dim: int = -1, *, axis=None) -> TensorBase:
     """``x - logsumexp(x)`` along ``dim`` (the last by default)."""
-    return _along_one_dim("log_softmax", R.log_softmax, input, dim if axis is None else axis)
+    return _along_one_dim("log_softmax", R.log_softmax, input, dim if axis is None else axis,
+                          True)
 
 
 def _correction(correction: int, unbiased, ddof) -> int:
@@ -395,7 +409,10 @@ def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
 
 def matmul(input, other) -> TensorBase:
     """Matrix product with NumPy's rules for 1-D and batched operands (``@``)."""
-    return R.matmul(input, other)
+    try:
+        return R.matmul(input, other)
+    except (ValueError, TypeError) as err:
+        raise product_error("matmul (@)", err, input, other) from None
 
 
 def dot(input, other) -> TensorBase:
@@ -409,21 +426,34 @@ def dot(input, other) -> TensorBase:
     if np.ndim(data_of(input)) != 1 or np.ndim(data_of(other)) != 1:
         raise RuntimeError(f"dot: 1D tensors expected, but got {np.ndim(data_of(input))}D and "
                            f"{np.ndim(data_of(other))}D tensors; use matmul (@) for matrices")
-    return R.dot(input, other)
+    try:
+        return R.dot(input, other)
+    except (ValueError, TypeError) as err:
+        raise product_error("dot", err, input, other) from None
 
 
 def mm(input, mat2) -> TensorBase:
     """Product of two matrices."""
     if np.ndim(data_of(input)) != 2 or np.ndim(data_of(mat2)) != 2:
-        raise RuntimeError("mm: both arguments must be 2-D matrices; use matmul for others")
-    return R.matmul(input, mat2)
+        raise RuntimeError(f"mm: both arguments must be 2-D matrices, but got "
+                           f"{np.ndim(data_of(input))}-D and {np.ndim(data_of(mat2))}-D; use "
+                           "matmul for others")
+    try:
+        return R.matmul(input, mat2)
+    except (ValueError, TypeError) as err:
+        raise product_error("mm", err, input, mat2) from None
 
 
 def mv(input, vec) -> TensorBase:
     """Product of a matrix and a vector."""
     if np.ndim(data_of(input)) != 2 or np.ndim(data_of(vec)) != 1:
-        raise RuntimeError("mv: expected a 2-D matrix and a 1-D vector; use matmul for others")
-    return R.matmul(input, vec)
+        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, but got "
+                           f"{np.ndim(data_of(input))}-D and {np.ndim(data_of(vec))}-D; use "
+                           "matmul for others")
+    try:
+        return R.matmul(input, vec)
+    except (ValueError, TypeError) as err:
+        raise product_error("mv", err, input, vec) from None
 
 
 def outer(input, vec2) -> TensorBase:
@@ -443,16 +473,16 @@ def einsum(equation: str, *operands) -> TensorBase:
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return R.einsum(*operands, subscripts=equation)
+    try:
+        return R.einsum(*operands, subscripts=equation)
+    except ValueError as err:
+        raise (einsum_error(equation, [np.shape(data_of(x)) for x in operands]) or err) from None
 
 
 def tensordot(a, b, dims=2) -> TensorBase:
     """Contract the last ``dims`` axes of ``a`` with the first of ``b`` (or given axis lists)."""
     na, nb = np.ndim(data_of(a)), np.ndim(data_of(b))
-    if isinstance(dims, (int, np.integer)):
-        axes_a, axes_b = list(range(na - dims, na)), list(range(dims))
-    else:
-        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    axes_a, axes_b = contracted_axes(np.shape(data_of(a)), np.shape(data_of(b)), dims)
     letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
     sub_a = [next(letters) for _ in range(na)]
     sub_b = [next(letters) for _ in range(nb)]
@@ -475,8 +505,29 @@ def reshape(input, *shape) -> TensorBase:
     tensor([[0., 1.],
             [2., 3.]])
     """
+    return _reshape("reshape", input, shape)
+
+
+def view(input, *shape) -> TensorBase:
+    """The same values with another shape (one size may be -1); always a view in chainrule."""
+    try:
+        return _reshape("view", input, shape)
+    except TypeError:
+        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
+            raise NotImplementedError("view(dtype), which reinterprets the bytes, is not "
+                                      "supported; to convert the values use .to(dtype)") from None
+        raise
+
+
+def _reshape(name: str, input, shape) -> TensorBase:
     x = operand(input)
-    return R.reshape(x, shape=as_shape(shape), x_shape=x.shape)
+    shape = as_shape(name, shape, "shape")
+    if shape and builtins.min(shape) < -1:  # (NumPy would read any negative size as -1)
+        raise reshape_error(name, x.shape, shape)
+    try:
+        return R.reshape(x, shape=shape, x_shape=x.shape)
+    except ValueError:
+        raise reshape_error(name, x.shape, shape) from None
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1) -> TensorBase:
@@ -509,9 +560,10 @@ def unsqueeze(input, dim: int) -> TensorBase:
 def permute(input, *dims) -> TensorBase:
     """Reorder the dimensions."""
     x = operand(input)
-    axes = tuple(one_dim("permute", d, x.ndim) for d in as_shape(dims))
+    order = as_shape("permute", dims, "dims")
+    axes = tuple(one_dim("permute", d, x.ndim) for d in order)
     if sorted(axes) != list(range(x.ndim)):
-        raise RuntimeError(f"permute: dims {axes} are not a permutation of {x.ndim} dimensions")
+        raise permute_error(order, axes, x.shape)
     return R.transpose(x, axes=axes)
 
 
@@ -540,22 +592,25 @@ def t(input) -> TensorBase:
 
 def broadcast_to(input, shape) -> TensorBase:
     """A broadcast (read-only) view with the given shape."""
-    x = operand(input)
-    return R.broadcast_to(x, shape=tuple(shape), x_shape=x.shape)
+    return _expanded("broadcast_to", operand(input), as_shape("broadcast_to", (shape,)))
+
+
+def _expanded(name: str, x, shape) -> TensorBase:
+    try:
+        return R.broadcast_to(x, shape=shape, x_shape=x.shape)
+    except ValueError:
+        raise expand_error(name, x.shape, shape) from None
 
 
 def expand(input, *sizes) -> TensorBase:
     """Broadcast to ``sizes``; -1 keeps a dimension's size."""
     x = operand(input)
-    sizes = as_shape(sizes)
+    sizes = as_shape("expand", sizes)
     lead = len(sizes) - x.ndim
-    if lead < 0:
-        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
-                           f"or equal to the number of dimensions in the tensor ({x.ndim})")
-    if -1 in sizes[:lead]:
-        raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+    if lead < 0 or builtins.min(sizes[:lead], default=0) < 0:
+        raise expand_error("expand", x.shape, sizes)
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
+    return _expanded("expand", x, shape)
 
 
 def expand_as(input, other) -> TensorBase:
@@ -567,14 +622,17 @@ def cat(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
     """Join tensors along an existing dimension."""
     tensors = [operand(t) for t in tensors]
     if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+        raise ValueError("cat: expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if t.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                                "concatenated; use stack, or reshape it to (1,)")
     d = one_dim("cat", dim if axis is None else axis, tensors[0].ndim)
-    sizes = tuple(t.shape[d] for t in tensors)
-    return R.cat(*tensors, axis=d, sizes=sizes)
+    try:
+        sizes = tuple(t.shape[d] for t in tensors)
+        return R.cat(*tensors, axis=d, sizes=sizes)
+    except (IndexError, ValueError) as err:
+        raise (cat_error([t.shape for t in tensors], d) or err) from None
 
 
 concatenate = concat = cat
@@ -584,7 +642,12 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
     """Join tensors along a new dimension."""
     tensors = [operand(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ShapeError(f"stack expects each tensor to be equal size, but got "
+                             f"{sizes_text(tensors[0].shape)} at entry 0 and "
+                             f"{sizes_text(t.shape)} at entry {i}")
     d = one_dim("stack", dim if axis is None else axis, tensors[0].ndim + 1)
     return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -595,19 +658,8 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[TensorBase, ...
     if x.ndim == 0:
         raise RuntimeError("split: a zero-dimensional tensor cannot be split; reshape it first")
     d = one_dim("split", dim, x.ndim)
-    n = x.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
-        if step <= 0 and n > 0:
-            raise RuntimeError(f"split: split_size must be positive, got {step}")
-        step = builtins.max(step, 1)
-        sizes = [builtins.min(step, n - s) for s in range(0, n, step)]
-    else:
-        sizes = list(split_size_or_sections)
-        if builtins.sum(sizes) != n:
-            raise RuntimeError(f"split: sizes {sizes} do not add up to {n}, the size of dim {d}")
     pieces, start = [], 0
-    for size in sizes:
+    for size in split_sizes(x.shape[d], d, split_size_or_sections):
         pieces.append(getitem(x, (slice(None),) * d + (slice(start, start + size),)))
         start += size
     return tuple(pieces)
@@ -616,6 +668,8 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple[TensorBase, ...
 def chunk(input, chunks: int, dim: int = 0) -> tuple[TensorBase, ...]:
     """Cut into ``chunks`` pieces of (nearly) equal size."""
     x = operand(input)
+    if not isinstance(chunks, (int, np.integer)):
+        raise TypeError(f"chunk(): argument 'chunks' must be int, not {type(chunks).__name__}")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[one_dim("chunk", dim, x.ndim)]
@@ -631,7 +685,7 @@ def flip(input, dims) -> TensorBase:
 def tile(input, *dims) -> TensorBase:
     """Repeat the whole tensor along each dimension (NumPy's ``tile``): ``tile(x, (2, 1))``."""
     x = operand(input)
-    reps = as_shape(dims)
+    reps = as_shape("tile", dims, "dims")
     reps = (1,) * (x.ndim - len(reps)) + reps
     return R.repeat(x, reps=reps, x_shape=x.shape)
 
@@ -639,10 +693,11 @@ def tile(input, *dims) -> TensorBase:
 def repeat(input, *sizes) -> TensorBase:
     """Repeat along each dimension (PyTorch's ``Tensor.repeat``, i.e. NumPy's ``tile``)."""
     x = operand(input)
-    reps = as_shape(sizes)
+    reps = as_shape("repeat", sizes, "repeats")
     if len(reps) < x.ndim:
-        raise RuntimeError("repeat: the number of repeat dims can not be smaller than the "
-                           "number of dimensions of the tensor")
+        raise RuntimeError(f"repeat: Number of dimensions of repeat dims can not be smaller than "
+                           f"number of dimensions of tensor (got {len(reps)} repeats for a tensor "
+                           f"of shape {x.shape}); give one repeat per dimension")
     return R.repeat(x, reps=reps, x_shape=x.shape)
 
 
@@ -650,47 +705,47 @@ def repeat(input, *sizes) -> TensorBase:
 # indexing
 
 
-def index_of(index):
-    """An index with the tensors inside it read as arrays."""
-    if isinstance(index, tuple):
-        return tuple(data_of(i) for i in index)
-    return data_of(index)
-
-
 def getitem(input, index) -> TensorBase:
     """``input[index]``, with NumPy's basic and advanced indexing (tensors in the index are
     read as arrays; they carry no gradient)."""
     x = input if isinstance(input, TensorBase) else operand(input)
-    return R.getitem(x, index=index_of(index), x_shape=x.shape)
+    index = index_of(index)
+    try:
+        return R.getitem(x, index=index, x_shape=x.shape)
+    except IndexError as err:
+        raise (index_error("getitem (x[index])", x.shape, index) or err) from None
 
 
 # --------------------------------------------------------------------------------------------
 # functions without gradient
 
 
-def _comparison(ufunc, doc):
+def _comparison(ufunc, called: str, doc: str):
     op = R.numpy2_promotion(ufunc)
 
     def compare(input, other) -> TensorBase:
-        return no_gradient(op, input, other)
+        try:
+            return no_gradient(op, input, other)
+        except (ValueError, TypeError) as err:
+            raise operands_error(called, err, input, other) from None
 
     compare.__name__ = compare.__qualname__ = ufunc.__name__
     compare.__doc__ = doc
     return compare
 
 
-eq = _comparison(np.equal, "Elementwise ``==`` (bool tensor, no gradient).")
-ne = _comparison(np.not_equal, "Elementwise ``!=`` (bool tensor, no gradient).")
-lt = _comparison(np.less, "Elementwise ``<`` (bool tensor, no gradient).")
-le = _comparison(np.less_equal, "Elementwise ``<=`` (bool tensor, no gradient).")
-gt = _comparison(np.greater, "Elementwise ``>`` (bool tensor, no gradient).")
-ge = _comparison(np.greater_equal, "Elementwise ``>=`` (bool tensor, no gradient).")
-logical_and = _comparison(np.logical_and, "Elementwise logical and.")
-logical_or = _comparison(np.logical_or, "Elementwise logical or.")
-logical_xor = _comparison(np.logical_xor, "Elementwise logical exclusive or.")
-bitwise_and = _comparison(np.bitwise_and, "Elementwise ``&``.")
-bitwise_or = _comparison(np.bitwise_or, "Elementwise ``|``.")
-bitwise_xor = _comparison(np.bitwise_xor, "Elementwise ``^``.")
+eq = _comparison(np.equal, "eq (==)", "Elementwise ``==`` (bool tensor, no gradient).")
+ne = _comparison(np.not_equal, "ne (!=)", "Elementwise ``!=`` (bool tensor, no gradient).")
+lt = _comparison(np.less, "lt (<)", "Elementwise ``<`` (bool tensor, no gradient).")
+le = _comparison(np.less_equal, "le (<=)", "Elementwise ``<=`` (bool tensor, no gradient).")
+gt = _comparison(np.greater, "gt (>)", "Elementwise ``>`` (bool tensor, no gradient).")
+ge = _comparison(np.greater_equal, "ge (>=)", "Elementwise ``>=`` (bool tensor, no gradient).")
+logical_and = _comparison(np.logical_and, "logical_and", "Elementwise logical and.")
+logical_or = _comparison(np.logical_or, "logical_or", "Elementwise logical or.")
+logical_xor = _comparison(np.logical_xor, "logical_xor", "Elementwise logical exclusive or.")
+bitwise_and = _comparison(np.bitwise_and, "bitwise_and (&)", "Elementwise ``&``.")
+bitwise_or = _comparison(np.bitwise_or, "bitwise_or (|)", "Elementwise ``|``.")
+bitwise_xor = _comparison(np.bitwise_xor, "bitwise_xor (^)", "Elementwise ``^``.")
 
 
 def bitwise_not(input) -> TensorBase:
@@ -776,15 +831,8 @@ def to(input, *args, dtype=None, **kwargs) -> TensorBase:
     ``copy=`` and ``non_blocking=`` are accepted and ignored as well.
     """
     x = operand(input)
-    for a in args:
-        if isinstance(a, TensorBase):
-            dtype = a.dtype
-        elif a is not None and not (isinstance(a, str) and a.startswith("cpu")):
-            dtype = a
-    if dtype is None:
-        return x
-    dtype = np.dtype(dtype)
-    if dtype == x.dtype:
+    dtype = requested_dtype(args, dtype, kwargs)
+    if dtype is None or dtype == x.dtype:
         return x
     if dtype not in FLOAT_DTYPES:
         return no_gradient(lambda a: np.asarray(a).astype(dtype), x)

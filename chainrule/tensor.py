@@ -25,6 +25,7 @@ from chainrule import engine, inplace, norms, ops
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
+from chainrule.errors import operands_error
 from chainrule.gradient import backward as accumulate_gradients
 from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_tensor
 
@@ -116,7 +117,8 @@ class Tensor(TensorBase):
             )
         if flag and self._data.dtype not in FLOAT_DTYPES:
             raise RuntimeError(
-                "only Tensors of floating point dtype can require gradients; this tensor is "
+                "requires_grad: only Tensors of floating point dtype can require gradients "
+                "(chainrule does not support complex gradients yet); this tensor is "
                 f"{self._data.dtype}. Convert it first, e.g. t.float().requires_grad_()."
             )
         if self._node is None:
@@ -196,7 +198,8 @@ class Tensor(TensorBase):
         tensor([20., 20.])
         """
         if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient; create it with requires_grad=True")
         if self._node is not None:
             hooks = self._node._extras().hooks
         else:
@@ -288,6 +291,8 @@ class Tensor(TensorBase):
         """The shape, or the size of dimension ``dim``."""
         if dim is None:
             return self._data.shape
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size(): argument 'dim' must be int, not {type(dim).__name__}")
         ndim = self._data.ndim
         if not -ndim <= dim < ndim:
             raise IndexError(f"size: Dimension out of range (expected to be in range of "
@@ -320,8 +325,9 @@ class Tensor(TensorBase):
         2.5
         """
         if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
-                               "to Scalar; index it first or reduce it (e.g. .sum())")
+            raise RuntimeError(f"item(): a Tensor with {self._data.size} elements cannot be "
+                               f"converted to Scalar (its shape is {self.shape}); index it first "
+                               "or reduce it (e.g. .sum())")
         return self._data.item() if self._data.ndim == 0 else self._data.reshape(-1)[0].item()
 
     def tolist(self) -> Any:
@@ -350,10 +356,10 @@ class Tensor(TensorBase):
 
     def __bool__(self) -> bool:
         if self._data.size == 0:
-            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+            raise RuntimeError("bool(): Boolean value of Tensor with no values is ambiguous")
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous; "
-                               "use .any() or .all()")
+            raise RuntimeError("bool(): Boolean value of Tensor with more than one value is "
+                               f"ambiguous (its shape is {self.shape}); use .any() or .all()")
         return bool(self._data)
 
     def __float__(self) -> float:
@@ -361,10 +367,17 @@ class Tensor(TensorBase):
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                           "unexpected behavior. Consider using tensor.detach() first.",
                           UserWarning, stacklevel=2)
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar("int"))
+
+    def _scalar(self, name: str):
+        if self._data.size != 1:
+            raise ValueError(f"{name}(): only one element tensors can be converted to Python "
+                             f"scalars; this one has shape {self.shape}. Index it first or "
+                             "reduce it (e.g. .sum())")
+        return self.item()
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -435,26 +448,45 @@ class Tensor(TensorBase):
     __getitem__ = ops.getitem
     __setitem__ = inplace.setitem
 
+    # the reflected operators (``2 * x``) call the primitives directly: a call saved per use
     def __radd__(self, other) -> Tensor:
-        return R.add(other, self)
+        try:
+            return R.add(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("add (+)", err, other, self) from None
 
     def __rsub__(self, other) -> Tensor:
-        return R.sub(other, self)
+        try:
+            return R.sub(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("sub (-)", err, other, self) from None
 
     def __rmul__(self, other) -> Tensor:
-        return R.mul(other, self)
+        try:
+            return R.mul(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("mul (*)", err, other, self) from None
 
     def __rtruediv__(self, other) -> Tensor:
-        return R.div(other, self)
+        try:
+            return R.div(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("div (/)", err, other, self) from None
 
     def __rpow__(self, other) -> Tensor:
-        return R.pow(other, self)
+        try:
+            return R.pow(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("pow (**)", err, other, self) from None
 
     def __rmatmul__(self, other) -> Tensor:
-        return R.matmul(other, self)
+        return ops.matmul(other, self)
 
     def __rmod__(self, other) -> Tensor:
-        return R.remainder(other, self)
+        try:
+            return R.remainder(other, self)
+        except (ValueError, TypeError) as err:
+            raise operands_error("remainder (%)", err, other, self) from None
 
     def __floordiv__(self, other) -> Tensor:
         return ops.div(self, other, rounding_mode="floor")
@@ -532,7 +564,8 @@ class Tensor(TensorBase):
     mv = ops.mv
     outer = ops.outer
     # shapes
-    reshape = view = ops.reshape
+    reshape = ops.reshape
+    view = ops.view
     flatten = ops.flatten
     squeeze = ops.squeeze
     unsqueeze = ops.unsqueeze
@@ -579,10 +612,11 @@ class Tensor(TensorBase):
     bool = ops.caster(np.bool_)
 
     # in place (see chainrule/inplace.py); ``x += y`` is ``x.add_(y)``
-    add_ = __iadd__ = inplace.arithmetic_method("add_", ops.add, R.add, np.add)
-    sub_ = __isub__ = inplace.arithmetic_method("sub_", ops.sub, R.sub, np.subtract)
-    mul_ = __imul__ = inplace.arithmetic_method("mul_", ops.mul, R.mul, np.multiply)
-    div_ = __itruediv__ = inplace.arithmetic_method("div_", ops.div, R.div, np.true_divide)
+    # (the out-of-place operation is ops', not the primitive, for its explanations of errors)
+    add_ = __iadd__ = inplace.arithmetic_method("add_", ops.add, ops.add, np.add)
+    sub_ = __isub__ = inplace.arithmetic_method("sub_", ops.sub, ops.sub, np.subtract)
+    mul_ = __imul__ = inplace.arithmetic_method("mul_", ops.mul, ops.mul, np.multiply)
+    div_ = __itruediv__ = inplace.arithmetic_method("div_", ops.div, ops.div, np.true_divide)
     pow_ = inplace.method_of("pow_", ops.pow)
     neg_ = inplace.method_of("neg_", ops.neg)
     exp_ = inplace.method_of("exp_", ops.exp)
@@ -608,6 +642,9 @@ class Tensor(TensorBase):
     @property
     def mT(self) -> Tensor:
         """The last two dimensions swapped (batched matrix transpose)."""
+        if self._data.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self._data.ndim}-D tensor; use .T or permute for others.")
         return ops.transpose(self, -2, -1)
 
     @property
@@ -622,6 +659,11 @@ class Tensor(TensorBase):
     def cpu(self) -> Tensor:
         """``self``: chainrule computes on the CPU, with NumPy."""
         return self
+
+    def cuda(self, device=None, non_blocking: builtins.bool = False) -> Tensor:
+        """Refused: chainrule computes on the CPU, with NumPy (``x.cpu()`` is ``x``)."""
+        raise RuntimeError("cuda(): chainrule runs on the CPU (it computes with NumPy), so there "
+                           "is no CUDA device; leave the tensor where it is (x.cpu() is x)")
 
     def is_floating_point(self) -> builtins.bool:
         """Whether the dtype is a floating-point one (only those can require grad)."""

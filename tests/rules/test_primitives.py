@@ -14,6 +14,7 @@ import pytest
 import chainrule as cr
 import chainrule.autograd.forward_ad as fwAD
 from chainrule import forward
+from chainrule import rules as R
 from chainrule.engine import JVP_KINDS, Node, Primitive
 from chainrule.rules import REGISTRY
 from chainrule.testing import check_grads
@@ -278,8 +279,9 @@ def test_broadcast_view_is_numpys(from_shape, to_shape):
 
 @pytest.mark.parametrize("shape", [(4,), (-1,), (2, -1), ((2,),), ("2",), (2.0,)])
 def test_broadcast_view_rejects_shapes_as_numpy_does(shape):
-    """Shapes NumPy rejects are NumPy's to reject: the same error type and message; what it
-    accepts gives its result."""
+    """Shapes NumPy rejects are NumPy's to reject: the primitive raises the same error type
+    and message (the public function, the same type with PyTorch's words); what NumPy accepts
+    gives its result."""
     rejected = 0
     for x in (np.ones(3), np.ones(()), np.ones((1, 1))):
         try:
@@ -287,8 +289,10 @@ def test_broadcast_view_rejects_shapes_as_numpy_does(shape):
         except (ValueError, TypeError) as err:
             rejected += 1
             with pytest.raises(type(err)) as caught:
-                cr.broadcast_to(cr.tensor(x, requires_grad=True), shape)
+                R.broadcast_to(cr.tensor(x, requires_grad=True), shape=shape, x_shape=x.shape)
             assert str(err) in str(caught.value)
+            with pytest.raises(type(err), match="broadcast_to"):
+                cr.broadcast_to(cr.tensor(x, requires_grad=True), shape)
         else:
             np.testing.assert_array_equal(cr.broadcast_to(cr.tensor(x), shape).numpy(),
                                           expected)

@@ -112,7 +112,8 @@ def test_bool_float_int():
     assert float(cr.tensor([[1.5]])) == 1.5
     assert int(cr.tensor(3.7)) == 3 and int(cr.tensor(-3.7)) == -3
     assert type(int(cr.tensor(3.0))) is int
-    with pytest.raises(RuntimeError):
+    # (as PyTorch: float() and int() of several values are ValueErrors, item() a RuntimeError)
+    with pytest.raises(ValueError, match="only one element tensors can be converted"):
         float(cr.tensor([1.0, 2.0]))
 
 
