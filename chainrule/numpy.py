@@ -58,8 +58,8 @@ def _has_tensor(values) -> bool:
 def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
     """NumPy's own function for NumPy arguments, chainrule's when a Tensor is among them;
     ``name`` is its name in this module (NumPy's function's, by default)."""
-    name = name or ("linalg." if numpy_func.__module__ == "numpy.linalg" else "") + \
-        numpy_func.__name__
+    in_linalg = getattr(numpy_func, "__module__", None) == "numpy.linalg"  # (ufuncs have none)
+    name = name or ("linalg." if in_linalg else "") + numpy_func.__name__
 
     def dispatch(*args, **kwargs):
         if _has_tensor(args) or _has_tensor(kwargs.values()):

@@ -160,7 +160,9 @@ log_softmax = primitive(
 def _norm_values(x, axis, keepdims, x_shape, ord=2):
     if ord == 2:
         return np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims))
-    return np.add.reduce(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    total = np.add.reduce(np.abs(x) ** ord, axis=axis, keepdims=keepdims)
+    # (the root in x's precision: NumPy 1 promotes a float32 scalar ** a float to float64)
+    return np.power(total, 1.0 / ord, dtype=np.result_type(total))
 
 
 def _norm_vjp(g, ans, x, axis, keepdims, x_shape, ord=2):
