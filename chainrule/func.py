@@ -211,6 +211,11 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 raise TypeError("grad: Gradient only defined for scalar-output functions. Output "
                                 f"had shape: {shape}. For other outputs use vjp (a "
                                 "vector-Jacobian product) or jacobian.")
+            if out.dtype.kind not in "fc":  # (a comparison's or a count's has no gradient)
+                raise TypeError(f"grad requires real-valued outputs (output dtype that is a "
+                                f"sub-dtype of np.floating), but got {out.dtype.name}. For "
+                                "differentiation of functions with integer or boolean outputs, "
+                                "there is no gradient: return a float instead.")
             if out.ndim:
                 out = rules.reshape(out, shape=(), x_shape=out.shape)
             grads = call.gradients([out] if out._rg else [])

@@ -233,11 +233,38 @@ def _dot(a, b):
 dot = _numpy_or(_np.dot, _dot)
 matmul = _numpy_or(_np.matmul, lambda a, b: _ops.matmul(a, b))
 vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_ops.reshape(a, -1), _ops.reshape(b, -1)))
-inner = _numpy_or(_np.inner, lambda a, b: _ops.tensordot(a, b, ([-1], [-1])))
+def _inner(a, b):
+    # NumPy's inner of a 0-d operand is the product
+    if _np.ndim(_ops.data_of(a)) == 0 or _np.ndim(_ops.data_of(b)) == 0:
+        return _R.mul(a, b)
+    return _ops.tensordot(a, b, ([-1], [-1]))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum(*arguments, **unused):
+    """``einsum(subscripts, *operands)``, or NumPy's sublist form ``einsum(a, [0, 1], b,
+    [1, 2], [0, 2])`` (operands each followed by its axes' labels, then the output's, if
+    given), written as subscripts."""
+    if isinstance(arguments[0], str):
+        return _ops.einsum(arguments[0], *arguments[1:])
+    pairs = len(arguments) // 2
+    operands, sublists = arguments[0:2 * pairs:2], arguments[1:2 * pairs:2]
+
+    def letters(sublist) -> str:
+        return "".join("..." if label is Ellipsis else _LETTERS[label] for label in sublist)
+
+    subscripts = ",".join(letters(s) for s in sublists)
+    if len(arguments) % 2:  # the last argument labels the output's axes
+        subscripts += "->" + letters(arguments[-1])
+    return _ops.einsum(subscripts, *operands)
+
+
+inner = _numpy_or(_np.inner, _inner)
 outer = _numpy_or(_np.outer, lambda a, b: _ops.outer(_ops.reshape(a, -1), _ops.reshape(b, -1)))
 tensordot = _numpy_or(_np.tensordot, lambda a, b, axes=2: _ops.tensordot(a, b, axes))
-einsum = _numpy_or(_np.einsum, lambda subscripts, *operands, **kw: _ops.einsum(subscripts,
-                                                                            *operands))
+einsum = _numpy_or(_np.einsum, _einsum)
 
 # --------------------------------------------------------------------------------------------
 # shapes

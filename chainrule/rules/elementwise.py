@@ -130,9 +130,11 @@ def _pow_dx(g, ans, x, y):
 
 
 def _pow_dy(g, ans, x, y):
-    # d x^y = x^y log(x) dy, taken as 0 where x == 0 and y >= 0
+    # d x^y = x^y log(x) dy, taken as 0 where x == 0 and y >= 0; log reads 1 there (the
+    # double where), so that no 0 * -inf reaches the derivative of this rule either
+    at_zero = (x == 0) & (y >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return where((x == 0) & (y >= 0), 0.0, g * (ans * log(x)))
+        return where(at_zero, 0.0, g * (ans * log(where(at_zero, 1.0, x))))
 
 
 # (the result is read only for a tensor exponent's gradient, as in PyTorch)

@@ -263,3 +263,40 @@ def test_log_softmax_numpy_path_is_stable():
     with np.errstate(divide="ignore"):
         out = cnp.log_softmax(a)
     np.testing.assert_allclose(out, [-1000.0, 0.0])
+
+
+# --- bugs found on real NumPy code (issue 14), each against NumPy or a closed form ---
+
+
+def test_inner_with_a_0d_operand_is_the_product():
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(cnp.inner(x, 2.0), np.inner(x, 2.0))
+    # f(x) = sum(inner(x0, x)) = x0 (x0 + x1): the gradient is (2 x0 + x1, x0)
+    np.testing.assert_allclose(grad(lambda t: cnp.inner(t[0], t).sum())(x), [4.0, 1.0])
+
+
+def test_einsum_sublist_form():
+    a = np.arange(4.0).reshape(2, 2)
+    np.testing.assert_allclose(cnp.einsum(cr.tensor(a), [0, 1], cr.tensor(a), [1, 2], [0, 2]),
+                               np.einsum(a, [0, 1], a, [1, 2], [0, 2]))
+    # sum_ab x_ab x_ba = tr(x x): its gradient is 2 x^T
+    np.testing.assert_allclose(grad(lambda t: cnp.einsum(t, [0, 1], t, [1, 0]))(a), 2 * a.T)
+    b = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(cnp.einsum(cr.tensor(b), [Ellipsis, 1], [1, Ellipsis]),
+                               np.einsum(b, [Ellipsis, 1], [1, Ellipsis]))
+
+
+def test_grad_of_a_boolean_or_integer_output_raises_as_jax():
+    for f in (lambda x: x > 0, lambda x: cnp.sum(x > 0)):
+        with pytest.raises(TypeError, match="grad requires real-valued outputs"):
+            grad(f)(np.array(1.0))
+
+
+def test_the_derivative_of_powers_of_zero_is_not_nan():
+    """d/dg of the VJP of 0^y with respect to y: 0 (its masked branch read log(0) = -inf)."""
+    y = cr.tensor(2.0, dtype=cr.float64, requires_grad=True)
+    g = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
+    (gy,) = cr.autograd.grad(cr.pow(cr.tensor(0.0, dtype=cr.float64), y), y, g,
+                             create_graph=True)
+    assert gy.item() == 0.0
+    assert cr.autograd.grad(gy, g)[0].item() == 0.0
