@@ -115,27 +115,22 @@ _UNARY = {
     "negative": _R.neg, "exp": _R.exp, "log": _R.log, "log1p": _R.log1p, "expm1": _R.expm1,
     "sqrt": _R.sqrt, "square": _R.square, "sin": _R.sin, "cos": _R.cos, "tan": _R.tan,
     "tanh": _R.tanh, "abs": _R.abs, "absolute": _R.abs, "sign": _R.sign, "floor": _R.floor,
-    "ceil": _R.ceil, "trunc": _R.trunc, "rint": _R.round,
+    "ceil": _R.ceil, "trunc": _R.trunc, "rint": _R.round, "arcsin": _R.asin,
+    "arccos": _R.acos, "arctan": _R.atan, "sinh": _R.sinh, "cosh": _R.cosh,
+    "arcsinh": _R.asinh, "arccosh": _R.acosh, "arctanh": _R.atanh, "log2": _R.log2,
+    "log10": _R.log10, "exp2": _R.exp2, "deg2rad": _R.deg2rad, "rad2deg": _R.rad2deg,
+    "radians": _R.deg2rad, "degrees": _R.rad2deg, "sinc": _R.sinc, "fabs": _R.abs,
 }
 _BINARY = {
     "add": _R.add, "subtract": _R.sub, "multiply": _R.mul, "divide": _R.div,
     "true_divide": _R.div, "power": _R.pow, "maximum": _R.maximum, "minimum": _R.minimum,
-    "mod": _R.remainder, "remainder": _R.remainder,
+    "mod": _R.remainder, "remainder": _R.remainder, "arctan2": _R.atan2, "hypot": _R.hypot,
+    "logaddexp2": _R.logaddexp2, "fmax": _R.fmax, "fmin": _R.fmin,
 }
 for _name, _prim in {**_UNARY, **_BINARY}.items():
     globals()[_name] = _numpy_or(getattr(_np, _name), _prim)
 
 
-def _sinh(x):
-    return (_R.exp(x) - _R.exp(-x)) * 0.5
-
-
-def _cosh(x):
-    return (_R.exp(x) + _R.exp(-x)) * 0.5
-
-
-sinh = _numpy_or(_np.sinh, _sinh)
-cosh = _numpy_or(_np.cosh, _cosh)
 reciprocal = _numpy_or(_np.reciprocal, lambda x: 1.0 / x)
 round = around = _numpy_or(_np.round, lambda a, decimals=0: _ops.round(a, decimals=decimals))  # noqa: A001
 where = _numpy_or(_np.where, lambda condition, x, y: _R.where(condition, x, y))

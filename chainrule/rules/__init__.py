@@ -1,6 +1,7 @@
 """THE primitive table: every differentiable operation, its NumPy forward and its rules.
 
-One file per family: ``elementwise.py``, ``reductions.py``, ``shape.py`` (shapes, indexing,
+One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's other
+elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
 joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
 linear algebra), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry; this
 docstring is the manual.
@@ -88,6 +89,27 @@ from chainrule.rules.elementwise import (
     tanh_backward,
     trunc,
     where,
+)
+from chainrule.rules.elementwise_math import (
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cosh,
+    deg2rad,
+    exp2,
+    fmax,
+    fmin,
+    hypot,
+    log2,
+    log10,
+    logaddexp2,
+    rad2deg,
+    sinc,
+    sinh,
 )
 from chainrule.rules.linalg import (
     cholesky,

@@ -16,6 +16,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.nn.functional as F
+import chainrule.numpy as cnp
 from chainrule import rules as R
 
 
@@ -33,6 +34,14 @@ def away_from_zero(rng, shape):
 
 def small(rng, shape):
     return rng.uniform(-1.0, 1.0, shape)
+
+
+def inside_unit(rng, shape):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def above_one(rng, shape):
+    return rng.uniform(1.2, 3.0, shape)
 
 
 def non_integer(rng, shape):
@@ -115,6 +124,26 @@ SPECS: dict[str, Spec] = {
     "ceil": _unary(cr.ceil, np.ceil, non_integer),
     "round": _unary(cr.round, np.round, non_integer),
     "trunc": _unary(cr.trunc, np.trunc, non_integer),
+    # NumPy's other elementwise functions (rules/elementwise_math.py), by NumPy's names
+    "asin": _unary(cnp.arcsin, np.arcsin, inside_unit),
+    "acos": _unary(cnp.arccos, np.arccos, inside_unit),
+    "atan": _unary(cnp.arctan, np.arctan),
+    "sinh": _unary(cnp.sinh, np.sinh),
+    "cosh": _unary(cnp.cosh, np.cosh),
+    "asinh": _unary(cnp.arcsinh, np.arcsinh),
+    "acosh": _unary(cnp.arccosh, np.arccosh, above_one),
+    "atanh": _unary(cnp.arctanh, np.arctanh, inside_unit),
+    "log2": _unary(cnp.log2, np.log2, positive),
+    "log10": _unary(cnp.log10, np.log10, positive),
+    "exp2": _unary(cnp.exp2, np.exp2),
+    "deg2rad": _unary(cnp.deg2rad, np.deg2rad),
+    "rad2deg": _unary(cnp.rad2deg, np.rad2deg),
+    "sinc": _unary(cnp.sinc, np.sinc),
+    "atan2": Spec(cnp.arctan2, np.arctan2, BINARY, (real, away_from_zero)),
+    "hypot": Spec(cnp.hypot, np.hypot, BINARY, (away_from_zero, real)),
+    "logaddexp2": Spec(cnp.logaddexp2, np.logaddexp2, BINARY),
+    "fmax": Spec(cnp.fmax, np.fmax, BINARY),
+    "fmin": Spec(cnp.fmin, np.fmin, BINARY),
     "add": Spec(lambda x, y: x + y, np.add, BINARY),
     "sub": Spec(lambda x, y: x - y, np.subtract, BINARY),
     "mul": Spec(lambda x, y: x * y, np.multiply, BINARY),
