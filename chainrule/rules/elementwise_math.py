@@ -64,8 +64,9 @@ def _sinc_slope(ans, x):
     return where(at_zero, 0.0, (cos(safe * np.pi) - sin(safe * np.pi) / (safe * np.pi)) / safe)
 
 
+# (NumPy 1 computes np.sinc of a 0-d float32 in float64: promote gives NumPy 2's float32)
 sinc = primitive("sinc", np.sinc, (derivative(_sinc_slope),), save_inputs=True,
-                 jvp="diagonal", grad_fn="SincBackward0")
+                 jvp="diagonal", grad_fn="SincBackward0", promote=True)
 
 # --------------------------------------------------------------------------------------------
 # Two inputs (broadcasting is undone by the engine)
