@@ -19,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from chainrule import norms, ops
+from chainrule import math_ops, norms, ops
 from chainrule.tensor import Tensor, wrap
 
 
@@ -167,3 +167,29 @@ unsqueeze = _public(ops.unsqueeze)
 var = _public(ops.var)
 vector_norm = _public(norms.vector_norm)
 where = _public(ops.where)
+asin = _public(math_ops.asin)
+arcsin = _public(math_ops.arcsin)
+acos = _public(math_ops.acos)
+arccos = _public(math_ops.arccos)
+atan = _public(math_ops.atan)
+arctan = _public(math_ops.arctan)
+sinh = _public(math_ops.sinh)
+cosh = _public(math_ops.cosh)
+asinh = _public(math_ops.asinh)
+arcsinh = _public(math_ops.arcsinh)
+acosh = _public(math_ops.acosh)
+arccosh = _public(math_ops.arccosh)
+atanh = _public(math_ops.atanh)
+arctanh = _public(math_ops.arctanh)
+log2 = _public(math_ops.log2)
+log10 = _public(math_ops.log10)
+exp2 = _public(math_ops.exp2)
+deg2rad = _public(math_ops.deg2rad)
+rad2deg = _public(math_ops.rad2deg)
+sinc = _public(math_ops.sinc)
+atan2 = _public(math_ops.atan2)
+arctan2 = _public(math_ops.arctan2)
+hypot = _public(math_ops.hypot)
+logaddexp2 = _public(math_ops.logaddexp2)
+fmax = _public(math_ops.fmax)
+fmin = _public(math_ops.fmin)

@@ -147,7 +147,8 @@ def neg(input) -> TensorBase:
     return R.neg(input)
 
 
-def _unary(prim, doc: str):
+def unary(prim, doc: str):
+    """The operation ``prim(input)`` of a one-input elementwise primitive, named after it."""
     def op(input) -> TensorBase:
         return prim(input if isinstance(input, TensorBase) else operand(input))
 
@@ -156,23 +157,23 @@ def _unary(prim, doc: str):
     return op
 
 
-exp = _unary(R.exp, "Elementwise e**x.")
-log = _unary(R.log, "Elementwise natural logarithm.")
-log1p = _unary(R.log1p, "Elementwise log(1 + x), accurate for small x.")
-expm1 = _unary(R.expm1, "Elementwise e**x - 1, accurate for small x.")
-sqrt = _unary(R.sqrt, "Elementwise square root.")
-square = _unary(R.square, "Elementwise x**2.")
-sin = _unary(R.sin, "Elementwise sine.")
-cos = _unary(R.cos, "Elementwise cosine.")
-tan = _unary(R.tan, "Elementwise tangent.")
-tanh = _unary(R.tanh, "Elementwise hyperbolic tangent.")
-sigmoid = _unary(R.sigmoid, "Elementwise logistic function 1 / (1 + e**-x).")
-relu = _unary(R.relu, "Elementwise max(x, 0); the gradient at 0 is 0.")
-abs = _unary(R.abs, "Elementwise absolute value; the gradient at 0 is 0.")  # noqa: A001
-sign = _unary(R.sign, "Elementwise sign (-1, 0 or 1); zero gradient.")
-floor = _unary(R.floor, "Elementwise floor; zero gradient.")
-ceil = _unary(R.ceil, "Elementwise ceiling; zero gradient.")
-trunc = _unary(R.trunc, "Elementwise rounding toward zero; zero gradient.")
+exp = unary(R.exp, "Elementwise e**x.")
+log = unary(R.log, "Elementwise natural logarithm.")
+log1p = unary(R.log1p, "Elementwise log(1 + x), accurate for small x.")
+expm1 = unary(R.expm1, "Elementwise e**x - 1, accurate for small x.")
+sqrt = unary(R.sqrt, "Elementwise square root.")
+square = unary(R.square, "Elementwise x**2.")
+sin = unary(R.sin, "Elementwise sine.")
+cos = unary(R.cos, "Elementwise cosine.")
+tan = unary(R.tan, "Elementwise tangent.")
+tanh = unary(R.tanh, "Elementwise hyperbolic tangent.")
+sigmoid = unary(R.sigmoid, "Elementwise logistic function 1 / (1 + e**-x).")
+relu = unary(R.relu, "Elementwise max(x, 0); the gradient at 0 is 0.")
+abs = unary(R.abs, "Elementwise absolute value; the gradient at 0 is 0.")  # noqa: A001
+sign = unary(R.sign, "Elementwise sign (-1, 0 or 1); zero gradient.")
+floor = unary(R.floor, "Elementwise floor; zero gradient.")
+ceil = unary(R.ceil, "Elementwise ceiling; zero gradient.")
+trunc = unary(R.trunc, "Elementwise rounding toward zero; zero gradient.")
 
 
 def round(input, *, decimals: int = 0) -> TensorBase:  # noqa: A001

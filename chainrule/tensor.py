@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine, inplace, norms, ops
+from chainrule import engine, inplace, math_ops, norms, ops
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
@@ -540,6 +540,33 @@ class Tensor(TensorBase):
     maximum = ops.maximum
     minimum = ops.minimum
     clamp = clip = ops.clamp
+    # NumPy's other elementwise functions (chainrule/math_ops.py)
+    asin = math_ops.asin
+    arcsin = math_ops.arcsin
+    acos = math_ops.acos
+    arccos = math_ops.arccos
+    atan = math_ops.atan
+    arctan = math_ops.arctan
+    sinh = math_ops.sinh
+    cosh = math_ops.cosh
+    asinh = math_ops.asinh
+    arcsinh = math_ops.arcsinh
+    acosh = math_ops.acosh
+    arccosh = math_ops.arccosh
+    atanh = math_ops.atanh
+    arctanh = math_ops.arctanh
+    log2 = math_ops.log2
+    log10 = math_ops.log10
+    exp2 = math_ops.exp2
+    deg2rad = math_ops.deg2rad
+    rad2deg = math_ops.rad2deg
+    sinc = math_ops.sinc
+    atan2 = math_ops.atan2
+    arctan2 = math_ops.arctan2
+    hypot = math_ops.hypot
+    logaddexp2 = math_ops.logaddexp2
+    fmax = math_ops.fmax
+    fmin = math_ops.fmin
     # reductions
     sum = ops.sum
     mean = ops.mean

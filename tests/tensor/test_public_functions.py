@@ -57,3 +57,41 @@ def test_ops_on_arrays_alone_are_numpy():
     assert type(out) is not cr.Tensor and float(out) == 6.0
     values, indices = ops.max(np.array([1.0, 5.0, 2.0]), 0)
     assert float(values) == 5.0 and int(indices) == 1
+
+
+NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "sinh": "sinh",
+               "cosh": "cosh", "asinh": "arcsinh", "atanh": "arctanh", "log2": "log2",
+               "log10": "log10", "exp2": "exp2", "deg2rad": "deg2rad", "rad2deg": "rad2deg",
+               "sinc": "sinc"}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_NAMES))
+def test_numpys_other_functions_under_pytorchs_names(name):
+    a = np.array([0.2, 0.5, 0.7])
+    x = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+    method, function = getattr(x, name)(), getattr(cr, name)(x)
+    expected = getattr(np, NUMPY_NAMES[name])(a)
+    np.testing.assert_allclose(method.detach().numpy(), expected)
+    np.testing.assert_allclose(function.detach().numpy(), expected)
+    assert cr.autograd.gradcheck(getattr(cr, name), (x,))
+
+
+def test_two_input_functions_under_pytorchs_names():
+    a, b = np.array([0.5, -1.0]), np.array([2.0, 0.25])
+    x, y = (cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in (a, b))
+    for name, reference in (("atan2", np.arctan2), ("hypot", np.hypot), ("fmax", np.fmax),
+                            ("fmin", np.fmin), ("logaddexp2", np.logaddexp2)):
+        np.testing.assert_allclose(getattr(cr, name)(x, y).detach().numpy(), reference(a, b))
+        assert cr.autograd.gradcheck(getattr(cr, name), (x, y))
+
+
+def test_they_agree_with_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.array([0.2, 0.5, 0.7])
+    for name in [*NUMPY_NAMES, "acosh"]:
+        values = a + 1.5 if name == "acosh" else a
+        ours = cr.tensor(values, dtype=cr.float64, requires_grad=True)
+        theirs = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+        getattr(cr, name)(ours).sum().backward()
+        getattr(torch, name)(theirs).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), err_msg=name)
