@@ -29,6 +29,7 @@ import types
 import numpy as _np
 
 from chainrule import norms as _norms
+from chainrule import numpy_arrays as _arrays
 from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
@@ -318,6 +319,33 @@ cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(
     "cumprod", lambda x, d: _R.cumprod(x, axis=d), a, axis))
 sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(
     "sort", lambda x, d: _R.sorted_along(x, d)[0], a, axis))
+
+# arrays rearranged or combined (written in chainrule/numpy_arrays.py)
+diagonal = _numpy_or(_np.diagonal, _arrays.diagonal)
+trace = _numpy_or(_np.trace, _arrays.trace)
+diag = _numpy_or(_np.diag, _arrays.diag)
+tril = _numpy_or(_np.tril, _arrays.tril)
+triu = _numpy_or(_np.triu, _arrays.triu)
+kron = _numpy_or(_np.kron, _arrays.kron)
+roll = _numpy_or(_np.roll, _arrays.roll)
+rot90 = _numpy_or(_np.rot90, _arrays.rot90)
+flipud = _numpy_or(_np.flipud, _arrays.flipud)
+fliplr = _numpy_or(_np.fliplr, _arrays.fliplr)
+repeat = _numpy_or(_np.repeat, _arrays.repeat)
+diff = _numpy_or(_np.diff, _arrays.diff)
+atleast_1d = _numpy_or(_np.atleast_1d, _arrays.atleast_1d)
+atleast_2d = _numpy_or(_np.atleast_2d, _arrays.atleast_2d)
+atleast_3d = _numpy_or(_np.atleast_3d, _arrays.atleast_3d)
+vstack = _numpy_or(_np.vstack, _arrays.vstack)
+hstack = _numpy_or(_np.hstack, _arrays.hstack)
+dstack = _numpy_or(_np.dstack, _arrays.dstack)
+column_stack = _numpy_or(_np.column_stack, _arrays.column_stack)
+array_split = _numpy_or(_np.array_split, _arrays.array_split)
+split = _numpy_or(_np.split, _arrays.split)
+vsplit = _numpy_or(_np.vsplit, _arrays.vsplit)
+hsplit = _numpy_or(_np.hsplit, _arrays.hsplit)
+dsplit = _numpy_or(_np.dsplit, _arrays.dsplit)
+append = _numpy_or(_np.append, _arrays.append)
 
 # --------------------------------------------------------------------------------------------
 # functions without gradient: NumPy's results (they carry nothing to differentiate)
