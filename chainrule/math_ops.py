@@ -9,6 +9,7 @@ returning results of the first tensor argument's class, NumPy's when given no te
 
 from __future__ import annotations
 
+from chainrule import numpy_arrays, ops
 from chainrule import rules as R
 from chainrule.ops import unary
 from chainrule.tensor_base import TensorBase
@@ -61,3 +62,77 @@ def fmax(input, other) -> TensorBase:
 def fmin(input, other) -> TensorBase:
     """Elementwise minimum ignoring NaN (a NaN loses); ties share the gradient evenly."""
     return R.fmin(input, other)
+
+
+# --------------------------------------------------------------------------------------------
+# Arrays rearranged, with PyTorch's names and arguments (NumPy's are in numpy_arrays.py)
+
+
+def tril(input, diagonal: int = 0) -> TensorBase:
+    """``input`` (a matrix, or a batch of them) with the entries above its ``diagonal``-th
+    diagonal set to zero."""
+    return numpy_arrays.tril(input, diagonal)
+
+
+def triu(input, diagonal: int = 0) -> TensorBase:
+    """``input`` with the entries below its ``diagonal``-th diagonal set to zero."""
+    return numpy_arrays.triu(input, diagonal)
+
+
+def diag(input, diagonal: int = 0) -> TensorBase:
+    """A vector on the ``diagonal``-th diagonal of a square matrix; of a matrix, that
+    diagonal."""
+    return numpy_arrays.diag(input, diagonal)
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> TensorBase:
+    """The diagonal of the planes ``dim1``, ``dim2``, as the last dimension (a copy: PyTorch's
+    is a view)."""
+    return numpy_arrays.diagonal(input, offset, dim1, dim2)
+
+
+def trace(input) -> TensorBase:
+    """The sum of the diagonal of a matrix.
+
+    >>> import chainrule as cr
+    >>> cr.trace(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor(5.)
+    """
+    return numpy_arrays.trace(input)
+
+
+def kron(input, other) -> TensorBase:
+    """The Kronecker product: blocks ``input[i, j] * other``."""
+    return numpy_arrays.kron(input, other)
+
+
+def roll(input, shifts, dims=None) -> TensorBase:
+    """The entries shifted by ``shifts`` along ``dims`` (of the flattened tensor by default),
+    those that fall off one end coming back at the other."""
+    return numpy_arrays.roll(input, shifts, dims)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)) -> TensorBase:
+    """``input`` rotated by 90 degrees ``k`` times, from the first of ``dims`` to the second."""
+    return numpy_arrays.rot90(input, k, tuple(dims))
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> TensorBase:
+    """The ``n``-th differences along ``dim``: ``input[i + 1] - input[i]``, ``n`` times."""
+    return numpy_arrays.diff(input, n, dim, prepend, append)
+
+
+def repeat_interleave(input, repeats, dim=None) -> TensorBase:
+    """Each entry repeated ``repeats`` times along ``dim`` (of the flattened tensor by
+    default)."""
+    return numpy_arrays.repeat(input, ops.data_of(repeats), dim)
+
+
+def fliplr(input) -> TensorBase:
+    """``input`` reversed left to right (along dimension 1)."""
+    return ops.flip(input, 1)
+
+
+def flipud(input) -> TensorBase:
+    """``input`` upside down (reversed along dimension 0)."""
+    return ops.flip(input, 0)

@@ -567,6 +567,19 @@ class Tensor(TensorBase):
     logaddexp2 = math_ops.logaddexp2
     fmax = math_ops.fmax
     fmin = math_ops.fmin
+    # arrays rearranged (chainrule/math_ops.py)
+    tril = math_ops.tril
+    triu = math_ops.triu
+    diag = math_ops.diag
+    diagonal = math_ops.diagonal
+    trace = math_ops.trace
+    kron = math_ops.kron
+    roll = math_ops.roll
+    rot90 = math_ops.rot90
+    diff = math_ops.diff
+    repeat_interleave = math_ops.repeat_interleave
+    fliplr = math_ops.fliplr
+    flipud = math_ops.flipud
     # reductions
     sum = ops.sum
     mean = ops.mean

@@ -95,3 +95,34 @@ def test_they_agree_with_pytorch():
         getattr(cr, name)(ours).sum().backward()
         getattr(torch, name)(theirs).sum().backward()
         np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), err_msg=name)
+
+
+ARRAY_CASES = {  # name: (chainrule's or torch's call, NumPy's)
+    "tril": (lambda m, x: m.tril(x, -1), lambda a: np.tril(a, -1)),
+    "triu": (lambda m, x: m.triu(x, 1), lambda a: np.triu(a, 1)),
+    "diag": (lambda m, x: m.diag(x, 1), lambda a: np.diag(a, 1)),
+    "diagonal": (lambda m, x: m.diagonal(x, -1, 0, 1), lambda a: np.diagonal(a, -1, 0, 1)),
+    "trace": (lambda m, x: m.trace(x[:, :3]), lambda a: np.trace(a[:, :3])),
+    "kron": (lambda m, x: m.kron(x[:2, :2], x), lambda a: np.kron(a[:2, :2], a)),
+    "roll": (lambda m, x: m.roll(x, (1, 2), (0, 1)), lambda a: np.roll(a, (1, 2), (0, 1))),
+    "rot90": (lambda m, x: m.rot90(x, 3, (1, 0)), lambda a: np.rot90(a, 3, (1, 0))),
+    "diff": (lambda m, x: m.diff(x, 2, 1), lambda a: np.diff(a, 2, 1)),
+    "repeat_interleave": (lambda m, x: m.repeat_interleave(x, 2, 0),
+                          lambda a: np.repeat(a, 2, 0)),
+    "fliplr": (lambda m, x: m.fliplr(x), np.fliplr),
+    "flipud": (lambda m, x: m.flipud(x), np.flipud),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_CASES))
+def test_array_functions_under_pytorchs_names(name):
+    ours, numpys = ARRAY_CASES[name]
+    a = np.random.default_rng(3).standard_normal((3, 4))
+    x = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+    np.testing.assert_allclose(ours(cr, x).detach().numpy(), numpys(a))
+    assert cr.autograd.gradcheck(lambda t: ours(cr, t), (x,))
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    (ours(cr, x) ** 2).sum().backward()
+    (ours(torch, t) ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
