@@ -15,15 +15,12 @@ Three ideas keep this file and ``backward.py`` short and fast:
   arguments is plain NumPy.  So a plain backward pass hands the rules raw ndarrays and they run
   at NumPy speed; with ``create_graph=True`` it hands them Tensors, the rules' own operations
   are recorded, and gradients of gradients come for free.
-* **Broadcasting and dtypes are undone by the engine, once** (in ``backward.py``).  A rule
-  may return a gradient of the broadcast shape; the engine sums it down to the input's shape
-  and casts it to the input's dtype, so rules read like calculus: ``mul: (g * y, g * x)``.
+* **Broadcasting and dtypes are undone by the engine, once** (in ``backward.py``): a rule
+  may return a gradient of the broadcast shape and another float dtype.
 
-The walk itself is in ``backward.py``.  It never recurses (dependency counts and a ready
-list), so graphs of a million nodes are fine; freeing them does not recurse either (CPython's
-deallocator handles long chains of plain objects, and nodes hold no ``__del__``).  Graph
-objects never point back to the tensors that own them (a node keeps its output as a raw
-array), so graphs are freed by reference counting alone, without the cyclic garbage collector.
+The walk (``backward.py``) never recurses, so graphs of a million nodes are fine; nor does
+freeing them.  Graph objects never point back to the tensors that own them (a node keeps its
+output as a raw array): graphs are freed by reference counting, without the cyclic collector.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.forward import JVP_KINDS, push_tangents
-from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
+from chainrule.tensor_base import TensorBase, _new, inplace_count, new_tensor
 from chainrule.versions import mark_view, saved_versions, share_storage
 
 # --------------------------------------------------------------------------------------------
@@ -266,7 +263,7 @@ class Primitive:
             cls = type(a)
         else:
             return self._call_general(args, params)
-        out = _new(cls)
+        out = _new(cls)  # (tensor_base.new_tensor written out: keep its fields in step)
         out._data = ans
         out._grad = out._vc = out._base = out._hooks = out._tangents = None
         if not (recording and grad_mode.enabled):
@@ -347,9 +344,6 @@ class Primitive:
         return out
 
 
-_new = object.__new__
-
-
 def _named_error(prim, err, raw_args) -> Exception:
     """NumPy's error, as the built-in type (NumPy's subclasses, e.g. AxisError, take other
     arguments), naming the function the user called and the shapes it was given."""
@@ -360,10 +354,15 @@ def _named_error(prim, err, raw_args) -> Exception:
     return kind(f"{called}: {err}{given}")
 
 
+def refresh_if_stale(tensor) -> None:
+    """:func:`refresh_view` for a view whose base changed in place since; else nothing."""
+    if tensor._base is not None and tensor._vc[0] != tensor._view_version:
+        refresh_view(tensor)
+
+
 def refresh_view(view) -> None:
-    """A view whose base changed in place since its history was made: make its history and
-    its forward-mode tangents again from the base's, by applying the view operations again
-    (as PyTorch replays a view); its values are the base's memory already."""
+    """Make a view's history and tangents again from its base's by applying its view
+    operations again (PyTorch replays a view); its values are the base's memory already."""
     root = fresh = view._base
     if not (root._rg or root._tangents is not None):
         view._view_version = view._vc[0]  # nothing derives from the base: the view is current

@@ -13,11 +13,8 @@ tensor(1., dtype=chainrule.float64)
 
 from __future__ import annotations
 
-import builtins
 import functools
 import inspect
-
-import numpy as np
 
 from chainrule import math_ops, norms, ops
 from chainrule.tensor import Tensor, wrap
@@ -28,10 +25,8 @@ def tensor_arg(x) -> Tensor:
     list or tuple holding tensors is stacked (so that their gradients are kept)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (list, tuple)) and builtins.any(isinstance(v, (Tensor, list, tuple))
-                                                     for v in x):
-        return ops.stack([tensor_arg(v) for v in x])
-    return wrap(np.asarray(x))
+    value = ops.operand(x)  # (a tensor when the sequence held one, else an ndarray)
+    return value if isinstance(value, Tensor) else wrap(value)
 
 
 def _public(op):

@@ -17,13 +17,15 @@ import numpy as np
 
 from chainrule import ops
 from chainrule import rules as R
-from chainrule.engine import grad_mode, refresh_view
+from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
 from chainrule.ops import data_of, index_of
 from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
 
 
 def check_writable(self, name: str) -> None:
+    """Refuse, as PyTorch does, an in-place change ``name`` of a leaf that requires grad (or of
+    a view of one) while grad mode is on."""
     if not grad_mode.enabled:
         return
     if self._rg and self._node is None:
@@ -40,8 +42,7 @@ def update(self, name: str, compute) -> TensorBase:
     """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded (a
     view's change is recorded on its base, whose values it shares)."""
     check_writable(self, name)
-    if self._base is not None and self._vc[0] != self._view_version:
-        refresh_view(self)  # (its history must be the current one before it is extended)
+    refresh_if_stale(self)  # (a view's history must be current before it is extended)
     if grad_mode.enabled and self._rg:
         # a copy of the value before, which the recorded operation reads
         old = new_like(self, np.array(self._data, copy=True), self._node)
@@ -74,6 +75,7 @@ def update(self, name: str, compute) -> TensorBase:
                                "first") from None
     else:
         self._data = new.astype(self.dtype)
+    self._bump_version()
     if recorded:
         if result.dtype != self.dtype:
             result = R.cast(result, dtype=self.dtype, x_dtype=result.dtype)
@@ -86,7 +88,6 @@ def update(self, name: str, compute) -> TensorBase:
         self._tangents = result._tangents
         if with_tangents and self._base is not None:
             _write_into_base_tangents(self, name, result._tangents)
-    self._bump_version()
     return self
 
 
@@ -96,11 +97,9 @@ def _record_on_base(view, result) -> None:
     made again from the base's."""
     root = view._base
     old_root = new_like(root, root._data, root._node if root._rg else None)
-    old_root._rg = root._rg
     new_root = R.copy_slices(old_root, result, steps=view._view_steps)
     root._node, root._rg = new_root._node, True
-    view._view_version = -1  # (its history is out of date: made again just below)
-    refresh_view(view)
+    refresh_view(view)  # (the change bumped the version: its history is made again)
 
 
 def _write_into_base_tangents(view, name: str, tangents: dict) -> None:
@@ -183,8 +182,8 @@ def copy_(self, src) -> TensorBase:
     return update(self, "copy_", lambda old: R.where(False, old, src))
 
 
-
 def setitem(self, index, value) -> None:
+    """``self[index] = value`` (``Tensor.__setitem__``), recorded when a gradient can flow."""
     index = index_of(index)
     value_rg = isinstance(value, TensorBase) and value._rg
     tangents = self._tangents is not None or (isinstance(value, TensorBase)
@@ -202,7 +201,6 @@ def setitem(self, index, value) -> None:
         update(self, "setitem", lambda old: R.index_put(old, value, index=index))
     except (ValueError, TypeError, IndexError) as err:
         raise setitem_error(err, self.shape, self.dtype, index, value) from None
-
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
+import string
 import types
 
 import numpy as _np
@@ -227,16 +228,15 @@ def _dot(a, b):
 
 
 dot = _numpy_or(_np.dot, _dot)
-matmul = _numpy_or(_np.matmul, lambda a, b: _ops.matmul(a, b))
+matmul = _numpy_or(_np.matmul, _ops.matmul)
 vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_ops.reshape(a, -1), _ops.reshape(b, -1)))
+
+
 def _inner(a, b):
     # NumPy's inner of a 0-d operand is the product
     if _np.ndim(_ops.data_of(a)) == 0 or _np.ndim(_ops.data_of(b)) == 0:
         return _R.mul(a, b)
     return _ops.tensordot(a, b, ([-1], [-1]))
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _einsum(*arguments, **unused):
@@ -249,7 +249,8 @@ def _einsum(*arguments, **unused):
     operands, sublists = arguments[0:2 * pairs:2], arguments[1:2 * pairs:2]
 
     def letters(sublist) -> str:
-        return "".join("..." if label is Ellipsis else _LETTERS[label] for label in sublist)
+        return "".join("..." if label is Ellipsis else string.ascii_letters[label]
+                       for label in sublist)
 
     subscripts = ",".join(letters(s) for s in sublists)
     if len(arguments) % 2:  # the last argument labels the output's axes
@@ -298,10 +299,8 @@ ravel = _numpy_or(_np.ravel, lambda a: _ops.reshape(a, -1))
 broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _ops.broadcast_to(array, shape))
 concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _ops.cat(arrays, axis))
 stack = _numpy_or(_np.stack, lambda arrays, axis=0: _ops.stack(arrays, axis))
-flip = _numpy_or(_np.flip, lambda m, axis=None: _ops.flip(
-    m, tuple(range(_np.ndim(_ops.data_of(m)))) if axis is None else axis))
+flip = _numpy_or(_np.flip, lambda m, axis=None: _ops.flip(m, axis))
 tile = _numpy_or(_np.tile, lambda A, reps: _ops.tile(A, reps))
-
 
 
 def _along_axis(name, func, a, axis):

@@ -12,6 +12,7 @@ share storage.
 from __future__ import annotations
 
 import builtins
+import string
 
 import numpy as np
 
@@ -72,16 +73,13 @@ def triu(m, k: int = 0):
                    0.0 * np.ones((), np.result_type(ops.data_of(m))))
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
 def kron(a, b):
     """The Kronecker product: blocks ``a[i, j] * b``."""
     a, b = ops.operand(a), ops.operand(b)
     ndim = builtins.max(a.ndim, b.ndim)
     a = ops.reshape(a, (1,) * (ndim - a.ndim) + tuple(a.shape))
     b = ops.reshape(b, (1,) * (ndim - b.ndim) + tuple(b.shape))
-    left, right = _LETTERS[:ndim], _LETTERS[ndim:2 * ndim]
+    left, right = string.ascii_letters[:ndim], string.ascii_letters[ndim:2 * ndim]
     interleaved = "".join(i + j for i, j in zip(left, right))
     product = ops.einsum(f"{left},{right}->{interleaved}", a, b)
     return ops.reshape(product, tuple(m * n for m, n in zip(a.shape, b.shape)))
@@ -141,7 +139,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=None, append=None):
     a = ops.operand(a)
     pieces = [v for v in (prepend, a, append) if v is not None]
     if len(pieces) > 1:
-        a = concatenate_with_scalars(pieces, axis, a.shape)
+        a = _concatenate_with_scalars(pieces, axis, a.shape)
     for _ in range(n):
         length = a.shape[axis]
         a = (ops.getitem(a, _along(axis, a.ndim, slice(1, length)))
@@ -149,7 +147,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=None, append=None):
     return a
 
 
-def concatenate_with_scalars(pieces, axis, shape):
+def _concatenate_with_scalars(pieces, axis, shape):
     """``pieces`` joined along ``axis``, a number standing for a slice of ``shape`` filled
     with it (as ``diff``'s ``prepend`` and ``append`` take them)."""
     joined = []

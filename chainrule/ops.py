@@ -18,6 +18,7 @@ is a Tensor.
 from __future__ import annotations
 
 import builtins
+import string
 from collections import namedtuple
 from collections.abc import Sequence
 
@@ -312,9 +313,7 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     keep = keepdim_of(keepdim, keepdims)
     indices = arg(data_of(x), axis=d, keepdims=True)
     # the values are gathered at the chosen index, so only that element gets the gradient
-    grid = list(np.indices(indices.shape, sparse=True))
-    grid[d] = indices
-    values = getitem(x, tuple(grid))
+    values = getitem(x, R.along_index(indices, d))
     if not keep:
         values, indices = squeeze(values, d), np.squeeze(indices, axis=d)
     return MaxResult(values, like((x,), indices))
@@ -484,7 +483,7 @@ def tensordot(a, b, dims=2) -> TensorBase:
     """Contract the last ``dims`` axes of ``a`` with the first of ``b`` (or given axis lists)."""
     na, nb = np.ndim(data_of(a)), np.ndim(data_of(b))
     axes_a, axes_b = contracted_axes(np.shape(data_of(a)), np.shape(data_of(b)), dims)
-    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    letters = iter(string.ascii_letters)
     sub_a = [next(letters) for _ in range(na)]
     sub_b = [next(letters) for _ in range(nb)]
     for i, j in zip(axes_a, axes_b):
@@ -861,7 +860,7 @@ def cumsum(input, dim: int) -> TensorBase:
 
 
 def cumprod(input, dim: int) -> TensorBase:
-    """Cumulative products along ``dim`` (exact gradients at zeros to first order)."""
+    """Cumulative products along ``dim`` (its derivatives exact at zeros, to every order)."""
     return _along_one_dim("cumprod", R.cumprod, input, dim)
 
 

@@ -24,15 +24,18 @@ class SparseGrad:
         self.basic = basic  # only ints and slices: no position can repeat
 
     def add_into(self, dense: np.ndarray) -> None:
+        """Add the values into ``dense`` at the index (``np.add.at`` where one may repeat)."""
         if self.basic:
             dense[self.index] += self.values
         else:
             np.add.at(dense, self.index, self.values)
 
     def dense(self) -> np.ndarray:
+        """The gradient as a new dense array."""
         out = np.zeros(self.shape, self.dtype)
         self.add_into(out)
         return out
 
     def astype(self, dtype) -> SparseGrad:
+        """The same gradient with values of ``dtype``."""
         return SparseGrad(self.shape, self.index, self.values.astype(dtype), self.basic)

@@ -715,5 +715,5 @@ def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def wrap(data: Any, node: engine.Node | None = None) -> Tensor:
-    """A Tensor around a raw NumPy value, with no checks (the engine's constructor)."""
+    """A Tensor around a raw NumPy value, with no checks."""
     return new_tensor(Tensor, data, node)

@@ -3,7 +3,7 @@
 The engine (recording, the backward walk, forward mode) works on these fields only, so it sits
 below :class:`chainrule.tensor.Tensor`, which adds the public interface (properties, methods,
 operators).  The engine never names ``Tensor``: a primitive's result is a new instance of its
-first tensor argument's class (:func:`new_like`), as NumPy and PyTorch give subclasses back.
+first tensor argument's class (:func:`new_tensor`), as NumPy and PyTorch give subclasses back.
 
 Fields
 ------

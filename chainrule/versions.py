@@ -4,8 +4,9 @@ share their base's counter.
 Every tensor changed in place bumps its version (``TensorBase._bump_version``); a view shares
 its base's counter.  A node records the versions of the inputs it saved (and its result's
 counter), and the backward walk refuses to run its rules on values changed since, with
-PyTorch's error.  (A view whose base changed after it was made no longer matches its history:
-``engine.py`` checks that when the view is used.)
+PyTorch's error.  A view also remembers how it was made from its base, so that, after its
+base changed in place, ``engine.refresh_view`` makes its history again from the base's (as
+PyTorch replays a view).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from chainrule.tensor_base import TensorBase
 
 
 def saved_versions(args) -> tuple:
+    """The version of each saved argument (0 for a constant) when the node records it."""
     return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, TensorBase) else 0
                   for a in args])
 

@@ -15,6 +15,7 @@ from chainrule.grad_mode import enable_grad, no_grad, set_grad_enabled
 __all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad",
            "enable_grad", "set_grad_enabled", "forward_ad", "Function", "FunctionCtx"]
 
+
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs=None) -> None:
     """Accumulate into the leaves' ``.grad`` the gradient of ``tensors`` (summed).

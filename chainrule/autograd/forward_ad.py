@@ -16,11 +16,12 @@ import threading
 from typing import NamedTuple
 
 from chainrule import forward, rules
-from chainrule.engine import refresh_view
+from chainrule.engine import refresh_if_stale
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
            "UnpackedDualTensor"]
+
 
 class _Opened(threading.local):
     """The level opened through this interface, per thread (PyTorch allows one at a time)."""
@@ -108,8 +109,7 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     if level is None and not _opened.levels:
         return UnpackedDualTensor(tensor, None)
     level = _current(level, "unpack_dual")
-    if tensor._base is not None and tensor._vc[0] != tensor._view_version:
-        refresh_view(tensor)  # its base changed in place: its tangent is made again from it
+    refresh_if_stale(tensor)  # a view whose base changed in place: its tangent made again
     tangent = tensor._tangents.get(level) if tensor._tangents else None
     if tangent is None or level not in forward.state.levels:
         return UnpackedDualTensor(tensor, None)

@@ -434,7 +434,6 @@ class ndarray:  # noqa: N801  (MXNet's name)
     def __abs__(self) -> ndarray:
         return _apply(abs, self)
 
-
     def __getitem__(self, key) -> ndarray:
         return _apply(operator.getitem, self, _unwrap(key))
 

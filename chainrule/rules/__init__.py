@@ -140,7 +140,7 @@ from chainrule.rules.reductions import (
     softmax,
     vector_norm,
 )
-from chainrule.rules.scans import cumprod, cumsum, reduce_prod, sort, sorted_along
+from chainrule.rules.scans import along_index, cumprod, cumsum, reduce_prod, sort, sorted_along
 from chainrule.rules.shape import (
     broadcast_to,
     cast,

@@ -74,7 +74,6 @@ def _sigmoid(x):
     return out.astype(dtype, copy=False)
 
 
-# d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
 # d sigmoid(x) = y (1 - y) dx with y = sigmoid(x): one primitive, as tanh_backward
 sigmoid_backward = primitive(
     "sigmoid_backward", lambda g, y: g * (y * (1 - y)),

@@ -3,12 +3,14 @@ logarithms and exponentials in other bases, ``sinc``, angle conversions, and the
 ``atan2``, ``hypot``, ``logaddexp2``, ``fmax`` and ``fmin``.
 
 Keyed by PyTorch's names (``asin``, ``atan2``), which ``chainrule.numpy`` calls by NumPy's
-(``arcsin``, ``arctan2``).  Each is a product of the gradient and a derivative written with
+(``arcsin``, ``arctan2``).  Most are a product of the gradient and a derivative written with
 the primitives of ``elementwise.py`` (so that every order of differentiation is recorded);
-forward mode is derived from the ``"diagonal"`` kind.
+the angle conversions are linear, and ``fmax``/``fmin`` pass the gradient to the winner.
 """
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -50,7 +52,7 @@ log10 = primitive("log10", np.log10, (derivative(lambda ans, x: 1.0 / (x * _LN10
 # d 2^x = 2^x ln 2 dx
 exp2 = primitive("exp2", np.exp2, (derivative(lambda ans, x: ans * _LN2),), save_ans=True,
                  jvp="diagonal", grad_fn="Exp2Backward0")
-# angles: linear
+# angles, linear: d deg2rad(x) = (pi / 180) dx, d rad2deg(x) = (180 / pi) dx
 deg2rad = primitive("deg2rad", np.deg2rad, (lambda g, ans, x: g * (np.pi / 180.0),),
                     jvp="linear", grad_fn="Deg2RadBackward0")
 rad2deg = primitive("rad2deg", np.rad2deg, (lambda g, ans, x: g * (180.0 / np.pi),),
@@ -93,23 +95,21 @@ logaddexp2 = primitive(
     save_inputs=True, save_ans=True, jvp="diagonal", grad_fn="Logaddexp2Backward0")
 
 
-def _fmax_share(g, x, y):
-    # the larger input takes the gradient, a NaN never does (fmax ignores NaNs); ties split
-    winner = (x > y) | (raw(y) != raw(y))
+def _share_ignoring_nan(g, x, y, beats):
+    # x takes the gradient where it beats y or y is NaN (fmax and fmin ignore NaNs); ties
+    # split it evenly (as maximum's)
+    winner = beats(x, y) | (raw(y) != raw(y))
     return g * winner + (g * 0.5) * (x == y)
 
 
-fmax = primitive("fmax", np.fmax, (lambda g, ans, x, y: _fmax_share(g, x, y),
-                                   lambda g, ans, x, y: _fmax_share(g, y, x)),
+# d fmax(x, y) = dx where x wins, dy where y wins
+fmax = primitive("fmax", np.fmax,
+                 (lambda g, ans, x, y: _share_ignoring_nan(g, x, y, operator.gt),
+                  lambda g, ans, x, y: _share_ignoring_nan(g, y, x, operator.gt)),
                  save_inputs=True, jvp="diagonal", grad_fn="FmaxBackward0")
-
-
-def _fmin_share(g, x, y):
-    winner = (x < y) | (raw(y) != raw(y))
-    return g * winner + (g * 0.5) * (x == y)
-
-
-fmin = primitive("fmin", np.fmin, (lambda g, ans, x, y: _fmin_share(g, x, y),
-                                   lambda g, ans, x, y: _fmin_share(g, y, x)),
+# d fmin(x, y) = dx where x wins (is smaller), dy where y wins
+fmin = primitive("fmin", np.fmin,
+                 (lambda g, ans, x, y: _share_ignoring_nan(g, x, y, operator.lt),
+                  lambda g, ans, x, y: _share_ignoring_nan(g, y, x, operator.lt)),
                  save_inputs=True, jvp="diagonal", grad_fn="FminBackward0")
 

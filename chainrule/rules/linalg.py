@@ -40,7 +40,7 @@ import string
 
 import numpy as np
 
-from chainrule.rules.reductions import reduce_sum
+from chainrule.rules.reductions import reduce_sum, unreduce
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
 from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw
 from chainrule.tensor_base import TensorBase, new_like
@@ -381,10 +381,7 @@ def _nuclear_norm_vjp(g, ans, x, ord, axis, keepdims):
             "use ord='fro', or compute the first derivative only")
     u, _, vh = np.linalg.svd(_matrices_last(x, axis), full_matrices=False)
     slope = np.moveaxis(u @ vh, (-2, -1), axis)
-    g = np.asarray(g)
-    if not keepdims:
-        g = np.expand_dims(g, tuple(sorted(axis)))
-    return g * slope
+    return unreduce(g, tuple(sorted(axis)), keepdims, np.shape(x)) * slope
 
 
 matrix_norm = primitive("linalg.matrix_norm", _nuclear_norm, (_nuclear_norm_vjp,),

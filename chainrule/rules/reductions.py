@@ -62,14 +62,19 @@ def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
 
 
 # (the ufuncs' reduce: np.amax's work without its Python-level wrapper, as reduce_sum)
-amax = primitive("amax", lambda x, axis, keepdims, x_shape:
-                 np.maximum.reduce(x, axis=axis, keepdims=keepdims),
-                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
-                 grad_fn="AmaxBackward0")
-amin = primitive("amin", lambda x, axis, keepdims, x_shape:
-                 np.minimum.reduce(x, axis=axis, keepdims=keepdims),
-                 (_extremum_vjp,), save_inputs=True, save_ans=True, jvp="reduction",
-                 grad_fn="AminBackward0")
+def _largest(x, axis, keepdims, x_shape):
+    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def _smallest(x, axis, keepdims, x_shape):
+    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
+
+
+# d max(x) = dx at the maximum (shared evenly among ties); min likewise
+amax = primitive("amax", _largest, (_extremum_vjp,), save_inputs=True, save_ans=True,
+                 jvp="reduction", grad_fn="AmaxBackward0")
+amin = primitive("amin", _smallest, (_extremum_vjp,), save_inputs=True, save_ans=True,
+                 jvp="reduction", grad_fn="AminBackward0")
 
 
 def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
@@ -82,14 +87,10 @@ def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
     return unreduce(g, axis, keepdims, x_shape) * share
 
 
-max_all = primitive("max", lambda x, axis, keepdims, x_shape:
-                    np.maximum.reduce(x, axis=axis, keepdims=keepdims),
-                    (_evenly_distributed_vjp,), save_inputs=True, save_ans=True,
-                    jvp="reduction", grad_fn="MaxBackward1")
-min_all = primitive("min", lambda x, axis, keepdims, x_shape:
-                    np.minimum.reduce(x, axis=axis, keepdims=keepdims),
-                    (_evenly_distributed_vjp,), save_inputs=True, save_ans=True,
-                    jvp="reduction", grad_fn="MinBackward1")
+max_all = primitive("max", _largest, (_evenly_distributed_vjp,), save_inputs=True,
+                    save_ans=True, jvp="reduction", grad_fn="MaxBackward1")
+min_all = primitive("min", _smallest, (_evenly_distributed_vjp,), save_inputs=True,
+                    save_ans=True, jvp="reduction", grad_fn="MinBackward1")
 
 
 def _std_values(x, axis, keepdims, x_shape, correction):
@@ -102,8 +103,9 @@ def _std_vjp(g, ans, x, axis, keepdims, x_shape, correction):
     # d std(x) = (x - mean(x)) / ((n - correction) std(x)) . dx, taken as 0 where std(x) = 0
     # (PyTorch's subgradient: the square root's slope is infinite there, its argument's is 0)
     std = unreduce(ans, axis, keepdims, x_shape)
-    scale = where(raw(std) == 0, 0.0, 1.0 / (where(raw(std) == 0, 1.0, std)
-                                            * max(count(x_shape, axis) - correction, 0)))
+    zero = raw(std) == 0
+    divisor = max(count(x_shape, axis) - correction, 0)
+    scale = where(zero, 0.0, 1.0 / (where(zero, 1.0, std) * divisor))
     centred = x - reduce_mean(x, axis=axis, keepdims=True, x_shape=x_shape)
     return unreduce(g, axis, keepdims, x_shape) * centred * scale
 
@@ -141,7 +143,7 @@ def _softmax(x, axis):
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
-# d softmax = s * (dg - sum(s dg))
+# d softmax(x) = s (dx - sum(s dx)) with s = softmax(x): symmetric, so the VJP has that form
 softmax = primitive("softmax", _softmax,
                     (lambda g, ans, x, axis: ans * (g - keep_sum(g * ans, (axis,))),),
                     save_ans=True, jvp="symmetric", grad_fn="SoftmaxBackward0")
@@ -156,6 +158,7 @@ log_softmax = primitive(
     "log_softmax", lambda x, axis: x - logsumexp_values(x, axis, True, None),
     (lambda g, ans, x, axis: g - exp(ans) * keep_sum(g, (axis,)),), save_ans=True,
     jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0")
+
 
 def _norm_values(x, axis, keepdims, x_shape, ord=2):
     if ord == 2:

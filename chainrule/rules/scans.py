@@ -6,10 +6,11 @@ Design choices
   gathers by the permutation that sorts the input, which the node saves (as PyTorch saves the
   indices): the JVP gathers the tangent by it, the VJP gathers the cotangent by its inverse.
   Both are ``getitem``, so the second derivative (zero) comes for free.
-* ``prod`` and ``cumprod`` divide by the input where it has no zeros.  At zeros, a plain pass
-  uses NumPy formulas (exact, O(n)); a recorded one (``create_graph``, forward over forward)
-  writes the derivatives with exclusive cumulative products, which are differentiable at any
-  zeros, so every order is exact there too (O(n^2) per slice for ``cumprod``, as PyTorch's).
+* ``prod`` and ``cumprod`` divide by the input where it has no zeros.  At zeros, ``prod``
+  multiplies the exclusive cumulative products from either end, and ``cumprod``'s plain pass
+  uses NumPy formulas (exact, O(n)) where a recorded one (``create_graph``, forward over
+  forward) writes them with exclusive cumulative products too (O(n^2) per slice, as PyTorch's):
+  differentiable at any zeros, so every order is exact there.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ reduce_prod = primitive(
     (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0")
 
 
-def _along(positions, axis):
+def along_index(positions, axis):
     """The index that gathers ``positions`` along ``axis`` (``take_along_axis``'s)."""
     index = list(np.indices(positions.shape, sparse=True))
     index[axis % positions.ndim] = positions
@@ -185,13 +186,13 @@ def _along(positions, axis):
 def _sort_vjp(g, ans, x, axis, perm):
     # sorted = x[perm]: the gradient goes back to the original positions, g[inverse(perm)]
     inverse = np.argsort(perm, axis=axis, kind="stable")
-    return getitem(g, index=_along(inverse, axis), x_shape=np.shape(raw(g)))
+    return getitem(g, index=along_index(inverse, axis), x_shape=np.shape(raw(g)))
 
 
 def _sort_jvp(ts, ans, x, axis, perm):
     # d sorted = dx[perm]
     t = ts[0]
-    return getitem(t, index=_along(perm, axis), x_shape=np.shape(raw(t)))
+    return getitem(t, index=along_index(perm, axis), x_shape=np.shape(raw(t)))
 
 
 # ``perm``, the stable sorting permutation along ``axis``, is what the rules read (the

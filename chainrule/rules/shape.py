@@ -23,6 +23,8 @@ transpose = primitive("permute", lambda x, axes: x.transpose(axes) if type(x) is
                       else np.transpose(x, axes),
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
                       view=True, jvp="linear", grad_fn="PermuteBackward0")
+
+
 def _broadcast_view(x, shape):
     """``np.broadcast_to(x, shape)``: a view with zero strides where ``x`` is broadcast.
     Made directly for contiguous arrays and shapes of non-negative ints (0.3 µs, where
@@ -50,9 +52,6 @@ def _broadcast_view(x, shape):
 def _repeats(view) -> bool:
     """Does an element of ``view`` share its memory with another (a zero stride)?"""
     return any(n > 1 and s == 0 for n, s in zip(view.shape, view.strides))
-
-
-
 
 
 broadcast_to = primitive(
@@ -163,7 +162,8 @@ index_put = primitive("index_put", _index_put, (
     lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
 ), jvp="linear", grad_fn="IndexPutBackward0", symbol="x[index] = value")
 
-def view_region(a, steps):
+
+def _view_region(a, steps):
     """The part of the array ``a`` that a view made by ``steps`` (``((primitive, params),
     ...)``, see ``TensorBase._view_steps``) shows: a NumPy view into ``a``."""
     for prim, params in steps:
@@ -173,14 +173,14 @@ def view_region(a, steps):
 
 def _copy_slices(base, value, steps):
     out = np.array(base, copy=True)
-    np.copyto(view_region(out, steps), value)
+    np.copyto(_view_region(out, steps), value)
     return out
 
 
 def _outside_view(g, ans, base, value, steps):
     # the base keeps its gradient outside the view, which was overwritten
     keep = np.ones(np.shape(g._data if isinstance(g, TensorBase) else g), bool)
-    view_region(keep, steps)[...] = False
+    _view_region(keep, steps)[...] = False
     return g * keep
 
 

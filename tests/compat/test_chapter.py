@@ -14,13 +14,10 @@ import json
 import math
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.fresh_interpreter import run_json, run_python
-
-REPO = Path(__file__).resolve().parents[2]
 
 CELLS = [
     # cell 1
@@ -151,7 +148,6 @@ MANY_SEEDS = textwrap.dedent("""
 """).replace("{f}", CELLS[10])  # dedented first: f's code sits at column 0
 
 
-_python = run_python
 
 
 def _run_chapter(seed: int | None) -> dict:
@@ -196,7 +192,7 @@ def test_manual_seed_makes_the_random_cell_reproducible():
 
 @pytest.fixture(scope="module")
 def many_seeds() -> list[dict]:
-    done = _python("-c", MANY_SEEDS)
+    done = run_python("-c", MANY_SEEDS)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert len(rows) == 200
@@ -250,7 +246,7 @@ def _book_lines_in_order(output: str) -> None:
                          ids=["tour", "no-command"])
 def test_command_line_tour_shows_the_chapter(argv):
     start = time.perf_counter()
-    done = _python(*argv, timeout=60)
+    done = run_python(*argv, timeout=60)
     elapsed = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -262,6 +258,6 @@ def test_command_line_tour_shows_the_chapter(argv):
 
 
 def test_command_line_rejects_an_unknown_command():
-    done = _python("-m", "chainrule", "no-such-command", timeout=60)
+    done = run_python("-m", "chainrule", "no-such-command", timeout=60)
     assert done.returncode == 2
     assert "invalid choice" in done.stderr

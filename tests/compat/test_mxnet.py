@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from pathlib import Path
 
 import numpy
 import pytest
@@ -20,8 +19,6 @@ import pytest
 from chainrule.compat.mxnet import MXNetError, autograd, np, npx
 from chainrule.compat.mxnet_tour import MXNET_CELLS
 from tests.fresh_interpreter import run_json
-
-REPO = Path(__file__).resolve().parents[2]
 
 CELLS = [
     # cell 1 (the book: from mxnet import autograd, np, npx)

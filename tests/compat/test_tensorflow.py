@@ -11,15 +11,12 @@ import json
 import logging
 import re
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule.compat.tensorflow as tf
 from tests.fresh_interpreter import run_json
-
-REPO = Path(__file__).resolve().parents[2]
 
 CELLS = [
     # cell 1

@@ -201,7 +201,8 @@ def compare(ours: dict, theirs: dict, rtol=1e-7, atol=1e-9) -> dict:
     raised, or the comparison does not apply)."""
     verdict: dict = {}
     if "error" in theirs:  # (each case where chainrule runs on must be explained)
-        verdict["raises where PyTorch raises"] = "error" in ours
+        verdict["raises where PyTorch raises"] = (
+            "error" in ours and _kind(ours["error"]) == _kind(theirs["error"]))
         return verdict
     verdict["runs where PyTorch runs"] = "error" not in ours
     if "error" in ours:
@@ -224,6 +225,11 @@ def compare(ours: dict, theirs: dict, rtol=1e-7, atol=1e-9) -> dict:
         else:
             verdict["tangent"] = _close(t_ours, t_theirs, rtol, atol)
     return verdict
+
+
+def _kind(error: str) -> str:
+    """The exception's type, from ``run``'s ``"Type: message"``."""
+    return error.split(":", 1)[0]
 
 
 def _nan_to(theirs, ours):
