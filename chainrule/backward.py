@@ -16,6 +16,9 @@ And the counts live mostly on the nodes: a node with one consumer (most of them)
 marked as seen, so the dict of counts holds the few with several, and a chain
 of a million nodes costs per node what a chain of a thousand does.
 
+Complex gradients follow JAX's convention inside the engine; hooks and ``.grad`` see PyTorch's
+(``chainrule/hooks.py``).
+
 Gradients are never added into an array the engine did not allocate: the first contribution
 is kept by reference, the second allocates a sum, later ones are added in place.
 
@@ -33,6 +36,7 @@ import numpy as np
 from chainrule import buffers
 from chainrule.buffers import LARGE
 from chainrule.engine import BACKWARD_TWICE, FREED, Node, grad_mode
+from chainrule.hooks import run_hooks, to_pytorch_convention
 from chainrule.order import count_consumers, leading_to
 from chainrule.rules.shape import cast_to, clone, unbroadcast
 from chainrule.sparse import SparseGrad
@@ -346,38 +350,6 @@ def _accumulate(pending, owned, key, g, fresh: bool = False) -> None:
         owned.add(key)
 
 
-def run_hooks(hooks, g, create_graph: bool, is_owned: bool, tensor_cls: type):
-    """Call tensor hooks in registration order; a hook's return value replaces the gradient.
-
-    A gradient the engine did not allocate may be someone's array (``(x * y)``'s gradient for
-    ``x`` can be ``y`` itself): hooks then get it read-only, so that changing it in place
-    raises instead of changing ``y``.
-    """
-    if not (is_owned or create_graph) and type(g) is np.ndarray and g.flags.writeable:
-        g = g.view()
-        g.flags.writeable = False
-    gt = g if isinstance(g, TensorBase) else new_tensor(tensor_cls, g)
-    for hook in hooks:
-        result = hook(gt)
-        if result is None:
-            continue
-        if not isinstance(result, TensorBase):
-            raise TypeError(f"hook {_hook_name(hook)!r} returned {type(result).__name__}; "
-                            "a tensor hook must return a Tensor or None")
-        if result.shape != gt.shape:
-            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the size of value: "
-                               f"was {gt.shape}, got {result.shape}")
-        if result.dtype != gt.dtype:
-            raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the type of value "
-                               f"(was {gt.dtype} got {result.dtype})")
-        gt = result
-    return gt if create_graph else gt._data
-
-
-def _hook_name(hook) -> str:
-    return getattr(hook, "__name__", type(hook).__name__)
-
-
 def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
     if leaf._hooks is not None and leaf._hooks.pre:
         if type(g) is SparseGrad:
@@ -394,7 +366,10 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
 
 
 def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
-    """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph."""
+    """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph
+    (``.grad`` holds PyTorch's convention for complex gradients)."""
+    if g.dtype.kind == "c":
+        g, is_owned = to_pytorch_convention(g), True
     current = tensor._grad
     if create_graph:  # out of place, and never the gradient tensor itself (it flows on)
         if type(g) is SparseGrad:

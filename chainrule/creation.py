@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.arguments import as_shape, check_device
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
+from chainrule.tensor_base import DIFFERENTIABLE_DTYPES
 
 float16 = half = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -61,11 +62,10 @@ def set_default_dtype(dtype) -> None:
 def _finish(arr: np.ndarray, requires_grad: bool, name: str = "chainrule.tensor") -> Tensor:
     out = wrap(arr)
     if requires_grad:
-        if arr.dtype not in FLOAT_DTYPES:
-            raise RuntimeError(f"{name}: Only Tensors of floating point dtype can require "
-                               "gradients (chainrule does not support complex gradients yet); "
-                               f"this one is {arr.dtype}. Pass dtype=chainrule.float32 or use "
-                               "float values (e.g. 1.0).")
+        if arr.dtype not in DIFFERENTIABLE_DTYPES:
+            raise RuntimeError(f"{name}: Only Tensors of floating point and complex dtype can "
+                               f"require gradients; this one is {arr.dtype}. Pass "
+                               "dtype=chainrule.float32 or use float values (e.g. 1.0).")
         out._rg = True
     return out
 

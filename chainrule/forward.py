@@ -163,5 +163,7 @@ def _fit(t, ans):
     if t.shape != shape:  # (a Tensor's method records the broadcast; an ndarray's is a view)
         t = t.broadcast_to(shape) if isinstance(t, TensorBase) else np.broadcast_to(t, shape)
     if t.dtype != dtype:
+        if t.dtype.kind == "c" and dtype.kind != "c" and not isinstance(t, TensorBase):
+            t = t.real  # a real result moves by Re(dz) (a Tensor's astype takes it too)
         t = t.astype(dtype)
     return t

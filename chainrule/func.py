@@ -11,6 +11,14 @@ Reverse mode runs on the recorded graph (``autograd.grad``), forward mode on tan
 (``chainrule.forward``); they compose to any depth: ``grad(grad(f))``, ``jacfwd(jacrev(f))``,
 ``jvp`` of ``grad``.  The transforms never read or write ``.grad``.
 
+Complex numbers follow JAX: the gradient of a real-valued ``f`` of complex ``z = x + iy`` is
+``df/dx - i df/dy`` (the conjugate of PyTorch's ``.grad``), and ``holomorphic=True`` gives
+the complex derivative ``f'(z)`` of a holomorphic ``f`` (``grad``, ``jacrev``, ``jacfwd``):
+
+>>> float(grad(lambda z: abs(z) ** 2)(1 + 2j).imag), complex(grad(lambda z: z * z,
+...                                                             holomorphic=True)(1 + 2j))
+(-4.0, (2+4j))
+
 Nesting never confuses which variable is differentiated.  Each ``grad`` asks the engine for the
 gradient with respect to its own inputs only, and each ``jvp`` carries its tangents at a level
 of its own:
@@ -84,7 +92,8 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
     record = _record(inputs) or any(isinstance(c, Tensor) and c._rg for c in cots)
     return gradient.gradients(outputs, inputs, cotangents, retain_graph=retain_graph,
                               create_graph=record, allow_unused=True,
-                              through_tangents=bool(forward.state.levels))
+                              through_tangents=bool(forward.state.levels),
+                              pytorch_convention=False)
 
 
 def _outputs(tree, like, outer: bool):
@@ -182,12 +191,32 @@ def _zeros_like(t: Tensor) -> Tensor:
     return wrap(np.zeros(t.shape, t.dtype))
 
 
+_REAL_OUTPUTS = ("{name} requires real-valued outputs (output dtype that is a sub-dtype of "
+                 "np.floating), but got {dtype}. For holomorphic differentiation, pass "
+                 "holomorphic=True. For differentiation of non-holomorphic functions involving "
+                 "complex outputs, use vjp directly.")
+
+
+def _check_holomorphic(name: str, what: str, tensors, holomorphic: bool) -> None:
+    """With ``holomorphic``, the inputs or outputs (``what``) must all be complex."""
+    if not holomorphic:
+        return
+    for t in tensors:
+        if isinstance(t, Tensor) and t.dtype.kind != "c":
+            raise TypeError(f"{name} with holomorphic=True requires {what} with complex dtype, "
+                            f"but got {t.dtype.name}.")
+
+
 # --------------------------------------------------------------------------------------------
 # Reverse mode
 
 
-def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+def value_and_grad(f: Callable, argnums=0, has_aux: bool = False,
+                   holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` (``((value, aux), gradient)`` with aux).
+
+    ``f`` returns a real scalar; with ``holomorphic=True``, a complex scalar of complex
+    arguments, and the gradient is the complex derivative ``f'(z)``.
 
     >>> import numpy as np
     >>> from chainrule.func import value_and_grad
@@ -202,6 +231,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         _enter(reverse=True)
         try:
             call = _Call("grad", f, args, argnums)
+            _check_holomorphic("grad", "inputs", call.inputs, holomorphic)
             out, aux = _split_aux(call.out, has_aux, "grad")
             if not isinstance(out, Tensor) and np.ndim(out) == 0 and \
                     np.asarray(out).dtype.kind in "biuf":
@@ -211,6 +241,9 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                 raise TypeError("grad: Gradient only defined for scalar-output functions. Output "
                                 f"had shape: {shape}. For other outputs use vjp (a "
                                 "vector-Jacobian product) or jacobian.")
+            if out.dtype.kind == "c" and not holomorphic:
+                raise TypeError(_REAL_OUTPUTS.format(name="grad", dtype=out.dtype.name))
+            _check_holomorphic("grad", "outputs", [out], holomorphic)
             if out.dtype.kind not in "fc":  # (a comparison's or a count's has no gradient)
                 raise TypeError(f"grad requires real-valued outputs (output dtype that is a "
                                 f"sub-dtype of np.floating), but got {out.dtype.name}. For "
@@ -230,15 +263,16 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     return value_and_gradient
 
 
-def grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
-    """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
+def grad(f: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False) -> Callable:
+    """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``
+    (``holomorphic``: see :func:`value_and_grad`).
 
     >>> from chainrule.func import grad
     >>> float(grad(lambda x: x ** 3)(2.0)), float(grad(grad(lambda x: x ** 3))(2.0))
     (12.0, 12.0)
     """
     _check_callable("grad", f)
-    both = value_and_grad(f, argnums, has_aux)
+    both = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def gradient(*args):
         value, g = both(*args)
@@ -292,8 +326,12 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
 
 
-def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+def jacrev(f: Callable, argnums=0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
     """The Jacobian by reverse mode: one evaluation of ``f``, one VJP per output element.
+
+    The outputs are real (the inputs may be complex: JAX's convention), or, with
+    ``holomorphic=True``, inputs and outputs are complex and the Jacobian is ``f'(z)``.
 
     For one output and one argument the result has shape ``out.shape + arg.shape``; for
     structured outputs and ``argnums`` tuples, the output's structure of the arguments'.
@@ -311,11 +349,15 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         _enter(reverse=True)
         try:
             call = _Call("jacrev", f, args, argnums)
+            _check_holomorphic("jacrev", "inputs", call.inputs, holomorphic)
             out, aux = _split_aux(call.out, has_aux, "jacrev")
             out_leaves, out_spec = pytree.flatten(out)
             per_output = []
             for o in out_leaves:
                 o = _as_tensor(o, "jacrev")
+                if o.dtype.kind == "c" and not holomorphic:
+                    raise TypeError(_REAL_OUTPUTS.format(name="jacrev", dtype=o.dtype.name))
+                _check_holomorphic("jacrev", "outputs", [o], holomorphic)
                 rows = []
                 for k in range(o.numel()):
                     onehot = np.zeros(o.numel(), o.dtype)
@@ -440,8 +482,12 @@ def _zeros_of(tree):
                                    for x in leaves])
 
 
-def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
+def jacfwd(f: Callable, argnums=0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
     """The Jacobian by forward mode: one pass per input element (best for few inputs).
+
+    The inputs are real, or, with ``holomorphic=True``, inputs and outputs are complex and the
+    Jacobian is ``f'(z)``.
 
     Arguments not in ``argnums`` are passed through as they are (they may be anything).
 
@@ -470,6 +516,15 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
             specs.append(spec)
             originals.append(flat)
             leaves.append([_as_tensor(leaf, "jacfwd") for leaf in flat])
+            for t in leaves[-1]:
+                if t.dtype.kind == "c" and not holomorphic:
+                    raise TypeError(
+                        "jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
+                        f"np.floating), but got {t.dtype.name}. For holomorphic "
+                        "differentiation, pass holomorphic=True. For differentiation of "
+                        "non-holomorphic functions involving complex inputs or integer inputs, "
+                        "use jvp directly.")
+            _check_holomorphic("jacfwd", "inputs", leaves[-1], holomorphic)
         zeros = [[np.zeros(t.shape, t.dtype) for t in group] for group in leaves]
         columns: dict = {}  # (argument, leaf) -> one list of tangent-output leaves per element
         out_leaves, out_spec, aux = None, None, None
@@ -490,6 +545,7 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         if out_leaves is None:  # no input element at all: evaluate once for the output
             out, aux = _split_aux(restricted(*diff), has_aux, "jacfwd")
             out_leaves, out_spec = pytree.flatten(out)
+        _check_holomorphic("jacfwd", "outputs", out_leaves, holomorphic)
         outer = _depth.value > 0
         per_output = []
         for i, o in enumerate(out_leaves):
@@ -508,7 +564,7 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     return jacobian_fwd
 
 
-def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
+def jacobian(f: Callable, argnums=0, mode: str = "auto", holomorphic: bool = False) -> Callable:
     """The Jacobian: ``mode="fwd"``, ``"rev"``, or ``"auto"`` (forward mode when the inputs
     have fewer elements than the output, reverse mode otherwise).
     """
@@ -525,12 +581,13 @@ def jacobian(f: Callable, argnums=0, mode: str = "auto") -> Callable:
             n_out = sum(np.size(o._data if isinstance(o, Tensor) else o)
                         for o in pytree.tree_leaves(out))
             chosen = "fwd" if n_in < n_out else "rev"
-        return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
+        return (jacfwd if chosen == "fwd" else jacrev)(f, argnums,
+                                                      holomorphic=holomorphic)(*args)
 
     return jacobian_auto
 
 
-def hessian(f: Callable, argnums=0) -> Callable:
+def hessian(f: Callable, argnums=0, holomorphic: bool = False) -> Callable:
     """The Hessian of scalar-valued ``f``: forward mode over reverse mode, ``jacfwd(jacrev(f))``.
 
     >>> import numpy as np
@@ -539,7 +596,7 @@ def hessian(f: Callable, argnums=0) -> Callable:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacfwd(jacrev(f, argnums), argnums)
+    return jacfwd(jacrev(f, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
 def hvp(f: Callable, primals, tangents):

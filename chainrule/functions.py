@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from chainrule import math_ops, norms, ops
+from chainrule import complex_ops, math_ops, norms, ops
 from chainrule.tensor import Tensor, wrap
 
 
@@ -188,6 +188,13 @@ hypot = _public(math_ops.hypot)
 logaddexp2 = _public(math_ops.logaddexp2)
 fmax = _public(math_ops.fmax)
 fmin = _public(math_ops.fmin)
+real = _public(complex_ops.real)
+imag = _public(complex_ops.imag)
+conj = conj_physical = _public(complex_ops.conj)
+angle = _public(complex_ops.angle)
+complex = _public(complex_ops.complex)  # noqa: A001
+polar = _public(complex_ops.polar)
+is_complex = _public(Tensor.is_complex)
 tril = _public(math_ops.tril)
 triu = _public(math_ops.triu)
 diag = _public(math_ops.diag)

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from chainrule.backward import run_backward
+from chainrule.hooks import to_pytorch_convention
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, new_like
 
@@ -52,8 +53,9 @@ def _one(dtype) -> np.ndarray:
 
 
 def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
-           tangents: bool = False) -> list:
-    """One validated starting gradient per output (ones for one-element outputs)."""
+           tangents: bool = False, pytorch_convention: bool = True) -> list:
+    """One validated starting gradient per output (ones for one-element outputs), in the
+    engine's convention (given in PyTorch's with ``pytorch_convention``)."""
     if gradients is None or isinstance(gradients, TensorBase):
         gradients = [gradients] * (1 if gradients is not None else len(outputs))
     gradients = list(gradients)
@@ -78,6 +80,11 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                 "no_grad or after .detach()."
             )
         if g is None:
+            if out._data.dtype.kind == "c" and pytorch_convention:
+                raise RuntimeError(
+                    f"{caller}: grad can be implicitly created only for real scalar outputs; "
+                    f"the output is {out.dtype}. Differentiate a real function of it "
+                    "(e.g. .abs() ** 2, .real) or pass gradient= explicitly.")
             if out._data.size != 1:
                 raise RuntimeError(
                     f"{caller}: grad can be implicitly created only for scalar outputs; the "
@@ -96,8 +103,9 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                 "output's shape."
             )
         # kept as a Tensor when its history or tangents must flow into the gradients
-        seeds.append(g if (create_graph and g._rg) or (tangents and g._tangents is not None)
-                     else g._data)
+        seed = (g if (create_graph and g._rg) or (tangents and g._tangents is not None)
+                else g._data)
+        seeds.append(to_pytorch_convention(seed) if pytorch_convention else seed)
     return seeds
 
 
@@ -135,7 +143,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None = None,
               create_graph: bool = False, allow_unused: bool | None = None,
               materialize_grads: bool = False, through_tangents: bool = False,
-              fill_retained: bool = True):
+              fill_retained: bool = True, pytorch_convention: bool = True):
     """The gradients of ``outputs`` w.r.t. ``inputs``, returned (``.grad`` of leaves untouched).
 
     This is ``chainrule.autograd.grad`` (see there for the arguments PyTorch has) and what
@@ -145,7 +153,9 @@ def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None =
       tangents of the saved values flow into the gradients (forward over reverse, as
       ``func.jvp`` of ``func.grad`` needs);
     * ``fill_retained=False``: leave the ``.grad`` of ``retain_grad()`` tensors alone (PyTorch
-      fills it even for ``autograd.grad``; a graph drawing must not).
+      fills it even for ``autograd.grad``; a graph drawing must not);
+    * ``pytorch_convention=False``: complex gradients in JAX's convention, the conjugate of
+      PyTorch's (``grad_outputs`` and the results; ``chainrule.func`` uses it).
     """
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
@@ -156,7 +166,8 @@ def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None =
     if isinstance(inputs, dict):
         keys, inputs = list(inputs), list(inputs.values())
     out_list = as_sequence(outputs, "autograd.grad", "outputs")
-    seeds = _seeds("autograd.grad", out_list, grad_outputs, create_graph, through_tangents)
+    seeds = _seeds("autograd.grad", out_list, grad_outputs, create_graph, through_tangents,
+                   pytorch_convention)
     targets = _check_inputs("autograd.grad", inputs)
     if retain_graph is None:
         retain_graph = create_graph
@@ -173,6 +184,8 @@ def gradients(outputs, inputs, grad_outputs=None, *, retain_graph: bool | None =
             results.append(_zeros_for(t, create_graph) if materialize_grads else None)
             continue
         g, owned = captured[t]
+        if pytorch_convention and g.dtype.kind == "c":
+            g, owned = to_pytorch_convention(g), True
         results.append(_as_result(g, owned, t))
     if keys is not None:
         return dict(zip(keys, results))

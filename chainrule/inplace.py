@@ -20,7 +20,7 @@ from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
 from chainrule.ops import data_of, index_of
-from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_like
+from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, TensorBase, new_like
 
 
 def check_writable(self, name: str) -> None:
@@ -52,7 +52,7 @@ def update(self, name: str, compute) -> TensorBase:
     result = compute(old)
     # an integer tensor cannot carry a gradient: its new values are just data
     recorded = (isinstance(result, TensorBase) and result._node is not None
-                and self.dtype in FLOAT_DTYPES)
+                and self.dtype in DIFFERENTIABLE_DTYPES)
     with_tangents = isinstance(result, TensorBase) and result._tangents is not None
     new = np.asarray(data_of(result))
     if new.shape != self.shape:

@@ -28,6 +28,8 @@ def _vector_norm(name: str, input, ord, dim, keepdim: bool, axis=None,  # noqa: 
                  keepdims=None) -> TensorBase:
     """:func:`vector_norm`, with ``name`` the function the user called, for errors."""
     x = ops.operand(input)
+    if x.dtype.kind == "c":  # the norm of the moduli (whose gradient is 0 at 0)
+        x = ops.abs(x)
     dims = ops.reduced_dims(name, x.ndim, dim, axis)
     keep = ops.keepdim_of(keepdim, keepdims)
     if not isinstance(ord, (int, float, np.number)) and ord not in ("fro", None):

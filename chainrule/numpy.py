@@ -122,6 +122,7 @@ _UNARY = {
     "arcsinh": _R.asinh, "arccosh": _R.acosh, "arctanh": _R.atanh, "log2": _R.log2,
     "log10": _R.log10, "exp2": _R.exp2, "deg2rad": _R.deg2rad, "rad2deg": _R.rad2deg,
     "radians": _R.deg2rad, "degrees": _R.rad2deg, "sinc": _R.sinc, "fabs": _R.abs,
+    "conjugate": _R.conj, "conj": _R.conj,
 }
 _BINARY = {
     "add": _R.add, "subtract": _R.sub, "multiply": _R.mul, "divide": _R.div,
@@ -137,6 +138,10 @@ reciprocal = _numpy_or(_np.reciprocal, lambda x: 1.0 / x)
 round = around = _numpy_or(_np.round, lambda a, decimals=0: _ops.round(a, decimals=decimals))  # noqa: A001
 where = _numpy_or(_np.where, lambda condition, x, y: _R.where(condition, x, y))
 clip = _numpy_or(_np.clip, lambda a, a_min=None, a_max=None: _ops.clamp(a, a_min, a_max))
+real = _numpy_or(_np.real, lambda val: _R.real_part(val))
+imag = _numpy_or(_np.imag, lambda val: _R.imag_part(val))
+angle = _numpy_or(_np.angle, lambda z, deg=False: _R.angle(z) * (180 / pi) if deg
+                  else _R.angle(z))
 
 
 def _logaddexp(x, y):
@@ -354,7 +359,7 @@ _NO_GRADIENT = ("shape", "ndim", "size", "argmax", "argmin", "argsort", "isnan",
                 "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
                 "logical_and", "logical_or", "logical_not", "logical_xor", "result_type",
                 "iscomplexobj", "isrealobj", "may_share_memory", "shares_memory", "all", "any",
-                "floor_divide", "searchsorted", "unique", "histogram",
+                "iscomplex", "isreal", "floor_divide", "searchsorted", "unique", "histogram",
                 "zeros_like", "ones_like", "full_like", "empty_like")
 
 

@@ -52,7 +52,7 @@ from chainrule.errors import (
     sizes_text,
 )
 from chainrule.rules.reductions import count
-from chainrule.tensor_base import FLOAT_DTYPES, TensorBase
+from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, TensorBase
 
 # --------------------------------------------------------------------------------------------
 # argument helpers (the others, which read dims and sizes, are chainrule.arguments')
@@ -389,7 +389,10 @@ def var(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
     keep = keepdim_of(keepdim, keepdims)
     centred = x - R.reduce_mean(x, axis=dims, keepdims=True, x_shape=x.shape)
     n = count(x.shape, dims)
-    total = R.reduce_sum(centred * centred, axis=dims, keepdims=keep, x_shape=x.shape)
+    # |x - mean|^2: the variance of complex values is real, as NumPy's
+    squared = (centred * centred if x.dtype.kind != "c"
+               else R.real_part(centred * R.conj(centred)))
+    total = R.reduce_sum(squared, axis=dims, keepdims=keep, x_shape=x.shape)
     return total / builtins.max(n - correction, 0)
 
 
@@ -398,9 +401,15 @@ def std(input, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased
     """Standard deviation: the square root of :func:`var`; its gradient where the variance is
     0 is 0 (PyTorch's subgradient), not the square root's infinite slope."""
     x = operand(input)
-    return R.reduce_std(x, axis=reduced_dims("std", x.ndim, dim, axis),
-                        keepdims=keepdim_of(keepdim, keepdims), x_shape=x.shape,
-                        correction=_correction(correction, unbiased, ddof))
+    dims, keep = reduced_dims("std", x.ndim, dim, axis), keepdim_of(keepdim, keepdims)
+    correction = _correction(correction, unbiased, ddof)
+    if x.dtype.kind == "c":
+        # var(z) = var(Re z) + var(Im z): the 2-norm of the parts' deviations, whose gradient
+        # is 0 (not NaN) where both are 0
+        parts = stack([std(R.real_part(x), dims, correction=correction, keepdim=keep),
+                       std(R.imag_part(x), dims, correction=correction, keepdim=keep)])
+        return R.vector_norm(parts, axis=(0,), keepdims=False, x_shape=parts.shape)
+    return R.reduce_std(x, axis=dims, keepdims=keep, x_shape=x.shape, correction=correction)
 
 
 # --------------------------------------------------------------------------------------------
@@ -834,7 +843,7 @@ def to(input, *args, dtype=None, **kwargs) -> TensorBase:
     dtype = requested_dtype(args, dtype, kwargs)
     if dtype is None or dtype == x.dtype:
         return x
-    if dtype not in FLOAT_DTYPES:
+    if dtype not in DIFFERENTIABLE_DTYPES:
         return no_gradient(lambda a: np.asarray(a).astype(dtype), x)
     return R.cast(x, dtype=dtype, x_dtype=x.dtype)
 

@@ -37,5 +37,9 @@ class SparseGrad:
         return out
 
     def astype(self, dtype) -> SparseGrad:
-        """The same gradient with values of ``dtype``."""
-        return SparseGrad(self.shape, self.index, self.values.astype(dtype), self.basic)
+        """The same gradient with values of ``dtype`` (the real part, for a real dtype: the
+        gradient of a real input from a complex cotangent)."""
+        values = self.values
+        if values.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            values = values.real
+        return SparseGrad(self.shape, self.index, values.astype(dtype), self.basic)

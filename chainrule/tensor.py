@@ -21,17 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine, inplace, math_ops, norms, ops
+from chainrule import complex_ops, engine, inplace, math_ops, norms, ops
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
 from chainrule.errors import operands_error
 from chainrule.gradient import backward as accumulate_gradients
-from chainrule.tensor_base import FLOAT_DTYPES, TensorBase, new_tensor
+from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, FLOAT_DTYPES, TensorBase, new_tensor
 
 __all__ = ["FLOAT_DTYPES", "RemovableHandle", "Tensor", "wrap"]
 
-DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
+DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_),
+                  np.dtype(np.complex64))
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -115,11 +116,11 @@ class Tensor(TensorBase):
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if flag and self._data.dtype not in FLOAT_DTYPES:
+        if flag and self._data.dtype not in DIFFERENTIABLE_DTYPES:
             raise RuntimeError(
-                "requires_grad: only Tensors of floating point dtype can require gradients "
-                "(chainrule does not support complex gradients yet); this tensor is "
-                f"{self._data.dtype}. Convert it first, e.g. t.float().requires_grad_()."
+                "requires_grad: only Tensors of floating point and complex dtype can require "
+                f"gradients; this tensor is {self._data.dtype}. Convert it first, e.g. "
+                "t.float().requires_grad_()."
             )
         if self._node is None:
             self._rg = bool(flag)
@@ -567,6 +568,11 @@ class Tensor(TensorBase):
     logaddexp2 = math_ops.logaddexp2
     fmax = math_ops.fmax
     fmin = math_ops.fmin
+    # complex numbers (chainrule/complex_ops.py)
+    real = property(complex_ops.real, doc="The real part (of a real tensor: its values).")
+    imag = property(complex_ops.imag, doc="The imaginary part (complex tensors only).")
+    conj = conj_physical = complex_ops.conj
+    angle = complex_ops.angle
     # arrays rearranged (chainrule/math_ops.py)
     tril = math_ops.tril
     triu = math_ops.triu
@@ -706,8 +712,20 @@ class Tensor(TensorBase):
                            "is no CUDA device; leave the tensor where it is (x.cpu() is x)")
 
     def is_floating_point(self) -> builtins.bool:
-        """Whether the dtype is a floating-point one (only those can require grad)."""
+        """Whether the dtype is a floating-point one."""
         return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> builtins.bool:
+        """Whether the dtype is a complex one (complex64 or complex128)."""
+        return self._data.dtype.kind == "c"
+
+    def resolve_conj(self) -> Tensor:
+        """``self``: chainrule conjugates at once, never lazily (PyTorch may)."""
+        return self
+
+    def is_conj(self) -> builtins.bool:
+        """False: chainrule conjugates at once, never lazily."""
+        return False
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -25,7 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-"""The dtypes a tensor that requires grad can have."""
+"""The real dtypes a tensor that requires grad can have."""
+COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
+DIFFERENTIABLE_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
+"""The dtypes a tensor that requires grad can have: floating point and complex."""
 
 inplace_count = [0]
 """In-place changes to any tensor so far: a node whose count has not moved since it was

@@ -70,6 +70,11 @@ def check_grads(f: Callable[..., Tensor], args: Sequence[Tensor | np.ndarray | f
       (``chainrule.autograd.grad(f(x), x, u)``) must equal ``<u, central difference>``;
     * both: ``<u, J v>`` from the JVP must equal ``<VJP(u), v>``.
 
+    Complex arguments and outputs are checked as pairs of real numbers: ``v`` and ``u`` are
+    then complex, the inner product is the real one, ``Re(sum(conj(a) b))``, and the VJP is
+    PyTorch's (``autograd.grad``'s; JAX's is its conjugate), for which
+    ``<VJP(u), v> = <u, J v>`` holds whether or not ``f`` is holomorphic.
+
     Two numbers ``a`` (by AD) and ``n`` (by differences) agree when
     ``|a - n| <= atol + rtol * |n|``; for inner products ``|n|`` is replaced by the sum of the
     absolute values of the products summed (so that cancellation cannot make it tiny).
@@ -105,20 +110,24 @@ def check_grads(f: Callable[..., Tensor], args: Sequence[Tensor | np.ndarray | f
                          f"{modes!r}")
     if not eps > 0:
         raise ValueError(f"check_grads: eps must be positive, got {eps!r}")
-    xs = [_as_float64(a, i) for i, a in enumerate(args)]
+    xs = [_as_float64(a) for a in args]
     name = getattr(f, "__name__", "f")
     name = "f" if not name.isidentifier() else name  # "<lambda>" reads badly
     _check(f, xs, int(order), 1, modes, float(eps), float(atol), float(rtol),
            np.random.default_rng(seed), name)
 
 
-def _as_float64(a, i: int) -> np.ndarray:
-    data = a._data if isinstance(a, Tensor) else a
-    data = np.asarray(data)
-    if data.dtype.kind not in "biuf":
-        raise TypeError(f"check_grads: argument {i} has dtype {data.dtype}; check_grads "
-                        "differentiates real numbers only")
-    return np.array(data, dtype=np.float64)  # a copy: never share storage with the caller
+def _as_float64(a) -> np.ndarray:
+    """``a`` in float64, or complex128 if complex: a copy, never sharing the caller's storage."""
+    data = np.asarray(a._data if isinstance(a, Tensor) else a)
+    return np.array(data, dtype=np.complex128 if data.dtype.kind == "c" else np.float64)
+
+
+def _random_like(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """A random direction in the space of ``x``: complex for a complex ``x``."""
+    if x.dtype.kind == "c":
+        return rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)
+    return rng.standard_normal(x.shape)
 
 
 def _check(f, xs: list[np.ndarray], order: int, level: int, modes: tuple, eps: float,
@@ -127,7 +136,7 @@ def _check(f, xs: list[np.ndarray], order: int, level: int, modes: tuple, eps: f
 
     Internally ``f`` returns a list of Tensors (the VJP function returns one per argument).
     """
-    vs = [rng.standard_normal(x.shape) for x in xs]
+    vs = [_random_like(rng, x) for x in xs]
     ahead = _values(f, [Tensor(x + eps * v) for x, v in zip(xs, vs)], what)
     behind = _values(f, [Tensor(x - eps * v) for x, v in zip(xs, vs)], what)
     numeric = [(a - b) / (2 * eps) for a, b in zip(ahead, behind)]
@@ -142,7 +151,7 @@ def _check(f, xs: list[np.ndarray], order: int, level: int, modes: tuple, eps: f
 
     us = None
     if "rev" in modes:
-        us = [rng.standard_normal(n.shape) for n in numeric]
+        us = [_random_like(rng, n) for n in numeric]
         grads = [_array(g) for g in _vjp(f, [Tensor(x) for x in xs], [Tensor(u) for u in us],
                                          what, create_graph=False)]
         by_vjp, vjp_scale = _inner(grads, vs)
@@ -184,7 +193,8 @@ def _call(f, tensors, what: str) -> list[Tensor]:
 
 
 def _array(t: Tensor) -> np.ndarray:
-    return np.asarray(t._data, dtype=np.float64)
+    data = np.asarray(t._data)
+    return data.astype(np.complex128 if data.dtype.kind == "c" else np.float64, copy=False)
 
 
 def _values(f, tensors, what: str) -> list[np.ndarray]:
@@ -192,8 +202,9 @@ def _values(f, tensors, what: str) -> list[np.ndarray]:
 
 
 def _inner(left: list[np.ndarray], right: list[np.ndarray]) -> tuple[float, float]:
-    """The inner product of two lists of arrays, and the sum of its terms' absolute values."""
-    products = [a * b for a, b in zip(left, right)]
+    """The real inner product of two lists of arrays, ``Re(sum(conj(a) b))``, and the sum of
+    its terms' absolute values."""
+    products = [(np.conj(a) * b).real for a, b in zip(left, right)]
     return (sum(float(np.sum(p)) for p in products),
             sum(float(np.sum(np.abs(p))) for p in products))
 
@@ -212,7 +223,8 @@ def _jvp(f, tensors, tangents, what: str) -> list[Tensor]:
     finally:
         forward.exit_level(level)
     # no tangent: the output does not depend on the inputs
-    return [Tensor(np.zeros(o.shape, np.float64)) if t is None else t
+    return [Tensor(np.zeros(o.shape, np.complex128 if o.dtype.kind == "c" else np.float64))
+            if t is None else t
             for o, t in zip(outs, tangents_out)]
 
 
@@ -223,7 +235,7 @@ def _vjp(f, tensors, cotangents: list[Tensor], what: str, create_graph: bool) ->
     with respect to ``z``: the same gradient, and ``x`` may itself require grad or carry
     tangents (the outer checks), which ``create_graph=True`` carries into the result.
     """
-    zeros = [Tensor(np.zeros(t.shape, np.float64), requires_grad=True) for t in tensors]
+    zeros = [Tensor(np.zeros(t.shape, t.dtype), requires_grad=True) for t in tensors]
     with enable_grad():
         outs = _call(f, [t + z for t, z in zip(tensors, zeros)], what)
         if [o.shape for o in outs] != [u.shape for u in cotangents]:
@@ -234,7 +246,7 @@ def _vjp(f, tensors, cotangents: list[Tensor], what: str, create_graph: bool) ->
         pairs = [(o, u if u.dtype == o.dtype else u.to(o.dtype))
                  for o, u in zip(outs, cotangents) if o.requires_grad]
         if not pairs:
-            return [Tensor(np.zeros(t.shape, np.float64)) for t in tensors]
+            return [Tensor(np.zeros(t.shape, t.dtype)) for t in tensors]
         grads = _grad([o for o, _ in pairs], zeros, [u for _, u in pairs],
                       create_graph=create_graph, materialize_grads=True)
     return list(grads)

@@ -89,8 +89,8 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"that of the original Tensor, this is not supported. Tensor is of "
                            f"size {tensor.shape} while the given forward gradient is of size "
                            f"{tangent.shape}.")
-    if tensor.dtype.kind != "f" or tangent.dtype.kind != "f":
-        raise TypeError(f"make_dual: expected floating-point tensor and tangent, got "
+    if tensor.dtype.kind not in "fc" or tangent.dtype.kind not in "fc":
+        raise TypeError(f"make_dual: expected floating-point or complex tensor and tangent, got "
                         f"{tensor.dtype} and {tangent.dtype}")
     # a view, so that gradients in reverse mode still reach `tensor`; without history to keep,
     # an alias of the same storage is that view, at no cost

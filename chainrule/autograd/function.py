@@ -91,7 +91,9 @@ import numpy as np
 from chainrule import engine
 from chainrule.engine import BACKWARD_TWICE, FREED, Primitive, grad_mode
 from chainrule.grad_mode import no_grad
-from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
+from chainrule.hooks import to_pytorch_convention
+from chainrule.tensor import Tensor, wrap
+from chainrule.tensor_base import DIFFERENTIABLE_DTYPES
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -234,6 +236,8 @@ class FunctionCtx:
         # The engine hands Tensors to the rules when they must return Tensors: with
         # create_graph (recorded) and in forward-over-reverse (tangents flow through them).
         on_tensors = isinstance(g, Tensor)
+        # the user's backward sees and returns PyTorch's convention for complex gradients
+        g = to_pytorch_convention(g)
         grad_output = g if on_tensors else wrap(_read_only(g))
         self._view = ("backward", None, ans)
         try:
@@ -277,6 +281,7 @@ class FunctionCtx:
                 )
             # A plain pass takes arrays.  A view is never "fresh" to the engine, so it never
             # adds into an array the user's backward may still hold (a saved tensor, an input).
+            r = to_pytorch_convention(r)
             raw = r._data
             grads.append(r if on_tensors else (raw.view() if type(raw) is np.ndarray else raw))
         return grads
@@ -489,7 +494,7 @@ class Function:
             ctx._saved_fw = ctx._resolve(ctx._to_save_fw, out, args, inputs)
         ctx._to_save, ctx._to_save_fw = (), None
         if (any(t is out for t in ctx._non_differentiable)
-                or np.asarray(raw).dtype not in FLOAT_DTYPES):
+                or np.asarray(raw).dtype not in DIFFERENTIABLE_DTYPES):
             return wrap(raw)  # no history, no tangent
         ctx._result = raw
         try:

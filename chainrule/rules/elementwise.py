@@ -67,6 +67,8 @@ tanh = primitive("tanh", np.tanh, (lambda g, ans, x: tanh_backward(g, ans),), sa
 def _sigmoid(x):
     # 1 / (1 + e^-x), evaluated without overflow on either side
     x = np.asarray(x)  # a Python number is float64 here, as NumPy computes it
+    if x.dtype.kind == "c":  # (no order on complex numbers: the formula as it stands)
+        return 1 / (1 + np.exp(-x))
     e = np.exp(-np.abs(x))
     dtype = x.dtype if x.dtype.kind == "f" else np.float64  # floats keep their precision
     out = np.where(x >= 0, 1, e)  # a new array (0-d for a number)
@@ -87,10 +89,39 @@ sigmoid = primitive("sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, 
 relu = primitive("relu", lambda x: np.maximum(x, 0),
                  (derivative(lambda ans, x: ans > 0),), save_ans=True, jvp="diagonal",
                  grad_fn="ReluBackward0", promote=True)
-# d |x| = sign(x) dx   (0 at 0)
-abs = primitive("abs", np.abs, (lambda g, ans, x: g * sign(x),), save_inputs=True,
-                jvp="diagonal", grad_fn="AbsBackward0")  # noqa: A001
-sign = primitive("sign", np.sign, (_zero_rule,), jvp="diagonal", grad_fn="SignBackward0")
+
+
+def _abs_slope(x):
+    # d |x| = sign(x) dx for real x (0 at 0); for complex z, d |z| = Re(conj(z) dz) / |z|,
+    # the slope conj(z) / |z| (0 at 0, as PyTorch and JAX)
+    if x.dtype.kind != "c":
+        return sign(x)
+    size = abs(x)
+    return conj(x) / where(size == 0, 1.0, size)
+
+
+def _real_valued_jvp(slope):
+    """The JVP Re(c dz) of a real function of z whose VJP is g c, for ``c = slope(x)``."""
+    def jvp(ts, ans, x):
+        dz = ts[0] * slope(x)
+        return real_part(dz) if dz.dtype.kind == "c" else dz
+    return jvp
+
+
+abs = primitive("abs", np.abs, (lambda g, ans, x: g * _abs_slope(x),), save_inputs=True,
+                jvp=_real_valued_jvp(_abs_slope), grad_fn="AbsBackward0")  # noqa: A001
+
+
+def _sign_rule(g, ans, x):
+    # piecewise constant for real x; NumPy 2's sign of a complex z is z / |z|, which is not
+    if g.dtype.kind == "c":
+        raise NotImplementedError(
+            "sign: the derivative of the sign of complex numbers (z / |z|) is not implemented; "
+            "write it as z / abs(z), which chainrule differentiates")
+    return g * 0
+
+
+sign = primitive("sign", np.sign, (_sign_rule,), jvp="diagonal", grad_fn="SignBackward0")
 floor = primitive("floor", np.floor, (_zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
 ceil = primitive("ceil", np.ceil, (_zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
 round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,),
@@ -181,3 +212,46 @@ where = primitive("where", np.where, (
     lambda g, ans, c, x, y: where(c, 0.0, g),
 ), save_inputs=True, reads=((0,), (0,), (0,)), jvp="diagonal", grad_fn="WhereBackward0",
                   promote=True)
+
+# --------------------------------------------------------------------------------------------
+# Complex numbers
+#
+# Inside the engine, gradients follow JAX's convention: the cotangent of z = x + iy is
+# dL/dx - i dL/dy, so that dL = Re(ct dz).  A holomorphic f then has the rule ct f'(z) of the
+# real case, and every rule above holds for complex values as written.  PyTorch's ``.grad`` is
+# the conjugate, dL/dx + i dL/dy: chainrule's PyTorch-style API conjugates where gradients
+# enter and leave the engine (chainrule/gradient.py, chainrule/backward.py).
+#
+# A real-valued function of z (abs, angle, real, imag) has a VJP g c and a JVP Re(c dz) for
+# one complex slope c; for real inputs these are the real rules.
+
+
+def _real_part(x):
+    return np.array(np.real(x))  # (a copy: np.real of an array is a view of it)
+
+
+def _imag_part(x):
+    return np.array(np.imag(x))
+
+
+# Re(z): dL = g Re(dz), so ct = g (a real gradient, which the engine casts to z's dtype)
+real_part = primitive("real", _real_part, (lambda g, ans, x: g,), jvp="linear",
+                      grad_fn="RealBackward0")
+# Im(z): dL = g Im(dz) = Re(-i g dz), so ct = -i g
+imag_part = primitive("imag", _imag_part, (lambda g, ans, x: g * -1j,), jvp="linear",
+                      grad_fn="ImagBackward0")
+# conj(z): dL = Re(ct conj(dz)) = Re(conj(ct) dz), so the cotangent is conjugated
+conj = primitive("conj", np.conjugate, (lambda g, ans, x: conj(g),), jvp="linear",
+                 grad_fn="ConjBackward0")
+
+
+def _angle_slope(x):
+    # angle(z) = atan2(Im z, Re z): d angle = Im(conj(z) dz) / |z|^2 = Re(-i conj(z) dz) / |z|^2
+    # (0 at z = 0 and for real z, where the angle is piecewise constant)
+    squared = real_part(x * conj(x))
+    return conj(x) * -1j / where(squared == 0, 1.0, squared)
+
+
+angle = primitive("angle", np.angle, (lambda g, ans, x: g * _angle_slope(x),),
+                  save_inputs=True, jvp=_real_valued_jvp(_angle_slope),
+                  grad_fn="AngleBackward0")

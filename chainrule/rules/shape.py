@@ -75,7 +75,18 @@ sum_to = primitive(
     "sum_to", _sum_to,
     (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),),
     jvp="linear", grad_fn="SumToBackward0")
-cast = primitive("to", lambda x, dtype, x_dtype: np.asarray(x).astype(dtype),
+
+
+def _cast(x, dtype, x_dtype):
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        # to a real dtype: the real part (NumPy would warn that it discards the imaginary
+        # part).  This is also how a complex gradient reaches a real input: dL/dx = Re(ct)
+        x = x.real
+    return x.astype(dtype)
+
+
+cast = primitive("to", _cast,
                  (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),),
                  jvp="linear", grad_fn="ToCopyBackward0")
 clone = primitive("clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,), jvp="linear",

@@ -440,3 +440,22 @@ def test_truth_values():
                        r"element is ambiguous. Use a.any\(\) or a.all\(\)$"):
         bool(jnp.arange(4.0))
     assert bool(jnp.array(2.0) > 1) is True
+
+
+def test_holomorphic_and_complex_gradients_follow_jax():
+    """Values from JAX 0.10.2 (float32 by default): holomorphic derivatives, and the
+    gradient of a real function of z, df/dx - i df/dy."""
+    derivative = grad(lambda z: jnp.sin(z) * z, holomorphic=True)(1 + 2j)
+    assert derivative.dtype == np.complex64
+    np.testing.assert_allclose(complex(derivative), 11.302298 + 2.973149j, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(grad(lambda z: jnp.abs(z) ** 2)(jnp.array(1 + 2j))),
+                               2 - 4j, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(jax.jacfwd(lambda z: z * z, holomorphic=True)(jnp.array([1 + 2j, 3j]))),
+        np.diag([2 + 4j, 6j]))
+    with pytest.raises(TypeError, match="grad requires real-valued outputs"):
+        grad(lambda z: z * z)(1 + 2j)
+    with pytest.raises(TypeError, match="holomorphic=True requires inputs with complex dtype"):
+        grad(lambda x: x * 1j, holomorphic=True)(1.0)
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
+        jax.jacfwd(lambda z: z * z)(jnp.array([1j]))

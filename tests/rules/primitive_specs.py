@@ -215,7 +215,7 @@ SPECS: dict[str, Spec] = {
 
 
 def _scatter_add(values, index, shape):
-    out = np.zeros(shape)
+    out = np.zeros(shape, np.result_type(values, np.float64))
     np.add.at(out, index, values)
     return out
 
@@ -299,3 +299,29 @@ SPECS.update({
     "linalg.eigh": Spec(RL.eigh_vectors, lambda x: np.linalg.eigh(x)[1], SQUARE,
                        separated_spectrum),
 })
+
+
+SPECS.update({  # complex numbers (rules/elementwise.py); their real inputs are real numbers
+    "real": _unary(cr.real, np.real),
+    "imag": _unary(cnp.imag, np.imag),
+    "conj": _unary(cr.conj, np.conj),
+    "angle": _unary(cr.angle, np.angle, away_from_zero),
+})
+
+
+# --------------------------------------------------------------------------------------------
+# Complex numbers: every primitive is tested on complex inputs too, or says why not.
+
+_NOT_IN_NUMPY = "NumPy does not define it on complex numbers"
+REAL_ONLY: dict[str, str] = {
+    **{name: _NOT_IN_NUMPY for name in ("floor", "ceil", "trunc", "deg2rad", "rad2deg", "atan2",
+                                        "hypot", "logaddexp2", "remainder")},
+    "sign": "NumPy 2's sign of complex z is z / |z|, which has no rule: chainrule raises",
+    "nn.functional.cross_entropy": "takes real logits, as PyTorch's",
+    "linalg.matrix_norm": "the nuclear norm of complex matrices needs the complex SVD",
+    "linalg.cholesky": "complex (Hermitian) matrices are refused, not yet supported",
+    "linalg.eigvalsh": "complex (Hermitian) matrices are refused, not yet supported",
+    "linalg.eigh": "complex (Hermitian) matrices are refused, not yet supported",
+}
+COMPLEX: set[str] = set(SPECS) - set(REAL_ONLY)
+"""The primitives checked on complex inputs (value, both modes to second order)."""

@@ -18,7 +18,7 @@ from chainrule import rules as R
 from chainrule.engine import JVP_KINDS, Node, Primitive
 from chainrule.rules import REGISTRY
 from chainrule.testing import check_grads
-from tests.rules.primitive_specs import SPECS
+from tests.rules.primitive_specs import COMPLEX, REAL_ONLY, SPECS
 
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.shapes))]
 
@@ -98,6 +98,54 @@ def test_float32_gradient_close_to_float64(name, variant):
         grads.append([t.grad.numpy().astype(np.float64) for t in tensors])
     for g32, g64 in zip(*grads):
         np.testing.assert_allclose(g32, g64, rtol=2e-5, atol=2e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# complex numbers
+
+COMPLEX_CASES = [(name, i) for name in sorted(COMPLEX) for i in range(len(SPECS[name].shapes))]
+
+
+def _complex_inputs(name: str, variant: int) -> list[np.ndarray]:
+    """The spec's inputs moved off the real line by up to 0.5i (clear of branch cuts)."""
+    spec = SPECS[name]
+    shapes = spec.shapes[variant]
+    samplers = spec.sample if isinstance(spec.sample, tuple) else (spec.sample,) * len(shapes)
+    rng = np.random.default_rng(zlib.crc32(f"{name}/{variant}/complex".encode()))
+    return [sampler(rng, shape) + 0.5j * rng.uniform(-1, 1, shape)
+            for sampler, shape in zip(samplers, shapes)]
+
+
+def test_every_primitive_is_tested_on_complex_numbers_or_says_why_not():
+    assert not set(REAL_ONLY) - set(SPECS), "REAL_ONLY names primitives that do not exist"
+    assert COMPLEX and all(reason for reason in REAL_ONLY.values())
+
+
+@pytest.mark.parametrize(("name", "variant"), COMPLEX_CASES)
+def test_complex_value_matches_numpy(name, variant):
+    arrays = _complex_inputs(name, variant)
+    out = SPECS[name].fn(*[cr.tensor(a, requires_grad=True) for a in arrays])
+    expected = SPECS[name].ref(*arrays)
+    assert out.dtype == np.asarray(expected).dtype
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "variant"), COMPLEX_CASES)
+def test_complex_derivatives_match_finite_differences(name, variant):
+    """Both modes, to second order, as functions of the real and imaginary parts."""
+    spec = SPECS[name]
+    check_grads(spec.fn, _complex_inputs(name, variant), order=2 if spec.second_order else 1)
+
+
+@pytest.mark.parametrize(("name", "variant"), COMPLEX_CASES)
+def test_complex64_is_kept(name, variant):
+    tensors = [cr.tensor(a, dtype=cr.complex64, requires_grad=True)
+               for a in _complex_inputs(name, variant)]
+    out = SPECS[name].fn(*tensors)
+    assert out.dtype in (np.complex64, np.float32)
+    out.backward(cr.ones_like(out))
+    for t in tensors:
+        assert t.grad is not None and t.grad.dtype == np.complex64 and t.grad.shape == t.shape
 
 
 def test_gradcheck_catches_a_wrong_rule(monkeypatch):

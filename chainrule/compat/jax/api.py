@@ -63,9 +63,9 @@ def _check_rev_input(name: str, allow_int: bool):
     return check
 
 
-def _check_fwd_input(name: str):
+def _check_fwd_input(name: str, holomorphic: bool = False):
     def check(a: Array) -> None:
-        if a.dtype.kind != "f":
+        if a.dtype.kind != "f" and not (holomorphic and a.dtype.kind == "c"):
             raise TypeError(f"{name} requires real-valued inputs (input dtype that is a "
                             f"sub-dtype of np.floating), but got {a.dtype.name}. For "
                             "holomorphic differentiation, pass holomorphic=True. For "
@@ -78,7 +78,7 @@ class _Call:
     """The arguments of one call, lifted, and ``fun`` as chainrule.func should see it."""
 
     def __init__(self, fun: Callable, args, nums, check, has_aux: bool = False,
-                 scalar: bool = False) -> None:
+                 scalar: bool = False, holomorphic: bool = False) -> None:
         self.args, self.weak = list(args), {}
         for i in nums:
             arrays = tree_map(lift, args[i])
@@ -87,6 +87,7 @@ class _Call:
             self.weak[i] = tree_map(lambda a: a.weak_type, arrays)
             self.args[i] = tree_map(to_tensor, arrays)
         self.fun, self.has_aux, self.scalar, self.out_weak = fun, has_aux, scalar, None
+        self.holomorphic = holomorphic
 
     def __call__(self, *tensors):
         args = list(tensors)
@@ -100,7 +101,7 @@ class _Call:
                                 f"tuple, but got type {type(out)} with value {out!r}")
             out, aux = out
         if self.scalar:
-            _check_scalar_output(out)
+            _check_scalar_output(out, self.holomorphic)
         arrays = tree_map(lift, out)
         self.out_weak = tree_map(lambda a: a.weak_type, arrays)
         out = tree_map(to_tensor, arrays)
@@ -113,7 +114,7 @@ class _Call:
         return tree_map(from_tensor, values, self.out_weak)
 
 
-def _check_scalar_output(out) -> None:
+def _check_scalar_output(out, holomorphic: bool = False) -> None:
     if not isinstance(out, (Array, int, float, np.ndarray, np.generic)) \
             or isinstance(out, bool):
         raise TypeError(f"Gradient only defined for scalar-output functions. Output was {out}.")
@@ -121,7 +122,10 @@ def _check_scalar_output(out) -> None:
     if a.shape != ():
         raise TypeError("Gradient only defined for scalar-output functions. Output had shape: "
                         f"{a.shape}.")
-    if a.dtype.kind != "f":
+    if a.dtype.kind != "f" and not (holomorphic and a.dtype.kind == "c"):
+        if holomorphic:
+            raise TypeError("grad with holomorphic=True requires outputs with complex dtype, but "
+                            f"got {a.dtype.name}.")
         extra = ("For holomorphic differentiation, pass holomorphic=True. For differentiation "
                  "of non-holomorphic functions involving complex outputs, use jax.vjp directly."
                  if a.dtype.kind == "c" else
@@ -153,11 +157,6 @@ def _transform(body):
     return run
 
 
-def _unsupported(name: str, holomorphic: bool) -> None:
-    if holomorphic:
-        raise NotImplementedError(f"{name}(holomorphic=True) is not supported by chainrule")
-
-
 # --------------------------------------------------------------------------------------------
 # reverse mode
 
@@ -165,14 +164,14 @@ def _unsupported(name: str, holomorphic: bool) -> None:
 def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
                    allow_int: bool = False, reduce_axes=()) -> Callable:
     """``(fun(*args), gradient)``; with ``has_aux``, ``((value, aux), gradient)``."""
-    _unsupported("value_and_grad", holomorphic)
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
         nums = _nums(argnums, len(args))
         f = functools.partial(fun, **kwargs) if kwargs else fun
-        call = _Call(f, args, nums, _check_rev_input("grad", allow_int), has_aux, scalar=True)
-        run = _transform(cf.value_and_grad(call, argnums, has_aux))
+        call = _Call(f, args, nums, _check_rev_input("grad", allow_int), has_aux, scalar=True,
+                     holomorphic=holomorphic)
+        run = _transform(cf.value_and_grad(call, argnums, has_aux, holomorphic))
         value, grads = run(*call.args)
         if has_aux:
             value, aux = value
@@ -241,13 +240,12 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False,
            allow_int: bool = False) -> Callable:
     """The Jacobian by reverse mode, shape ``out.shape + in.shape``."""
-    _unsupported("jacrev", holomorphic)
 
     @functools.wraps(fun)
     def jacrev_f(*args):
         nums = _nums(argnums, len(args))
         call = _Call(fun, args, nums, _check_rev_input("jacrev", allow_int), has_aux)
-        result = _transform(cf.jacrev(call, argnums, has_aux))(*call.args)
+        result = _transform(cf.jacrev(call, argnums, has_aux, holomorphic))(*call.args)
         jac, aux = result if has_aux else (result, None)
         if isinstance(argnums, int):
             jac = call.inputs(jac, nums[0])
@@ -325,13 +323,12 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False,
            holomorphic: bool = False) -> Callable:
     """The Jacobian by forward mode, shape ``out.shape + in.shape``."""
-    _unsupported("jacfwd", holomorphic)
 
     @functools.wraps(fun)
     def jacfwd_f(*args):
         nums = _nums(argnums, len(args))
-        call = _Call(fun, args, nums, _check_fwd_input("jacfwd"), has_aux)
-        result = _transform(cf.jacfwd(call, argnums, has_aux))(*call.args)
+        call = _Call(fun, args, nums, _check_fwd_input("jacfwd", holomorphic), has_aux)
+        result = _transform(cf.jacfwd(call, argnums, has_aux, holomorphic))(*call.args)
         jac, aux = result if has_aux else (result, None)
         out_weak = all(tree_leaves(call.out_weak)) if call.out_weak is not None else False
         wrap = functools.partial(tree_map, lambda t: from_tensor(t, out_weak))
