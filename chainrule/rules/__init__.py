@@ -57,6 +57,7 @@ Every primitive must have an entry in ``tests/rules/primitive_specs.py``; the su
 otherwise.
 """
 
+from chainrule.rules.eig import eig, eig_vectors, eigvals
 from chainrule.rules.elementwise import (
     abs,
     add,

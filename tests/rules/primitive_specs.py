@@ -325,3 +325,18 @@ REAL_ONLY: dict[str, str] = {
 }
 COMPLEX: set[str] = set(SPECS) - set(REAL_ONLY)
 """The primitives checked on complex inputs (value, both modes to second order)."""
+
+def spread_spectrum(rng, shape):
+    # non-symmetric, with real eigenvalues near -2, 0.5 and 2.5 (so that float32 and float64
+    # results stay real, as NumPy returns them when every eigenvalue is real)
+    return rng.uniform(-0.3, 0.3, shape) + np.diag([-2.0, 0.5, 2.5])
+
+
+SPECS.update({  # the general eigendecomposition (rules/eig.py); the vectors through |V|, which
+    # does not depend on their phases (the only derivatives the vectors have)
+    "linalg.eigvals": Spec(R.eigvals, np.linalg.eigvals, [((3, 3),), ((2, 3, 3),)],
+                           spread_spectrum),
+    "linalg.eig": Spec(lambda a: R.eig_vectors(a).abs(), lambda a: np.abs(np.linalg.eig(a)[1]),
+                       [((3, 3),), ((2, 3, 3),)], spread_spectrum),
+})
+COMPLEX |= {"linalg.eigvals", "linalg.eig"}
