@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import numpy_construction, ops
 from chainrule.arguments import as_shape, check_device
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES
@@ -266,9 +267,29 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
 
 def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
              device=None) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.  ``start`` and
+    ``end`` may be 0-d Tensors, and the result is differentiable in them (PyTorch's is not):
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor(1.0, requires_grad=True)
+    >>> cr.linspace(0.0, a, 3)
+    tensor([0.0000, 0.5000, 1.0000], grad_fn=<ToCopyBackward0>)
+    """
     check_device("linspace", device)
     steps = _count("linspace", "steps", steps)
+    if isinstance(start, Tensor) or isinstance(end, Tensor):
+        dims = [np.ndim(v._data) if isinstance(v, Tensor) else 0 for v in (start, end)]
+        if any(dims):
+            raise RuntimeError(f"linspace only supports 0-dimensional start and end tensors, but "
+                               f"got start with {dims[0]} dimension(s) and end with {dims[1]} "
+                               "dimension(s).")
+        # NumPy's values in float64, as for numbers, then the dtype asked for
+        bounds = [ops.to(v, np.float64) if isinstance(v, Tensor) else float(v)
+                  for v in (start, end)]
+        values = ops.to(numpy_construction.linspace(*bounds, steps), _float_or(dtype))
+        if requires_grad and not values.requires_grad:
+            return _finish(values._data, requires_grad, "linspace")
+        return values
     values = np.linspace(float(start), float(end), steps, dtype=np.float64)
     return _finish(values.astype(_float_or(dtype)), requires_grad, "linspace")
 

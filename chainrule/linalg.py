@@ -9,6 +9,7 @@ RuntimeErrors, as PyTorch's, and ValueErrors, as NumPy's).
 
 from __future__ import annotations
 
+from chainrule import math_ops as _math_ops
 from chainrule import norms as _norms
 from chainrule import rules as _R
 from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
@@ -17,7 +18,7 @@ from chainrule.norms import EighResult, SlogdetResult
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
-           "cholesky", "eigh", "eigvalsh", "LinAlgError"]
+           "cholesky", "eigh", "eigvalsh", "cross", "LinAlgError"]
 
 
 def _square(name: str, A) -> Tensor:
@@ -100,6 +101,17 @@ def eigh(A) -> EighResult:
 def eigvalsh(A) -> Tensor:
     """Eigenvalues (ascending) of a symmetric matrix."""
     return _R.eigvalsh(_square("eigvalsh", A))
+
+
+def cross(input, other, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the last by default), broadcasting the
+    other dimensions (the inputs must have as many).
+
+    >>> import chainrule as cr
+    >>> cr.linalg.cross(cr.tensor([[1., 0., 0.]]), cr.tensor([[0., 1., 0.]]))
+    tensor([[0., 0., 1.]])
+    """
+    return _math_ops.linalg_cross(tensor_arg(input), other, dim=dim)
 
 
 def norm(input, ord=None, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A002

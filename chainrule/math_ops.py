@@ -9,8 +9,12 @@ returning results of the first tensor argument's class, NumPy's when given no te
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule import numpy_arrays, ops
 from chainrule import rules as R
+from chainrule.arguments import one_dim
+from chainrule.errors import ShapeError, broadcast_mismatch
 from chainrule.ops import unary
 from chainrule.tensor_base import TensorBase
 
@@ -68,15 +72,24 @@ def fmin(input, other) -> TensorBase:
 # Arrays rearranged, with PyTorch's names and arguments (NumPy's are in numpy_arrays.py)
 
 
+def _matrices(name: str, input):
+    """``input`` as an operand, checked to be a matrix or a batch of them."""
+    x = ops.operand(input)
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: input tensor must have at least 2 dimensions (it has shape "
+                         f"{tuple(x.shape)})")
+    return x
+
+
 def tril(input, diagonal: int = 0) -> TensorBase:
     """``input`` (a matrix, or a batch of them) with the entries above its ``diagonal``-th
     diagonal set to zero."""
-    return numpy_arrays.tril(input, diagonal)
+    return numpy_arrays.tril(_matrices("tril", input), diagonal)
 
 
 def triu(input, diagonal: int = 0) -> TensorBase:
     """``input`` with the entries below its ``diagonal``-th diagonal set to zero."""
-    return numpy_arrays.triu(input, diagonal)
+    return numpy_arrays.triu(_matrices("triu", input), diagonal)
 
 
 def diag(input, diagonal: int = 0) -> TensorBase:
@@ -98,7 +111,12 @@ def trace(input) -> TensorBase:
     >>> cr.trace(cr.tensor([[1., 2.], [3., 4.]]))
     tensor(5.)
     """
-    return numpy_arrays.trace(input)
+    x = ops.operand(input)
+    if x.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix, but got tensor with dim {x.ndim} (shape "
+                         f"{tuple(x.shape)}); for a batch of matrices use "
+                         "diagonal(x, 0, -2, -1).sum(-1)")
+    return numpy_arrays.trace(x)
 
 
 def kron(input, other) -> TensorBase:
@@ -109,6 +127,10 @@ def kron(input, other) -> TensorBase:
 def roll(input, shifts, dims=None) -> TensorBase:
     """The entries shifted by ``shifts`` along ``dims`` (of the flattened tensor by default),
     those that fall off one end coming back at the other."""
+    counts = (np.size(ops.data_of(shifts)), 0 if dims is None else np.size(dims))
+    if counts[0] != max(counts[1], 1):  # (one shift per dim: NumPy would broadcast)
+        raise ShapeError(f"roll: shifts and dimensions must align. shifts: {counts[0]}, "
+                         f"dims:{counts[1]}; give one shift per dimension")
     return numpy_arrays.roll(input, shifts, dims)
 
 
@@ -125,7 +147,10 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> TensorB
 def repeat_interleave(input, repeats, dim=None) -> TensorBase:
     """Each entry repeated ``repeats`` times along ``dim`` (of the flattened tensor by
     default)."""
-    return numpy_arrays.repeat(input, ops.data_of(repeats), dim)
+    x = ops.operand(input)
+    if dim is not None:
+        one_dim("repeat_interleave", dim, x.ndim)
+    return numpy_arrays.repeat(x, ops.data_of(repeats), dim)
 
 
 def fliplr(input) -> TensorBase:
@@ -136,3 +161,54 @@ def fliplr(input) -> TensorBase:
 def flipud(input) -> TensorBase:
     """``input`` upside down (reversed along dimension 0)."""
     return numpy_arrays.flipud(input)
+
+
+def ravel(input) -> TensorBase:
+    """The entries as a vector, row by row (a view where the layout allows, as ``reshape``).
+
+    >>> import chainrule as cr
+    >>> cr.ravel(cr.tensor([[1., 2.], [3., 4.]]))
+    tensor([1., 2., 3., 4.])
+    """
+    return ops.reshape(input, -1)
+
+
+def _cross(name: str, input, other, dim: int) -> TensorBase:
+    """PyTorch's cross product along ``dim``: inputs of as many dimensions, of length 3 along
+    ``dim``, broadcasting in the others."""
+    x, y = ops.operand(input), ops.operand(other)
+    if x.ndim != y.ndim:
+        raise ShapeError(f"{name}: inputs must have the same number of dimensions (got shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)})")
+    mismatch = broadcast_mismatch([x.shape, y.shape])
+    if mismatch is not None:
+        raise ShapeError(f"{name}: {mismatch} (got shapes {tuple(x.shape)} and "
+                         f"{tuple(y.shape)})")
+    d = one_dim(name, dim, x.ndim)
+    if x.ndim == 0 or x.shape[d] != 3 or y.shape[d] != 3:
+        lengths = "0-d inputs" if x.ndim == 0 else f"{x.shape[d]} and {y.shape[d]}"
+        raise ShapeError(f"{name}: inputs dimension {dim} must have length 3. Got {lengths}")
+    return numpy_arrays.cross(x, y, axis=d)
+
+
+def cross(input, other, dim=None) -> TensorBase:
+    """The cross product of 3-vectors along ``dim`` (by default the first dimension of size
+    3, as PyTorch's ``torch.cross``; ``chainrule.linalg.cross`` takes the last).
+
+    >>> import chainrule as cr
+    >>> cr.cross(cr.tensor([1., 0., 0.]), cr.tensor([0., 1., 0.]))
+    tensor([0., 0., 1.])
+    """
+    if dim is None:
+        shape = ops.operand(input).shape
+        if 3 not in shape:
+            raise ShapeError(f"cross: no dimension of size 3 in input (of shape {tuple(shape)}); "
+                             "pass dim")
+        dim = list(shape).index(3)
+    return _cross("cross", input, other, dim)
+
+
+def linalg_cross(input, other, *, dim: int = -1) -> TensorBase:
+    """``chainrule.linalg.cross``: the cross product of 3-vectors along ``dim`` (the last by
+    default)."""
+    return _cross("linalg.cross", input, other, dim)

@@ -31,6 +31,9 @@ import numpy as _np
 
 from chainrule import norms as _norms
 from chainrule import numpy_arrays as _arrays
+from chainrule import numpy_construction as _construction
+from chainrule import numpy_pad as _pad
+from chainrule import numpy_sampled as _sampled
 from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
@@ -42,10 +45,9 @@ float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 # creation: plain NumPy arrays (what you differentiate with respect to is up to the transform)
-array, asarray, zeros, ones, full, empty = _np.array, _np.asarray, _np.zeros, _np.ones, \
-    _np.full, _np.empty
+zeros, ones, full, empty = _np.zeros, _np.ones, _np.full, _np.empty
 zeros_like, ones_like, full_like = _np.zeros_like, _np.ones_like, _np.full_like
-arange, linspace, eye, identity = _np.arange, _np.linspace, _np.eye, _np.identity
+arange, eye, identity = _np.arange, _np.eye, _np.identity
 
 
 def _has_tensor(values) -> bool:
@@ -213,10 +215,19 @@ mean = _reduction(_np.mean, _ops.mean)
 prod = _reduction(_np.prod, _ops.prod)
 max = amax = _numpy_or(_np.max, lambda a, axis=None, keepdims=False: _ops.amax(a, axis, keepdims))  # noqa: A001
 min = amin = _numpy_or(_np.min, lambda a, axis=None, keepdims=False: _ops.amin(a, axis, keepdims))  # noqa: A001
-var = _numpy_or(_np.var, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
-                _ops.var(a, axis, correction=ddof, keepdim=keepdims))
-std = _numpy_or(_np.std, lambda a, axis=None, dtype=None, ddof=0, keepdims=False:
-                _ops.std(a, axis, correction=ddof, keepdim=keepdims))
+
+
+def _spread(ops_func):
+    """NumPy's ``var`` or ``std``: computed in ``dtype`` when given (the array cast first)."""
+    def spread(a, axis=None, dtype=None, ddof=0, keepdims=False):
+        a = _ops.operand(a) if dtype is None else _ops.to(a, dtype)
+        return ops_func(a, axis, correction=ddof, keepdim=keepdims)
+
+    return spread
+
+
+var = _numpy_or(_np.var, _spread(_ops.var))
+std = _numpy_or(_np.std, _spread(_ops.std))
 
 # --------------------------------------------------------------------------------------------
 # products
@@ -302,8 +313,6 @@ expand_dims = _numpy_or(_np.expand_dims, _expand_dims)
 squeeze = _numpy_or(_np.squeeze, lambda a, axis=None: _ops.squeeze(a, axis))
 ravel = _numpy_or(_np.ravel, lambda a: _ops.reshape(a, -1))
 broadcast_to = _numpy_or(_np.broadcast_to, lambda array, shape: _ops.broadcast_to(array, shape))
-concatenate = _numpy_or(_np.concatenate, lambda arrays, axis=0: _ops.cat(arrays, axis))
-stack = _numpy_or(_np.stack, lambda arrays, axis=0: _ops.stack(arrays, axis))
 flip = _numpy_or(_np.flip, lambda m, axis=None: _ops.flip(m, axis))
 tile = _numpy_or(_np.tile, lambda A, reps: _ops.tile(A, reps))
 
@@ -350,6 +359,20 @@ vsplit = _numpy_or(_np.vsplit, _arrays.vsplit)
 hsplit = _numpy_or(_np.hsplit, _arrays.hsplit)
 dsplit = _numpy_or(_np.dsplit, _arrays.dsplit)
 append = _numpy_or(_np.append, _arrays.append)
+select = _numpy_or(_np.select, _arrays.select)
+cross = _numpy_or(_np.cross, _arrays.cross)
+pad = _numpy_or(_np.pad, _pad.pad)
+gradient = _numpy_or(_np.gradient, _sampled.gradient)
+interp = _numpy_or(_np.interp, _sampled.interp)
+
+# arrays built from pieces among which there are Tensors (chainrule/numpy_construction.py)
+array = _numpy_or(_np.array, _construction.array)
+asarray = _numpy_or(_np.asarray, _construction.asarray)
+concatenate = _numpy_or(_np.concatenate, _construction.concatenate)
+stack = _numpy_or(_np.stack, _construction.stack)
+linspace = _numpy_or(_np.linspace, _construction.linspace)
+r_ = _construction.AxisConcatenator("r_", _np.r_, _renamed)
+c_ = _construction.AxisConcatenator("c_", _np.c_, _renamed, axis=-1, ndmin=2, trans1d=0)
 
 # --------------------------------------------------------------------------------------------
 # functions without gradient: NumPy's results (they carry nothing to differentiate)

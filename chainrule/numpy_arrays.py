@@ -1,23 +1,33 @@
 """NumPy's functions that rearrange or combine arrays (``diag``, ``trace``, ``tril``, ``kron``,
 ``roll``, ``rot90``, ``repeat``, ``diff``, the ``atleast``, ``stack`` and ``split`` families,
-``append``), for :mod:`chainrule.numpy`, which calls them when a Tensor is among the
-arguments (NumPy's own functions answer plain arrays).
+``append``, ``select``, ``cross``), for :mod:`chainrule.numpy`, which calls them when a Tensor
+is among the arguments (NumPy's own functions answer plain arrays), and for the operations
+with PyTorch's names of :mod:`chainrule.math_ops`.
 
 Each is written with chainrule's operations (indexing, ``where``, ``einsum``, ``cat``), so
 reverse mode, forward mode and every higher order come from the primitives' rules.  Results
 are copies where NumPy returns read-only views (``diagonal``): only PyTorch's view operations
 share storage.
+
+An axis out of range is refused (``IndexError``, PyTorch's "Dimension out of range"; NumPy's
+``AxisError`` is an IndexError too), never wrapped around.  An error names the function
+without the namespace (``diagonal: ...``): :mod:`chainrule.numpy` puts ``chainrule.numpy.``
+in front of it.
 """
 
 from __future__ import annotations
 
 import builtins
 import string
+import warnings
 
 import numpy as np
 
 from chainrule import ops
 from chainrule import rules as R
+from chainrule.arguments import like, one_dim
+from chainrule.errors import ShapeError, broadcast_mismatch
+from chainrule.tensor_base import TensorBase
 
 
 def _along(axis: int, ndim: int, index) -> tuple:
@@ -25,10 +35,34 @@ def _along(axis: int, ndim: int, index) -> tuple:
     return (slice(None),) * (axis % ndim) + (index,)
 
 
+def _to_last(x, axis: int):
+    """``x`` with its (non-negative) ``axis`` moved to the end."""
+    return ops.permute(x, [d for d in range(x.ndim) if d != axis] + [axis])
+
+
+def _from_last(x, axis: int):
+    """``x`` with its last axis moved to position ``axis`` (non-negative)."""
+    order = list(range(x.ndim - 1))
+    order.insert(axis, x.ndim - 1)
+    return ops.permute(x, order)
+
+
+def _matrix_axes(name: str, a, axis1: int, axis2: int) -> tuple[int, int]:
+    """Two different axes of ``a`` (at least 2-D), as non-negative ints."""
+    if a.ndim < 2:
+        raise ShapeError(f"{name}: the input must have at least 2 dimensions, but it has shape "
+                         f"{tuple(a.shape)}")
+    first, second = one_dim(name, axis1, a.ndim), one_dim(name, axis2, a.ndim)
+    if first == second:
+        raise ShapeError(f"{name}: the two axes (dims) must be different, but both are {first} "
+                         f"(got {axis1} and {axis2})")
+    return first, second
+
+
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
     """The diagonal of the planes ``axis1``, ``axis2`` (as the last axis of the result)."""
     a = ops.operand(a)
-    axis1, axis2 = axis1 % a.ndim, axis2 % a.ndim
+    axis1, axis2 = _matrix_axes("diagonal", a, axis1, axis2)
     rest = [d for d in range(a.ndim) if d not in (axis1, axis2)]
     moved = ops.permute(a, rest + [axis1, axis2])
     n1, n2 = a.shape[axis1], a.shape[axis2]
@@ -37,8 +71,11 @@ def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
 
 
 def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None, out=None):
-    """The sum of the diagonal (of each plane ``axis1``, ``axis2``)."""
-    return ops.sum(diagonal(a, offset, axis1, axis2), -1)
+    """The sum of the diagonal (of each plane ``axis1``, ``axis2``), in ``dtype`` if given."""
+    if out is not None:
+        raise TypeError("trace(..., out=...): functions with out=... arguments don't support "
+                        "automatic differentiation; assign the result instead")
+    return ops.sum(diagonal(a, offset, axis1, axis2), -1, dtype=dtype)
 
 
 def diag(v, k: int = 0):
@@ -48,7 +85,7 @@ def diag(v, k: int = 0):
     if v.ndim == 2:
         return diagonal(v, k)
     if v.ndim != 1:
-        raise ValueError(f"chainrule.numpy.diag: input must be 1-d or 2-d, got shape {v.shape}")
+        raise ShapeError(f"diag: input must be 1-d or 2-d, got shape {tuple(v.shape)}")
     n = v.shape[0] + abs(k)
     positions = np.arange(v.shape[0])
     rows, columns = positions + builtins.max(0, -k), positions + builtins.max(0, k)
@@ -56,21 +93,24 @@ def diag(v, k: int = 0):
                        index=(rows, columns))
 
 
-def _lower(shape, k: int):
-    return np.tri(shape[-2], shape[-1], k, dtype=bool)
+def _lower(name: str, m, k: int):
+    """Where the entries on and below the ``k``-th diagonal of ``m``'s last two axes are (a
+    vector counts as a row that is repeated into a square, as in NumPy)."""
+    if m.ndim == 0:
+        raise ShapeError(f"{name}: input must have at least 1 dimension, got a 0-d array")
+    return np.tri(*m.shape[-2:], k=k, dtype=bool)
 
 
 def tril(m, k: int = 0):
-    """``m`` with the entries above its ``k``-th diagonal set to zero."""
+    """``m`` with the entries above its ``k``-th diagonal set to zero (in ``m``'s dtype)."""
     m = ops.operand(m)
-    return R.where(_lower(m.shape, k), m, 0.0 * np.ones((), np.result_type(ops.data_of(m))))
+    return R.where(_lower("tril", m, k), m, np.zeros((), m.dtype))
 
 
 def triu(m, k: int = 0):
-    """``m`` with the entries below its ``k``-th diagonal set to zero."""
+    """``m`` with the entries below its ``k``-th diagonal set to zero (in ``m``'s dtype)."""
     m = ops.operand(m)
-    return R.where(~_lower(m.shape, k - 1), m,
-                   0.0 * np.ones((), np.result_type(ops.data_of(m))))
+    return R.where(~_lower("triu", m, k - 1), m, np.zeros((), m.dtype))
 
 
 def kron(a, b):
@@ -91,27 +131,33 @@ def roll(a, shift, axis=None):
     a = ops.operand(a)
     if axis is None:
         return ops.reshape(roll(ops.reshape(a, -1), shift, 0), tuple(a.shape))
-    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    try:
+        shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    except ValueError:
+        raise ShapeError(f"roll: shifts and dimensions must align: {np.size(shift)} shifts for "
+                         f"{np.size(axis)} dimensions; give one shift per dimension") from None
     for s, d in zip(shifts.ravel(), axes.ravel()):
-        n = a.shape[int(d)]
-        a = ops.getitem(a, _along(int(d), a.ndim, (np.arange(n) - int(s)) % builtins.max(n, 1)))
+        d = one_dim("roll", d, a.ndim)
+        n = a.shape[d]
+        a = ops.getitem(a, _along(d, a.ndim, (np.arange(n) - int(s)) % builtins.max(n, 1)))
     return a
 
 
 def rot90(m, k: int = 1, axes=(0, 1)):
     """``m`` rotated by 90 degrees ``k`` times, from the first axis of ``axes`` to the second."""
     m = ops.operand(m)
-    first, second = axes[0] % m.ndim, axes[1] % m.ndim
-    order = list(range(m.ndim))
-    order[first], order[second] = order[second], order[first]
+    if len(axes) != 2:
+        raise ShapeError(f"rot90: expected total rotation dims == 2 (len(axes) must be 2), but got "
+                         f"axes = {tuple(axes)}")
+    first, second = _matrix_axes("rot90", m, *axes)
     k %= 4
     if k == 0:
         return ops.clone(m)
     if k == 2:
         return ops.flip(m, (first, second))
     if k == 1:
-        return ops.permute(ops.flip(m, second), order)
-    return ops.flip(ops.permute(m, order), second)
+        return ops.transpose(ops.flip(m, second), first, second)
+    return ops.flip(ops.transpose(m, first, second), second)
 
 
 def flipud(m):
@@ -130,6 +176,9 @@ def repeat(a, repeats, axis=None):
     a = ops.operand(a)
     if axis is None:
         a, axis = ops.reshape(a, -1), 0
+    axis = one_dim("repeat", axis, a.ndim)
+    if a.ndim == 0:  # (NumPy repeats a 0-d array along axis 0 as a vector of one)
+        a = ops.reshape(a, -1)
     positions = np.repeat(np.arange(a.shape[axis]), repeats)
     return ops.getitem(a, _along(axis, a.ndim, positions))
 
@@ -137,6 +186,12 @@ def repeat(a, repeats, axis=None):
 def diff(a, n: int = 1, axis: int = -1, prepend=None, append=None):
     """The ``n``-th differences along ``axis``: ``a[i + 1] - a[i]``, ``n`` times."""
     a = ops.operand(a)
+    if a.ndim == 0:
+        raise ShapeError("diff: expects input to be at least one-dimensional, but got a 0-d "
+                         "array")
+    if n < 0:
+        raise ValueError(f"diff: order must be non-negative but got {n}")
+    axis = one_dim("diff", axis, a.ndim)
     pieces = [v for v in (prepend, a, append) if v is not None]
     if len(pieces) > 1:
         a = _concatenate_with_scalars(pieces, axis, a.shape)
@@ -269,3 +324,80 @@ def append(arr, values, axis=None):
     if axis is None:
         return ops.cat([ops.reshape(ops.operand(arr), -1), ops.reshape(ops.operand(values), -1)])
     return ops.cat([arr, values], axis)
+
+
+def select(condlist, choicelist, default=0):
+    """The entries of ``choicelist[i]`` where ``condlist[i]`` is the first condition that
+    holds, ``default`` where none does (all broadcast together; the conditions carry no
+    gradient)."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("select: list of cases must be same length as list of conditions "
+                         f"({len(choicelist)} choices for {len(condlist)} conditions)")
+    if len(condlist) == 0:
+        raise ValueError("select: select with an empty condition list is not possible")
+    # Python's numbers stay numbers, so that they take the arrays' dtype (NumPy 2's rule)
+    choices = [c if type(c) in (int, float, complex) else ops.operand(c)
+               for c in [*choicelist, default]]
+    try:
+        dtype = np.result_type(*[ops.data_of(c) for c in choices])
+    except TypeError as err:
+        raise TypeError(f"select: Choicelist and default value do not have a common dtype: "
+                        f"{err}") from None
+    conditions = [np.asarray(ops.data_of(c)) for c in condlist]
+    for i, condition in enumerate(conditions):
+        if condition.dtype != np.bool_:
+            raise TypeError(f"select: invalid entry {i} in condlist: should be boolean ndarray "
+                            f"(it has dtype {condition.dtype})")
+    choices = [ops.to(c, dtype) for c in choices]
+    # the first condition that holds wins: lay the choices over the default, the last first
+    result = choices[-1]
+    for condition, choice in zip(conditions[::-1], choices[-2::-1]):
+        result = R.where(condition, choice, result)
+    if isinstance(result, TensorBase):
+        return result
+    return like([*condlist, *choicelist, default], result)  # (a Tensor, if one was given)
+
+
+def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis=None):
+    """The cross product of the 3-vectors (or 2-vectors, deprecated as in NumPy 2) along
+    ``axisa`` of ``a`` and ``axisb`` of ``b``, broadcasting the rest; the vectors of the
+    result lie along ``axisc`` (``axis`` sets all three)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = ops.operand(a), ops.operand(b)
+    if a.ndim < 1 or b.ndim < 1:
+        raise ValueError("cross: At least one array has zero dimension; pass arrays of vectors")
+    a = _to_last(a, one_dim("cross", axisa, a.ndim))
+    b = _to_last(b, one_dim("cross", axisb, b.ndim))
+    m, n = a.shape[-1], b.shape[-1]
+    if m not in (2, 3) or n not in (2, 3):
+        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must be 2 "
+                         f"or 3), but the vectors have {m} and {n} entries")
+    if 2 in (m, n):
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                      "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                      DeprecationWarning, stacklevel=3)
+    mismatch = broadcast_mismatch([a.shape[:-1], b.shape[:-1]])
+    if mismatch is not None:
+        raise ShapeError(f"cross: the vectors' other axes do not broadcast: {mismatch} (shapes "
+                         f"{tuple(a.shape[:-1])} and {tuple(b.shape[:-1])})")
+    dtype = np.promote_types(a.dtype, b.dtype)
+    a, b = ops.to(a, dtype), ops.to(b, dtype)
+    a0, a1, b0, b1 = (ops.getitem(v, (Ellipsis, i)) for v, i in ((a, 0), (a, 1), (b, 0), (b, 1)))
+    # (a0, a1, a2) x (b0, b1, b2) = (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0), a 2-vector
+    # having a2 = 0; NumPy's order of operations, so that the values are NumPy's to the bit
+    third = a0 * b1 - a1 * b0
+    if m == n == 2:
+        return third
+    if m == 2:
+        b2 = ops.getitem(b, (Ellipsis, 2))
+        components = [a1 * b2, -(a0 * b2), third]
+    elif n == 2:
+        a2 = ops.getitem(a, (Ellipsis, 2))
+        components = [-(a2 * b1), a2 * b0, third]
+    else:
+        a2, b2 = ops.getitem(a, (Ellipsis, 2)), ops.getitem(b, (Ellipsis, 2))
+        components = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, third]
+    shape = np.broadcast_shapes(*(np.shape(ops.data_of(c)) for c in components))
+    product = ops.stack([ops.broadcast_to(c, shape) for c in components], -1)
+    return _from_last(product, one_dim("cross", axisc, product.ndim))

@@ -586,6 +586,7 @@ class Tensor(TensorBase):
     repeat_interleave = math_ops.repeat_interleave
     fliplr = math_ops.fliplr
     flipud = math_ops.flipud
+    cross = math_ops.cross
     # reductions
     sum = ops.sum
     mean = ops.mean
@@ -613,6 +614,7 @@ class Tensor(TensorBase):
     reshape = ops.reshape
     view = ops.view
     flatten = ops.flatten
+    ravel = math_ops.ravel
     squeeze = ops.squeeze
     unsqueeze = ops.unsqueeze
     permute = ops.permute

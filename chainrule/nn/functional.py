@@ -1,4 +1,5 @@
-"""``chainrule.nn.functional``: the loss and activation functions of ``torch.nn.functional``.
+"""``chainrule.nn.functional``: the loss and activation functions of ``torch.nn.functional``,
+and ``pad``.
 
 ``cross_entropy`` is one primitive (``rules.softmax_cross_entropy``) followed by the reduction,
 so a classifier's loss records two or three nodes where log-softmax, a product with one-hot
@@ -19,12 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import numpy_pad
 from chainrule import rules as R
+from chainrule.arguments import as_shape
 from chainrule.functions import log_softmax, relu, sigmoid, softmax, tanh, tensor_arg
+from chainrule.numpy_pad import gather
 from chainrule.rules.losses import one_hot
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
-__all__ = ["cross_entropy", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = ["cross_entropy", "log_softmax", "pad", "relu", "sigmoid", "softmax", "tanh"]
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -177,3 +181,92 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
         # target ignored sends a zero gradient to the logits (no sample takes part)
         return total + np.nan if any_ignored and ignored.all() else total * np.nan
     return total / count
+
+
+PAD_MODES = {"constant": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
+    """``input`` padded as ``torch.nn.functional.pad``: ``pad`` gives (before, after) pairs
+    for the last dimension, then the one before it, and so on; a negative width crops.
+
+    ``'constant'`` fills with ``value`` (0 by default) and pads any dimensions;
+    ``'reflect'`` (about the edge), ``'replicate'`` (the edge repeated) and ``'circular'``
+    (wrapped around) pad the last 1, 2 or 3 dimensions of a tensor with one or two more
+    (batch and channels), as PyTorch's.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.pad(cr.tensor([[1., 2., 3.]]), (2, 1), mode="reflect")
+    tensor([[3., 2., 1., 2., 3., 2.]])
+    """
+    x = tensor_arg(input)
+    widths = as_shape("pad", (pad,), "pad")
+    if len(widths) % 2:
+        raise RuntimeError(f"pad: Padding length must be divisible by 2 (got {widths})")
+    if len(widths) // 2 > x.ndim:
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(widths)} and input of "
+                           f"dimension {x.ndim}")
+    if mode not in PAD_MODES:
+        raise NotImplementedError(f"pad: Unrecognised padding mode {mode}; use one of "
+                                  f"{sorted(PAD_MODES)}")
+    pairs = [(0, 0)] * x.ndim
+    for i in range(len(widths) // 2):
+        pairs[x.ndim - 1 - i] = (widths[2 * i], widths[2 * i + 1])
+    for d, (before, after) in enumerate(pairs):
+        if x.shape[d] + before + after < 0:
+            raise RuntimeError(f"pad: the padding ({before}, {after}) of dimension {d} leaves "
+                               f"{x.shape[d] + before + after} entries of its {x.shape[d]}; the "
+                               "result would have a negative size")
+    if mode == "constant":
+        return _padded_with(x, pairs, 0 if value is None else value)
+    if value is not None:
+        raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
+    _check_pad_shape(x, len(widths) // 2, mode, pairs)
+    return gather(x, [_pad_indices(n, pair, mode) for n, pair in zip(x.shape, pairs)])
+
+
+def _padded_with(x: Tensor, pairs, value) -> Tensor:
+    """``x`` cropped where a width is negative, then padded with ``value`` (in its dtype)."""
+    x = x[tuple(slice(max(-before, 0), n - max(-after, 0))
+                for n, (before, after) in zip(x.shape, pairs))]
+    return numpy_pad.pad(x, [(max(before, 0), max(after, 0)) for before, after in pairs],
+                         constant_values=value)
+
+
+def _check_pad_shape(x: Tensor, padded: int, mode: str, pairs) -> None:
+    """Refuse what PyTorch's non-constant padding refuses: other numbers of dimensions, and
+    widths that would reflect or wrap more than the tensor holds."""
+    if padded not in (1, 2, 3) or x.ndim not in (padded + 1, padded + 2):
+        raise NotImplementedError(
+            f"pad: Padding size {2 * padded} is not supported for {x.ndim}D input tensor. "
+            f"Non-constant padding ('{mode}') pads the last 1, 2 or 3 dimensions of a tensor "
+            "with 1 or 2 more (batch, channels): 2D or 3D input with padding size 2, 3D or 4D "
+            "with 4, 4D or 5D with 6")
+    for d, (before, after) in enumerate(pairs):
+        n = x.shape[d]
+        if mode == "reflect" and (before >= n or after >= n) and (before or after):
+            raise RuntimeError(f"pad: Argument #4: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({before}, "
+                               f"{after}) at dimension {d} of input {list(x.shape)}")
+        if mode == "circular" and (before > n or after > n):
+            raise RuntimeError(f"pad: Padding value causes wrapping around more than once: "
+                               f"padding ({before}, {after}) at dimension {d} of input "
+                               f"{list(x.shape)}")
+        if mode == "replicate" and n == 0 and (before or after):
+            raise RuntimeError(f"pad: cannot replicate the edge of dimension {d} of input "
+                               f"{list(x.shape)}, which is empty")
+
+
+def _pad_indices(n: int, pair, mode: str) -> np.ndarray:
+    """Which entry of a dimension of size ``n`` each entry of its padding is (PyTorch's
+    reflection and replication index the uncropped dimension; its circular padding wraps the
+    cropped one)."""
+    before, after = pair
+    grow = (max(before, 0), max(after, 0))
+    if mode == "circular":
+        kept = np.arange(n)[max(-before, 0):n - max(-after, 0)]
+        return np.pad(kept, grow, "wrap") if kept.size else kept
+    grown = np.pad(np.arange(n), grow, PAD_MODES[mode])
+    return grown[max(-before, 0):len(grown) - max(-after, 0)]

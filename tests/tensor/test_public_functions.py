@@ -113,6 +113,14 @@ ARRAY_CASES = {  # name: (chainrule's or torch's call, NumPy's)
                           lambda a: np.repeat(a, 2, 0)),
     "fliplr": (lambda m, x: m.fliplr(x), np.fliplr),
     "flipud": (lambda m, x: m.flipud(x), np.flipud),
+    "cross": (lambda m, x: m.cross(x, x ** 2, dim=0), lambda a: np.cross(a, a ** 2, axis=0)),
+    "cross as a method": (lambda m, x: x[:, :2].T.cross(x[:, 1:3].T, dim=1),
+                          lambda a: np.cross(a[:, :2].T, a[:, 1:3].T)),
+    "linalg.cross": (lambda m, x: m.linalg.cross(x[None, :, :1].mT, x[None, :, 1:].mT),
+                     lambda a: np.cross(a[None, :, :1].swapaxes(1, 2),
+                                        a[None, :, 1:].swapaxes(1, 2))),
+    "ravel": (lambda m, x: m.ravel(x.T), lambda a: np.ravel(a.T)),
+    "ravel as a method": (lambda m, x: x[1:].ravel(), lambda a: np.ravel(a[1:])),
 }
 
 
@@ -135,3 +143,83 @@ def test_array_functions_agree_with_pytorch(name):
     (ours(cr, x) ** 2).sum().backward()
     (ours(torch, t) ** 2).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+def test_cross_takes_the_first_dimension_of_size_3_by_default():
+    a, b = np.random.default_rng(4).standard_normal((2, 4, 3, 3))
+    ours = cr.cross(cr.tensor(a), cr.tensor(b))  # (dimension 1, as PyTorch's default)
+    np.testing.assert_array_equal(ours.numpy(), np.cross(a, b, axis=1))
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning):  # (PyTorch deprecates the default; chainrule keeps it)
+        theirs = torch.cross(torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-15)
+
+
+PADS = [((1, 2), "constant", None), ((1, -1, -1, 2), "constant", 1.5),
+        ((2, 0, 1, 1, 0, 3), "constant", -2.0), ((1, 2), "reflect", None),
+        ((2, 3, 1, 2), "reflect", None), ((-1, 2), "reflect", None),
+        ((3, 4, 5, 1), "replicate", None), ((-1, 2, 1, -2), "replicate", None),
+        ((4, 5, 3, 3), "circular", None), ((-1, 2), "circular", None),
+        ((1, 1, 2, 1, 1, 2), "circular", None)]
+
+
+def padded_input(pad) -> np.ndarray:
+    """A batch of one channel more than padded dimensions (what PyTorch's modes take)."""
+    return np.random.default_rng(5).standard_normal((2, 3, 4, 5, 6)[-(len(pad) // 2 + 2):])
+
+
+@pytest.mark.parametrize(("pad", "mode", "value"), PADS)
+def test_nn_functional_pad(pad, mode, value):
+    x = padded_input(pad)
+    numpys = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}[mode]
+    pairs = [(0, 0)] * (x.ndim - len(pad) // 2) + [tuple(pad[i:i + 2]) for i in
+                                              range(len(pad) - 2, -1, -2)]
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, pairs))
+    grow = [(max(b, 0), max(a, 0)) for b, a in pairs]
+    kw = {} if value is None else {"constant_values": value}
+    # NumPy's padding of the cropped array (PyTorch's reflection and replication crop after)
+    if mode == "circular" or all(min(p) >= 0 for p in pairs):
+        expected = np.pad(x[crop], grow, numpys, **kw)
+    else:
+        expected = np.pad(x, grow, numpys, **kw)[tuple(
+            slice(max(-b, 0), n + max(b, 0) + max(a, 0) - max(-a, 0))
+            for n, (b, a) in zip(x.shape, pairs))]
+    t = cr.tensor(x, requires_grad=True)
+    np.testing.assert_array_equal(cr.nn.functional.pad(t, pad, mode, value).detach().numpy(),
+                                  expected)
+    assert cr.autograd.gradcheck(lambda u: cr.nn.functional.pad(u, pad, mode, value), (t,))
+
+
+@pytest.mark.parametrize(("pad", "mode", "value"), PADS)
+def test_nn_functional_pad_agrees_with_pytorch(pad, mode, value):
+    torch = pytest.importorskip("torch")
+    x = padded_input(pad)
+    ours = cr.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    weights = np.random.default_rng(6).standard_normal(
+        cr.nn.functional.pad(ours, pad, mode, value).shape)
+    (cr.nn.functional.pad(ours, pad, mode, value) * cr.tensor(weights)).sum().backward()
+    (torch.nn.functional.pad(theirs, pad, mode, value) * torch.tensor(weights)).sum().backward()
+    # (the same sums of the same terms, maybe in another order)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(cr.nn.functional.pad(ours, pad, mode, value).detach().numpy(),
+                                  torch.nn.functional.pad(theirs, pad, mode, value).detach())
+
+
+def test_nn_functional_pad_keeps_an_integer_dtype():
+    out = cr.nn.functional.pad(cr.arange(6).reshape(2, 3), (1, 1), value=2.5)
+    assert out.dtype == cr.int64 and out.tolist() == [[2, 0, 1, 2, 2], [2, 3, 4, 5, 2]]
+
+
+def test_linspace_between_tensors_is_differentiable():
+    start = cr.tensor(-1.0, dtype=cr.float64, requires_grad=True)
+    end = cr.tensor(3.0, dtype=cr.float64, requires_grad=True)
+    y = cr.linspace(start, end, 5, dtype=cr.float64)
+    np.testing.assert_array_equal(y.detach().numpy(), np.linspace(-1.0, 3.0, 5))
+    (y * cr.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=cr.float64)).sum().backward()
+    # y_i = start + i (end - start) / 4: d/dstart = sum_i w_i (1 - i/4), d/dend = sum_i w_i i/4
+    assert start.grad.item() == 5.0 and end.grad.item() == 10.0
+    assert cr.linspace(0.0, end, 3).dtype == cr.get_default_dtype()  # (PyTorch's dtype)
+    assert cr.autograd.gradgradcheck(lambda s, e: cr.linspace(s, e, 4, dtype=cr.float64) ** 2,
+                                     (start, end))
