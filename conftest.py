@@ -13,6 +13,13 @@ DOCTESTS_NEEDING = {
 }
 
 
+# Modules that cannot be imported without an optional package (their doctests with them):
+# chainrule.scipy and the rules it adds raise ImportError without SciPy, by design.
+collect_ignore = []
+if importlib.util.find_spec("scipy") is None:
+    collect_ignore += ["chainrule/scipy", "chainrule/rules/special.py"]
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         dtest = getattr(item, "dtest", None)  # only doctest items have one

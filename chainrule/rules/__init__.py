@@ -4,7 +4,9 @@ One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's ot
 elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
 joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
 linear algebra), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry; this
-docstring is the manual.
+docstring is the manual.  ``special.py`` (SciPy's special functions) needs SciPy, so this
+package does not import it: ``chainrule.scipy`` does, and its primitives join the registry
+then.
 
 How to read (and write) an entry
 --------------------------------

@@ -309,6 +309,82 @@ SPECS.update({  # complex numbers (rules/elementwise.py); their real inputs are 
 })
 
 
+def spread_spectrum(rng, shape):
+    # non-symmetric, with real eigenvalues near -2, 0.5 and 2.5 (so that float32 and float64
+    # results stay real, as NumPy returns them when every eigenvalue is real)
+    return rng.uniform(-0.3, 0.3, shape) + np.diag([-2.0, 0.5, 2.5])
+
+
+SPECS.update({  # the general eigendecomposition (rules/eig.py); the vectors through |V|, which
+    # does not depend on their phases (the only derivatives the vectors have)
+    "linalg.eigvals": Spec(R.eigvals, np.linalg.eigvals, [((3, 3),), ((2, 3, 3),)],
+                           spread_spectrum),
+    "linalg.eig": Spec(lambda a: R.eig_vectors(a).abs(), lambda a: np.abs(np.linalg.eig(a)[1]),
+                       [((3, 3),), ((2, 3, 3),)], spread_spectrum),
+})
+
+
+# --------------------------------------------------------------------------------------------
+# chainrule/rules/special.py: scipy.special's functions, called through chainrule.scipy.special.
+# Its primitives join REGISTRY only when that module is imported, which needs SciPy: without
+# SciPy there are neither primitives nor entries.
+
+try:
+    import scipy.special as scipy_special  # noqa: E402
+
+    import chainrule.scipy.special as sps  # noqa: E402
+except ImportError:
+    sps = None
+
+
+def open_unit(rng, shape):
+    return rng.uniform(0.1, 0.9, shape)
+
+
+def inside_zero_two(rng, shape):
+    return rng.uniform(0.1, 1.9, shape)
+
+
+def above_minus_one(rng, shape):
+    return rng.uniform(-0.5, 2.0, shape)
+
+
+ORDERS = np.array([0, 1, 3])  # polygamma's orders, broadcast against x
+
+if sps is not None:
+    SPECS.update({
+        "scipy.special.gammaln": _unary(sps.gammaln, scipy_special.gammaln, positive),
+        "scipy.special.digamma": _unary(sps.digamma, scipy_special.digamma, positive),
+        # (orders 0, 1 and 3 along the last axis; a 0-d x is broadcast to them)
+        "scipy.special.polygamma": _unary(lambda x: sps.polygamma(ORDERS, x),
+                                          lambda x: scipy_special.polygamma(ORDERS, x),
+                                          positive),
+        "scipy.special.gamma": _unary(sps.gamma, scipy_special.gamma, positive),
+        "scipy.special.betaln": Spec(sps.betaln, scipy_special.betaln, BINARY, positive),
+        "scipy.special.beta": Spec(sps.beta, scipy_special.beta, BINARY, positive),
+        "scipy.special.erf": _unary(sps.erf, scipy_special.erf),
+        "scipy.special.erfc": _unary(sps.erfc, scipy_special.erfc),
+        "scipy.special.erfinv": _unary(sps.erfinv, scipy_special.erfinv, inside_unit),
+        "scipy.special.erfcinv": _unary(sps.erfcinv, scipy_special.erfcinv, inside_zero_two),
+        "scipy.special.erfcx": _unary(sps.erfcx, scipy_special.erfcx),
+        "scipy.special.ndtr": _unary(sps.ndtr, scipy_special.ndtr),
+        "scipy.special.ndtri": _unary(sps.ndtri, scipy_special.ndtri, open_unit),
+        "scipy.special.log_ndtr": _unary(sps.log_ndtr, scipy_special.log_ndtr),
+        "scipy.special.logit": _unary(sps.logit, scipy_special.logit, open_unit),
+        "scipy.special.xlogy": Spec(sps.xlogy, scipy_special.xlogy, BINARY, (real, positive)),
+        "scipy.special.xlog1py": Spec(sps.xlog1py, scipy_special.xlog1py, BINARY,
+                                      (real, above_minus_one)),
+        "scipy.special.i0": _unary(sps.i0, scipy_special.i0),
+        "scipy.special.i1": _unary(sps.i1, scipy_special.i1),
+        # (away from the kink of exp(-|x|) at 0)
+        "scipy.special.i0e": _unary(sps.i0e, scipy_special.i0e, away_from_zero),
+        "scipy.special.i1e": _unary(sps.i1e, scipy_special.i1e, away_from_zero),
+        "scipy.special.entr": _unary(sps.entr, scipy_special.entr, positive),
+        "scipy.special.rel_entr": Spec(sps.rel_entr, scipy_special.rel_entr, BINARY, positive),
+        "scipy.special.kl_div": Spec(sps.kl_div, scipy_special.kl_div, BINARY, positive),
+    })
+
+
 # --------------------------------------------------------------------------------------------
 # Complex numbers: every primitive is tested on complex inputs too, or says why not.
 
@@ -323,20 +399,7 @@ REAL_ONLY: dict[str, str] = {
     "linalg.eigvalsh": "complex (Hermitian) matrices are refused, not yet supported",
     "linalg.eigh": "complex (Hermitian) matrices are refused, not yet supported",
 }
+REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name in SPECS
+                  if name.startswith("scipy.special.")})
 COMPLEX: set[str] = set(SPECS) - set(REAL_ONLY)
 """The primitives checked on complex inputs (value, both modes to second order)."""
-
-def spread_spectrum(rng, shape):
-    # non-symmetric, with real eigenvalues near -2, 0.5 and 2.5 (so that float32 and float64
-    # results stay real, as NumPy returns them when every eigenvalue is real)
-    return rng.uniform(-0.3, 0.3, shape) + np.diag([-2.0, 0.5, 2.5])
-
-
-SPECS.update({  # the general eigendecomposition (rules/eig.py); the vectors through |V|, which
-    # does not depend on their phases (the only derivatives the vectors have)
-    "linalg.eigvals": Spec(R.eigvals, np.linalg.eigvals, [((3, 3),), ((2, 3, 3),)],
-                           spread_spectrum),
-    "linalg.eig": Spec(lambda a: R.eig_vectors(a).abs(), lambda a: np.abs(np.linalg.eig(a)[1]),
-                       [((3, 3),), ((2, 3, 3),)], spread_spectrum),
-})
-COMPLEX |= {"linalg.eigvals", "linalg.eig"}
