@@ -185,6 +185,7 @@ from chainrule.functions import (
     std,
     sub,
     sum,
+    svd,
     swapaxes,
     t,
     tan,

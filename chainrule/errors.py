@@ -30,9 +30,10 @@ class ShapeError(RuntimeError, ValueError):
     """Sizes that do not fit together (RuntimeError in PyTorch, ValueError in NumPy)."""
 
 
-class LinAlgError(RuntimeError, ValueError):
+class LinAlgError(RuntimeError, np.linalg.LinAlgError):
     """A matrix that is singular or not positive-definite (``torch.linalg.LinAlgError`` is a
-    RuntimeError, ``numpy.linalg.LinAlgError`` a ValueError)."""
+    RuntimeError, ``numpy.linalg.LinAlgError`` a ValueError: this is both, and a
+    ``numpy.linalg.LinAlgError``)."""
 
 
 def sizes_text(shape) -> str:

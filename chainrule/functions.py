@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from chainrule import complex_ops, math_ops, norms, ops
+from chainrule import complex_ops, linalg_ops, math_ops, norms, ops
 from chainrule.tensor import Tensor, wrap
 
 
@@ -150,6 +150,7 @@ squeeze = _public(ops.squeeze)
 std = _public(ops.std)
 sub = _public(ops.sub)
 sum = _public(ops.sum)  # noqa: A001
+svd = _public(linalg_ops.legacy_svd)
 swapaxes = _public(ops.swapaxes)
 t = _public(ops.t)
 tan = _public(ops.tan)

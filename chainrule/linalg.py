@@ -1,106 +1,169 @@
 """``chainrule.linalg``: norms, inverses, determinants, solves and decompositions, with
-PyTorch's ``torch.linalg`` names (the rules are in ``chainrule/rules/linalg.py``).
+PyTorch's ``torch.linalg`` names, signatures and named results.
 
-Each function checks that it was given (batches of) square matrices before NumPy sees them,
+Each function makes its arguments tensors and calls the operation of
+:mod:`chainrule.linalg_ops`, which checks them (the same checks as ``chainrule.numpy.linalg``'s)
 and says in PyTorch's words what is wrong: a :class:`ShapeError` for sizes, a
-:class:`LinAlgError` for a matrix that is singular or not positive-definite (both are
-RuntimeErrors, as PyTorch's, and ValueErrors, as NumPy's).
+:class:`LinAlgError` for a matrix that is singular, not positive-definite or cannot be
+decomposed (both are RuntimeErrors, as PyTorch's, and ValueErrors, as NumPy's; a
+``LinAlgError`` is also a ``numpy.linalg.LinAlgError``).  The rules are in
+``chainrule/rules/linalg.py`` and ``chainrule/rules/decompositions.py``, whose docstrings say
+where derivatives exist (repeated singular values, full matrices, QR's modes).
+
+>>> import chainrule as cr
+>>> A = cr.tensor([[3.0, 0.0], [4.0, 5.0]], requires_grad=True)
+>>> cr.linalg.svdvals(A)
+tensor([6.7082, 2.2361], grad_fn=<LinalgSvdBackward0>)
+>>> cr.linalg.matrix_norm(A, "nuc").backward()   # the gradient is U Vh, A's polar factor
+>>> A.grad
+tensor([[ 0.8944, -0.4472],
+        [ 0.4472,  0.8944]])
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from chainrule import linalg_ops as _ops
 from chainrule import math_ops as _math_ops
-from chainrule import norms as _norms
-from chainrule import rules as _R
-from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
+from chainrule.errors import LinAlgError
 from chainrule.functions import matrix_norm, tensor_arg, vector_norm
-from chainrule.norms import EighResult, SlogdetResult
+from chainrule.linalg_ops import (
+    EighResult,
+    EigResult,
+    LstsqResult,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+)
 from chainrule.tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
-           "cholesky", "eigh", "eigvalsh", "cross", "LinAlgError"]
-
-
-def _square(name: str, A) -> Tensor:
-    """``A`` as a tensor, checked to be a square matrix or a batch of them."""
-    A = tensor_arg(A)
-    if A.ndim < 2:
-        raise ShapeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions "
-                         f"(it has shape {A.shape}); pass a matrix, or a batch of matrices")
-    if A.shape[-1] != A.shape[-2]:
-        raise ShapeError(f"linalg.{name}: A must be batches of square matrices, but they are "
-                         f"{A.shape[-2]} by {A.shape[-1]} matrices (A has shape {A.shape})")
-    return A
+           "cholesky", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv", "lstsq", "cond",
+           "cross", "eig", "eigvals", "LinAlgError"]
 
 
 def inv(A) -> Tensor:
     """The inverse of a square matrix (or of each matrix of a batch)."""
-    A = _square("inv", A)
-    try:
-        return _R.inv(A)
-    except ValueError:
-        raise LinAlgError("linalg.inv: the input matrix is singular (its determinant is 0), so "
-                          "it has no inverse; to solve A x = b use linalg.solve with an "
-                          "invertible A") from None
+    return _ops.inv(tensor_arg(A))
 
 
 def det(A) -> Tensor:
     """The determinant of a square matrix (or of each matrix of a batch)."""
-    return _R.det(_square("det", A))
+    return _ops.det(tensor_arg(A))
 
 
 def slogdet(A) -> SlogdetResult:
     """``(sign, logabsdet)``; only ``logabsdet`` carries a gradient."""
-    return _norms.slogdet(_square("slogdet", A))
+    return _ops.slogdet(tensor_arg(A))
 
 
 def solve(A, B) -> Tensor:
     """The solution X of ``A @ X = B`` (B a vector or a matrix, batched as NumPy)."""
-    A, B = _square("solve", A), tensor_arg(B)
-    try:
-        return _R.solve(A, B)
-    except ValueError:
-        raise _solve_error(A, B) from None
+    return _ops.solve(tensor_arg(A), tensor_arg(B))
 
 
-def _solve_error(A, B) -> Exception:
-    """Why ``solve(A, B)`` failed: B's rows, the batch sizes, or a singular A."""
-    n = A.shape[-1]
-    if B.ndim == 0:
-        return ShapeError(f"linalg.solve: B must be a vector or a matrix, not a 0-d tensor "
-                          f"(A has shape {A.shape})")
-    rows, columns = (B.shape[0], 1) if B.ndim == 1 else B.shape[-2:]
-    if rows != n:
-        return ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
-                          f"({n}x{n} and {rows}x{columns}); B must have {n} rows (A has shape "
-                          f"{A.shape}, B {B.shape})")
-    mismatch = broadcast_mismatch([A.shape[:-2], B.shape[:-2]])
-    if mismatch is not None:
-        return ShapeError(f"linalg.solve: {mismatch} of the batch dimensions (A has shape "
-                          f"{A.shape}, B {B.shape})")
-    return LinAlgError("linalg.solve: The solver failed because the input matrix is singular; "
-                       "A X = B has no unique solution")
+def cholesky(A, *, upper: bool = False) -> Tensor:
+    """The lower-triangular L with ``L @ L.T = A`` for a symmetric positive-definite A (read
+    from its lower triangle); ``upper=True`` gives ``L.T``."""
+    return _ops.cholesky(tensor_arg(A), upper=upper)
 
 
-def cholesky(A) -> Tensor:
-    """The lower-triangular L with ``L @ L.T = A`` for symmetric positive-definite A."""
-    A = _square("cholesky", A)
-    try:
-        return _R.cholesky(A)
-    except ValueError:
-        raise LinAlgError("linalg.cholesky: The factorization could not be completed because "
-                          "the input is not positive-definite; A must be symmetric with "
-                          "positive eigenvalues") from None
+def eigh(A, UPLO: str = "L") -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from its triangle
+    ``UPLO`` (``'L'`` lower, ``'U'`` upper).
+
+    >>> import chainrule as cr
+    >>> cr.linalg.eigh(cr.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+    tensor([1., 3.])
+    """
+    return _ops.eigh(tensor_arg(A), UPLO)
 
 
-def eigh(A) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return _norms.eigh(_square("eigh", A))
+def eig(A) -> EigResult:
+    """Eigenvalues and unit eigenvectors of a square matrix, complex (as PyTorch's); only
+    functions of the vectors that do not depend on their phases have derivatives.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.eig(cr.tensor([[0.0, -1.0], [1.0, 0.0]])).eigenvalues
+    tensor([0.+1.j, 0.-1.j])
+    """
+    w, v = _ops.eig(tensor_arg(A))
+    return EigResult(_as_complex(w), _as_complex(v))
 
 
-def eigvalsh(A) -> Tensor:
-    """Eigenvalues (ascending) of a symmetric matrix."""
-    return _R.eigvalsh(_square("eigvalsh", A))
+def eigvals(A) -> Tensor:
+    """The eigenvalues of a square matrix, complex (as PyTorch's)."""
+    return _as_complex(_ops.eigvals(tensor_arg(A)))
+
+
+def _as_complex(t: Tensor) -> Tensor:
+    return t if t.is_complex() else t.to(np.result_type(t.dtype, np.complex64))
+
+
+def eigvalsh(A, UPLO: str = "L") -> Tensor:
+    """Eigenvalues (ascending) of a symmetric matrix, read from its triangle ``UPLO``."""
+    return _ops.eigvalsh(tensor_arg(A), UPLO)
+
+
+def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
+    """``(U, S, Vh)`` with ``A = U @ diag(S) @ Vh``, ``S`` descending; ``full_matrices=False``
+    for the reduced decomposition.  The vectors' gradients are finite only where the singular
+    values are distinct (and, for a non-square A, nonzero); with ``full_matrices=True`` the
+    gradient of the columns of U (rows of Vh) beyond ``min(m, n)`` is ignored, as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> U, S, Vh = cr.linalg.svd(cr.tensor([[0.0, 2.0], [1.0, 0.0]]))
+    >>> S
+    tensor([2., 1.])
+    """
+    return _ops.svd(tensor_arg(A), full_matrices, driver=driver)
+
+
+def svdvals(A, *, driver=None) -> Tensor:
+    """The singular values of A, descending; their gradient ``U diag(g) Vh`` stays finite where
+    they repeat."""
+    return _ops.svdvals(tensor_arg(A), driver=driver)
+
+
+def qr(A, mode: str = "reduced") -> QRResult:
+    """``(Q, R)`` with ``A = Q @ R``: ``mode='reduced'`` (default), ``'complete'`` or ``'r'``
+    (R alone; Q is empty).  Differentiable in every mode but ``'complete'`` with more rows
+    than columns (there the input must not require grad).
+
+    >>> import chainrule as cr
+    >>> Q, R = cr.linalg.qr(cr.tensor([[3.0, 1.0], [4.0, 2.0]]))
+    >>> (Q @ R).round(decimals=6)
+    tensor([[3., 1.],
+            [4., 2.]])
+    """
+    return _ops.qr(tensor_arg(A), mode)
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The pseudoinverse of A; singular values at most ``max(atol, rtol * s_max)`` count as
+    zero (``rtol`` defaults to ``max(m, n) * eps``, or to 0 when ``atol > 0``).  Its gradient
+    is exact at full rank, also where singular values repeat."""
+    return _ops.pinv(tensor_arg(A), atol=atol, rtol=rtol, hermitian=hermitian)
+
+
+def lstsq(A, B, rcond=None, *, driver=None) -> LstsqResult:
+    """``(solution, residuals, rank, singular_values)`` of the least-squares problem
+    ``A @ X = B``, computed by NumPy's ``lstsq`` (``gelsd``) whatever the driver; the solution
+    (and the residuals, where ``m > n`` and A has full rank) carry gradients, those of
+    ``pinv(A) @ B``.
+
+    >>> import chainrule as cr
+    >>> cr.linalg.lstsq(cr.tensor([[1.0], [1.0]]), cr.tensor([[1.0], [3.0]])).solution
+    tensor([[2.]])
+    """
+    return _ops.lstsq(tensor_arg(A), tensor_arg(B), rcond, driver=driver)
+
+
+def cond(A, p=None) -> Tensor:
+    """The condition number of A in the norm ``p`` (default: the ratio of the largest to the
+    smallest singular value)."""
+    return _ops.cond(tensor_arg(A), p)
 
 
 def cross(input, other, *, dim: int = -1) -> Tensor:

@@ -1,15 +1,16 @@
-"""Norms, and the linear-algebra operations with several results, with PyTorch's names:
-``vector_norm``, ``norm``, ``matrix_norm``, ``slogdet``, ``eigh``.
+"""Norms with PyTorch's names: ``vector_norm``, ``norm``, ``matrix_norm``.
 
 Like :mod:`chainrule.ops`, of which they are a part (kept apart to keep each module short),
 they sit below :class:`~chainrule.tensor.Tensor`, whose ``norm`` method is :func:`norm`, and
 follow the primitives' rule: results of their tensor argument's class, NumPy's when given no
-tensor.  :mod:`chainrule.linalg` makes them public with ``torch.linalg``'s names.
+tensor.  :mod:`chainrule.linalg` makes them public with ``torch.linalg``'s names.  The matrix
+norms of singular values (``'nuc'``, ``2``, ``-2``) are the sum, the largest and the smallest of
+the ``svdvals`` primitive's values: differentiable to any order, with the singular values'
+gradient ``U diag(g) Vh``, which stays finite where they repeat (at a repeated largest value
+``2`` shares its gradient evenly, as ``amax`` does).
 """
 
 from __future__ import annotations
-
-from collections import namedtuple
 
 import numpy as np
 
@@ -69,8 +70,9 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> TensorB
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase:  # noqa: A002
     """A matrix norm of ``A`` (or of each matrix of a batch), over the two dimensions ``dim``:
-    ``'fro'`` (Frobenius), ``'nuc'`` (the sum of the singular values), ``1``/``-1`` (the
-    largest/smallest column sum of ``|A|``), ``inf``/``-inf`` (row sums).
+    ``'fro'`` (Frobenius), ``'nuc'`` (the sum of the singular values), ``2``/``-2`` (the
+    largest/smallest singular value), ``1``/``-1`` (the largest/smallest column sum of
+    ``|A|``), ``inf``/``-inf`` (row sums).
 
     >>> import chainrule as cr
     >>> cr.linalg.matrix_norm(cr.tensor([[3., 0.], [0., 4.]]), "nuc")
@@ -87,31 +89,25 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase
         raise RuntimeError(f"linalg.matrix_norm: dims must be different, got {dim!r}")
     if ord == "fro":
         return vector_norm(x, 2, (rows, columns), keepdim)
-    if ord == "nuc":
-        return R.matrix_norm(x, ord="nuc", axis=(rows, columns), keepdims=bool(keepdim))
+    if ord in ("nuc", 2, -2):
+        if np.dtype(x.dtype).kind == "c":
+            raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} of complex matrices is "
+                                      f"not supported yet; pass a real matrix")
+        # the singular values of the matrices, laid out as NumPy's norm lays them out (rows,
+        # then columns, last), reduced as it reduces them
+        others = [d for d in range(x.ndim) if d not in (rows, columns)]
+        values = R.svdvals(ops.permute(x, *others, rows, columns))
+        reduce = ops.sum if ord == "nuc" else ops.amax if ord == 2 else ops.amin
+        out = reduce(values, -1)
+        for d in sorted((rows, columns)) if keepdim else ():
+            out = ops.unsqueeze(out, d)
+        return out
     if ord in (1, -1, np.inf, -np.inf):
         # ||A||_1 = the largest sum over a column of |A|; inf: over a row
         summed, across = (rows, columns) if ord in (1, -1) else (columns, rows)
         sums = ops.sum(ops.abs(x), summed, keepdim=True)
         out = (ops.amax if ord > 0 else ops.amin)(sums, across, keepdim=True)
         return out if keepdim else ops.squeeze(out, (rows, columns))
-    if ord in (2, -2):
-        raise NotImplementedError("linalg.matrix_norm: ord=2 and ord=-2 (the largest and "
-                                  "smallest singular values) are not supported yet; use 'fro' "
-                                  "or 'nuc'")
     raise RuntimeError(f"linalg.matrix_norm: Order {ord!r} not supported; use 'fro', 'nuc', "
-                       "1, -1, inf or -inf")
+                       "2, -2, 1, -1, inf or -inf")
 
-
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
-
-
-def slogdet(A) -> SlogdetResult:
-    """``(sign, logabsdet)`` of a square matrix; only ``logabsdet`` carries a gradient."""
-    return SlogdetResult(*R.slogdet(ops.operand(A)))
-
-
-def eigh(A) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    return EighResult(*R.eigh(ops.operand(A)))

@@ -29,6 +29,7 @@ import types
 
 import numpy as _np
 
+from chainrule import linalg_ops as _linalg
 from chainrule import norms as _norms
 from chainrule import numpy_arrays as _arrays
 from chainrule import numpy_construction as _construction
@@ -36,6 +37,7 @@ from chainrule import numpy_pad as _pad
 from chainrule import numpy_sampled as _sampled
 from chainrule import ops as _ops
 from chainrule import rules as _R
+from chainrule.errors import LinAlgError as _LinAlgError
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor_base import TensorBase as _TensorBase
 
@@ -416,11 +418,7 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     x = _ops.operand(x)
     matrix = (axis is None and x.ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
     if matrix and ord not in (None, "fro"):
-        # NumPy's ord=1, inf, 'nuc' ... of a matrix are matrix norms, not entry norms
-        if ord in (2, -2):
-            raise NotImplementedError(f"chainrule.numpy.linalg.norm: the matrix norm ord={ord!r} "
-                                      "is not supported; use ord=None, 'fro', 'nuc', 1 or inf, "
-                                      "or a single axis=")
+        # NumPy's ord=1, 2, inf, 'nuc' ... of a matrix are matrix norms, not entry norms
         return _norms.matrix_norm(x, ord, (-2, -1) if axis is None else axis, keepdims)
     if axis is None and x.ndim > 2 and ord not in (None, "fro"):
         raise ValueError("chainrule.numpy.linalg.norm: improper number of dimensions to norm")
@@ -429,12 +427,67 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     return _norms.vector_norm(x, ord, axis, keepdims)
 
 
+# NumPy's signatures, translated for chainrule.linalg_ops (PyTorch's), which checks them
+
+
+def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    _linalg.check_not_hermitian("svd", hermitian)
+    if not compute_uv:
+        return _linalg.svdvals(a)
+    return _linalg.svd(a, full_matrices)
+
+
+def _qr(a, mode="reduced"):
+    if mode == "raw":
+        raise NotImplementedError("linalg.qr: mode='raw' (LAPACK's Householder reflectors) is "
+                                  "not supported on Tensors; use 'reduced', 'complete' or 'r'")
+    result = _linalg.qr(a, mode)
+    return result.R if mode == "r" else result
+
+
+_UNSET = object()  # (NumPy's pinv tells rtol=None from rtol not given)
+
+
+def _pinv(a, rcond=None, hermitian=False, *, rtol=_UNSET):
+    a = _linalg.real_matrices("pinv", a)
+    if rcond is not None and rtol is not _UNSET:
+        raise ValueError("linalg.pinv: `rtol` and `rcond` can't be both set.")
+    if rcond is None:  # NumPy's defaults: 1e-15, or max(m, n) eps for rtol=None
+        rcond = 1e-15 if rtol is _UNSET else (builtins.max(a.shape[-2:]) * _linalg.eps(a)
+                                              if rtol is None else rtol)
+    return _linalg.pinv(a, rtol=rcond, hermitian=hermitian)
+
+
+def _lstsq(a, b, rcond=None):
+    a, b = _linalg.real_matrices("lstsq", a), _ops.operand(b)
+    if a.ndim != 2 or b.ndim > 2:
+        raise _LinAlgError(f"linalg.lstsq: {builtins.max(a.ndim, b.ndim)}-dimensional array "
+                                  f"given. Array must be two-dimensional")
+    if rcond is None:  # NumPy 2's default (NumPy 1's, with a FutureWarning, was -1); NumPy
+        # solves in float64, also for float32, with float64's eps
+        rcond = _np.finfo(_np.float64).eps * builtins.max(a.shape)
+    x, residuals, rank, s = _linalg.lstsq_parts("linalg.lstsq", a, b, rcond)
+    return x, residuals, int(_ops.data_of(rank)), s
+
+
+def _cond(x, p=None):
+    if p not in (None, 2, -2, "fro", "nuc", 1, -1, inf, -inf):
+        raise ValueError(f"linalg.cond: Invalid norm order {p!r} for matrices")
+    return _linalg.cond(x, p)
+
+
 linalg = types.SimpleNamespace(**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
-        "norm": _norm, "inv": _R.inv, "det": _R.det, "slogdet": _norms.slogdet,
-        "solve": lambda a, b: _R.solve(a, b), "cholesky": _R.cholesky, "eigh": _norms.eigh,
-        "eigvalsh": _R.eigvalsh,
+        "norm": _norm, "inv": lambda a: _linalg.inv(a), "det": lambda a: _linalg.det(a),
+        "slogdet": lambda a: _linalg.slogdet(a), "solve": lambda a, b: _linalg.solve(a, b),
+        "cholesky": lambda a, *, upper=False: _linalg.cholesky(a, upper=upper),
+        "eigh": lambda a, UPLO="L": _linalg.eigh(a, UPLO),
+        "eigvalsh": lambda a, UPLO="L": _linalg.eigvalsh(a, UPLO),
+        "eig": lambda a: _linalg.eig(a), "eigvals": lambda a: _linalg.eigvals(a),
+        "svd": _svd, "qr": _qr, "pinv": _pinv, "lstsq": _lstsq,
+        "cond": _cond,
+        **({"svdvals": lambda x: _linalg.svdvals(x)} if hasattr(_np.linalg, "svdvals") else {}),
     }.items()})
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import complex_ops, engine, inplace, math_ops, norms, ops
+from chainrule import complex_ops, engine, inplace, linalg_ops, math_ops, norms, ops
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
@@ -601,6 +601,7 @@ class Tensor(TensorBase):
     var = ops.var
     std = ops.std
     norm = norms.norm
+    svd = linalg_ops.legacy_svd
     cumsum = ops.cumsum
     cumprod = ops.cumprod
     sort = ops.sort

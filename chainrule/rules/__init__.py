@@ -3,8 +3,9 @@
 One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's other
 elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
 joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
-linear algebra), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry; this
-docstring is the manual.  ``special.py`` (SciPy's special functions) needs SciPy, so this
+linear algebra), ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general
+eigendecomposition), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry;
+this docstring is the manual.  ``special.py`` (SciPy's special functions) needs SciPy, so this
 package does not import it: ``chainrule.scipy`` does, and its primitives join the registry
 then.
 
@@ -59,6 +60,16 @@ Every primitive must have an entry in ``tests/rules/primitive_specs.py``; the su
 otherwise.
 """
 
+from chainrule.rules.decompositions import (
+    cholesky,
+    eigh,
+    eigh_vectors,
+    eigvalsh,
+    qr,
+    svd,
+    svd_vectors,
+    svdvals,
+)
 from chainrule.rules.eig import eig, eig_vectors, eigvals
 from chainrule.rules.elementwise import (
     abs,
@@ -119,17 +130,14 @@ from chainrule.rules.elementwise_math import (
     sinh,
 )
 from chainrule.rules.linalg import (
-    cholesky,
     det,
     dot,
-    eigh,
-    eigh_vectors,
-    eigvalsh,
     einsum,
     inv,
     logabsdet,
+    lstsq,
     matmul,
-    matrix_norm,
+    pinv,
     slogdet,
     solve,
 )

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.rules.decompositions import _inverse_gaps
 from chainrule.rules.elementwise import conj, real_part
-from chainrule.rules.linalg import _inverse_gaps, _swap_last, _unsqueeze, inv, matmul
+from chainrule.rules.linalg import _swap_last, _unsqueeze, inv, matmul
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.table import primitive, raw
 

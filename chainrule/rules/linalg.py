@@ -1,5 +1,5 @@
 """Products and linear algebra: ``matmul``, ``dot``, ``einsum``, ``linalg.inv``, ``det``,
-``slogdet``, ``solve``, ``cholesky``, ``eigh``.
+``slogdet``, ``solve``, ``pinv``, ``lstsq`` (the decompositions are in ``decompositions.py``).
 
 The products are bilinear (forward mode: ``jvp="bilinear"``).  The rules use only primitives
 of the table and Python operators, so they run on raw arrays for a plain backward pass and are
@@ -7,9 +7,10 @@ recorded on Tensors for higher derivatives.
 
 Linear algebra works on the last two axes and broadcasts over the leading ones, as NumPy does.
 The derivations are the standard ones (M. Giles, "An extended collection of matrix derivative
-results for forward and reverse mode algorithmic differentiation", 2008; I. Murray, "Differentiation
-of the Cholesky decomposition", 2016).  ``A^-T`` is the transposed inverse, ``sym(X)`` is
-``(X + X^T) / 2`` and ``Phi(X)`` is the lower triangle of ``X`` with its diagonal halved.
+results for forward and reverse mode algorithmic differentiation", 2008; G. Golub and
+V. Pereyra, "The differentiation of pseudo-inverses and nonlinear least squares problems",
+1973).  ``A^-T`` is the transposed inverse, ``sym(X)`` is ``(X + X^T) / 2`` and ``A^+`` the
+pseudoinverse.
 
 Design choices
 --------------
@@ -19,19 +20,20 @@ Design choices
   NumPy 2 reads ``b`` as a vector only when it is 1-d (a batch of vectors is ``b[..., None]``);
   NumPy 1 reads it as a (batch of) vector(s) when ``b.ndim == a.ndim - 1``.  The keyword
   ``vector=True/False`` overrides this (the rules use ``vector=False``).
-* ``cholesky``, ``eigvalsh`` and ``eigh_vectors`` compute on ``sym(a)`` (as JAX does).  NumPy
-  reads only the lower triangle; on a symmetric ``a`` (the only meaningful input) ``sym(a)`` is
-  ``a`` exactly, so the values are NumPy's bit for bit.  The function computed then depends on
-  both triangles, its gradient is symmetric (PyTorch's gradient for a symmetric input) and it is
-  the exact derivative of what is computed, for any input, so finite differences agree.
-* ``eigh``: the engine has one output per primitive, so there are two primitives,
-  ``eigvalsh`` (``LinalgEigvalsh``) and ``eigh_vectors`` (``LinalgEigh``), and :func:`eigh`
-  returns the pair.  This costs one extra (eigenvalue-only) decomposition when both are used,
-  and buys a gradient for the eigenvalues, ``V diag(g) V^T``, with no ``1/(l_j - l_i)``: it
-  stays finite at repeated eigenvalues (an identity matrix).  The eigenvectors' gradient
-  divides by the eigenvalue gaps and is infinite or NaN where two eigenvalues are equal.
 * ``inv``, ``det`` and ``logabsdet`` need an invertible matrix for their derivatives (``det``'s
   gradient at a singular matrix would need the adjugate; NumPy's ``inv`` raises there).
+* ``pinv`` and ``lstsq`` are primitives with their own rules rather than compositions of the
+  SVD: the SVD's vectors have no derivative where singular values repeat (an orthogonal matrix),
+  the pseudoinverse has one wherever the rank does not change.  The rule is Golub and Pereyra's,
+  ``d A^+ = -A^+ dA A^+ + A^+ A^+T dA^T (I - A A^+) + (I - A^+ A) dA^T A^+T A^+`` (PyTorch's):
+  the exact derivative at full rank, and at lower rank the derivative along the changes that
+  keep the rank (the pseudoinverse jumps along the others).  Singular values that the
+  tolerance cuts off without being zero (a large ``rtol``, a regularisation) are not exactly
+  handled: the rule, as PyTorch's, uses A itself where the derivative of the truncated
+  pseudoinverse would need the truncated A and its singular vectors' derivatives.
+* ``lstsq``'s solution is NumPy's (LAPACK's ``gelsd``, one matrix of a batch at a time) and
+  its derivative that of ``A^+ b`` with the same cutoff for small singular values
+  (``rcond``), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import string
 
 import numpy as np
 
-from chainrule.rules.reductions import reduce_sum, unreduce
+from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
 from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw
 from chainrule.tensor_base import TensorBase, new_like
@@ -276,113 +278,96 @@ solve = primitive("linalg.solve", _solve, (_solve_da, _solve_db), save_inputs=Tr
                   save_ans=True, reads=((0, "ans"), (0,)), jvp=_solve_jvp,
                   grad_fn="LinalgSolveExBackward0")
 
-# --------------------------------------------------------------------------------------------
-# Symmetric matrices: Cholesky, eigenvalues and eigenvectors (of sym(a), see the header)
-
-
-def _phi(x):
-    """The lower triangle of ``x`` with its diagonal halved."""
-    n = np.shape(raw(x))[-1]
-    return x * np.tri(n, k=-1, dtype=bool) + (x * np.eye(n, dtype=bool)) * 0.5
-
-
-def _cholesky_vjp(g, ans, x):
-    # S = L L^T:  S_bar = L^-T Phi(L^T g) L^-1, symmetrized
-    l_inv = inv(ans)
-    return _sym(matmul(matmul(_swap_last(l_inv), _phi(matmul(_swap_last(ans), g))), l_inv))
-
-
-def _cholesky_jvp(ts, ans, x):
-    # d L = L Phi(L^-1 dS L^-T), dS = sym(dA)
-    l_inv = inv(ans)
-    return matmul(ans, _phi(matmul(matmul(l_inv, _sym(ts[0])), _swap_last(l_inv))))
-
-
-cholesky = primitive("linalg.cholesky", lambda x: np.linalg.cholesky(_sym(x)),
-                     (_cholesky_vjp,), save_ans=True, jvp=_cholesky_jvp,
-                     grad_fn="LinalgCholeskyExBackward0")
-
-
-def _eigvalsh_vjp(g, ans, x):
-    # d l_i = v_i^T dA v_i:  VJP: V diag(g) V^T
-    v = eigh_vectors(x)
-    return matmul(v * _unsqueeze(g, -2), _swap_last(v))
-
-
-def _eigvalsh_jvp(ts, ans, x):
-    # d l_i = v_i^T dA v_i: the column sums of V * (dA V)
-    v = eigh_vectors(x)
-    vdv = v * matmul(ts[0], v)
-    shape = np.shape(raw(vdv))
-    return reduce_sum(vdv, axis=(len(shape) - 2,), keepdims=False, x_shape=shape)
-
-
-eigvalsh = primitive("linalg.eigvalsh", lambda x: np.linalg.eigvalsh(_sym(x)),
-                     (_eigvalsh_vjp,), save_inputs=True, jvp=_eigvalsh_jvp,
-                     grad_fn="LinalgEigvalshBackward0")
-
-
-def _inverse_gaps(w):
-    """``F[i, j] = 1 / (l_j - l_i)`` off the diagonal, 0 on it."""
-    n = np.shape(raw(w))[-1]
-    eye = np.eye(n, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):  # repeated eigenvalues: inf
-        return ~eye / (_unsqueeze(w, -2) - _unsqueeze(w, -1) + eye)
-
-
-def _eigh_vectors_vjp(g, ans, x):
-    # d V = V (F * (V^T dS V)):  VJP: sym(V (F * (V^T g)) V^T)
-    f = _inverse_gaps(eigvalsh(x))
-    return _sym(matmul(matmul(ans, f * matmul(_swap_last(ans), g)), _swap_last(ans)))
-
-
-def _eigh_vectors_jvp(ts, ans, x):
-    f = _inverse_gaps(eigvalsh(x))
-    return matmul(ans, f * matmul(matmul(_swap_last(ans), _sym(ts[0])), ans))
-
-
-eigh_vectors = primitive("linalg.eigh", lambda x: np.linalg.eigh(_sym(x))[1],
-                         (_eigh_vectors_vjp,), save_inputs=True, save_ans=True,
-                         jvp=_eigh_vectors_jvp, grad_fn="LinalgEighBackward0")
-
-
-def eigh(a):
-    """``(eigenvalues, eigenvectors)`` of ``sym(a)``, ascending, as ``numpy.linalg.eigh``.
-
-    >>> import numpy as np
-    >>> w, v = eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
-    >>> w.round(6).tolist(), np.abs(v).round(6).tolist()
-    ([1.0, 3.0], [[0.707107, 0.707107], [0.707107, 0.707107]])
-    """
-    return eigvalsh(a), eigh_vectors(a)
-
 
 # --------------------------------------------------------------------------------------------
-# The nuclear norm
-
-def _matrices_last(x, axis):
-    """``x`` with the two axes of ``axis`` moved last (rows, then columns)."""
-    return np.moveaxis(np.asarray(x), axis, (-2, -1))
+# The pseudoinverse and least squares
 
 
-def _nuclear_norm(x, ord, axis, keepdims):
-    # ||A||_* = the sum of the singular values of A
-    total = np.linalg.svd(_matrices_last(x, axis), compute_uv=False).sum(axis=-1)
-    return np.expand_dims(total, tuple(sorted(axis))) if keepdims else total
+def _pinv(x, rtol, atol=None):
+    # NumPy's own computation where it has the tolerance asked for (bit for bit); PyTorch's
+    # absolute tolerance otherwise: singular values <= max(atol, rtol * s_max) count as zero
+    if atol is None:
+        return np.linalg.pinv(x, rcond=rtol)
+    m, n = x.shape[-2:]
+    if x.size == 0:
+        return np.empty(x.shape[:-2] + (n, m), x.dtype)
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    cutoff = np.maximum(rtol * s.max(axis=-1, keepdims=True), atol)
+    large = s > cutoff
+    s = np.divide(1, s, where=large, out=np.zeros_like(s))
+    return np.matmul(np.swapaxes(vh, -1, -2), s[..., None] * np.swapaxes(u, -1, -2))
 
 
-def _nuclear_norm_vjp(g, ans, x, ord, axis, keepdims):
-    # d ||A||_* = tr(U^T dA V) with A = U S V^T (reduced): VJP g U V^T.  At a repeated or zero
-    # singular value this is the subgradient PyTorch gives
-    if isinstance(x, TensorBase) or isinstance(g, TensorBase):
-        raise NotImplementedError(
-            "chainrule.linalg.matrix_norm: derivatives of the nuclear norm beyond the first "
-            "need the derivative of the singular vectors, which chainrule does not have yet; "
-            "use ord='fro', or compute the first derivative only")
-    u, _, vh = np.linalg.svd(_matrices_last(x, axis), full_matrices=False)
-    slope = np.moveaxis(u @ vh, (-2, -1), axis)
-    return unreduce(g, tuple(sorted(axis)), keepdims, np.shape(x)) * slope
+def _pinv_vjp_of(g, p, a):
+    """The VJP of ``P = A^+`` (``g`` the gradient w.r.t. P)."""
+    # A_bar = -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A)
+    pt, gt = _swap_last(p), _swap_last(g)
+    return (-matmul(matmul(pt, g), pt)
+            + matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))
+            + matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a)))
 
 
-matrix_norm = primitive("linalg.matrix_norm", _nuclear_norm, (_nuclear_norm_vjp,),
-                        save_inputs=True, jvp="reduction", grad_fn="LinalgMatrixNormBackward0")
+def _pinv_jvp_of(t, p, a):
+    # d A^+ = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P   (Golub and Pereyra, 1973;
+    # the derivative along changes that keep the rank, which is every change at full rank)
+    tt = _swap_last(t)
+    pt = _swap_last(p)
+    return (-matmul(matmul(p, t), p)
+            + matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
+            + matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p)))
+
+
+pinv = primitive("linalg.pinv", _pinv, (lambda g, ans, x, rtol, atol=None:
+                                        _pinv_vjp_of(g, ans, x),),
+                 save_inputs=True, save_ans=True,
+                 jvp=lambda ts, ans, x, rtol, atol=None: _pinv_jvp_of(ts[0], ans, x),
+                 grad_fn="LinalgPinvBackward0")
+
+
+def _lstsq(a, b, rcond, vector, solution=None):
+    """The least-squares solutions of ``a x = b`` (batched; ``b`` a vector or a batch of them
+    when ``vector``), by NumPy's ``lstsq`` for each matrix of the batch."""
+    if solution is not None:
+        return np.array(solution, copy=True)
+    if a.ndim == 2 and b.ndim <= 2:
+        return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    b = b[..., None] if vector else b
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+    out = np.empty(batch + (a.shape[-1], b.shape[-1]), np.result_type(a, b))
+    for i in np.ndindex(batch):
+        out[i] = np.linalg.lstsq(a[i], b[i], rcond=rcond)[0]
+    return out[..., 0] if vector else out
+
+
+# x = A^+ b (PyTorch's derivative):  x_bar -> b_bar = A^+T g,  A_bar = pinv's VJP of g b^T;
+# forward mode: d x = d(A^+) b + A^+ db.  The pseudoinverse takes lstsq's cutoff (rcond), so
+# that it is the matrix lstsq applies also where A is rank-deficient.
+
+
+def _as_column(v, vector):
+    return _unsqueeze(v, -1) if vector else v
+
+
+def _lstsq_da(g, ans, a, b, rcond, vector, solution=None):
+    p = pinv(a, rtol=rcond)
+    return _pinv_vjp_of(matmul(_as_column(g, vector), _swap_last(_as_column(b, vector))), p, a)
+
+
+def _lstsq_db(g, ans, a, b, rcond, vector, solution=None):
+    out = matmul(_swap_last(pinv(a, rtol=rcond)), _as_column(g, vector))
+    return _drop_last(out) if vector else out
+
+
+def _lstsq_jvp(ts, ans, a, b, rcond, vector, solution=None):
+    ta, tb = ts
+    p = pinv(a, rtol=rcond)
+    dx = None if tb is None else matmul(p, _as_column(tb, vector))
+    if ta is not None:
+        part = matmul(_pinv_jvp_of(ta, p, a), _as_column(b, vector))
+        dx = part if dx is None else dx + part
+    return _drop_last(dx) if vector else dx
+
+
+lstsq = primitive("linalg.lstsq", _lstsq, (_lstsq_da, _lstsq_db), save_inputs=True,
+                  jvp=_lstsq_jvp, grad_fn="LinalgLstsqBackward0")

@@ -51,3 +51,14 @@ def test_mlp_gap_replays_chainrules_step():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "engine's share (chainrule - replay)" in done.stdout
+
+
+def test_linalg_gradients_benchmark_checks_and_times_every_decomposition():
+    """benchmarks/linalg_gradients.py checks every framework's gradient against the hand-written
+    NumPy one before timing; a quick run must pass that check for svd, qr and eigh."""
+    script = RUN.parent / "linalg_gradients.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[0] for line in done.stdout.splitlines()[2:]]
+    assert rows == ["svd", "qr", "eigh"], done.stdout

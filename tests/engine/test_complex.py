@@ -217,3 +217,24 @@ def test_transforms_agree_with_jax():
                                jax.jacrev(holomorphic(jnp), holomorphic=True)(Z), rtol=1e-12)
     np.testing.assert_allclose(func.jacfwd(holomorphic(cnp), holomorphic=True)(Z),
                                jax.jacfwd(holomorphic(jnp), holomorphic=True)(Z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("decompose", [cr.linalg.cholesky, cr.linalg.eigh, cr.linalg.eigvalsh,
+                                       cr.linalg.svd, cr.linalg.qr, cr.linalg.pinv,
+                                       cnp.linalg.eigh, cnp.linalg.svd])
+def test_decompositions_without_complex_rules_refuse_complex_matrices(decompose):
+    hermitian = np.array([[2.0, 1j], [-1j, 2.0]])
+    with pytest.raises(NotImplementedError, match="complex matrices are not supported yet"):
+        decompose(cr.tensor(hermitian, requires_grad=True))
+
+
+def test_eig_of_a_complex_matrix_agrees_with_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0 + 0.5j, 2.0, 0.3j], [0.1, -1.0j, 1.0], [0.5, 0.2 - 0.4j, 0.7]])
+    grads = []
+    for lib in (torch, cr):
+        t = lib.tensor(a, requires_grad=True)
+        w, v = lib.linalg.eig(t)
+        ((w * w).real.sum() + (v.abs() ** 3).sum()).backward()
+        grads.append(np.asarray(t.grad))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)

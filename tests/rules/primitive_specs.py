@@ -182,10 +182,6 @@ SPECS: dict[str, Spec] = {
     "linalg.vector_norm": Spec(lambda x: x.norm(p=2 if x.ndim == 2 else 3, dim=-1),
                                lambda x: np.linalg.norm(x, ord=2 if x.ndim == 2 else 3, axis=-1),
                                REDUCE),
-    # (first order only: the second needs the derivative of the singular vectors)
-    "linalg.matrix_norm": Spec(lambda x: cr.linalg.matrix_norm(x, "nuc"),
-                               lambda x: np.linalg.norm(x, "nuc", axis=(-2, -1)),
-                               [((3, 2),), ((2, 3, 3),)], second_order=False),
     "copy_slices": Spec(_view_changed_in_place, _np_view_changed_in_place,
                         [((2, 3), (2, 2)), ((2, 3), (2,))]),
     "matmul": Spec(lambda x, y: x @ y, np.matmul,
@@ -264,6 +260,14 @@ def separated_spectrum(rng, shape):
     return _symmetric((q * w[..., None, :]) @ np.swapaxes(q, -1, -2))
 
 
+def noisy_upper(sample):
+    """``sample``'s matrices plus small noise strictly above the diagonal: a matrix whose
+    lower triangle is ``sample``'s and whose upper one describes a nearby symmetric matrix."""
+    def noisy(rng, shape):
+        return sample(rng, shape) + np.triu(0.2 * rng.standard_normal(shape), 1)
+    return noisy
+
+
 def _solve(a, b):
     # b of shape a.shape[:-1] (batch of vectors) via vector=True; otherwise NumPy's reading
     if b.ndim == a.ndim - 1:
@@ -294,10 +298,99 @@ SPECS.update({
                           [((3, 3), (3,)), ((2, 3, 3), (2, 3)), ((3, 3), (3, 2)),
                            ((2, 3, 3), (2, 3, 2)), ((3, 3), (2, 3, 1)),
                            ((2, 1, 3, 3), (1, 4, 3, 2))], (well_conditioned, real)),
-    "linalg.cholesky": Spec(RL.cholesky, np.linalg.cholesky, SQUARE, spd),
-    "linalg.eigvalsh": Spec(RL.eigvalsh, np.linalg.eigvalsh, SQUARE, separated_spectrum),
-    "linalg.eigh": Spec(RL.eigh_vectors, lambda x: np.linalg.eigh(x)[1], SQUARE,
-                       separated_spectrum),
+    # NumPy reads one triangle (the other holds noise here): L for cholesky, UPLO for eigh
+    "linalg.cholesky": Spec(RL.cholesky, np.linalg.cholesky, SQUARE, noisy_upper(spd)),
+    "linalg.eigvalsh": Spec(lambda x: cr.cat([RL.eigvalsh(x), RL.eigvalsh(x, UPLO="U")], -1),
+                            lambda x: np.concatenate([np.linalg.eigvalsh(x),
+                                                      np.linalg.eigvalsh(x, "U")], -1),
+                            SQUARE, noisy_upper(separated_spectrum)),
+    "linalg.eigh": Spec(lambda x: cr.cat([RL.eigh_vectors(x), RL.eigh_vectors(x, UPLO="U")], -1),
+                        lambda x: np.concatenate([np.linalg.eigh(x)[1],
+                                                  np.linalg.eigh(x, "U")[1]], -1),
+                        SQUARE, noisy_upper(separated_spectrum)),
+})
+
+
+# --------------------------------------------------------------------------------------------
+# chainrule/rules/decompositions.py and linalg.py: singular values and vectors, QR, the
+# pseudoinverse and least squares, through the public functions.  Each entry records both
+# flavours of its primitive (full and reduced matrices; QR's modes) where they are
+# differentiable, concatenated.
+
+
+def separated_singular_values(rng, shape):
+    """``U diag(s) V^T`` with random orthonormal U, V and singular values 1 apart (k, ..., 1,
+    scaled by a random factor in [1, 1.5]): well conditioned, no two singular values close."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u = np.linalg.qr(rng.standard_normal(shape[:-2] + (m, k)))[0]
+    v = np.linalg.qr(rng.standard_normal(shape[:-2] + (n, k)))[0]
+    s = np.arange(k, 0, -1.0) * rng.uniform(1.0, 1.5, shape[:-2] + (1,))
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+RECTANGULAR = [((4, 3),), ((3, 4),), ((3, 3),), ((2, 4, 3),), ((2, 3, 4),)]
+
+
+def _flat(*arrays):
+    return cr.cat([a.reshape(-1) for a in arrays])
+
+
+def _np_flat(*arrays):
+    return np.concatenate([a.reshape(-1) for a in arrays])
+
+
+def _singular_vectors(x):
+    k = min(x.shape[-2:])
+    u, _, vh = cr.linalg.svd(x, full_matrices=False)
+    full_u, _, full_vh = cr.linalg.svd(x)  # (the extra vectors have no derivative)
+    return _flat(u, vh, full_u[..., :, :k], full_vh[..., :k, :])
+
+
+def _np_singular_vectors(x):
+    k = min(x.shape[-2:])
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    full_u, _, full_vh = np.linalg.svd(x)
+    return _np_flat(u, vh, full_u[..., :, :k], full_vh[..., :k, :])
+
+
+def _qr_parts(x):
+    # complete Q and R where they have a derivative (m <= n, where they are the reduced ones)
+    parts = [*cr.linalg.qr(x), cr.linalg.qr(x, mode="r").R]
+    return _flat(*parts, *(cr.linalg.qr(x, mode="complete") if x.shape[-2] <= x.shape[-1]
+                           else ()))
+
+
+def _np_qr_parts(x):
+    parts = [*np.linalg.qr(x), np.linalg.qr(x, mode="r")]
+    return _np_flat(*parts, *(np.linalg.qr(x, mode="complete") if x.shape[-2] <= x.shape[-1]
+                              else ()))
+
+
+def _np_lstsq(a, b):
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    b = b[..., None] if vector else b
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
+    out = np.stack([np.linalg.lstsq(a[i], b[i], rcond=None)[0] for i in np.ndindex(batch)])
+    out = out.reshape(batch + out.shape[-2:])
+    return out[..., 0] if vector else out
+
+
+SPECS.update({
+    # the values alone (NumPy's svd(compute_uv=False)) and those that come with the vectors
+    "linalg.svdvals": Spec(lambda x: cr.cat([cr.linalg.svdvals(x), cr.linalg.svd(x).S], -1),
+                           lambda x: np.concatenate([np.linalg.svd(x, compute_uv=False),
+                                                     np.linalg.svd(x)[1]], -1),
+                           RECTANGULAR, separated_singular_values),
+    "linalg.svd": Spec(_singular_vectors, _np_singular_vectors, RECTANGULAR,
+                       separated_singular_values),
+    "linalg.qr": Spec(_qr_parts, _np_qr_parts, RECTANGULAR, separated_singular_values),
+    "linalg.pinv": Spec(cr.linalg.pinv, np.linalg.pinv, RECTANGULAR, separated_singular_values),
+    "linalg.lstsq": Spec(lambda a, b: cr.linalg.lstsq(a, b).solution, _np_lstsq,
+                         [((5, 3), (5, 2)), ((5, 3), (5,)), ((3, 5), (3, 2)),
+                          ((2, 5, 3), (2, 5, 2)), ((2, 5, 3), (2, 5)), ((2, 4, 3), (4, 2))],
+                         (separated_singular_values, real)),
 })
 
 
@@ -394,10 +487,10 @@ REAL_ONLY: dict[str, str] = {
                                         "hypot", "logaddexp2", "remainder")},
     "sign": "NumPy 2's sign of complex z is z / |z|, which has no rule: chainrule raises",
     "nn.functional.cross_entropy": "takes real logits, as PyTorch's",
-    "linalg.matrix_norm": "the nuclear norm of complex matrices needs the complex SVD",
-    "linalg.cholesky": "complex (Hermitian) matrices are refused, not yet supported",
-    "linalg.eigvalsh": "complex (Hermitian) matrices are refused, not yet supported",
-    "linalg.eigh": "complex (Hermitian) matrices are refused, not yet supported",
+    **{name: "complex matrices are refused (their rules are those of real matrices), not yet "
+             "supported" for name in ("linalg.cholesky", "linalg.eigvalsh", "linalg.eigh",
+                                      "linalg.svd", "linalg.svdvals", "linalg.qr",
+                                      "linalg.pinv", "linalg.lstsq")},
 }
 REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name in SPECS
                   if name.startswith("scipy.special.")})

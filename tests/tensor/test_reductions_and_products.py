@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
+from chainrule.testing import check_grads
 from tests.tensor.helpers import FAST, _a, _close, _same
 
 # ============================================================================================
@@ -414,7 +415,7 @@ def test_softmax_log_softmax_and_max_of_a_0d_tensor_along_dim_0():
 
 # --- matrix norms (issue 13, J) ---
 
-MATRIX_ORDS = ["fro", "nuc", 1, -1, np.inf, -np.inf]
+MATRIX_ORDS = ["fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf]
 
 
 @pytest.mark.parametrize("ord", MATRIX_ORDS)
@@ -443,16 +444,26 @@ def test_nuclear_norm_through_norm_and_numpy():
     assert float(cnp.linalg.norm(cr.tensor(a), "nuc")) == 7.0
 
 
-def test_nuclear_norm_second_derivative_is_refused_clearly():
-    x = cr.tensor(np.eye(2), requires_grad=True)
-    with pytest.raises(NotImplementedError, match="nuclear norm beyond the first"):
-        cr.autograd.grad(x.norm(p="nuc"), x, create_graph=True)
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_norms_of_singular_values_have_second_derivatives(ord):
+    """(issue 14) 'nuc' had a first-order rule only; through svdvals all three have every
+    order, in both modes, against differences."""
+    a = np.array([[2.0, 0.5, -1.0], [0.3, -1.5, 0.8], [1.0, 1.0, 3.0]])
+    check_grads(lambda t: cr.linalg.matrix_norm(t, ord), (a,), order=2)
+    check_grads(lambda t: t.norm(p="nuc", dim=(0, 1)), (a[:2],), order=2)
+
+
+def test_nuclear_norm_gradient_is_finite_at_repeated_singular_values():
+    """The identity's singular values all repeat: the gradient U V^T is still the identity."""
+    x = cr.tensor(np.eye(3), requires_grad=True)
+    cr.linalg.matrix_norm(x, "nuc").backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.eye(3), atol=1e-15)
 
 
 @pytest.mark.parametrize(("call", "error", "phrase"), [
     (lambda: cr.linalg.matrix_norm(cr.ones(3)), RuntimeError, "at least 2 dimensions"),
-    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), 2), NotImplementedError, "ord=2"),
-    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), 3), RuntimeError, "Order 3 not supported"),
+    (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), 3), RuntimeError,
+     "Order 3 not supported; use 'fro', 'nuc', 2, -2"),
     (lambda: cr.linalg.matrix_norm(cr.ones(2, 2), dim=(0, 0)), RuntimeError, "different"),
 ])
 def test_matrix_norm_errors(call, error, phrase):

@@ -413,12 +413,17 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
     return from_tensor(cnp.linalg.norm(to_tensor(x), ord, axis, keepdims), x.weak_type)
 
 
-def _linalg_unary(name: str):
+def _linalg_unary(name: str, symmetrize: bool = False):
+    """``jax.numpy.linalg.<name>``; ``symmetrize``: computed on ``(a + a^T) / 2`` (JAX's
+    ``symmetrize_input=True``, its default), where NumPy reads one triangle of ``a``."""
     cfunc = getattr(cnp.linalg, name)
 
     def op(a):
         a = lift(a)
-        result = cfunc(to_tensor(a))
+        t = to_tensor(a)
+        if symmetrize:
+            t = (t + cnp.swapaxes(t, -1, -2)) / 2
+        result = cfunc(t)
         if isinstance(result, tuple):
             return tuple(from_tensor(r, a.weak_type) for r in result)
         return from_tensor(result, a.weak_type)
@@ -436,6 +441,7 @@ def _solve(a, b) -> Array:
 
 linalg = types.SimpleNamespace(
     norm=_norm, inv=_linalg_unary("inv"), det=_linalg_unary("det"),
-    slogdet=_linalg_unary("slogdet"), cholesky=_linalg_unary("cholesky"),
-    eigh=_linalg_unary("eigh"), eigvalsh=_linalg_unary("eigvalsh"), solve=_solve,
+    slogdet=_linalg_unary("slogdet"), cholesky=_linalg_unary("cholesky", symmetrize=True),
+    eigh=_linalg_unary("eigh", symmetrize=True), eigvalsh=_linalg_unary("eigvalsh", True),
+    solve=_solve,
 )

@@ -1,0 +1,453 @@
+"""Matrix decompositions: ``linalg.cholesky``, ``eigvalsh`` and ``eigh`` (symmetric matrices),
+``svdvals`` and ``svd`` (singular values and vectors), ``qr``.  Real matrices (float32 and
+float64); complex ones are refused by the public functions (``chainrule/linalg_ops.py``).
+
+The notation of ``chainrule/rules/linalg.py`` (``sym(X) = (X + X^T) / 2``, ``Phi(X)`` the lower
+triangle with its diagonal halved); ``k = min(m, n)`` for an ``m x n`` matrix, ``F`` the matrix
+``F[i, j] = 1 / (l_j - l_i)`` off the diagonal, 0 on it, of eigenvalues ``l`` (of squared
+singular values for the SVD).  Derivations: M. Giles (2008), I. Murray (2016, Cholesky),
+J. Townsend, "Differentiating the singular value decomposition" (2016), H.-J. Liao et al.,
+"Differentiable programming tensor networks" (2019, QR), checked against finite differences in
+``tests/rules/primitive_specs.py``.
+
+Design choices
+--------------
+* **One output per primitive, one decomposition per call.**  The engine records one result
+  per primitive, so a decomposition with several results is several primitives (``eigvalsh``
+  and ``eigh``; ``svdvals`` and ``svd``, whose ``part`` is ``"U"`` or ``"Vh"``; ``qr``, whose
+  ``part`` is ``"Q"`` or ``"R"``).  The public functions compute the decomposition once, with
+  NumPy, and hand it to each primitive as ``factors``: the primitive returns its part (a copy,
+  so that changing a result in place cannot change what the rules read) and its rules read the
+  other parts there, so a forward pass costs one decomposition and a backward pass none.
+  Called without ``factors`` (directly, as the tests do), a primitive computes what it needs.
+  With ``create_graph=True`` the rules get the parts as tensors by calling the primitives on
+  the saved input with the same ``factors``: so the input is saved (a change of it in place
+  before backward is an error, as for every saved input).
+* **Values are NumPy's, bit for bit**: each result comes from the NumPy call that gives it
+  (``svdvals`` from ``svd(compute_uv=False)``, ``eigvalsh`` from ``eigvalsh``, which differ in
+  the last bits from the values that come with the vectors), on Tensors as on arrays.
+* **Symmetric matrices are read from one triangle**, as NumPy and PyTorch read them: ``eigh``
+  and ``eigvalsh`` the triangle ``UPLO`` (``"L"``, the lower, by default), ``cholesky`` the
+  lower one.  The function computed is therefore ``f(S(A))`` with ``S(A)`` the symmetric matrix
+  that the triangle of ``A`` describes (``tril(A) + tril(A, -1)^T`` for ``"L"``), whatever the
+  other triangle holds; Tensors and ndarrays give the same values for any input.  One rule
+  gives its exact derivative: with ``G`` the (symmetric) gradient w.r.t. ``S``, the gradient
+  w.r.t. ``A`` is ``G`` on the diagonal, ``2 G`` strictly inside the triangle and 0 outside it
+  (forward mode: ``dS = S(dA)``), so finite differences agree for non-symmetric inputs too.  Of a
+  symmetric parametrisation (``A = B + B^T``) the gradient is PyTorch's, which assumes ``A``
+  symmetric and returns ``G``.
+* **Repeated values** (PyTorch's documented behaviour): the gradients of the eigenvalues
+  (``V diag(g) V^T``) and of the singular values (``U diag(g) V^T``) need no gaps and stay
+  finite where values repeat; the vectors' gradients divide by the gaps (``F``) and are
+  infinite or NaN where two values are equal, and, for a non-square matrix, by the singular
+  values (NaN or infinite at a zero singular value).  They are meaningful only for losses that
+  do not depend on the sign of each pair of singular vectors (on the basis within a repeated
+  value's space); LAPACK's signs do not change under small changes of the input, which is
+  what finite differences see.
+* **Full matrices** (``svd(full_matrices=True)`` with ``m != n``): the columns of ``U`` (rows
+  of ``Vh``) beyond the ``k``-th are any basis of a complement and have no derivative: as in
+  PyTorch, their gradient is ignored and their tangent is 0.
+* **QR** (Householder, as LAPACK: R's diagonal may be negative): ``mode="reduced"`` is
+  differentiable for full-rank tall and square matrices and for wide ones whose first ``m``
+  columns are independent (``A = [X | Y]``, ``X = Q U``, ``R = [U | Q^T Y]``);
+  ``mode="complete"`` equals it where ``m <= n``; ``mode="r"`` is differentiable too (the rules
+  compute Q).  ``mode="complete"`` with ``m > n`` has no derivative (the extra columns of Q are
+  any basis of a complement): the rules raise, with PyTorch's words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.rules.linalg import _swap_last, _sym, _unsqueeze, inv, matmul, solve
+from chainrule.rules.reductions import reduce_sum
+from chainrule.rules.shape import cat, getitem, index_add
+from chainrule.rules.table import primitive, raw
+from chainrule.tensor_base import TensorBase
+
+
+def _copy(a):
+    return np.array(a, copy=True)
+
+
+def _quiet(rule):
+    """``rule`` without NumPy's warnings for dividing by zero: where values repeat (or, for
+    the SVD of a non-square matrix, one is 0) the result is infinite or NaN, as documented."""
+    def quiet(*args, **params):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return rule(*args, **params)
+    return quiet
+
+
+def _size(a, axis: int) -> int:
+    return np.shape(raw(a))[axis]
+
+
+def _columns(a, start, stop):
+    """``a[..., :, start:stop]`` (a view for ndarrays, recorded for Tensors)."""
+    return getitem(a, index=(Ellipsis, slice(None), slice(start, stop)), x_shape=np.shape(raw(a)))
+
+
+def _rows(a, start, stop):
+    """``a[..., start:stop, :]``."""
+    return getitem(a, index=(Ellipsis, slice(start, stop), slice(None)), x_shape=np.shape(raw(a)))
+
+
+def _placed(a, index, shape):
+    """An array of ``shape``, zero but for ``a`` at ``index`` (the adjoint of slicing)."""
+    return index_add(a, index=index, x_shape=shape)
+
+
+def _column_sums(a):
+    """The sum over the rows of each matrix: ``(..., m, k) -> (..., k)``."""
+    shape = np.shape(raw(a))
+    return reduce_sum(a, axis=(len(shape) - 2,), keepdims=False, x_shape=shape)
+
+
+def _inverse_gaps(w):
+    """``F[i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it."""
+    n = _size(w, -1)
+    eye = np.eye(n, dtype=bool)
+    return ~eye / (_unsqueeze(w, -2) - _unsqueeze(w, -1) + eye)  # (repeated values: inf)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one triangle: f(A) = f(S(A)), S(A) = T(A) + T_strict(A)^T (see the header)
+
+
+def _triangle(n: int, uplo: str, strict: bool):
+    lower = np.tri(n, k=-1 if strict else 0, dtype=bool)
+    return lower if uplo == "L" else lower.T
+
+
+def _symmetric_from(t, uplo: str):
+    """``S(t)``: the symmetric matrix that the triangle ``uplo`` of ``t`` describes."""
+    n = _size(t, -1)
+    return t * _triangle(n, uplo, False) + _swap_last(t * _triangle(n, uplo, True))
+
+
+def _onto_triangle(g, uplo: str):
+    """The gradient w.r.t. ``A`` of ``f(S(A))`` from ``g``, the symmetric gradient w.r.t. ``S``:
+    ``g`` on the diagonal, ``2 g`` strictly inside the triangle, 0 outside."""
+    n = _size(g, -1)
+    weights = 2.0 * _triangle(n, uplo, True) + np.eye(n)
+    return g * weights.astype(raw(g).dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Cholesky (of the lower triangle, as NumPy and PyTorch)
+
+
+def _phi(x):
+    """The lower triangle of ``x`` with its diagonal halved."""
+    n = _size(x, -1)
+    return x * np.tri(n, k=-1, dtype=bool) + (x * np.eye(n, dtype=bool)) * 0.5
+
+
+def _cholesky_vjp(g, ans, x):
+    # S = L L^T:  S_bar = sym(L^-T Phi(L^T g) L^-1), then onto the lower triangle
+    l_inv = inv(ans)
+    s_bar = _sym(matmul(matmul(_swap_last(l_inv), _phi(matmul(_swap_last(ans), g))), l_inv))
+    return _onto_triangle(s_bar, "L")
+
+
+def _cholesky_jvp(ts, ans, x):
+    # d L = L Phi(L^-1 dS L^-T), dS = S(dA)
+    l_inv = inv(ans)
+    ds = _symmetric_from(ts[0], "L")
+    return matmul(ans, _phi(matmul(matmul(l_inv, ds), _swap_last(l_inv))))
+
+
+cholesky = primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), save_ans=True,
+                     jvp=_cholesky_jvp, grad_fn="LinalgCholeskyExBackward0")
+
+# --------------------------------------------------------------------------------------------
+# Eigenvalues and eigenvectors of the symmetric S(A)
+
+
+def _eigh_factors(x, UPLO, factors):
+    """``(w, V)``: raw arrays, or, for a tensor ``x`` (higher derivatives), recorded on it."""
+    if factors is None:
+        factors = np.linalg.eigh(raw(x), UPLO)
+    if isinstance(x, TensorBase):
+        return (eigvalsh(x, UPLO=UPLO, factors=factors),
+                eigh_vectors(x, UPLO=UPLO, factors=factors))
+    return factors
+
+
+def _eigvalsh(x, UPLO="L", factors=None):
+    return _copy(factors[0]) if factors is not None else np.linalg.eigvalsh(x, UPLO)
+
+
+def _eigvalsh_vjp(g, ans, x, UPLO="L", factors=None):
+    # d l_i = v_i^T dS v_i:  S_bar = V diag(g) V^T
+    _, v = _eigh_factors(x, UPLO, factors)
+    return _onto_triangle(matmul(v * _unsqueeze(g, -2), _swap_last(v)), UPLO)
+
+
+def _eigvalsh_jvp(ts, ans, x, UPLO="L", factors=None):
+    # d l_i = v_i^T dS v_i: the column sums of V * (dS V)
+    _, v = _eigh_factors(x, UPLO, factors)
+    return _column_sums(v * matmul(_symmetric_from(ts[0], UPLO), v))
+
+
+eigvalsh = primitive("linalg.eigvalsh", _eigvalsh, (_eigvalsh_vjp,), save_inputs=True,
+                     jvp=_eigvalsh_jvp, grad_fn="LinalgEigvalshBackward0")
+
+
+def _eigh_vectors(x, UPLO="L", factors=None):
+    return _copy(factors[1]) if factors is not None else np.linalg.eigh(x, UPLO)[1]
+
+
+def _eigh_vectors_vjp(g, ans, x, UPLO="L", factors=None):
+    # d V = V (F * (V^T dS V)):  S_bar = sym(V (F * (V^T g)) V^T)
+    w, v = _eigh_factors(x, UPLO, factors)
+    s_bar = _sym(matmul(matmul(v, _inverse_gaps(w) * matmul(_swap_last(v), g)), _swap_last(v)))
+    return _onto_triangle(s_bar, UPLO)
+
+
+def _eigh_vectors_jvp(ts, ans, x, UPLO="L", factors=None):
+    w, v = _eigh_factors(x, UPLO, factors)
+    ds = _symmetric_from(ts[0], UPLO)
+    return matmul(v, _inverse_gaps(w) * matmul(matmul(_swap_last(v), ds), v))
+
+
+eigh_vectors = primitive("linalg.eigh", _eigh_vectors, (_quiet(_eigh_vectors_vjp),),
+                         save_inputs=True, jvp=_quiet(_eigh_vectors_jvp),
+                         grad_fn="LinalgEighBackward0")
+
+
+def eigh(a, UPLO: str = "L"):
+    """``(eigenvalues, eigenvectors)`` of ``S(a)`` (the triangle ``UPLO``), ascending, as
+    ``numpy.linalg.eigh``: one decomposition, shared by the two primitives.
+
+    >>> import numpy as np
+    >>> w, v = eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> w.round(6).tolist(), np.abs(v).round(6).tolist()
+    ([1.0, 3.0], [[0.707107, 0.707107], [0.707107, 0.707107]])
+    """
+    factors = np.linalg.eigh(raw(a), UPLO)
+    return eigvalsh(a, UPLO=UPLO, factors=factors), eigh_vectors(a, UPLO=UPLO, factors=factors)
+
+
+# --------------------------------------------------------------------------------------------
+# Singular values and vectors: A = U diag(s) Vh, U (m x k), Vh (k x n) (the reduced SVD)
+
+
+def _svd_factors(x, full_matrices, factors):
+    """``(U, s, Vh)`` of the reduced SVD: raw arrays, or recorded on a tensor ``x``."""
+    if factors is None:
+        factors = np.linalg.svd(raw(x), full_matrices=full_matrices)
+    if isinstance(x, TensorBase):
+        options = dict(full_matrices=full_matrices, factors=factors)
+        u, s, vh = (svd_vectors(x, part="U", **options), svdvals(x, factors=factors),
+                    svd_vectors(x, part="Vh", **options))
+    else:
+        u, s, vh = factors
+    k = _size(s, -1)  # (factors of full matrices: their first k columns of U, rows of Vh)
+    if _size(u, -1) > k:
+        u = _columns(u, 0, k)
+    if _size(vh, -2) > k:
+        vh = _rows(vh, 0, k)
+    return u, s, vh
+
+
+def _svdvals(x, factors=None):
+    return _copy(factors[1]) if factors is not None else np.linalg.svd(x, compute_uv=False)
+
+
+def _svdvals_vjp(g, ans, x, factors=None):
+    # d s_i = u_i^T dA v_i:  A_bar = U diag(g) Vh
+    u, _, vh = _svd_factors(x, False, factors)
+    return matmul(u * _unsqueeze(g, -2), vh)
+
+
+def _svdvals_jvp(ts, ans, x, factors=None):
+    # d s_i = u_i^T dA v_i: the column sums of U * (dA V)
+    u, _, vh = _svd_factors(x, False, factors)
+    return _column_sums(u * matmul(ts[0], _swap_last(vh)))
+
+
+svdvals = primitive("linalg.svdvals", _svdvals, (_svdvals_vjp,), save_inputs=True,
+                    jvp=_svdvals_jvp, grad_fn="LinalgSvdBackward0")
+
+
+def _svd_vectors(x, part, full_matrices=False, factors=None):
+    if factors is not None:
+        return _copy(factors[0 if part == "U" else 2])
+    return np.linalg.svd(x, full_matrices=full_matrices)[0 if part == "U" else 2]
+
+
+# With dP = U^T dA V (k x k), S = diag(s):
+#   d U = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^-1
+#   d V = V (F * (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1
+# (the second terms vanish for square matrices).  VJPs, with J = U^T U_bar, K = V^T V_bar:
+#   A_bar = U (F * (J - J^T)) S Vh + (I - U U^T) U_bar S^-1 Vh                    (from U)
+#   A_bar = U S (F * (K - K^T)) Vh + U S^-1 V_bar^T (I - V V^T)                    (from Vh)
+
+
+def _svd_vectors_vjp(g, ans, x, part, full_matrices=False, factors=None):
+    u, s, vh = _svd_factors(x, full_matrices, factors)
+    k = _size(s, -1)
+    f = _inverse_gaps(s * s)
+    if part == "U":
+        if _size(g, -1) > k:  # the extra columns of full matrices: their gradient is ignored
+            g = _columns(g, 0, k)
+        j = matmul(_swap_last(u), g)
+        left = matmul(u, (f * (j - _swap_last(j))) * _unsqueeze(s, -2))
+        if _size(u, -2) > k:
+            left = left + (g - matmul(u, j)) / _unsqueeze(s, -2)
+        return matmul(left, vh)
+    if _size(g, -2) > k:
+        g = _rows(g, 0, k)
+    kk = matmul(vh, _swap_last(g))  # V^T V_bar
+    right = matmul(_unsqueeze(s, -1) * (f * (kk - _swap_last(kk))), vh)
+    if _size(vh, -1) > k:
+        right = right + (g - matmul(_swap_last(kk), vh)) / _unsqueeze(s, -1)
+    return matmul(u, right)
+
+
+def _svd_vectors_jvp(ts, ans, x, part, full_matrices=False, factors=None):
+    u, s, vh = _svd_factors(x, full_matrices, factors)
+    k = _size(s, -1)
+    t = ts[0]
+    f = _inverse_gaps(s * s)
+    s_row, s_column = _unsqueeze(s, -2), _unsqueeze(s, -1)
+    if part == "U":
+        dav = matmul(t, _swap_last(vh))  # dA V
+        dp = matmul(_swap_last(u), dav)
+        du = matmul(u, f * (dp * s_row + s_column * _swap_last(dp)))
+        if _size(u, -2) > k:
+            du = du + (dav - matmul(u, dp)) / s_row
+        if _size(ans, -1) > k:  # the extra columns of full matrices: tangent 0
+            du = _placed(du, (Ellipsis, slice(None), slice(0, k)), ans.shape)
+        return du
+    utda = matmul(_swap_last(u), t)  # U^T dA
+    dp = matmul(utda, _swap_last(vh))
+    omega = f * (s_column * dp + _swap_last(dp) * s_row)  # V^T dV
+    dvh = matmul(_swap_last(omega), vh)
+    if _size(vh, -1) > k:
+        dvh = dvh + (utda - matmul(dp, vh)) / s_column
+    if _size(ans, -2) > k:
+        dvh = _placed(dvh, (Ellipsis, slice(0, k), slice(None)), ans.shape)
+    return dvh
+
+
+svd_vectors = primitive("linalg.svd", _svd_vectors, (_quiet(_svd_vectors_vjp),),
+                        save_inputs=True, jvp=_quiet(_svd_vectors_jvp),
+                        grad_fn="LinalgSvdBackward0")
+
+
+def svd(a, full_matrices: bool = True):
+    """``(U, S, Vh)`` of ``a`` (batched), as ``numpy.linalg.svd``: one decomposition, shared by
+    the three primitives.
+
+    >>> import numpy as np
+    >>> u, s, vh = svd(np.array([[3.0, 0.0], [0.0, -2.0]]))
+    >>> s.tolist(), (u @ np.diag(s) @ vh).tolist()
+    ([3.0, 2.0], [[3.0, 0.0], [0.0, -2.0]])
+    """
+    factors = np.linalg.svd(raw(a), full_matrices=full_matrices)
+    options = dict(full_matrices=full_matrices, factors=factors)
+    return (svd_vectors(a, part="U", **options), svdvals(a, factors=factors),
+            svd_vectors(a, part="Vh", **options))
+
+
+# --------------------------------------------------------------------------------------------
+# QR: A = Q R, Q (m x k) with orthonormal columns, R (k x n) upper triangular
+
+QR_NOT_DIFFERENTIABLE = ("The QR decomposition is not differentiable when mode='complete' and "
+                         "nrows > ncols")
+
+
+def _qr_values(x, part, mode="reduced", factors=None):
+    if factors is not None:
+        return _copy(factors[0 if part == "Q" else 1])
+    if mode == "r":
+        return np.linalg.qr(x, mode="r")
+    return np.linalg.qr(x, mode=mode)[0 if part == "Q" else 1]
+
+
+def _qr_factors(x, mode, factors):
+    """The reduced ``(Q, R)``: raw arrays, or recorded on a tensor ``x``."""
+    m, n = np.shape(raw(x))[-2:]
+    if mode == "complete" and m > n:
+        raise RuntimeError(f"chainrule.linalg.qr: {QR_NOT_DIFFERENTIABLE}; use mode='reduced' "
+                           "(its Q is the first n columns of the complete Q)")
+    if factors is None:
+        factors = np.linalg.qr(raw(x), mode="reduced")
+    if isinstance(x, TensorBase):
+        return (qr(x, part="Q", mode="reduced", factors=factors),
+                qr(x, part="R", mode="reduced", factors=factors))
+    return factors
+
+
+def _copyltu(m):
+    """``tril(M) + tril(M, -1)^T``: the symmetric matrix of M's lower triangle."""
+    k = _size(m, -1)
+    return m * np.tri(k, dtype=bool) + _swap_last(m * np.tri(k, k=-1, dtype=bool))
+
+
+def _times_inverse(b, r):
+    """``b R^-1``."""
+    return _swap_last(solve(_swap_last(r), _swap_last(b), vector=False))
+
+
+def _times_inverse_transposed(b, r):
+    """``b R^-T``."""
+    return _swap_last(solve(r, _swap_last(b), vector=False))
+
+
+def _square_qr_vjp(gq, gr, q, r):
+    # R square (m >= n):  A_bar = (Q_bar + Q copyltu(M)) R^-T,  M = R R_bar^T - Q_bar^T Q
+    m = None if gr is None else matmul(r, _swap_last(gr))
+    if gq is not None:
+        qq = matmul(_swap_last(gq), q)
+        m = -qq if m is None else m - qq
+    b = matmul(q, _copyltu(m))
+    return _times_inverse_transposed(b if gq is None else gq + b, r)
+
+
+def _square_qr_jvp(t, q, r):
+    # X = Q^T dA R^-1 = Q^T dQ + dR R^-1, Q^T dQ antisymmetric, dR R^-1 upper triangular:
+    # Omega = tril(X, -1) - tril(X, -1)^T,  dR = (X - Omega) R,  dQ = dA R^-1 - Q (X - Omega)
+    dar = _times_inverse(t, r)
+    x = matmul(_swap_last(q), dar)
+    low = x * np.tri(_size(x, -1), k=-1, dtype=bool)
+    upper = x - (low - _swap_last(low))
+    return dar - matmul(q, upper), matmul(upper, r)
+
+
+def _qr_vjp(g, ans, x, part, mode="reduced", factors=None):
+    q, r = _qr_factors(x, mode, factors)
+    m, n = np.shape(raw(x))[-2:]
+    if m >= n:
+        return _square_qr_vjp(g, None, q, r) if part == "Q" else _square_qr_vjp(None, g, q, r)
+    # wide: A = [X | Y], X = Q U, R = [U | Q^T Y]
+    shape, axis = np.shape(raw(x)), len(np.shape(raw(x))) - 1
+    u = _columns(r, 0, m)
+    if part == "Q":
+        gx = _square_qr_vjp(g, None, q, u)
+        return _placed(gx, (Ellipsis, slice(None), slice(0, m)), shape)
+    y, gu, gv = _columns(x, m, n), _columns(g, 0, m), _columns(g, m, n)
+    gx = _square_qr_vjp(matmul(y, _swap_last(gv)), gu, q, u)
+    return cat(gx, matmul(q, gv), axis=axis, sizes=(m, n - m))
+
+
+def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
+    q, r = _qr_factors(x, mode, factors)
+    t = ts[0]
+    m, n = np.shape(raw(x))[-2:]
+    if m >= n:
+        dq, dr = _square_qr_jvp(t, q, r)
+        return dq if part == "Q" else dr
+    dq, du = _square_qr_jvp(_columns(t, 0, m), q, _columns(r, 0, m))
+    if part == "Q":
+        return dq
+    # R = [U | Q^T Y]:  dV = dQ^T Y + Q^T dY
+    dv = matmul(_swap_last(dq), _columns(x, m, n)) + matmul(_swap_last(q), _columns(t, m, n))
+    return cat(du, dv, axis=len(np.shape(raw(x))) - 1, sizes=(m, n - m))
+
+
+qr = primitive("linalg.qr", _qr_values, (_qr_vjp,), save_inputs=True, jvp=_qr_jvp,
+               grad_fn="LinalgQrBackward0")
