@@ -17,6 +17,11 @@ array([0.7268..., 0.6397...])
 Tensors also speak NumPy's protocols: ``np.sin(t)`` or ``np.sum(t, axis=0)`` on a Tensor calls
 the function of this module; a NumPy function with no rule here raises TypeError rather than
 silently dropping the gradient.
+
+Each public callable of NumPy is differentiable here, passes through (NumPy's plain result:
+``argmax``, ``isfinite``, ``shape``), is refused with what to do instead (``vectorize``) or is
+missing: ``chainrule/numpy_catalogue.py`` declares the second and third, :func:`coverage`
+classifies them all, and ``docs/numpy.md`` shows the table with measured derivatives.
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ import builtins
 import inspect
 import re
 import string
-import types
 
 import numpy as _np
 
 from chainrule import linalg_ops as _linalg
 from chainrule import norms as _norms
 from chainrule import numpy_arrays as _arrays
+from chainrule import numpy_catalogue as _catalogue
 from chainrule import numpy_construction as _construction
+from chainrule import numpy_fft as _fft
 from chainrule import numpy_pad as _pad
 from chainrule import numpy_sampled as _sampled
 from chainrule import ops as _ops
@@ -41,15 +47,10 @@ from chainrule.errors import LinAlgError as _LinAlgError
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor_base import TensorBase as _TensorBase
 
-# constants and dtypes, as in NumPy
+# constants, as in NumPy (dtypes and creation from sizes pass through: see below)
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
-float16, float32, float64 = _np.float16, _np.float32, _np.float64
-int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 # creation: plain NumPy arrays (what you differentiate with respect to is up to the transform)
-zeros, ones, full, empty = _np.zeros, _np.ones, _np.full, _np.empty
-zeros_like, ones_like, full_like = _np.zeros_like, _np.ones_like, _np.full_like
-arange, eye, identity = _np.arange, _np.eye, _np.identity
 
 
 def _has_tensor(values) -> bool:
@@ -335,6 +336,60 @@ cumprod = _numpy_or(_np.cumprod, lambda a, axis=None: _along_axis(
 sort = _numpy_or(_np.sort, lambda a, axis=-1: _along_axis(
     "sort", lambda x, d: _R.sorted_along(x, d)[0], a, axis))
 
+
+def _partition(a, kth, axis=-1, kind="introselect", order=None):
+    # NumPy's values exactly (the order inside each part is NumPy's), gathered from ``a``: the
+    # positions are those of NumPy's result among a's values, matched by rank
+    def gather(x, d):
+        values = _ops.data_of(x)
+        ours = _np.partition(values, kth, axis=d, kind=kind, order=order)
+        positions = _np.empty_like(_np.argsort(values, axis=d))
+        _np.put_along_axis(positions, _np.argsort(ours, axis=d, kind="stable"),
+                           _np.argsort(values, axis=d, kind="stable"), axis=d)
+        return _ops.getitem(x, _R.along_index(positions, d))
+    return _along_axis("partition", gather, a, axis)
+
+
+partition = _numpy_or(_np.partition, _partition)
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # the finite values pass (slope 1); the others are replaced by constants (slope 0)
+    x = _ops.operand(x)
+    data = _ops.data_of(x)
+    if data.dtype.kind not in "fc":
+        return x
+    replaced = _np.nan_to_num(data, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    return _R.where(_np.isfinite(data), x, replaced)
+
+
+nan_to_num = _numpy_or(_np.nan_to_num, _nan_to_num)
+
+
+def _real_if_close(a, tol=100):
+    a = _ops.operand(a)
+    if _np.isrealobj(_np.real_if_close(_ops.data_of(a), tol)) and a.dtype.kind == "c":
+        return _R.real_part(a)
+    return a
+
+
+real_if_close = _numpy_or(_np.real_if_close, _real_if_close)
+
+
+def _rollaxis(a, axis, start=0):
+    # NumPy's order of the axes, read off a view of zero strides whose sizes name the axes
+    a = _ops.operand(a)
+    named = _np.broadcast_to(0, tuple(range(1, a.ndim + 1)))
+    order = [size - 1 for size in _np.rollaxis(named, axis, start).shape]
+    return _ops.permute(a, *order) if a.ndim else a
+
+
+rollaxis = _numpy_or(_np.rollaxis, _rollaxis)
+full = _numpy_or(_np.full, lambda shape, fill_value, dtype=None, order="C": _ops.to(
+    _ops.clone(_ops.broadcast_to(_ops.operand(fill_value), shape)), dtype=dtype))
+if hasattr(_np, "astype"):  # (NumPy 2)
+    astype = _numpy_or(_np.astype, lambda x, dtype, copy=True: _ops.to(_ops.operand(x), dtype))
+
 # arrays rearranged or combined (written in chainrule/numpy_arrays.py)
 diagonal = _numpy_or(_np.diagonal, _arrays.diagonal)
 trace = _numpy_or(_np.trace, _arrays.trace)
@@ -377,26 +432,33 @@ r_ = _construction.AxisConcatenator("r_", _np.r_, _renamed)
 c_ = _construction.AxisConcatenator("c_", _np.c_, _renamed, axis=-1, ndmin=2, trans1d=0)
 
 # --------------------------------------------------------------------------------------------
-# functions without gradient: NumPy's results (they carry nothing to differentiate)
+# functions without gradient (chainrule/numpy_catalogue.py's PASS_THROUGH): NumPy's results,
+# which carry nothing to differentiate; NumPy's classes (dtypes, errstate) as they are
 
-_NO_GRADIENT = ("shape", "ndim", "size", "argmax", "argmin", "argsort", "isnan", "isinf",
-                "isfinite", "allclose", "isclose", "array_equal", "nonzero", "count_nonzero",
-                "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-                "logical_and", "logical_or", "logical_not", "logical_xor", "result_type",
-                "iscomplexobj", "isrealobj", "may_share_memory", "shares_memory", "all", "any",
-                "iscomplex", "isreal", "floor_divide", "searchsorted", "unique", "histogram",
-                "zeros_like", "ones_like", "full_like", "empty_like")
+_PASSING: dict = {}  # name -> what this module holds for it ("linalg.matrix_rank": ...)
 
 
 def _without_gradient(name: str):
-    numpy_func = getattr(_np, name)
+    numpy_value = _catalogue.numpy_object(name)
+    if isinstance(numpy_value, type):
+        return numpy_value
 
     def call(*args, **kwargs):
-        return numpy_func(*_detached(args), **{k: _detached(v) for k, v in kwargs.items()})
+        return numpy_value(*_detached(args), **{k: _detached(v) for k, v in kwargs.items()})
 
-    call.__name__ = call.__qualname__ = name
+    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
     call.__doc__ = f"``numpy.{name}`` (its result carries no gradient)."
     return call
+
+
+def _passing_through(prefix: str = "") -> dict:
+    """This module's pass-through functions of a NumPy (sub)module (``"linalg."``), by name."""
+    passing = {}
+    for name in _catalogue.PASS_THROUGH:
+        inside, _, short = name.rpartition(".")
+        if prefix == (inside + "." if inside else "") and _catalogue.numpy_object(name):
+            passing[short] = _PASSING[name] = _without_gradient(name)
+    return passing
 
 
 def _detached(value):
@@ -407,8 +469,9 @@ def _detached(value):
     return value
 
 
-for _name in _NO_GRADIENT:
-    globals()[_name] = _without_gradient(_name)
+# (NumPy's classes are found by __getattr__, so that ``bool`` here stays Python's)
+globals().update({name: value for name, value in _passing_through().items()
+                  if not isinstance(value, type)})
 
 # --------------------------------------------------------------------------------------------
 # linear algebra
@@ -476,7 +539,7 @@ def _cond(x, p=None):
     return _linalg.cond(x, p)
 
 
-linalg = types.SimpleNamespace(**{
+linalg = _catalogue.Namespace("linalg", {**{
     name: _numpy_or(getattr(_np.linalg, name), func, f"Differentiable ``numpy.linalg.{name}``.")
     for name, func in {
         "norm": _norm, "inv": lambda a: _linalg.inv(a), "det": lambda a: _linalg.det(a),
@@ -488,7 +551,17 @@ linalg = types.SimpleNamespace(**{
         "svd": _svd, "qr": _qr, "pinv": _pinv, "lstsq": _lstsq,
         "cond": _cond,
         **({"svdvals": lambda x: _linalg.svdvals(x)} if hasattr(_np.linalg, "svdvals") else {}),
-    }.items()})
+    }.items()}, **_passing_through("linalg.")})
+
+# --------------------------------------------------------------------------------------------
+# discrete Fourier transforms (written in chainrule/numpy_fft.py); the sample frequencies pass
+# through
+
+fft = _catalogue.Namespace("fft", {**{
+    name: _numpy_or(getattr(_np.fft, name), getattr(_fft, name),
+                    f"Differentiable ``numpy.fft.{name}``: {getattr(_fft, name).__doc__}",
+                    f"fft.{name}")
+    for name in _fft.DIFFERENTIABLE}, **_passing_through("fft.")})
 
 # --------------------------------------------------------------------------------------------
 # NumPy's protocols: which chainrule function answers a NumPy function called on a Tensor
@@ -503,8 +576,9 @@ def _table() -> dict:
         numpy_value = getattr(_np, name, None)
         if callable(numpy_value) and not isinstance(numpy_value, type) and value is not numpy_value:
             table[numpy_value] = value
-    for name in vars(linalg):
-        table[getattr(_np.linalg, name)] = getattr(linalg, name)
+    for module in _catalogue.SUBMODULES:
+        for name, value in vars(globals()[module]).items():
+            table[getattr(getattr(_np, module), name)] = value
     return table
 
 
@@ -539,10 +613,8 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
             return func(*inputs, **kwargs)
     elif method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](*inputs, **kwargs)
-    raise TypeError(f"{name}{'' if method == '__call__' else '.' + method} has no "
-                    "differentiation rule in chainrule, so calling it on a Tensor would lose "
-                    "the gradient. Use chainrule.numpy's functions, or .detach().numpy() if no "
-                    "gradient is wanted.")
+    raise TypeError(_catalogue.no_rule(ufunc.__name__ + ("" if method == "__call__"
+                                                         else "." + method)))
 
 
 def array_function(self, func, types_, args, kwargs):
@@ -550,11 +622,9 @@ def array_function(self, func, types_, args, kwargs):
     :func:`sum`."""
     ours = for_numpy(func)
     if ours is None:
-        where = func.__module__ if func.__module__ and func.__module__.startswith("numpy") \
-            else "numpy"
-        raise TypeError(f"{where}.{func.__name__} has no differentiation rule in chainrule, so "
-                        "calling it on a Tensor would lose the gradient. Use chainrule.numpy's "
-                        "functions, or .detach().numpy() if no gradient is wanted.")
+        module = (func.__module__ or "").removeprefix("numpy").lstrip(".")
+        inside = module + "." if module in _catalogue.SUBMODULES else ""
+        raise TypeError(_catalogue.no_rule(inside + func.__name__))
     return ours(*args, **kwargs)
 
 
@@ -569,3 +639,48 @@ _REDUCERS = {
     _np.maximum: lambda a, axis=0, keepdims=False: amax(a, axis=axis, keepdims=keepdims),
     _np.minimum: lambda a, axis=0, keepdims=False: amin(a, axis=axis, keepdims=keepdims),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# what this module does with each of NumPy's callables (docs/numpy.md shows it)
+
+
+def __getattr__(name: str):
+    """NumPy's classes (``cnp.float64``, ``cnp.errstate``); for another name of NumPy's that
+    this module does not define, an error that says why (refused, or not written yet)."""
+    if name in _PASSING:
+        return _PASSING[name]
+    raise AttributeError(_catalogue.unavailable(name))
+
+
+def _ours(name: str):
+    """What this module holds for a name of NumPy's (``"sum"``, ``"linalg.svd"``), or None."""
+    module, _, attribute = name.rpartition(".")
+    if not module:
+        return globals().get(name, _PASSING.get(name))
+    return getattr(globals().get(module), attribute, None)
+
+
+def coverage() -> dict[str, str]:
+    """How this module answers each public callable of the installed NumPy (its main
+    namespace, then ``linalg.*`` and ``fft.*``): ``"differentiable"`` (it records on Tensors),
+    ``"passes through"`` (NumPy's plain result), ``"refused"`` (with the reason in
+    ``chainrule.numpy_catalogue.REFUSED``) or ``"missing"`` (not written yet).
+
+    >>> import chainrule.numpy as cnp
+    >>> table = cnp.coverage()
+    >>> table["sin"], table["argmax"], table["vectorize"]
+    ('differentiable', 'passes through', 'refused')
+    """
+    classes = {}
+    for name in _catalogue.numpy_callables():
+        ours = _ours(name)
+        if name in _catalogue.REFUSED:
+            classes[name] = "refused"
+        elif ours is not None and ours is _PASSING.get(name):
+            classes[name] = "passes through"
+        elif ours is None or ours is _catalogue.numpy_object(name):
+            classes[name] = "missing"  # (absent, or NumPy's own, which would lose the gradient)
+        else:
+            classes[name] = "differentiable"
+    return classes

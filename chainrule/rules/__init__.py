@@ -4,10 +4,10 @@ One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's ot
 elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
 joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
 linear algebra), ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general
-eigendecomposition), ``losses.py``.  ``table.py`` holds :func:`primitive` and the registry;
-this docstring is the manual.  ``special.py`` (SciPy's special functions) needs SciPy, so this
-package does not import it: ``chainrule.scipy`` does, and its primitives join the registry
-then.
+eigendecomposition), ``fft.py`` (discrete Fourier transforms), ``losses.py``.  ``table.py``
+holds :func:`primitive` and the registry; this docstring is the manual.  ``special.py``
+(SciPy's special functions) needs SciPy, so this package does not import it:
+``chainrule.scipy`` does, and its primitives join the registry then.
 
 How to read (and write) an entry
 --------------------------------
@@ -129,6 +129,7 @@ from chainrule.rules.elementwise_math import (
     sinc,
     sinh,
 )
+from chainrule.rules.fft import SWAPPED_NORM, fftn, ifftn, irfftn, rfftn
 from chainrule.rules.linalg import (
     det,
     dot,

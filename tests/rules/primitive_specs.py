@@ -496,3 +496,78 @@ REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name
                   if name.startswith("scipy.special.")})
 COMPLEX: set[str] = set(SPECS) - set(REAL_ONLY)
 """The primitives checked on complex inputs (value, both modes to second order)."""
+
+
+# --------------------------------------------------------------------------------------------
+# fft (rules/fft.py), through chainrule.fft (PyTorch's arguments) and chainrule.numpy.fft
+# (NumPy's): each primitive by several calls, chosen by the input's shape, with a batch axis,
+# odd and even n, n that pads and n that cuts.  A complex result is checked as its real and
+# imaginary parts side by side (gradcheck differentiates real outputs only).
+
+
+def _parts(y):
+    return cr.stack([cr.real(y), cnp.imag(y)], -1) if y.is_complex() else y
+
+
+def _np_parts(y):
+    return np.stack([y.real, y.imag], -1) if np.iscomplexobj(y) else y
+
+
+def _by_shape(cases: dict) -> Spec:
+    """A spec whose variants are the calls of ``cases``: input shape -> (chainrule's call,
+    NumPy's)."""
+    return Spec(lambda x: _parts(cases[tuple(x.shape)][0](x)),
+                lambda x: _np_parts(cases[x.shape][1](x)), [(shape,) for shape in cases])
+
+
+SPECS.update({
+    "fft.fftn": _by_shape({
+        (5,): (cr.fft.fft, np.fft.fft),  # odd n
+        (2, 6): (lambda x: cr.fft.fft(x, n=8, norm="ortho"),  # pads, along the last axis
+                 lambda x: np.fft.fft(x, n=8, norm="ortho")),
+        (4, 3): (lambda x: cnp.fft.fft(x, n=3, axis=0),  # cuts, along the first axis
+                 lambda x: np.fft.fft(x, n=3, axis=0)),
+        (2, 3, 4): (lambda x: cr.fft.fftn(x, s=(1, 5), dim=(0, 2), norm="forward"),
+                    lambda x: np.fft.fftn(x, s=(1, 5), axes=(0, 2), norm="forward")),
+        (3, 2, 2): (cnp.fft.fft2, np.fft.fft2),
+        (2, 4): (lambda x: cnp.fft.fftn(x, s=(3, 5), axes=(1, 1)),  # an axis twice (NumPy's)
+                 lambda x: np.fft.fftn(x, s=(3, 5), axes=(1, 1))),
+    }),
+    "fft.ifftn": _by_shape({
+        (6,): (cr.fft.ifft, np.fft.ifft),
+        (2, 5): (lambda x: cr.fft.ifft(x, n=4, norm="forward"),
+                 lambda x: np.fft.ifft(x, n=4, norm="forward")),
+        (3, 4): (lambda x: cnp.fft.ifft2(x, s=(4, 6), norm="ortho"),
+                 lambda x: np.fft.ifft2(x, s=(4, 6), norm="ortho")),
+        (2, 3, 2): (lambda x: cr.fft.ifftn(x, dim=(1, 0)), lambda x: np.fft.ifftn(x, axes=(1, 0))),
+    }),
+    "fft.rfftn": _by_shape({
+        (6,): (cr.fft.rfft, np.fft.rfft),  # even n: a Nyquist bin
+        (2, 5): (lambda x: cr.fft.rfft(x, n=7, norm="ortho"),
+                 lambda x: np.fft.rfft(x, n=7, norm="ortho")),
+        (3, 6): (lambda x: cnp.fft.rfft(x, n=4, axis=0, norm="forward"),
+                 lambda x: np.fft.rfft(x, n=4, axis=0, norm="forward")),
+        (2, 3, 4): (lambda x: cr.fft.rfftn(x, s=(3, 5), dim=(0, 2)),
+                    lambda x: np.fft.rfftn(x, s=(3, 5), axes=(0, 2))),
+        (4, 4): (cnp.fft.ihfft, np.fft.ihfft),
+        (3, 5): (lambda x: cr.fft.ihfft2(x, s=(2, 6)),
+                 lambda x: np.conj(np.fft.rfft2(x, s=(2, 6), norm="forward"))),
+    }),
+    "fft.irfftn": _by_shape({
+        (4,): (cr.fft.irfft, np.fft.irfft),  # n = 6: the Nyquist bin counts once
+        (2, 4): (lambda x: cr.fft.irfft(x, n=7, norm="ortho"),  # odd n: every bin twice
+                 lambda x: np.fft.irfft(x, n=7, norm="ortho")),
+        (3, 5): (lambda x: cnp.fft.irfft(x, n=4, axis=1, norm="forward"),  # 3 of 5 bins
+                 lambda x: np.fft.irfft(x, n=4, axis=1, norm="forward")),
+        (2, 3): (lambda x: cr.fft.irfft(x, n=9, dim=0),  # 5 bins from 2: padded
+                 lambda x: np.fft.irfft(x, n=9, axis=0)),
+        (3, 4, 3): (lambda x: cr.fft.irfftn(x, s=(2, 4), dim=(0, 2)),
+                    lambda x: np.fft.irfftn(x, s=(2, 4), axes=(0, 2))),
+        (3, 4): (cnp.fft.irfft2, np.fft.irfft2),
+        (3, 3): (cnp.fft.hfft, np.fft.hfft),
+        (2, 2, 3): (lambda x: cr.fft.hfftn(x, norm="ortho"),
+                    lambda x: np.fft.irfftn(np.conj(x), norm="ortho")),
+    }),
+})
+COMPLEX |= {"fft.fftn", "fft.ifftn", "fft.irfftn"}
+REAL_ONLY["fft.rfftn"] = "NumPy's rfft refuses complex input (TypeError), PyTorch's too"

@@ -1,0 +1,323 @@
+"""How to call each differentiable function of ``chainrule.numpy`` on sample inputs: one line
+per function, keyed by NumPy's name (``"linalg.inv"`` for ``numpy.linalg.inv``).
+
+An entry is a tuple of :class:`Case`: a call ``call(f, *inputs)`` (``f`` is NumPy's function
+or chainrule.numpy's, the inputs ndarrays or Tensors), the inputs' shapes and the
+:class:`Domain` each input is drawn from (where the function is smooth).  The helpers build
+the usual ones: :func:`unary`, :func:`binary` (with broadcasting shapes), :func:`reduction`
+(with ``axis`` and ``keepdims``) and :func:`calls` (any calls on inputs of given shapes).
+
+Three things read this table: ``tests/numpy/test_catalogue.py`` (NumPy's value on the same
+inputs, and derivatives against central differences), ``python -m tests.numpy.coverage``
+(which measures the reverse, forward and second-order columns of ``docs/numpy.md`` with
+:func:`chainrule.testing.check_grads`) and ``tests/numpy/test_random_programs.py`` (random
+compositions of these calls, each input mapped into its domain by ``Domain.into``).
+
+A differentiable function of chainrule.numpy without an entry fails the suite, and so does an
+entry for a function chainrule.numpy does not differentiate.  Names absent from the
+installed NumPy (``acos`` on NumPy 1.26) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import chainrule.numpy as cnp
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an input may lie: ``sample(rng, shape)`` draws from it, and ``into(x)`` maps any
+    real array smoothly into it (written with chainrule.numpy, so that it records on Tensors:
+    random programs feed one function's result to the next through it)."""
+
+    name: str
+    sample: Callable
+    into: Callable
+
+
+def _uniform(low: float, high: float) -> Callable:
+    return lambda rng, shape: rng.uniform(low, high, shape)
+
+
+def _eye(shape) -> np.ndarray:
+    return np.eye(shape[-1]) if shape else np.ones(())
+
+
+def _spd(b):
+    # b b^T + diag(1, 2, ..., n): symmetric, eigenvalues >= 1, and distinct for random b, even
+    # where b b^T has repeated eigenvalues (b of low rank)
+    n = np.shape(b)[-1]
+    return cnp.matmul(b, cnp.swapaxes(b, -1, -2)) + np.diag(np.arange(1.0, n + 1))
+
+
+# |x| < 3 (so that exp, power and products of the results stay moderate)
+REAL = Domain("real", lambda rng, shape: rng.standard_normal(shape),
+              lambda x: 3.0 * cnp.tanh(x / 3.0))
+POSITIVE = Domain("positive", _uniform(0.5, 2.0), lambda x: x * x + 0.5)
+UNIT = Domain("inside (-1, 1)", _uniform(-0.9, 0.9), lambda x: 0.9 * cnp.tanh(x))
+ABOVE_ONE = Domain("above 1", _uniform(1.2, 3.0), lambda x: x * x + 1.2)
+NEAR_ONE = Domain("near 1", _uniform(0.5, 1.5), lambda x: 1.0 + 0.5 * cnp.tanh(x))
+# kinks and jumps at 0 or at the integers: random values never lie on them
+AWAY_FROM_ZERO = Domain("away from 0",
+                        lambda rng, shape: rng.uniform(0.5, 2.0, shape)
+                        * rng.choice([-1.0, 1.0], shape), REAL.into)
+NON_INTEGER = Domain("away from the integers",
+                     lambda rng, shape: rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape),
+                     REAL.into)
+# square matrices (the last two axes): strictly diagonally dominant (|a_ij| <= 1/2 off the
+# diagonal, n on it), or symmetric positive definite
+INVERTIBLE = Domain("invertible",
+                    lambda rng, shape: rng.uniform(-0.5, 0.5, shape) + shape[-1] * _eye(shape),
+                    lambda a: cnp.tanh(a) / 2.0 + np.shape(a)[-1] * _eye(np.shape(a)))
+# non-symmetric, with real eigenvalues near -2, 0.5 and 2.5 (3 by 3)
+SPREAD = Domain("separated real eigenvalues",
+                lambda rng, shape: rng.uniform(-0.3, 0.3, shape) + np.diag([-2.0, 0.5, 2.5]),
+                lambda a: 0.3 * cnp.tanh(a) + np.diag([-2.0, 0.5, 2.5]))
+SPD = Domain("symmetric positive definite", lambda rng, shape: _spd(rng.standard_normal(shape)),
+             lambda a: _spd(cnp.tanh(a)))
+
+
+@dataclass(frozen=True)
+class Case:
+    """``call(f, *inputs)``, on inputs of ``shapes`` drawn from ``domains``."""
+
+    call: Callable
+    shapes: tuple
+    domains: tuple
+
+
+def calls(*functions: Callable, shapes=((3, 4),), domain: Domain | tuple = REAL) -> tuple:
+    """One case per call ``function(f, *inputs)``, on inputs of ``shapes`` (a shape per input)
+    from ``domain`` (one for all inputs, or one per input)."""
+    shapes = tuple(tuple(s) for s in shapes)
+    domains = domain if isinstance(domain, tuple) else (domain,) * len(shapes)
+    return tuple(Case(function, shapes, domains) for function in functions)
+
+
+def _apply(f, *xs):
+    return f(*xs)
+
+
+def unary(domain: Domain = REAL) -> tuple:
+    """``f(x)`` on a matrix, a vector and a number."""
+    return sum((calls(_apply, shapes=(s,), domain=domain) for s in ((3, 4), (5,), ())), ())
+
+
+def binary(first: Domain = REAL, second: Domain | None = None) -> tuple:
+    """``f(x, y)`` on equal shapes and broadcasting ones."""
+    domains = (first, second or first)
+    return sum((calls(_apply, shapes=s, domain=domains)
+                for s in (((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (4,)))), ())
+
+
+def reduction(domain: Domain = REAL, **keywords) -> tuple:
+    """``f(a)``, ``f(a, axis=0)``, ``f(a, axis=1, keepdims=True)`` and ``f(a, axis=(0, 1))``,
+    each with ``keywords``."""
+    return calls(lambda f, a: f(a, **keywords), lambda f, a: f(a, axis=0, **keywords),
+                 lambda f, a: f(a, axis=1, keepdims=True, **keywords),
+                 lambda f, a: f(a, axis=(0, 1), **keywords), domain=domain)
+
+
+def along_axis(domain: Domain = REAL) -> tuple:
+    """``f(a)``, ``f(a, axis=0)``, ``f(a, axis=-1)``, ``f(a, axis=None)`` (cumulative sums
+    and sorts)."""
+    return calls(_apply, lambda f, a: f(a, axis=0), lambda f, a: f(a, axis=-1),
+                 lambda f, a: f(a, axis=None), domain=domain)
+
+
+def _pair(shapes) -> tuple:
+    """``f([a, b])`` on a pair of inputs of ``shapes`` (stacking and joining)."""
+    return calls(lambda f, a, b: f([a, b]), shapes=shapes)
+
+
+_VECTORS, _MATRICES = ((3,), (3,)), ((2, 3), (2, 3))
+
+CATALOGUE: dict[str, tuple] = {
+    # elementwise, one input
+    "negative": unary(), "exp": unary(), "expm1": unary(), "exp2": unary(), "sin": unary(),
+    "cos": unary(), "tan": unary(UNIT), "tanh": unary(), "sinh": unary(), "cosh": unary(),
+    "arcsin": unary(UNIT), "arccos": unary(UNIT), "arctan": unary(), "arcsinh": unary(),
+    "arccosh": unary(ABOVE_ONE), "arctanh": unary(UNIT), "log": unary(POSITIVE),
+    "log2": unary(POSITIVE), "log10": unary(POSITIVE), "log1p": unary(POSITIVE),
+    "sqrt": unary(POSITIVE), "square": unary(), "reciprocal": unary(POSITIVE),
+    "deg2rad": unary(), "rad2deg": unary(), "radians": unary(), "degrees": unary(),
+    "sinc": unary(), "abs": unary(AWAY_FROM_ZERO), "absolute": unary(AWAY_FROM_ZERO),
+    "fabs": unary(AWAY_FROM_ZERO), "sign": unary(AWAY_FROM_ZERO),
+    "floor": unary(NON_INTEGER), "ceil": unary(NON_INTEGER), "rint": unary(NON_INTEGER),
+    "trunc": unary(NON_INTEGER), "round": unary(NON_INTEGER), "around": unary(NON_INTEGER),
+    "clip": calls(lambda f, a: f(a, -0.5, 0.5), lambda f, a: f(a, None, 0.5)),
+    # elementwise, two inputs
+    "add": binary(), "subtract": binary(), "multiply": binary(),
+    "divide": binary(REAL, POSITIVE), "true_divide": binary(REAL, POSITIVE),
+    "power": binary(POSITIVE, REAL), "maximum": binary(), "minimum": binary(),
+    "fmax": binary(), "fmin": binary(), "mod": binary(REAL, POSITIVE),
+    "remainder": binary(REAL, POSITIVE), "arctan2": binary(), "hypot": binary(),
+    "logaddexp": binary(), "logaddexp2": binary(),
+    "where": calls(lambda f, c, x, y: f(c > 0, x, y), shapes=((3, 4), (3, 1), (1, 4))),
+    # reductions
+    "sum": reduction(), "mean": reduction(), "prod": reduction(NEAR_ONE), "max": reduction(),
+    "amax": reduction(), "min": reduction(), "amin": reduction(), "var": reduction(ddof=1),
+    "std": reduction(), "cumsum": along_axis(), "cumprod": along_axis(NEAR_ONE),
+    "sort": along_axis(),
+    # products
+    "dot": calls(_apply, shapes=((3, 4), (4, 2))) + calls(_apply, shapes=((4,), (4,)))
+    + calls(_apply, shapes=((2, 3, 4), (4, 2))) + calls(_apply, shapes=((), (3,))),
+    "matmul": calls(_apply, shapes=((3, 4), (4, 2))) + calls(_apply, shapes=((2, 3, 4), (4,))),
+    "vdot": calls(_apply, shapes=((3, 4), (3, 4))),
+    "inner": calls(_apply, shapes=((3, 4), (2, 4))) + calls(_apply, shapes=((4,), (4,))),
+    "outer": calls(_apply, shapes=((3,), (4,))) + calls(_apply, shapes=((2, 2), (3,))),
+    "tensordot": calls(lambda f, a, b: f(a, b, axes=1), shapes=((3, 4), (4, 2)))
+    + calls(_apply, shapes=((2, 3, 4), (3, 4, 2))),
+    "einsum": calls(lambda f, a, b: f("ij,jk->ik", a, b), shapes=((3, 4), (4, 2)))
+    + calls(lambda f, a, b: f("ij,kj", a, b), lambda f, a, b: f(a, [0, 1], b, [2, 1], [0, 2]),
+            shapes=((3, 4), (2, 4)))
+    + calls(lambda f, a: f("ii->i", a), lambda f, a: f("ij->", a), shapes=((3, 3),)),
+    "kron": calls(_apply, shapes=((2, 3), (3, 2))),
+    # shapes
+    "reshape": calls(lambda f, a: f(a, (4, 3)), lambda f, a: f(a, -1),
+                     lambda f, a: f(a, (2, -1))),
+    "ravel": calls(_apply),
+    "transpose": calls(_apply, lambda f, a: f(a, (1, 0, 2)), shapes=((2, 3, 4),)),
+    "swapaxes": calls(lambda f, a: f(a, 0, 2), lambda f, a: f(a, -1, 1), shapes=((2, 3, 4),)),
+    "moveaxis": calls(lambda f, a: f(a, 0, -1), lambda f, a: f(a, 2, 0), shapes=((2, 3, 4),)),
+    "expand_dims": calls(lambda f, a: f(a, 0), lambda f, a: f(a, -1)),
+    "squeeze": calls(_apply, lambda f, a: f(a, 1), shapes=((3, 1, 4),)),
+    "broadcast_to": calls(lambda f, a: f(a, (2, 3, 4))) + calls(lambda f, a: f(a, (3, 4)),
+                                                                shapes=((3, 1),)),
+    "flip": calls(_apply, lambda f, a: f(a, 0), lambda f, a: f(a, axis=1)),
+    "flipud": calls(_apply), "fliplr": calls(_apply),
+    "rot90": calls(_apply, lambda f, a: f(a, 2), lambda f, a: f(a, -1)),
+    "roll": calls(lambda f, a: f(a, 1), lambda f, a: f(a, -2, axis=1),
+                  lambda f, a: f(a, (1, 2), axis=(0, 1))),
+    "tile": calls(lambda f, a: f(a, 2), lambda f, a: f(a, (2, 1))),
+    "repeat": calls(lambda f, a: f(a, 2), lambda f, a: f(a, 2, axis=0),
+                    lambda f, a: f(a, [1, 2, 0], axis=0)),
+    "diff": calls(_apply, lambda f, a: f(a, 2), lambda f, a: f(a, axis=0)),
+    "diag": calls(_apply, lambda f, a: f(a, 1), shapes=((3,),))
+    + calls(_apply, lambda f, a: f(a, -1)),
+    "diagonal": calls(_apply, lambda f, a: f(a, 1)) + calls(lambda f, a: f(a, 0, 1, 2),
+                                                            shapes=((2, 3, 4),)),
+    "trace": calls(_apply, lambda f, a: f(a, 1)) + calls(lambda f, a: f(a, axis1=1, axis2=2),
+                                                         shapes=((2, 3, 4),)),
+    "tril": calls(_apply, lambda f, a: f(a, -1), lambda f, a: f(a, 1)),
+    "triu": calls(_apply, lambda f, a: f(a, -1), lambda f, a: f(a, 1)),
+    # joining and splitting
+    "concatenate": calls(lambda f, a, b: f([a, b]), shapes=((3, 4), (2, 4)))
+    + calls(lambda f, a, b: f((a, b), axis=1), shapes=((3, 4), (3, 2))),
+    "stack": _pair(((3, 4), (3, 4))) + calls(lambda f, a, b: f([a, b], axis=-1),
+                                             shapes=((3, 4), (3, 4))),
+    "vstack": _pair(_VECTORS) + _pair(_MATRICES), "hstack": _pair(_VECTORS) + _pair(_MATRICES),
+    "dstack": _pair(_VECTORS) + _pair(_MATRICES),
+    "column_stack": _pair(_VECTORS) + _pair(_MATRICES),
+    "append": calls(_apply, lambda f, a, b: f(a, b, axis=0), shapes=((3, 4), (2, 4))),
+    "split": calls(lambda f, a: f(a, 2, axis=1), lambda f, a: f(a, [1], axis=0)),
+    "array_split": calls(lambda f, a: f(a, 3), lambda f, a: f(a, [1, 3], axis=1),
+                         shapes=((5, 4),)),
+    "vsplit": calls(lambda f, a: f(a, 2), shapes=((4, 3),)),
+    "hsplit": calls(lambda f, a: f(a, 2), lambda f, a: f(a, [1, 3])),
+    "dsplit": calls(lambda f, a: f(a, 2), shapes=((2, 3, 4),)),
+    "atleast_1d": unary() + calls(_apply, shapes=((), (3,))),
+    "atleast_2d": unary() + calls(_apply, shapes=((), (3,))),
+    "atleast_3d": unary() + calls(_apply, shapes=((), (3, 4))),
+    # linear algebra
+    "linalg.inv": calls(_apply, shapes=((3, 3),), domain=INVERTIBLE)
+    + calls(_apply, shapes=((2, 3, 3),), domain=INVERTIBLE),
+    "linalg.det": calls(_apply, shapes=((3, 3),), domain=INVERTIBLE)
+    + calls(_apply, shapes=((2, 3, 3),), domain=INVERTIBLE),
+    "linalg.slogdet": calls(lambda f, a: f(a)[1], shapes=((3, 3),), domain=INVERTIBLE),
+    "linalg.solve": calls(_apply, shapes=((3, 3), (3,)), domain=(INVERTIBLE, REAL))
+    + calls(_apply, shapes=((3, 3), (3, 2)), domain=(INVERTIBLE, REAL)),
+    "linalg.cholesky": calls(_apply, shapes=((3, 3),), domain=SPD),
+    # (eigenvectors up to sign: their squares are smooth functions of the matrix)
+    "linalg.eigh": calls(lambda f, a: f(a)[0], lambda f, a: f(a)[1] ** 2, shapes=((3, 3),),
+                         domain=SPD),
+    "linalg.eigvalsh": calls(_apply, shapes=((3, 3),), domain=SPD),
+    "linalg.norm": calls(_apply, lambda f, a: f(a, axis=1), lambda f, a: f(a, "fro"),
+                         lambda f, a: f(a, "nuc"), lambda f, a: f(a, np.inf),
+                         lambda f, a: f(a, 1), domain=AWAY_FROM_ZERO)
+    + calls(lambda f, a: f(a, 3), lambda f, a: f(a, 1), shapes=((4,),), domain=AWAY_FROM_ZERO),
+    # (singular vectors up to sign: their absolute values and the products are smooth)
+    "linalg.svd": calls(lambda f, a: f(a)[1], lambda f, a: abs(f(a, full_matrices=False)[0]),
+                        lambda f, a: f(a, compute_uv=False), shapes=((4, 3),))
+    + calls(lambda f, a: (lambda u, s, vh: (u * s[..., None, :]) @ vh)(
+        *f(a, full_matrices=False)), shapes=((2, 3, 4),)),
+    "linalg.svdvals": calls(_apply, shapes=((4, 3),)),
+    "linalg.qr": calls(lambda f, a: f(a)[0], lambda f, a: f(a)[1], lambda f, a: f(a, "r"),
+                       shapes=((4, 3),))
+    + calls(lambda f, a: f(a)[1], shapes=((3, 3),), domain=INVERTIBLE),
+    "linalg.pinv": calls(_apply, shapes=((4, 3),)) + calls(_apply, shapes=((2, 3),)),
+    "linalg.lstsq": calls(lambda f, a, b: f(a, b)[0], shapes=((4, 3), (4,)))
+    + calls(lambda f, a, b: f(a, b)[0], shapes=((4, 3), (4, 2))),
+    "linalg.cond": calls(_apply, lambda f, a: f(a, "fro"), shapes=((3, 3),), domain=INVERTIBLE),
+    # (eigenvectors up to a phase: their moduli are smooth)
+    "linalg.eig": calls(lambda f, a: f(a)[0], lambda f, a: abs(f(a)[1]), shapes=((3, 3),),
+                        domain=SPREAD),
+    "linalg.eigvals": calls(_apply, shapes=((3, 3),), domain=SPREAD),
+    # complex numbers (on real inputs; chainrule's tests of the primitives also take them
+    # complex)
+    "real": unary(), "imag": unary(), "conj": unary(), "conjugate": unary(),
+    "angle": unary(AWAY_FROM_ZERO) + calls(lambda f, a: f(a, deg=True)),
+    # building, padding, sampled data
+    "array": calls(lambda f, a, b: f([a, b]), lambda f, a, b: f([[a, 1.0 * b], [b, a]]),
+                   shapes=((3,), (3,))),
+    "asarray": calls(_apply, lambda f, a: f(a, dtype=np.float64)),
+    "linspace": calls(lambda f, a, b: f(a, b, 5), lambda f, a, b: f(a, b, 4, endpoint=False),
+                      shapes=((), ())) + calls(lambda f, a, b: f(a, b, 3, axis=1),
+                                               shapes=((2,), (2,))),
+    "pad": calls(lambda f, a: f(a, 1), lambda f, a: f(a, ((1, 2), (0, 1)), mode="reflect"),
+                 lambda f, a: f(a, 2, mode="wrap"), lambda f, a: f(a, (1, 3), mode="edge"),
+                 lambda f, a: f(a, 2, mode="symmetric"),
+                 lambda f, a: f(a, 1, mode="linear_ramp", end_values=0.5)),
+    "select": calls(lambda f, a, b: f([a > 0.5, b > 0], [a, b], default=0.25),
+                    shapes=((3, 4), (3, 4))),
+    "cross": calls(_apply, shapes=((3,), (3,))) + calls(_apply, shapes=((2, 3), (3,))),
+    "gradient": calls(lambda f, a: f(a, axis=1), lambda f, a: f(a, 0.5, axis=0),
+                      lambda f, a: f(a, axis=1, edge_order=2)),
+    "interp": calls(lambda f, x, fp: f(x, np.arange(4.0), fp), shapes=((5,), (4,)),
+                    domain=(Domain("inside [0, 3]", _uniform(0.1, 2.9),
+                                   lambda x: 1.5 + 1.4 * cnp.tanh(x)), REAL)),
+    # discrete Fourier transforms (complex results: checked as pairs of reals)
+    **{f"fft.{name}": calls(_apply, lambda f, a: f(a, 6), lambda f, a: f(a, axis=0),
+                            lambda f, a: f(a, norm="ortho"), shapes=((3, 4),))
+       for name in ("fft", "ifft", "rfft", "ihfft")},
+    **{f"fft.{name}": calls(_apply, lambda f, a: f(a, 5), lambda f, a: f(a, norm="forward"),
+                            shapes=((3, 4),))
+       for name in ("irfft", "hfft")},
+    **{f"fft.{name}": calls(_apply, lambda f, a: f(a, (3, 5), axes=(1, 2)),
+                            lambda f, a: f(a, axes=(0, 2)),
+                            shapes=((2, 3, 4),))
+       for name in ("fft2", "ifft2", "fftn", "ifftn", "rfft2", "rfftn", "irfft2", "irfftn")},
+    "partition": calls(lambda f, a: f(a, 2), lambda f, a: f(a, (0, 3), axis=1),
+                       lambda f, a: f(a, 1, axis=0)),
+    "nan_to_num": unary(),
+    "real_if_close": unary(),
+    "rollaxis": calls(lambda f, a: f(a, 2), lambda f, a: f(a, 1, 3), shapes=((2, 3, 4),)),
+    "full": calls(lambda f, v: f((2, 3), v), shapes=((),)) + calls(lambda f, v: f((2, 3), v),
+                                                                   shapes=((3,),)),
+    "astype": calls(lambda f, a: f(a, np.float64)),
+    "fft.fftshift": calls(_apply, lambda f, a: f(a, axes=1)),
+    "fft.ifftshift": calls(_apply, lambda f, a: f(a, axes=0)),
+}
+
+
+def function(module, name: str):
+    """``module``'s function (NumPy's, or chainrule.numpy's) for a name of the table."""
+    owner, _, attribute = name.rpartition(".")
+    return getattr(getattr(module, owner) if owner else module, attribute)
+
+
+def available() -> dict[str, tuple]:
+    """The entries whose name the installed NumPy has."""
+    return {name: cases for name, cases in CATALOGUE.items() if _in_numpy(name)}
+
+
+def _in_numpy(name: str) -> bool:
+    try:
+        function(np, name)
+    except AttributeError:
+        return False
+    return True
