@@ -15,8 +15,8 @@ from chainrule.rules.table import derivative, primitive
 
 
 def _zero_rule(g, ans, x, **params):
-    # piecewise constant: d f(x) = 0
-    return g * 0
+    # piecewise constant: d f(x) = 0, exactly (also where g is NaN or infinite, as in PyTorch)
+    return where(True, 0.0, g)
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _sign_rule(g, ans, x):
         raise NotImplementedError(
             "sign: the derivative of the sign of complex numbers (z / |z|) is not implemented; "
             "write it as z / abs(z), which chainrule differentiates")
-    return g * 0
+    return _zero_rule(g, ans, x)
 
 
 sign = primitive("sign", np.sign, (_sign_rule,), jvp="diagonal", grad_fn="SignBackward0")

@@ -210,3 +210,16 @@ def test_the_subgradients_agree_with_pytorch():
             f(cr, ours).backward()
         f(torch, theirs).backward()
         np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), err_msg=name)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("step", [cr.floor, cr.ceil, cr.round, cr.trunc, cr.sign])
+def test_piecewise_constant_functions_stop_nan_gradients(step):
+    """Their derivative is exactly 0, also where the gradient from further on is NaN (as in
+    PyTorch and JAX): NaN * 0 must not leak through."""
+    x = cr.tensor([0.3, -0.2], dtype=cr.float64, requires_grad=True)
+    r = step(x)  # exact zeros (or signs), where atan2's gradient below is NaN
+    cr.atan2(r * 0, r * 0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    (g,) = cr.autograd.grad(cr.atan2(step(x) * 0, step(x) * 0).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), [0.0, 0.0])
