@@ -159,6 +159,8 @@ def _logaddexp(x, y):
 
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
+# --- group A (elementwise functions, aliases, creation): added below this line
+
 # --------------------------------------------------------------------------------------------
 # primitives without a NumPy name, with SciPy's (scipy.special) or JAX's (jax.nn) signatures
 
@@ -351,6 +353,8 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 
 
 partition = _numpy_or(_np.partition, _partition)
+
+# --- group B (statistics, indexing, polynomials): added below this line
 
 
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):

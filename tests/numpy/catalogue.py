@@ -150,6 +150,7 @@ CATALOGUE: dict[str, tuple] = {
     "floor": unary(NON_INTEGER), "ceil": unary(NON_INTEGER), "rint": unary(NON_INTEGER),
     "trunc": unary(NON_INTEGER), "round": unary(NON_INTEGER), "around": unary(NON_INTEGER),
     "clip": calls(lambda f, a: f(a, -0.5, 0.5), lambda f, a: f(a, None, 0.5)),
+    # --- group A: entries added below this line
     # elementwise, two inputs
     "add": binary(), "subtract": binary(), "multiply": binary(),
     "divide": binary(REAL, POSITIVE), "true_divide": binary(REAL, POSITIVE),
@@ -163,6 +164,7 @@ CATALOGUE: dict[str, tuple] = {
     "amax": reduction(), "min": reduction(), "amin": reduction(), "var": reduction(ddof=1),
     "std": reduction(), "cumsum": along_axis(), "cumprod": along_axis(NEAR_ONE),
     "sort": along_axis(),
+    # --- group B: entries added below this line
     # products
     "dot": calls(_apply, shapes=((3, 4), (4, 2))) + calls(_apply, shapes=((4,), (4,)))
     + calls(_apply, shapes=((2, 3, 4), (4, 2))) + calls(_apply, shapes=((), (3,))),
@@ -223,6 +225,7 @@ CATALOGUE: dict[str, tuple] = {
     "atleast_1d": unary() + calls(_apply, shapes=((), (3,))),
     "atleast_2d": unary() + calls(_apply, shapes=((), (3,))),
     "atleast_3d": unary() + calls(_apply, shapes=((), (3, 4))),
+    # --- group C: entries added below this line
     # linear algebra
     "linalg.inv": calls(_apply, shapes=((3, 3),), domain=INVERTIBLE)
     + calls(_apply, shapes=((2, 3, 3),), domain=INVERTIBLE),
