@@ -182,3 +182,13 @@ def contracted_axes(a_shape, b_shape, dims) -> tuple[list[int], list[int]]:
     if wrong is not None:
         raise wrong
     return axes_a, axes_b
+
+
+def has_tensor(values) -> bool:
+    """Whether a Tensor is among ``values`` (or in a list or tuple among them)."""
+    for v in values:
+        if isinstance(v, TensorBase):
+            return True
+        if isinstance(v, (list, tuple)) and has_tensor(v):
+            return True
+    return False

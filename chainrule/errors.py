@@ -19,6 +19,7 @@ phrase PyTorch users search for (``The size of tensor a (3) must match the size 
 from __future__ import annotations
 
 import math
+import re
 import string
 
 import numpy as np
@@ -374,3 +375,20 @@ def setitem_error(err: Exception, x_shape, x_dtype, index, value) -> Exception:
         return err
     kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
     return kind(f"chainrule.{called}: {err}")
+
+
+# what an error of chainrule's starts with: the operation it ran (``chainrule.matmul (@): ``,
+# ``sum(): ``, ``linalg.inv: ``)
+_NAMED = re.compile(r"^[\w.]+(\(\))?( \([^)]*\))?: ")
+
+
+def renamed(err: Exception, called: str) -> Exception:
+    """``err`` naming ``called`` (``chainrule.numpy.dot``), the function the user called,
+    rather than the operation of chainrule that answered it (``cnp.dot`` is ``matmul``)."""
+    message = str(err)
+    if message.startswith(called) or len(err.args) != 1 or not isinstance(err.args[0], str):
+        return err
+    try:
+        return type(err)(f"{called}: {_NAMED.sub('', message, count=1)}")
+    except TypeError:  # (an exception class that takes other arguments: left as it is)
+        return err

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import builtins
 import inspect
-import re
 import string
 
 import numpy as _np
@@ -43,7 +42,9 @@ from chainrule import numpy_pad as _pad
 from chainrule import numpy_sampled as _sampled
 from chainrule import ops as _ops
 from chainrule import rules as _R
+from chainrule.arguments import has_tensor as _has_tensor
 from chainrule.errors import LinAlgError as _LinAlgError
+from chainrule.errors import renamed
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor_base import TensorBase as _TensorBase
 
@@ -51,15 +52,6 @@ from chainrule.tensor_base import TensorBase as _TensorBase
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, _np.newaxis
 
 # creation: plain NumPy arrays (what you differentiate with respect to is up to the transform)
-
-
-def _has_tensor(values) -> bool:
-    for v in values:
-        if isinstance(v, _TensorBase):
-            return True
-        if isinstance(v, (list, tuple)) and _has_tensor(v):
-            return True
-    return False
 
 
 def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
@@ -84,22 +76,9 @@ def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
     return dispatch
 
 
-# what an error of chainrule's starts with: the operation it ran (``chainrule.matmul (@): ``,
-# ``sum(): ``, ``linalg.inv: ``)
-_NAMED = re.compile(r"^[\w.]+(\(\))?( \([^)]*\))?: ")
-
-
 def _renamed(err: Exception, name: str) -> Exception:
-    """``err`` naming what the user called, ``chainrule.numpy.<name>``, rather than the
-    operation of chainrule that answered it (``cnp.dot`` is chainrule's ``matmul``)."""
-    message = str(err)
-    called = f"chainrule.numpy.{name}"
-    if message.startswith(called) or len(err.args) != 1 or not isinstance(err.args[0], str):
-        return err
-    try:
-        return type(err)(f"{called}: {_NAMED.sub('', message, count=1)}")
-    except TypeError:  # (an exception class that takes other arguments: left as it is)
-        return err
+    """``err`` naming what the user called, ``chainrule.numpy.<name>``."""
+    return renamed(err, f"chainrule.numpy.{name}")
 
 
 def _check_signature(name: str, tensor_func, args, kwargs) -> None:

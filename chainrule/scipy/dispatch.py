@@ -9,21 +9,11 @@ Each public function is a ``def`` with SciPy's signature in its own module (so t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from chainrule import ops
-from chainrule.tensor_base import TensorBase
-
-
-def has_tensor(values) -> bool:
-    """Whether a Tensor is among ``values`` (or in a list or tuple among them)."""
-    for v in values:
-        if isinstance(v, TensorBase):
-            return True
-        if isinstance(v, (list, tuple)) and has_tensor(v):
-            return True
-    return False
+from chainrule.arguments import has_tensor
+from chainrule.errors import renamed
 
 
 def operand(x):
@@ -31,23 +21,6 @@ def operand(x):
     ``xlogy(t, 2.0)`` keeps a float32 ``t``'s precision); a list or tuple as one operand (its
     Tensors stacked, so that their gradients are kept)."""
     return ops.operand(x) if isinstance(x, (list, tuple)) else x
-
-
-# what an error of chainrule's starts with: the operation it ran (``logsumexp: ``,
-# ``chainrule.scipy.special.xlogy: ``, ``sum(): ``)
-_NAMED = re.compile(r"^[\w.]+(\(\))?( \([^)]*\))?: ")
-
-
-def renamed(err: Exception, called: str) -> Exception:
-    """``err`` naming ``called`` (``chainrule.scipy.special.softmax``), the function the user
-    called, rather than the operation of chainrule that raised it."""
-    message = str(err)
-    if message.startswith(called) or len(err.args) != 1 or not isinstance(err.args[0], str):
-        return err
-    try:
-        return type(err)(f"{called}: {_NAMED.sub('', message, count=1)}")
-    except TypeError:  # (an exception class that takes other arguments: left as it is)
-        return err
 
 
 def call(called: str, scipy_func: Callable, tensor_func: Callable, *args, **kwargs):
