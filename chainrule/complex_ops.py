@@ -78,7 +78,7 @@ def complex(real, imag) -> TensorBase:  # noqa: A001
         raise RuntimeError(f"complex: expected real and imag to be float tensors of the same "
                            f"dtype, but got {re.dtype} and {im.dtype}; cast them, e.g. "
                            "real.double() and imag.double()")
-    unit = np.ones((), np.result_type(re.dtype, np.complex64)) * 1j  # i in the matching precision
+    unit = np.array(1j, np.result_type(re.dtype, np.complex64))  # i in the matching precision
     return re + im * unit
 
 

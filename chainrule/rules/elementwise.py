@@ -254,4 +254,4 @@ def _angle_slope(x):
 
 angle = primitive("angle", np.angle, (lambda g, ans, x: g * _angle_slope(x),),
                   save_inputs=True, jvp=_real_valued_jvp(_angle_slope),
-                  grad_fn="AngleBackward0")
+                  grad_fn="AngleBackward0", promote=True)

@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.rules.table import LEGACY_PROMOTION
 from chainrule.testing import check_grads
 
 RNG = np.random.default_rng(7)
@@ -127,7 +128,16 @@ CASES = {
 def test_values_are_numpys_to_the_bit(name, dtype):
     f, arrays = CASES[name]
     arrays = [a.astype(dtype) for a in arrays]
-    ours, expected = f(cnp, *[cr.tensor(a) for a in arrays]), f(np, *arrays)
+    try:
+        expected = f(np, *arrays)
+    except TypeError as err:  # (a dict of pad widths: NumPy 2.3 and later)
+        pytest.skip(f"the installed NumPy does not take these arguments: {err}")
+    ours = f(cnp, *[cr.tensor(a) for a in arrays])
+    if LEGACY_PROMOTION and dtype == np.float32:
+        # NumPy 1 computes with float32 0-d values in float64 (promotion by value); chainrule
+        # keeps float32, as NumPy 2 does (README, "Choices")
+        np.testing.assert_allclose(np.asarray(ours), expected, rtol=1e-6, atol=1e-6)
+        return
     assert ours.dtype == expected.dtype
     np.testing.assert_array_equal(np.asarray(ours), expected)
 
