@@ -62,3 +62,12 @@ def test_linalg_gradients_benchmark_checks_and_times_every_decomposition():
     assert done.returncode == 0, done.stderr
     rows = [line.split()[0] for line in done.stdout.splitlines()[2:]]
     assert rows == ["svd", "qr", "eigh"], done.stdout
+
+
+def test_per_op_benchmark_times_old_and_new_primitives():
+    script = RUN.parent / "per_op.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|")[1].strip() for line in done.stdout.splitlines()[2:]]
+    assert rows[0] == "sin" and "conj (new)" in rows, done.stdout
