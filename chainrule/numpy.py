@@ -38,6 +38,7 @@ from chainrule import numpy_arrays as _arrays
 from chainrule import numpy_catalogue as _catalogue
 from chainrule import numpy_construction as _construction
 from chainrule import numpy_fft as _fft
+from chainrule import numpy_linalg as _numpy_linalg
 from chainrule import numpy_pad as _pad
 from chainrule import numpy_sampled as _sampled
 from chainrule import ops as _ops
@@ -534,7 +535,17 @@ linalg = _catalogue.Namespace("linalg", {**{
         "svd": _svd, "qr": _qr, "pinv": _pinv, "lstsq": _lstsq,
         "cond": _cond,
         **({"svdvals": lambda x: _linalg.svdvals(x)} if hasattr(_np.linalg, "svdvals") else {}),
+        # group C: NumPy 2's array-API functions and the products of tensors
+        # (chainrule/numpy_linalg.py; those the installed NumPy has)
+        **_numpy_linalg.LINALG,
     }.items()}, **_passing_through("linalg.")})
+
+# --- group C (linear algebra): added below this line
+# NumPy's generalised ufuncs of products (chainrule/numpy_linalg.py): vecdot (NumPy 2.0),
+# matvec and vecmat (NumPy 2.2)
+for _name in ("vecdot", "matvec", "vecmat"):
+    if hasattr(_np, _name):
+        globals()[_name] = _numpy_or(getattr(_np, _name), getattr(_numpy_linalg, _name))
 
 # --------------------------------------------------------------------------------------------
 # discrete Fourier transforms (written in chainrule/numpy_fft.py); the sample frequencies pass

@@ -260,6 +260,66 @@ CATALOGUE: dict[str, tuple] = {
     "linalg.eig": calls(lambda f, a: f(a)[0], lambda f, a: abs(f(a)[1]), shapes=((3, 3),),
                         domain=SPREAD),
     "linalg.eigvals": calls(_apply, shapes=((3, 3),), domain=SPREAD),
+    # NumPy 2's array-API linear algebra, the products of tensors, the generalised ufuncs
+    # vecdot, matvec and vecmat (chainrule/numpy_linalg.py)
+    "linalg.matmul": calls(_apply, shapes=((3, 4), (4, 2))) + calls(_apply, shapes=((2, 3, 4),
+                                                                                  (4,))),
+    "linalg.outer": calls(_apply, shapes=((3,), (4,))),
+    "linalg.cross": calls(_apply, shapes=((3,), (3,))) + calls(_apply, shapes=((2, 3), (3,)))
+    + calls(lambda f, a, b: f(a, b, axis=0), shapes=((3, 2), (3, 1))),
+    "linalg.diagonal": calls(_apply, lambda f, a: f(a, offset=1), lambda f, a: f(a, offset=-2))
+    + calls(_apply, shapes=((2, 3, 4),)),
+    "linalg.trace": calls(_apply, lambda f, a: f(a, offset=1), lambda f, a: f(a, offset=-1))
+    + calls(_apply, lambda f, a: f(a, dtype=np.float64), shapes=((2, 3, 3),)),
+    "linalg.matrix_transpose": calls(_apply) + calls(_apply, shapes=((2, 3, 4),)),
+    "linalg.tensordot": calls(_apply, lambda f, a, b: f(a, b, axes=([2, 1], [1, 0])),
+                              shapes=((2, 3, 4), (3, 4, 2)))
+    + calls(lambda f, a, b: f(a, b, axes=([1, 0], [0, 2])), shapes=((3, 4, 2), (4, 5, 3)))
+    + calls(lambda f, a, b: f(a, b, axes=1), lambda f, a, b: f(a, b, axes=0),
+            shapes=((3, 4), (4, 2))),
+    "linalg.vecdot": calls(_apply, shapes=((3, 4), (3, 4))) + calls(_apply, shapes=((2, 3, 4),
+                                                                                  (4,)))
+    + calls(lambda f, a, b: f(a, b, axis=0), shapes=((3, 4), (3, 1))),
+    "vecdot": calls(_apply, lambda f, a, b: f(a, b, axis=0),
+                    lambda f, a, b: f(a, b, axes=[(0,), (0,)]),
+                    lambda f, a, b: f(a, b, axis=1, keepdims=True), shapes=((3, 4), (3, 4)))
+    + calls(_apply, lambda f, a, b: f(a, b, keepdims=True), shapes=((2, 3, 4), (4,))),
+    "matvec": calls(_apply, shapes=((3, 4), (4,))) + calls(_apply, shapes=((2, 3, 4), (1, 4)))
+    + calls(lambda f, a, b: f(a, b, axes=[(0, 2), (0,), (0,)]), shapes=((3, 2, 4), (4,))),
+    "vecmat": calls(_apply, shapes=((3,), (3, 4))) + calls(_apply, shapes=((2, 3), (3, 4)))
+    + calls(lambda f, a, b: f(a, b, axes=[(0,), (1, 0), (0,)]), shapes=((3, 2), (4, 3))),
+    # (the order of the products: (AB)C, A(BC), Cormen's for four, a row and a column)
+    "linalg.multi_dot": calls(lambda f, a, b, c: f([a, b, c]), shapes=((3, 4), (4, 2), (2, 5)))
+    + calls(lambda f, a, b, c: f([a, b, c]), shapes=((5, 2), (2, 4), (4, 3)))
+    + calls(lambda f, a, b, c, d: f((a, b, c, d)), shapes=((2, 5), (5, 3), (3, 6), (6, 4)))
+    + calls(lambda f, a, b, c: f([a, b, c]), shapes=((4,), (4, 3), (3,)))
+    + calls(lambda f, a, b: f([a, b]), shapes=((2, 3, 4), (4, 2))),
+    "linalg.matrix_norm": calls(_apply, lambda f, a: f(a, ord="nuc"), lambda f, a: f(a, ord=2),
+                                lambda f, a: f(a, ord=-2, keepdims=True),
+                                lambda f, a: f(a, ord=1), lambda f, a: f(a, ord=-np.inf),
+                                lambda f, a: f(a, ord=None, keepdims=True),
+                                shapes=((2, 3, 4),), domain=AWAY_FROM_ZERO),
+    "linalg.vector_norm": calls(_apply, lambda f, a: f(a, ord=1), lambda f, a: f(a, ord=np.inf),
+                                lambda f, a: f(a, axis=0, ord=3),
+                                lambda f, a: f(a, axis=(0, 2), keepdims=True),
+                                lambda f, a: f(a, axis=(-1, 0), ord=-1),
+                                lambda f, a: f(a, axis=1, keepdims=True, ord=0.5),
+                                shapes=((2, 3, 4),), domain=AWAY_FROM_ZERO),
+    "linalg.matrix_power": calls(*(lambda f, a, n=n: f(a, n) for n in (2, 3, 5, 6, -1, -3, 0, 1)),
+                                 shapes=((3, 3),), domain=INVERTIBLE)
+    + calls(lambda f, a: f(a, 4), shapes=((2, 3, 3),), domain=INVERTIBLE),
+    # (a tensor that, read as a square matrix, is invertible)
+    "linalg.tensorinv": calls(_apply, shapes=((2, 3, 6),), domain=(_READ_AS_MATRIX := Domain(
+        "invertible as a square matrix",
+        lambda rng, shape: INVERTIBLE.sample(rng, (round(np.prod(shape) ** 0.5),) * 2)
+        .reshape(shape),
+        lambda a: cnp.reshape(INVERTIBLE.into(cnp.reshape(a, (round(np.size(a) ** 0.5),) * 2)),
+                              np.shape(a)))))
+    + calls(lambda f, a: f(a, ind=1), shapes=((4, 2, 2),), domain=_READ_AS_MATRIX),
+    "linalg.tensorsolve": calls(_apply, shapes=((2, 3, 6), (2, 3)), domain=(_READ_AS_MATRIX, REAL))
+    + calls(lambda f, a, b: f(a, b, axes=(0,)), shapes=((6, 2, 3), (2, 3)),
+            domain=(_READ_AS_MATRIX, REAL))
+    + calls(_apply, shapes=((6, 2, 3), (6,)), domain=(_READ_AS_MATRIX, REAL)),
     # complex numbers (on real inputs; chainrule's tests of the primitives also take them
     # complex)
     "real": unary(), "imag": unary(), "conj": unary(), "conjugate": unary(),
