@@ -35,8 +35,10 @@ import numpy as _np
 from chainrule import linalg_ops as _linalg
 from chainrule import norms as _norms
 from chainrule import numpy_arrays as _arrays
+from chainrule import numpy_building as _building
 from chainrule import numpy_catalogue as _catalogue
 from chainrule import numpy_construction as _construction
+from chainrule import numpy_elementwise as _elementwise
 from chainrule import numpy_fft as _fft
 from chainrule import numpy_linalg as _numpy_linalg
 from chainrule import numpy_pad as _pad
@@ -140,6 +142,65 @@ def _logaddexp(x, y):
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
 # --- group A (elementwise functions, aliases, creation): added below this line
+# (written in chainrule/numpy_elementwise.py and chainrule/numpy_building.py)
+
+if hasattr(_np, "acos"):  # NumPy 2's names of arccos, ..., power, concatenate, transpose
+    acos = _numpy_or(_np.acos, _R.acos, name="acos")
+    acosh = _numpy_or(_np.acosh, _R.acosh, name="acosh")
+    asin = _numpy_or(_np.asin, _R.asin, name="asin")
+    asinh = _numpy_or(_np.asinh, _R.asinh, name="asinh")
+    atan = _numpy_or(_np.atan, _R.atan, name="atan")
+    atanh = _numpy_or(_np.atanh, _R.atanh, name="atanh")
+    atan2 = _numpy_or(_np.atan2, _R.atan2, name="atan2")
+    pow = _numpy_or(_np.pow, _R.pow, name="pow")  # noqa: A001
+    concat = _numpy_or(_np.concat, _construction.concatenate, name="concat")
+    permute_dims = _numpy_or(_np.permute_dims, lambda a, axes=None: _transpose(a, axes),
+                             name="permute_dims")
+    matrix_transpose = _numpy_or(_np.matrix_transpose, lambda x: _matrix_transpose(x),
+                                 name="matrix_transpose")
+
+
+def _matrix_transpose(x):
+    x = _ops.operand(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose: Input array must be at least 2-dimensional, but it "
+                         f"is {x.ndim}")
+    return _ops.transpose(x, -1, -2)
+
+
+positive = _numpy_or(_np.positive, _elementwise.positive)
+fix = _numpy_or(_np.fix, _elementwise.fix)
+cbrt = _numpy_or(_np.cbrt, _elementwise.cbrt)
+copysign = _numpy_or(_np.copysign, _elementwise.copysign)
+fmod = _numpy_or(_np.fmod, _elementwise.fmod)
+float_power = _numpy_or(_np.float_power, _elementwise.float_power)
+heaviside = _numpy_or(_np.heaviside, _elementwise.heaviside)
+ldexp = _numpy_or(_np.ldexp, _elementwise.ldexp)
+frexp = _numpy_or(_np.frexp, _elementwise.frexp)
+modf = _numpy_or(_np.modf, _elementwise.modf)
+divmod = _numpy_or(_np.divmod, _elementwise.divmod)  # noqa: A001
+i0 = _numpy_or(_np.i0, _elementwise.i0)
+kaiser = _numpy_or(_np.kaiser, _elementwise.kaiser)
+sort_complex = _numpy_or(_np.sort_complex, _elementwise.sort_complex)
+unwrap = _numpy_or(_np.unwrap, _elementwise.unwrap)
+if hasattr(_np, "cumulative_sum"):  # (NumPy 2.1)
+    cumulative_sum = _numpy_or(_np.cumulative_sum, _elementwise.cumulative_sum)
+    cumulative_prod = _numpy_or(_np.cumulative_prod, _elementwise.cumulative_prod)
+    unstack = _numpy_or(_np.unstack, _building.unstack)
+copy = _numpy_or(_np.copy, _building.copy)
+require = _numpy_or(_np.require, _building.require)
+asanyarray = _numpy_or(_np.asanyarray, _building.asanyarray)
+ascontiguousarray = _numpy_or(_np.ascontiguousarray, _building.ascontiguousarray)
+asfortranarray = _numpy_or(_np.asfortranarray, _building.asfortranarray)
+asarray_chkfinite = _numpy_or(_np.asarray_chkfinite, _building.asarray_chkfinite)
+logspace = _numpy_or(_np.logspace, _building.logspace)
+geomspace = _numpy_or(_np.geomspace, _building.geomspace)
+vander = _numpy_or(_np.vander, _building.vander)
+meshgrid = _numpy_or(_np.meshgrid, _building.meshgrid)
+broadcast_arrays = _numpy_or(_np.broadcast_arrays, _building.broadcast_arrays)
+block = _numpy_or(_np.block, _building.block)
+trim_zeros = _numpy_or(_np.trim_zeros, _building.trim_zeros)
+resize = _numpy_or(_np.resize, _building.resize)
 
 # --------------------------------------------------------------------------------------------
 # primitives without a NumPy name, with SciPy's (scipy.special) or JAX's (jax.nn) signatures

@@ -7,7 +7,9 @@ linear algebra), ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (ge
 eigendecomposition), ``fft.py`` (discrete Fourier transforms), ``losses.py``.  ``table.py``
 holds :func:`primitive` and the registry; this docstring is the manual.  ``special.py``
 (SciPy's special functions) needs SciPy, so this package does not import it:
-``chainrule.scipy`` does, and its primitives join the registry then.
+``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
+holds NumPy's elementwise functions whose values no composition gives (``cbrt``, ``fmod``,
+``ldexp``, ``float_power``) and the Bessel function ``i0``.
 
 How to read (and write) an entry
 --------------------------------
@@ -129,6 +131,7 @@ from chainrule.rules.elementwise_math import (
     sinc,
     sinh,
 )
+from chainrule.rules.elementwise_numpy import cbrt, float_power, fmod, i0, i1, ldexp
 from chainrule.rules.fft import SWAPPED_NORM, fftn, ifftn, irfftn, rfftn
 from chainrule.rules.linalg import (
     det,

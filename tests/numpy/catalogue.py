@@ -151,6 +151,80 @@ CATALOGUE: dict[str, tuple] = {
     "trunc": unary(NON_INTEGER), "round": unary(NON_INTEGER), "around": unary(NON_INTEGER),
     "clip": calls(lambda f, a: f(a, -0.5, 0.5), lambda f, a: f(a, None, 0.5)),
     # --- group A: entries added below this line
+    # NumPy 2's names of arccos ... power, concatenate, transpose
+    "acos": unary(UNIT), "acosh": unary(ABOVE_ONE), "asin": unary(UNIT), "asinh": unary(),
+    "atan": unary(), "atanh": unary(UNIT), "atan2": binary(), "pow": binary(POSITIVE, REAL),
+    "concat": calls(lambda f, a, b: f([a, b]), shapes=((3, 4), (2, 4)))
+    + calls(lambda f, a, b: f((a, b), axis=1), shapes=((3, 4), (3, 2))),
+    "permute_dims": calls(_apply, lambda f, a: f(a, (1, 0, 2)), shapes=((2, 3, 4),)),
+    "matrix_transpose": calls(_apply) + calls(_apply, shapes=((2, 3, 4),)),
+    # elementwise (the integer parts of frexp, modf and divmod carry no gradient)
+    "positive": unary(), "fix": unary(NON_INTEGER), "cbrt": unary(AWAY_FROM_ZERO),
+    "i0": unary(), "copysign": binary(AWAY_FROM_ZERO),
+    # (divisors away from 0, where the remainders jump ever more often; negative ones too)
+    "fmod": binary(REAL, POSITIVE)
+    + binary(REAL, Domain("negative", _uniform(-2.0, -0.5), lambda x: -(x * x + 0.5))),
+    "float_power": binary(POSITIVE, REAL),
+    "heaviside": binary(AWAY_FROM_ZERO, REAL)
+    + calls(lambda f, b: f(np.array([-1.0, 0.0, 2.0, 0.0]), b), shapes=((4,),)),
+    "ldexp": calls(lambda f, a: f(a, np.array([[1], [-2], [3]])), lambda f, a: f(a, 2)),
+    "frexp": calls(lambda f, a: f(a)[0], shapes=((3, 4),), domain=AWAY_FROM_ZERO)
+    + calls(lambda f, a: f(a)[0], shapes=((),), domain=AWAY_FROM_ZERO),
+    "modf": calls(lambda f, a: f(a)[0], domain=NON_INTEGER),
+    "divmod": calls(lambda f, a, b: f(a, b)[1], shapes=((3, 4), (3, 4)),
+                    domain=(REAL, Domain("negative", _uniform(-2.0, -0.5),
+                                         lambda x: -(x * x + 0.5))))
+    + calls(lambda f, a, b: f(a, b)[1], shapes=((3, 1), (4,)), domain=(REAL, POSITIVE)),
+    "kaiser": calls(lambda f, b: f(6, b), lambda f, b: f(5, b), lambda f, b: f(1, b),
+                    shapes=((),), domain=POSITIVE),
+    # along an axis
+    "sort_complex": calls(_apply) + calls(lambda f, a, b: f(a + 1j * b), shapes=((3, 4), (3, 4))),
+    "unwrap": calls(lambda f, a: f(3.0 * a), lambda f, a: f(3.0 * a, axis=0),
+                    lambda f, a: f(3.0 * a, period=4.0), lambda f, a: f(3.0 * a, discont=4.0)),
+    "cumulative_sum": calls(lambda f, a: f(a, axis=0), lambda f, a: f(a, axis=1,
+                                                                      include_initial=True))
+    + calls(_apply, lambda f, a: f(a, include_initial=True), shapes=((5,),))
+    + calls(_apply, shapes=((),)),
+    "cumulative_prod": calls(lambda f, a: f(a, axis=0), lambda f, a: f(a, axis=-1,
+                                                                       include_initial=True),
+                             domain=NEAR_ONE)
+    + calls(_apply, lambda f, a: f(a, include_initial=True), shapes=((5,),), domain=NEAR_ONE),
+    # conversions and copies
+    "copy": calls(_apply), "asanyarray": calls(_apply, lambda f, a: f(a, dtype=np.float64)),
+    "require": calls(_apply, lambda f, a: f(a, np.float64, ["O"]),
+                     lambda f, a: f(a, requirements="C")),
+    "ascontiguousarray": unary(), "asfortranarray": unary(), "asarray_chkfinite": unary(),
+    # sequences and grids
+    "logspace": calls(lambda f, a, b: f(a, b, 5), lambda f, a, b: f(a, b, 4, endpoint=False,
+                                                                    base=2.0),
+                      shapes=((), ())) + calls(lambda f, a, b: f(a, b, 3, axis=1),
+                                               shapes=((2,), (2,)))
+    + calls(lambda f, a, b, c: f(a, b, 4, base=c), shapes=((2,), (2,), (2,)),
+            domain=(REAL, REAL, POSITIVE)),
+    "geomspace": calls(lambda f, a, b: f(a, b, 5), lambda f, a, b: f(a, b, 4, endpoint=False),
+                       shapes=((), ()), domain=POSITIVE)
+    + calls(lambda f, a, b: f(-a, -b, 3, axis=1), shapes=((2,), (2,)), domain=POSITIVE),
+    "vander": calls(_apply, lambda f, a: f(a, 3), lambda f, a: f(a, 5, increasing=True),
+                    shapes=((4,),)),
+    "meshgrid": calls(_apply, lambda f, a, b: f(a, b, indexing="ij"),
+                      lambda f, a, b: f(a, b, sparse=True), shapes=((3,), (4,))),
+    "broadcast_arrays": calls(_apply, shapes=((3, 1), (1, 4)))
+    + calls(_apply, shapes=((3, 4), (4,))),
+    # blocks and pieces
+    "block": calls(lambda f, a, b: f([a, b]), shapes=((3,), (2,)))
+    + calls(lambda f, a, b: f([[a, b], [b, a]]), shapes=((2, 2), (2, 2)))
+    + calls(lambda f, a, b: f([[a], [b]]), shapes=((2, 3), (1, 3))),
+    "unstack": calls(_apply, lambda f, a: f(a, axis=1)),
+    "trim_zeros": calls(lambda f, a: f(a * np.array([0.0, 0.0, 1.0, 0.0, 1.0, 0.0])),
+                        lambda f, a: f(a * np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0]), "f"),
+                        lambda f, a: f(a * np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0]), "b"),
+                        shapes=((6,),))
+    # (arrays of several dimensions: NumPy 2.2)
+    + (calls(lambda f, a: f(a * np.array([[0.0], [1.0], [0.0]])),
+             lambda f, a: f(a * np.array([0.0, 1.0, 1.0, 0.0]), axis=1))
+       if np.lib.NumpyVersion(np.__version__) >= "2.2.0" else ()),
+    "resize": calls(lambda f, a: f(a, (2, 7)), lambda f, a: f(a, 5), lambda f, a: f(a, (2, 2, 2)),
+                    shapes=((3,),)) + calls(lambda f, a: f(a, (3, 5))),
     # elementwise, two inputs
     "add": binary(), "subtract": binary(), "multiply": binary(),
     "divide": binary(REAL, POSITIVE), "true_divide": binary(REAL, POSITIVE),

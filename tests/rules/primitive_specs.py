@@ -571,3 +571,32 @@ SPECS.update({
 })
 COMPLEX |= {"fft.fftn", "fft.ifftn", "fft.irfftn"}
 REAL_ONLY["fft.rfftn"] = "NumPy's rfft refuses complex input (TypeError), PyTorch's too"
+
+
+# --------------------------------------------------------------------------------------------
+# NumPy's elementwise functions with rules of their own (rules/elementwise_numpy.py), through
+# chainrule.numpy; i1, i0's derivative, against its integral (1/2pi) int e^(x cos t) cos t dt
+# over a period, where the trapezoidal rule converges geometrically (64 points: exact to
+# rounding for |x| < 10)
+
+EXPONENTS = np.array([[1, -2, 3], [0, 5, -1]])  # ldexp's, broadcast against x
+
+
+def _i1_by_quadrature(x):
+    t = np.linspace(0.0, 2.0 * np.pi, 64, endpoint=False)
+    return np.mean(np.exp(np.multiply.outer(x, np.cos(t))) * np.cos(t), axis=-1)
+
+
+SPECS.update({
+    "cbrt": _unary(cnp.cbrt, np.cbrt, away_from_zero),
+    "fmod": Spec(cnp.fmod, np.fmod, BINARY, (real, away_from_zero)),
+    "ldexp": _unary(lambda x: cnp.ldexp(x, EXPONENTS), lambda x: np.ldexp(x, EXPONENTS)),
+    # (float_power computes in float64 or complex128: cast back, to check float32 gradients)
+    "float_power": Spec(lambda x, y: cnp.float_power(x, y).to(x.dtype), np.float_power, BINARY,
+                        (positive, real)),
+    "i0": _unary(cnp.i0, np.i0),
+    "i1": _unary(R.i1, _i1_by_quadrature),
+})
+REAL_ONLY.update({name: _NOT_IN_NUMPY for name in ("cbrt", "fmod", "ldexp", "i0")})
+REAL_ONLY["i1"] = "the derivative of i0, which NumPy defines for real numbers only"
+COMPLEX.add("float_power")
