@@ -64,14 +64,16 @@ def solve(A, B) -> Tensor:
 
 
 def cholesky(A, *, upper: bool = False) -> Tensor:
-    """The lower-triangular L with ``L @ L.T = A`` for a symmetric positive-definite A (read
-    from its lower triangle); ``upper=True`` gives ``L.T``."""
+    """The lower-triangular L with ``L @ L.mH = A`` for a symmetric (Hermitian) positive-definite
+    A (read from its lower triangle, and the real part of its diagonal); ``upper=True`` gives
+    ``L.mH``."""
     return _ops.cholesky(tensor_arg(A), upper=upper)
 
 
 def eigh(A, UPLO: str = "L") -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from its triangle
-    ``UPLO`` (``'L'`` lower, ``'U'`` upper).
+    """Eigenvalues (ascending) and eigenvectors of a symmetric (Hermitian) matrix, read from its
+    triangle ``UPLO`` (``'L'`` lower, ``'U'`` upper).  Complex eigenvectors have phases that A
+    does not fix: only functions that do not depend on them have derivatives.
 
     >>> import chainrule as cr
     >>> cr.linalg.eigh(cr.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
@@ -102,7 +104,8 @@ def _as_complex(t: Tensor) -> Tensor:
 
 
 def eigvalsh(A, UPLO: str = "L") -> Tensor:
-    """Eigenvalues (ascending) of a symmetric matrix, read from its triangle ``UPLO``."""
+    """Eigenvalues (ascending) of a symmetric (Hermitian) matrix, read from its triangle
+    ``UPLO``."""
     return _ops.eigvalsh(tensor_arg(A), UPLO)
 
 
@@ -111,6 +114,8 @@ def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
     for the reduced decomposition.  The vectors' gradients are finite only where the singular
     values are distinct (and, for a non-square A, nonzero); with ``full_matrices=True`` the
     gradient of the columns of U (rows of Vh) beyond ``min(m, n)`` is ignored, as in PyTorch.
+    Complex singular vectors have phases (each pair ``U[:, i]``, ``Vh[i]`` times ``e^(i phi)``
+    and ``e^(-i phi)``): only functions that do not depend on them have derivatives.
 
     >>> import chainrule as cr
     >>> U, S, Vh = cr.linalg.svd(cr.tensor([[0.0, 2.0], [1.0, 0.0]]))

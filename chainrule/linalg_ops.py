@@ -6,10 +6,9 @@
 Both faces of the library call these: :mod:`chainrule.linalg` makes them public under
 PyTorch's names, and ``chainrule.numpy.linalg`` calls them with NumPy's signatures (that module
 translates the arguments).  So each check is written once: a function is given (batches of)
-matrices, square ones where it needs them, real ones for the SVD, QR and what is built on them
-(complex matrices are refused until their rules have complex derivatives), and a matrix NumPy
-cannot decompose (singular, not positive-definite, no convergence) is a :class:`LinAlgError`
-naming the function, before or instead of NumPy's message.  Errors name
+matrices, real or complex, square ones where it needs them, and a matrix NumPy cannot decompose
+(singular, not positive-definite, no convergence) is a :class:`LinAlgError` naming the function,
+before or instead of NumPy's message.  Errors name
 ``linalg.<function>``; ``chainrule.numpy`` renames them ``chainrule.numpy.linalg.<function>``.
 
 Like :mod:`chainrule.ops`, this sits below :class:`~chainrule.tensor.Tensor` (whose ``svd``
@@ -54,16 +53,6 @@ def matrices(name: str, A):
     return A
 
 
-def real_matrices(name: str, A):
-    """``A`` checked to be a real matrix or a batch of them: the decompositions' rules are
-    those of real matrices (complex ones are refused rather than given wrong derivatives)."""
-    A = matrices(name, A)
-    if np.dtype(A.dtype).kind == "c":
-        raise NotImplementedError(f"linalg.{name}: complex matrices are not supported yet "
-                                  f"(A has dtype {A.dtype}); pass a real matrix")
-    return A
-
-
 def square(name: str, A):
     """``A`` checked to be a square matrix or a batch of them."""
     A = matrices(name, A)
@@ -100,7 +89,7 @@ def _decomposed(name: str, numpy_func, A, **options):
 def check_not_hermitian(name: str, hermitian) -> None:
     if hermitian:
         raise NotImplementedError(f"linalg.{name}: hermitian=True is not supported yet; pass "
-                                  f"hermitian=False (the result is the same for a symmetric "
+                                  f"hermitian=False (the result is the same for a Hermitian "
                                   f"matrix)")
 
 
@@ -167,22 +156,24 @@ def _solve_error(A, B) -> Exception:
 
 
 def cholesky(A, *, upper: bool = False) -> TensorBase:
-    """The lower-triangular ``L`` with ``L @ L.T = A`` (of A's lower triangle) for a symmetric
-    positive-definite ``A``; ``upper=True``: ``L.T``."""
-    A = square("cholesky", real_matrices("cholesky", A))
+    """The lower-triangular ``L`` with ``L @ L.mH = A`` (of A's lower triangle) for a symmetric
+    (Hermitian) positive-definite ``A``; ``upper=True``: ``L.mH``."""
+    A = square("cholesky", A)
     try:
         L = R.cholesky(A)
     except ValueError:
         raise LinAlgError("linalg.cholesky: The factorization could not be completed because "
                           "the input is not positive-definite; A must be symmetric with "
                           "positive eigenvalues") from None
+    if upper and np.dtype(L.dtype).kind == "c":
+        L = R.conj(L)
     return ops.transpose(L, -2, -1) if upper else L
 
 
 def eigh(A, UPLO: str = "L") -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the triangle
-    ``UPLO`` of ``A`` describes."""
-    A = square("eigh", real_matrices("eigh", A))
+    """Eigenvalues (ascending) and eigenvectors of the symmetric (Hermitian) matrix that the
+    triangle ``UPLO`` of ``A`` describes."""
+    A = square("eigh", A)
     factors = _decomposed("eigh", np.linalg.eigh, A, UPLO=_uplo("eigh", UPLO))
     return EighResult(R.eigvalsh(A, UPLO=UPLO, factors=factors),
                       R.eigh_vectors(A, UPLO=UPLO, factors=factors))
@@ -205,9 +196,9 @@ def eigvals(A) -> TensorBase:
 
 
 def eigvalsh(A, UPLO: str = "L") -> TensorBase:
-    """Eigenvalues (ascending) of the symmetric matrix that the triangle ``UPLO`` of ``A``
-    describes."""
-    A = square("eigvalsh", real_matrices("eigvalsh", A))
+    """Eigenvalues (ascending) of the symmetric (Hermitian) matrix that the triangle ``UPLO``
+    of ``A`` describes."""
+    A = square("eigvalsh", A)
     _uplo("eigvalsh", UPLO)
     try:
         return R.eigvalsh(A, UPLO=UPLO)
@@ -228,7 +219,7 @@ def _no_driver(name: str, driver) -> None:
 def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
     """``(U, S, Vh)`` with ``A = U @ diag(S) @ Vh``, singular values descending; with
     ``full_matrices=False`` the reduced decomposition."""
-    A = real_matrices("svd", A)
+    A = matrices("svd", A)
     _no_driver("svd", driver)
     factors = _decomposed("svd", np.linalg.svd, A, full_matrices=bool(full_matrices))
     options = dict(full_matrices=bool(full_matrices), factors=factors)
@@ -239,7 +230,7 @@ def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
 def svdvals(A, *, driver=None) -> TensorBase:
     """The singular values of ``A``, descending (their gradient ``U diag(g) Vh`` stays finite
     where they repeat)."""
-    A = real_matrices("svdvals", A)
+    A = matrices("svdvals", A)
     _no_driver("svdvals", driver)
     try:
         return R.svdvals(A)
@@ -248,22 +239,23 @@ def svdvals(A, *, driver=None) -> TensorBase:
 
 
 def legacy_svd(input, some: bool = True, compute_uv: bool = True) -> LegacySVDResult:  # noqa: A002
-    """``torch.svd``: ``(U, S, V)`` with ``input = U @ diag(S) @ V.T``, reduced when ``some``;
+    """``torch.svd``: ``(U, S, V)`` with ``input = U @ diag(S) @ V.mH``, reduced when ``some``;
     with ``compute_uv=False``, ``U`` and ``V`` are zeros of shapes ``(m, m)`` and ``(n, n)``."""
-    A = real_matrices("svd", input)
+    A = matrices("svd", input)
     if not compute_uv:
         m, n = A.shape[-2:]
         zeros = [like((A,), np.zeros(A.shape[:-2] + (k, k), A.dtype)) for k in (m, n)]
         return LegacySVDResult(zeros[0], svdvals(A), zeros[1])
     U, S, Vh = svd(A, full_matrices=not some)
-    return LegacySVDResult(U, S, ops.transpose(Vh, -2, -1))
+    return LegacySVDResult(U, S, ops.transpose(R.conj(Vh) if np.dtype(A.dtype).kind == "c"
+                                               else Vh, -2, -1))
 
 
 def qr(A, mode: str = "reduced") -> QRResult:
     """``(Q, R)`` with ``A = Q @ R``, ``Q`` with orthonormal columns and ``R`` upper triangular:
     ``mode="reduced"`` (``Q`` m x k), ``"complete"`` (``Q`` m x m) or ``"r"`` (``R`` alone,
     ``Q`` empty)."""
-    A = real_matrices("qr", A)
+    A = matrices("qr", A)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"linalg.qr: qr received unrecognized mode {mode!r} but expected one "
                            f"of 'reduced' (default), 'r', or 'complete'")
@@ -288,8 +280,8 @@ def qr(A, mode: str = "reduced") -> QRResult:
 
 
 def eps(A) -> float:
-    """The machine epsilon of ``A``'s (float) dtype."""
-    return float(np.finfo(A.dtype).eps) if np.dtype(A.dtype).kind == "f" else \
+    """The machine epsilon of ``A``'s (float or complex) dtype: of its real parts."""
+    return float(np.finfo(A.dtype).eps) if np.dtype(A.dtype).kind in "fc" else \
         float(np.finfo(np.float64).eps)
 
 
@@ -300,7 +292,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> TensorBase:
     Its derivative is exact at full rank, and at lower rank is the derivative along the
     changes that keep the rank.
     """
-    A = real_matrices("pinv", A)
+    A = matrices("pinv", A)
     check_not_hermitian("pinv", hermitian)
     for value, what in ((atol, "atol"), (rtol, "rtol")):
         if value is not None and not isinstance(value, (int, float, np.number)):
@@ -324,7 +316,7 @@ def lstsq_parts(name: str, A, B, rcond: float):
     shape ``A.shape[:-1]``): the solution differentiable, the residuals ``(..., k)``
     differentiable where computed (``m > n`` and every matrix of full rank; else empty), ranks
     and singular values without gradient."""
-    A, B = real_matrices(name, A), ops.operand(B)
+    A, B = matrices(name, A), ops.operand(B)
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
     m, n = A.shape[-2:]
     rows = B.shape[-1] if vector else (B.shape[-2] if B.ndim >= 2 else None)
@@ -342,7 +334,7 @@ def lstsq_parts(name: str, A, B, rcond: float):
                          f"{tuple(B.shape)})") from None
     a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
     solution = np.empty(batch + (n, b.shape[-1]), np.result_type(a, b))
-    ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.dtype)
+    ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
     for i in np.ndindex(batch):
         solution[i], _, ranks[i], values[i] = _decomposed(name.removeprefix("linalg."),
                                                           np.linalg.lstsq, a[i], b=b[i],
@@ -353,9 +345,11 @@ def lstsq_parts(name: str, A, B, rcond: float):
     if m > n and np.all(ranks == n):
         error = ops.matmul(A, ops.unsqueeze(X, -1) if vector else X) - (
             ops.unsqueeze(B, -1) if vector else B)
-        residuals = ops.sum(error * error, -2)
+        squares = (R.real_part(error * R.conj(error)) if np.iscomplexobj(solution)
+                   else error * error)
+        residuals = ops.sum(squares, -2)
     else:
-        residuals = like((A, B), np.empty((0,), solution.dtype))
+        residuals = like((A, B), np.empty((0,), solution.real.dtype))
     return X, residuals, like((A, B), ranks), like((A, B), values)
 
 
@@ -369,7 +363,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> LstsqResult:
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"linalg.lstsq: parameter `driver` should be one of (gels, gelsy, "
                            f"gelsd, gelss), got {driver!r}")
-    A = real_matrices("lstsq", A)
+    A = matrices("lstsq", A)
     if rcond is None:
         rcond = max(A.shape[-2:]) * eps(A)
     return LstsqResult(*lstsq_parts("linalg.lstsq", A, B, float(rcond)))
@@ -380,7 +374,7 @@ def cond(A, p=None) -> TensorBase:
     of the largest singular value to the smallest (``-2``: its inverse); for ``'fro'``,
     ``'nuc'``, ``1``, ``-1``, ``inf``, ``-inf`` (square ``A``), ``norm(A) * norm(inv(A))``.
     NaN (a zero singular value) becomes inf, unless ``A`` holds NaN, as in NumPy."""
-    A = real_matrices("cond", A)
+    A = matrices("cond", A)
     if p is None or p in (2, -2):
         try:
             s = R.svdvals(A)

@@ -7,7 +7,7 @@ tensor.  :mod:`chainrule.linalg` makes them public with ``torch.linalg``'s names
 norms of singular values (``'nuc'``, ``2``, ``-2``) are the sum, the largest and the smallest of
 the ``svdvals`` primitive's values: differentiable to any order, with the singular values'
 gradient ``U diag(g) Vh``, which stays finite where they repeat (at a repeated largest value
-``2`` shares its gradient evenly, as ``amax`` does).
+``2`` shares its gradient evenly, as ``amax`` does), of real and complex matrices alike.
 """
 
 from __future__ import annotations
@@ -90,9 +90,6 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False) -> TensorBase
     if ord == "fro":
         return vector_norm(x, 2, (rows, columns), keepdim)
     if ord in ("nuc", 2, -2):
-        if np.dtype(x.dtype).kind == "c":
-            raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} of complex matrices is "
-                                      f"not supported yet; pass a real matrix")
         # the singular values of the matrices, laid out as NumPy's norm lays them out (rows,
         # then columns, last), reduced as it reduces them
         others = [d for d in range(x.ndim) if d not in (rows, columns)]

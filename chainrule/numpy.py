@@ -557,7 +557,7 @@ _UNSET = object()  # (NumPy's pinv tells rtol=None from rtol not given)
 
 
 def _pinv(a, rcond=None, hermitian=False, *, rtol=_UNSET):
-    a = _linalg.real_matrices("pinv", a)
+    a = _linalg.matrices("pinv", a)
     if rcond is not None and rtol is not _UNSET:
         raise ValueError("linalg.pinv: `rtol` and `rcond` can't be both set.")
     if rcond is None:  # NumPy's defaults: 1e-15, or max(m, n) eps for rtol=None
@@ -567,7 +567,7 @@ def _pinv(a, rcond=None, hermitian=False, *, rtol=_UNSET):
 
 
 def _lstsq(a, b, rcond=None):
-    a, b = _linalg.real_matrices("lstsq", a), _ops.operand(b)
+    a, b = _linalg.matrices("lstsq", a), _ops.operand(b)
     if a.ndim != 2 or b.ndim > 2:
         raise _LinAlgError(f"linalg.lstsq: {builtins.max(a.ndim, b.ndim)}-dimensional array "
                                   f"given. Array must be two-dimensional")

@@ -697,6 +697,22 @@ class Tensor(TensorBase):
         return ops.transpose(self, -2, -1)
 
     @property
+    def mH(self) -> Tensor:
+        """The batched conjugate transpose (of a real tensor, :attr:`mT`).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([[1 + 2j, 3j]]).mH
+        tensor([[1.-2.j],
+                [0.-3.j]])
+        """
+        if self._data.ndim < 2:
+            raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                               f"Got {self._data.ndim}-D tensor; use .conj() with .T or permute "
+                               "for others.")
+        t = ops.transpose(self, -2, -1)
+        return complex_ops.conj(t) if self._data.dtype.kind == "c" else t
+
+    @property
     def at(self) -> inplace.AtIndex:
         """Functional updates, as JAX: ``x.at[idx].set(v)``, ``.add(v)``."""
         return inplace.AtIndex(self)

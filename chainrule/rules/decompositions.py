@@ -1,14 +1,16 @@
-"""Matrix decompositions: ``linalg.cholesky``, ``eigvalsh`` and ``eigh`` (symmetric matrices),
-``svdvals`` and ``svd`` (singular values and vectors), ``qr``.  Real matrices (float32 and
-float64); complex ones are refused by the public functions (``chainrule/linalg_ops.py``).
+"""Matrix decompositions: ``linalg.cholesky``, ``eigvalsh`` and ``eigh`` (symmetric and
+Hermitian matrices), ``svdvals`` and ``svd`` (singular values and vectors), ``qr``.  Real
+matrices (float32, float64) and complex ones (complex64, complex128).
 
-The notation of ``chainrule/rules/linalg.py`` (``sym(X) = (X + X^T) / 2``, ``Phi(X)`` the lower
-triangle with its diagonal halved); ``k = min(m, n)`` for an ``m x n`` matrix, ``F`` the matrix
-``F[i, j] = 1 / (l_j - l_i)`` off the diagonal, 0 on it, of eigenvalues ``l`` (of squared
-singular values for the SVD).  Derivations: M. Giles (2008), I. Murray (2016, Cholesky),
-J. Townsend, "Differentiating the singular value decomposition" (2016), H.-J. Liao et al.,
-"Differentiable programming tensor networks" (2019, QR), checked against finite differences in
-``tests/rules/primitive_specs.py``.
+The notation of ``chainrule/rules/linalg.py`` (``A^H`` the conjugate transpose, ``A^T`` for a
+real matrix; ``sym(X) = (X + X^H) / 2``, ``Phi(X)`` the lower triangle with its diagonal
+halved); ``k = min(m, n)`` for an ``m x n`` matrix, ``F`` the matrix ``F[i, j] = 1 / (l_j -
+l_i)`` off the diagonal, 0 on it, of eigenvalues ``l`` (of squared singular values for the
+SVD).  Derivations: M. Giles (2008), I. Murray (2016, Cholesky), J. Townsend, "Differentiating
+the singular value decomposition" (2016), H.-J. Liao et al., "Differentiable programming tensor
+networks" (2019, QR), and for complex matrices JAX's rules (``jax/_src/lax/linalg.py``), checked
+against finite differences in ``tests/rules/primitive_specs.py`` and against PyTorch and JAX in
+``tests/tensor/test_linalg_complex.py``.
 
 Design choices
 --------------
@@ -35,7 +37,23 @@ Design choices
   w.r.t. ``A`` is ``G`` on the diagonal, ``2 G`` strictly inside the triangle and 0 outside it
   (forward mode: ``dS = S(dA)``), so finite differences agree for non-symmetric inputs too.  Of a
   symmetric parametrisation (``A = B + B^T``) the gradient is PyTorch's, which assumes ``A``
-  symmetric and returns ``G``.
+  symmetric and returns ``G``.  A complex ``A`` describes the Hermitian
+  ``S(A) = tril(A, -1) + tril(A, -1)^H + Re(diag(A))``: LAPACK ignores the imaginary parts of
+  the diagonal (NumPy's values, which Tensors give bit for bit), so their gradient is 0.
+* **Complex matrices** follow the engine's convention (JAX's: the VJP is the transpose for the
+  pairing ``Re(sum(ct * dz))``; ``chainrule/rules/elementwise.py``).  The JVPs are the real
+  ones with ``^H`` for ``^T``; the VJPs are written in PyTorch's convention (the adjoint for
+  ``Re(tr(C^H D))``, again the real rules with ``^H``), conjugating the cotangent on the way in
+  and the result on the way out (``chainrule/rules/linalg.py``).  Each branch on complex values
+  is taken only for complex matrices, so the real rules cost what they did.  Cholesky's ``L`` and
+  QR's ``R`` have a real diagonal (LAPACK's), so they are unique and fully differentiable.
+  Eigenvectors and singular vectors are not: each vector (for the SVD, each pair ``u_i``,
+  ``v_i`` together) may be multiplied by any ``e^(i phi)``.  As in JAX, the rules choose
+  ``Im(diag(V^H dV)) = 0`` for ``eigh``, and for the SVD ``Im(diag(V^H dV)) = 0`` with the
+  whole of the phase that A fixes, ``Im(diag(U^H dA V)) / s``, in ``U``.  Only functions that
+  do not depend on the phases (``|V|``, ``v_i v_i^H``, ``u_i vh_i``, ``U diag(s) Vh``) have
+  meaningful derivatives; a loss that depends on them gets JAX's gradient, where PyTorch
+  raises.
 * **Repeated values** (PyTorch's documented behaviour): the gradients of the eigenvalues
   (``V diag(g) V^T``) and of the singular values (``U diag(g) V^T``) need no gaps and stay
   finite where values repeat; the vectors' gradients divide by the gaps (``F``) and are
@@ -43,7 +61,7 @@ Design choices
   values (NaN or infinite at a zero singular value).  They are meaningful only for losses that
   do not depend on the sign of each pair of singular vectors (on the basis within a repeated
   value's space); LAPACK's signs do not change under small changes of the input, which is
-  what finite differences see.
+  what finite differences see (the phases of complex vectors: see above).
 * **Full matrices** (``svd(full_matrices=True)`` with ``m != n``): the columns of ``U`` (rows
   of ``Vh``) beyond the ``k``-th are any basis of a complement and have no derivative: as in
   PyTorch, their gradient is ignored and their tangent is 0.
@@ -59,7 +77,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.rules.linalg import _swap_last, _sym, _unsqueeze, inv, matmul, solve
+from chainrule.rules.elementwise import conj, real_part, where
+from chainrule.rules.linalg import (
+    _adjoint,
+    _conj,
+    _is_complex,
+    _swap_last,
+    _sym,
+    _unsqueeze,
+    inv,
+    matmul,
+    solve,
+)
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import cat, getitem, index_add
 from chainrule.rules.table import primitive, raw
@@ -121,15 +150,24 @@ def _triangle(n: int, uplo: str, strict: bool):
 
 
 def _symmetric_from(t, uplo: str):
-    """``S(t)``: the symmetric matrix that the triangle ``uplo`` of ``t`` describes."""
+    """``S(t)``: the symmetric (Hermitian) matrix that the triangle ``uplo`` of ``t``
+    describes; of a complex ``t``, the real part of the diagonal (what LAPACK reads)."""
     n = _size(t, -1)
+    if _is_complex(t):
+        strict = t * _triangle(n, uplo, True)
+        return strict + conj(_swap_last(strict)) + real_part(t) * np.eye(n, dtype=bool)
     return t * _triangle(n, uplo, False) + _swap_last(t * _triangle(n, uplo, True))
 
 
 def _onto_triangle(g, uplo: str):
-    """The gradient w.r.t. ``A`` of ``f(S(A))`` from ``g``, the symmetric gradient w.r.t. ``S``:
-    ``g`` on the diagonal, ``2 g`` strictly inside the triangle, 0 outside."""
+    """The gradient w.r.t. ``A`` of ``f(S(A))`` from ``g``, the symmetric (Hermitian) gradient
+    w.r.t. ``S``: ``g`` on the diagonal (its real part), ``2 g`` strictly inside the triangle,
+    0 outside.  (For complex matrices, in either convention: the transpose of ``S`` for
+    ``Re(sum(C * D))`` maps ``G`` to ``tril(G + G^H, -1) + Re(diag(G))``, ``UPLO="L"``, and so
+    does its adjoint for ``Re(tr(C^H D))``.)"""
     n = _size(g, -1)
+    if _is_complex(g):
+        return (g * _triangle(n, uplo, True)) * 2.0 + real_part(g) * np.eye(n, dtype=bool)
     weights = 2.0 * _triangle(n, uplo, True) + np.eye(n)
     return g * weights.astype(raw(g).dtype)
 
@@ -139,23 +177,30 @@ def _onto_triangle(g, uplo: str):
 
 
 def _phi(x):
-    """The lower triangle of ``x`` with its diagonal halved."""
+    """The lower triangle of ``x`` with its diagonal halved (of a complex ``x``, the real part
+    of its diagonal halved: the diagonal of ``L^-1 dL`` is real).  Its own adjoint."""
     n = _size(x, -1)
+    if _is_complex(x):
+        return x * np.tri(n, k=-1, dtype=bool) + (real_part(x) * np.eye(n, dtype=bool)) * 0.5
     return x * np.tri(n, k=-1, dtype=bool) + (x * np.eye(n, dtype=bool)) * 0.5
 
 
 def _cholesky_vjp(g, ans, x):
-    # S = L L^T:  S_bar = sym(L^-T Phi(L^T g) L^-1), then onto the lower triangle
+    # S = L L^H:  S_bar = sym(L^-H Phi(L^H g) L^-1) (PyTorch's convention, for complex
+    # matrices; see linalg.py), then onto the lower triangle
+    complex_valued = _is_complex(ans)
+    g = _conj(g, complex_valued)
     l_inv = inv(ans)
-    s_bar = _sym(matmul(matmul(_swap_last(l_inv), _phi(matmul(_swap_last(ans), g))), l_inv))
-    return _onto_triangle(s_bar, "L")
+    s_bar = _sym(matmul(matmul(_adjoint(l_inv), _phi(matmul(_adjoint(ans), g))), l_inv))
+    return _onto_triangle(_conj(s_bar, complex_valued), "L")
 
 
 def _cholesky_jvp(ts, ans, x):
-    # d L = L Phi(L^-1 dS L^-T), dS = S(dA)
+    # d L = L Phi(L^-1 dS L^-H), dS = S(dA)  (L^-1 dS L^-H = L^-1 dL + (L^-1 dL)^H, with
+    # L^-1 dL lower triangular, its diagonal real)
     l_inv = inv(ans)
     ds = _symmetric_from(ts[0], "L")
-    return matmul(ans, _phi(matmul(matmul(l_inv, ds), _swap_last(l_inv))))
+    return matmul(ans, _phi(matmul(matmul(l_inv, ds), _adjoint(l_inv))))
 
 
 cholesky = primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), save_ans=True,
@@ -180,15 +225,20 @@ def _eigvalsh(x, UPLO="L", factors=None):
 
 
 def _eigvalsh_vjp(g, ans, x, UPLO="L", factors=None):
-    # d l_i = v_i^T dS v_i:  S_bar = V diag(g) V^T
+    # d l_i = v_i^H dS v_i:  S_bar = V diag(g) V^H, whose conjugate conj(V) diag(g) V^T is the
+    # engine's (g real)
     _, v = _eigh_factors(x, UPLO, factors)
-    return _onto_triangle(matmul(v * _unsqueeze(g, -2), _swap_last(v)), UPLO)
+    return _onto_triangle(_conj(matmul(v * _unsqueeze(g, -2), _adjoint(v)), _is_complex(v)),
+                          UPLO)
 
 
 def _eigvalsh_jvp(ts, ans, x, UPLO="L", factors=None):
-    # d l_i = v_i^T dS v_i: the column sums of V * (dS V)
+    # d l_i = v_i^H dS v_i: the column sums of conj(V) * (dS V) (real)
     _, v = _eigh_factors(x, UPLO, factors)
-    return _column_sums(v * matmul(_symmetric_from(ts[0], UPLO), v))
+    dsv = matmul(_symmetric_from(ts[0], UPLO), v)
+    if _is_complex(v):
+        return real_part(_column_sums(conj(v) * dsv))
+    return _column_sums(v * dsv)
 
 
 eigvalsh = primitive("linalg.eigvalsh", _eigvalsh, (_eigvalsh_vjp,), save_inputs=True,
@@ -200,16 +250,20 @@ def _eigh_vectors(x, UPLO="L", factors=None):
 
 
 def _eigh_vectors_vjp(g, ans, x, UPLO="L", factors=None):
-    # d V = V (F * (V^T dS V)):  S_bar = sym(V (F * (V^T g)) V^T)
+    # d V = V (F * (V^H dS V)):  S_bar = sym(V (F * (V^H g)) V^H)  (PyTorch's convention)
     w, v = _eigh_factors(x, UPLO, factors)
-    s_bar = _sym(matmul(matmul(v, _inverse_gaps(w) * matmul(_swap_last(v), g)), _swap_last(v)))
-    return _onto_triangle(s_bar, UPLO)
+    complex_valued = _is_complex(v)
+    g = _conj(g, complex_valued)
+    vh = _adjoint(v)
+    s_bar = _sym(matmul(matmul(v, _inverse_gaps(w) * matmul(vh, g)), vh))
+    return _onto_triangle(_conj(s_bar, complex_valued), UPLO)
 
 
 def _eigh_vectors_jvp(ts, ans, x, UPLO="L", factors=None):
+    # (JAX's: diag(V^H dV) = 0, the gauge of complex vectors)
     w, v = _eigh_factors(x, UPLO, factors)
     ds = _symmetric_from(ts[0], UPLO)
-    return matmul(v, _inverse_gaps(w) * matmul(matmul(_swap_last(v), ds), v))
+    return matmul(v, _inverse_gaps(w) * matmul(matmul(_adjoint(v), ds), v))
 
 
 eigh_vectors = primitive("linalg.eigh", _eigh_vectors, (_quiet(_eigh_vectors_vjp),),
@@ -257,15 +311,18 @@ def _svdvals(x, factors=None):
 
 
 def _svdvals_vjp(g, ans, x, factors=None):
-    # d s_i = u_i^T dA v_i:  A_bar = U diag(g) Vh
+    # d s_i = Re(u_i^H dA v_i):  A_bar = U diag(g) Vh, whose conjugate is the engine's (g real)
     u, _, vh = _svd_factors(x, False, factors)
-    return matmul(u * _unsqueeze(g, -2), vh)
+    return _conj(matmul(u * _unsqueeze(g, -2), vh), _is_complex(u))
 
 
 def _svdvals_jvp(ts, ans, x, factors=None):
-    # d s_i = u_i^T dA v_i: the column sums of U * (dA V)
+    # d s_i = Re(u_i^H dA v_i): the column sums of conj(U) * (dA V) (real)
     u, _, vh = _svd_factors(x, False, factors)
-    return _column_sums(u * matmul(ts[0], _swap_last(vh)))
+    dav = matmul(ts[0], _adjoint(vh))
+    if _is_complex(u):
+        return real_part(_column_sums(conj(u) * dav))
+    return _column_sums(u * dav)
 
 
 svdvals = primitive("linalg.svdvals", _svdvals, (_svdvals_vjp,), save_inputs=True,
@@ -278,33 +335,51 @@ def _svd_vectors(x, part, full_matrices=False, factors=None):
     return np.linalg.svd(x, full_matrices=full_matrices)[0 if part == "U" else 2]
 
 
-# With dP = U^T dA V (k x k), S = diag(s):
-#   d U = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^-1
-#   d V = V (F * (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1
-# (the second terms vanish for square matrices).  VJPs, with J = U^T U_bar, K = V^T V_bar:
-#   A_bar = U (F * (J - J^T)) S Vh + (I - U U^T) U_bar S^-1 Vh                    (from U)
-#   A_bar = U S (F * (K - K^T)) Vh + U S^-1 V_bar^T (I - V V^T)                    (from Vh)
+# With dP = U^H dA V (k x k), S = diag(s):
+#   d U = U (F * (dP S + S dP^H) + D) + (I - U U^H) dA V S^-1
+#   d V = V (F * (S dP + dP^H S)) + (I - V V^H) dA^H U S^-1
+# (the second terms vanish for square matrices).  D is the phase of complex vectors (JAX's
+# choice of gauge): each pair (u_i, v_i) may turn by a common e^(i phi), and
+# Im(u_i^H du_i) - Im(v_i^H dv_i) = Im(dP_ii) / s_i is all that A fixes; JAX puts it in U,
+# D = i Im(diag(dP)) / S (0 for real matrices, and where s_i = 0).  VJPs (PyTorch's convention,
+# see linalg.py), with J = U^H U_bar, K = V^H V_bar:
+#   A_bar = U ((F * (J - J^H)) S + i Im(diag(J)) / S) Vh + (I - U U^H) U_bar S^-1 Vh (from U)
+#   A_bar = U S (F * (K - K^H)) Vh + U S^-1 V_bar^H (I - V V^H)                     (from Vh)
+
+
+def _phase_weights(s):
+    """``diag(1 / (2 s))`` (0 where ``s = 0``): ``(M - M^H) * this = i Im(diag(M)) / S``."""
+    n = _size(s, -1)
+    eye = np.eye(n, dtype=bool)
+    zero = s == 0
+    return eye * _unsqueeze(where(zero, 0.0, 0.5 / where(zero, 1.0, s)), -2)
 
 
 def _svd_vectors_vjp(g, ans, x, part, full_matrices=False, factors=None):
     u, s, vh = _svd_factors(x, full_matrices, factors)
+    complex_valued = _is_complex(u)
+    g = _conj(g, complex_valued)
     k = _size(s, -1)
     f = _inverse_gaps(s * s)
     if part == "U":
         if _size(g, -1) > k:  # the extra columns of full matrices: their gradient is ignored
             g = _columns(g, 0, k)
-        j = matmul(_swap_last(u), g)
-        left = matmul(u, (f * (j - _swap_last(j))) * _unsqueeze(s, -2))
+        j = matmul(_adjoint(u), g)
+        skew = j - _adjoint(j)
+        inner = (f * skew) * _unsqueeze(s, -2)
+        if complex_valued:
+            inner = inner + skew * _phase_weights(s)
+        left = matmul(u, inner)
         if _size(u, -2) > k:
             left = left + (g - matmul(u, j)) / _unsqueeze(s, -2)
-        return matmul(left, vh)
+        return _conj(matmul(left, vh), complex_valued)
     if _size(g, -2) > k:
         g = _rows(g, 0, k)
-    kk = matmul(vh, _swap_last(g))  # V^T V_bar
-    right = matmul(_unsqueeze(s, -1) * (f * (kk - _swap_last(kk))), vh)
+    kk = matmul(vh, _adjoint(g))  # V^H V_bar
+    right = matmul(_unsqueeze(s, -1) * (f * (kk - _adjoint(kk))), vh)
     if _size(vh, -1) > k:
-        right = right + (g - matmul(_swap_last(kk), vh)) / _unsqueeze(s, -1)
-    return matmul(u, right)
+        right = right + (g - matmul(_adjoint(kk), vh)) / _unsqueeze(s, -1)
+    return _conj(matmul(u, right), complex_valued)
 
 
 def _svd_vectors_jvp(ts, ans, x, part, full_matrices=False, factors=None):
@@ -314,18 +389,21 @@ def _svd_vectors_jvp(ts, ans, x, part, full_matrices=False, factors=None):
     f = _inverse_gaps(s * s)
     s_row, s_column = _unsqueeze(s, -2), _unsqueeze(s, -1)
     if part == "U":
-        dav = matmul(t, _swap_last(vh))  # dA V
-        dp = matmul(_swap_last(u), dav)
-        du = matmul(u, f * (dp * s_row + s_column * _swap_last(dp)))
+        dav = matmul(t, _adjoint(vh))  # dA V
+        dp = matmul(_adjoint(u), dav)
+        inner = f * (dp * s_row + s_column * _adjoint(dp))
+        if _is_complex(dp):
+            inner = inner + (dp - _adjoint(dp)) * _phase_weights(s)
+        du = matmul(u, inner)
         if _size(u, -2) > k:
             du = du + (dav - matmul(u, dp)) / s_row
         if _size(ans, -1) > k:  # the extra columns of full matrices: tangent 0
             du = _placed(du, (Ellipsis, slice(None), slice(0, k)), ans.shape)
         return du
-    utda = matmul(_swap_last(u), t)  # U^T dA
-    dp = matmul(utda, _swap_last(vh))
-    omega = f * (s_column * dp + _swap_last(dp) * s_row)  # V^T dV
-    dvh = matmul(_swap_last(omega), vh)
+    utda = matmul(_adjoint(u), t)  # U^H dA
+    dp = matmul(utda, _adjoint(vh))
+    omega = f * (s_column * dp + _adjoint(dp) * s_row)  # V^H dV
+    dvh = matmul(_adjoint(omega), vh)
     if _size(vh, -1) > k:
         dvh = dvh + (utda - matmul(dp, vh)) / s_column
     if _size(ans, -2) > k:
@@ -383,8 +461,12 @@ def _qr_factors(x, mode, factors):
 
 
 def _copyltu(m):
-    """``tril(M) + tril(M, -1)^T``: the symmetric matrix of M's lower triangle."""
+    """``tril(M) + tril(M, -1)^T``: the symmetric matrix of M's lower triangle (of a complex
+    ``M``, ``tril(M, -1) + tril(M, -1)^H + Re(diag(M))``: the Hermitian one)."""
     k = _size(m, -1)
+    if _is_complex(m):
+        strict = m * np.tri(k, k=-1, dtype=bool)
+        return strict + _adjoint(strict) + real_part(m) * np.eye(k, dtype=bool)
     return m * np.tri(k, dtype=bool) + _swap_last(m * np.tri(k, k=-1, dtype=bool))
 
 
@@ -393,45 +475,52 @@ def _times_inverse(b, r):
     return _swap_last(solve(_swap_last(r), _swap_last(b), vector=False))
 
 
-def _times_inverse_transposed(b, r):
-    """``b R^-T``."""
-    return _swap_last(solve(r, _swap_last(b), vector=False))
+def _times_inverse_adjoint(b, r):
+    """``b R^-H`` (``b R^-T`` for a real ``R``)."""
+    return _adjoint(solve(r, _adjoint(b), vector=False))
 
 
 def _square_qr_vjp(gq, gr, q, r):
-    # R square (m >= n):  A_bar = (Q_bar + Q copyltu(M)) R^-T,  M = R R_bar^T - Q_bar^T Q
-    m = None if gr is None else matmul(r, _swap_last(gr))
+    # R square (m >= n), PyTorch's convention (see linalg.py):
+    #   A_bar = (Q_bar + Q copyltu(M)) R^-H,  M = R R_bar^H - Q_bar^H Q
+    m = None if gr is None else matmul(r, _adjoint(gr))
     if gq is not None:
-        qq = matmul(_swap_last(gq), q)
+        qq = matmul(_adjoint(gq), q)
         m = -qq if m is None else m - qq
     b = matmul(q, _copyltu(m))
-    return _times_inverse_transposed(b if gq is None else gq + b, r)
+    return _times_inverse_adjoint(b if gq is None else gq + b, r)
 
 
 def _square_qr_jvp(t, q, r):
-    # X = Q^T dA R^-1 = Q^T dQ + dR R^-1, Q^T dQ antisymmetric, dR R^-1 upper triangular:
-    # Omega = tril(X, -1) - tril(X, -1)^T,  dR = (X - Omega) R,  dQ = dA R^-1 - Q (X - Omega)
+    # X = Q^H dA R^-1 = Q^H dQ + dR R^-1, Q^H dQ skew-Hermitian, dR R^-1 upper triangular with
+    # a real diagonal (LAPACK's R has one):  Omega = tril(X, -1) - tril(X, -1)^H + i Im(diag(X)),
+    # dR = (X - Omega) R,  dQ = dA R^-1 - Q (X - Omega)
     dar = _times_inverse(t, r)
-    x = matmul(_swap_last(q), dar)
+    x = matmul(_adjoint(q), dar)
     low = x * np.tri(_size(x, -1), k=-1, dtype=bool)
-    upper = x - (low - _swap_last(low))
+    upper = x - (low - _adjoint(low))
+    if _is_complex(x):
+        upper = upper - ((x - conj(x)) * np.eye(_size(x, -1), dtype=bool)) * 0.5
     return dar - matmul(q, upper), matmul(upper, r)
 
 
 def _qr_vjp(g, ans, x, part, mode="reduced", factors=None):
     q, r = _qr_factors(x, mode, factors)
+    complex_valued = _is_complex(q)
+    g = _conj(g, complex_valued)
     m, n = np.shape(raw(x))[-2:]
     if m >= n:
-        return _square_qr_vjp(g, None, q, r) if part == "Q" else _square_qr_vjp(None, g, q, r)
-    # wide: A = [X | Y], X = Q U, R = [U | Q^T Y]
+        gx = _square_qr_vjp(g, None, q, r) if part == "Q" else _square_qr_vjp(None, g, q, r)
+        return _conj(gx, complex_valued)
+    # wide: A = [X | Y], X = Q U, R = [U | Q^H Y]
     shape, axis = np.shape(raw(x)), len(np.shape(raw(x))) - 1
     u = _columns(r, 0, m)
     if part == "Q":
         gx = _square_qr_vjp(g, None, q, u)
-        return _placed(gx, (Ellipsis, slice(None), slice(0, m)), shape)
+        return _conj(_placed(gx, (Ellipsis, slice(None), slice(0, m)), shape), complex_valued)
     y, gu, gv = _columns(x, m, n), _columns(g, 0, m), _columns(g, m, n)
-    gx = _square_qr_vjp(matmul(y, _swap_last(gv)), gu, q, u)
-    return cat(gx, matmul(q, gv), axis=axis, sizes=(m, n - m))
+    gx = _square_qr_vjp(matmul(y, _adjoint(gv)), gu, q, u)
+    return _conj(cat(gx, matmul(q, gv), axis=axis, sizes=(m, n - m)), complex_valued)
 
 
 def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
@@ -444,8 +533,8 @@ def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
     dq, du = _square_qr_jvp(_columns(t, 0, m), q, _columns(r, 0, m))
     if part == "Q":
         return dq
-    # R = [U | Q^T Y]:  dV = dQ^T Y + Q^T dY
-    dv = matmul(_swap_last(dq), _columns(x, m, n)) + matmul(_swap_last(q), _columns(t, m, n))
+    # R = [U | Q^H Y]:  dV = dQ^H Y + Q^H dY
+    dv = matmul(_adjoint(dq), _columns(x, m, n)) + matmul(_adjoint(q), _columns(t, m, n))
     return cat(du, dv, axis=len(np.shape(raw(x))) - 1, sizes=(m, n - m))
 
 

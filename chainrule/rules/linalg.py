@@ -9,8 +9,13 @@ Linear algebra works on the last two axes and broadcasts over the leading ones, 
 The derivations are the standard ones (M. Giles, "An extended collection of matrix derivative
 results for forward and reverse mode algorithmic differentiation", 2008; G. Golub and
 V. Pereyra, "The differentiation of pseudo-inverses and nonlinear least squares problems",
-1973).  ``A^-T`` is the transposed inverse, ``sym(X)`` is ``(X + X^T) / 2`` and ``A^+`` the
-pseudoinverse.
+1973).  ``A^-T`` is the transposed inverse, ``A^H`` the conjugate transpose (``A^T`` for a
+real ``A``), ``sym(X)`` is ``(X + X^H) / 2`` and ``A^+`` the pseudoinverse.
+
+The products, ``inv``, ``det``, ``slogdet`` and ``solve`` are holomorphic (``logabsdet`` the real
+part of one), so their real rules hold for complex matrices in the engine's convention
+(``chainrule/rules/elementwise.py``).  ``pinv`` is not (it involves ``A^H``): its rules are
+written as described above :func:`_pinv_vjp_of`, and ``lstsq``'s follow from them.
 
 Design choices
 --------------
@@ -25,7 +30,7 @@ Design choices
 * ``pinv`` and ``lstsq`` are primitives with their own rules rather than compositions of the
   SVD: the SVD's vectors have no derivative where singular values repeat (an orthogonal matrix),
   the pseudoinverse has one wherever the rank does not change.  The rule is Golub and Pereyra's,
-  ``d A^+ = -A^+ dA A^+ + A^+ A^+T dA^T (I - A A^+) + (I - A^+ A) dA^T A^+T A^+`` (PyTorch's):
+  ``d A^+ = -A^+ dA A^+ + A^+ A^+H dA^H (I - A A^+) + (I - A^+ A) dA^H A^+H A^+`` (PyTorch's):
   the exact derivative at full rank, and at lower rank the derivative along the changes that
   keep the rank (the pseudoinverse jumps along the others).  Singular values that the
   tolerance cuts off without being zero (a large ``rtol``, a regularisation) are not exactly
@@ -42,6 +47,7 @@ import string
 
 import numpy as np
 
+from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
 from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw
@@ -51,6 +57,24 @@ from chainrule.tensor_base import TensorBase, new_like
 def _swap_last(a):
     axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
     return transpose(a, axes=axes)
+
+
+def _is_complex(*arrays) -> bool:
+    """Whether any of ``arrays`` (ndarrays, Tensors or None) is complex."""
+    for a in arrays:
+        if a is not None and raw(a).dtype.kind == "c":
+            return True
+    return False
+
+
+def _adjoint(a):
+    """``a^H``, the conjugate transpose of each matrix (the transpose of a real one)."""
+    return conj(_swap_last(a)) if _is_complex(a) else _swap_last(a)
+
+
+def _conj(a, flag: bool):
+    """``conj(a)`` if ``flag``, else ``a``: the real path of a rule stays as it was."""
+    return conj(a) if flag else a
 
 
 def _unsqueeze(a, axis):
@@ -161,7 +185,8 @@ einsum = primitive("einsum", _einsum,
 
 
 def _sym(a):
-    return (a + _swap_last(a)) * 0.5
+    """``(a + a^H) / 2``: the Hermitian (for real ``a``, symmetric) part."""
+    return (a + _adjoint(a)) * 0.5
 
 
 def _drop_last(a):
@@ -295,26 +320,38 @@ def _pinv(x, rtol, atol=None):
     cutoff = np.maximum(rtol * s.max(axis=-1, keepdims=True), atol)
     large = s > cutoff
     s = np.divide(1, s, where=large, out=np.zeros_like(s))
-    return np.matmul(np.swapaxes(vh, -1, -2), s[..., None] * np.swapaxes(u, -1, -2))
+    v, uh = np.swapaxes(vh, -1, -2), np.swapaxes(u, -1, -2)
+    if np.iscomplexobj(x):  # (V and U^H: conjugate transposes)
+        v, uh = v.conj(), uh.conj()
+    return np.matmul(v, s[..., None] * uh)
+
+
+# Complex matrices: the rules below are written for PyTorch's convention, in which the VJP is
+# the adjoint for the inner product Re(tr(C^H D)) and the real rules hold with every transpose
+# a conjugate transpose (A^H); the engine's (JAX's) VJP, the transpose for Re(sum(C * D)), is
+# then conj(VJP_pytorch(conj(g))).  A real matrix takes the real rules unchanged.
 
 
 def _pinv_vjp_of(g, p, a):
-    """The VJP of ``P = A^+`` (``g`` the gradient w.r.t. P)."""
-    # A_bar = -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A)
-    pt, gt = _swap_last(p), _swap_last(g)
-    return (-matmul(matmul(pt, g), pt)
-            + matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))
-            + matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a)))
+    """The VJP of ``P = A^+`` (``g`` the gradient w.r.t. P, in the engine's convention)."""
+    # A_bar = -P^H g P^H + (I - A P) g^H P P^H + P^H P g^H (I - P A)   (PyTorch's convention)
+    complex_valued = _is_complex(g, p)
+    g = _conj(g, complex_valued)
+    ph, gh = _adjoint(p), _adjoint(g)
+    out = (-matmul(matmul(ph, g), ph)
+           + matmul(gh - matmul(a, matmul(p, gh)), matmul(p, ph))
+           + matmul(matmul(ph, p), gh - matmul(matmul(gh, p), a)))
+    return _conj(out, complex_valued)
 
 
 def _pinv_jvp_of(t, p, a):
-    # d A^+ = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P   (Golub and Pereyra, 1973;
+    # d A^+ = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P   (Golub and Pereyra, 1973;
     # the derivative along changes that keep the rank, which is every change at full rank)
-    tt = _swap_last(t)
-    pt = _swap_last(p)
+    th = _adjoint(t)
+    ph = _adjoint(p)
     return (-matmul(matmul(p, t), p)
-            + matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
-            + matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p)))
+            + matmul(matmul(p, ph), th - matmul(matmul(th, a), p))
+            + matmul(th - matmul(p, matmul(a, th)), matmul(ph, p)))
 
 
 pinv = primitive("linalg.pinv", _pinv, (lambda g, ans, x, rtol, atol=None:

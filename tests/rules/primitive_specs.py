@@ -283,6 +283,20 @@ def _np_solve(a, b):
 
 SQUARE = [((3, 3),), ((2, 3, 3),)]
 
+
+def _gauge_free(v):
+    """Real eigenvectors as they are (LAPACK's signs do not change under small changes of the
+    input); of complex ones, whose phases are not determined, the projectors ``v_i v_i^H``
+    (``p[..., a, b, i]``), which are."""
+    if not v.is_complex():
+        return v
+    return v[..., :, None, :] * v.conj()[..., None, :, :]
+
+
+def _np_gauge_free(v):
+    return v if not np.iscomplexobj(v) else v[..., :, None, :] * v.conj()[..., None, :, :]
+
+
 SPECS.update({
     "cumsum": Spec(lambda x: RL.cumsum(x, axis=-1), lambda x: np.cumsum(x, axis=-1),
                    [((4,),), ((2, 3),)]),
@@ -304,9 +318,10 @@ SPECS.update({
                             lambda x: np.concatenate([np.linalg.eigvalsh(x),
                                                       np.linalg.eigvalsh(x, "U")], -1),
                             SQUARE, noisy_upper(separated_spectrum)),
-    "linalg.eigh": Spec(lambda x: cr.cat([RL.eigh_vectors(x), RL.eigh_vectors(x, UPLO="U")], -1),
-                        lambda x: np.concatenate([np.linalg.eigh(x)[1],
-                                                  np.linalg.eigh(x, "U")[1]], -1),
+    "linalg.eigh": Spec(lambda x: cr.cat([_gauge_free(RL.eigh_vectors(x)),
+                                          _gauge_free(RL.eigh_vectors(x, UPLO="U"))], -1),
+                        lambda x: np.concatenate([_np_gauge_free(np.linalg.eigh(x)[1]),
+                                                  _np_gauge_free(np.linalg.eigh(x, "U")[1])], -1),
                         SQUARE, noisy_upper(separated_spectrum)),
 })
 
@@ -344,13 +359,22 @@ def _singular_vectors(x):
     k = min(x.shape[-2:])
     u, _, vh = cr.linalg.svd(x, full_matrices=False)
     full_u, _, full_vh = cr.linalg.svd(x)  # (the extra vectors have no derivative)
+    if x.is_complex():  # each pair (u_i, v_i) has a phase; the products u_i vh_i do not
+        return _flat(_pairs(u, vh), _pairs(full_u[..., :, :k], full_vh[..., :k, :]))
     return _flat(u, vh, full_u[..., :, :k], full_vh[..., :k, :])
+
+
+def _pairs(u, vh):
+    """``p[..., a, b, i] = u[..., a, i] vh[..., i, b]``: ``u_i vh_i``, free of the phases."""
+    return u[..., :, None, :] * vh.swapaxes(-1, -2)[..., None, :, :]
 
 
 def _np_singular_vectors(x):
     k = min(x.shape[-2:])
     u, _, vh = np.linalg.svd(x, full_matrices=False)
     full_u, _, full_vh = np.linalg.svd(x)
+    if np.iscomplexobj(x):
+        return _np_flat(_pairs(u, vh), _pairs(full_u[..., :, :k], full_vh[..., :k, :]))
     return _np_flat(u, vh, full_u[..., :, :k], full_vh[..., :k, :])
 
 
@@ -487,10 +511,6 @@ REAL_ONLY: dict[str, str] = {
                                         "hypot", "logaddexp2", "remainder")},
     "sign": "NumPy 2's sign of complex z is z / |z|, which has no rule: chainrule raises",
     "nn.functional.cross_entropy": "takes real logits, as PyTorch's",
-    **{name: "complex matrices are refused (their rules are those of real matrices), not yet "
-             "supported" for name in ("linalg.cholesky", "linalg.eigvalsh", "linalg.eigh",
-                                      "linalg.svd", "linalg.svdvals", "linalg.qr",
-                                      "linalg.pinv", "linalg.lstsq")},
 }
 REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name in SPECS
                   if name.startswith("scipy.special.")})

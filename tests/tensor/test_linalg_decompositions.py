@@ -8,6 +8,7 @@ depend on the signs of the singular vectors (skipped without PyTorch).  The tabl
 (``tests/rules/primitive_specs.py``) checks every primitive's value and derivatives on tall,
 wide, square and batched matrices; here are the public signatures, the results' types and the
 edges (repeated and zero singular values, rank deficiency, empty matrices, full matrices).
+Complex matrices: ``tests/tensor/test_linalg_complex.py``.
 """
 
 from __future__ import annotations
@@ -459,11 +460,3 @@ def test_linalg_errors_are_numpys_and_pytorchs():
     with pytest.raises(ValueError, match="chainrule.numpy.linalg.det: .*must be square"):
         cnp.linalg.det(cr.ones(2, 3))
 
-
-def test_complex_matrices_are_refused_not_miscomputed():
-    z = cr.tensor(np.array([[1.0, 2.0j], [0.5, 1.0]]))
-    for call in (cr.linalg.svd, cr.linalg.svdvals, cr.linalg.qr, cr.linalg.pinv,
-                 cr.linalg.cond, cnp.linalg.svd, cnp.linalg.qr, cnp.linalg.pinv,
-                 lambda a: cr.linalg.lstsq(a, cr.ones(2, 1))):
-        with pytest.raises(NotImplementedError, match="complex matrices are not supported yet"):
-            call(z)

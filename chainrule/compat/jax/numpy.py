@@ -414,7 +414,7 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> Array:  # noqa: A002
 
 
 def _linalg_unary(name: str, symmetrize: bool = False):
-    """``jax.numpy.linalg.<name>``; ``symmetrize``: computed on ``(a + a^T) / 2`` (JAX's
+    """``jax.numpy.linalg.<name>``; ``symmetrize``: computed on ``(a + a^H) / 2`` (JAX's
     ``symmetrize_input=True``, its default), where NumPy reads one triangle of ``a``."""
     cfunc = getattr(cnp.linalg, name)
 
@@ -422,7 +422,7 @@ def _linalg_unary(name: str, symmetrize: bool = False):
         a = lift(a)
         t = to_tensor(a)
         if symmetrize:
-            t = (t + cnp.swapaxes(t, -1, -2)) / 2
+            t = (t + cnp.conj(cnp.swapaxes(t, -1, -2))) / 2
         result = cfunc(t)
         if isinstance(result, tuple):
             return tuple(from_tensor(r, a.weak_type) for r in result)
