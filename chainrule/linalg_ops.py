@@ -157,10 +157,13 @@ def _solve_error(A, B) -> Exception:
 
 def cholesky(A, *, upper: bool = False) -> TensorBase:
     """The lower-triangular ``L`` with ``L @ L.mH = A`` (of A's lower triangle) for a symmetric
-    (Hermitian) positive-definite ``A``; ``upper=True``: ``L.mH``."""
+    (Hermitian) positive-definite ``A``; ``upper=True``: the upper-triangular ``U`` with
+    ``U.mH @ U = A``, of A's upper triangle (as NumPy 2 and PyTorch read it)."""
     A = square("cholesky", A)
+    if upper:  # the lower factor of A^H, whose lower triangle is A's upper one, conjugated
+        A = ops.transpose(R.conj(A) if np.dtype(A.dtype).kind == "c" else A, -2, -1)
     try:
-        L = R.cholesky(A)
+        L = R.cholesky(A, from_upper=True) if upper else R.cholesky(A)
     except ValueError:
         raise LinAlgError("linalg.cholesky: The factorization could not be completed because "
                           "the input is not positive-definite; A must be symmetric with "

@@ -203,8 +203,24 @@ def _cholesky_jvp(ts, ans, x):
     return matmul(ans, _phi(matmul(matmul(l_inv, ds), _adjoint(l_inv))))
 
 
-cholesky = primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), save_ans=True,
-                     jvp=_cholesky_jvp, grad_fn="LinalgCholeskyExBackward0")
+NUMPY_HAS_UPPER = np.lib.NumpyVersion(np.__version__) >= "2.0.0"  # cholesky(a, upper=True)
+
+
+def _cholesky(x, from_upper=False):
+    # from_upper: x is A^H, and L = U^H for NumPy's U = cholesky(A, upper=True), which reads
+    # A's upper triangle (the lower one of x): the same L as cholesky(x) in exact arithmetic,
+    # and NumPy's bits for U (LAPACK's upper algorithm; NumPy 1 has only the lower one)
+    if not from_upper or not NUMPY_HAS_UPPER:
+        return np.linalg.cholesky(x)
+    upper = np.linalg.cholesky(np.conj(np.swapaxes(x, -1, -2)), upper=True)
+    return np.ascontiguousarray(np.conj(np.swapaxes(upper, -1, -2)))
+
+
+# (the rules read ``from_upper`` as a keyword they ignore: the function is the same)
+cholesky = primitive("linalg.cholesky", _cholesky,
+                     (lambda g, ans, x, from_upper=False: _cholesky_vjp(g, ans, x),),
+                     save_ans=True, jvp=lambda ts, ans, x, from_upper=False: _cholesky_jvp(
+                         ts, ans, x), grad_fn="LinalgCholeskyExBackward0")
 
 # --------------------------------------------------------------------------------------------
 # Eigenvalues and eigenvectors of the symmetric S(A)

@@ -18,6 +18,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.rules.decompositions import NUMPY_HAS_UPPER
 from chainrule.testing import check_grads
 
 RNG = np.random.default_rng(14)
@@ -429,11 +430,33 @@ def test_cholesky_reads_the_lower_triangle_on_tensors_as_numpy():
     expected = np.linalg.cholesky(noisy)
     np.testing.assert_array_equal(cnp.linalg.cholesky(_t(noisy)).numpy(), expected)
     np.testing.assert_array_equal(cr.linalg.cholesky(_t(noisy)).numpy(), expected)
-    np.testing.assert_array_equal(cr.linalg.cholesky(_t(noisy), upper=True).numpy(), expected.T)
     check_grads(cr.linalg.cholesky, (noisy,), order=2)
     x = _t(noisy, True)
     cr.linalg.cholesky(x).sum().backward()
     assert not np.triu(x.grad.numpy(), 1).any()
+
+
+def test_cholesky_upper_reads_the_upper_triangle_as_numpy_2_and_pytorch():
+    a = SQUARE @ SQUARE.T + np.eye(4)
+    noisy = np.triu(a) + np.tril(RNG.standard_normal((4, 4)), -1)
+    expected = np.linalg.cholesky(a).T  # (the upper factor of the matrix its triangle gives)
+    if NUMPY_HAS_UPPER:
+        expected = np.linalg.cholesky(noisy, upper=True)
+        np.testing.assert_array_equal(cnp.linalg.cholesky(_t(noisy), upper=True).numpy(),
+                                      expected)
+    np.testing.assert_allclose(cr.linalg.cholesky(_t(noisy), upper=True).numpy(), expected,
+                               rtol=0 if NUMPY_HAS_UPPER else 1e-14)
+    check_grads(lambda t: cr.linalg.cholesky(t, upper=True), (noisy,), order=2)
+    x = _t(noisy, True)
+    cr.linalg.cholesky(x, upper=True).sum().backward()
+    assert not np.tril(x.grad.numpy(), -1).any()
+    torch = pytest.importorskip("torch")  # (PyTorch's gradient is symmetric: compare through
+    grads = []                            # a matrix built symmetric, where both are exact)
+    for lib in (torch, cr):
+        b = lib.tensor(SQUARE, requires_grad=True)
+        lib.linalg.cholesky(b @ b.T + lib.eye(4, dtype=b.dtype), upper=True).sum().backward()
+        grads.append(np.asarray(b.grad))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
 
 
 def test_the_jax_dialect_still_symmetrises_as_jax_does():
