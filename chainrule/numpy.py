@@ -40,9 +40,12 @@ from chainrule import numpy_catalogue as _catalogue
 from chainrule import numpy_construction as _construction
 from chainrule import numpy_elementwise as _elementwise
 from chainrule import numpy_fft as _fft
+from chainrule import numpy_indexing as _indexing
 from chainrule import numpy_linalg as _numpy_linalg
 from chainrule import numpy_pad as _pad
+from chainrule import numpy_polynomials as _polynomials
 from chainrule import numpy_sampled as _sampled
+from chainrule import numpy_statistics as _statistics
 from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.arguments import has_tensor as _has_tensor
@@ -396,6 +399,25 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 partition = _numpy_or(_np.partition, _partition)
 
 # --- group B (statistics, indexing, polynomials): added below this line
+# statistics, entries picked and placed, polynomials and convolutions (written in
+# chainrule/numpy_statistics.py, numpy_indexing.py and numpy_polynomials.py)
+
+for _module, _names in (
+        (_statistics, "average median percentile quantile nanmax nanmin nansum nanprod nanmean "
+                      "nanvar nanstd nanmedian nanpercentile nanquantile nancumsum nancumprod "
+                      "ptp cov corrcoef trapezoid"),
+        (_indexing, "take take_along_axis choose compress delete insert extract diagflat "
+                    "ediff1d bincount piecewise apply_along_axis apply_over_axes"),
+        (_polynomials, "convolve correlate poly polyadd polyder polydiv polyfit polyint "
+                       "polymul polysub polyval roots")):
+    for _name in _names.split():
+        if hasattr(_np, _name):  # (trapezoid: NumPy 2)
+            globals()[_name] = _numpy_or(getattr(_np, _name), getattr(_module, _name),
+                                         f"Differentiable ``numpy.{_name}``: "
+                                         f"{getattr(_module, _name).__doc__}")
+if hasattr(_np, "trapz"):  # (NumPy 1's name of trapezoid)
+    trapz = _numpy_or(_np.trapz, _statistics.trapezoid,
+                      f"Differentiable ``numpy.trapz``: {_statistics.trapezoid.__doc__}")
 
 
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):

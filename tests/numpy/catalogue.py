@@ -239,6 +239,121 @@ CATALOGUE: dict[str, tuple] = {
     "std": reduction(), "cumsum": along_axis(), "cumprod": along_axis(NEAR_ONE),
     "sort": along_axis(),
     # --- group B: entries added below this line
+    # statistics (q of quantiles mapped into its range inside the call, so that the derivative
+    # in q is measured too)
+    "average": calls(_apply, lambda f, a: f(a, axis=(0, 1), keepdims=True))
+    + calls(lambda f, a, w: f(a, axis=1, weights=w), shapes=((3, 4), (4,)),
+            domain=(REAL, POSITIVE))
+    + calls(lambda f, a, w: f(a, weights=w, returned=True), shapes=((3, 4), (3, 4)),
+            domain=(REAL, POSITIVE)),
+    "median": reduction() + calls(lambda f, a: f(a, axis=1), shapes=((3, 5),)),
+    "quantile": calls(*((lambda m: lambda f, a: f(a, [0.15, 0.5, 0.8], axis=1, method=m))(m)
+                        for m in ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+                                  "interpolated_inverted_cdf", "hazen", "weibull", "linear",
+                                  "median_unbiased", "normal_unbiased", "lower", "higher",
+                                  "midpoint", "nearest")))
+    + calls(lambda f, a: f(a, 0.3), lambda f, a: f(a, 0.7, axis=(0, 1), keepdims=True))
+    + calls(lambda f, a, q: f(a, 0.5 + 0.45 * cnp.tanh(q), axis=0),
+            lambda f, a, q: f(a, 0.5 + 0.45 * cnp.tanh(q), method="hazen"), shapes=((3, 4), ()))
+    + calls(lambda f, a, q: f(a, 0.5 + 0.45 * cnp.tanh(q), axis=1, method="weibull"),
+            shapes=((3, 4), (2,)))
+    + (calls(lambda f, a, w: f(a, 0.4, axis=1, method="inverted_cdf", weights=w),
+             shapes=((3, 4), (3, 4)), domain=(REAL, POSITIVE))
+       if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else ()),
+    "percentile": calls(lambda f, a: f(a, 30), lambda f, a: f(a, [10, 50, 95], axis=1),
+                        lambda f, a: f(a, 40, axis=0, method="median_unbiased", keepdims=True),
+                        lambda f, a: f(a, 75, axis=1, method="lower"))
+    + calls(lambda f, a, q: f(a, 50 + 45 * cnp.tanh(q), axis=1), shapes=((3, 4), ())),
+    "ptp": reduction(),
+    # ... and those that ignore NaN: their inputs have NaN at every fifth entry from the third
+    # (never a whole row or column of a 3 by 4 matrix), where the gradient must be 0
+    **{name: cases(Domain(
+        f"{base.name}, NaN at every fifth entry",
+        lambda rng, shape, base=base: np.where(
+            np.arange(np.prod(shape, dtype=int)).reshape(shape) % 5 == 2, np.nan,
+            base.sample(rng, shape)),
+        lambda x, base=base: cnp.where(np.arange(np.size(x)).reshape(np.shape(x)) % 5 == 2,
+                                       np.nan, base.into(x))))
+       for name, cases, base in (
+           ("nanmax", reduction, REAL), ("nanmin", reduction, REAL),
+           ("nansum", reduction, REAL), ("nanprod", reduction, NEAR_ONE),
+           ("nanmean", reduction, REAL), ("nanvar", lambda d: reduction(d, ddof=1), REAL),
+           ("nanstd", reduction, REAL), ("nanmedian", reduction, REAL),
+           ("nancumsum", along_axis, REAL), ("nancumprod", along_axis, NEAR_ONE),
+           ("nanquantile", lambda d: calls(
+               lambda f, a: f(a, 0.4), lambda f, a: f(a, [0.25, 0.6], axis=0),
+               lambda f, a: f(a, 0.3, axis=1, method="closest_observation", keepdims=True),
+               lambda f, a: f(a, 0.9, axis=1, method="normal_unbiased"), domain=d), REAL),
+           ("nanpercentile", lambda d: calls(
+               lambda f, a: f(a, 40), lambda f, a: f(a, [25, 60], axis=1, method="midpoint"),
+               domain=d), REAL))},
+    "cov": calls(_apply, lambda f, m: f(m, rowvar=False), lambda f, m: f(m, bias=True))
+    + calls(_apply, shapes=((2, 4), (4,)))
+    + calls(lambda f, m, w: f(m, fweights=[1, 2, 1, 3], aweights=w),
+            lambda f, m, w: f(m, aweights=w, ddof=0), shapes=((3, 4), (4,)),
+            domain=(REAL, POSITIVE)),
+    "corrcoef": calls(_apply, lambda f, x: f(x, rowvar=False))
+    + calls(_apply, shapes=((4,), (4,))),
+    **{name: calls(_apply, lambda f, y: f(y, dx=0.5, axis=0))
+       + calls(_apply, shapes=((3, 4), (4,)))
+       + calls(lambda f, y, x: f(y, x, axis=0), shapes=((3, 4), (3, 4)))
+       + calls(lambda f, y, dx: f(y, dx=dx), shapes=((3, 4), ()))
+       for name in ("trapezoid", "trapz")},  # (trapz: NumPy 1's name)
+    # entries picked, placed and counted; the user's functions applied to parts
+    "take": calls(lambda f, a: f(a, [1, 5, 5, -1]), lambda f, a: f(a, [[0, 2], [3, 3]], axis=1),
+                  lambda f, a: f(a, [4, -1], axis=1, mode="wrap"),
+                  lambda f, a: f(a, [7, 0], axis=0, mode="clip")),
+    "take_along_axis": calls(lambda f, a: f(a, np.array([[0, 3], [1, 1], [2, 0]]), axis=1),
+                             lambda f, a: f(a, np.array([[2, 0, 1, 1]]), axis=0)),
+    "choose": calls(lambda f, x, y: f(np.array([[0, 1, 2, 1], [1, 0, 0, 2], [2, 2, 1, 0]]),
+                                      [x, y, 0.5]), shapes=((3, 4), (4,)))
+    + calls(lambda f, a: f([2, 0, 1, 1], a), lambda f, a: f([3, 0, 4, 1], a, mode="wrap")),
+    "compress": calls(lambda f, a: f([True, False, True], a, axis=0),
+                      lambda f, a: f([0, 1, 1, 0, 1], a)),
+    "extract": calls(lambda f, a: f(np.arange(12).reshape(3, 4) % 3 == 0, a)),
+    "delete": calls(lambda f, a: f(a, 1, axis=1), lambda f, a: f(a, [0, 5, 7]),
+                    lambda f, a: f(a, slice(0, None, 2), axis=0)),
+    "insert": calls(lambda f, a: f(a, 1, 2.5, axis=1))
+    + calls(lambda f, a, v: f(a, [1, 3], v, axis=1), shapes=((3, 4), (3, 1)))
+    + calls(lambda f, a, v: f(a, 2, v), shapes=((3, 4), (4,))),
+    "diagflat": calls(_apply, lambda f, v: f(v, 2), lambda f, v: f(v, -1), shapes=((3,),))
+    + calls(_apply, shapes=((2, 2),)),
+    "ediff1d": calls(_apply) + calls(lambda f, a, b: f(a, to_end=b, to_begin=-1.0),
+                                     shapes=((3, 4), (2,))),
+    "bincount": calls(lambda f, w: f(np.array([0, 2, 2, 5, 1]), weights=w, minlength=7),
+                      shapes=((5,),)),
+    "piecewise": calls(lambda f, x: f(x, [x < 0, x > 1], [lambda t: t * t, cnp.sin, 0.5]),
+                       lambda f, x: f(x, [x > 0.3], [cnp.exp, lambda t: -t])),
+    "apply_along_axis": calls(lambda f, a: f(lambda r: cnp.cumsum(r) * r[0], 1, a),
+                              lambda f, a: f(lambda r: cnp.sum(r * r), 0, a),
+                              lambda f, a: f(lambda r: cnp.outer(r, r), 0, a)),
+    "apply_over_axes": calls(lambda f, a: f(cnp.sum, a, [0, 1]),
+                             lambda f, a: f(lambda t, axis: cnp.cumsum(t, axis), a, 1)),
+    # convolutions and polynomials (the roots of a cubic kept real and apart by mapping the
+    # input near x^3 - x^2 - 4.75 x + 2.5 = (x + 2)(x - 0.5)(x - 2.5), sorted; complex ones
+    # near those of x^2 + 0.3 x + 1)
+    "convolve": calls(_apply, lambda f, a, v: f(a, v, "same"), lambda f, a, v: f(a, v, "valid"),
+                      shapes=((6,), (3,))) + calls(_apply, shapes=((3,), (14,))),
+    "correlate": calls(_apply, lambda f, a, v: f(a, v, "same"), lambda f, a, v: f(a, v, "full"),
+                       shapes=((6,), (3,)))
+    + calls(lambda f, a, v: f(a, v, "full"), shapes=((4,), (13,))),
+    "polyval": calls(_apply, shapes=((4,), (3, 5))) + calls(_apply, shapes=((3,), ())),
+    "polyadd": calls(_apply, shapes=((4,), (2,))) + calls(_apply, shapes=((2,), (3,))),
+    "polysub": calls(_apply, shapes=((4,), (2,))) + calls(_apply, shapes=((2,), (3,))),
+    "polymul": calls(_apply, shapes=((4,), (3,))),
+    "polydiv": calls(_apply, shapes=((5,), (3,)), domain=(REAL, POSITIVE)),
+    "polyder": calls(_apply, lambda f, p: f(p, 2), shapes=((5,),)),
+    "polyint": calls(_apply, lambda f, p: f(p, 2, [1.0, -0.5]), shapes=((4,),))
+    + calls(lambda f, p, k: f(p, 1, k), shapes=((4,), ())),
+    "polyfit": calls(lambda f, x, y: f(x, y, 2), lambda f, x, y: f(x, y, 2, cov=True),
+                     lambda f, x, y: f(x, y, 1, full=True)[:2], shapes=((6,), (6,)))
+    + calls(lambda f, x, y, w: f(x, y, 2, w=w), shapes=((6,), (6,), (6,)),
+            domain=(REAL, REAL, POSITIVE))
+    + calls(lambda f, x, y: f(x, y, 1), shapes=((6,), (6, 2))),
+    "roots": calls(lambda f, p: cnp.sort(f(np.poly([-2.0, 0.5, 2.5]) + 0.05 * cnp.tanh(p))),
+                   shapes=((4,),))
+    + calls(lambda f, p: f(np.array([1.0, 0.3, 1.0]) + 0.05 * cnp.tanh(p)), shapes=((3,),)),
+    "poly": calls(_apply, shapes=((3,),)) + calls(_apply, shapes=((3, 3),), domain=SPREAD),
     # products
     "dot": calls(_apply, shapes=((3, 4), (4, 2))) + calls(_apply, shapes=((4,), (4,)))
     + calls(_apply, shapes=((2, 3, 4), (4, 2))) + calls(_apply, shapes=((), (3,))),
