@@ -144,7 +144,8 @@ def _logaddexp(x, y):
 
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
-# --- group A (elementwise functions, aliases, creation): added below this line
+# NumPy's other elementwise functions and aliases, and arrays built (numpy_elementwise.py,
+# numpy_building.py)
 # (written in chainrule/numpy_elementwise.py and chainrule/numpy_building.py)
 
 if hasattr(_np, "acos"):  # NumPy 2's names of arccos, ..., power, concatenate, transpose
@@ -398,7 +399,8 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 
 partition = _numpy_or(_np.partition, _partition)
 
-# --- group B (statistics, indexing, polynomials): added below this line
+# statistics, entries selected, polynomials (numpy_statistics.py, numpy_indexing.py,
+# numpy_polynomials.py)
 # statistics, entries picked and placed, polynomials and convolutions (written in
 # chainrule/numpy_statistics.py, numpy_indexing.py and numpy_polynomials.py)
 
@@ -618,12 +620,12 @@ linalg = _catalogue.Namespace("linalg", {**{
         "svd": _svd, "qr": _qr, "pinv": _pinv, "lstsq": _lstsq,
         "cond": _cond,
         **({"svdvals": lambda x: _linalg.svdvals(x)} if hasattr(_np.linalg, "svdvals") else {}),
-        # group C: NumPy 2's array-API functions and the products of tensors
+        # NumPy 2's array-API functions and the products of tensors
         # (chainrule/numpy_linalg.py; those the installed NumPy has)
         **_numpy_linalg.LINALG,
     }.items()}, **_passing_through("linalg.")})
 
-# --- group C (linear algebra): added below this line
+# NumPy's array-API products (numpy_linalg.py)
 # NumPy's generalised ufuncs of products (chainrule/numpy_linalg.py): vecdot (NumPy 2.0),
 # matvec and vecmat (NumPy 2.2)
 for _name in ("vecdot", "matvec", "vecmat"):

@@ -108,7 +108,6 @@ def _alias(new: str) -> str:
 # name -> why, and what to do instead: the error a user reads (after "chainrule.numpy.vectorize
 # is not provided: "), and the note in docs/numpy.md
 REFUSED: dict[str, str] = {
-    # --- group A: refused names added below this line
     "vectorize": _PYTHON_PER_ELEMENT,
     "frompyfunc": _PYTHON_PER_ELEMENT,
     "matrix": _MATRIX, "asmatrix": _MATRIX, "bmat": _MATRIX, "mat": _MATRIX,
@@ -127,7 +126,6 @@ REFUSED: dict[str, str] = {
     "asfarray": ("it is a deprecated alias, removed in NumPy 2.0: a Tensor that carries a "
                  "gradient is floating already; for arrays call numpy.asarray(a, dtype=float)"),
     "row_stack": "it is a deprecated alias (NumPy 2.0): call vstack",
-    # --- group B: refused names added below this line
     **dict.fromkeys(["test", "linalg.test", "fft.test"],
                     "it runs NumPy's own tests, not chainrule's: call numpy.test()"),
 }

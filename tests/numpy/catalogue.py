@@ -150,7 +150,7 @@ CATALOGUE: dict[str, tuple] = {
     "floor": unary(NON_INTEGER), "ceil": unary(NON_INTEGER), "rint": unary(NON_INTEGER),
     "trunc": unary(NON_INTEGER), "round": unary(NON_INTEGER), "around": unary(NON_INTEGER),
     "clip": calls(lambda f, a: f(a, -0.5, 0.5), lambda f, a: f(a, None, 0.5)),
-    # --- group A: entries added below this line
+    # other elementwise functions, aliases, arrays built
     # NumPy 2's names of arccos ... power, concatenate, transpose
     "acos": unary(UNIT), "acosh": unary(ABOVE_ONE), "asin": unary(UNIT), "asinh": unary(),
     "atan": unary(), "atanh": unary(UNIT), "atan2": binary(), "pow": binary(POSITIVE, REAL),
@@ -238,7 +238,7 @@ CATALOGUE: dict[str, tuple] = {
     "amax": reduction(), "min": reduction(), "amin": reduction(), "var": reduction(ddof=1),
     "std": reduction(), "cumsum": along_axis(), "cumprod": along_axis(NEAR_ONE),
     "sort": along_axis(),
-    # --- group B: entries added below this line
+    # statistics, entries selected, polynomials
     # statistics (q of quantiles mapped into its range inside the call, so that the derivative
     # in q is measured too)
     "average": calls(_apply, lambda f, a: f(a, axis=(0, 1), keepdims=True))
@@ -414,7 +414,7 @@ CATALOGUE: dict[str, tuple] = {
     "atleast_1d": unary() + calls(_apply, shapes=((), (3,))),
     "atleast_2d": unary() + calls(_apply, shapes=((), (3,))),
     "atleast_3d": unary() + calls(_apply, shapes=((), (3, 4))),
-    # --- group C: entries added below this line
+    # array-API linear algebra
     # linear algebra
     "linalg.inv": calls(_apply, shapes=((3, 3),), domain=INVERTIBLE)
     + calls(_apply, shapes=((2, 3, 3),), domain=INVERTIBLE),
