@@ -68,6 +68,10 @@ def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
 
     def dispatch(*args, **kwargs):
         if _has_tensor(args) or _has_tensor(kwargs.values()):
+            if kwargs.get("out") is not None:  # (a primitive would pass it on to NumPy)
+                raise TypeError(f"chainrule.numpy.{name}(..., out=...): functions with out=... "
+                                "arguments don't support automatic differentiation; assign "
+                                "the result instead")
             try:
                 return tensor_func(*args, **kwargs)
             except (ValueError, TypeError, IndexError, RuntimeError) as err:

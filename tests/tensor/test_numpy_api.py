@@ -310,3 +310,15 @@ def test_numpys_ufuncs_on_tensors_record_the_new_rules():
     x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
     np.arctan2(x, 2.0).sum().backward()  # d atan2(x, 2) / dx = 2 / (x^2 + 4)
     np.testing.assert_allclose(x.grad.numpy(), 2.0 / (np.array([1.0, 2.0]) ** 2 + 4.0))
+
+
+@pytest.mark.parametrize("call", [lambda t, buf: cnp.arccos(t, out=buf),
+                                  lambda t, buf: cnp.exp(t, out=buf),
+                                  lambda t, buf: cnp.add(t, t, out=buf)])
+def test_out_is_refused_on_tensors_rather_than_written(call):
+    """(It was passed on to NumPy, which wrote into the buffer beside the recorded result.)"""
+    buf = np.zeros(2)
+    with pytest.raises(TypeError, match="out=... arguments don't support automatic"):
+        call(cr.tensor([0.1, 0.2], requires_grad=True), buf)
+    assert not buf.any()
+    np.testing.assert_array_equal(cnp.exp(np.zeros(2), out=buf), np.ones(2))  # (NumPy's own)
