@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from chainrule.rules.table import derivative, primitive
+from chainrule.rules.table import LEGACY_PROMOTION, derivative, primitive
 
 
 def _zero_rule(g, ans, x, **params):
@@ -112,16 +112,32 @@ abs = primitive("abs", np.abs, (lambda g, ans, x: g * _abs_slope(x),), save_inpu
                 jvp=_real_valued_jvp(_abs_slope), grad_fn="AbsBackward0")  # noqa: A001
 
 
-def _sign_rule(g, ans, x):
-    # piecewise constant for real x; NumPy 2's sign of a complex z is z / |z|, which is not
-    if g.dtype.kind == "c":
-        raise NotImplementedError(
-            "sign: the derivative of the sign of complex numbers (z / |z|) is not implemented; "
-            "write it as z / abs(z), which chainrule differentiates")
-    return _zero_rule(g, ans, x)
+def _unit_and_size(x):
+    """``u = z / |z|`` and ``1 / |z|``, both 0 at 0."""
+    size = abs(x)
+    inverse = where(size == 0, 0.0, 1.0 / where(size == 0, 1.0, size))
+    return x * inverse, inverse
 
 
-sign = primitive("sign", np.sign, (_sign_rule,), jvp="diagonal", grad_fn="SignBackward0")
+def _sign_vjp(g, ans, x):
+    # piecewise constant for real x (and NumPy 1's sign of complex z, the sign of Re z or of
+    # Im z); NumPy 2's sign of complex z is u = z / |z|:  du = (dz - u Re(conj(u) dz)) / |z|,
+    # whose transpose is  ct = (g - Re(g u) conj(u)) / |z|  (0 at z = 0)
+    if x.dtype.kind != "c" or LEGACY_PROMOTION:
+        return _zero_rule(g, ans, x)
+    u, inverse = _unit_and_size(x)
+    return (g - real_part(g * u) * conj(u)) * inverse
+
+
+def _sign_jvp(ts, ans, x):
+    if x.dtype.kind != "c" or LEGACY_PROMOTION:
+        return _zero_rule(ts[0], ans, x)
+    u, inverse = _unit_and_size(x)
+    return (ts[0] - u * real_part(conj(u) * ts[0])) * inverse
+
+
+sign = primitive("sign", np.sign, (_sign_vjp,), save_inputs=True, jvp=_sign_jvp,
+                 grad_fn="SignBackward0")
 floor = primitive("floor", np.floor, (_zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
 ceil = primitive("ceil", np.ceil, (_zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
 round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,),

@@ -162,10 +162,28 @@ def test_complex_misuse_of_the_transforms_says_what_to_do(call, message):
     assert "holomorphic" in str(info.value)
 
 
-def test_the_sign_of_complex_numbers_refuses_to_differentiate():
-    z = cr.tensor(Z, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="z / abs"):
+def test_the_sign_of_complex_numbers_is_differentiated_as_numpy_defines_it():
+    """NumPy 2: sign(z) = z / |z| (0 at 0), against differences and PyTorch's sgn; NumPy 1's
+    sign of complex numbers is piecewise constant (the sign of the real part)."""
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        z = cr.tensor(Z, requires_grad=True)
         cr.sign(z).real.sum().backward()
+        np.testing.assert_array_equal(z.grad.numpy(), 0)
+        return
+    check_grads(cr.sign, (Z,), order=2)
+    at_zero = cr.tensor(np.array([0j, 1 + 1j]), requires_grad=True)
+    cr.sign(at_zero).imag.sum().backward()
+    assert at_zero.grad.numpy()[0] == 0
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib, sign in ((torch, torch.sgn), (cr, cr.sign)):
+        z = lib.tensor(Z, requires_grad=True)
+        (g,) = lib.autograd.grad((sign(z) * lib.tensor(Z[::-1].copy())).real.sum(), z,
+                                 create_graph=True)
+        (h,) = lib.autograd.grad((g * g.conj()).real.sum(), z)
+        grads.append([np.asarray(g.detach()), np.asarray(h)])
+    for ours, theirs in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
 def test_std_var_and_norms_of_complex_values():

@@ -509,7 +509,6 @@ _NOT_IN_NUMPY = "NumPy does not define it on complex numbers"
 REAL_ONLY: dict[str, str] = {
     **{name: _NOT_IN_NUMPY for name in ("floor", "ceil", "trunc", "deg2rad", "rad2deg", "atan2",
                                         "hypot", "logaddexp2", "remainder")},
-    "sign": "NumPy 2's sign of complex z is z / |z|, which has no rule: chainrule raises",
     "nn.functional.cross_entropy": "takes real logits, as PyTorch's",
 }
 REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name in SPECS
