@@ -64,22 +64,35 @@ def _cumprod_parts(x, axis):
     return tuple(np.moveaxis(p, -1, axis) for p in parts)
 
 
+def _divides_badly(x, *recorded) -> bool:
+    """Would dividing by ``x`` lose the digits of a recorded rule?  ``ans / x_i`` is exact to
+    rounding, but its derivative subtracts terms of size ``ans / x_i^2``, which cancel when an
+    ``x_i`` is tiny beside the others (at a zero, the division is not defined at all): the
+    recorded rules (``create_graph``, nested forward mode) then take the products without
+    division, as at zeros."""
+    if not any(isinstance(a, TensorBase) for a in (x, *recorded)):
+        return False
+    size = np.abs(raw(x))
+    return bool(size.size) and bool(np.any(size <= np.sqrt(np.finfo(size.dtype).eps)
+                                           * np.max(size)))
+
+
 def _cumprod_vjp(g, ans, x, axis):
     # d ans_j / d x_i = ans_j / x_i for i <= j when no x is zero
+    if _divides_badly(x, g):
+        return _cumprod_vjp_at_zeros(g, x, axis)
     if not np.any(raw(x) == 0):
         return _reverse_cumsum(g * ans, axis) / x
-    if isinstance(x, TensorBase) or isinstance(g, TensorBase):
-        return _cumprod_vjp_at_zeros(g, x, axis)
     a, b, at, c = _cumprod_parts(x, axis)
     return a * _reverse_cumsum(g * b, axis) + at * _keep_along(g * c, axis)
 
 
 def _cumprod_jvp(ts, ans, x, axis):
     # d ans = ans * cumsum(dx / x) when no x is zero
+    if _divides_badly(x, ts[0]):
+        return _cumprod_jvp_at_zeros(ts[0], x, axis)
     if not np.any(raw(x) == 0):
         return ans * cumsum(ts[0] / x, axis=axis)
-    if isinstance(x, TensorBase) or isinstance(ts[0], TensorBase):
-        return _cumprod_jvp_at_zeros(ts[0], x, axis)
     a, b, at, c = _cumprod_parts(x, axis)
     return cumsum(ts[0] * a, axis=axis) * b + _keep_along(ts[0] * at, axis) * c
 
@@ -165,7 +178,7 @@ def _prod_others(x, axis):
 def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
     # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
     g = unreduce(g, axis, keepdims, x_shape)
-    if not np.any(raw(x) == 0):
+    if not np.any(raw(x) == 0) and not _divides_badly(x, g):
         return g * unreduce(ans, axis, keepdims, x_shape) / x
     return g * _prod_others(x, axis)
 

@@ -296,8 +296,8 @@ ERRORS = [
     (lambda: cnp.require(T, requirements="X"), ValueError, "require: unknown requirement 'X'"),
     (lambda: cnp.trim_zeros(T, "x"), ValueError, "trim_zeros: unexpected character"),
     (lambda: cnp.sort_complex(T[0]), ValueError, "sort_complex: axis -1 is out of bounds"),
-    (lambda: cnp.fix(T, out=np.empty(2)), TypeError, "fix: functions with out=..."),
-    (lambda: cnp.cbrt(T, out=np.empty(2)), TypeError, "cbrt: .*unexpected keyword.*'out'"),
+    (lambda: cnp.fix(T, out=np.empty(2)), TypeError, r"fix\(\.\.\., out=\.\.\.\): functions"),
+    (lambda: cnp.cbrt(T, out=np.empty(2)), TypeError, r"cbrt\(\.\.\., out=\.\.\.\): functions"),
     (lambda: cnp.broadcast_arrays(T, M), ValueError, "broadcast_arrays: shape mismatch"),
 ]
 if hasattr(np, "cumulative_sum"):

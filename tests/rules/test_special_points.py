@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.testing import check_grads
 from tests.autograd_spec import R, vals
 
 
@@ -223,3 +224,12 @@ def test_piecewise_constant_functions_stop_nan_gradients(step):
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
     (g,) = cr.autograd.grad(cr.atan2(step(x) * 0, step(x) * 0).sum(), x, create_graph=True)
     np.testing.assert_array_equal(g.detach().numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("f", [lambda t: cr.cumprod(t, 0), lambda t: t.prod(),
+                               lambda t: t.reshape(3, 1).prod(dim=1)])
+def test_products_have_exact_second_derivatives_at_tiny_entries(f):
+    """Dividing by a tiny entry is exact to rounding, but the derivative of ans / x_i
+    cancels terms of size ans / x_i^2 (found by the random NumPy programs, through polyfit)."""
+    check_grads(f, (np.array([1e-17, 1.2, 0.7]),), order=2)
+    check_grads(f, (np.array([1e-3, 1.2, 0.7]),), order=2)
