@@ -392,3 +392,11 @@ def renamed(err: Exception, called: str) -> Exception:
         return type(err)(f"{called}: {_NAMED.sub('', message, count=1)}")
     except TypeError:  # (an exception class that takes other arguments: left as it is)
         return err
+
+
+def refuse_out(name: str, out) -> None:
+    """NumPy's ``out=`` refused for ``name`` (``"fft.rfft"``): a result written into an array
+    would lose its gradient."""
+    if out is not None:
+        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
+                        "automatic differentiation; assign the result instead")

@@ -25,6 +25,7 @@ import numpy as np
 from chainrule import numpy_arrays, ops
 from chainrule.arguments import check_device, one_dim
 from chainrule.creation import get_default_dtype, tensor
+from chainrule.errors import refuse_out
 from chainrule.functions import tensor_arg
 from chainrule.numpy_fft import NORMS, transform
 from chainrule.tensor import Tensor
@@ -40,9 +41,7 @@ _REAL_OUTPUT = ("irfft", "hfft")
 
 def _signal(name: str, input, kind: str, out) -> Tensor:
     """``input`` as a tensor to transform: integers in the default float dtype."""
-    if out is not None:
-        raise TypeError(f"fft.{name}(..., out=...): functions with out=... arguments don't "
-                        "support automatic differentiation; assign the result instead")
+    refuse_out(f"fft.{name}", out)
     x = tensor_arg(input)
     if x.dtype.kind in "biu":
         x = ops.to(x, get_default_dtype())

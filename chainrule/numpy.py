@@ -50,7 +50,7 @@ from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule.arguments import has_tensor as _has_tensor
 from chainrule.errors import LinAlgError as _LinAlgError
-from chainrule.errors import renamed
+from chainrule.errors import refuse_out, renamed
 from chainrule.rules.reductions import finite_or_0, logsumexp_values
 from chainrule.tensor_base import TensorBase as _TensorBase
 
@@ -68,10 +68,8 @@ def _numpy_or(numpy_func, tensor_func, doc: str = "", name: str = ""):
 
     def dispatch(*args, **kwargs):
         if _has_tensor(args) or _has_tensor(kwargs.values()):
-            if kwargs.get("out") is not None:  # (a primitive would pass it on to NumPy)
-                raise TypeError(f"chainrule.numpy.{name}(..., out=...): functions with out=... "
-                                "arguments don't support automatic differentiation; assign "
-                                "the result instead")
+            # (a primitive would pass out= on to NumPy, which would write into it)
+            refuse_out(f"chainrule.numpy.{name}", kwargs.get("out"))
             try:
                 return tensor_func(*args, **kwargs)
             except (ValueError, TypeError, IndexError, RuntimeError) as err:
@@ -679,8 +677,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """NumPy's ufunc protocol (``Tensor.__array_ufunc__``): ``np.sin(t)`` calls :func:`sin`."""
     name = f"numpy.{ufunc.__name__}"
     if "out" in kwargs:
-        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+        refuse_out(name, kwargs["out"] if kwargs["out"] is not None else ())
     if "dtype" in kwargs and kwargs["dtype"] is not None:  # compute in that dtype: cast first
         dtype = _np.dtype(kwargs.pop("dtype"))
         inputs = tuple(_ops.to(x, dtype) if isinstance(x, _TensorBase) else x for x in inputs)

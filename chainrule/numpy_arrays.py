@@ -26,7 +26,7 @@ import numpy as np
 from chainrule import ops
 from chainrule import rules as R
 from chainrule.arguments import like, one_dim
-from chainrule.errors import ShapeError, broadcast_mismatch
+from chainrule.errors import ShapeError, broadcast_mismatch, refuse_out
 from chainrule.tensor_base import TensorBase
 
 
@@ -72,9 +72,7 @@ def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
 
 def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None, out=None):
     """The sum of the diagonal (of each plane ``axis1``, ``axis2``), in ``dtype`` if given."""
-    if out is not None:
-        raise TypeError("trace(..., out=...): functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+    refuse_out("trace", out)
     return ops.sum(diagonal(a, offset, axis1, axis2), -1, dtype=dtype)
 
 

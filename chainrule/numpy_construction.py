@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.arguments import one_dim
+from chainrule.errors import refuse_out
 from chainrule.tensor_base import TensorBase
 
 
@@ -97,9 +98,7 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
 
 def _pieces(name: str, arrays, out, dtype, casting):
     """The arrays of ``concatenate`` or ``stack``, each an operand, cast to ``dtype``."""
-    if out is not None:
-        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+    refuse_out(name, out)
     if isinstance(arrays, TensorBase):
         raise TypeError(f"{name}: pass the arrays in a list or tuple, not one Tensor "
                         f"(iterating it would give its rows)")

@@ -28,13 +28,12 @@ from chainrule import numpy_arrays as arrays
 from chainrule import ops
 from chainrule import rules as R
 from chainrule.arguments import data_of, like, one_dim
+from chainrule.errors import refuse_out
 from chainrule.tensor_base import TensorBase
 
 
 def _no_out(name: str, out) -> None:
-    if out is not None:
-        raise TypeError(f"{name}: functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+    refuse_out(name, out)
 
 
 def _tensor(values, result):

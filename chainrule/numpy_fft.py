@@ -21,6 +21,7 @@ import numpy as np
 
 from chainrule import numpy_arrays, ops
 from chainrule import rules as R
+from chainrule.errors import refuse_out
 
 NORMS = ("backward", "ortho", "forward")
 
@@ -62,9 +63,7 @@ def transform(kind: str, a, s, axes, norm: str):
 
 
 def _operand(name: str, a, out, real: bool = False):
-    if out is not None:
-        raise TypeError(f"fft.{name}(..., out=...): functions with out=... arguments don't "
-                        "support automatic differentiation; assign the result instead")
+    refuse_out(f"fft.{name}", out)
     a = ops.operand(a)
     if real and a.dtype.kind == "c":
         # (NumPy's ufunc refuses complex input with a TypeError)

@@ -55,7 +55,7 @@ import numpy as np
 from chainrule import linalg_ops, norms, numpy_arrays, ops
 from chainrule import rules as R
 from chainrule.arguments import one_dim
-from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
+from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch, refuse_out
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -85,9 +85,7 @@ def _check_batches(name: str, *shapes) -> None:
 
 
 def _out_unsupported(name: str, out) -> None:
-    if out is not None:
-        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+    refuse_out(name, out)
 
 
 def _floats(x):

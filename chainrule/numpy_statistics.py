@@ -37,6 +37,7 @@ import numpy as np
 from chainrule import ops
 from chainrule import rules as R
 from chainrule.arguments import data_of, like, one_dim
+from chainrule.errors import refuse_out
 from chainrule.numpy_arrays import diff
 from chainrule.numpy_sampled import _axes
 from chainrule.tensor_base import TensorBase
@@ -65,9 +66,7 @@ _COV_TRANSPOSES_A_ROW = np.ndim(np.cov(np.zeros((1, 2)), rowvar=False, bias=True
 
 def no_out(name: str, out) -> None:
     """Refuse NumPy's ``out=``: a result written into an array loses its gradient."""
-    if out is not None:
-        raise TypeError(f"{name}(..., out=...): functions with out=... arguments don't support "
-                        "automatic differentiation; assign the result instead")
+    refuse_out(name, out)
 
 
 def _unsupported(name: str, **given) -> None:
