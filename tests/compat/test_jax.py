@@ -459,3 +459,14 @@ def test_holomorphic_and_complex_gradients_follow_jax():
         grad(lambda x: x * 1j, holomorphic=True)(1.0)
     with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
         jax.jacfwd(lambda z: z * z)(jnp.array([1j]))
+
+
+def test_fft_follows_jax():
+    """Values from JAX 0.10.2: complex64 for float32 input, gradients of a real loss."""
+    x = jnp.arange(4.0)
+    y = jnp.fft.fft(x)
+    assert y.dtype == np.complex64
+    np.testing.assert_allclose(np.asarray(y), [6, -2 + 2j, -2, -2 - 2j])
+    g = grad(lambda x: jnp.abs(jnp.fft.rfft(x)).sum())(x)
+    np.testing.assert_allclose(np.asarray(g), [-0.70710677, 1.2928932, 0.70710677, 2.7071068],
+                               rtol=1e-6)

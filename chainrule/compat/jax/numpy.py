@@ -93,8 +93,8 @@ __all__ = [
     "argmin", "argsort", "around", "array", "array_equal", "asarray", "atleast_1d", "atleast_2d",
     "bool_", "broadcast_to", "ceil", "clip", "complex128", "complex64", "concatenate", "cos",
     "cosh", "count_nonzero", "cumprod", "cumsum", "divide", "dot", "dtype", "e", "einsum", "empty",
-    "empty_like", "equal", "euler_gamma", "exp", "exp2", "expand_dims", "expm1", "eye", "finfo",
-    "flip", "float16", "float32", "float64", "floating", "floor", "floor_divide", "full",
+    "empty_like", "equal", "euler_gamma", "exp", "exp2", "expand_dims", "expm1", "eye", "fft",
+    "finfo", "flip", "float16", "float32", "float64", "floating", "floor", "floor_divide", "full",
     "full_like", "greater", "greater_equal", "hstack", "identity", "iinfo", "inexact", "inf",
     "inner", "int16", "int32", "int64", "int8", "integer", "isclose", "isfinite", "isinf", "isnan",
     "issubdtype", "less", "less_equal", "linalg", "linspace", "log", "log10", "log1p", "log2",
@@ -445,3 +445,24 @@ linalg = types.SimpleNamespace(
     eigh=_linalg_unary("eigh", symmetrize=True), eigvalsh=_linalg_unary("eigvalsh", True),
     solve=_solve,
 )
+
+
+def _fft_function(name: str):
+    """``jax.numpy.fft.<name>``: NumPy's arguments (chainrule.numpy.fft's), complex64 for
+    float32 input as in JAX."""
+    cfunc = getattr(cnp.fft, name)
+
+    def op(a, *args, **kwargs):
+        a = lift(a)
+        if a.dtype.kind in "biu":
+            a = lift(a, np.float32)
+        return from_tensor(cfunc(to_tensor(a), *args, **kwargs), False)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``jax.numpy.fft.{name}`` of ``a`` (chainrule.numpy.fft's)."
+    return op
+
+
+fft = types.SimpleNamespace(**{name: _fft_function(name) for name in (
+    "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn",
+    "irfftn", "hfft", "ihfft", "fftshift", "ifftshift")})
