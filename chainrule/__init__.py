@@ -13,7 +13,7 @@ a package with one file per family of operations (``chainrule/rules/``).
 tensor([ 0.,  4.,  8., 12.])
 """
 
-from chainrule import autograd, fft, func, linalg, nn, numpy, testing
+from chainrule import autograd, fft, func, linalg, nn, numpy, optim, testing
 from chainrule.creation import (
     arange,
     as_tensor,
