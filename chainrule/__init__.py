@@ -13,7 +13,7 @@ a package with one file per family of operations (``chainrule/rules/``).
 tensor([ 0.,  4.,  8., 12.])
 """
 
-from chainrule import autograd, fft, func, linalg, nn, numpy, optim, testing
+from chainrule import autograd, fft, func, linalg, nn, numpy, optim, testing, utils
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -201,6 +201,7 @@ from chainrule.functions import (
     var,
     where,
 )
+from chainrule.generator import Generator
 from chainrule.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from chainrule.tensor import Tensor
 
