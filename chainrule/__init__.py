@@ -203,6 +203,7 @@ from chainrule.functions import (
 )
 from chainrule.generator import Generator
 from chainrule.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 
 bool = bool_  # noqa: A001  (PyTorch's name; the builtin is shadowed only inside this namespace)
