@@ -52,12 +52,15 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.devices import device
 from chainrule.engine import is_grad_enabled
 from chainrule.functions import (
     abs,
     acos,
     acosh,
     add,
+    addcdiv,
+    addcmul,
     all,
     allclose,
     amax,
@@ -87,6 +90,7 @@ from chainrule.functions import (
     ceil,
     chunk,
     clamp,
+    clamp_,
     clip,
     clone,
     complex,
@@ -120,17 +124,21 @@ from chainrule.functions import (
     floor,
     fmax,
     fmin,
+    gather,
     ge,
     gt,
     hypot,
     imag,
+    index_select,
     is_complex,
+    is_tensor,
     isclose,
     isfinite,
     isinf,
     isnan,
     kron,
     le,
+    lerp,
     log,
     log1p,
     log2,
@@ -143,10 +151,13 @@ from chainrule.functions import (
     logical_xor,
     logsumexp,
     lt,
+    masked_fill,
+    masked_select,
     matmul,
     max,
     maximum,
     mean,
+    meshgrid,
     min,
     minimum,
     mm,
@@ -155,6 +166,7 @@ from chainrule.functions import (
     ne,
     neg,
     norm,
+    numel,
     outer,
     permute,
     polar,
@@ -170,6 +182,8 @@ from chainrule.functions import (
     roll,
     rot90,
     round,
+    scatter,
+    scatter_add,
     sigmoid,
     sign,
     sin,
@@ -188,10 +202,12 @@ from chainrule.functions import (
     svd,
     swapaxes,
     t,
+    take_along_dim,
     tan,
     tanh,
     tensordot,
     tile,
+    topk,
     trace,
     transpose,
     tril,
@@ -203,6 +219,7 @@ from chainrule.functions import (
 )
 from chainrule.generator import Generator
 from chainrule.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from chainrule.sampling import bernoulli, multinomial, normal, randint_like, randperm
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
 

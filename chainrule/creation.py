@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule import numpy_construction, ops
 from chainrule.arguments import as_shape, check_device
+from chainrule.generator import default_rng, seed_default
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES
 
@@ -33,13 +34,7 @@ complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
 
 _defaults = {"float": float32}
-_generator: dict = {}  # "rng": the generator, made on first use (numpy.random is slow to import)
-
-
-def _rng() -> np.random.Generator:
-    if "rng" not in _generator:
-        _generator["rng"] = np.random.default_rng()
-    return _generator["rng"]
+_rng = default_rng  # the global generator (chainrule/generator.py), made on first use
 
 
 def get_default_dtype() -> np.dtype:
@@ -361,8 +356,7 @@ def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False) -> 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed chainrule's random number generator (used by ``rand``, ``randn``, ``randint``)."""
-    _generator["rng"] = np.random.default_rng(seed)
-    return _generator["rng"]
+    return seed_default(seed)
 
 
 def _random_float(kind: str, size, dtype, requires_grad: bool, generator, device) -> Tensor:

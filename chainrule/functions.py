@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from chainrule import complex_ops, linalg_ops, math_ops, norms, ops
+from chainrule import complex_ops, linalg_ops, math_ops, norms, ops, selection
 from chainrule.tensor import Tensor, wrap
 
 
@@ -210,3 +210,41 @@ fliplr = _public(math_ops.fliplr)
 flipud = _public(math_ops.flipud)
 ravel = _public(math_ops.ravel)
 cross = _public(math_ops.cross)
+gather = _public(selection.gather)
+take_along_dim = _public(selection.take_along_dim)
+index_select = _public(selection.index_select)
+scatter = _public(selection.scatter)
+scatter_add = _public(selection.scatter_add)
+masked_fill = _public(selection.masked_fill)
+masked_select = _public(selection.masked_select)
+topk = _public(selection.topk)
+addcmul = _public(selection.addcmul)
+addcdiv = _public(selection.addcdiv)
+lerp = _public(selection.lerp)
+clamp_ = _public(Tensor.clamp_)
+clip_ = _public(Tensor.clip_)
+numel = _public(Tensor.numel)
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids of 1-D tensors (see :func:`chainrule.selection.meshgrid`).
+
+    >>> import chainrule as cr
+    >>> xs, ys = cr.meshgrid(cr.tensor([1, 2, 3]), cr.tensor([4, 5]), indexing='xy')
+    >>> xs.shape, xs[0]
+    ((2, 3), tensor([1, 2, 3]))
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return selection.meshgrid(*[tensor_arg(t) for t in tensors], indexing=indexing)
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a chainrule Tensor (a Parameter too).
+
+    >>> import chainrule as cr
+    >>> cr.is_tensor(cr.ones(2)), cr.is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)
+

@@ -92,3 +92,21 @@ class Generator(np.random.Generator):
 
 def _rebuilt(state: dict) -> Generator:
     return Generator().set_state(state)
+
+
+_default: dict = {}  # "rng": the global generator, made on first use
+
+
+def default_rng() -> np.random.Generator:
+    """chainrule's global generator, which ``cr.manual_seed`` seeds and every random function
+    (``cr.randn``, ``Tensor.normal_`` ...) draws from when given no ``generator=``."""
+    if "rng" not in _default:
+        _default["rng"] = np.random.default_rng()
+    return _default["rng"]
+
+
+def seed_default(seed: int) -> np.random.Generator:
+    """Restart the global generator from ``seed``."""
+    _default["rng"] = np.random.default_rng(seed)
+    return _default["rng"]
+

@@ -19,6 +19,7 @@ from chainrule import ops
 from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
+from chainrule.generator import default_rng
 from chainrule.ops import data_of, index_of
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, TensorBase, new_like
 
@@ -180,6 +181,128 @@ def fill_(self, value) -> TensorBase:
 def copy_(self, src) -> TensorBase:
     """Copy ``src``'s values (broadcast) into ``self`` in place and return ``self``."""
     return update(self, "copy_", lambda old: R.where(False, old, src))
+
+
+def _draw_into(self, name: str, draw, generator, *, kinds: str = "fc") -> TensorBase:
+    """Fill ``self`` in place with ``draw(rng, shape)`` (float64 or int64 values, cast to its
+    dtype); the old values get a zero gradient, as in PyTorch."""
+    if self.dtype.kind not in kinds:
+        raise NotImplementedError(f"{name}: not implemented for dtype {self.dtype}; use a "
+                                  f"floating-point tensor (e.g. x.float())")
+    rng = generator if generator is not None else default_rng()
+    values = np.asarray(draw(rng, self.shape)).astype(self.dtype)
+    return update(self, name, lambda old: R.where(False, old, values))
+
+
+def _real(name: str, what: str, value) -> float:
+    if isinstance(value, TensorBase) or not np.isscalar(value) or np.iscomplexobj(value):
+        raise TypeError(f"{name}(): argument '{what}' must be a real number, not "
+                        f"{type(value).__name__}")
+    return float(value)
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> TensorBase:
+    """Fill in place with samples of the normal distribution N(``mean``, ``std``**2) and
+    return ``self``.  Draws come from chainrule's generator (``cr.manual_seed``): the same
+    seed gives other numbers than PyTorch's, from the same distribution.
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(0)
+    >>> w = cr.empty(1000).normal_(2.0, 0.5)
+    >>> abs(float(w.mean()) - 2.0) < 0.1
+    True
+    """
+    mean, std = _real("normal_", "mean", mean), _real("normal_", "std", std)
+    if not std >= 0.0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    return _draw_into(self, "normal_", lambda rng, shape: rng.normal(mean, std, shape),
+                      generator)
+
+
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None, **bounds) -> TensorBase:
+    """Fill in place with samples of the uniform distribution on [``a``, ``b``) (PyTorch's
+    ``from=`` and ``to=`` keywords work too) and return ``self``; chainrule's generator, not
+    PyTorch's stream.
+
+    >>> import chainrule as cr
+    >>> w = cr.empty(100).uniform_(-1, 1)
+    >>> bool((w >= -1).all() and (w < 1).all())
+    True
+    """
+    unknown = set(bounds) - {"from", "to"}
+    if unknown:
+        raise TypeError(f"uniform_() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    a = _real("uniform_", "from", bounds.get("from", a))
+    b = _real("uniform_", "to", bounds.get("to", b))
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={a} > to={b}")
+    return _draw_into(self, "uniform_", lambda rng, shape: rng.uniform(a, b, shape), generator)
+
+
+def exponential_(self, lambd: float = 1.0, *, generator=None) -> TensorBase:
+    """Fill in place with samples of the exponential distribution of rate ``lambd`` (density
+    ``lambd * exp(-lambd x)``) and return ``self``; chainrule's generator."""
+    lambd = _real("exponential_", "lambd", lambd)
+    if not lambd > 0.0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _draw_into(self, "exponential_",
+                      lambda rng, shape: rng.exponential(1.0 / lambd, shape), generator)
+
+
+def bernoulli_(self, p=0.5, *, generator=None) -> TensorBase:
+    """Fill in place with 1 (probability ``p``, a number or a tensor that broadcasts to
+    ``self``) or 0 and return ``self``; chainrule's generator.
+
+    >>> import chainrule as cr
+    >>> cr.empty(4).bernoulli_(1.0)
+    tensor([1., 1., 1., 1.])
+    """
+    prob = np.asarray(data_of(p), np.float64)
+    if prob.size and not ((prob >= 0) & (prob <= 1)).all():
+        bad = prob.min() if prob.min() < 0 else prob.max()
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={bad}")
+    try:
+        prob = np.broadcast_to(prob, self.shape)
+    except ValueError:
+        raise RuntimeError(f"bernoulli_: p of shape {prob.shape} does not broadcast to the "
+                           f"tensor's shape {self.shape}") from None
+    return _draw_into(self, "bernoulli_", lambda rng, shape: rng.random(shape) < prob,
+                      generator, kinds="fciub")
+
+
+def random_(self, a: int | None = None, b: int | None = None, *, generator=None,
+            **bounds) -> TensorBase:
+    """Fill in place with integers drawn uniformly from [``a``, ``b`` - 1]: ``random_(to)``
+    draws from [0, to - 1]; ``random_()`` from [0, 2**mantissa] for floats (every integer
+    the dtype holds exactly) and [0, max] for integers.  chainrule's generator.
+
+    >>> import chainrule as cr
+    >>> x = cr.zeros(50, dtype=cr.int64).random_(3, 5)
+    >>> sorted(set(x.tolist())) <= [3, 4]
+    True
+    """
+    unknown = set(bounds) - {"from", "to"}
+    if unknown:
+        raise TypeError(f"random_() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    a, b = bounds.get("from", a), bounds.get("to", b)
+    if b is None and "from" not in bounds and a is not None:
+        a, b = 0, a  # random_(to)
+    a = 0 if a is None else a
+    if b is None:
+        kind = self.dtype
+        if kind.kind == "f":
+            b = 2 ** (np.finfo(kind).nmant + 1) + 1
+        elif kind.kind == "b":
+            b = 2
+        else:
+            b = int(np.iinfo(kind).max) + 1
+    a, b = int(a), int(b)
+    if a >= b:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={a} >= "
+                           f"to={b}")
+    return _draw_into(self, "random_", lambda rng, shape: rng.integers(a, b, shape),
+                      generator, kinds="fiub")
 
 
 def setitem(self, index, value) -> None:

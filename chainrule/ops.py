@@ -789,13 +789,15 @@ def _one_axis(name: str, input, dim):
     return None if ndim == 0 else one_dim(name, dim, ndim)
 
 
-def argmax(input, dim=None, keepdim: bool = False) -> TensorBase:
-    """Index of the maximum (of the flattened tensor by default)."""
+def argmax(input, dim=None, keepdim: bool = False, *, axis=None) -> TensorBase:
+    """Index of the maximum (of the flattened tensor by default; ``axis=`` is ``dim=``)."""
+    dim = dim if axis is None else axis
     return no_gradient(np.argmax, input, axis=_one_axis("argmax", input, dim), keepdims=keepdim)
 
 
-def argmin(input, dim=None, keepdim: bool = False) -> TensorBase:
-    """Index of the minimum (of the flattened tensor by default)."""
+def argmin(input, dim=None, keepdim: bool = False, *, axis=None) -> TensorBase:
+    """Index of the minimum (of the flattened tensor by default; ``axis=`` is ``dim=``)."""
+    dim = dim if axis is None else axis
     return no_gradient(np.argmin, input, axis=_one_axis("argmin", input, dim), keepdims=keepdim)
 
 

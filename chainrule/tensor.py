@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import complex_ops, engine, inplace, linalg_ops, math_ops, norms, ops
+from chainrule import complex_ops, engine, inplace, linalg_ops, math_ops, norms, ops, selection
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
+from chainrule.devices import CPU, device
 from chainrule.errors import operands_error
 from chainrule.gradient import backward as accumulate_gradients
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, FLOAT_DTYPES, TensorBase, new_tensor
@@ -284,9 +285,9 @@ class Tensor(TensorBase):
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        """Always ``'cpu'``: chainrule computes with NumPy."""
-        return "cpu"
+    def device(self) -> device:
+        """Always ``device(type='cpu')`` (equal to ``'cpu'``): chainrule computes with NumPy."""
+        return CPU
 
     def size(self, dim: int | None = None):
         """The shape, or the size of dimension ``dim``."""
@@ -587,6 +588,18 @@ class Tensor(TensorBase):
     fliplr = math_ops.fliplr
     flipud = math_ops.flipud
     cross = math_ops.cross
+    # picked and placed by index or mask, fused updates (chainrule/selection.py)
+    gather = selection.gather
+    take_along_dim = selection.take_along_dim
+    index_select = selection.index_select
+    scatter = selection.scatter
+    scatter_add = selection.scatter_add
+    masked_fill = selection.masked_fill
+    masked_select = selection.masked_select
+    topk = selection.topk
+    addcmul = selection.addcmul
+    addcdiv = selection.addcdiv
+    lerp = selection.lerp
     # reductions
     sum = ops.sum
     mean = ops.mean
@@ -682,6 +695,17 @@ class Tensor(TensorBase):
     zero_ = inplace.zero_
     fill_ = inplace.fill_
     copy_ = inplace.copy_
+    normal_ = inplace.normal_
+    uniform_ = inplace.uniform_
+    exponential_ = inplace.exponential_
+    bernoulli_ = inplace.bernoulli_
+    random_ = inplace.random_
+    scatter_ = inplace.method_of("scatter_", selection.scatter)
+    scatter_add_ = inplace.method_of("scatter_add_", selection.scatter_add)
+    masked_fill_ = inplace.method_of("masked_fill_", selection.masked_fill)
+    addcmul_ = inplace.method_of("addcmul_", selection.addcmul)
+    addcdiv_ = inplace.method_of("addcdiv_", selection.addcdiv)
+    lerp_ = inplace.method_of("lerp_", selection.lerp)
 
     @property
     def T(self) -> Tensor:

@@ -779,6 +779,30 @@ ERRORS = [
     ("nn.functional.pad: cropping more than there is",
      lambda: cr.nn.functional.pad(matrix(), (-2, -2)), RuntimeError,
      "the result would have a negative size"),
+    # ---------------------------------------------------------------------------------------
+    # the rest of the tensor API the book uses (tests/tensor/test_book_tensor_api.py has more)
+    ("gather: a float index", lambda: cr.gather(cr.ones(3, 4), 0, cr.tensor([[0.0]])),
+     RuntimeError, "Expected dtype int64 for index"),
+    ("gather: an index out of bounds", lambda: cr.ones(3, 4).gather(0, cr.tensor([[3]])),
+     RuntimeError, "index 3 is out of bounds for dimension 0 with size 3"),
+    ("scatter_add: index larger than src",
+     lambda: cr.scatter_add(cr.ones(3), 0, cr.tensor([0, 1]), cr.ones(1)), RuntimeError,
+     "may not be larger than src"),
+    ("masked_fill_: a float mask", lambda: cr.ones(3).masked_fill_(cr.ones(3), 0.0),
+     RuntimeError, "only supports boolean masks"),
+    ("index_select: a matrix index", lambda: cr.index_select(cr.ones(3), 0, cr.tensor([[0]])),
+     IndexError, "Index is supposed to be a vector"),
+    ("topk: k larger than the dimension", lambda: cr.topk(cr.ones(3), 4), RuntimeError,
+     "selected index k out of range"),
+    ("addcdiv: integer tensors",
+     lambda: cr.addcdiv(cr.ones(2), cr.tensor([1, 2]), cr.tensor([1, 2])), RuntimeError,
+     "Integer division with addcdiv is no longer supported"),
+    ("normal: numbers without a size", lambda: cr.normal(0.0, 1.0), TypeError, "pass size"),
+    ("normal_: a negative std", lambda: cr.ones(2).normal_(0, -1), RuntimeError,
+     "normal_ expects std >= 0.0"),
+    ("multinomial: too many samples without replacement",
+     lambda: cr.multinomial(cr.ones(2), 3), RuntimeError, "without replacement"),
+    ("device: cuda", lambda: cr.device("cuda"), RuntimeError, "runs on the CPU"),
 ]
 
 # Messages that would mean an error escaped unexplained: NumPy's or Python's internal words.
