@@ -37,6 +37,12 @@ _defaults = {"float": float32}
 _rng = default_rng  # the global generator (chainrule/generator.py), made on first use
 
 
+def random_source(generator=None) -> np.random.Generator:
+    """What a random function draws from: ``generator`` when given (a ``chainrule.Generator``
+    or any NumPy ``Generator``), else chainrule's own, which ``manual_seed`` seeds."""
+    return generator if generator is not None else _rng()
+
+
 def get_default_dtype() -> np.dtype:
     """The dtype of floats typed as Python numbers (float32 unless changed).
 

@@ -232,7 +232,7 @@ class Primitive:
                     recording = a._rg
                     parents = ((a._node or a) if recording else None, None)
                     has_version = a._vc is not None and a._vc[0] != 0
-                cls = type(a)
+                cls = a._result_class
             elif isinstance(b, TensorBase):
                 if b._base is not None or b._tangents is not None or self.view:
                     return self._call_general(args, params)
@@ -240,7 +240,7 @@ class Primitive:
                 recording = b._rg
                 parents = (None, (b._node or b) if recording else None)
                 has_version = b._vc is not None and b._vc[0] != 0
-                cls = type(b)
+                cls = b._result_class
             else:
                 return self.impl(a, b, **params)  # plain NumPy (the rules in a backward pass)
             try:
@@ -260,7 +260,7 @@ class Primitive:
                 ans = self.impl(a._data, **params)
             except (ValueError, TypeError, IndexError) as err:
                 raise _named_error(self, err, (a._data,)) from None
-            cls = type(a)
+            cls = a._result_class
         else:
             return self._call_general(args, params)
         out = _new(cls)  # (tensor_base.new_tensor written out: keep its fields in step)
@@ -332,7 +332,7 @@ class Primitive:
                         ans if self.save_ans else None, params or None, ans.shape, ans.dtype,
                         inplace_count[0], saved_versions(args) if has_version else None,
                         ans_counter)
-        out = new_tensor(type(first), ans, node)
+        out = new_tensor(first._result_class, ans, node)
         if node is not None and self.save_ans:
             out._vc = node.ans_counter
         if self.view:

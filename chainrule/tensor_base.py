@@ -42,6 +42,17 @@ class TensorBase:
     __slots__ = ("_data", "_rg", "_node", "_grad", "_vc", "_base", "_view_version", "_view_steps",
                  "_hooks", "_tangents", "__weakref__")
 
+    # the class of the results of operations on a tensor of this class: the class itself,
+    # except where a subclass says otherwise (nn.Parameter's results are plain Tensors, as in
+    # PyTorch); set for every subclass by __init_subclass__ (TensorBase itself is never an
+    # operand)
+    _result_class: type
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_result_class" not in cls.__dict__:
+            cls._result_class = cls
+
     @property
     def _version(self) -> int:
         return self._vc[0] if self._vc is not None else 0
@@ -78,5 +89,5 @@ def new_tensor(cls: type, data, node=None):
 
 
 def new_like(tensor: TensorBase, data, node=None):
-    """A tensor of ``tensor``'s class around ``data`` (see :func:`new_tensor`)."""
-    return new_tensor(type(tensor), data, node)
+    """A tensor of the class of ``tensor``'s results around ``data`` (see :func:`new_tensor`)."""
+    return new_tensor(tensor._result_class, data, node)

@@ -1,7 +1,62 @@
-"""``chainrule.nn``: PyTorch's ``torch.nn.functional`` layout for the functions a training loop
-calls (``chainrule.nn.functional.cross_entropy``, the activations).  There are no modules or
-layers: a model is a function of tensors, as in the book's chapter."""
+"""``chainrule.nn``: PyTorch's ``torch.nn``: :class:`Module` and :class:`Parameter`, the
+containers (``Sequential``, ``ModuleList``, ``ModuleDict``), ``Linear``, ``LazyLinear``,
+``Bilinear``, ``Dropout``, ``Embedding``, the activations and losses as modules, and
+``functional`` (``torch.nn.functional``), ``init`` and ``utils``.
 
-from chainrule.nn import functional
+A layer is plain Python over chainrule's operations: a Module holds Parameters and calls
+functions of :mod:`chainrule.nn.functional`, so ``create_graph=True`` and forward mode work
+through every layer.  The modules live in :mod:`chainrule.nn.modules`, one file per family.
+Convolution, pooling, normalisation and recurrent layers are not here yet.
 
-__all__ = ["functional"]
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> net = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+>>> loss = nn.MSELoss()(net(cr.ones(3, 2)), cr.zeros(3, 1))
+>>> loss.backward()
+>>> [tuple(p.grad.shape) for p in net.parameters()]
+[(4, 2), (4,), (1, 4), (1,)]
+"""
+
+from chainrule.nn import functional, init, utils
+from chainrule.nn.modules import (
+                                  ELU,
+                                  GELU,
+                                  BCELoss,
+                                  BCEWithLogitsLoss,
+                                  Bilinear,
+                                  CrossEntropyLoss,
+                                  Dropout,
+                                  Embedding,
+                                  Flatten,
+                                  HuberLoss,
+                                  Identity,
+                                  KLDivLoss,
+                                  L1Loss,
+                                  LazyLinear,
+                                  LeakyReLU,
+                                  Linear,
+                                  LogSoftmax,
+                                  Module,
+                                  ModuleDict,
+                                  ModuleList,
+                                  MSELoss,
+                                  NLLLoss,
+                                  PReLU,
+                                  ReLU,
+                                  Sequential,
+                                  Sigmoid,
+                                  SiLU,
+                                  SmoothL1Loss,
+                                  Softmax,
+                                  Softplus,
+                                  Tanh,
+                                  Unflatten,
+)
+from chainrule.nn.parameter import Parameter
+
+__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss",
+           "Dropout", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
+           "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
+           "ModuleList", "NLLLoss", "PReLU", "Parameter", "ReLU", "Sequential", "SiLU",
+           "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
+           "init", "utils"]

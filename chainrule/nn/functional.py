@@ -1,5 +1,8 @@
-"""``chainrule.nn.functional``: the loss and activation functions of ``torch.nn.functional``,
-and ``pad``.
+"""``chainrule.nn.functional``: the loss, activation and layer functions of
+``torch.nn.functional``.  ``cross_entropy`` and ``pad`` live here; the layer and activation
+functions (``linear``, ``dropout``, ``embedding``, ``gelu``, ...) in
+:mod:`chainrule.nn.functional_layers` and the other losses (``mse_loss``, ``nll_loss``, ...) in
+:mod:`chainrule.nn.functional_losses`, re-exported here.
 
 ``cross_entropy`` is one primitive (``rules.softmax_cross_entropy``) followed by the reduction,
 so a classifier's loss records two or three nodes where log-softmax, a product with one-hot
@@ -24,11 +27,38 @@ from chainrule import numpy_pad
 from chainrule import rules as R
 from chainrule.arguments import as_shape
 from chainrule.functions import log_softmax, relu, sigmoid, softmax, tanh, tensor_arg
+from chainrule.nn.functional_layers import (
+    bilinear,
+    dropout,
+    elu,
+    embedding,
+    gelu,
+    leaky_relu,
+    linear,
+    one_hot,
+    prelu,
+    silu,
+    softplus,
+)
+from chainrule.nn.functional_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from chainrule.numpy_pad import gather
-from chainrule.rules.losses import one_hot
+from chainrule.rules.losses import one_hot as _one_hot_like
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
-__all__ = ["cross_entropy", "log_softmax", "pad", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = ["bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "cross_entropy", "dropout", "elu", "embedding", "gelu", "huber_loss", "kl_div",
+           "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
+           "pad", "prelu", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
+           "tanh"]
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -161,7 +191,8 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
         sample_weight = kept if sample_weight is None else sample_weight * kept
     if label_smoothing:
         # per sample -(1 - e) w_y log p_y - (e / C) sum_c w_c log p_c: one target distribution
-        target = (1 - label_smoothing) * one_hot(indices, z, axis) + label_smoothing / classes
+        target = ((1 - label_smoothing) * _one_hot_like(indices, z, axis)
+                  + label_smoothing / classes)
         if weight_along is not None:
             target *= weight_along
         if any_ignored:

@@ -1,0 +1,229 @@
+"""The layer and activation functions of ``torch.nn.functional`` (``linear``, ``bilinear``,
+``dropout``, ``embedding``, ``one_hot``, ``leaky_relu``, ``elu``, ``gelu``, ``silu``,
+``softplus``, ``prelu``), re-exported by :mod:`chainrule.nn.functional`.
+
+Each is composed from chainrule's operations (``matmul``, ``where``, ``exp``, ...), so every
+order of derivative and forward mode work through them.  Where a branch of ``where`` could
+overflow where it is not selected, its input is clamped first, so that no ``inf * 0`` reaches a
+gradient (``elu``'s ``expm1``, ``softplus``'s ``exp``).
+
+>>> import chainrule as cr
+>>> import chainrule.nn.functional as F
+>>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
+tensor([-0.2000,  3.0000])
+>>> F.one_hot(cr.tensor([0, 2]), 3)
+tensor([[1, 0, 0],
+        [0, 0, 1]])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule import functions as fn
+from chainrule.creation import random_source
+from chainrule.functions import tensor_arg
+from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
+
+__all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",
+           "prelu", "silu", "softplus"]
+
+
+def _float_tensor(name: str, what: str, value) -> Tensor:
+    t = tensor_arg(value)
+    if t.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: {what} must be a floating-point tensor, got dtype {t.dtype}; "
+                        "convert it first (x.float())")
+    return t
+
+
+def linear(input, weight, bias=None) -> Tensor:
+    """``input @ weight.T + bias``, as ``torch.nn.functional.linear``: ``weight`` has shape
+    ``(out_features, in_features)``, ``input`` ``(*, in_features)``.
+
+    >>> import chainrule as cr
+    >>> linear(cr.tensor([[1.0, 2.0]]), cr.tensor([[1.0, 1.0], [0.0, 1.0]]), cr.tensor([0.5, 0.0]))
+    tensor([[3.5000, 2.0000]])
+    """
+    x, w = tensor_arg(input), tensor_arg(weight)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"linear: weight must be 1-D or 2-D (out_features, in_features), "
+                           f"got shape {tuple(w.shape)}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim else 1
+        raise RuntimeError("linear: mat1 and mat2 shapes cannot be multiplied ("
+                           f"{rows}x{x.shape[-1] if x.ndim else 0} and "
+                           f"{w.shape[-1]}x{w.shape[0] if w.ndim == 2 else 1}); the input's "
+                           f"last dim must equal the weight's in_features ({w.shape[-1]})")
+    out = fn.matmul(x, w.T if w.ndim == 2 else w)
+    return out if bias is None else out + bias
+
+
+def bilinear(input1, input2, weight, bias=None) -> Tensor:
+    """``y_o = x1ᵀ A_o x2 + b_o``, as ``torch.nn.functional.bilinear``: ``weight`` has shape
+    ``(out_features, in1_features, in2_features)``.
+
+    >>> import chainrule as cr
+    >>> bilinear(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0]]), cr.ones(1, 2, 1))
+    tensor([[9.]])
+    """
+    x1, x2, w = tensor_arg(input1), tensor_arg(input2), tensor_arg(weight)
+    if w.ndim != 3 or x1.shape[-1:] != w.shape[1:2] or x2.shape[-1:] != w.shape[2:3] \
+            or x1.shape[:-1] != x2.shape[:-1]:
+        raise RuntimeError(f"bilinear: input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)} and "
+                           f"weight {tuple(w.shape)} do not fit; expected (*, in1), (*, in2) "
+                           "and (out, in1, in2)")
+    out = fn.einsum("...i,oij,...j->...o", x1, w, x2)
+    return out if bias is None else out + bias
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each entry with probability ``p`` and scale the rest by ``1 / (1 - p)`` when
+    ``training``; the identity otherwise, as ``torch.nn.functional.dropout``.  The mask is
+    drawn from chainrule's generator (``chainrule.manual_seed``).
+
+    >>> import chainrule as cr
+    >>> dropout(cr.ones(3), 0.5, training=False)
+    tensor([1., 1., 1.])
+    >>> set(dropout(cr.ones(100), 0.5).tolist()) <= {0.0, 2.0}
+    True
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = tensor_arg(input)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros((), dtype=x.dtype)
+    keep = random_source().random(x.shape) >= p
+    keep = keep.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype)
+    return x * keep
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """The one-hot encoding (int64) of a tensor of class indices, with a new last dim of
+    ``num_classes`` (``max + 1`` when -1), as ``torch.nn.functional.one_hot``."""
+    t = tensor_arg(tensor)
+    if t.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor; got "
+                           f"dtype {t.dtype}")
+    idx = np.asarray(t._data)
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("one_hot: Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and idx.max() >= num_classes:
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                           f"({num_classes}); got {int(idx.max())}.")
+    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` at the indices ``input`` (shape ``input.shape + (dim,)``), as
+    ``torch.nn.functional.embedding``; the row ``padding_idx`` gets no gradient.
+
+    >>> import chainrule as cr
+    >>> embedding(cr.tensor([2, 0]), cr.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
+    tensor([[4., 5.],
+            [0., 1.]])
+    """
+    idx, w = tensor_arg(input), tensor_arg(weight)
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "implemented; leave them at their defaults")
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got dtype {idx.dtype} "
+                           "instead (convert it with .long())")
+    if w.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
+                           f"got shape {tuple(w.shape)}")
+    rows = np.asarray(idx._data)
+    if rows.size and (rows.min() < 0 or rows.max() >= w.shape[0]):
+        raise IndexError(f"embedding: index out of range in self (indices must lie in "
+                         f"[0, {w.shape[0]}), got {int(rows.min())}..{int(rows.max())})")
+    out = w[rows]
+    if padding_idx is not None:
+        pad = padding_idx + w.shape[0] if padding_idx < 0 else padding_idx
+        out = fn.where(np.expand_dims(rows != pad, -1), out, out.detach())
+    return out
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    x = tensor_arg(input)
+    return fn.where(x > 0, x, x * negative_slope)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    >>> import chainrule as cr
+    >>> elu(cr.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
+    x = tensor_arg(input)
+    return fn.where(x > 0, x, fn.expm1(fn.clamp(x, max=0.0)) * alpha)
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    """``x * Φ(x)`` (Φ the standard normal CDF), or its tanh approximation with
+    ``approximate='tanh'``.  The exact form needs SciPy's ``erf`` (``chainrule[scipy]``).
+
+    >>> import chainrule as cr
+    >>> gelu(cr.tensor([1.0]), approximate="tanh")
+    tensor([0.8412])
+    """
+    x = tensor_arg(input)
+    if approximate == "tanh":
+        # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * (fn.tanh(inner) + 1.0) * 0.5
+    if approximate != "none":
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    try:
+        from chainrule.scipy.special import erf
+    except ImportError as err:  # pragma: no cover (SciPy is installed for the tests)
+        raise ImportError("gelu(approximate='none') needs SciPy's erf: pip install "
+                          "'chainrule[scipy]', or use approximate='tanh'") from err
+    return x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (the swish)."""
+    x = tensor_arg(input)
+    return x * fn.sigmoid(x)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``.
+
+    >>> import chainrule as cr
+    >>> softplus(cr.tensor([0.0, 30.0]))
+    tensor([ 0.6931, 30.0000])
+    """
+    x = tensor_arg(input)
+    bx = x * beta
+    soft = fn.log1p(fn.exp(fn.clamp(bx, max=float(threshold)))) / beta
+    return fn.where(bx > threshold, x, soft)
+
+
+def prelu(input, weight) -> Tensor:
+    """``x`` where positive, ``weight * x`` elsewhere; ``weight`` has one entry or one per
+    channel (dim 1 of the input, dim 0 of a 1-D input)."""
+    x, w = tensor_arg(input), tensor_arg(weight)
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: weight must be 1-D, got shape {tuple(w.shape)}")
+    if w.numel() != 1:
+        channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+        if w.numel() != channels:
+            raise RuntimeError(f"prelu: Mismatch of parameter numbers and input channel size. "
+                               f"Found parameter numbers = {w.numel()} and channel size = "
+                               f"{channels}.")
+        if x.ndim >= 2:
+            w = w.reshape((-1,) + (1,) * (x.ndim - 2))
+    return fn.where(x > 0, x, w * x)
