@@ -33,7 +33,25 @@ def _index(name: str, idx, size: int) -> int:
     return idx % size
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """What Sequential and ModuleList share: children named 0..n-1, kept so when one is
+    deleted (as PyTorch renumbers them)."""
+
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice)
+                    else [keys[_index(type(self).__name__, idx, len(self))]]):
+            del self._modules[key]
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_Numbered):
     """Modules called one after another, as ``torch.nn.Sequential(*modules)`` or
     ``Sequential(OrderedDict(name=module, ...))``."""
 
@@ -54,20 +72,6 @@ class Sequential(Module):
     def __setitem__(self, idx, module: Module) -> None:
         key = list(self._modules)[_index("Sequential", idx, len(self))]
         setattr(self, key, module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice)
-                    else [keys[_index("Sequential", idx, len(self))]]):
-            del self._modules[key]
-        # renumber, as PyTorch does, so that indices stay 0..n-1
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end."""
@@ -98,7 +102,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules, registered (their parameters are the list's), as
     ``torch.nn.ModuleList``.  It has no ``forward``: index it."""
 
@@ -114,19 +118,6 @@ class ModuleList(Module):
 
     def __setitem__(self, idx, module: Module) -> None:
         setattr(self, str(_index("ModuleList", idx, len(self))), module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice)
-                    else [keys[_index("ModuleList", idx, len(self))]]):
-            del self._modules[key]
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
