@@ -279,7 +279,7 @@ def load(f: FileLike, map_location: Any = None, *, weights_only: bool = True) ->
         return _load_zip(data, name)
     if data[:6] == b"\x93NUMPY":
         return from_numpy(_np_load(data, name, "a .npy file"))
-    if _looks_like_pickle(data):
+    if _looks_like_pickle(data) and not _looks_like_safetensors(data):
         raise _pickle_error(name, "a pickle file")
     return _load_safetensors(data, name)
 
@@ -461,6 +461,16 @@ def _looks_like_pickle(data: bytes) -> bool:
     (non-zip) ``torch.save`` format is such a pickle.  (Protocols 0 and 1 have no marker: such
     a file fails the safetensors checks instead, and is never unpickled either.)"""
     return len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    """A header length that fits the file, then the header's opening brace.  (A header of 640
+    to 1535 bytes starts the file with 0x80 and 0x02 to 0x05, as a pickle does; a pickle's
+    ninth byte is inside its first frame's length, never ``{`` for a file of this size.)"""
+    if len(data) < 9 or data[8] != ord("{"):
+        return False
+    (size,) = struct.unpack("<Q", data[:8])
+    return 8 + size <= len(data)
 
 
 def _is_count(n: Any) -> bool:
