@@ -15,7 +15,7 @@ tensor([-0.7500], requires_grad=True)
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import Optimizer
-from chainrule.optim.rmsprop import Adagrad, RMSprop
+from chainrule.optim.rmsprop import Adadelta, Adagrad, RMSprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -1,5 +1,5 @@
-"""RMSprop and Adagrad, PyTorch's ``torch.optim.RMSprop`` and ``torch.optim.Adagrad``, updating
-each parameter's array in place.
+"""RMSprop, Adagrad and Adadelta, PyTorch's ``torch.optim.RMSprop``, ``torch.optim.Adagrad`` and
+``torch.optim.Adadelta``, updating each parameter's array in place.
 
 RMSprop, with gradient ``g`` (negated for ``maximize``, plus ``weight_decay * p``)::
 
@@ -11,6 +11,12 @@ RMSprop, with gradient ``g`` (negated for ``maximize``, plus ``weight_decay * p`
 
 Adagrad, at step ``t``: ``s <- s + g^2``, ``p <- p - lr / (1 + (t - 1) lr_decay) * g /
 (sqrt(s) + eps)``.
+
+Adadelta (``rho``, ``eps``)::
+
+    v <- rho * v + (1 - rho) * g^2
+    d <- sqrt(u + eps) / sqrt(v + eps) * g
+    u <- rho * u + (1 - rho) * d^2,   p <- p - lr * d
 """
 
 from __future__ import annotations
@@ -176,5 +182,70 @@ class Adagrad(Optimizer):
             a += eps
             np.divide(d, a, out=a)
             a *= clr
+            x -= a
+            mark_changed(p)
+
+
+class Adadelta(Optimizer):
+    """Adadelta, as ``torch.optim.Adadelta``.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> opt = cr.optim.Adadelta([w], lr=1.0, rho=0.0, eps=1.0)
+    >>> w.grad = cr.tensor([3.0])
+    >>> opt.step()        # rho=0: v = g^2, d = sqrt(0 + 1) / sqrt(9 + 1) * 3
+    >>> round(w.item(), 6)
+    0.051317
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        check_nonnegative("learning rate", lr, "Adadelta")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho} (given to Adadelta; it must be in "
+                             "[0, 1])")
+        check_nonnegative("epsilon value", eps, "Adadelta")
+        check_nonnegative("weight_decay value", weight_decay, "Adadelta")
+        unsupported("Adadelta", foreach, differentiable or capturable, None)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _update(self, group: dict[str, Any]) -> None:
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self._state_of(p)
+            if len(state) == 0:
+                state["step"] = self._new_step()
+                state["square_avg"] = self._zeros_like(p)
+                state["acc_delta"] = self._zeros_like(p)
+            self._advance(state)
+            x = real_view(array_of(p))
+            d = signed_decayed(self, x, real_view(array_of(p.grad)), group["maximize"],
+                               group["weight_decay"])
+            a, s = self._scratch.get(x, 1), self._scratch.get(x, 2)
+            v = real_view(array_of(state["square_avg"]))
+            u = real_view(array_of(state["acc_delta"]))
+            v *= rho
+            np.multiply(d, d, out=s)
+            s *= 1 - rho
+            v += s
+            mark_changed(state["square_avg"])
+            np.add(v, eps, out=s)
+            np.sqrt(s, out=s)                      # std = sqrt(v + eps)
+            np.add(u, eps, out=a)
+            np.sqrt(a, out=a)                      # sqrt(u + eps)
+            a /= s
+            a *= d                                 # the step d
+            u *= rho
+            np.multiply(a, a, out=s)
+            s *= 1 - rho
+            u += s
+            mark_changed(state["acc_delta"])
+            a *= lr
             x -= a
             mark_changed(p)

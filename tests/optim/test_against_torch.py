@@ -30,6 +30,10 @@ CASES = [
     ("Adagrad", dict()),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.5)),
     ("Adagrad", dict(lr=0.1, eps=1e-3, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1)),
+    ("Adadelta", dict(lr=2.0, rho=0.95, maximize=True)),
+    ("Adadelta", dict(lr=0.3, rho=0.0, eps=1e-3, weight_decay=0.05, maximize=True)),
 ]
 SHAPES = [(3, 4), (5,), ()]
 
@@ -90,9 +94,9 @@ def test_parameters_after_k_steps_close_to_pytorch_float32(name, options):
                                    atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adadelta"])
 def test_param_groups_with_their_own_lr_equal_pytorch(name):
-    options = {"lr": 0.05, "momentum": 0.9} if name != "Adam" else {"lr": 0.05}
+    options = {"lr": 0.05, "momentum": 0.9} if name in ("SGD", "RMSprop") else {"lr": 0.05}
     ours, theirs, _, _ = run_both(name, options, np.float64, groups=True)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-12,
@@ -129,7 +133,8 @@ def test_version_counter_moves_like_pytorchs():
 @pytest.mark.parametrize("name,options", [
     ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)), ("Adam", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(centered=True, momentum=0.3)),
-    ("Adagrad", dict(initial_accumulator_value=0.2))])
+    ("Adagrad", dict(initial_accumulator_value=0.2)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1))])
 def test_complex_parameters_equal_pytorch(name, options):
     rng = np.random.default_rng(5)
     shapes = [(2, 3), ()]

@@ -99,6 +99,27 @@ def test_rmsprop_and_adagrad_one_step_closed_form():
     np.testing.assert_allclose(q.detach().numpy(), expected, rtol=1e-14)
 
 
+def test_adadelta_two_steps_closed_form():
+    p = param([1.0, -2.0])
+    g1, g2 = np.array([0.5, -3.0]), np.array([-1.0, 2.0])
+    opt = cr.optim.Adadelta([p], lr=0.7, rho=0.6, eps=1e-3)
+    x, v, u = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+    for g in (g1, g2):
+        p.grad = cr.tensor(g)
+        opt.step()
+        v = 0.6 * v + 0.4 * g * g
+        d = np.sqrt(u + 1e-3) / np.sqrt(v + 1e-3) * g
+        u = 0.6 * u + 0.4 * d * d
+        x = x - 0.7 * d
+    np.testing.assert_allclose(p.detach().numpy(), x, rtol=1e-14)
+    np.testing.assert_allclose(opt.state[p]["acc_delta"].numpy(), u, rtol=1e-14)
+    assert float(opt.state[p]["step"]) == 2.0
+    with pytest.raises(ValueError, match="Invalid rho value: 1.5"):
+        cr.optim.Adadelta([p], rho=1.5)
+    with pytest.raises(NotImplementedError, match="Adadelta: differentiable=True"):
+        cr.optim.Adadelta([p], differentiable=True)
+
+
 def test_update_is_in_place_unrecorded_and_bumps_the_version():
     p = param([1.0, 2.0])
     storage = p.detach().numpy()
@@ -164,6 +185,7 @@ def test_step_with_closure_returns_the_loss():
     lambda ps: cr.optim.Adam(ps, lr=0.1, amsgrad=True),
     lambda ps: cr.optim.RMSprop(ps, momentum=0.5, centered=True),
     lambda ps: cr.optim.Adagrad(ps, lr_decay=0.1),
+    lambda ps: cr.optim.Adadelta(ps, rho=0.8, weight_decay=0.1),
 ])
 def test_state_dict_round_trip_continues_identically(make):
     rng = np.random.default_rng(3)
@@ -243,7 +265,10 @@ def test_errors_match_pytorchs_where_it_is_installed():
     torch = pytest.importorskip("torch")
     cases = [(lambda m, ps: m.SGD(ps, lr=-1.0)), (lambda m, ps: m.Adam(ps, betas=(1.0, 0.9))),
              (lambda m, ps: m.SGD([])), (lambda m, ps: m.RMSprop(ps, alpha=-1.0)),
-             (lambda m, ps: m.Adagrad(ps, lr_decay=-1.0)), (lambda m, ps: m.SGD(ps[0]))]
+             (lambda m, ps: m.Adagrad(ps, lr_decay=-1.0)), (lambda m, ps: m.SGD(ps[0])),
+             (lambda m, ps: m.Adadelta(ps, rho=1.5)), (lambda m, ps: m.Adadelta(ps, eps=-1.0)),
+             (lambda m, ps: m.Adadelta(ps, lr=-1.0)),
+             (lambda m, ps: m.Adadelta(ps, weight_decay=-1.0))]
     for case in cases:
         with pytest.raises((ValueError, TypeError)) as ours:
             case(cr.optim, [param([1.0])])
