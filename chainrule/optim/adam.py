@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, array_of, check_nonnegative, mark_changed
+from chainrule.optim.optimizer import (
+    Optimizer,
+    array_of,
+    check_nonnegative,
+    mark_changed,
+    signed_decayed,
+    square_average,
+)
 from chainrule.optim.sgd import unsupported
 
 
@@ -78,27 +85,16 @@ class Adam(Optimizer):
             t = self._advance(state)
             x, g = real_view(array_of(p)), real_view(array_of(p.grad))
             m, v = real_view(array_of(state["exp_avg"])), real_view(array_of(state["exp_avg_sq"]))
-            d, s = self._scratch.get(x), self._scratch.get(x, 1)
-            if maximize:
-                np.negative(g, out=d)
-            else:
-                np.copyto(d, g)
-            if wd != 0:
-                if decoupled:
-                    x *= 1 - lr * wd
-                    mark_changed(p)
-                else:
-                    np.multiply(x, wd, out=s)
-                    d += s
+            if wd != 0 and decoupled:
+                x *= 1 - lr * wd
+                mark_changed(p)
+            d = signed_decayed(self, x, g, maximize, 0 if decoupled else wd)
+            s = self._scratch.get(x, 1)
             # m <- m + (1 - beta1) (g - m)
             np.subtract(d, m, out=s)
             s *= 1 - beta1
             m += s
-            # v <- beta2 v + (1 - beta2) g^2
-            v *= beta2
-            np.multiply(d, d, out=s)
-            s *= 1 - beta2
-            v += s
+            square_average(v, d, beta2, s)  # v <- beta2 v + (1 - beta2) g^2
             step_size = lr / (1 - beta1 ** t)
             bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
             if amsgrad:

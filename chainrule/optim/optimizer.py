@@ -34,6 +34,29 @@ def mark_changed(p: Tensor) -> None:
     p._bump_version()
 
 
+def signed_decayed(opt: Optimizer, x: np.ndarray, g: np.ndarray, maximize: bool,
+                   wd: float) -> np.ndarray:
+    """``(+-g) + wd * x`` in the optimiser's first scratch array."""
+    d = opt._scratch.get(x)
+    if maximize:
+        np.negative(g, out=d)
+    else:
+        np.copyto(d, g)
+    if wd != 0:
+        s = opt._scratch.get(x, 1)
+        np.multiply(x, wd, out=s)
+        d += s
+    return d
+
+
+def square_average(v: np.ndarray, d: np.ndarray, rho: float, scratch: np.ndarray) -> None:
+    """``v <- rho v + (1 - rho) d^2`` in place (``scratch``: an array of ``v``'s shape)."""
+    v *= rho
+    np.multiply(d, d, out=scratch)
+    scratch *= 1 - rho
+    v += scratch
+
+
 def check_nonnegative(what: str, value: float, where: str) -> None:
     """PyTorch's check of an option that must be >= 0 (``Invalid learning rate: -1``), saying
     which optimiser was given it."""

@@ -27,23 +27,15 @@ from typing import Any
 import numpy as np
 
 from chainrule.optim.adam import real_view
-from chainrule.optim.optimizer import Optimizer, array_of, check_nonnegative, mark_changed
+from chainrule.optim.optimizer import (
+    Optimizer,
+    array_of,
+    check_nonnegative,
+    mark_changed,
+    signed_decayed,
+    square_average,
+)
 from chainrule.optim.sgd import unsupported
-
-
-def signed_decayed(opt: Optimizer, x: np.ndarray, g: np.ndarray, maximize: bool,
-                   wd: float) -> np.ndarray:
-    """``(+-g) + wd * x`` in the optimiser's first scratch array."""
-    d = opt._scratch.get(x)
-    if maximize:
-        np.negative(g, out=d)
-    else:
-        np.copyto(d, g)
-    if wd != 0:
-        s = opt._scratch.get(x, 1)
-        np.multiply(x, wd, out=s)
-        d += s
-    return d
 
 
 class RMSprop(Optimizer):
@@ -93,10 +85,7 @@ class RMSprop(Optimizer):
                                group["weight_decay"])
             a, s = self._scratch.get(x, 1), self._scratch.get(x, 2)
             v = real_view(array_of(state["square_avg"]))
-            v *= alpha
-            np.multiply(d, d, out=s)
-            s *= 1 - alpha
-            v += s
+            square_average(v, d, alpha, s)
             mark_changed(state["square_avg"])
             if group["centered"]:
                 gbar = real_view(array_of(state["grad_avg"]))
@@ -230,10 +219,7 @@ class Adadelta(Optimizer):
             a, s = self._scratch.get(x, 1), self._scratch.get(x, 2)
             v = real_view(array_of(state["square_avg"]))
             u = real_view(array_of(state["acc_delta"]))
-            v *= rho
-            np.multiply(d, d, out=s)
-            s *= 1 - rho
-            v += s
+            square_average(v, d, rho, s)
             mark_changed(state["square_avg"])
             np.add(v, eps, out=s)
             np.sqrt(s, out=s)                      # std = sqrt(v + eps)

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, array_of, check_nonnegative, mark_changed
+from chainrule.optim.optimizer import (
+    Optimizer,
+    array_of,
+    check_nonnegative,
+    mark_changed,
+    signed_decayed,
+)
 
 
 def unsupported(name: str, foreach, differentiable, fused) -> None:
@@ -61,16 +67,7 @@ class SGD(Optimizer):
             if p.grad is None:
                 continue
             x, g = array_of(p), array_of(p.grad)
-            d = self._scratch.get(x)
-            # d <- (+-g) + wd * p, written into the scratch array
-            if maximize:
-                np.negative(g, out=d)
-            else:
-                np.copyto(d, g)
-            if wd != 0:
-                t = self._scratch.get(x, 1)
-                np.multiply(x, wd, out=t)
-                d += t
+            d = signed_decayed(self, x, g, maximize, wd)
             if mu != 0:
                 state = self._state_of(p)
                 buf = state.get("momentum_buffer")
