@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import numpy_construction, ops
 from chainrule.arguments import as_shape, check_device
-from chainrule.generator import default_rng, seed_default
+from chainrule.generator import random_source, seed_default
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES
 
@@ -34,13 +34,6 @@ complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
 
 _defaults = {"float": float32}
-_rng = default_rng  # the global generator (chainrule/generator.py), made on first use
-
-
-def random_source(generator=None) -> np.random.Generator:
-    """What a random function draws from: ``generator`` when given (a ``chainrule.Generator``
-    or any NumPy ``Generator``), else chainrule's own, which ``manual_seed`` seeds."""
-    return generator if generator is not None else _rng()
 
 
 def get_default_dtype() -> np.dtype:
@@ -368,7 +361,7 @@ def manual_seed(seed: int) -> np.random.Generator:
 def _random_float(kind: str, size, dtype, requires_grad: bool, generator, device) -> Tensor:
     name = "randn" if kind == "normal" else "rand"
     check_device(name, device)
-    rng = generator if generator is not None else _rng()
+    rng = random_source(generator)
     dt = _float_or(dtype)
     if dt.kind not in "fc":
         raise NotImplementedError(f"{name}: random {kind} floats are not implemented for dtype "
@@ -414,7 +407,7 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
     if low >= high:
         raise RuntimeError(f"randint: expects 'low' to be less than 'high', but got low={low} "
                            f">= high={high}; the values are drawn from [low, high)")
-    rng = generator if generator is not None else _rng()
+    rng = random_source(generator)
     return wrap(rng.integers(low, high, _sizes("randint", (size,)), dtype=dtype or np.int64))
 
 

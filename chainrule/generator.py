@@ -105,6 +105,12 @@ def default_rng() -> np.random.Generator:
     return _default["rng"]
 
 
+def random_source(generator=None) -> np.random.Generator:
+    """What a random function draws from: ``generator`` when given (a ``chainrule.Generator``
+    or any NumPy ``Generator``), else the global generator, which ``manual_seed`` seeds."""
+    return generator if generator is not None else default_rng()
+
+
 def seed_default(seed: int) -> np.random.Generator:
     """Restart the global generator from ``seed``."""
     _default["rng"] = np.random.default_rng(seed)

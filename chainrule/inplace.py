@@ -19,7 +19,7 @@ from chainrule import ops
 from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
-from chainrule.generator import default_rng
+from chainrule.generator import random_source
 from chainrule.ops import data_of, index_of
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, TensorBase, new_like
 
@@ -189,7 +189,7 @@ def _draw_into(self, name: str, draw, generator, *, kinds: str = "fc") -> Tensor
     if self.dtype.kind not in kinds:
         raise NotImplementedError(f"{name}: not implemented for dtype {self.dtype}; use a "
                                   f"floating-point tensor (e.g. x.float())")
-    rng = generator if generator is not None else default_rng()
+    rng = random_source(generator)
     values = np.asarray(draw(rng, self.shape)).astype(self.dtype)
     return update(self, name, lambda old: R.where(False, old, values))
 

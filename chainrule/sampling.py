@@ -13,12 +13,9 @@ import numpy as np
 
 from chainrule import rules as R
 from chainrule.arguments import check_device, data_of
-from chainrule.creation import _finish, _float_or, _like, _rng, _sizes, _whole
+from chainrule.creation import _finish, _float_or, _like, _sizes, _whole
+from chainrule.generator import random_source
 from chainrule.tensor import Tensor, wrap
-
-
-def _generator(generator) -> np.random.Generator:
-    return generator if generator is not None else _rng()
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
@@ -38,7 +35,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     check_device("normal", device)
     if out is not None:
         raise NotImplementedError("normal(): out= is not supported; assign the result instead")
-    rng = _generator(generator)
+    rng = random_source(generator)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if not tensors:
         if size is None:
@@ -96,7 +93,8 @@ def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None,
         raise RuntimeError(f"randint_like: expects 'low' to be less than 'high', but got "
                            f"low={low} >= high={high}; the values are drawn from [low, high)")
     shape, dt = _like("randint_like", input, dtype)
-    return _finish(_rng().integers(low, high, shape).astype(dt), requires_grad, "randint_like")
+    return _finish(random_source().integers(low, high, shape).astype(dt), requires_grad,
+                   "randint_like")
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None,
@@ -112,7 +110,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    return _finish(_generator(generator).permutation(n).astype(dt), requires_grad, "randperm")
+    return _finish(random_source(generator).permutation(n).astype(dt), requires_grad, "randperm")
 
 
 def bernoulli(input, p: float | None = None, *, generator=None) -> Tensor:
@@ -131,7 +129,7 @@ def bernoulli(input, p: float | None = None, *, generator=None) -> Tensor:
     if prob.size and not ((prob >= 0) & (prob <= 1)).all():
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got "
                            f"values from {prob.min()} to {prob.max()}")
-    draws = _generator(generator).random(x.shape) < prob
+    draws = random_source(generator).random(x.shape) < prob
     return wrap(draws.astype(x.dtype))
 
 
@@ -169,7 +167,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
         raise RuntimeError(f"multinomial: invalid multinomial distribution: a row has fewer "
                            f"than num_samples={n} non-zero weights, needed to draw without "
                            f"replacement")
-    rng = _generator(generator)
+    rng = random_source(generator)
     rows = [rng.choice(w.shape[1], size=n, replace=bool(replacement), p=row / row.sum())
             for row in w]
     out = np.asarray(rows, np.int64).reshape(len(rows), n)

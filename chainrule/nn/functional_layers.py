@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from chainrule import functions as fn
-from chainrule.creation import random_source
 from chainrule.functions import tensor_arg
+from chainrule.generator import random_source
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 __all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from chainrule.creation import random_source
+from chainrule.generator import random_source
 from chainrule.tensor import Tensor
 
 __all__ = ["calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_",
