@@ -51,7 +51,8 @@ from chainrule import rules as _R
 from chainrule.arguments import has_tensor as _has_tensor
 from chainrule.errors import LinAlgError as _LinAlgError
 from chainrule.errors import refuse_out, renamed
-from chainrule.rules.reductions import finite_or_0, logsumexp_values
+from chainrule.rules.reductions import finite_or_0 as _finite_or_0
+from chainrule.rules.reductions import logsumexp_values as _logsumexp_values
 from chainrule.tensor_base import TensorBase as _TensorBase
 
 # constants, as in NumPy (dtypes and creation from sizes pass through: see below)
@@ -139,7 +140,7 @@ angle = _numpy_or(_np.angle, lambda z, deg=False: _R.angle(z) * (180 / pi) if de
 def _logaddexp(x, y):
     # log(e^x + e^y) = top + log(e^(x - top) + e^(y - top)) for any constant top: the larger
     # input (0 where both are infinite), so that nothing overflows; log(0) is -inf, quietly
-    top = finite_or_0(_np.maximum(_ops.data_of(x), _ops.data_of(y)))
+    top = _finite_or_0(_np.maximum(_ops.data_of(x), _ops.data_of(y)))
     with _np.errstate(divide="ignore"):
         return top + _R.log(_R.exp(x - top) + _R.exp(y - top))
 
@@ -213,7 +214,7 @@ resize = _numpy_or(_np.resize, _building.resize)
 
 
 def _plain_logsumexp(a, axis=None, keepdims=False):
-    return logsumexp_values(a, axis, keepdims, None)
+    return _logsumexp_values(a, axis, keepdims, None)
 
 
 def _plain_softmax(x, axis=None):
