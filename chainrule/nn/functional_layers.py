@@ -25,18 +25,10 @@ import numpy as np
 from chainrule import functions as fn
 from chainrule.functions import tensor_arg
 from chainrule.generator import random_source
-from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
+from chainrule.tensor import Tensor, wrap
 
 __all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",
            "prelu", "silu", "softplus"]
-
-
-def _float_tensor(name: str, what: str, value) -> Tensor:
-    t = tensor_arg(value)
-    if t.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name}: {what} must be a floating-point tensor, got dtype {t.dtype}; "
-                        "convert it first (x.float())")
-    return t
 
 
 def linear(input, weight, bias=None) -> Tensor:
