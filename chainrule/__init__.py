@@ -113,6 +113,8 @@ from chainrule.functions import (
     einsum,
     eq,
     equal,
+    erf,
+    erfc,
     exp,
     exp2,
     expand,

@@ -32,6 +32,10 @@ exp2 = unary(R.exp2, "Elementwise 2**x.")
 deg2rad = unary(R.deg2rad, "Degrees to radians, elementwise.")
 rad2deg = unary(R.rad2deg, "Radians to degrees, elementwise.")
 sinc = unary(R.sinc, "Elementwise normalised sinc, sin(pi x) / (pi x) (1 at 0).")
+erf = unary(R.erf, "Elementwise error function, 2/sqrt(pi) times the integral of exp(-t**2) "
+            "from 0 to x (no SciPy needed).")
+erfc = unary(R.erfc, "Elementwise complementary error function 1 - erf(x), accurate where "
+             "erf(x) is close to 1.")
 
 
 def atan2(input, other) -> TensorBase:

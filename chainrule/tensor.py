@@ -563,6 +563,8 @@ class Tensor(TensorBase):
     deg2rad = math_ops.deg2rad
     rad2deg = math_ops.rad2deg
     sinc = math_ops.sinc
+    erf = math_ops.erf
+    erfc = math_ops.erfc
     atan2 = math_ops.atan2
     arctan2 = math_ops.arctan2
     hypot = math_ops.hypot
@@ -688,6 +690,8 @@ class Tensor(TensorBase):
     cos_ = inplace.method_of("cos_", ops.cos)
     tanh_ = inplace.method_of("tanh_", ops.tanh)
     sigmoid_ = inplace.method_of("sigmoid_", ops.sigmoid)
+    erf_ = inplace.method_of("erf_", math_ops.erf)
+    erfc_ = inplace.method_of("erfc_", math_ops.erfc)
     relu_ = inplace.method_of("relu_", ops.relu)
     abs_ = inplace.method_of("abs_", ops.abs)
     clamp_ = inplace.method_of("clamp_", ops.clamp)

@@ -1,12 +1,14 @@
 """``chainrule.nn``: PyTorch's ``torch.nn``: :class:`Module` and :class:`Parameter`, the
 containers (``Sequential``, ``ModuleList``, ``ModuleDict``), ``Linear``, ``LazyLinear``,
-``Bilinear``, ``Dropout``, ``Embedding``, the activations and losses as modules, and
+``Bilinear``, ``Dropout``, ``Embedding``, the normalisation layers (``BatchNorm1d``/``2d``/``3d``,
+``InstanceNorm1d``/``2d``/``3d``, ``LayerNorm``, ``GroupNorm``), the activations and losses as
+modules, and
 ``functional`` (``torch.nn.functional``), ``init`` and ``utils``.
 
 A layer is plain Python over chainrule's operations: a Module holds Parameters and calls
 functions of :mod:`chainrule.nn.functional`, so ``create_graph=True`` and forward mode work
 through every layer.  The modules live in :mod:`chainrule.nn.modules`, one file per family.
-Convolution, pooling, normalisation and recurrent layers are not here yet.
+Convolution, pooling and recurrent layers are not here yet.
 
 >>> import chainrule as cr
 >>> from chainrule import nn
@@ -21,6 +23,9 @@ from chainrule.nn import functional, init, utils
 from chainrule.nn.modules import (
                                   ELU,
                                   GELU,
+                                  BatchNorm1d,
+                                  BatchNorm2d,
+                                  BatchNorm3d,
                                   BCELoss,
                                   BCEWithLogitsLoss,
                                   Bilinear,
@@ -28,10 +33,15 @@ from chainrule.nn.modules import (
                                   Dropout,
                                   Embedding,
                                   Flatten,
+                                  GroupNorm,
                                   HuberLoss,
                                   Identity,
+                                  InstanceNorm1d,
+                                  InstanceNorm2d,
+                                  InstanceNorm3d,
                                   KLDivLoss,
                                   L1Loss,
+                                  LayerNorm,
                                   LazyLinear,
                                   LeakyReLU,
                                   Linear,
@@ -54,7 +64,9 @@ from chainrule.nn.modules import (
 )
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss",
+__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
+           "BatchNorm3d", "Bilinear", "CrossEntropyLoss", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
            "Dropout", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
            "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
            "ModuleList", "NLLLoss", "PReLU", "Parameter", "ReLU", "Sequential", "SiLU",

@@ -1,8 +1,9 @@
 """``chainrule.nn.functional``: the loss, activation and layer functions of
 ``torch.nn.functional``.  ``cross_entropy`` and ``pad`` live here; the layer and activation
 functions (``linear``, ``dropout``, ``embedding``, ``gelu``, ...) in
-:mod:`chainrule.nn.functional_layers` and the other losses (``mse_loss``, ``nll_loss``, ...) in
-:mod:`chainrule.nn.functional_losses`, re-exported here.
+:mod:`chainrule.nn.functional_layers`, the other losses (``mse_loss``, ``nll_loss``, ...) in
+:mod:`chainrule.nn.functional_losses` and the normalisations (``batch_norm``, ``layer_norm``,
+``group_norm``, ...) in :mod:`chainrule.nn.functional_norm`, re-exported here.
 
 ``cross_entropy`` is one primitive (``rules.softmax_cross_entropy``) followed by the reduction,
 so a classifier's loss records two or three nodes where log-softmax, a product with one-hot
@@ -50,15 +51,22 @@ from chainrule.nn.functional_losses import (
     nll_loss,
     smooth_l1_loss,
 )
+from chainrule.nn.functional_norm import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    normalize,
+)
 from chainrule.numpy_pad import gather
 from chainrule.rules.losses import one_hot as _one_hot_like
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
-__all__ = ["bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "dropout", "elu", "embedding", "gelu", "huber_loss", "kl_div",
-           "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
-           "pad", "prelu", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
-           "tanh"]
+__all__ = ["batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "cross_entropy", "dropout", "elu", "embedding", "gelu", "group_norm", "huber_loss",
+           "instance_norm", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
+           "log_softmax", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "prelu", "relu",
+           "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"]
 
 REDUCTIONS = ("none", "mean", "sum")
 

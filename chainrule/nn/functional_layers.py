@@ -164,9 +164,11 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def gelu(input, approximate: str = "none") -> Tensor:
     """``x * Φ(x)`` (Φ the standard normal CDF), or its tanh approximation with
-    ``approximate='tanh'``.  The exact form needs SciPy's ``erf`` (``chainrule[scipy]``).
+    ``approximate='tanh'``, as ``torch.nn.functional.gelu``.
 
     >>> import chainrule as cr
+    >>> gelu(cr.tensor([1.0, -1.0]))
+    tensor([ 0.8413, -0.1587])
     >>> gelu(cr.tensor([1.0]), approximate="tanh")
     tensor([0.8412])
     """
@@ -177,12 +179,9 @@ def gelu(input, approximate: str = "none") -> Tensor:
         return x * (fn.tanh(inner) + 1.0) * 0.5
     if approximate != "none":
         raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    try:
-        from chainrule.scipy.special import erf
-    except ImportError as err:  # pragma: no cover (SciPy is installed for the tests)
-        raise ImportError("gelu(approximate='none') needs SciPy's erf: pip install "
-                          "'chainrule[scipy]', or use approximate='tanh'") from err
-    return x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+    # Φ(x) = erfc(-x / sqrt(2)) / 2, which keeps its digits in the left tail, where
+    # (1 + erf(x / sqrt(2))) / 2 cancels
+    return x * fn.erfc(x * (-1.0 / math.sqrt(2.0))) * 0.5
 
 
 def silu(input, inplace: bool = False) -> Tensor:

@@ -9,7 +9,8 @@ holds :func:`primitive` and the registry; this docstring is the manual.  ``speci
 (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
 holds NumPy's elementwise functions whose values no composition gives (``cbrt``, ``fmod``,
-``ldexp``, ``float_power``) and the Bessel function ``i0``.
+``ldexp``, ``float_power``), the Bessel function ``i0`` and the error functions ``erf`` and
+``erfc`` (NumPy has none; these need no SciPy).
 
 How to read (and write) an entry
 --------------------------------
@@ -131,7 +132,7 @@ from chainrule.rules.elementwise_math import (
     sinc,
     sinh,
 )
-from chainrule.rules.elementwise_numpy import cbrt, float_power, fmod, i0, i1, ldexp
+from chainrule.rules.elementwise_numpy import cbrt, erf, erfc, float_power, fmod, i0, i1, ldexp
 from chainrule.rules.fft import SWAPPED_NORM, fftn, ifftn, irfftn, rfftn
 from chainrule.rules.linalg import (
     det,

@@ -71,3 +71,14 @@ def test_per_op_benchmark_times_old_and_new_primitives():
     assert done.returncode == 0, done.stderr
     rows = [line.split("|")[1].strip() for line in done.stdout.splitlines()[2:]]
     assert rows[0] == "sin" and "conj (new)" in rows, done.stdout
+
+
+def test_normalization_benchmark_checks_and_times_every_layer():
+    """benchmarks/normalization.py checks every framework's outputs and gradients against the
+    hand-written NumPy ones before timing; a quick run must pass that check for each layer."""
+    script = RUN.parent / "normalization.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[0] for line in done.stdout.splitlines()[2:]]
+    assert rows == ["batchnorm2d", "layernorm", "groupnorm"], done.stdout

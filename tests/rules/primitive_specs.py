@@ -9,6 +9,7 @@ differences in float64, and dtypes in float32.  A primitive without an entry fai
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -619,3 +620,21 @@ SPECS.update({
 REAL_ONLY.update({name: _NOT_IN_NUMPY for name in ("cbrt", "fmod", "ldexp", "i0")})
 REAL_ONLY["i1"] = "the derivative of i0, which NumPy defines for real numbers only"
 COMPLEX.add("float_power")
+
+
+# --------------------------------------------------------------------------------------------
+# the core error functions (rules/elementwise_numpy.py, no SciPy): values against the C
+# library's, through Python's math module (tests/rules/test_error_function.py checks them to
+# a few eps on a dense grid); samples spread over the three intervals of Cody's approximations
+
+
+def _spread(rng, shape):
+    return rng.uniform(0.1, 5.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+SPECS.update({
+    "erf": _unary(cr.erf, np.vectorize(math.erf, otypes=[float]), _spread),
+    "erfc": _unary(lambda x: x.erfc(), np.vectorize(math.erfc, otypes=[float]), _spread),
+})
+REAL_ONLY.update({name: "the error function of complex numbers is not in PyTorch or NumPy"
+                  for name in ("erf", "erfc")})

@@ -1,6 +1,7 @@
 """The modules of ``chainrule.nn``, one file per family as in PyTorch: ``module`` (the base
 class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation`` and
-``loss``."""
+``loss``, ``batchnorm`` (batch and instance normalisation) and ``normalization`` (``LayerNorm``,
+``GroupNorm``)."""
 
 from chainrule.nn.modules.activation import (
                                              ELU,
@@ -14,6 +15,14 @@ from chainrule.nn.modules.activation import (
                                              Softmax,
                                              Softplus,
                                              Tanh,
+)
+from chainrule.nn.modules.batchnorm import (
+                                             BatchNorm1d,
+                                             BatchNorm2d,
+                                             BatchNorm3d,
+                                             InstanceNorm1d,
+                                             InstanceNorm2d,
+                                             InstanceNorm3d,
 )
 from chainrule.nn.modules.container import (
                                              Flatten,
@@ -36,8 +45,11 @@ from chainrule.nn.modules.loss import (
                                              SmoothL1Loss,
 )
 from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.normalization import GroupNorm, LayerNorm
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss", "Dropout", "ELU",
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+           "Bilinear", "CrossEntropyLoss", "Dropout", "ELU", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
            "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
            "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
            "ModuleList", "NLLLoss", "PReLU", "ReLU", "Sequential", "SiLU", "Sigmoid",
