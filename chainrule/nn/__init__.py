@@ -1,6 +1,7 @@
 """``chainrule.nn``: PyTorch's ``torch.nn``: :class:`Module` and :class:`Parameter`, the
 containers (``Sequential``, ``ModuleList``, ``ModuleDict``), ``Linear``, ``LazyLinear``,
-``Bilinear``, ``Dropout``, ``Embedding``, the normalisation layers (``BatchNorm1d``/``2d``/``3d``,
+``Bilinear``, ``Dropout``, ``Embedding``, the convolutions (``Conv1d/2d/3d``,
+``ConvTranspose1d/2d/3d``), the normalisation layers (``BatchNorm1d``/``2d``/``3d``,
 ``InstanceNorm1d``/``2d``/``3d``, ``LayerNorm``, ``GroupNorm``), the activations and losses as
 modules, and
 ``functional`` (``torch.nn.functional``), ``init`` and ``utils``.
@@ -8,7 +9,8 @@ modules, and
 A layer is plain Python over chainrule's operations: a Module holds Parameters and calls
 functions of :mod:`chainrule.nn.functional`, so ``create_graph=True`` and forward mode work
 through every layer.  The modules live in :mod:`chainrule.nn.modules`, one file per family.
-Convolution, pooling and recurrent layers are not here yet.
+Convolutions are primitives of their own (``chainrule/rules/convolution.py``); pooling and
+recurrent layers are not here yet.
 
 >>> import chainrule as cr
 >>> from chainrule import nn
@@ -29,6 +31,12 @@ from chainrule.nn.modules import (
                                   BCELoss,
                                   BCEWithLogitsLoss,
                                   Bilinear,
+                                  Conv1d,
+                                  Conv2d,
+                                  Conv3d,
+                                  ConvTranspose1d,
+                                  ConvTranspose2d,
+                                  ConvTranspose3d,
                                   CrossEntropyLoss,
                                   Dropout,
                                   Embedding,
@@ -64,11 +72,11 @@ from chainrule.nn.modules import (
 )
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-           "BatchNorm3d", "Bilinear", "CrossEntropyLoss", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
-           "Dropout", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
-           "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-           "ModuleList", "NLLLoss", "PReLU", "Parameter", "ReLU", "Sequential", "SiLU",
-           "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
-           "init", "utils"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear",
+           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "functional", "GELU",
+           "GroupNorm", "HuberLoss", "Identity", "init", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LeakyReLU",
+           "Linear", "LogSoftmax", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
+           "Parameter", "PReLU", "ReLU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss",
+           "Softmax", "Softplus", "Tanh", "Unflatten", "utils"]

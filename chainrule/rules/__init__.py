@@ -4,7 +4,8 @@ One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's ot
 elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
 joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
 linear algebra), ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general
-eigendecomposition), ``fft.py`` (discrete Fourier transforms), ``losses.py``.  ``table.py``
+eigendecomposition), ``fft.py`` (discrete Fourier transforms), ``convolution.py``
+(convolution, its transpose and its weight gradient), ``losses.py``.  ``table.py``
 holds :func:`primitive` and the registry; this docstring is the manual.  ``special.py``
 (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
@@ -63,6 +64,7 @@ Every primitive must have an entry in ``tests/rules/primitive_specs.py``; the su
 otherwise.
 """
 
+from chainrule.rules.convolution import conv, conv_transpose, conv_weight
 from chainrule.rules.decompositions import (
     cholesky,
     eigh,

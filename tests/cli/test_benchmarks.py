@@ -82,3 +82,15 @@ def test_normalization_benchmark_checks_and_times_every_layer():
     assert done.returncode == 0, done.stderr
     rows = [line.split()[0] for line in done.stdout.splitlines()[2:]]
     assert rows == ["batchnorm2d", "layernorm", "groupnorm"], done.stdout
+
+
+def test_conv_benchmark_checks_against_pytorch_and_times_every_shape():
+    """benchmarks/conv.py checks chainrule's conv2d and its gradients against PyTorch's (where
+    installed) before timing; a quick run must get through every shape, both modes."""
+    script = RUN.parent / "conv.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[:2] for line in done.stdout.splitlines()[2:]]
+    assert rows == [[name, mode] for name in ("lenet-1", "lenet-2", "resnet")
+                    for mode in ("forward", "fwd")], done.stdout

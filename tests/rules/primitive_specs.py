@@ -638,3 +638,139 @@ SPECS.update({
 })
 REAL_ONLY.update({name: "the error function of complex numbers is not in PyTorch or NumPy"
                   for name in ("erf", "erfc")})
+
+
+# Convolution (rules/convolution.py), through nn.functional's conv1d/2d/3d and
+# conv_transpose1d/2d (conv_weight, the weight gradient, directly), each call chosen by its
+# inputs' shapes.  The NumPy oracles follow the definitions term by term, one kernel offset
+# (and one output channel) at a time, where the primitives multiply im2col matrices.
+
+
+def _np_conv(x, w, stride, padding, dilation, groups):
+    """conv(x, w)[n, o, l] = sum_{c, k} xp[n, c, l s + k d] w[o, c, k], c in o's group."""
+    dims = x.ndim - 2
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    kernel = w.shape[2:]
+    out = tuple((n - d * (k - 1) - 1) // s + 1
+                for n, k, s, d in zip(xp.shape[2:], kernel, stride, dilation))
+    y = np.zeros((x.shape[0], w.shape[0]) + out, np.result_type(x, w))
+    per_out, per_in = w.shape[0] // groups, w.shape[1]
+    for o in range(w.shape[0]):
+        group = xp[:, o // per_out * per_in:(o // per_out + 1) * per_in]
+        for k in np.ndindex(*kernel):
+            at = tuple(slice(i * d, i * d + (m - 1) * s + 1, s)
+                       for i, d, m, s in zip(k, dilation, out, stride))
+            y[:, o] += np.tensordot(group[(slice(None), slice(None)) + at],
+                                    w[(o, slice(None)) + k], axes=([1], [0]))
+    assert y.ndim == dims + 2
+    return y
+
+
+def _np_conv_transpose(x, w, stride, padding, output_padding, dilation, groups):
+    """Each input entry x[n, i, l] adds x[n, i, l] w[i, j, k] at l s + k d of output channel j
+    of i's group; then p is cropped from each side (output_padding zeros were added after)."""
+    kernel, size = w.shape[2:], x.shape[2:]
+    full = tuple((m - 1) * s + d * (k - 1) + 1 + e
+                 for m, s, d, k, e in zip(size, stride, dilation, kernel, output_padding))
+    per_in, per_out = x.shape[1] // groups, w.shape[1]
+    y = np.zeros((x.shape[0], per_out * groups) + full, np.result_type(x, w))
+    for i in range(x.shape[1]):
+        group = slice(i // per_in * per_out, (i // per_in + 1) * per_out)
+        for k in np.ndindex(*kernel):
+            at = tuple(slice(j * d, j * d + (m - 1) * s + 1, s)
+                       for j, d, m, s in zip(k, dilation, size, stride))
+            tap = w[(i, slice(None)) + k].reshape((1, -1) + (1,) * len(size))
+            y[(slice(None), group) + at] += x[:, i:i + 1] * tap
+    return y[(slice(None), slice(None)) + tuple(slice(p, n - p) for p, n in zip(padding, full))]
+
+
+def _np_conv_weight(x, g, stride, padding, dilation, groups):
+    """dw[o, c, k] = sum_{n, l} g[n, o, l] xp[n, c, l s + k d], c in o's group (padding:
+    (lo, hi) pairs)."""
+    xp = np.pad(x, [(0, 0), (0, 0)] + list(padding))
+    out = g.shape[2:]
+    kernel = tuple((n - (m - 1) * s - 1) // d + 1
+                   for n, m, s, d in zip(xp.shape[2:], out, stride, dilation))
+    per_out, per_in = g.shape[1] // groups, x.shape[1] // groups
+    dw = np.zeros((g.shape[1], per_in) + kernel, np.result_type(x, g))
+    for o in range(g.shape[1]):
+        group = xp[:, o // per_out * per_in:(o // per_out + 1) * per_in]
+        for k in np.ndindex(*kernel):
+            at = tuple(slice(i * d, i * d + (m - 1) * s + 1, s)
+                       for i, d, m, s in zip(k, dilation, out, stride))
+            window = group[(slice(None), slice(None)) + at]
+            # summed over the batch and the positions: window (n, c, *l), g[:, o] (n, *l)
+            dw[(o, slice(None)) + k] = np.tensordot(
+                window, g[:, o], axes=([0, *range(2, window.ndim)], list(range(g.ndim - 1))))
+    return dw
+
+
+def _by_shapes(cases: dict) -> Spec:
+    """A two-input spec whose variants are the calls of ``cases``: input shapes ->
+    (chainrule's call, NumPy's)."""
+    return Spec(lambda x, y: cases[(tuple(x.shape), tuple(y.shape))][0](x, y),
+                lambda x, y: cases[(x.shape, y.shape)][1](x, y), list(cases))
+
+
+def _conv_case(function, dims, stride=1, padding=0, dilation=1, groups=1):
+    """(F.conv<dims>d with these arguments, its NumPy oracle); ``padding='same'`` is
+    resolved for the oracle here, its odd zero after (PyTorch's)."""
+    def ref(x, w):
+        unbatched = x.ndim == dims + 1
+        xb = x[None] if unbatched else x
+        s, d = (_each(stride, dims), _each(dilation, dims))
+        if padding == "same":
+            totals = [di * (k - 1) for di, k in zip(d, w.shape[2:])]
+            xb = np.pad(xb, [(0, 0), (0, 0)] + [(t // 2, t - t // 2) for t in totals])
+            pads = (0,) * dims
+        else:
+            pads = _each(padding, dims)
+        y = _np_conv(xb, w, s, pads, d, groups)
+        return y[0] if unbatched else y
+    return (lambda x, w: function(x, w, None, stride, padding, dilation, groups), ref)
+
+
+def _each(value, dims):
+    return (value,) * dims if isinstance(value, int) else tuple(value)
+
+
+def _conv_transpose_case(function, dims, stride=1, padding=0, output_padding=0, groups=1,
+                         dilation=1):
+    return (lambda x, w: function(x, w, None, stride, padding, output_padding, groups, dilation),
+            lambda x, w: _np_conv_transpose(x, w, _each(stride, dims), _each(padding, dims),
+                                            _each(output_padding, dims),
+                                            _each(dilation, dims), groups))
+
+
+def _conv_weight_case(**params):
+    return (lambda x, g: R.conv_weight(x, g, **params),
+            lambda x, g: _np_conv_weight(x, g, **params))
+
+
+SPECS.update({
+    "nn.functional.conv": _by_shapes({
+        ((2, 3, 7), (4, 3, 3)): _conv_case(F.conv1d, 1, stride=2, padding=1),
+        ((1, 4, 8), (2, 2, 3)): _conv_case(F.conv1d, 1, padding="same", dilation=2, groups=2),
+        ((2, 2, 5, 4), (3, 2, 3, 2)): _conv_case(F.conv2d, 2, stride=(2, 1), padding=(1, 0)),
+        ((1, 4, 5, 5), (4, 2, 2, 2)): _conv_case(F.conv2d, 2, stride=2, padding=1, dilation=2,
+                                                 groups=2),
+        ((2, 4, 4), (2, 2, 2, 3)): _conv_case(F.conv2d, 2, padding="same"),  # unbatched
+        ((1, 2, 3, 4, 3), (2, 2, 2, 2, 2)): _conv_case(F.conv3d, 3, stride=(1, 2, 1),
+                                                       padding=1),
+    }),
+    "nn.functional.conv_transpose": _by_shapes({
+        ((2, 3, 4), (3, 2, 3)): _conv_transpose_case(F.conv_transpose1d, 1, stride=2,
+                                                     padding=1, output_padding=1),
+        ((1, 4, 3, 3), (4, 1, 2, 3)): _conv_transpose_case(F.conv_transpose2d, 2, stride=(2, 1),
+                                                           groups=2, dilation=(1, 2)),
+        ((2, 2, 3, 2), (2, 3, 3, 3)): _conv_transpose_case(F.conv_transpose2d, 2, stride=3,
+                                                           padding=1, output_padding=(2, 0)),
+    }),
+    "nn.grad.conv_weight": _by_shapes({
+        ((2, 4, 5, 6), (2, 6, 3, 2)): _conv_weight_case(
+            stride=(2, 2), padding=((1, 0), (1, 0)), dilation=(1, 2), groups=2),
+        ((2, 3, 6), (2, 2, 4)): _conv_weight_case(stride=(1,), padding=((1, 1),), dilation=(1,),
+                                                  groups=1),
+    }),
+})
+COMPLEX |= {"nn.functional.conv", "nn.functional.conv_transpose", "nn.grad.conv_weight"}

@@ -1,5 +1,5 @@
 """The modules of ``chainrule.nn``, one file per family as in PyTorch: ``module`` (the base
-class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation`` and
+class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation``, ``conv``,
 ``loss``, ``batchnorm`` (batch and instance normalisation) and ``normalization`` (``LayerNorm``,
 ``GroupNorm``)."""
 
@@ -32,6 +32,14 @@ from chainrule.nn.modules.container import (
                                              Sequential,
                                              Unflatten,
 )
+from chainrule.nn.modules.conv import (
+                                             Conv1d,
+                                             Conv2d,
+                                             Conv3d,
+                                             ConvTranspose1d,
+                                             ConvTranspose2d,
+                                             ConvTranspose3d,
+)
 from chainrule.nn.modules.linear import Bilinear, Dropout, Embedding, LazyLinear, Linear
 from chainrule.nn.modules.loss import (
                                              BCELoss,
@@ -47,10 +55,11 @@ from chainrule.nn.modules.loss import (
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.normalization import GroupNorm, LayerNorm
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-           "Bilinear", "CrossEntropyLoss", "Dropout", "ELU", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "InstanceNorm3d", "LayerNorm",
-           "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
-           "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-           "ModuleList", "NLLLoss", "PReLU", "ReLU", "Sequential", "SiLU", "Sigmoid",
-           "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear",
+           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GroupNorm",
+           "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax",
+           "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "PReLU", "ReLU",
+           "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus", "Tanh",
+           "Unflatten"]
