@@ -2,7 +2,8 @@
 ``torch.nn.functional``.  ``cross_entropy`` and ``pad`` live here; the layer and activation
 functions (``linear``, ``dropout``, ``embedding``, ``gelu``, ...) in
 :mod:`chainrule.nn.functional_layers`, the convolutions (``conv2d``, ``conv_transpose2d``, ...)
-in :mod:`chainrule.nn.functional_conv`, the other losses (``mse_loss``, ``nll_loss``, ...) in
+in :mod:`chainrule.nn.functional_conv`, the attention functions in
+:mod:`chainrule.nn.functional_attention`, the other losses (``mse_loss``, ``nll_loss``, ...) in
 :mod:`chainrule.nn.functional_losses` and the normalisations (``batch_norm``, ``layer_norm``,
 ``group_norm``, ...) in :mod:`chainrule.nn.functional_norm`, re-exported here.
 
@@ -29,6 +30,10 @@ from chainrule import numpy_pad
 from chainrule import rules as R
 from chainrule.arguments import as_shape
 from chainrule.functions import log_softmax, relu, sigmoid, softmax, tanh, tensor_arg
+from chainrule.nn.functional_attention import (
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from chainrule.nn.functional_conv import (
     conv1d,
     conv2d,
@@ -75,9 +80,10 @@ __all__ = ["batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entro
            "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "cross_entropy", "dropout", "elu", "embedding", "gelu",
            "group_norm", "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm",
-           "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "normalize", "one_hot",
-           "pad", "prelu", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
-           "tanh"]
+           "leaky_relu", "linear", "log_softmax", "mse_loss", "multi_head_attention_forward",
+           "nll_loss", "normalize", "one_hot", "pad", "prelu", "relu",
+           "scaled_dot_product_attention", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+           "softplus", "tanh"]
 
 REDUCTIONS = ("none", "mean", "sum")
 

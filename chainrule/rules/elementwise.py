@@ -71,8 +71,10 @@ def _sigmoid(x):
         return 1 / (1 + np.exp(-x))
     e = np.exp(-np.abs(x))
     dtype = x.dtype if x.dtype.kind == "f" else np.float64  # floats keep their precision
-    out = np.where(x >= 0, 1, e)  # a new array (0-d for a number)
-    np.divide(out, 1 + e, out=out)  # 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere
+    # 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere; the numerator is chosen by a maximum
+    # (e <= 1), which has no branch per element: np.where's costs twice as much on mixed signs
+    out = np.asarray(np.maximum(e, x >= 0))  # a new array (0-d for a number)
+    np.divide(out, 1 + e, out=out)
     return out.astype(dtype, copy=False)
 
 

@@ -94,3 +94,13 @@ def test_conv_benchmark_checks_against_pytorch_and_times_every_shape():
     rows = [line.split()[:2] for line in done.stdout.splitlines()[2:]]
     assert rows == [[name, mode] for name in ("lenet-1", "lenet-2", "resnet")
                     for mode in ("forward", "fwd")], done.stdout
+
+
+def test_recurrent_benchmark_agrees_with_hand_written_numpy():
+    """benchmarks/recurrent.py's LSTM step: chainrule's (and PyTorch's, where installed)
+    gradients agree with the hand-written backward pass through time (tiny sizes)."""
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import recurrent; "
+            "recurrent.check(recurrent.TINY); recurrent.check((5, 8, 6, 3))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=RUN.parents[1])
+    assert done.returncode == 0, done.stderr

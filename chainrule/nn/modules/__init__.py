@@ -1,7 +1,7 @@
 """The modules of ``chainrule.nn``, one file per family as in PyTorch: ``module`` (the base
 class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation``, ``conv``,
-``loss``, ``batchnorm`` (batch and instance normalisation) and ``normalization`` (``LayerNorm``,
-``GroupNorm``)."""
+``loss``, ``batchnorm`` (batch and instance normalisation), ``normalization`` (``LayerNorm``,
+``GroupNorm``), ``rnn`` (the recurrent layers and cells) and ``attention``."""
 
 from chainrule.nn.modules.activation import (
                                              ELU,
@@ -16,6 +16,7 @@ from chainrule.nn.modules.activation import (
                                              Softplus,
                                              Tanh,
 )
+from chainrule.nn.modules.attention import MultiheadAttention
 from chainrule.nn.modules.batchnorm import (
                                              BatchNorm1d,
                                              BatchNorm2d,
@@ -54,12 +55,23 @@ from chainrule.nn.modules.loss import (
 )
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.normalization import GroupNorm, LayerNorm
+from chainrule.nn.modules.rnn import (
+                                             GRU,
+                                             LSTM,
+                                             RNN,
+                                             GRUCell,
+                                             LSTMCell,
+                                             RNNBase,
+                                             RNNCell,
+                                             RNNCellBase,
+)
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear",
            "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
            "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GroupNorm",
-           "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-           "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax",
-           "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "PReLU", "ReLU",
-           "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus", "Tanh",
-           "Unflatten"]
+           "GRU", "GRUCell", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LeakyReLU",
+           "Linear", "LogSoftmax", "LSTM", "LSTMCell", "Module", "ModuleDict", "ModuleList",
+           "MSELoss", "MultiheadAttention", "NLLLoss", "PReLU", "ReLU", "RNN", "RNNBase",
+           "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax",
+           "Softplus", "Tanh", "Unflatten"]
