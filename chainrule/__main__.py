@@ -1,4 +1,5 @@
-"""The command line: ``python -m chainrule [tour | diff]`` (also installed as ``chainrule``)."""
+"""The command line: ``python -m chainrule [tour | diff | train]`` (also installed as
+``chainrule``)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ def main(argv: list[str] | None = None) -> int:
                              choices=["pytorch", "mxnet", "jax", "tensorflow", "all"],
                              help="which of the chapter's framework tabs to run (default pytorch)")
     from chainrule.diffcli import add_diff_parser, run_diff
+    from chainrule.train import add_train_parser, run_train
 
     add_diff_parser(commands)
+    add_train_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "diff":
         return run_diff(args)
+    if args.command == "train":
+        return run_train(args)
     if args.command in (None, "tour"):
         from chainrule.tour import tour
 

@@ -658,6 +658,10 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
                              f"{sizes_text(tensors[0].shape)} at entry 0 and "
                              f"{sizes_text(t.shape)} at entry {i}")
     d = one_dim("stack", dim if axis is None else axis, tensors[0].ndim + 1)
+    if not builtins.any(isinstance(t, TensorBase) and (  # nothing to record (a DataLoader's
+            t._rg or t._tangents is not None  # batch): NumPy's stack, no node per input
+            or (t._base is not None and t._vc[0] != t._view_version)) for t in tensors):
+        return like(tensors, np.stack([data_of(t) for t in tensors], axis=d))
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 

@@ -89,9 +89,12 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         return x
     if p == 1.0:
         return x * np.zeros((), dtype=x.dtype)
-    keep = random_source().random(x.shape) >= p
-    keep = keep.astype(x.dtype) / np.asarray(1.0 - p, dtype=x.dtype)
-    return x * keep
+    # the scaled mask [u >= p] / (1 - p), u uniform: drawn in x's precision (float32 or
+    # float64) and written over the draws, so that it costs one array of x's size
+    dtype = np.dtype(x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
+    draws = random_source().random(x.shape, dtype=dtype)
+    keep = np.multiply(draws >= p, dtype.type(1.0 / (1.0 - p)), out=draws)
+    return x * keep.astype(x.dtype, copy=False)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

@@ -13,7 +13,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # Examples that need an optional package: (module, what installs it). Without it they skip.
 NEEDS = {"plot_sin_derivative.py": ("matplotlib", "pip install 'chainrule[viz]'"),
-         "scipy_rosenbrock.py": ("scipy", "pip install scipy")}
+         "scipy_rosenbrock.py": ("scipy", "pip install scipy"),
+         "softmax_regression.py": ("sklearn", "pip install 'chainrule[examples]'"),
+         "mlp_dropout.py": ("sklearn", "pip install 'chainrule[examples]'")}
 
 
 def _example(script):
