@@ -1,11 +1,13 @@
 """``chainrule.nn.functional``: the loss, activation and layer functions of
-``torch.nn.functional``.  ``cross_entropy`` and ``pad`` live here; the layer and activation
+``torch.nn.functional``. ``cross_entropy`` and ``pad`` live here; the layer and activation
 functions (``linear``, ``dropout``, ``embedding``, ``gelu``, ...) in
 :mod:`chainrule.nn.functional_layers`, the convolutions (``conv2d``, ``conv_transpose2d``, ...)
 in :mod:`chainrule.nn.functional_conv`, the attention functions in
-:mod:`chainrule.nn.functional_attention`, the other losses (``mse_loss``, ``nll_loss``, ...) in
-:mod:`chainrule.nn.functional_losses` and the normalisations (``batch_norm``, ``layer_norm``,
-``group_norm``, ...) in :mod:`chainrule.nn.functional_norm`, re-exported here.
+:mod:`chainrule.nn.functional_attention`, the poolings (``max_pool2d``, ``avg_pool2d``,
+``adaptive_avg_pool2d``, ...) in :mod:`chainrule.nn.functional_pool`, the other losses
+(``mse_loss``, ``nll_loss``, ...) in :mod:`chainrule.nn.functional_losses` and the
+normalisations (``batch_norm``, ``layer_norm``, ``group_norm``, ...) in
+:mod:`chainrule.nn.functional_norm`, re-exported here.
 
 ``cross_entropy`` is one primitive (``rules.softmax_cross_entropy``) followed by the reduction,
 so a classifier's loss records two or three nodes where log-softmax, a product with one-hot
@@ -72,18 +74,30 @@ from chainrule.nn.functional_norm import (
     layer_norm,
     normalize,
 )
+from chainrule.nn.functional_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from chainrule.numpy_pad import gather
 from chainrule.rules.losses import one_hot as _one_hot_like
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
-__all__ = ["batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "cross_entropy", "dropout", "elu", "embedding", "gelu",
-           "group_norm", "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm",
-           "leaky_relu", "linear", "log_softmax", "mse_loss", "multi_head_attention_forward",
-           "nll_loss", "normalize", "one_hot", "pad", "prelu", "relu",
-           "scaled_dot_product_attention", "sigmoid", "silu", "smooth_l1_loss", "softmax",
-           "softplus", "tanh"]
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "bilinear",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
+           "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cross_entropy",
+           "dropout", "elu", "embedding", "gelu", "group_norm", "huber_loss", "instance_norm",
+           "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "lp_pool2d",
+           "max_pool1d", "max_pool2d", "mse_loss", "multi_head_attention_forward", "nll_loss",
+           "normalize", "one_hot", "pad", "prelu", "relu", "scaled_dot_product_attention",
+           "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"]
 
 REDUCTIONS = ("none", "mean", "sum")
 

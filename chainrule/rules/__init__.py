@@ -1,12 +1,12 @@
 """THE primitive table: every differentiable operation, its NumPy forward and its rules.
 
-One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's other
-elementwise functions), ``reductions.py``, ``shape.py`` (shapes, indexing,
-joining), ``scans.py`` (cumulative sums and products, sorting), ``linalg.py`` (products and
-linear algebra), ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general
-eigendecomposition), ``fft.py`` (discrete Fourier transforms), ``convolution.py``
-(convolution, its transpose and its weight gradient), ``losses.py``.  ``table.py``
-holds :func:`primitive` and the registry; this docstring is the manual.  ``special.py``
+One file per family: ``elementwise.py`` (and ``elementwise_math.py``: NumPy's other elementwise
+functions), ``reductions.py``, ``shape.py`` (shapes, indexing, joining), ``scans.py``
+(cumulative sums and products, sorting), ``linalg.py`` (products and linear algebra),
+``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general eigendecomposition),
+``fft.py`` (discrete Fourier transforms), ``convolution.py`` (convolution, its transpose and its
+weight gradient), ``pooling.py`` (max and average pooling), ``losses.py``. ``table.py`` holds
+:func:`primitive` and the registry; this docstring is the manual.  ``special.py``
 (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
 holds NumPy's elementwise functions whose values no composition gives (``cbrt``, ``fmod``,
@@ -149,6 +149,13 @@ from chainrule.rules.linalg import (
     solve,
 )
 from chainrule.rules.losses import softmax_cross_entropy
+from chainrule.rules.pooling import (
+    avg_pool,
+    avg_pool_backward,
+    max_pool,
+    max_pool_backward,
+    max_pool_gather,
+)
 from chainrule.rules.reductions import (
     amax,
     amin,

@@ -104,3 +104,15 @@ def test_recurrent_benchmark_agrees_with_hand_written_numpy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=RUN.parents[1])
     assert done.returncode == 0, done.stderr
+
+
+def test_pooling_benchmark_checks_values_against_pytorch():
+    """benchmarks/pooling.py checks chainrule's values and input gradients against PyTorch's
+    before timing; a quick run must pass that check for every workload."""
+    pytest.importorskip("torch")
+    script = RUN.parent / "pooling.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "x |" in line]
+    assert len(rows) == 10, done.stdout

@@ -774,3 +774,213 @@ SPECS.update({
     }),
 })
 COMPLEX |= {"nn.functional.conv", "nn.functional.conv_transpose", "nn.grad.conv_weight"}
+
+
+# Pooling (rules/pooling.py), through nn.functional's max_pool1d/2d and avg_pool1d/2d, and the
+# rules' routing, gathering and transposed averaging called directly; each primitive by several
+# geometries, chosen by the input's shape: tiles, overlapping windows, padding, dilation,
+# ceil_mode, count_include_pad=False, divisor_override, 1-d and 2-d, with and without a batch
+# dim.  The oracle is a plain loop over windows (_window_loop).  Random inputs have no ties.
+
+
+def _window_loop(x, kernel, stride, padding, dilation, ceil_mode, visit):
+    """Calls visit(out_index, taps) for each window of a pooling of x's trailing dims, taps
+    the (tap number, input index) pairs inside the input; returns the output's shape."""
+    n = len(kernel)
+    sizes, lead = x.shape[-n:], x.shape[:-n]
+    outs = []
+    for size, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
+        reach = d * (k - 1) + 1
+        count = -(-(size + 2 * p - reach) // s) if ceil_mode else (size + 2 * p - reach) // s
+        if ceil_mode and count * s >= size + p:  # the last window starts in the right padding
+            count -= 1
+        outs.append(count + 1)
+    for o in np.ndindex(*outs):
+        taps = []
+        for number, j in enumerate(np.ndindex(*kernel)):
+            at = [o[t] * stride[t] - padding[t] + j[t] * dilation[t] for t in range(n)]
+            if all(0 <= a < size for a, size in zip(at, sizes)):
+                taps.append((number, tuple(at)))
+        visit(o, taps)
+    return lead + tuple(outs)
+
+
+def _np_max_pool(x, kernel, stride, padding=None, dilation=None, ceil_mode=False):
+    n = len(kernel)
+    padding, dilation = padding or (0,) * n, dilation or (1,) * n
+    found = {}
+    shape = _window_loop(x, kernel, stride, padding, dilation, ceil_mode,
+                         lambda o, taps: found.setdefault(o, taps))
+    out = np.empty(shape)
+    for o, taps in found.items():
+        out[(Ellipsis, *o)] = np.max([x[(Ellipsis, *at)] for _, at in taps], axis=0)
+    return out
+
+
+def _np_avg_pool(x, kernel, stride, padding=None, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+    n = len(kernel)
+    padding = padding or (0,) * n
+    found = {}
+    shape = _window_loop(x, kernel, stride, padding, (1,) * n, ceil_mode,
+                         lambda o, taps: found.setdefault(o, taps))
+    out = np.empty(shape)
+    sizes = x.shape[-n:]
+    for o, taps in found.items():
+        # PyTorch's divisor: the window clipped to the padded input, or the inputs in it
+        clipped = 1
+        for t in range(n):
+            start = o[t] * stride[t] - padding[t]
+            clipped *= min(start + kernel[t], sizes[t] + padding[t]) - start
+        divisor = (divisor_override or (clipped if count_include_pad else len(taps)))
+        out[(Ellipsis, *o)] = sum(x[(Ellipsis, *at)] for _, at in taps) / divisor
+    return out
+
+
+def _np_avg_pool_transposed(g, x_shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override):
+    """The transpose of average pooling: each g_o / divisor_o added over window o."""
+    n = len(kernel)
+    sizes = x_shape[-n:]
+    gx = np.zeros(x_shape)
+
+    def visit(o, taps):
+        clipped = 1
+        for t in range(n):
+            start = o[t] * stride[t] - padding[t]
+            clipped *= min(start + kernel[t], sizes[t] + padding[t]) - start
+        divisor = divisor_override or (clipped if count_include_pad else len(taps))
+        for _, at in taps:
+            gx[(Ellipsis, *at)] += g[(Ellipsis, *o)] / divisor
+
+    _window_loop(np.zeros(x_shape), kernel, stride, padding, (1,) * n, ceil_mode, visit)
+    return gx
+
+
+def _np_route(g, where, x_shape, kernel, stride, padding, dilation, ceil_mode):
+    """g_o sent to the tap where_o of window o (per leading index), summed over windows."""
+    gx = np.zeros(x_shape)
+    lead = x_shape[:-len(kernel)]
+
+    def visit(o, taps):
+        for number, at in taps:
+            for i in np.ndindex(*lead):
+                if where[i + o] == number:
+                    gx[i + at] += g[i + o]
+
+    _window_loop(gx, kernel, stride, padding, dilation, ceil_mode, visit)
+    return gx
+
+
+def _np_gather(x, where, x_shape, kernel, stride, padding, dilation, ceil_mode):
+    out = np.zeros(where.shape)
+    lead = x_shape[:-len(kernel)]
+
+    def visit(o, taps):
+        for number, at in taps:
+            for i in np.ndindex(*lead):
+                if where[i + o] == number:
+                    out[i + o] = x[i + at]
+
+    _window_loop(x, kernel, stride, padding, dilation, ceil_mode, visit)
+    return out
+
+
+# input shape -> max pooling's geometry (kernel, stride, padding, dilation, ceil_mode)
+MAX_POOLS = {
+    (2, 3, 6, 6): ((2, 2), (2, 2), (0, 0), (1, 1), False),  # tiles
+    (2, 7, 7): ((3, 3), (2, 2), (1, 1), (1, 1), False),  # overlapping, padded, no batch
+    (1, 2, 7, 8): ((3, 2), (2, 3), (1, 1), (2, 1), True),  # dilated, ceil_mode
+    (2, 3, 9): ((3,), (2,), (1,), (2,), True),  # 1-d
+}
+# input shape -> average pooling's geometry (kernel, stride, padding, ceil_mode,
+# count_include_pad, divisor_override)
+AVG_POOLS = {
+    (2, 3, 6, 6): ((2, 2), (2, 2), (0, 0), False, True, None),
+    (2, 7, 7): ((3, 3), (2, 2), (1, 1), True, False, None),
+    (1, 2, 7, 8): ((3, 2), (2, 1), (1, 1), True, True, None),
+    (1, 2, 5, 6): ((2, 3), (1, 2), (1, 1), False, True, 5),
+    (2, 3, 9): ((3,), (2,), (1,), True, True, None),
+}
+
+
+def _max_pool_call(x):
+    kernel, stride, padding, dilation, ceil_mode = MAX_POOLS[tuple(x.shape)]
+    pool = F.max_pool1d if len(kernel) == 1 else F.max_pool2d
+    return pool(x, kernel, stride, padding, dilation, ceil_mode)
+
+
+def _avg_pool_call(x):
+    kernel, stride, padding, ceil_mode, count_include_pad, divisor = AVG_POOLS[tuple(x.shape)]
+    if len(kernel) == 1:
+        return F.avg_pool1d(x, kernel, stride, padding, ceil_mode, count_include_pad)
+    return F.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+
+
+def _max_geometry(x_shape):
+    kernel, stride, padding, dilation, ceil_mode = MAX_POOLS[x_shape]
+    return dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                ceil_mode=ceil_mode)
+
+
+def _avg_geometry(x_shape):
+    kernel, stride, padding, ceil_mode, count_include_pad, divisor = AVG_POOLS[x_shape]
+    return dict(kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                count_include_pad=count_include_pad, divisor_override=divisor)
+
+
+def _pooled_shape(x_shape, geometry):
+    return _window_loop(np.zeros(x_shape), geometry["kernel"], geometry["stride"],
+                        geometry["padding"], geometry.get("dilation", (1,) * len(x_shape)),
+                        geometry["ceil_mode"], lambda o, taps: None)
+
+
+# output shape -> (input shape, fixed taps): the routing and the gathering by given taps
+_TAP_RNG = np.random.default_rng(15)
+ROUTES = {}
+for _x_shape in MAX_POOLS:
+    _out_shape = _pooled_shape(_x_shape, _max_geometry(_x_shape))
+    _taps = _TAP_RNG.integers(0, int(np.prod(MAX_POOLS[_x_shape][0])), _out_shape)
+    ROUTES[_out_shape] = (_x_shape, _taps.astype(np.int8))
+GATHERS = {x_shape: taps for x_shape, taps in ROUTES.values()}
+# output shape -> input shape, for the transposed average pooling
+AVG_OUTPUTS = {_pooled_shape(x_shape, _avg_geometry(x_shape)): x_shape for x_shape in AVG_POOLS}
+
+
+def _route_call(g):
+    x_shape, where = ROUTES[tuple(g.shape)]
+    return R.max_pool_backward(g, where=where, x_shape=x_shape, **_max_geometry(x_shape))
+
+
+def _gather_call(x):
+    where = GATHERS[tuple(x.shape)]
+    return R.max_pool_gather(x, where=where, x_shape=tuple(x.shape),
+                             **_max_geometry(tuple(x.shape)))
+
+
+def _avg_transposed_call(g):
+    x_shape = AVG_OUTPUTS[tuple(g.shape)]
+    return R.avg_pool_backward(g, x_shape=x_shape, **_avg_geometry(x_shape))
+
+
+SPECS.update({
+    "nn.functional.max_pool": Spec(_max_pool_call, lambda x: _np_max_pool(x, *MAX_POOLS[x.shape]),
+                                   [(s,) for s in MAX_POOLS]),
+    "nn.functional.avg_pool": Spec(_avg_pool_call, lambda x: _np_avg_pool(x, *AVG_POOLS[x.shape]),
+                                   [(s,) for s in AVG_POOLS]),
+    "avg_pool_backward": Spec(_avg_transposed_call,
+                              lambda g: _np_avg_pool_transposed(
+                                  g, AVG_OUTPUTS[g.shape], **_avg_geometry(AVG_OUTPUTS[g.shape])),
+                              [(s,) for s in AVG_OUTPUTS]),
+    "max_pool_backward": Spec(_route_call,
+                              lambda g: _np_route(g, ROUTES[g.shape][1], ROUTES[g.shape][0],
+                                                  **_max_geometry(ROUTES[g.shape][0])),
+                              [(s,) for s in ROUTES]),
+    "max_pool_gather": Spec(_gather_call,
+                            lambda x: _np_gather(x, GATHERS[x.shape], x.shape,
+                                                 **_max_geometry(x.shape)),
+                            [(s,) for s in GATHERS]),
+})
+REAL_ONLY.update({name: "pooling takes real numbers, as PyTorch's" for name in (
+    "nn.functional.max_pool", "nn.functional.avg_pool", "avg_pool_backward",
+    "max_pool_backward", "max_pool_gather")})

@@ -1,7 +1,7 @@
 """The modules of ``chainrule.nn``, one file per family as in PyTorch: ``module`` (the base
 class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation``, ``conv``,
 ``loss``, ``batchnorm`` (batch and instance normalisation), ``normalization`` (``LayerNorm``,
-``GroupNorm``), ``rnn`` (the recurrent layers and cells) and ``attention``."""
+``GroupNorm``), ``pooling``, ``rnn`` (the recurrent layers and cells) and ``attention``."""
 
 from chainrule.nn.modules.activation import (
                                              ELU,
@@ -55,6 +55,17 @@ from chainrule.nn.modules.loss import (
 )
 from chainrule.nn.modules.module import Module
 from chainrule.nn.modules.normalization import GroupNorm, LayerNorm
+from chainrule.nn.modules.pooling import (
+                                             AdaptiveAvgPool1d,
+                                             AdaptiveAvgPool2d,
+                                             AdaptiveMaxPool1d,
+                                             AdaptiveMaxPool2d,
+                                             AvgPool1d,
+                                             AvgPool2d,
+                                             LPPool2d,
+                                             MaxPool1d,
+                                             MaxPool2d,
+)
 from chainrule.nn.modules.rnn import (
                                              GRU,
                                              LSTM,
@@ -66,12 +77,14 @@ from chainrule.nn.modules.rnn import (
                                              RNNCellBase,
 )
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear",
-           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-           "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GroupNorm",
-           "GRU", "GRUCell", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d",
-           "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LeakyReLU",
-           "Linear", "LogSoftmax", "LSTM", "LSTMCell", "Module", "ModuleDict", "ModuleList",
-           "MSELoss", "MultiheadAttention", "NLLLoss", "PReLU", "ReLU", "RNN", "RNNBase",
-           "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax",
-           "Softplus", "Tanh", "Unflatten"]
+__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss",
+           "BCEWithLogitsLoss", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+           "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding",
+           "Flatten", "GELU", "GroupNorm", "GRU", "GRUCell", "HuberLoss", "Identity",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
+           "LayerNorm", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "LPPool2d", "LSTM",
+           "LSTMCell", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss",
+           "MultiheadAttention", "NLLLoss", "PReLU", "ReLU", "RNN", "RNNBase", "RNNCell",
+           "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus",
+           "Tanh", "Unflatten"]
