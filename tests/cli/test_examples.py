@@ -15,7 +15,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 NEEDS = {"plot_sin_derivative.py": ("matplotlib", "pip install 'chainrule[viz]'"),
          "scipy_rosenbrock.py": ("scipy", "pip install scipy"),
          "softmax_regression.py": ("sklearn", "pip install 'chainrule[examples]'"),
-         "mlp_dropout.py": ("sklearn", "pip install 'chainrule[examples]'")}
+         "mlp_dropout.py": ("sklearn", "pip install 'chainrule[examples]'"),
+         "lenet.py": ("sklearn", "pip install 'chainrule[examples]'")}
 
 
 def _example(script):
