@@ -18,6 +18,9 @@ DOCTESTS_NEEDING = {
 collect_ignore = []
 if importlib.util.find_spec("scipy") is None:
     collect_ignore += ["chainrule/scipy", "chainrule/rules/special.py"]
+# The book's vendored code is run by tests/book/test_chapters.py, in fresh interpreters; its
+# files are scripts (they import the harness's d2l), not modules to collect.
+collect_ignore += ["tests/data/book"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,7 +13,7 @@ a package with one file per family of operations (``chainrule/rules/``).
 tensor([ 0.,  4.,  8., 12.])
 """
 
-from chainrule import autograd, datasets, fft, func, linalg, nn, numpy, optim, testing, utils
+from chainrule import autograd, cuda, datasets, fft, func, linalg, nn, numpy, optim, testing, utils
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -85,6 +85,7 @@ from chainrule.functions import (
     bitwise_not,
     bitwise_or,
     bitwise_xor,
+    bmm,
     broadcast_to,
     cat,
     ceil,

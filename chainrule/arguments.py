@@ -14,6 +14,7 @@ import operator
 
 import numpy as np
 
+from chainrule.devices import ACCELERATORS
 from chainrule.errors import contraction_error
 from chainrule.tensor_base import TensorBase, new_like
 
@@ -98,11 +99,6 @@ def check_integer_divisor(name: str, input, other) -> None:
     if a.dtype.kind in "iub" and b.dtype.kind in "iub" and not b.all():
         raise RuntimeError(f"{name}: ZeroDivisionError: integer division by zero has no value "
                            "(NumPy would give 0 silently); divide floats (x.float()) to get inf")
-
-
-# the kinds of device PyTorch names; chainrule has only the CPU
-ACCELERATORS = ("cuda", "mps", "xpu", "hip", "xla", "meta", "ipu", "hpu", "mtia", "npu",
-                "vulkan", "privateuseone")
 
 
 def is_device(value) -> bool:

@@ -125,6 +125,7 @@ mean = _public(ops.mean)
 min = _public(ops.min)  # noqa: A001
 minimum = _public(ops.minimum)
 mm = _public(ops.mm)
+bmm = _public(ops.bmm)
 mul = _public(ops.mul)
 mv = _public(ops.mv)
 ne = _public(ops.ne)

@@ -441,28 +441,34 @@ def dot(input, other) -> TensorBase:
         raise product_error("dot", err, input, other) from None
 
 
+def _product_of_ranks(name: str, input, other, ranks: tuple, expected: str) -> TensorBase:
+    """``matmul`` of operands that must have the ranks ``ranks`` (``mm``, ``mv``, ``bmm``)."""
+    shapes = np.shape(data_of(input)), np.shape(data_of(other))
+    if (len(shapes[0]), len(shapes[1])) != ranks:
+        raise RuntimeError(f"{name}: {expected}, but got {len(shapes[0])}-D and "
+                           f"{len(shapes[1])}-D; use matmul for others")
+    if ranks == (3, 3) and shapes[0][0] != shapes[1][0]:
+        raise RuntimeError(f"bmm: the batch sizes of {shapes[0]} and {shapes[1]} differ (bmm "
+                           "does not broadcast; matmul does)")
+    try:
+        return R.matmul(input, other)
+    except (ValueError, TypeError) as err:
+        raise product_error(name, err, input, other) from None
+
+
 def mm(input, mat2) -> TensorBase:
     """Product of two matrices."""
-    if np.ndim(data_of(input)) != 2 or np.ndim(data_of(mat2)) != 2:
-        raise RuntimeError(f"mm: both arguments must be 2-D matrices, but got "
-                           f"{np.ndim(data_of(input))}-D and {np.ndim(data_of(mat2))}-D; use "
-                           "matmul for others")
-    try:
-        return R.matmul(input, mat2)
-    except (ValueError, TypeError) as err:
-        raise product_error("mm", err, input, mat2) from None
+    return _product_of_ranks("mm", input, mat2, (2, 2), "both arguments must be 2-D matrices")
 
 
 def mv(input, vec) -> TensorBase:
     """Product of a matrix and a vector."""
-    if np.ndim(data_of(input)) != 2 or np.ndim(data_of(vec)) != 1:
-        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, but got "
-                           f"{np.ndim(data_of(input))}-D and {np.ndim(data_of(vec))}-D; use "
-                           "matmul for others")
-    try:
-        return R.matmul(input, vec)
-    except (ValueError, TypeError) as err:
-        raise product_error("mv", err, input, vec) from None
+    return _product_of_ranks("mv", input, vec, (2, 1), "expected a 2-D matrix and a 1-D vector")
+
+
+def bmm(input, mat2) -> TensorBase:
+    """Batched matrix product, ``(b, n, m)`` by ``(b, m, p)``, without broadcasting."""
+    return _product_of_ranks("bmm", input, mat2, (3, 3), "both arguments must be 3-D")
 
 
 def outer(input, vec2) -> TensorBase:

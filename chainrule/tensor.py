@@ -624,6 +624,7 @@ class Tensor(TensorBase):
     matmul = ops.matmul
     dot = ops.dot
     mm = ops.mm
+    bmm = ops.bmm
     mv = ops.mv
     outer = ops.outer
     # shapes

@@ -1,8 +1,8 @@
 """``chainrule.nn``: PyTorch's ``torch.nn``: :class:`Module` and :class:`Parameter`, the
 containers (``Sequential``, ``ModuleList``, ``ModuleDict``), ``Linear``, ``LazyLinear``,
 ``Bilinear``, ``Dropout``, ``Embedding``, the convolutions (``Conv1d/2d/3d``,
-``ConvTranspose1d/2d/3d``), the poolings (``MaxPool2d``, ``AvgPool2d``, the adaptive ones), the
-recurrent layers and ``MultiheadAttention``, the normalisation layers
+``ConvTranspose1d/2d/3d``, and their lazy forms), the poolings (``MaxPool2d``, ``AvgPool2d``,
+the adaptive ones), the recurrent layers and ``MultiheadAttention``, the normalisation layers
 (``BatchNorm1d``/``2d``/``3d``, ``InstanceNorm1d``/``2d``/``3d``, ``LayerNorm``, ``GroupNorm``),
 the activations and losses as modules, and ``functional`` (``torch.nn.functional``), ``init``
 and ``utils``.
@@ -64,6 +64,15 @@ from chainrule.nn.modules import (
     KLDivLoss,
     L1Loss,
     LayerNorm,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
     LazyLinear,
     LeakyReLU,
     Linear,
@@ -100,8 +109,10 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "Adapt
            "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding",
            "Flatten", "functional", "GELU", "GroupNorm", "GRU", "GRUCell", "HuberLoss", "Identity",
            "init", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
-           "LayerNorm", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "LPPool2d", "LSTM",
-           "LSTMCell", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss",
-           "MultiheadAttention", "NLLLoss", "Parameter", "PReLU", "ReLU", "RNN", "RNNBase",
-           "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax",
-           "Softplus", "Tanh", "Unflatten", "utils"]
+           "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d",
+           "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyConvTranspose3d", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "LPPool2d",
+           "LSTM", "LSTMCell", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+           "MSELoss", "MultiheadAttention", "NLLLoss", "Parameter", "PReLU", "ReLU", "RNN",
+           "RNNBase", "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss",
+           "Softmax", "Softplus", "Tanh", "Unflatten", "utils"]

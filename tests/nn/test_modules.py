@@ -280,6 +280,24 @@ def test_lazy_linear_materialises_on_the_first_call():
     assert repr(lazy) == "Linear(in_features=5, out_features=3, bias=True)"
 
 
+def test_lazy_linear_takes_the_shapes_and_values_of_a_loaded_state_dict():
+    # the book's "File I/O": a fresh lazy MLP loads a trained one's state, then computes
+    # what it computes (PyTorch's LazyModuleMixin load hook materialises the parameters)
+    cr.manual_seed(0)
+    trained = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    x = cr.randn(3, 5)
+    y = trained(x)
+    clone = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    weight = clone[0].weight
+    clone.load_state_dict(trained.state_dict())
+    assert type(clone[0]) is nn.LazyLinear and clone[0].weight.shape == (4, 5)
+    assert clone(x).tolist() == y.tolist()  # the loaded values, not a fresh initialisation
+    assert type(clone[0]) is nn.Linear and clone[0].weight is weight
+    assert clone[0].in_features == 5 and clone[2].in_features == 4
+    with pytest.raises(RuntimeError, match="Missing key"):  # still strict
+        nn.Sequential(nn.LazyLinear(4)).load_state_dict({"0.weight": cr.ones(4, 5)})
+
+
 def test_linear_default_init_bounds():
     cr.manual_seed(0)
     lin = nn.Linear(50, 400)

@@ -373,6 +373,8 @@ ERRORS = [
      "both arguments must be 2-D matrices, but got 1-D and 1-D"),
     ("mm: (2, 3) and (4, 5)", lambda: cr.mm(cr.ones(2, 3), cr.ones(4, 5)), RuntimeError,
      "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
+    ("bmm: (2, 2, 3) and (2, 4, 5)", lambda: cr.bmm(cr.ones(2, 2, 3), cr.ones(2, 4, 5)),
+     RuntimeError, "shapes cannot be multiplied"),
     ("mv: (2, 3) and a vector of 4", lambda: cr.mv(cr.ones(2, 3), cr.ones(4)), RuntimeError,
      "size mismatch, got input (2), mat (2x3), vec (4)"),
     ("mv: a matrix for the vector", lambda: cr.mv(cr.ones(2, 3), cr.ones(3, 1)), RuntimeError,
@@ -802,7 +804,8 @@ ERRORS = [
      "normal_ expects std >= 0.0"),
     ("multinomial: too many samples without replacement",
      lambda: cr.multinomial(cr.ones(2), 3), RuntimeError, "without replacement"),
-    ("device: cuda", lambda: cr.device("cuda"), RuntimeError, "runs on the CPU"),
+    ("ones: on cuda", lambda: cr.ones(2, device=cr.device("cuda")), RuntimeError,
+     "runs on the CPU"),
 ]
 
 # Messages that would mean an error escaped unexplained: NumPy's or Python's internal words.

@@ -192,9 +192,17 @@ def test_is_tensor_numel_and_the_device():
     assert cr.device(type="cpu", index=0) == cr.device("cpu:0") != cr.device("cpu")
     assert cr.zeros(2, device=cr.device("cpu")).tolist() == [0.0, 0.0]
     assert x.to(x.device) is x or x.to(x.device).tolist() == [1.0, 1.0]
-    for bad in ("cuda", "cuda:0", "mps"):
+    # other kinds of device can be named (as in PyTorch without the hardware), not used
+    assert repr(cr.device("cuda:1")) == "device(type='cuda', index=1)"
+    assert cr.device("cuda", 1) == cr.device("cuda:1") != cr.device("cpu:1")
+    assert str(cr.device("mps")) == "mps" and cr.device("cuda").type == "cuda"
+    for bad in ("cuda", "cuda:0", "mps", cr.device("cuda:1")):
         with pytest.raises(RuntimeError, match="runs on the CPU"):
-            cr.device(bad)
+            cr.zeros(2, device=bad)
+        with pytest.raises(RuntimeError, match="runs on the CPU"):
+            x.to(bad)
+        with pytest.raises(RuntimeError, match="runs on the CPU"):
+            cr.nn.Linear(2, 2).to(bad)
 
 
 def test_public_functions_are_the_methods():
@@ -369,7 +377,7 @@ BAD = [
     (lambda: cr.ones(2).bernoulli_(2.0), RuntimeError, "[0, 1]"),
     (lambda: cr.ones(2).random_(3, 3), RuntimeError, "less than"),
     (lambda: cr.ones(2).random_(0), RuntimeError, "from=0 >= to=0"),
-    (lambda: cr.device("cuda:0"), RuntimeError, "not available"),
+    (lambda: cr.device("gpu:0"), RuntimeError, "Expected one of cpu, cuda"),
     (lambda: cr.device("cpu:x"), RuntimeError, "invalid device string"),
     (lambda: cr.device(0), TypeError, "must be str"),
 ]

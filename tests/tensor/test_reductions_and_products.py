@@ -247,6 +247,20 @@ def test_mm_mv_outer():
         cr.mv(cr.tensor(a), cr.tensor(b))
 
 
+def test_bmm_multiplies_batches_of_matrices_without_broadcasting():
+    a, b = _r(5, 3, 4), _r(5, 4, 2, seed=1)
+    _close(cr.bmm(cr.tensor(a), cr.tensor(b)), np.einsum("bij,bjk->bik", a, b), rtol=1e-12)
+    _close(cr.tensor(a).bmm(cr.tensor(b)), a @ b, rtol=1e-12)
+    x, y = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    cr.bmm(x, y).sum().backward()  # d sum(A B) / dA = 1 B^T, / dB = A^T 1
+    _close(x.grad, np.ones((5, 3, 2)) @ b.transpose(0, 2, 1), rtol=1e-12)
+    _close(y.grad, a.transpose(0, 2, 1) @ np.ones((5, 3, 2)), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="bmm: both arguments must be 3-D, but got 2-D"):
+        cr.bmm(cr.tensor(a[0]), cr.tensor(b[0]))
+    with pytest.raises(RuntimeError, match="bmm: the batch sizes"):  # matmul would broadcast
+        cr.bmm(cr.tensor(a), cr.tensor(b[:1]))
+
+
 @pytest.mark.parametrize(
     "sa, sb, dims, axes",
     [

@@ -276,10 +276,22 @@ def test_iterable_dataset_refuses_orders_like_pytorch(kwargs):
         DataLoader(Stream(3), **kwargs)
 
 
-def test_workers_are_refused_with_a_way_out():
-    with pytest.raises(NotImplementedError, match=r"DataLoader: num_workers=2 .*num_workers=0"):
-        DataLoader(Items([1]), num_workers=2)
-    assert list(DataLoader(Items([1]), num_workers=0)) == [cr.tensor([1])]
+def test_workers_read_in_the_main_process_the_batches_of_no_workers():
+    # PyTorch's workers give the batches of num_workers=0, in order (in_order=True): so do we
+    data = Items(list(range(7)))
+    for options in ({}, {"shuffle": True}, {"drop_last": True}):
+        batches = [[b.tolist() for b in DataLoader(data, batch_size=3, num_workers=workers,
+                                                   generator=cr.Generator().manual_seed(3),
+                                                   **options)]
+                   for workers in (0, 4)]
+        assert batches[0] == batches[1]
+        assert sorted(sum(batches[1], [])) == list(range(6 if options.get("drop_last") else 7))
+    loader = DataLoader(data, batch_size=2, num_workers=2, prefetch_factor=2,
+                        persistent_workers=True)
+    assert loader.num_workers == 2 and len(list(loader)) == 4
+    with pytest.raises(NotImplementedError, match=r"DataLoader: worker_init_fn .*leave"):
+        DataLoader(data, num_workers=2, worker_init_fn=print)
+    assert list(DataLoader(Items([1]), worker_init_fn=print)) == [cr.tensor([1])]
 
 
 def test_options_are_frozen_after_init():

@@ -1,7 +1,8 @@
 """The modules of ``chainrule.nn``, one file per family as in PyTorch: ``module`` (the base
-class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation``, ``conv``,
-``loss``, ``batchnorm`` (batch and instance normalisation), ``normalization`` (``LayerNorm``,
-``GroupNorm``), ``pooling``, ``rnn`` (the recurrent layers and cells) and ``attention``."""
+class), ``container``, ``linear`` (with ``Dropout`` and ``Embedding``), ``activation``,
+``conv``, ``loss``, ``batchnorm`` (batch and instance normalisation), ``normalization``
+(``LayerNorm``, ``GroupNorm``), ``lazy`` (the lazy convolutions and batch norms), ``pooling``,
+``rnn`` (the recurrent layers and cells) and ``attention``."""
 
 from chainrule.nn.modules.activation import (
                                              ELU,
@@ -40,6 +41,17 @@ from chainrule.nn.modules.conv import (
                                              ConvTranspose1d,
                                              ConvTranspose2d,
                                              ConvTranspose3d,
+)
+from chainrule.nn.modules.lazy import (
+                                             LazyBatchNorm1d,
+                                             LazyBatchNorm2d,
+                                             LazyBatchNorm3d,
+                                             LazyConv1d,
+                                             LazyConv2d,
+                                             LazyConv3d,
+                                             LazyConvTranspose1d,
+                                             LazyConvTranspose2d,
+                                             LazyConvTranspose3d,
 )
 from chainrule.nn.modules.linear import Bilinear, Dropout, Embedding, LazyLinear, Linear
 from chainrule.nn.modules.loss import (
@@ -83,8 +95,10 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "Adapt
            "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding",
            "Flatten", "GELU", "GroupNorm", "GRU", "GRUCell", "HuberLoss", "Identity",
            "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
-           "LayerNorm", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "LPPool2d", "LSTM",
-           "LSTMCell", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MSELoss",
-           "MultiheadAttention", "NLLLoss", "PReLU", "ReLU", "RNN", "RNNBase", "RNNCell",
-           "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus",
-           "Tanh", "Unflatten"]
+           "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d",
+           "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyConvTranspose3d", "LazyLinear", "LeakyReLU", "Linear", "LogSoftmax", "LPPool2d",
+           "LSTM", "LSTMCell", "MaxPool1d", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+           "MSELoss", "MultiheadAttention", "NLLLoss", "PReLU", "ReLU", "RNN", "RNNBase",
+           "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax",
+           "Softplus", "Tanh", "Unflatten"]

@@ -79,7 +79,9 @@ class Linear(Module):
 class LazyLinear(Linear):
     """A ``Linear`` whose ``in_features`` is read from its first input; it then becomes a
     ``Linear`` (the same Parameter objects, now with shapes), as in PyTorch.  Until then its
-    parameters are empty."""
+    parameters are empty.  ``load_state_dict`` gives them the shapes (and values) it loads, as
+    PyTorch's does; the first input then keeps those values (``in_features`` is read from the
+    loaded weight, where PyTorch leaves it 0)."""
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         Module.__init__(self)
@@ -95,17 +97,25 @@ class LazyLinear(Linear):
         if self.in_features:
             super().reset_parameters()
 
+    def _materialize_for_load(self, prefix: str, state_dict) -> None:
+        for name, param in self._parameters.items():
+            if param is not None and param.shape == (0,) and prefix + name in state_dict:
+                param.data = np.empty(np.shape(state_dict[prefix + name]), dtype=param.dtype)
+
     def forward(self, input: Tensor) -> Tensor:
         x = input if isinstance(input, Tensor) else Tensor(input)
         if x.ndim == 0:
             raise RuntimeError("LazyLinear: the input must have at least one dim (features)")
-        self.in_features = x.shape[-1]
-        dtype = self.weight.dtype
-        self.weight.data = np.empty((self.out_features, self.in_features), dtype=dtype)
-        if self.bias is not None:
-            self.bias.data = np.empty((self.out_features,), dtype=dtype)
-        with no_grad():
-            self.reset_parameters()
+        if self.weight.shape != (0,):  # shaped by load_state_dict: keep what was loaded
+            self.in_features = self.weight.shape[-1]
+        else:
+            self.in_features = x.shape[-1]
+            dtype = self.weight.dtype
+            self.weight.data = np.empty((self.out_features, self.in_features), dtype=dtype)
+            if self.bias is not None:
+                self.bias.data = np.empty((self.out_features,), dtype=dtype)
+            with no_grad():
+                self.reset_parameters()
         self.__class__ = Linear
         return F.linear(x, self.weight, self.bias)
 

@@ -460,6 +460,8 @@ class Module:
         either being non-empty is an error, and so is a shape mismatch always."""
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        for name, module in self.named_modules():
+            module._materialize_for_load(name + "." if name else "", state_dict)
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict.keys() if k not in own]
@@ -491,6 +493,11 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
                                + "\n\t".join(errors))
         return _IncompatibleKeys(missing, unexpected)
+
+    def _materialize_for_load(self, prefix: str, state_dict) -> None:
+        """Give the parameters that a lazy module has not shaped yet the shapes of their
+        values in ``state_dict`` (PyTorch's ``LazyModuleMixin`` load hook); other modules
+        have none, and do nothing."""
 
     # ----------------------------------------------------------------------------------------
     # printing
