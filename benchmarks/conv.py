@@ -12,9 +12,20 @@
 lenet-1, whose input is the images (as in a training step); "fwd + bwd" adds ``backward`` of
 ``sum(y * c)`` for a fixed random ``c`` and so computes those gradients.  Before timing,
 chainrule's result and gradients are checked against PyTorch's (float32, relative 1e-4).  The
-table gives medians in milliseconds and chainrule's ratio to PyTorch from the same run.
-``--quick`` runs tiny shapes a few times (the smoke test of ``tests/cli/test_benchmarks.py``);
-without PyTorch only chainrule's times are printed.
+table gives medians ± interquartile ranges in milliseconds and chainrule's ratio to PyTorch
+from the same run.
+
+``lenet-step`` is issue 15's workload itself: one training step of d2l's LeNet (``Conv2d(1, 6,
+5, padding=2)``, ``Sigmoid``, ``AvgPool2d(2, 2)``, ``Conv2d(6, 16, 5)``, ``Sigmoid``,
+``AvgPool2d(2, 2)``, ``Flatten``, ``Linear(400, 120)``, ``Sigmoid``, ``Linear(120, 84)``,
+``Sigmoid``, ``Linear(84, 10)``), ``CrossEntropyLoss``, SGD (lr 0.9, d2l's), on a batch of 128
+float32 28 x 28 images: ``zero_grad``, forward, loss, backward, ``step``, built from each
+framework's modules.  PyTorch's initial weights are loaded into chainrule's model, and before
+timing one step of each must give the same loss and the same updated weights (float32,
+relative 1e-4).  Both then keep training on the same fixed batch while they are timed.
+
+``--quick`` runs tiny shapes (and a LeNet batch of 4) a few times (the smoke test of
+``tests/cli/test_benchmarks.py``); without PyTorch only chainrule's times are printed.
 """
 
 from __future__ import annotations
@@ -89,6 +100,69 @@ def implementations(d: dict, backward: bool) -> dict:
     return impls
 
 
+LENET_BATCH, LENET_QUICK_BATCH, LENET_LR = 128, 4, 0.9
+
+
+def lenet(lib):
+    """d2l's LeNet (chapter 7.6) in ``lib`` (chainrule or torch: the names are the same)."""
+    nn = lib.nn
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                         nn.Linear(84, 10))
+
+
+class LeNetStep:
+    """One framework's LeNet, loss, optimiser and fixed batch; ``step()`` is what is timed."""
+
+    def __init__(self, lib, net, images, labels):
+        self.net, self.loss = net, lib.nn.CrossEntropyLoss()
+        self.opt = lib.optim.SGD(net.parameters(), lr=LENET_LR)
+        self.x, self.y = lib.tensor(images), lib.tensor(labels)
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self.loss(self.net(self.x), self.y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def weights(self) -> dict:
+        return {k: v.detach().numpy().copy() for k, v in self.net.state_dict().items()}
+
+
+def lenet_steps(batch: int) -> dict:
+    """name -> a LeNetStep, from the same initial weights where PyTorch is installed."""
+    rng = np.random.default_rng(15)
+    images = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, batch)
+    ours = lenet(cr)
+    steps = {}
+    if bench.installed("torch"):
+        torch = bench._torch()
+        torch.manual_seed(0)
+        theirs = lenet(torch)
+        ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in
+                              theirs.state_dict().items()})
+        steps["torch"] = LeNetStep(torch, theirs, images, labels)
+    steps["chainrule"] = LeNetStep(cr, ours, images, labels)
+    return steps
+
+
+def lenet_agree(steps: dict) -> None:
+    """One step of each from the same weights: the same loss, the same updated weights."""
+    if "torch" not in steps:
+        return
+    losses = {key: s.step().item() for key, s in steps.items()}
+    np.testing.assert_allclose(losses["chainrule"], losses["torch"], rtol=1e-4,
+                               err_msg="lenet-step: the losses disagree")
+    ours, theirs = steps["chainrule"].weights(), steps["torch"].weights()
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        np.testing.assert_allclose(ours[key], value, rtol=1e-4, atol=1e-4 * np.abs(value).max(),
+                                   err_msg=f"lenet-step: the updated {key} disagrees")
+
+
 def agree(impls: dict, name: str) -> None:
     if "torch" not in impls:
         return
@@ -106,24 +180,44 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="samples of each")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny shapes")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these workloads only "
+                        f"(of {', '.join(SHAPES)}, lenet-step)")
     args = parser.parse_args(argv)
     shapes, repeats = (QUICK, 3) if args.quick else (SHAPES, args.repeats)
     have_torch = bench.installed("torch")
     print(f"conv2d, float32, median of {repeats} interleaved samples, one thread"
           + ("" if have_torch else "; PyTorch not installed"))
-    print(f"{'':10s}{'':10s}{'chainrule':>14s}{'PyTorch':>14s}{'ratio':>10s}")
+    print(f"{'':22s}{'chainrule (ms)':>17s}{'PyTorch (ms)':>17s}{'ratio':>9s}")
+    only = set(args.only or [*SHAPES, "lenet-step"])
     for name, shape in shapes.items():
+        if name not in only:
+            continue
         d = data(shape)
         for backward in (False, True):
             impls = implementations(d, backward)
             agree(impls, name)
             times = bench.time_interleaved(impls, repeats)
-            median = {key: statistics.median(t) * 1e3 for key, t in times.items()}
-            mode = "fwd + bwd" if backward else "forward"
-            theirs = f"{median['torch']:11.2f} ms" if have_torch else f"{'-':>14s}"
-            ratio = (f"{median['chainrule'] / median['torch']:9.2f}x" if have_torch
-                     else f"{'-':>10s}")
-            print(f"{name:10s}{mode:10s}{median['chainrule']:11.2f} ms{theirs}{ratio}")
+            report(name, "fwd + bwd" if backward else "forward", times, have_torch)
+    if "lenet-step" not in only:
+        return
+    steps = lenet_steps(LENET_QUICK_BATCH if args.quick else LENET_BATCH)
+    lenet_agree(steps)
+    times = bench.time_interleaved({key: s.step for key, s in steps.items()}, repeats)
+    report("lenet-step", "train", times, have_torch)
+
+
+def report(name: str, mode: str, times: dict, have_torch: bool) -> None:
+    """One row: chainrule's median and interquartile range, PyTorch's, and the ratio of the
+    medians (from the same run)."""
+    def cell(t):
+        q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0]] * 3
+        return f"{statistics.median(t) * 1e3:9.2f} ± {(q[2] - q[0]) * 1e3:<5.2f}"
+
+    ours = times["chainrule"]
+    theirs = cell(times["torch"]) if have_torch else f"{'-':>17s}"
+    ratio = (f"{statistics.median(ours) / statistics.median(times['torch']):8.2f}x"
+             if have_torch else f"{'-':>9s}")
+    print(f"{name:12s}{mode:10s}{cell(ours)}{theirs}{ratio}")
 
 
 if __name__ == "__main__":

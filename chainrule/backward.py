@@ -211,6 +211,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                 else:  # what _free_saved does, written out: this is every node's cost
                     if node.args is not None:
                         node.args = FREED
+                        # and this frame's own references, which would keep the saved values
+                        # alive through the next nodes' rules (a training step's peak memory)
+                        args = saved = a = None
                     if node.ans is not None:
                         node.ans = FREED
                         if node.extras is not None:

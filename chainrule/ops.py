@@ -53,6 +53,7 @@ from chainrule.errors import (
 )
 from chainrule.rules.reductions import count
 from chainrule.tensor_base import DIFFERENTIABLE_DTYPES, TensorBase
+from chainrule.versions import without_history
 
 # --------------------------------------------------------------------------------------------
 # argument helpers (the others, which read dims and sizes, are chainrule.arguments')
@@ -664,9 +665,8 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
                              f"{sizes_text(tensors[0].shape)} at entry 0 and "
                              f"{sizes_text(t.shape)} at entry {i}")
     d = one_dim("stack", dim if axis is None else axis, tensors[0].ndim + 1)
-    if not builtins.any(isinstance(t, TensorBase) and (  # nothing to record (a DataLoader's
-            t._rg or t._tangents is not None  # batch): NumPy's stack, no node per input
-            or (t._base is not None and t._vc[0] != t._view_version)) for t in tensors):
+    if builtins.all(without_history(t) for t in tensors if isinstance(t, TensorBase)):
+        # nothing to record (a DataLoader's batch): NumPy's stack, no node per input
         return like(tensors, np.stack([data_of(t) for t in tensors], axis=d))
     return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -767,29 +767,21 @@ bitwise_or = _comparison(np.bitwise_or, "bitwise_or (|)", "Elementwise ``|``.")
 bitwise_xor = _comparison(np.bitwise_xor, "bitwise_xor (^)", "Elementwise ``^``.")
 
 
-def bitwise_not(input) -> TensorBase:
-    """Elementwise ``~`` (logical not of a bool tensor)."""
-    return no_gradient(np.invert, input)
+def _elementwise_test(ufunc, name: str, doc: str):
+    def test(input) -> TensorBase:
+        return no_gradient(ufunc, input)
+
+    test.__name__ = test.__qualname__ = name
+    test.__doc__ = doc
+    return test
 
 
-def logical_not(input) -> TensorBase:
-    """Elementwise logical not."""
-    return no_gradient(np.logical_not, input)
-
-
-def isnan(input) -> TensorBase:
-    """Where the values are NaN."""
-    return no_gradient(np.isnan, input)
-
-
-def isinf(input) -> TensorBase:
-    """Where the values are infinite."""
-    return no_gradient(np.isinf, input)
-
-
-def isfinite(input) -> TensorBase:
-    """Where the values are finite."""
-    return no_gradient(np.isfinite, input)
+bitwise_not = _elementwise_test(np.invert, "bitwise_not",
+                                "Elementwise ``~`` (logical not of a bool tensor).")
+logical_not = _elementwise_test(np.logical_not, "logical_not", "Elementwise logical not.")
+isnan = _elementwise_test(np.isnan, "isnan", "Where the values are NaN.")
+isinf = _elementwise_test(np.isinf, "isinf", "Where the values are infinite.")
+isfinite = _elementwise_test(np.isfinite, "isfinite", "Where the values are finite.")
 
 
 def _one_axis(name: str, input, dim):

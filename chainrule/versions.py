@@ -16,6 +16,14 @@ import numpy as np
 from chainrule.tensor_base import TensorBase
 
 
+def without_history(tensor: TensorBase) -> bool:
+    """Whether nothing would record an operation on ``tensor``: it needs no gradient, carries
+    no tangents and is not a view whose base changed in place since (that view's history is
+    made again first)."""
+    return not (tensor._rg or tensor._tangents is not None
+                or (tensor._base is not None and tensor._vc[0] != tensor._view_version))
+
+
 def saved_versions(args) -> tuple:
     """The version of each saved argument (0 for a constant) when the node records it."""
     return tuple([(a._vc[0] if a._vc is not None else 0) if isinstance(a, TensorBase) else 0

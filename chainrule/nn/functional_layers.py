@@ -23,8 +23,10 @@ import math
 import numpy as np
 
 from chainrule import functions as fn
+from chainrule import rules as R
 from chainrule.functions import tensor_arg
 from chainrule.generator import random_source
+from chainrule.inplace import update
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",
@@ -74,7 +76,8 @@ def bilinear(input1, input2, weight, bias=None) -> Tensor:
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each entry with probability ``p`` and scale the rest by ``1 / (1 - p)`` when
     ``training``; the identity otherwise, as ``torch.nn.functional.dropout``.  The mask is
-    drawn from chainrule's generator (``chainrule.manual_seed``).
+    drawn from chainrule's generator (``chainrule.manual_seed``).  ``inplace=True`` writes the
+    result into ``input`` and returns it.
 
     >>> import chainrule as cr
     >>> dropout(cr.ones(3), 0.5, training=False)
@@ -87,14 +90,19 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     x = tensor_arg(input)
     if not training or p == 0.0:
         return x
+    if inplace:
+        return update(x, "dropout_", lambda old: dropout(old, p, training))
     if p == 1.0:
         return x * np.zeros((), dtype=x.dtype)
-    # the scaled mask [u >= p] / (1 - p), u uniform: drawn in x's precision (float32 or
-    # float64) and written over the draws, so that it costs one array of x's size
+    # u uniform, drawn in x's precision (float32 or float64); an entry is kept where u >= p
     dtype = np.dtype(x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
     draws = random_source().random(x.shape, dtype=dtype)
-    keep = np.multiply(draws >= p, dtype.type(1.0 / (1.0 - p)), out=draws)
-    return x * keep.astype(x.dtype, copy=False)
+    if x.dtype.kind not in "fc":  # (PyTorch refuses these: the mask times x, as it was)
+        keep = np.multiply(draws >= p, dtype.type(1.0 / (1.0 - p)), out=draws)
+        return x * keep.astype(x.dtype, copy=False)
+    # the one-primitive map keeps a bool mask (1 byte an element), not the scaled float mask
+    scale = x.dtype.type(dtype.type(1.0 / (1.0 - p)))  # (the value the float mask held)
+    return R.dropout(x, kept=np.asarray(draws >= p), scale=scale)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

@@ -5,9 +5,10 @@ functions), ``reductions.py``, ``shape.py`` (shapes, indexing, joining), ``scans
 (cumulative sums and products, sorting), ``linalg.py`` (products and linear algebra),
 ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general eigendecomposition),
 ``fft.py`` (discrete Fourier transforms), ``convolution.py`` (convolution, its transpose and its
-weight gradient), ``pooling.py`` (max and average pooling), ``losses.py``. ``table.py`` holds
-:func:`primitive` and the registry; this docstring is the manual.  ``special.py``
-(SciPy's special functions) needs SciPy, so this package does not import it:
+weight gradient), ``pooling.py`` (max and average pooling), ``losses.py``, ``recurrent.py``
+(the fused steps of the recurrent layers: an LSTM step, whole LSTM and GRU layers).
+``table.py`` holds :func:`primitive` and the registry; this docstring is the manual.
+``special.py`` (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
 holds NumPy's elementwise functions whose values no composition gives (``cbrt``, ``fmod``,
 ``ldexp``, ``float_power``), the Bessel function ``i0`` and the error functions ``erf`` and
@@ -27,6 +28,9 @@ declares one primitive:
 * ``vjp`` holds one rule per input, ``rule(g, ans, x, y, ..., **params)``, returning the
   gradient of the loss w.r.t. that input given ``g``, the gradient w.r.t. the result ``ans``.
   A variadic primitive (``cat``, ``einsum``) has one rule ``rule(i, g, ans, *xs, **params)``.
+  (One whose inputs' gradients come out of one computation, as ``lstm_scan``'s pass back
+  through time, computes them all when the first is asked and hands out the others:
+  ``_shared`` in ``recurrent.py``.)
 * A rule that is the incoming gradient times a derivative, as every one-input elementwise
   primitive's is, says so: ``derivative(lambda ans, x: cos(x))`` is the rule
   ``g * cos(x)``.  The engine then decides where the product is written (on large arrays it
@@ -85,6 +89,7 @@ from chainrule.rules.elementwise import (
     conj,
     cos,
     div,
+    dropout,
     exp,
     expm1,
     floor,
@@ -155,6 +160,15 @@ from chainrule.rules.pooling import (
     max_pool,
     max_pool_backward,
     max_pool_gather,
+)
+from chainrule.rules.recurrent import (
+    gru_scan,
+    gru_scan_states,
+    lstm_cell,
+    lstm_gates,
+    lstm_hidden,
+    lstm_scan,
+    lstm_scan_states,
 )
 from chainrule.rules.reductions import (
     amax,

@@ -93,6 +93,25 @@ relu = primitive("relu", lambda x: np.maximum(x, 0),
                  grad_fn="ReluBackward0", promote=True)
 
 
+# dropout's map of x: y = x * m * s, m the mask of kept entries (bool: one byte an element where
+# a float mask would take four or eight), s = 1 / (1 - p).  It is linear in x with a diagonal
+# Jacobian, so dy = the same map of dx and the VJP is the map of g itself (PyTorch's
+# grad * mask): the node keeps the mask and s, not x.
+def _dropout(x, kept, scale):
+    # (x * m) * s: the values of x * (m * s) bit for bit (x * 1 = x; x * 0 stays +-0 or nan
+    # after * s), in one pass with NumPy's cast of the mask where a masked write (where=)
+    # branches per element and costs eight times as much
+    out = np.multiply(x, kept)
+    if not isinstance(out, np.ndarray):  # a 0-d value
+        return out * scale
+    return np.multiply(out, scale, out=out)
+
+
+dropout = primitive("nn.functional.dropout", _dropout,
+                    (lambda g, ans, x, kept, scale: dropout(g, kept=kept, scale=scale),),
+                    jvp="linear", grad_fn="MulBackward0")
+
+
 def _abs_slope(x):
     # d |x| = sign(x) dx for real x (0 at 0); for complex z, d |z| = Re(conj(z) dz) / |z|,
     # the slope conj(z) / |z| (0 at 0, as PyTorch and JAX)

@@ -85,15 +85,16 @@ def test_normalization_benchmark_checks_and_times_every_layer():
 
 
 def test_conv_benchmark_checks_against_pytorch_and_times_every_shape():
-    """benchmarks/conv.py checks chainrule's conv2d and its gradients against PyTorch's (where
-    installed) before timing; a quick run must get through every shape, both modes."""
+    """benchmarks/conv.py checks chainrule's conv2d and its gradients, and a LeNet training
+    step's loss and updated weights, against PyTorch's (where installed) before timing; a
+    quick run must get through every shape, both modes, and the step."""
     script = RUN.parent / "conv.py"
     done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = [line.split()[:2] for line in done.stdout.splitlines()[2:]]
     assert rows == [[name, mode] for name in ("lenet-1", "lenet-2", "resnet")
-                    for mode in ("forward", "fwd")], done.stdout
+                    for mode in ("forward", "fwd")] + [["lenet-step", "train"]], done.stdout
 
 
 def test_recurrent_benchmark_agrees_with_hand_written_numpy():

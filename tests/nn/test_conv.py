@@ -410,3 +410,39 @@ def test_default_initialisation_matches_pytorchs_bounds(torch):
         for p, tp in zip(ours.parameters(), theirs.parameters()):
             mine, its = np.abs(p.detach().numpy()).max(), np.abs(tp.detach().numpy()).max()
             assert mine <= its * 1.2 and its <= mine * 1.2
+
+
+def test_chunks_of_samples_give_the_whole_batchs_result(monkeypatch):
+    """With stride 1, conv and conv_weight make their columns a chunk of samples at a time
+    (rules/convolution.py); a chunk of one sample must give what one chunk of the batch gives
+    (padding that pads and crops, dilation, groups, 2-d and 3-d)."""
+    from chainrule.rules import convolution as C
+
+    rng = _rng()
+    cases = [((5, 4, 7, 6), (6, 2, 3, 2), ((2, 1), (0, -1)), (1, 2), 2),
+             ((3, 2, 4, 5, 3), (4, 2, 2, 3, 2), ((1, 0), (0, 0), (1, 1)), (1, 1, 2), 1)]
+    for shape, wshape, padding, dilation, groups in cases:
+        x, w = rng.standard_normal(shape), rng.standard_normal(wshape)
+        params = dict(stride=(1,) * len(dilation), padding=padding, dilation=dilation,
+                      groups=groups)
+        y = C._conv(x, w, **params)
+        g = rng.standard_normal(y.shape)
+        dw = C._conv_weight(x, g, **params)
+        monkeypatch.setattr(C, "_CHUNK_BYTES", 1)  # one sample per chunk
+        np.testing.assert_allclose(C._conv(x, w, **params), y, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(C._conv_weight(x, g, **params), dw, rtol=1e-12,
+                                   atol=1e-12)
+        monkeypatch.undo()
+        # and both against the direct route's definition, summed by hand
+        xp = C.padded(x, padding)
+        span = [d * (k - 1) + 1 for k, d in zip(wshape[2:], dilation)]
+        assert y.shape[2:] == tuple(p - s + 1 for p, s in zip(xp.shape[2:], span))
+        expect = np.zeros_like(y)
+        per = wshape[0] // groups
+        for k in np.ndindex(*wshape[2:]):
+            window = xp[(slice(None), slice(None)) + tuple(
+                slice(i * d, i * d + m) for i, d, m in zip(k, dilation, y.shape[2:]))]
+            for o in range(wshape[0]):
+                group = window[:, (o // per) * wshape[1]:(o // per + 1) * wshape[1]]
+                expect[:, o] += np.tensordot(w[(o, slice(None)) + k], group, axes=([0], [1]))
+        np.testing.assert_allclose(y, expect, rtol=1e-10, atol=1e-10)

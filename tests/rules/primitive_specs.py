@@ -757,6 +757,9 @@ SPECS.update({
         ((2, 4, 4), (2, 2, 2, 3)): _conv_case(F.conv2d, 2, padding="same"),  # unbatched
         ((1, 2, 3, 4, 3), (2, 2, 2, 2, 2)): _conv_case(F.conv3d, 3, stride=(1, 2, 1),
                                                        padding=1),
+        # stride 1 in every dim: the wide-grid route, 3-d, dilated, grouped
+        ((2, 2, 4, 3, 4), (2, 1, 2, 2, 3)): _conv_case(F.conv3d, 3, padding=(1, 0, 1),
+                                                       dilation=(1, 1, 2), groups=2),
     }),
     "nn.functional.conv_transpose": _by_shapes({
         ((2, 3, 4), (3, 2, 3)): _conv_transpose_case(F.conv_transpose1d, 1, stride=2,
@@ -765,12 +768,18 @@ SPECS.update({
                                                            groups=2, dilation=(1, 2)),
         ((2, 2, 3, 2), (2, 3, 3, 3)): _conv_transpose_case(F.conv_transpose2d, 2, stride=3,
                                                            padding=1, output_padding=(2, 0)),
+        # stride 1: the wide-grid route (padding crops the result), grouped and dilated
+        ((2, 4, 3, 4), (4, 1, 3, 2)): _conv_transpose_case(F.conv_transpose2d, 2,
+                                                           padding=(1, 0), groups=2,
+                                                           dilation=(2, 1)),
     }),
     "nn.grad.conv_weight": _by_shapes({
         ((2, 4, 5, 6), (2, 6, 3, 2)): _conv_weight_case(
             stride=(2, 2), padding=((1, 0), (1, 0)), dilation=(1, 2), groups=2),
         ((2, 3, 6), (2, 2, 4)): _conv_weight_case(stride=(1,), padding=((1, 1),), dilation=(1,),
                                                   groups=1),
+        ((2, 4, 5, 6), (2, 2, 4, 3)): _conv_weight_case(
+            stride=(1, 1), padding=((1, 0), (0, 1)), dilation=(1, 2), groups=2),
     }),
 })
 COMPLEX |= {"nn.functional.conv", "nn.functional.conv_transpose", "nn.grad.conv_weight"}
@@ -984,3 +993,94 @@ SPECS.update({
 REAL_ONLY.update({name: "pooling takes real numbers, as PyTorch's" for name in (
     "nn.functional.max_pool", "nn.functional.avg_pool", "avg_pool_backward",
     "max_pool_backward", "max_pool_gather")})
+
+
+# --------------------------------------------------------------------------------------------
+# dropout: the one-primitive map with a bool mask (nn.functional.dropout); the mask is fixed
+# per shape here (the function must be deterministic for finite differences)
+
+
+def _kept(shape):
+    return np.asarray(np.arange(int(np.prod(shape))).reshape(shape) % 3 != 1)
+
+
+def _dropout_call(x):
+    return R.dropout(x, kept=_kept(tuple(x.shape)), scale=np.dtype(x.dtype).type(1.25))
+
+
+SPECS.update({
+    "nn.functional.dropout": _unary(_dropout_call,
+                                    lambda x: np.where(_kept(x.shape), x * 1.25, x * 0)),
+})
+COMPLEX.add("nn.functional.dropout")
+
+
+# The recurrent layers' fused steps (rules/recurrent.py): an LSTM step as lstm_gates,
+# lstm_cell and lstm_hidden, and whole LSTM and GRU layers as lstm_scan and gru_scan (their
+# reverse direction by the shape of the input, as the cases below say).
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _np_blocks(a):
+    return np.split(a, 4, axis=-1)
+
+
+def _np_lstm_gates(x):
+    i, f, g, o = _np_blocks(x)
+    return np.concatenate([_np_sigmoid(i), _np_sigmoid(f), np.tanh(g), _np_sigmoid(o)], -1)
+
+
+def _np_lstm_scan(xp, w, b, h0, c0, reverse):
+    """The LSTM recurrence written out: y[t] = h_t, y[L] = the last cell state."""
+    h, c, hs = h0, c0, [None] * len(xp)
+    for t in (reversed(range(len(xp))) if reverse else range(len(xp))):
+        i, f, g, o = _np_blocks(_np_lstm_gates(xp[t] + b + h @ w))
+        c = f * c + i * g
+        h = hs[t] = o * np.tanh(c)
+    return np.stack([*hs, c])
+
+
+def _np_gru_scan(xp, w, b_ih, b_hh, h0, reverse):
+    """The GRU recurrence written out: y[t] = h_t."""
+    h, hs = h0, [None] * len(xp)
+    for t in (reversed(range(len(xp))) if reverse else range(len(xp))):
+        u, v = np.split(xp[t] + b_ih, 3, axis=-1), np.split(h @ w + b_hh, 3, axis=-1)
+        r, z = _np_sigmoid(u[0] + v[0]), _np_sigmoid(u[1] + v[1])
+        n = np.tanh(u[2] + r * v[2])
+        h = hs[t] = (1 - z) * n + z * h
+    return np.stack(hs)
+
+
+# xp's shape -> whether the steps run backwards; (2, 1, 12): one sample, hidden size 3 (and
+# 4 for the GRU's (2, 1, 12))
+LSTM_SCANS = {(3, 2, 8): False, (2, 1, 12): True}
+GRU_SCANS = {(3, 2, 9): False, (2, 1, 12): True}
+LSTM_STEP_SHAPES = [((2, 8), (2, 2)), ((2, 8), (2,)), ((3, 4), (2, 3, 1))]
+
+SPECS.update({
+    "lstm_gates": Spec(R.lstm_gates, _np_lstm_gates, [((2, 8),), ((4,),), ((2, 3, 12),)]),
+    "lstm_cell": Spec(R.lstm_cell, lambda a, c: _np_blocks(a)[1] * c
+                      + _np_blocks(a)[0] * _np_blocks(a)[2], LSTM_STEP_SHAPES),
+    "lstm_hidden": Spec(R.lstm_hidden, lambda a, c: _np_blocks(a)[3] * np.tanh(c),
+                        LSTM_STEP_SHAPES),
+    "lstm_scan": Spec(
+        lambda xp, w, b, h0, c0: R.lstm_scan(xp, w, b, h0, c0,
+                                             reverse=LSTM_SCANS[tuple(xp.shape)]),
+        lambda xp, w, b, h0, c0: _np_lstm_scan(xp, w, b, h0, c0, LSTM_SCANS[xp.shape]),
+        [((3, 2, 8), (2, 8), (8,), (2, 2), (2, 2)),
+         ((2, 1, 12), (3, 12), (12,), (1, 3), (1, 3))],
+        (real, small, small, real, real)),
+    "gru_scan": Spec(
+        lambda xp, w, b_ih, b_hh, h0: R.gru_scan(xp, w, b_ih, b_hh, h0,
+                                                 reverse=GRU_SCANS[tuple(xp.shape)]),
+        lambda xp, w, b_ih, b_hh, h0: _np_gru_scan(xp, w, b_ih, b_hh, h0,
+                                                   GRU_SCANS[xp.shape]),
+        [((3, 2, 9), (3, 9), (9,), (9,), (2, 3)),
+         ((2, 1, 12), (4, 12), (12,), (12,), (1, 4))],
+        (real, small, small, small, real)),
+})
+REAL_ONLY.update({name: "the recurrent layers take real numbers, as PyTorch's" for name in (
+    "lstm_gates", "lstm_cell", "lstm_hidden", "lstm_scan", "gru_scan")})

@@ -6,14 +6,17 @@ from chainrule's generator) and the shapes of inputs, states and results.
 ``PackedSequence`` inputs are not supported: pad the sequences and pass a tensor.
 
 The layers are composed from chainrule's operations (``matmul``, ``sigmoid``, ``tanh``,
-slicing, ``cat``), so ``create_graph=True`` and forward mode work through them.  Each layer
-projects the inputs of all time steps with one matrix product before its loop (both biases
-folded into it where the maths allows), so that a time step records one product with the
-hidden state and its gates; the hidden states of the sequence are kept as ``(L * N, H)`` rows,
-which is also the next layer's input, and reshaped to ``(L, N, H)`` once at the end.  Where
-no initial state is given, the first step leaves out the products with the zero state (so a
-sequence of length 1 without ``hx`` gives ``weight_hh`` no gradient, None, where PyTorch gives
-zeros).
+slicing, ``cat``, and the fused primitives of ``chainrule/rules/recurrent.py``), so
+``create_graph=True`` and forward mode work through them.  Each layer projects the inputs of
+all time steps with one matrix product before its loop (both biases folded into it where the
+maths allows), so that a time step records one product with the hidden state and its gates;
+the hidden states of the sequence are kept as ``(L * N, H)`` rows, which is also the next
+layer's input, and reshaped to ``(L, N, H)`` once at the end.  LSTM layers without
+projections and GRU layers record no steps at all: each layer and direction is one
+``lstm_scan`` or ``gru_scan``, which runs the steps (and, backward, the pass through time) in
+NumPy, with the biases added in its steps.  Where no initial state is given, the first step
+leaves out the products with the zero state (so a sequence of length 1 without ``hx`` gives
+``weight_hh`` no gradient, None, where PyTorch gives zeros).
 
 The recurrences (``x_t`` the input, ``h`` the previous hidden state, ``σ`` the sigmoid):
 
@@ -75,12 +78,11 @@ def _lstm_step(gates, h, c, w_hh, b_hh, w_hr, size, relu):
     zero states (the products with them are left out)."""
     if h is not None:
         gates = R.add(gates, R.matmul(h, w_hh))
-    # one sigmoid over the whole block (the g block's is not used), then the gates as views
-    s = R.sigmoid(gates)
-    i, o = _cols(s, 0, size), _cols(s, 3 * size, 4 * size)
-    g = R.tanh(_cols(gates, 2 * size, 3 * size))
-    c = R.mul(i, g) if c is None else R.add(R.mul(_cols(s, size, 2 * size), c), R.mul(i, g))
-    h = R.mul(o, R.tanh(c))
+    # the fused primitives of chainrule/rules/recurrent.py: the activations i, f, g, o as one
+    # block, c' = f c + i g (c = 0: i g), h' = o tanh(c')
+    a = R.lstm_gates(gates)
+    c = R.lstm_cell(a, 0.0 if c is None else c)
+    h = R.lstm_hidden(a, c)
     return (h if w_hr is None else R.matmul(h, w_hr)), c
 
 
@@ -279,6 +281,13 @@ class RNNBase(Module):
                 # the input projections of every time step, one product; the recurrent bias
                 # joins them except in the GRU, where r multiplies W_hn h + b_hn
                 gates = R.matmul(x, R.transpose(w_ih, axes=(1, 0)))
+                if self.mode in ("LSTM", "GRU") and w_hr is None:
+                    h, c, hs = self._scan(gates, h, c, b_ih, b_hh, suffix, length, batch,
+                                          direction)
+                    finals_h.append(h)
+                    finals_c.append(c)
+                    outputs.append(hs)
+                    continue
                 if b_ih is not None:
                     bias = b_ih if self.mode == "GRU" else R.add(b_ih, b_hh)
                     gates = R.add(gates, bias)
@@ -302,6 +311,30 @@ class RNNBase(Module):
         h_n = fn.stack(finals_h)
         c_n = fn.stack(finals_c) if self.mode == "LSTM" else None
         return output, h_n, c_n
+
+    def _scan(self, gates, h, c, b_ih, b_hh, suffix, length, batch, reverse):
+        """One LSTM or GRU layer and direction as one primitive (``lstm_scan``, ``gru_scan``,
+        in ``chainrule/rules/recurrent.py``): ``(h_n, c_n, outputs as (L * N, H) rows)``
+        (``c_n`` None for the GRU).  The biases are added inside its steps, never to the whole
+        block of projections (a new array of L * N rows: its first writes cost more than the
+        additions)."""
+        w_hh = R.transpose(getattr(self, "weight_hh" + suffix), axes=(1, 0))
+        xp = R.reshape(gates, shape=(length, batch, gates.shape[1]), x_shape=gates.shape)
+        reverse = bool(reverse)
+        if self.mode == "LSTM":
+            args = (xp, w_hh, None if b_ih is None else R.add(b_ih, b_hh), h, c)
+            scan, states = R.lstm_scan, R.lstm_scan_states
+        else:
+            args, scan, states = (xp, w_hh, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
+        # the forward pass in NumPy, once: the primitive returns its result, and its backward
+        # pass reads the activations saved with it
+        saved = states(*(None if a is None else a._data for a in args), reverse=reverse)
+        y = scan(*args, reverse=reverse, states=saved)
+        hs = R.getitem(y, index=slice(0, length), x_shape=y.shape)
+        hs = R.reshape(hs, shape=(length * batch, hs.shape[2]), x_shape=hs.shape)
+        last = 0 if reverse else length - 1
+        c_n = R.getitem(y, index=length, x_shape=y.shape) if self.mode == "LSTM" else None
+        return R.getitem(y, index=last, x_shape=y.shape), c_n, hs
 
     def _forward(self, input, hx):
         x, batched = self._input(input)

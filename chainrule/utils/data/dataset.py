@@ -5,6 +5,11 @@ A map-style dataset is anything with ``__getitem__`` (and ``__len__`` for the de
 samplers); an iterable-style one is anything with ``__iter__``.  Random splits draw from a
 ``chainrule.Generator`` (NumPy's PCG64), so they are reproducible from a seed but differ from
 PyTorch's for the same seed.
+
+``batch_of`` is the ``DataLoader``'s fast path for the commonest case, a ``TensorDataset`` (or
+a ``Subset`` of one) under ``default_collate``: one fancy index per tensor gives the batch that
+per-sample rows stacked by ``default_collate`` would (same values, dtypes, shapes, layout),
+without a view per sample.
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ import numbers
 import warnings
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
+from chainrule.tensor import Tensor, wrap
 from chainrule.utils.data.randomness import generator_for, permutation
+from chainrule.versions import without_history
+
+# ndarray kinds whose rows default_collate turns into tensors (bool, ints, floats, complex);
+# others (strings, objects, dates) keep the general path and its errors
+_NUMERIC = "biufc"
 
 
 class Dataset:
@@ -88,6 +101,62 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+def _plain(dataset, cls) -> bool:
+    """Whether ``dataset`` is a ``cls`` whose items are read by ``cls``'s own methods (a
+    subclass may override ``__getitem__`` or add ``__getitems__``: those must be called)."""
+    kind = type(dataset)
+    return (isinstance(dataset, cls) and kind.__getitem__ is cls.__getitem__
+            and getattr(kind, "__getitems__", None) is getattr(cls, "__getitems__", None)
+            and "__getitems__" not in getattr(dataset, "__dict__", ()))
+
+
+def _rows(t, index: np.ndarray):
+    """The rows of one of a TensorDataset's tensors at ``index`` (int indices), as
+    ``default_collate`` would stack them, or None where only the general path is exact."""
+    if type(t) is Tensor:
+        # a tensor with no history: its rows need no node, and np.stack of them is this
+        # gather (a stale view would first be made again: leave that to the general path)
+        if not without_history(t):
+            return None
+        data = t._data
+    elif type(t) is np.ndarray and t.dtype.kind in _NUMERIC and t.dtype.isnative:
+        data = t
+    else:
+        return None
+    # np.stack's result is C-contiguous; a gather's layout may follow the source's
+    return wrap(np.ascontiguousarray(data[index]))
+
+
+def batch_of(dataset, indices: list):
+    """``default_collate([dataset[i] for i in indices])`` when ``dataset`` is a TensorDataset
+    (or a Subset of one, at any depth) whose item access is not overridden and the indices are
+    ints: one gather per tensor instead of a view per sample and a stack.  None otherwise
+    (the caller then takes the general path, which also raises its errors, e.g. an index out
+    of range)."""
+    while _plain(dataset, Subset):
+        try:
+            indices = [dataset.indices[i] for i in indices]
+        except (LookupError, TypeError):
+            return None
+        dataset = dataset.dataset
+    if not indices or not _plain(dataset, TensorDataset):
+        return None
+    for i in indices:  # ints only: bools, slices and tensors index differently
+        if type(i) is not int and not isinstance(i, np.integer):
+            return None
+    index = np.array(indices, dtype=np.intp)
+    batch = []
+    for t in dataset.tensors:
+        try:
+            rows = _rows(t, index)
+        except IndexError:
+            return None
+        if rows is None:
+            return None
+        batch.append(rows)
+    return batch  # a tuple sample collates to a list (PyTorch's rule)
 
 
 class Subset(Dataset):

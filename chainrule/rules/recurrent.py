@@ -1,0 +1,756 @@
+"""Fused steps of the recurrent layers (``chainrule/nn/modules/rnn.py``): an LSTM step as three
+primitives, and a whole LSTM or GRU layer (one direction, every step) as one, ``lstm_scan``
+and ``gru_scan`` (each below, with its maths).
+
+An LSTM step takes the block ``gates = x W_ih^T + b_ih + h W_hh^T + b_hh`` (``(..., 4H)``,
+PyTorch's gate order ``i, f, g, o``) and the cell state ``c``; ``σ`` is the sigmoid:
+
+* ``a = lstm_gates(gates)``: ``σ`` of the blocks ``i``, ``f``, ``o`` and ``tanh`` of ``g``;
+* ``c' = lstm_cell(a, c) = f c + i g``;
+* ``h' = lstm_hidden(a, c') = o tanh(c')``.
+
+``LSTMCell`` and layers with projections (``proj_size > 0``) record these per step;
+``lstm_scan`` runs every step of a layer without projections.  (``GRUCell`` and the Elman
+``RNN`` stay composed of ``sigmoid``, ``tanh``, slices and products.)
+
+Why primitives: composed from ``sigmoid``, ``tanh``, slices and products, an LSTM step records
+14 operations, 10 of them on views of the gate block, whose gradients are sparse pieces added
+back into it (``benchmarks/README.md``, entry 25).  With the step primitives a step records
+five (with the product with ``h`` and its sum), the forward writes with NumPy's ``out=``, and
+the gradient of the gate block comes back as one dense array.  They are three primitives and
+not one because the engine records one result per primitive and a step has two (``h'``,
+``c'``); the split costs nothing twice: ``lstm_cell`` reads ``i, f, g``, ``lstm_hidden`` only
+``o``, and the activations are computed once, as ``lstm_gates``'s result, which both read.
+
+The rules are written with the primitives of this package (slices, ``cat``, products,
+``tanh``, ``tanh_backward``), so they run as NumPy in a plain backward pass and are recorded
+under ``create_graph=True``: every order and forward mode work through the layers.  Real
+floating-point values only (the layers take float32 and float64, as PyTorch's).  The sigmoid
+is computed as ``(1 + tanh(x / 2)) / 2`` (one ``tanh`` over the whole block): within a few
+ulps of ``1 / (1 + e^-x)``, in absolute terms.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
+from chainrule.rules.linalg import matmul
+from chainrule.rules.shape import cat, getitem, reshape, transpose
+from chainrule.rules.table import derivative, primitive, raw
+from chainrule.tensor_base import TensorBase
+
+
+def _block(x, k: int, count: int = 1, blocks: int = 4):
+    """Blocks ``k .. k + count - 1`` of the last axis of ``x``, cut in ``blocks`` (a view of an
+    ndarray; recorded for a Tensor)."""
+    size = np.shape(raw(x))[-1] // blocks
+    index = (Ellipsis, slice(k * size, (k + count) * size))
+    return getitem(x, index=index, x_shape=np.shape(raw(x)))
+
+
+def _joined(blocks, like):
+    """The blocks side by side along the last axis; ``None`` stands for zeros of ``like``'s
+    shape (the adjoint of cutting into blocks)."""
+    template = raw(like)
+    zeros = None
+    parts = []
+    for b in blocks:
+        if b is None:
+            if zeros is None:
+                zeros = np.zeros(template.shape, template.dtype)
+            b = zeros
+        parts.append(b)
+    axis = template.ndim - 1
+    return cat(*parts, axis=axis, sizes=tuple(np.shape(raw(p))[-1] for p in parts))
+
+
+def _four_blocks(x) -> int:
+    shape = np.shape(x)
+    if not shape or shape[-1] % 4:
+        raise ValueError(f"the gates' last dim must hold four blocks (i, f, g, o), got shape "
+                         f"{shape}")
+    return shape[-1] // 4
+
+
+@functools.lru_cache(maxsize=64)
+def _gate_scales(size: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, b)``: ``s`` 1/2 on the sigmoid blocks, 1 on the tanh block; ``b`` 1/2 and 0."""
+    s = np.full(4 * size, 0.5, dtype)
+    s[2 * size:3 * size] = 1
+    b = np.full(4 * size, 0.5, dtype)
+    b[2 * size:3 * size] = 0
+    s.flags.writeable = b.flags.writeable = False
+    return s, b
+
+
+def _lstm_gates(x):
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2: one tanh over the whole block, tanh(s x) s + b
+    # (four passes; 1 / (1 + e^-x) takes seven, without overflow)
+    size = _four_blocks(x)
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    s, b = _gate_scales(size, x.dtype)
+    out = np.multiply(x, s)
+    np.tanh(out, out=out)
+    out *= s
+    out += b
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _tanh_block(size: int, dtype) -> np.ndarray:
+    """``k``: 0 on the three sigmoid blocks, 1 on the tanh block (read-only, shared)."""
+    k = np.zeros(4 * size, dtype)
+    k[2 * size:3 * size] = 1
+    k.flags.writeable = False
+    return k
+
+
+def _gates_slope(ans, x):
+    # d sigmoid(x) = y (1 - y) dx and d tanh(x) = (1 - y)(1 + y) dx, y the activation:
+    # both (1 - y)(y + k), k = 0 on the sigmoid blocks, 1 on the tanh block
+    dtype = raw(ans).dtype
+    return (1 - ans) * (ans + _tanh_block(np.shape(raw(ans))[-1] // 4, dtype))
+
+
+lstm_gates = primitive("lstm_gates", _lstm_gates, (derivative(_gates_slope),), save_ans=True,
+                       jvp="diagonal", grad_fn="LstmGatesBackward0")
+
+
+def _lstm_cell(a, c):
+    size = _four_blocks(a)
+    out = np.multiply(a[..., size:2 * size], c)
+    ig = np.multiply(a[..., :size], a[..., 2 * size:3 * size])
+    if out.shape == ig.shape and out.dtype == ig.dtype:
+        out += ig
+        return out
+    return out + ig
+
+
+def _lstm_cell_jvp(ts, ans, a, c):
+    # d c' = di g + i dg + df c + f dc
+    da, dc = ts
+    terms = []
+    if da is not None:
+        terms += [_block(da, 0) * _block(a, 2), _block(a, 0) * _block(da, 2),
+                  _block(da, 1) * c]
+    if dc is not None:
+        terms.append(_block(a, 1) * dc)
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+# c' = f c + i g:  d a = (g_c g, g_c c, g_c i, 0) on the blocks (i, f, g, o), d c = g_c f
+lstm_cell = primitive(
+    "lstm_cell", _lstm_cell,
+    (lambda g, ans, a, c: _joined((g * _block(a, 2), g * c, g * _block(a, 0), None), g),
+     lambda g, ans, a, c: g * _block(a, 1)),
+    save_inputs=True, reads=((0, 1), (0,)), jvp=_lstm_cell_jvp, grad_fn="LstmCellBackward0")
+
+
+def _lstm_hidden(a, c):
+    size = _four_blocks(a)
+    o = a[..., 3 * size:]
+    out = np.tanh(c)
+    if out.shape == np.broadcast_shapes(out.shape, o.shape) and \
+            out.dtype == np.result_type(out, o):
+        return np.multiply(out, o, out=out)
+    return out * o
+
+
+def _lstm_hidden_jvp(ts, ans, a, c):
+    # d h' = do tanh(c') + o (1 - tanh(c')^2) dc'
+    da, dc = ts
+    t = tanh(c)
+    total = None if da is None else _block(da, 3) * t
+    if dc is not None:
+        term = tanh_backward(dc, t) * _block(a, 3)
+        total = term if total is None else total + term
+    return total
+
+
+# h' = o tanh(c'):  d a = (0, 0, 0, g_h tanh(c')), d c' = g_h o (1 - tanh(c')^2)
+lstm_hidden = primitive(
+    "lstm_hidden", _lstm_hidden,
+    (lambda g, ans, a, c: _joined((None, None, None, g * tanh(c)), g),
+     lambda g, ans, a, c: tanh_backward(g * _block(a, 3), tanh(c))),
+    save_inputs=True, jvp=_lstm_hidden_jvp, grad_fn="LstmHiddenBackward0")
+
+
+# --------------------------------------------------------------------------------------------
+# A whole LSTM layer (one direction): lstm_scan
+#
+# The step primitives above still record five operations per time step, and a backward pass
+# through them computes a product with W_hh^T per step for the weight's gradient.  An LSTM
+# layer without projections is therefore one primitive over the whole sequence:
+#
+#     y = lstm_scan(xp, w, b, h0, c0, reverse=False)
+#
+# with xp (L, N, 4H) the input projections x_t W_ih^T of every step, w = W_hh^T (H, 4H), b the
+# bias b_ih + b_hh (4H,) or None, h0, c0 (N, H) or None (zeros: the products with them are
+# left out).  The steps run t = 0 .. L-1 (L-1 .. 0 with ``reverse``): gates_t = xp_t + b +
+# h_prev w, then a_t = lstm_gates(gates_t), c_t = f c_prev + i g, h_t = o tanh(c_t).  y is
+# (L + 1, N, H): y[t] = h_t, and y[L] the cell state of the last step taken (c_n).
+#
+# The forward runs in NumPy with out= into arrays made once; the activations a_t, the cell
+# states and tanh(c_t) are computed once (``lstm_scan_states``) and handed to the primitive as
+# ``states``, as the decompositions hand over their ``factors`` (rules/decompositions.py), so
+# the backward pass reads them.  The backward pass through time (``_scan_grads``) is NumPy too,
+# with the gradient of w as one product over all steps, sum_t h_prev^T dgates_t, and of b as one
+# sum.  With create_graph=True (the rules get Tensors) the same derivatives are written with
+# the step primitives and recorded (``_scan_grads_recorded``); forward mode is a recurrence of
+# tangents written the same way (``_scan_jvp``).
+#
+# The rules of the five inputs share one pass through time: the rule is variadic and computes
+# every input's gradient when the first is asked, keeping them for the others (the engine asks
+# for each input's gradient in turn with the same g), as autograd.Function's rule does.
+
+
+class LstmStates:
+    """What a forward pass of ``lstm_scan`` leaves for its backward pass: ``y`` (its result),
+    the activations ``acts`` (L, N, 4H), the cell states ``cs`` and ``tanh_cs`` (L, N, H)."""
+
+    __slots__ = ("y", "acts", "cs", "tanh_cs")
+
+    def __init__(self, y, acts, cs, tanh_cs) -> None:
+        self.y, self.acts, self.cs, self.tanh_cs = y, acts, cs, tanh_cs
+
+
+def _scan_shapes(xp, w, b, h0, c0):
+    """``(L, N, H)``, after checking the shapes of ``lstm_scan``'s arguments."""
+    shapes = [np.shape(a) for a in (xp, w, b, h0, c0)]
+    if len(shapes[0]) != 3 or shapes[0][2] % 4:
+        raise ValueError(f"xp must be (L, N, 4H), got shape {shapes[0]}")
+    length, batch, size = shapes[0][0], shapes[0][1], shapes[0][2] // 4
+    expected = ((size, 4 * size), (4 * size,), (batch, size), (batch, size))
+    for name, shape, want, a in zip(("w", "b", "h0", "c0"), shapes[1:], expected,
+                                    (w, b, h0, c0)):
+        if (a is not None or name == "w") and shape != want:
+            raise ValueError(f"{name} must have shape {want} for xp of shape {shapes[0]}, got "
+                             f"{shape}")
+    return length, batch, size
+
+
+def _order(length: int, reverse: bool):
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def lstm_scan_states(xp, w, b=None, h0=None, c0=None, reverse: bool = False) -> LstmStates:
+    """The forward pass of ``lstm_scan`` on raw arrays, with what its backward pass reads."""
+    length, batch, size = _scan_shapes(xp, w, b, h0, c0)
+    dtype = np.result_type(*(a for a in (xp, w, b, h0, c0) if a is not None))
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    acts = np.empty((length, batch, 4 * size), dtype)
+    y = np.empty((length + 1, batch, size), dtype)
+    cs = np.empty((length, batch, size), dtype)
+    tanh_cs = np.empty((length, batch, size), dtype)
+    # the row vectors repeated over the batch, once: NumPy's loops over two arrays of one
+    # shape run several times faster than over a row broadcast against a block
+    scale, shift = (np.broadcast_to(v, (batch, 4 * size)).copy()
+                    for v in _gate_scales(size, dtype))
+    if b is not None:
+        b = np.broadcast_to(b, (batch, 4 * size)).copy()
+    scratch = np.empty((batch, size), dtype)
+    # (a product with a transposed view, as W_hh^T is, takes OpenBLAS up to twice as long on
+    # these shapes as one with a C-contiguous copy, made once here)
+    w = np.ascontiguousarray(w)
+    h, c = h0, c0
+    for t in _order(length, reverse):
+        a = acts[t]
+        if h is None:
+            np.copyto(a, xp[t])
+        else:
+            np.matmul(h, w, out=a)
+            a += xp[t]
+        if b is not None:
+            a += b
+        # the activations, as _lstm_gates: tanh(s x) s + b
+        a *= scale
+        np.tanh(a, out=a)
+        a *= scale
+        a += shift
+        c_new = np.multiply(a[:, :size], a[:, 2 * size:3 * size], out=cs[t])  # i g
+        if c is not None:
+            c_new += np.multiply(a[:, size:2 * size], c, out=scratch)  # + f c
+        np.tanh(c_new, out=tanh_cs[t])
+        h = np.multiply(a[:, 3 * size:], tanh_cs[t], out=y[t])  # o tanh(c)
+        c = c_new
+    y[length] = c
+    return LstmStates(y, acts, cs, tanh_cs)
+
+
+def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+    return (states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)).y
+
+
+def _scan_grads(g, xp, w, b, h0, c0, reverse, states):
+    """The gradients of (xp, w, b, h0, c0) from ``g`` (L + 1, N, H), in NumPy: backward
+    through time from the saved activations.  Per step, with dh the gradient of h_t (from y
+    and from the next step) and dc that of c_t:
+
+        dc += dh o (1 - tanh(c)^2)
+        d gates = (dc g, dc c_prev, dc i, dh tanh(c)) a'(gates)
+        dc_prev = dc f,  dh_prev = d gates w^T
+
+    with a'(gates) = (1 - a)(a + k) on the whole block (``_gates_slope``).  An operation on one
+    gate's columns costs NumPy a loop per row, one on the whole block one loop: so the four
+    products are written into their blocks and the slope is applied to the block at once.
+    """
+    length, batch, size = _scan_shapes(xp, w, b, h0, c0)
+    acts, cs, tanh_cs = states.acts, states.cs, states.tanh_cs
+    dtype = acts.dtype
+    d_gates = np.empty(acts.shape, dtype)
+    one = np.empty((batch, size), dtype)  # scratch
+    slope = np.empty((batch, 4 * size), dtype)
+    shifted = np.empty((batch, 4 * size), dtype)
+    k = np.broadcast_to(_tanh_block(size, dtype), (batch, 4 * size)).copy()  # (as the forward's)
+    dc = np.array(g[length], dtype=dtype)  # the gradient of c_n
+    dh = None
+    w_t = np.ascontiguousarray(w.T)  # (no copy for the layers' w, a transposed view)
+    order = list(_order(length, reverse))
+    for n in range(length - 1, -1, -1):
+        t = order[n]
+        prev = order[n - 1] if n else None  # the step before t (None: the initial state)
+        a, tc, d = acts[t], tanh_cs[t], d_gates[t]
+        if dh is None:
+            dh = np.array(g[t], dtype=dtype)
+        else:
+            dh += g[t]
+        # dc += dh o (1 - tanh(c)^2)
+        np.multiply(tc, tc, out=one)
+        np.subtract(1, one, out=one)
+        one *= a[:, 3 * size:]
+        one *= dh
+        dc += one
+        # the gradient of the activations, block by block
+        np.multiply(dc, a[:, 2 * size:3 * size], out=d[:, :size])
+        c_prev = cs[prev] if prev is not None else c0
+        if c_prev is None:
+            d[:, size:2 * size] = 0
+        else:
+            np.multiply(dc, c_prev, out=d[:, size:2 * size])
+        np.multiply(dc, a[:, :size], out=d[:, 2 * size:3 * size])
+        np.multiply(dh, tc, out=d[:, 3 * size:])
+        # times the slope of the activations
+        np.subtract(1, a, out=slope)
+        np.add(a, k, out=shifted)
+        slope *= shifted
+        d *= slope
+        dc *= a[:, size:2 * size]
+        h_prev = states.y[prev] if prev is not None else h0
+        dh = None if h_prev is None else np.matmul(d, w_t)
+    # d w = sum_t h_prev^T d gates_t: the steps with a previous step as one product
+    hs = states.y[:length]
+    if length == 1:
+        dw = None
+    elif reverse:
+        dw = hs[1:].reshape(-1, size).T @ d_gates[:-1].reshape(-1, 4 * size)
+    else:
+        dw = hs[:-1].reshape(-1, size).T @ d_gates[1:].reshape(-1, 4 * size)
+    if h0 is not None:
+        first = d_gates[order[0]]
+        dw = h0.T @ first if dw is None else np.add(dw, h0.T @ first, out=dw)
+    db = None if b is None else np.add.reduce(d_gates.reshape(-1, 4 * size), axis=0)
+    return d_gates, dw, db, dh, (None if c0 is None else dc)
+
+
+def _scan_steps(xp, w, b, h0, c0, reverse):
+    """The forward pass written with the step primitives (recorded on Tensors): per step taken,
+    ``(t, a, c_prev, c, h_prev)``."""
+    steps = []
+    h, c = h0, c0
+    for t in _order(np.shape(raw(xp))[0], reverse):
+        gates = getitem(xp, index=t, x_shape=np.shape(raw(xp)))
+        if b is not None:
+            gates = gates + b
+        if h is not None:
+            gates = gates + matmul(h, w)
+        a = lstm_gates(gates)
+        c_new = lstm_cell(a, 0.0 if c is None else c)
+        steps.append((t, a, c, c_new, h))
+        h, c = lstm_hidden(a, c_new), c_new
+    return steps
+
+
+def _stacked(parts, shape):
+    """The arrays of ``parts`` (``None``: zeros of ``shape``) stacked along a new first axis."""
+    like = next(p for p in parts if p is not None)
+    zeros = np.zeros(shape, raw(like).dtype)
+    rows = [reshape(zeros if p is None else p, shape=(1, *shape), x_shape=shape) for p in parts]
+    return cat(*rows, axis=0, sizes=(1,) * len(rows))
+
+
+def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
+    """``_scan_grads`` written with the primitives (on Tensors it is recorded: higher
+    derivatives), from the forward pass recomputed with the step primitives."""
+    length = np.shape(raw(xp))[0]
+    steps = _scan_steps(xp, w, b, h0, c0, reverse)
+    d_gates = [None] * length
+    dw = dh = None
+    dc = getitem(g, index=length, x_shape=np.shape(raw(g)))
+    for t, a, c_prev, c, h_prev in reversed(steps):
+        g_t = getitem(g, index=t, x_shape=np.shape(raw(g)))
+        dh = g_t if dh is None else dh + g_t
+        # through h = lstm_hidden(a, c) and c = lstm_cell(a, c_prev), with their rules
+        tc = tanh(c)
+        dc = dc + tanh_backward(dh * _block(a, 3), tc)
+        d_a = _joined((dc * _block(a, 2), None if c_prev is None else dc * c_prev,
+                       dc * _block(a, 0), dh * tc), dh)
+        d = d_a * _gates_slope(a, None)
+        d_gates[t] = d
+        dc = dc * _block(a, 1)
+        if h_prev is None:
+            dh = None
+            continue
+        dh = matmul(d, transpose(w, axes=(1, 0)))
+        term = matmul(transpose(h_prev, axes=(1, 0)), d)
+        dw = term if dw is None else dw + term
+    d_xp = _stacked(d_gates, np.shape(raw(d_gates[0])))
+    # (b's gradient: d_xp, which the engine sums to b's shape)
+    return d_xp, dw, (None if b is None else d_xp), dh, (None if c0 is None else dc)
+
+
+# the gradients of the latest scan node asked, for its other inputs: dropped when the last is
+# taken; those of inputs that need none (and that node's g) stay until the next scan's pass
+_last = threading.local()
+
+
+def _shared(i, g, ans, compute):
+    """Gradient ``i`` of the node whose rule is called with ``g`` and ``ans``, from
+    ``compute()``, the list of every input's gradient, which runs once per backward pass."""
+    entry = getattr(_last, "entry", None)
+    # the engine asks for each input's gradient in turn with the same g and ans: anything else
+    # (or an input asked again) is a new backward pass
+    if entry is None or entry[0] is not g or entry[1] is not ans or i in entry[3]:
+        entry = _last.entry = [g, ans, list(compute()), set()]
+    entry[3].add(i)
+    grad, entry[2][i] = entry[2][i], None
+    if all(x is None for x in entry[2]):
+        _last.entry = None
+    return grad
+
+
+def _on_tensors(*values) -> bool:
+    return any(isinstance(a, TensorBase) for a in values)
+
+
+def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+    def compute():
+        if _on_tensors(g, xp, w, b, h0, c0):
+            return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
+        saved = states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)
+        return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
+    return _shared(i, g, ans, compute)
+
+
+def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+    # per step: d gates = dxp_t + db + dh_prev w + h_prev dw, d a = d gates a'(gates), then
+    # the step primitives' forward rules for dc and dh
+    dxp, dw, db, dh, dc = ts
+    length, batch, size = _scan_shapes(raw(xp), raw(w), raw(b), raw(h0), raw(c0))
+    outs = [None] * length
+    for t, a, c_prev, c, h_prev in _scan_steps(xp, w, b, h0, c0, reverse):
+        terms = [] if dxp is None else [getitem(dxp, index=t, x_shape=np.shape(raw(dxp)))]
+        if db is not None:
+            terms.append(db)
+        if dh is not None:
+            terms.append(matmul(dh, w))
+        if dw is not None and h_prev is not None:
+            terms.append(matmul(h_prev, dw))
+        d_a = None
+        if terms:
+            d_gates = terms[0]
+            for term in terms[1:]:
+                d_gates = d_gates + term
+            d_a = d_gates * _gates_slope(a, None)
+        dc = _lstm_cell_jvp((d_a, dc), c, a, 0.0 if c_prev is None else c_prev)
+        dh = outs[t] = None if d_a is None and dc is None else _lstm_hidden_jvp((d_a, dc), None,
+                                                                               a, c)
+    return _stacked([*outs, dc], (batch, size))
+
+
+lstm_scan = primitive("lstm_scan", _lstm_scan, _scan_vjp, save_inputs=True, save_ans=True,
+                      jvp=_scan_jvp, grad_fn="LstmScanBackward0")
+
+
+# --------------------------------------------------------------------------------------------
+# A whole GRU layer (one direction): gru_scan
+#
+#     y = gru_scan(xp, w, b_ih, b_hh, h0, reverse=False)
+#
+# with xp (L, N, 3H) the input projections x_t W_ih^T, w = W_hh^T (H, 3H), the biases (3H,)
+# or None, h0 (N, H) or None (zeros: the product with it is left out, and the hidden
+# projection is b_hh alone).  Per step, with u = x_t + b_ih and v = h_prev w + b_hh (gates
+# r, z, n):
+#
+#     r, z = sigmoid(u_rz + v_rz),  n = tanh(u_n + r v_n),  h_t = n + z (h_prev - n)
+#
+# y is (L, N, H), y[t] = h_t.  As lstm_scan: the forward in NumPy (``gru_scan_states``),
+# handed over as ``states``; one pass backward through time for all five inputs, recorded
+# with the primitives under create_graph=True; forward mode a recurrence of tangents.
+
+
+class GruStates:
+    """What a forward pass of ``gru_scan`` leaves for its backward pass: ``y``, the gates
+    ``rz`` (L, N, 2H), ``n`` and the hidden projections' n block ``v_n`` (L, N, H)."""
+
+    __slots__ = ("y", "rz", "n", "v_n")
+
+    def __init__(self, y, rz, n, v_n) -> None:
+        self.y, self.rz, self.n, self.v_n = y, rz, n, v_n
+
+
+def _gru_shapes(xp, w, b_ih, b_hh, h0):
+    """``(L, N, H)``, after checking the shapes of ``gru_scan``'s arguments."""
+    shapes = [np.shape(a) for a in (xp, w, b_ih, b_hh, h0)]
+    if len(shapes[0]) != 3 or shapes[0][2] % 3:
+        raise ValueError(f"xp must be (L, N, 3H), got shape {shapes[0]}")
+    length, batch, size = shapes[0][0], shapes[0][1], shapes[0][2] // 3
+    expected = ((size, 3 * size), (3 * size,), (3 * size,), (batch, size))
+    for name, shape, want, a in zip(("w", "b_ih", "b_hh", "h0"), shapes[1:], expected,
+                                    (w, b_ih, b_hh, h0)):
+        if (a is not None or name == "w") and shape != want:
+            raise ValueError(f"{name} must have shape {want} for xp of shape {shapes[0]}, got "
+                             f"{shape}")
+    return length, batch, size
+
+
+def gru_scan_states(xp, w, b_ih=None, b_hh=None, h0=None, reverse: bool = False) -> GruStates:
+    """The forward pass of ``gru_scan`` on raw arrays, with what its backward pass reads."""
+    length, batch, size = _gru_shapes(xp, w, b_ih, b_hh, h0)
+    dtype = np.result_type(*(a for a in (xp, w, b_ih, b_hh, h0) if a is not None))
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    y = np.empty((length, batch, size), dtype)
+    rz = np.empty((length, batch, 2 * size), dtype)
+    n = np.empty((length, batch, size), dtype)
+    v_n = np.zeros((length, batch, size), dtype)
+    u = np.empty((batch, 3 * size), dtype)
+    v = np.empty((batch, 3 * size), dtype)
+    # (the biases repeated over the batch, once, and w C-contiguous: see lstm_scan_states)
+    b_ih, b_hh = (None if b is None else np.broadcast_to(b, (batch, 3 * size)).copy()
+                  for b in (b_ih, b_hh))
+    w = np.ascontiguousarray(w)
+    h = h0
+    for t in _order(length, reverse):
+        np.copyto(u, xp[t])
+        if b_ih is not None:
+            u += b_ih
+        if h is not None:
+            np.matmul(h, w, out=v)
+            if b_hh is not None:
+                v += b_hh
+        elif b_hh is not None:
+            np.copyto(v, b_hh)
+        hidden = h is not None or b_hh is not None  # else v = 0
+        # r, z = sigmoid(u + v) = (1 + tanh((u + v) / 2)) / 2
+        g = rz[t]
+        np.add(u[:, :2 * size], v[:, :2 * size], out=g) if hidden else \
+            np.copyto(g, u[:, :2 * size])
+        g *= 0.5
+        np.tanh(g, out=g)
+        g *= 0.5
+        g += 0.5
+        # n = tanh(u_n + r v_n)
+        if hidden:
+            np.copyto(v_n[t], v[:, 2 * size:])
+            np.multiply(g[:, :size], v_n[t], out=n[t])
+            n[t] += u[:, 2 * size:]
+        else:
+            np.copyto(n[t], u[:, 2 * size:])
+        np.tanh(n[t], out=n[t])
+        # h = n + z (h_prev - n)
+        if h is None:
+            np.multiply(g[:, size:], n[t], out=y[t])
+            np.subtract(n[t], y[t], out=y[t])
+        else:
+            np.subtract(h, n[t], out=y[t])
+            y[t] *= g[:, size:]
+            y[t] += n[t]
+        h = y[t]
+    return GruStates(y, rz, n, v_n)
+
+
+def _gru_scan(xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+    return (states if states is not None
+            else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse)).y
+
+
+def _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, states):
+    """The gradients of (xp, w, b_ih, b_hh, h0) from ``g`` (L, N, H), in NumPy.  Per step,
+    with dh the gradient of h_t (from y and from the next step):
+
+        d n_pre = dh (1 - z) (1 - n^2),  d z_pre = dh (h_prev - n) z (1 - z),
+        d r_pre = d n_pre v_n r (1 - r)
+        d u = (d r_pre, d z_pre, d n_pre),  d v = (d r_pre, d z_pre, d n_pre r)
+        dh_prev = dh z + d v w^T
+    """
+    length, batch, size = _gru_shapes(xp, w, b_ih, b_hh, h0)
+    rz, n, v_n, y = states.rz, states.n, states.v_n, states.y
+    dtype = y.dtype
+    d_u = np.empty((length, batch, 3 * size), dtype)
+    d_v = np.empty((length, batch, 3 * size), dtype)
+    one = np.empty((batch, size), dtype)
+    slope = np.empty((batch, 2 * size), dtype)
+    w_t = np.ascontiguousarray(w.T)
+    order = list(_order(length, reverse))
+    dh = None
+    for k in range(length - 1, -1, -1):
+        t = order[k]
+        prev = order[k - 1] if k else None
+        h_prev = y[prev] if prev is not None else h0
+        r, z, n_t = rz[t][:, :size], rz[t][:, size:], n[t]
+        du, dv = d_u[t], d_v[t]
+        if dh is None:
+            dh = np.array(g[t], dtype=dtype)
+        else:
+            dh += g[t]
+        dn = du[:, 2 * size:]
+        np.subtract(1, z, out=one)
+        np.multiply(dh, one, out=dn)
+        np.multiply(n_t, n_t, out=one)
+        np.subtract(1, one, out=one)
+        dn *= one
+        dz = du[:, size:2 * size]
+        np.negative(n_t, out=dz) if h_prev is None else np.subtract(h_prev, n_t, out=dz)
+        dz *= dh
+        np.multiply(dn, v_n[t], out=du[:, :size])
+        # the slope of both sigmoids at once: rz (1 - rz)
+        np.subtract(1, rz[t], out=slope)
+        slope *= rz[t]
+        du[:, :2 * size] *= slope
+        dv[:, :2 * size] = du[:, :2 * size]
+        np.multiply(dn, r, out=dv[:, 2 * size:])
+        if h_prev is None:
+            dh = None
+            continue
+        np.multiply(dh, z, out=one)
+        dh = np.matmul(dv, w_t)
+        dh += one
+    hs = y
+    if length == 1:
+        dw = None
+    elif reverse:
+        dw = hs[1:].reshape(-1, size).T @ d_v[:-1].reshape(-1, 3 * size)
+    else:
+        dw = hs[:-1].reshape(-1, size).T @ d_v[1:].reshape(-1, 3 * size)
+    if h0 is not None:
+        first = d_v[order[0]]
+        dw = h0.T @ first if dw is None else np.add(dw, h0.T @ first, out=dw)
+    db_ih = None if b_ih is None else np.add.reduce(d_u.reshape(-1, 3 * size), axis=0)
+    db_hh = None if b_hh is None else np.add.reduce(d_v.reshape(-1, 3 * size), axis=0)
+    return d_u, dw, db_ih, db_hh, dh
+
+
+def _plus(*terms):
+    """The sum of the terms that are not None (None if all are)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+def _gru_steps(xp, w, b_ih, b_hh, h0, reverse):
+    """The forward pass written with primitives (recorded on Tensors): per step taken,
+    ``(t, rz, n, v, h_prev)``, ``v`` the hidden projection (None: 0)."""
+    steps = []
+    h = h0
+    for t in _order(np.shape(raw(xp))[0], reverse):
+        u = _plus(getitem(xp, index=t, x_shape=np.shape(raw(xp))), b_ih)
+        v = _plus(None if h is None else matmul(h, w), b_hh)
+        rz = sigmoid(_plus(_block(u, 0, 2, 3), None if v is None else _block(v, 0, 2, 3)))
+        r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
+        n = tanh(_plus(_block(u, 2, 1, 3), None if v is None else r * _block(v, 2, 1, 3)))
+        steps.append((t, rz, n, v, h))
+        h = n - z * n if h is None else n + z * (h - n)
+    return steps
+
+
+def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
+    """``_gru_grads`` written with primitives (recorded on Tensors: higher derivatives)."""
+    length = np.shape(raw(xp))[0]
+    d_u = [None] * length
+    dw = db_hh = dh = None
+    for t, rz, n, v, h_prev in reversed(_gru_steps(xp, w, b_ih, b_hh, h0, reverse)):
+        r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
+        dh = _plus(getitem(g, index=t, x_shape=np.shape(raw(g))), dh)
+        dn = tanh_backward(dh * (1 - z), n)
+        dz = dh * (-n if h_prev is None else h_prev - n)
+        dr = None if v is None else dn * _block(v, 2, 1, 3)
+        d_rz = sigmoid_backward(_joined2((dr, dz), dz), rz)
+        d_u[t] = cat(d_rz, dn, axis=d_rz.ndim - 1, sizes=(np.shape(raw(d_rz))[-1],
+                                                          np.shape(raw(dn))[-1]))
+        dv = cat(d_rz, dn * r, axis=d_rz.ndim - 1, sizes=(np.shape(raw(d_rz))[-1],
+                                                          np.shape(raw(dn))[-1]))
+        db_hh = _plus(db_hh, dv)
+        if h_prev is None:
+            dh = None
+            continue
+        dw = _plus(dw, matmul(transpose(h_prev, axes=(1, 0)), dv))
+        dh = dh * z + matmul(dv, transpose(w, axes=(1, 0)))
+    d_xp = _stacked(d_u, np.shape(raw(d_u[0])))
+    # (the biases' gradients summed to their shapes by the engine)
+    return (d_xp, dw, None if b_ih is None else d_xp, None if b_hh is None else db_hh, dh)
+
+
+def _joined2(blocks, like):
+    """Two blocks side by side along the last axis, None standing for zeros of ``like``."""
+    template = raw(like)
+    parts = [np.zeros(template.shape, template.dtype) if b is None else b for b in blocks]
+    return cat(*parts, axis=template.ndim - 1,
+               sizes=tuple(np.shape(raw(p))[-1] for p in parts))
+
+
+def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+    def compute():
+        if _on_tensors(g, xp, w, b_ih, b_hh, h0):
+            return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
+        saved = states if states is not None else gru_scan_states(xp, w, b_ih, b_hh, h0,
+                                                                  reverse)
+        return _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
+    return _shared(i, g, ans, compute)
+
+
+def _gru_jvp(ts, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+    # per step: du = dxp_t + db_ih, dv = dh_prev w + h_prev dw + db_hh; then
+    # d rz = (du + dv)_rz rz (1 - rz), d n = (du_n + dr v_n + r dv_n)(1 - n^2),
+    # dh = dn + dz (h_prev - n) + z (dh_prev - dn)
+    dxp, dw, db_ih, db_hh, dh = ts
+    length, batch, size = _gru_shapes(raw(xp), raw(w), raw(b_ih), raw(b_hh), raw(h0))
+    outs = [None] * length
+    for t, rz, n, v, h_prev in _gru_steps(xp, w, b_ih, b_hh, h0, reverse):
+        r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
+        du = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(raw(dxp))),
+                   db_ih)
+        dv = _plus(None if dh is None else matmul(dh, w),
+                   None if dw is None or h_prev is None else matmul(h_prev, dw),
+                   None if v is None else db_hh)
+        d_pre = _plus(None if du is None else _block(du, 0, 2, 3),
+                      None if dv is None else _block(dv, 0, 2, 3))
+        d_rz = None if d_pre is None else sigmoid_backward(d_pre, rz)
+        dr, dz = (None, None) if d_rz is None else (_block(d_rz, 0, 1, 2), _block(d_rz, 1, 1, 2))
+        d_pre_n = _plus(None if du is None else _block(du, 2, 1, 3),
+                        None if dr is None or v is None else dr * _block(v, 2, 1, 3),
+                        None if dv is None else r * _block(dv, 2, 1, 3))
+        dn = None if d_pre_n is None else tanh_backward(d_pre_n, n)
+        gap = -n if h_prev is None else h_prev - n
+        dh = _plus(dn, None if dz is None else dz * gap,
+                   None if dn is None and dh is None else z * (_plus(dh, None if dn is None
+                                                                     else -dn)))
+        outs[t] = dh
+    return _stacked(outs, (batch, size))
+
+
+gru_scan = primitive("gru_scan", _gru_scan, _gru_vjp, save_inputs=True, save_ans=True,
+                     jvp=_gru_jvp, grad_fn="GruScanBackward0")
