@@ -102,6 +102,15 @@ def _channel_dims(name: str, x: Tensor) -> tuple[tuple, tuple]:
     return dims, (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+def _check_per_channel_arguments(name: str, channels: int, running_mean, running_var, weight,
+                                 bias) -> None:
+    for what, t in (("running_mean", running_mean), ("running_var", running_var)):
+        _running_stat(name, what, t)
+        _check_per_channel(name, what, t, channels)
+    _check_per_channel(name, "weight", weight, channels)
+    _check_per_channel(name, "bias", bias, channels)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over every dim but the channels (dim 1), as
@@ -121,11 +130,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     x = tensor_arg(input)
     dims, shape = _channel_dims(name, x)
     channels = x.shape[1]
-    for what, t in (("running_mean", running_mean), ("running_var", running_var)):
-        _running_stat(name, what, t)
-        _check_per_channel(name, what, t, channels)
-    _check_per_channel(name, "weight", weight, channels)
-    _check_per_channel(name, "bias", bias, channels)
+    _check_per_channel_arguments(name, channels, running_mean, running_var, weight, bias)
     if momentum is None or isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
         raise TypeError(f"{name}: momentum must be a float, got {momentum!r} (a module with "
                         "momentum=None passes 1 / num_batches_tracked)")
@@ -162,12 +167,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     name = "instance_norm"
     x = tensor_arg(input)
     _, shape = _channel_dims(name, x)
-    channels = x.shape[1]
-    for what, t in (("running_mean", running_mean), ("running_var", running_var)):
-        _running_stat(name, what, t)
-        _check_per_channel(name, what, t, channels)
-    _check_per_channel(name, "weight", weight, channels)
-    _check_per_channel(name, "bias", bias, channels)
+    _check_per_channel_arguments(name, x.shape[1], running_mean, running_var, weight, bias)
     spatial = tuple(range(2, x.ndim))
     if use_input_stats:
         n = math.prod(x.shape[2:])

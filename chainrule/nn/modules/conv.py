@@ -24,15 +24,13 @@ Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from chainrule.arguments import check_device
 from chainrule.creation import get_default_dtype
 from chainrule.nn import functional as F
-from chainrule.nn import init
 from chainrule.nn.functional_conv import per_dim
+from chainrule.nn.modules.linear import default_init_
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import Tensor
@@ -101,11 +99,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation (see the module docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        default_init_(self.weight, self.bias)
 
     def _padded_input(self, input: Tensor) -> Tensor:
         """The input padded by ``padding_mode`` (not 'zeros'), PyTorch's widths: the last dim
