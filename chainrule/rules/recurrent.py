@@ -289,7 +289,8 @@ def lstm_scan_states(xp, w, b=None, h0=None, c0=None, reverse: bool = False) -> 
     return LstmStates(y, acts, cs, tanh_cs)
 
 
-def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
+               needs=None):
     return (states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)).y
 
 
@@ -420,14 +421,15 @@ def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
     return d_xp, dw, (None if b is None else d_xp), dh, (None if c0 is None else dc)
 
 
-# the gradients of the latest scan node asked, for its other inputs: dropped when the last is
-# taken; those of inputs that need none (and that node's g) stay until the next scan's pass
+# the gradients of the latest scan node asked, for its other inputs: dropped when the last
+# input that needs one (``needs``, given by the layer) has taken its own
 _last = threading.local()
 
 
-def _shared(i, g, ans, compute):
+def _shared(i, g, ans, compute, needs=None):
     """Gradient ``i`` of the node whose rule is called with ``g`` and ``ans``, from
-    ``compute()``, the list of every input's gradient, which runs once per backward pass."""
+    ``compute()``, the list of every input's gradient, which runs once per backward pass;
+    ``needs`` says which inputs need one (None: all)."""
     entry = getattr(_last, "entry", None)
     # the engine asks for each input's gradient in turn with the same g and ans: anything else
     # (or an input asked again) is a new backward pass
@@ -435,7 +437,7 @@ def _shared(i, g, ans, compute):
         entry = _last.entry = [g, ans, list(compute()), set()]
     entry[3].add(i)
     grad, entry[2][i] = entry[2][i], None
-    if all(x is None for x in entry[2]):
+    if all(x is None or (needs is not None and not needs[j]) for j, x in enumerate(entry[2])):
         _last.entry = None
     return grad
 
@@ -444,16 +446,18 @@ def _on_tensors(*values) -> bool:
     return any(isinstance(a, TensorBase) for a in values)
 
 
-def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
+              needs=None):
     def compute():
         if _on_tensors(g, xp, w, b, h0, c0):
             return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
         saved = states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)
         return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
-    return _shared(i, g, ans, compute)
+    return _shared(i, g, ans, compute, needs)
 
 
-def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None):
+def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
+              needs=None):
     # per step: d gates = dxp_t + db + dh_prev w + h_prev dw, d a = d gates a'(gates), then
     # the step primitives' forward rules for dc and dh
     dxp, dw, db, dh, dc = ts
@@ -581,7 +585,8 @@ def gru_scan_states(xp, w, b_ih=None, b_hh=None, h0=None, reverse: bool = False)
     return GruStates(y, rz, n, v_n)
 
 
-def _gru_scan(xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+def _gru_scan(xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
+              needs=None):
     return (states if states is not None
             else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse)).y
 
@@ -712,17 +717,19 @@ def _joined2(blocks, like):
                sizes=tuple(np.shape(raw(p))[-1] for p in parts))
 
 
-def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
+             needs=None):
     def compute():
         if _on_tensors(g, xp, w, b_ih, b_hh, h0):
             return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
         saved = states if states is not None else gru_scan_states(xp, w, b_ih, b_hh, h0,
                                                                   reverse)
         return _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
-    return _shared(i, g, ans, compute)
+    return _shared(i, g, ans, compute, needs)
 
 
-def _gru_jvp(ts, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None):
+def _gru_jvp(ts, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
+             needs=None):
     # per step: du = dxp_t + db_ih, dv = dh_prev w + h_prev dw + db_hh; then
     # d rz = (du + dv)_rz rz (1 - rz), d n = (du_n + dr v_n + r dv_n)(1 - n^2),
     # dh = dn + dz (h_prev - n) + z (dh_prev - dn)

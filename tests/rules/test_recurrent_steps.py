@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import nn
 from chainrule import rules as R
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.rules import recurrent
@@ -194,3 +195,15 @@ def test_gru_scan_rejects_shapes_that_do_not_fit():
         R.gru_scan(xp, w, b_ih, b_hh[:3], h0)
     with pytest.raises(ValueError, match=r"xp must be \(L, N, 3H\)"):
         R.gru_scan(xp[..., :8], w, b_ih, b_hh, h0)
+
+
+@pytest.mark.parametrize("layer", [nn.LSTM, nn.GRU])
+def test_nothing_of_a_backward_pass_is_kept_after_it(layer):
+    """The scan computes every input's gradient at once and hands them out as the engine asks;
+    when the inputs that need one have taken theirs, nothing of the pass stays behind (the
+    initial states here need none, so their gradients are never asked for)."""
+    h0 = cr.randn(2, 2, 4)
+    state = (h0, cr.randn(2, 2, 4)) if layer is nn.LSTM else h0
+    out, _ = layer(3, 4, num_layers=2)(cr.randn(5, 2, 3), state)
+    out.sum().backward()
+    assert getattr(recurrent._last, "entry", None) is None

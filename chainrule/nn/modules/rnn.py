@@ -329,7 +329,8 @@ class RNNBase(Module):
         # the forward pass in NumPy, once: the primitive returns its result, and its backward
         # pass reads the activations saved with it
         saved = states(*(None if a is None else a._data for a in args), reverse=reverse)
-        y = scan(*args, reverse=reverse, states=saved)
+        needs = tuple(a is not None and a.requires_grad for a in args)
+        y = scan(*args, reverse=reverse, states=saved, needs=needs)
         hs = R.getitem(y, index=slice(0, length), x_shape=y.shape)
         hs = R.reshape(hs, shape=(length * batch, hs.shape[2]), x_shape=hs.shape)
         last = 0 if reverse else length - 1
