@@ -75,6 +75,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
         targets = {(t._node if t._node is not None else t): t for t in inputs}
         wanted = leading_to(root_nodes, deps, targets)
 
+    made = []  # (leaf, id of the first gradient, which its rule just made): _own_made
     saved_mode, saved_pool = grad_mode.enabled, buffers.state.pool
     grad_mode.enabled = create_graph
     # rules run on tensors (recorded, or carrying tangents) or on raw arrays
@@ -195,6 +196,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                         _accumulate(pending, owned, p, gi)
                     else:
                         pending[p] = gi
+                        if type(gi) is np.ndarray and buffers.is_fresh(gi, g, ans, args):
+                            made.append((p, id(gi)))  # (owned at the end: _own_made)
             if large:
                 for p, gi in fresh_results:
                     # one new array handed to two inputs must stay unowned, or adding into it
@@ -218,6 +221,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                         node.ans = FREED
                         if node.extras is not None:
                             node.extras.ans_tangents = None  # (they lead back to this node)
+        if made:
+            _own_made(made, pending, owned)
         for key, g in pending.items():
             if type(key) is Node:
                 continue  # a root node pruned away or never reached by any wanted path
@@ -292,6 +297,20 @@ def _call_with_buffers(rules, variadic, i, g, ans, args, params, donated, dying,
     if value is None:
         value = factor(ans, *args, **params)
     return buffers.product(g, value, donated=donated, spent=spent, ans=ans, args=args), spent
+
+
+def _own_made(made, pending, owned) -> None:
+    """A leaf whose whole gradient is one array a rule made (no other contribution came, and
+    no other key holds it) owns it: it becomes ``.grad`` without a copy, as PyTorch's
+    AccumulateGrad steals such a gradient.  (Ids, not the arrays, were kept, so that a first
+    gradient replaced by a sum is not kept alive; a replaced one is owned already, as every
+    sum the engine makes is.)"""
+    holders: dict = {}
+    for g in pending.values():
+        holders[id(g)] = holders.get(id(g), 0) + 1
+    for leaf, made_id in made:
+        if leaf not in owned and id(pending.get(leaf)) == made_id and holders[made_id] == 1:
+            owned.add(leaf)
 
 
 def _free_saved(node) -> None:

@@ -51,7 +51,7 @@ def linear(input, weight, bias=None) -> Tensor:
                            f"{rows}x{x.shape[-1] if x.ndim else 0} and "
                            f"{w.shape[-1]}x{w.shape[0] if w.ndim == 2 else 1}); the input's "
                            f"last dim must equal the weight's in_features ({w.shape[-1]})")
-    out = fn.matmul(x, w.T if w.ndim == 2 else w)
+    out = R.linear(x, w) if w.ndim == 2 else fn.matmul(x, w)
     return out if bias is None else out + bias
 
 

@@ -115,6 +115,7 @@ from chainrule.rules.elementwise import (
     tan,
     tanh,
     tanh_backward,
+    threshold_backward,
     trunc,
     where,
 )
@@ -146,6 +147,7 @@ from chainrule.rules.linalg import (
     dot,
     einsum,
     inv,
+    linear,
     logabsdet,
     lstsq,
     matmul,

@@ -87,10 +87,33 @@ sigmoid_backward = primitive(
                              promote=True)
 sigmoid = primitive("sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, ans),),
                     save_ans=True, jvp="diagonal", grad_fn="SigmoidBackward0", promote=True)
-# d relu(x) = [x > 0] dx   (0 at 0, as PyTorch)
+def _threshold_backward(g, x, threshold):
+    # g where x > threshold, else 0 (also where g is nan or infinite: PyTorch's
+    # threshold_backward, where(x > threshold, g, 0)).  Computed as g * [x > threshold], with
+    # the 0/1 factor written straight in g's dtype (NumPy would otherwise convert a whole bool
+    # mask of up to 8192 elements into a buffer of that dtype first); np.where costs twice the
+    # product on small arrays and four times on large ones (its per-element choice), so it is
+    # only the path for a g that is not finite, which the product would turn into nan.  The
+    # test is one BLAS pass: sum(g * g) is finite when every g is (an overflow only takes the
+    # slower path).  (Where g < 0 is dropped the product gives -0, np.where +0: equal values.)
+    factor = np.empty(np.broadcast_shapes(np.shape(g), np.shape(x)), np.result_type(g))
+    np.greater(x, threshold, out=factor)
+    if np.isfinite(np.vdot(g, g)):
+        return np.multiply(g, factor, out=factor)
+    return np.where(factor, g, 0).astype(factor.dtype, copy=False)
+
+
+# h -> threshold_backward(h, x) is linear in h; in x it is piecewise constant (zero derivative)
+threshold_backward = primitive(
+    "threshold_backward", _threshold_backward,
+    (lambda h, ans, g, x, threshold: threshold_backward(h, x, threshold=threshold),
+     lambda h, ans, g, x, threshold: _zero_rule(h, ans, x)),
+    save_inputs=True, reads=((1,), ()), jvp="diagonal", grad_fn="ThresholdBackwardBackward0",
+    promote=True)
+# d relu(x) = [x > 0] dx   (0 at 0, and 0 where g is nan or infinite and x <= 0, as PyTorch)
 relu = primitive("relu", lambda x: np.maximum(x, 0),
-                 (derivative(lambda ans, x: ans > 0),), save_ans=True, jvp="diagonal",
-                 grad_fn="ReluBackward0", promote=True)
+                 (lambda g, ans, x: threshold_backward(g, ans, threshold=0),), save_ans=True,
+                 jvp="diagonal", grad_fn="ReluBackward0", promote=True)
 
 
 # dropout's map of x: y = x * m * s, m the mask of kept entries (bool: one byte an element where
@@ -101,9 +124,17 @@ def _dropout(x, kept, scale):
     # (x * m) * s: the values of x * (m * s) bit for bit (x * 1 = x; x * 0 stays +-0 or nan
     # after * s), in one pass with NumPy's cast of the mask where a masked write (where=)
     # branches per element and costs eight times as much
-    out = np.multiply(x, kept)
-    if not isinstance(out, np.ndarray):  # a 0-d value
-        return out * scale
+    if type(x) is not np.ndarray or x.dtype.kind not in "fc":
+        out = np.multiply(x, kept)
+        if not isinstance(out, np.ndarray):  # a 0-d value
+            return out * scale
+        return np.multiply(out, scale, out=out)
+    # the mask written as 0/1 in x's dtype into the result first: x * m would have NumPy
+    # convert the whole bool mask into a buffer of x's dtype (arrays of up to 8192 elements)
+    # besides the result, a training step's peak memory
+    out = np.empty(np.broadcast_shapes(x.shape, np.shape(kept)), x.dtype)
+    np.copyto(out, kept)
+    np.multiply(x, out, out=out)
     return np.multiply(out, scale, out=out)
 
 

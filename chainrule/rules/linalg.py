@@ -112,6 +112,26 @@ dot = primitive("dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y:
                 save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="DotBackward0")
 
 
+# linear(x, W) = x W^T, torch.nn.functional.linear without its bias (W is (out, in)), one
+# primitive rather than matmul(x, transpose(W)): dx = g W, and dW = g^T x summed over x's
+# leading axes, computed as g^T x so that it comes out in W's own row-major layout (the
+# transpose of x^T g, the gradient of W^T, would be a column-major view that becoming W.grad
+# copies; PyTorch's mm_mat2_backward does the same).
+def _linear_dw(g, ans, x, w):
+    if x.ndim == 1:  # dW = g x^T
+        return _unsqueeze(g, -1) * x
+    if x.ndim > 2:  # the leading axes are a batch: flatten them into the rows
+        g = reshape(g, shape=(int(np.prod(g.shape[:-1])), g.shape[-1]), x_shape=g.shape)
+        x = reshape(x, shape=(int(np.prod(x.shape[:-1])), x.shape[-1]), x_shape=x.shape)
+    return matmul(_swap_last(g), x)
+
+
+linear = primitive("nn.functional.linear", lambda x, w: np.matmul(x, w.T),
+                   (lambda g, ans, x, w: matmul(g, w), _linear_dw), save_inputs=True,
+                   reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0")
+
+
+
 def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
     """Explicit letters for each operand and the output, with '...' spelled out."""
     spec = subscripts.replace(" ", "")

@@ -172,3 +172,26 @@ class TestLeafFlags:
         x.grad = cr.tensor([10.0, 20.0])
         (x * 2).sum().backward()
         np.testing.assert_array_equal(vals(x.grad), [12.0, 22.0])
+
+
+def test_a_linear_weight_gradient_becomes_grad_without_a_copy():
+    # F.linear's weight gradient is computed as g^T x, in the weight's own layout, and the leaf
+    # takes the array its rule made (PyTorch's AccumulateGrad steals it too): backward holds
+    # one weight-sized array, where a transposed gradient copied into .grad held two
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((32, 64)).astype(np.float32))
+    w = cr.tensor(rng.standard_normal((128, 64)).astype(np.float32), requires_grad=True)
+    loss = cr.nn.functional.linear(x, w).sum()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert w.grad.numpy().flags.c_contiguous
+    assert peak < 1.5 * w.detach().numpy().nbytes
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((32, 128), np.float32).T @ x.numpy(),
+                               rtol=1e-6)

@@ -233,3 +233,42 @@ def test_products_have_exact_second_derivatives_at_tiny_entries(f):
     cancels terms of size ans / x_i^2 (found by the random NumPy programs, through polyfit)."""
     check_grads(f, (np.array([1e-17, 1.2, 0.7]),), order=2)
     check_grads(f, (np.array([1e-3, 1.2, 0.7]),), order=2)
+
+
+def test_relu_drops_a_nan_or_infinite_gradient_where_the_input_is_not_positive():
+    # PyTorch's threshold_backward is where(x > 0, g, 0): 0, not nan, where g is nan or inf
+    # and x <= 0; the product g * [x > 0] would give nan there
+    x = cr.tensor([-1.0, 0.0, 2.0, -3.0, 4.0], requires_grad=True)
+    g = np.array([np.nan, np.inf, np.nan, -np.inf, 1.5])
+    cr.relu(x).backward(cr.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, np.nan, 0.0, 1.5])
+    # the same on an array of more than 4,096 elements (the backward walk's large path)
+    rng = np.random.default_rng(0)
+    big = cr.tensor(rng.standard_normal(5000).astype(np.float32), requires_grad=True)
+    seed = np.full(5000, np.nan, np.float32)
+    cr.relu(big).backward(cr.tensor(seed))
+    positive = big.detach().numpy() > 0
+    assert np.isnan(big.grad.numpy()[positive]).all()
+    assert (big.grad.numpy()[~positive] == 0).all()
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor([-1.0, 0.0, 2.0, -3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+def test_relu_second_order_and_forward_mode_through_its_derivative_rule():
+    rng = np.random.default_rng(1)
+    x = cr.tensor(rng.uniform(0.5, 2.0, 6) * rng.choice([-1.0, 1.0], 6), requires_grad=True)
+    v = cr.tensor(rng.standard_normal(6), requires_grad=True)
+    # d/dv <relu'(x) v, v> = 2 [x > 0] v; d/dx of it is 0 (piecewise constant)
+    (gx,) = cr.autograd.grad(cr.relu(x), x, v, create_graph=True)
+    np.testing.assert_array_equal(gx.detach().numpy(), np.where(x.detach().numpy() > 0,
+                                                                 v.detach().numpy(), 0.0))
+    dv, dx = cr.autograd.grad((gx * v).sum(), (v, x), allow_unused=True)
+    mask = x.detach().numpy() > 0
+    np.testing.assert_allclose(dv.numpy(), 2 * mask * v.detach().numpy())
+    assert dx is None or not dx.numpy().any()
+    # forward mode: the JVP of relu is [x > 0] t
+    t = rng.standard_normal(6)
+    _, tangent = cr.func.jvp(cr.relu, (x.detach(),), (cr.tensor(t),))
+    np.testing.assert_array_equal(tangent.numpy(), np.where(mask, t, 0.0))
