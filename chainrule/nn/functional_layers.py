@@ -102,7 +102,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         return x * keep.astype(x.dtype, copy=False)
     # the one-primitive map keeps a bool mask (1 byte an element), not the scaled float mask
     scale = x.dtype.type(dtype.type(1.0 / (1.0 - p)))  # (the value the float mask held)
-    return R.dropout(x, kept=np.asarray(draws >= p), scale=scale)
+    return R.dropout(x, np.asarray(draws >= p), scale=scale)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

@@ -119,7 +119,9 @@ relu = primitive("relu", lambda x: np.maximum(x, 0),
 # dropout's map of x: y = x * m * s, m the mask of kept entries (bool: one byte an element where
 # a float mask would take four or eight), s = 1 / (1 - p).  It is linear in x with a diagonal
 # Jacobian, so dy = the same map of dx and the VJP is the map of g itself (PyTorch's
-# grad * mask): the node keeps the mask and s, not x.
+# grad * mask).  The mask is an input the node saves (x is saved by reference only: the values
+# of a result that its own node already holds, or a leaf's), so that it is freed when the
+# backward pass has used it, and a second pass is refused, as PyTorch's saved mask is.
 def _dropout(x, kept, scale):
     # (x * m) * s: the values of x * (m * s) bit for bit (x * 1 = x; x * 0 stays +-0 or nan
     # after * s), in one pass with NumPy's cast of the mask where a masked write (where=)
@@ -139,8 +141,8 @@ def _dropout(x, kept, scale):
 
 
 dropout = primitive("nn.functional.dropout", _dropout,
-                    (lambda g, ans, x, kept, scale: dropout(g, kept=kept, scale=scale),),
-                    jvp="linear", grad_fn="MulBackward0")
+                    (lambda g, ans, x, kept, scale: dropout(g, kept, scale=scale), None),
+                    save_inputs=True, reads=((1,), ()), jvp="diagonal", grad_fn="MulBackward0")
 
 
 def _abs_slope(x):

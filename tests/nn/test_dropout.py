@@ -5,6 +5,7 @@ in dropped places (nan and inf give nan), ``inplace=True``, and what its node ke
 from __future__ import annotations
 
 import gc
+import sys
 import tracemalloc
 
 import numpy as np
@@ -72,8 +73,8 @@ def test_the_node_keeps_a_bool_mask_not_the_input():
     y = F.dropout(h, 0.2)
     assert y.grad_fn.name() == "MulBackward0"  # PyTorch's name on the CPU
     node = y._node
-    assert node.args is None and node.ans is None
-    assert node.params["kept"].dtype == np.bool_
+    assert node.ans is None and node.args[0] is h  # (h's values, no copy)
+    assert node.args[1].dtype == np.bool_
     # what the graph holds beyond h and y: the mask, 1 byte an element (not 4)
     gc.collect()
     tracemalloc.start()
@@ -111,3 +112,16 @@ def test_the_module_with_inplace():
     layer.eval()
     g = cr.ones(3)
     assert layer(g) is g and g.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_the_mask_is_freed_by_the_backward_pass_and_a_second_pass_refused():
+    """PyTorch saves dropout's mask for backward: freed once used (a step's peak memory), and
+    a second pass through the node is an error, not a silent reuse."""
+    x = cr.randn(64, 128, requires_grad=True)
+    y = F.dropout(x * 2, 0.2)
+    mask = y._node.args[1]
+    refs = sys.getrefcount(mask)
+    y.sum().backward()
+    assert sys.getrefcount(mask) < refs  # the node let go of it
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()

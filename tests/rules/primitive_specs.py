@@ -1011,7 +1011,7 @@ def _kept(shape):
 
 
 def _dropout_call(x):
-    return R.dropout(x, kept=_kept(tuple(x.shape)), scale=np.dtype(x.dtype).type(1.25))
+    return R.dropout(x, _kept(tuple(x.shape)), scale=np.dtype(x.dtype).type(1.25))
 
 
 SPECS.update({
