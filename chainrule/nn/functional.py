@@ -31,7 +31,7 @@ import numpy as np
 from chainrule import numpy_pad
 from chainrule import rules as R
 from chainrule.arguments import as_shape
-from chainrule.functions import log_softmax, relu, sigmoid, softmax, tanh, tensor_arg
+from chainrule.functions import log_softmax, sigmoid, softmax, tanh, tensor_arg
 from chainrule.nn.functional_attention import (
     multi_head_attention_forward,
     scaled_dot_product_attention,
@@ -54,6 +54,7 @@ from chainrule.nn.functional_layers import (
     linear,
     one_hot,
     prelu,
+    relu,
     silu,
     softplus,
 )

@@ -156,10 +156,29 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
     return out
 
 
+def _in_place(x: Tensor, name: str, function, inplace: bool) -> Tensor:
+    """``function(x)``, or with ``inplace`` written into ``x`` (which is returned), as
+    PyTorch's activations do (a leaf that requires grad refuses, as there)."""
+    if inplace:
+        return update(x, name, function)
+    return function(x)
+
+
+def relu(input, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``, as ``torch.nn.functional.relu``; ``inplace=True`` writes it into
+    ``input``.
+
+    >>> import chainrule as cr
+    >>> relu(cr.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return _in_place(tensor_arg(input), "relu_", fn.relu, inplace)
+
+
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    x = tensor_arg(input)
-    return fn.where(x > 0, x, x * negative_slope)
+    return _in_place(tensor_arg(input), "leaky_relu_",
+                     lambda x: fn.where(x > 0, x, x * negative_slope), inplace)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -169,8 +188,9 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> elu(cr.tensor([0.0, 1.0]))
     tensor([0., 1.])
     """
-    x = tensor_arg(input)
-    return fn.where(x > 0, x, fn.expm1(fn.clamp(x, max=0.0)) * alpha)
+    return _in_place(tensor_arg(input), "elu_",
+                     lambda x: fn.where(x > 0, x, fn.expm1(fn.clamp(x, max=0.0)) * alpha),
+                     inplace)
 
 
 def gelu(input, approximate: str = "none") -> Tensor:
@@ -197,8 +217,7 @@ def gelu(input, approximate: str = "none") -> Tensor:
 
 def silu(input, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (the swish)."""
-    x = tensor_arg(input)
-    return x * fn.sigmoid(x)
+    return _in_place(tensor_arg(input), "silu_", lambda x: x * fn.sigmoid(x), inplace)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule import nn
 from chainrule.testing import check_grads
 
 torch = pytest.importorskip("torch")
@@ -261,3 +262,28 @@ def test_bad_inputs_raise_the_same_types_in_torch():
 def test_mse_loss_warns_on_broadcasting_shapes():
     with pytest.warns(UserWarning, match="different to the input size"):
         F.mse_loss(cr.ones(3, 1), cr.ones(3))
+
+
+@pytest.mark.parametrize("name, kwargs, module", [
+    ("relu", {}, lambda: nn.ReLU(inplace=True)),
+    ("leaky_relu", {"negative_slope": 0.2}, lambda: nn.LeakyReLU(0.2, inplace=True)),
+    ("elu", {"alpha": 0.5}, lambda: nn.ELU(0.5, inplace=True)),
+    ("silu", {}, lambda: nn.SiLU(inplace=True)),
+])
+def test_inplace_activations_write_into_their_input_and_keep_the_gradient(name, kwargs, module):
+    """``inplace=True`` (PyTorch's) changes the input itself and returns it; the gradient is
+    the out-of-place one's; a leaf that requires grad refuses, as in PyTorch."""
+    function = getattr(F, name)
+    values = np.array([-2.0, -0.5, 0.5, 3.0])
+    base = cr.tensor(values, requires_grad=True)
+    expected = function(base * 1.5, **kwargs)
+    (want_grad,) = cr.autograd.grad(expected.sum(), base)
+    for apply in (lambda h: function(h, inplace=True, **kwargs), lambda h: module()(h)):
+        h = base * 1.5
+        out = apply(h)
+        assert out is h and h._version == 1
+        np.testing.assert_allclose(h.detach().numpy(), expected.detach().numpy())
+        (grad,) = cr.autograd.grad(h.sum(), base)
+        np.testing.assert_allclose(grad.numpy(), want_grad.numpy())
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        function(base, inplace=True, **kwargs)
