@@ -6,7 +6,8 @@ functions), ``reductions.py``, ``shape.py`` (shapes, indexing, joining), ``scans
 ``decompositions.py`` (Cholesky, eigh, SVD, QR), ``eig.py`` (general eigendecomposition),
 ``fft.py`` (discrete Fourier transforms), ``convolution.py`` (convolution, its transpose and its
 weight gradient), ``pooling.py`` (max and average pooling), ``losses.py``, ``recurrent.py``
-(the fused steps of the recurrent layers: an LSTM step, whole LSTM and GRU layers).
+(the fused steps of the recurrent layers: an LSTM step, a whole GRU layer), ``lstm_layer.py`` (a
+whole LSTM layer).
 ``table.py`` holds :func:`primitive` and the registry; this docstring is the manual.
 ``special.py`` (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
@@ -156,6 +157,7 @@ from chainrule.rules.linalg import (
     solve,
 )
 from chainrule.rules.losses import softmax_cross_entropy
+from chainrule.rules.lstm_layer import lstm_scan, lstm_scan_states
 from chainrule.rules.pooling import (
     avg_pool,
     avg_pool_backward,
@@ -169,8 +171,6 @@ from chainrule.rules.recurrent import (
     lstm_cell,
     lstm_gates,
     lstm_hidden,
-    lstm_scan,
-    lstm_scan_states,
 )
 from chainrule.rules.reductions import (
     amax,

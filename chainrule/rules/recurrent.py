@@ -1,6 +1,8 @@
 """Fused steps of the recurrent layers (``chainrule/nn/modules/rnn.py``): an LSTM step as three
-primitives, and a whole LSTM or GRU layer (one direction, every step) as one, ``lstm_scan``
-and ``gru_scan`` (each below, with its maths).
+primitives, and a whole GRU layer (one direction, every step) as one, ``gru_scan`` (each below,
+with its maths).  The whole LSTM layer, ``lstm_scan``, is in ``chainrule/rules/lstm_layer.py``
+(its gates stored gate-major); it shares the helpers of the section "What the whole-layer
+scans share" below.
 
 An LSTM step takes the block ``gates = x W_ih^T + b_ih + h W_hh^T + b_hh`` (``(..., 4H)``,
 PyTorch's gate order ``i, f, g, o``) and the cell state ``c``; ``σ`` is the sigmoid:
@@ -187,200 +189,11 @@ lstm_hidden = primitive(
 
 
 # --------------------------------------------------------------------------------------------
-# A whole LSTM layer (one direction): lstm_scan
-#
-# The step primitives above still record five operations per time step, and a backward pass
-# through them computes a product with W_hh^T per step for the weight's gradient.  An LSTM
-# layer without projections is therefore one primitive over the whole sequence:
-#
-#     y = lstm_scan(xp, w, b, h0, c0, reverse=False)
-#
-# with xp (L, N, 4H) the input projections x_t W_ih^T of every step, w = W_hh^T (H, 4H), b the
-# bias b_ih + b_hh (4H,) or None, h0, c0 (N, H) or None (zeros: the products with them are
-# left out).  The steps run t = 0 .. L-1 (L-1 .. 0 with ``reverse``): gates_t = xp_t + b +
-# h_prev w, then a_t = lstm_gates(gates_t), c_t = f c_prev + i g, h_t = o tanh(c_t).  y is
-# (L + 1, N, H): y[t] = h_t, and y[L] the cell state of the last step taken (c_n).
-#
-# The forward runs in NumPy with out= into arrays made once; the activations a_t, the cell
-# states and tanh(c_t) are computed once (``lstm_scan_states``) and handed to the primitive as
-# ``states``, as the decompositions hand over their ``factors`` (rules/decompositions.py), so
-# the backward pass reads them.  The backward pass through time (``_scan_grads``) is NumPy too,
-# with the gradient of w as one product over all steps, sum_t h_prev^T dgates_t, and of b as one
-# sum.  With create_graph=True (the rules get Tensors) the same derivatives are written with
-# the step primitives and recorded (``_scan_grads_recorded``); forward mode is a recurrence of
-# tangents written the same way (``_scan_jvp``).
-#
-# The rules of the five inputs share one pass through time: the rule is variadic and computes
-# every input's gradient when the first is asked, keeping them for the others (the engine asks
-# for each input's gradient in turn with the same g), as autograd.Function's rule does.
-
-
-class LstmStates:
-    """What a forward pass of ``lstm_scan`` leaves for its backward pass: ``y`` (its result),
-    the activations ``acts`` (L, N, 4H), the cell states ``cs`` and ``tanh_cs`` (L, N, H)."""
-
-    __slots__ = ("y", "acts", "cs", "tanh_cs")
-
-    def __init__(self, y, acts, cs, tanh_cs) -> None:
-        self.y, self.acts, self.cs, self.tanh_cs = y, acts, cs, tanh_cs
-
-
-def _scan_shapes(xp, w, b, h0, c0):
-    """``(L, N, H)``, after checking the shapes of ``lstm_scan``'s arguments."""
-    shapes = [np.shape(a) for a in (xp, w, b, h0, c0)]
-    if len(shapes[0]) != 3 or shapes[0][2] % 4:
-        raise ValueError(f"xp must be (L, N, 4H), got shape {shapes[0]}")
-    length, batch, size = shapes[0][0], shapes[0][1], shapes[0][2] // 4
-    expected = ((size, 4 * size), (4 * size,), (batch, size), (batch, size))
-    for name, shape, want, a in zip(("w", "b", "h0", "c0"), shapes[1:], expected,
-                                    (w, b, h0, c0)):
-        if (a is not None or name == "w") and shape != want:
-            raise ValueError(f"{name} must have shape {want} for xp of shape {shapes[0]}, got "
-                             f"{shape}")
-    return length, batch, size
+# What the whole-layer scans share (lstm_scan in chainrule/rules/lstm_layer.py, gru_scan below)
 
 
 def _order(length: int, reverse: bool):
     return range(length - 1, -1, -1) if reverse else range(length)
-
-
-def lstm_scan_states(xp, w, b=None, h0=None, c0=None, reverse: bool = False) -> LstmStates:
-    """The forward pass of ``lstm_scan`` on raw arrays, with what its backward pass reads."""
-    length, batch, size = _scan_shapes(xp, w, b, h0, c0)
-    dtype = np.result_type(*(a for a in (xp, w, b, h0, c0) if a is not None))
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float64)
-    acts = np.empty((length, batch, 4 * size), dtype)
-    y = np.empty((length + 1, batch, size), dtype)
-    cs = np.empty((length, batch, size), dtype)
-    tanh_cs = np.empty((length, batch, size), dtype)
-    # the row vectors repeated over the batch, once: NumPy's loops over two arrays of one
-    # shape run several times faster than over a row broadcast against a block
-    scale, shift = (np.broadcast_to(v, (batch, 4 * size)).copy()
-                    for v in _gate_scales(size, dtype))
-    if b is not None:
-        b = np.broadcast_to(b, (batch, 4 * size)).copy()
-    scratch = np.empty((batch, size), dtype)
-    # (a product with a transposed view, as W_hh^T is, takes OpenBLAS up to twice as long on
-    # these shapes as one with a C-contiguous copy, made once here)
-    w = np.ascontiguousarray(w)
-    h, c = h0, c0
-    for t in _order(length, reverse):
-        a = acts[t]
-        if h is None:
-            np.copyto(a, xp[t])
-        else:
-            np.matmul(h, w, out=a)
-            a += xp[t]
-        if b is not None:
-            a += b
-        # the activations, as _lstm_gates: tanh(s x) s + b
-        a *= scale
-        np.tanh(a, out=a)
-        a *= scale
-        a += shift
-        c_new = np.multiply(a[:, :size], a[:, 2 * size:3 * size], out=cs[t])  # i g
-        if c is not None:
-            c_new += np.multiply(a[:, size:2 * size], c, out=scratch)  # + f c
-        np.tanh(c_new, out=tanh_cs[t])
-        h = np.multiply(a[:, 3 * size:], tanh_cs[t], out=y[t])  # o tanh(c)
-        c = c_new
-    y[length] = c
-    return LstmStates(y, acts, cs, tanh_cs)
-
-
-def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
-               needs=None):
-    return (states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)).y
-
-
-def _scan_grads(g, xp, w, b, h0, c0, reverse, states):
-    """The gradients of (xp, w, b, h0, c0) from ``g`` (L + 1, N, H), in NumPy: backward
-    through time from the saved activations.  Per step, with dh the gradient of h_t (from y
-    and from the next step) and dc that of c_t:
-
-        dc += dh o (1 - tanh(c)^2)
-        d gates = (dc g, dc c_prev, dc i, dh tanh(c)) a'(gates)
-        dc_prev = dc f,  dh_prev = d gates w^T
-
-    with a'(gates) = (1 - a)(a + k) on the whole block (``_gates_slope``).  An operation on one
-    gate's columns costs NumPy a loop per row, one on the whole block one loop: so the four
-    products are written into their blocks and the slope is applied to the block at once.
-    """
-    length, batch, size = _scan_shapes(xp, w, b, h0, c0)
-    acts, cs, tanh_cs = states.acts, states.cs, states.tanh_cs
-    dtype = acts.dtype
-    d_gates = np.empty(acts.shape, dtype)
-    one = np.empty((batch, size), dtype)  # scratch
-    slope = np.empty((batch, 4 * size), dtype)
-    shifted = np.empty((batch, 4 * size), dtype)
-    k = np.broadcast_to(_tanh_block(size, dtype), (batch, 4 * size)).copy()  # (as the forward's)
-    dc = np.array(g[length], dtype=dtype)  # the gradient of c_n
-    dh = None
-    w_t = np.ascontiguousarray(w.T)  # (no copy for the layers' w, a transposed view)
-    order = list(_order(length, reverse))
-    for n in range(length - 1, -1, -1):
-        t = order[n]
-        prev = order[n - 1] if n else None  # the step before t (None: the initial state)
-        a, tc, d = acts[t], tanh_cs[t], d_gates[t]
-        if dh is None:
-            dh = np.array(g[t], dtype=dtype)
-        else:
-            dh += g[t]
-        # dc += dh o (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=one)
-        np.subtract(1, one, out=one)
-        one *= a[:, 3 * size:]
-        one *= dh
-        dc += one
-        # the gradient of the activations, block by block
-        np.multiply(dc, a[:, 2 * size:3 * size], out=d[:, :size])
-        c_prev = cs[prev] if prev is not None else c0
-        if c_prev is None:
-            d[:, size:2 * size] = 0
-        else:
-            np.multiply(dc, c_prev, out=d[:, size:2 * size])
-        np.multiply(dc, a[:, :size], out=d[:, 2 * size:3 * size])
-        np.multiply(dh, tc, out=d[:, 3 * size:])
-        # times the slope of the activations
-        np.subtract(1, a, out=slope)
-        np.add(a, k, out=shifted)
-        slope *= shifted
-        d *= slope
-        dc *= a[:, size:2 * size]
-        h_prev = states.y[prev] if prev is not None else h0
-        dh = None if h_prev is None else np.matmul(d, w_t)
-    # d w = sum_t h_prev^T d gates_t: the steps with a previous step as one product
-    hs = states.y[:length]
-    if length == 1:
-        dw = None
-    elif reverse:
-        dw = hs[1:].reshape(-1, size).T @ d_gates[:-1].reshape(-1, 4 * size)
-    else:
-        dw = hs[:-1].reshape(-1, size).T @ d_gates[1:].reshape(-1, 4 * size)
-    if h0 is not None:
-        first = d_gates[order[0]]
-        dw = h0.T @ first if dw is None else np.add(dw, h0.T @ first, out=dw)
-    db = None if b is None else np.add.reduce(d_gates.reshape(-1, 4 * size), axis=0)
-    return d_gates, dw, db, dh, (None if c0 is None else dc)
-
-
-def _scan_steps(xp, w, b, h0, c0, reverse):
-    """The forward pass written with the step primitives (recorded on Tensors): per step taken,
-    ``(t, a, c_prev, c, h_prev)``."""
-    steps = []
-    h, c = h0, c0
-    for t in _order(np.shape(raw(xp))[0], reverse):
-        gates = getitem(xp, index=t, x_shape=np.shape(raw(xp)))
-        if b is not None:
-            gates = gates + b
-        if h is not None:
-            gates = gates + matmul(h, w)
-        a = lstm_gates(gates)
-        c_new = lstm_cell(a, 0.0 if c is None else c)
-        steps.append((t, a, c, c_new, h))
-        h, c = lstm_hidden(a, c_new), c_new
-    return steps
 
 
 def _stacked(parts, shape):
@@ -389,36 +202,6 @@ def _stacked(parts, shape):
     zeros = np.zeros(shape, raw(like).dtype)
     rows = [reshape(zeros if p is None else p, shape=(1, *shape), x_shape=shape) for p in parts]
     return cat(*rows, axis=0, sizes=(1,) * len(rows))
-
-
-def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
-    """``_scan_grads`` written with the primitives (on Tensors it is recorded: higher
-    derivatives), from the forward pass recomputed with the step primitives."""
-    length = np.shape(raw(xp))[0]
-    steps = _scan_steps(xp, w, b, h0, c0, reverse)
-    d_gates = [None] * length
-    dw = dh = None
-    dc = getitem(g, index=length, x_shape=np.shape(raw(g)))
-    for t, a, c_prev, c, h_prev in reversed(steps):
-        g_t = getitem(g, index=t, x_shape=np.shape(raw(g)))
-        dh = g_t if dh is None else dh + g_t
-        # through h = lstm_hidden(a, c) and c = lstm_cell(a, c_prev), with their rules
-        tc = tanh(c)
-        dc = dc + tanh_backward(dh * _block(a, 3), tc)
-        d_a = _joined((dc * _block(a, 2), None if c_prev is None else dc * c_prev,
-                       dc * _block(a, 0), dh * tc), dh)
-        d = d_a * _gates_slope(a, None)
-        d_gates[t] = d
-        dc = dc * _block(a, 1)
-        if h_prev is None:
-            dh = None
-            continue
-        dh = matmul(d, transpose(w, axes=(1, 0)))
-        term = matmul(transpose(h_prev, axes=(1, 0)), d)
-        dw = term if dw is None else dw + term
-    d_xp = _stacked(d_gates, np.shape(raw(d_gates[0])))
-    # (b's gradient: d_xp, which the engine sums to b's shape)
-    return d_xp, dw, (None if b is None else d_xp), dh, (None if c0 is None else dc)
 
 
 # the gradients of the latest scan node asked, for its other inputs: dropped when the last
@@ -444,47 +227,6 @@ def _shared(i, g, ans, compute, needs=None):
 
 def _on_tensors(*values) -> bool:
     return any(isinstance(a, TensorBase) for a in values)
-
-
-def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
-              needs=None):
-    def compute():
-        if _on_tensors(g, xp, w, b, h0, c0):
-            return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
-        saved = states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)
-        return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
-    return _shared(i, g, ans, compute, needs)
-
-
-def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
-              needs=None):
-    # per step: d gates = dxp_t + db + dh_prev w + h_prev dw, d a = d gates a'(gates), then
-    # the step primitives' forward rules for dc and dh
-    dxp, dw, db, dh, dc = ts
-    length, batch, size = _scan_shapes(raw(xp), raw(w), raw(b), raw(h0), raw(c0))
-    outs = [None] * length
-    for t, a, c_prev, c, h_prev in _scan_steps(xp, w, b, h0, c0, reverse):
-        terms = [] if dxp is None else [getitem(dxp, index=t, x_shape=np.shape(raw(dxp)))]
-        if db is not None:
-            terms.append(db)
-        if dh is not None:
-            terms.append(matmul(dh, w))
-        if dw is not None and h_prev is not None:
-            terms.append(matmul(h_prev, dw))
-        d_a = None
-        if terms:
-            d_gates = terms[0]
-            for term in terms[1:]:
-                d_gates = d_gates + term
-            d_a = d_gates * _gates_slope(a, None)
-        dc = _lstm_cell_jvp((d_a, dc), c, a, 0.0 if c_prev is None else c_prev)
-        dh = outs[t] = None if d_a is None and dc is None else _lstm_hidden_jvp((d_a, dc), None,
-                                                                               a, c)
-    return _stacked([*outs, dc], (batch, size))
-
-
-lstm_scan = primitive("lstm_scan", _lstm_scan, _scan_vjp, save_inputs=True, save_ans=True,
-                      jvp=_scan_jvp, grad_fn="LstmScanBackward0")
 
 
 # --------------------------------------------------------------------------------------------

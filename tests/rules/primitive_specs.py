@@ -1040,10 +1040,12 @@ def _np_lstm_gates(x):
 
 
 def _np_lstm_scan(xp, w, b, h0, c0, reverse):
-    """The LSTM recurrence written out: y[t] = h_t, y[L] = the last cell state."""
-    h, c, hs = h0, c0, [None] * len(xp)
-    for t in (reversed(range(len(xp))) if reverse else range(len(xp))):
-        i, f, g, o = _np_blocks(_np_lstm_gates(xp[t] + b + h @ w))
+    """The LSTM recurrence written out: y[t] = h_t, y[L] = the last cell state, from the
+    gate-major inputs xp (4, L, N, H), w = W_hh as (4, H, H), b (4, H)."""
+    h, c, hs = h0, c0, [None] * xp.shape[1]
+    for t in (reversed(range(xp.shape[1])) if reverse else range(xp.shape[1])):
+        i, f, g, o = (_np_sigmoid(xp[k, t] + b[k] + h @ w[k].T) if k != 2
+                      else np.tanh(xp[k, t] + b[k] + h @ w[k].T) for k in range(4))
         c = f * c + i * g
         h = hs[t] = o * np.tanh(c)
     return np.stack([*hs, c])
@@ -1060,9 +1062,9 @@ def _np_gru_scan(xp, w, b_ih, b_hh, h0, reverse):
     return np.stack(hs)
 
 
-# xp's shape -> whether the steps run backwards; (2, 1, 12): one sample, hidden size 3 (and
-# 4 for the GRU's (2, 1, 12))
-LSTM_SCANS = {(3, 2, 8): False, (2, 1, 12): True}
+# xp's shape -> whether the steps run backwards; the LSTM's xp is gate-major (4, L, N, H):
+# (4, 2, 1, 3) is one sample, hidden size 3; the GRU's (2, 1, 12) hidden size 4
+LSTM_SCANS = {(4, 3, 2, 2): False, (4, 2, 1, 3): True}
 GRU_SCANS = {(3, 2, 9): False, (2, 1, 12): True}
 LSTM_STEP_SHAPES = [((2, 8), (2, 2)), ((2, 8), (2,)), ((3, 4), (2, 3, 1))]
 
@@ -1076,8 +1078,8 @@ SPECS.update({
         lambda xp, w, b, h0, c0: R.lstm_scan(xp, w, b, h0, c0,
                                              reverse=LSTM_SCANS[tuple(xp.shape)]),
         lambda xp, w, b, h0, c0: _np_lstm_scan(xp, w, b, h0, c0, LSTM_SCANS[xp.shape]),
-        [((3, 2, 8), (2, 8), (8,), (2, 2), (2, 2)),
-         ((2, 1, 12), (3, 12), (12,), (1, 3), (1, 3))],
+        [((4, 3, 2, 2), (4, 2, 2), (4, 2), (2, 2), (2, 2)),
+         ((4, 2, 1, 3), (4, 3, 3), (4, 3), (1, 3), (1, 3))],
         (real, small, small, real, real)),
     "gru_scan": Spec(
         lambda xp, w, b_ih, b_hh, h0: R.gru_scan(xp, w, b_ih, b_hh, h0,

@@ -1,4 +1,5 @@
-"""The fused recurrent primitives (``chainrule/rules/recurrent.py``) beyond their table entries:
+"""The fused recurrent primitives (``chainrule/rules/recurrent.py``, ``lstm_layer.py``) beyond their
+table entries:
 ``lstm_scan`` against the step primitives it replaces, with and without initial states, in
 both directions, to second order and in forward mode; its shared backward pass (one pass
 through time for all five inputs) when only some inputs are asked for, or a graph is walked
@@ -13,14 +14,15 @@ import chainrule as cr
 from chainrule import nn
 from chainrule import rules as R
 from chainrule.autograd import gradcheck, gradgradcheck
-from chainrule.rules import recurrent
+from chainrule.rules import lstm_layer, recurrent
 
 L, N, H = 3, 2, 3
 
 
 def _inputs(seed: int, states: bool = True, dtype=np.float64):
     rng = np.random.default_rng(seed)
-    shapes = [(L, N, 4 * H), (H, 4 * H), (4 * H,)] + ([(N, H), (N, H)] if states else [])
+    # lstm_scan's gate-major layout: xp (4, L, N, H), w (4, H, H), b (4, H)
+    shapes = [(4, L, N, H), (4, H, H), (4, H)] + ([(N, H), (N, H)] if states else [])
     scales = [1.0, 0.5, 0.5, 1.0, 1.0]
     return [cr.tensor((rng.standard_normal(s) * k).astype(dtype), requires_grad=True)
             for s, k in zip(shapes, scales)]
@@ -34,9 +36,11 @@ def _scan(reverse: bool, states: bool):
 
 
 def _by_steps(reverse: bool, states: bool):
-    """The same function from the step primitives (the layers' path with projections)."""
+    """The same function from the step primitives (the layers' path with projections), on
+    the inputs brought to their layout."""
     def f(xp, w, b, h0=None, c0=None):
-        steps = recurrent._scan_steps(xp, w, b, h0, c0, reverse)
+        inputs = lstm_layer._rows_layout(xp, w, b, (L, N, H))
+        steps = lstm_layer._scan_steps(*inputs, h0, c0, reverse)
         hs = {t: R.lstm_hidden(a, c) for t, a, _, c, _ in steps}
         rows = [hs[t] for t in range(L)] + [steps[-1][3]]
         return cr.stack(rows)
@@ -70,8 +74,8 @@ def test_scan_derivatives_match_finite_differences(reverse, states):
 
 def test_one_step_without_states_gives_w_no_gradient():
     # h0 = 0 is left out, so w multiplies nothing (as the layers document)
-    xp, w, b = (t[:1] if t.ndim == 3 else t for t in _inputs(4, states=False))
-    xp = xp.detach().requires_grad_()
+    xp, w, b = _inputs(4, states=False)
+    xp = xp[:, :1].detach().requires_grad_()
     y = R.lstm_scan(xp, w, b, None, None)
     gx, gw = cr.autograd.grad(y.sum(), [xp, w], allow_unused=True)
     assert gx is not None and gw is None
@@ -107,8 +111,8 @@ def test_scan_keeps_float32():
 def test_scan_rejects_shapes_that_do_not_fit():
     xp, w, b, h0, c0 = _inputs(8)
     with pytest.raises(ValueError, match="w must have shape"):
-        R.lstm_scan(xp, w[:, :4], b, h0, c0)
-    with pytest.raises(ValueError, match=r"xp must be \(L, N, 4H\)"):
+        R.lstm_scan(xp, w[:, :, :2], b, h0, c0)
+    with pytest.raises(ValueError, match=r"xp must be \(4, L, N, H\)"):
         R.lstm_scan(xp[0], w, b, h0, c0)
 
 

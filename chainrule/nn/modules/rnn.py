@@ -6,12 +6,13 @@ from chainrule's generator) and the shapes of inputs, states and results.
 ``PackedSequence`` inputs are not supported: pad the sequences and pass a tensor.
 
 The layers are composed from chainrule's operations (``matmul``, ``sigmoid``, ``tanh``,
-slicing, ``cat``, and the fused primitives of ``chainrule/rules/recurrent.py``), so
-``create_graph=True`` and forward mode work through them.  Each layer projects the inputs of
-all time steps with one matrix product before its loop (both biases folded into it where the
-maths allows), so that a time step records one product with the hidden state and its gates;
-the hidden states of the sequence are kept as ``(L * N, H)`` rows, which is also the next
-layer's input, and reshaped to ``(L, N, H)`` once at the end.  LSTM layers without
+slicing, ``cat``, and the fused primitives of ``chainrule/rules/recurrent.py`` and
+``lstm_layer.py``), so ``create_graph=True`` and forward mode work through them.  Each layer
+projects the inputs of all time steps with one matrix product before its loop (both biases
+folded into it where the maths allows; for ``lstm_scan``, a batched product gate by gate, in
+its gate-major layout), so that a time step records one product with the hidden state and its
+gates; the hidden states of the sequence are kept as ``(L * N, H)`` rows, which is also the
+next layer's input, and reshaped to ``(L, N, H)`` once at the end.  LSTM layers without
 projections and GRU layers record no steps at all: each layer and direction is one
 ``lstm_scan`` or ``gru_scan``, which runs the steps (and, backward, the pass through time) in
 NumPy, with the biases added in its steps.  Where no initial state is given, the first step
@@ -278,16 +279,16 @@ class RNNBase(Module):
                 b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
                 b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
                 w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
-                # the input projections of every time step, one product; the recurrent bias
-                # joins them except in the GRU, where r multiplies W_hn h + b_hn
-                gates = R.matmul(x, R.transpose(w_ih, axes=(1, 0)))
                 if self.mode in ("LSTM", "GRU") and w_hr is None:
-                    h, c, hs = self._scan(gates, h, c, b_ih, b_hh, suffix, length, batch,
+                    h, c, hs = self._scan(x, w_ih, h, c, b_ih, b_hh, suffix, length, batch,
                                           direction)
                     finals_h.append(h)
                     finals_c.append(c)
                     outputs.append(hs)
                     continue
+                # the input projections of every time step, one product; the recurrent bias
+                # joins them except in the GRU, where r multiplies W_hn h + b_hn
+                gates = R.matmul(x, R.transpose(w_ih, axes=(1, 0)))
                 if b_ih is not None:
                     bias = b_ih if self.mode == "GRU" else R.add(b_ih, b_hh)
                     gates = R.add(gates, bias)
@@ -312,20 +313,33 @@ class RNNBase(Module):
         c_n = fn.stack(finals_c) if self.mode == "LSTM" else None
         return output, h_n, c_n
 
-    def _scan(self, gates, h, c, b_ih, b_hh, suffix, length, batch, reverse):
-        """One LSTM or GRU layer and direction as one primitive (``lstm_scan``, ``gru_scan``,
-        in ``chainrule/rules/recurrent.py``): ``(h_n, c_n, outputs as (L * N, H) rows)``
+    def _scan(self, x, w_ih, h, c, b_ih, b_hh, suffix, length, batch, reverse):
+        """One LSTM or GRU layer and direction as one primitive (``lstm_scan`` in
+        ``chainrule/rules/lstm_layer.py``, ``gru_scan`` in ``chainrule/rules/recurrent.py``) on
+        the input rows ``x`` (L * N, H_in): ``(h_n, c_n, outputs as (L * N, H) rows)``
         (``c_n`` None for the GRU).  The biases are added inside its steps, never to the whole
         block of projections (a new array of L * N rows: its first writes cost more than the
         additions)."""
-        w_hh = R.transpose(getattr(self, "weight_hh" + suffix), axes=(1, 0))
-        xp = R.reshape(gates, shape=(length, batch, gates.shape[1]), x_shape=gates.shape)
+        w_hh = getattr(self, "weight_hh" + suffix)
+        size = self.hidden_size
         reverse = bool(reverse)
         if self.mode == "LSTM":
-            args = (xp, w_hh, None if b_ih is None else R.add(b_ih, b_hh), h, c)
+            # lstm_scan's gate-major layout: the projections x W_ih[k]^T of each gate k (the
+            # rows kH .. (k+1)H - 1 of W_ih) as one batched product, (4, L * N, H), and W_hh
+            # and the bias cut into their four gates' blocks (reshapes, no copies)
+            w_gates = R.reshape(w_ih, shape=(4, size, w_ih.shape[1]), x_shape=w_ih.shape)
+            xp = R.matmul(x, R.transpose(w_gates, axes=(0, 2, 1)))
+            xp = R.reshape(xp, shape=(4, length, batch, size), x_shape=xp.shape)
+            w = R.reshape(w_hh, shape=(4, size, size), x_shape=w_hh.shape)
+            b = None if b_ih is None else R.reshape(R.add(b_ih, b_hh), shape=(4, size),
+                                                    x_shape=b_ih.shape)
+            args = (xp, w, b, h, c)
             scan, states = R.lstm_scan, R.lstm_scan_states
         else:
-            args, scan, states = (xp, w_hh, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
+            gates = R.matmul(x, R.transpose(w_ih, axes=(1, 0)))
+            xp = R.reshape(gates, shape=(length, batch, gates.shape[1]), x_shape=gates.shape)
+            w = R.transpose(w_hh, axes=(1, 0))
+            args, scan, states = (xp, w, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
         # the forward pass in NumPy, once: the primitive returns its result, and its backward
         # pass reads the activations saved with it
         saved = states(*(None if a is None else a._data for a in args), reverse=reverse)
