@@ -54,6 +54,7 @@ from chainrule.creation import (
 )
 from chainrule.devices import device
 from chainrule.engine import is_grad_enabled
+from chainrule.func import vmap
 from chainrule.functions import (
     abs,
     acos,

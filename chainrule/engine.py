@@ -29,8 +29,7 @@ import threading
 import weakref
 from collections.abc import Callable
 
-import numpy as np
-
+from chainrule.errors import named_error
 from chainrule.forward import JVP_KINDS, push_tangents
 from chainrule.tensor_base import TensorBase, _new, inplace_count, new_tensor
 from chainrule.versions import mark_view, saved_versions, share_storage
@@ -172,10 +171,18 @@ class AccumulateGrad:
 # --------------------------------------------------------------------------------------------
 # Primitives and recording
 
+batching: list = [None]
+"""While a vmap is open (in any thread): the function every primitive call goes to first,
+``chainrule.batching.dispatch`` (it answers ``NotImplemented`` for a call with no batched
+argument).  ``vmap`` sets it when it opens its first level and clears it when the last closes:
+without a vmap, a call pays one test."""
+
+
 class Primitive:
     """A differentiable operation: a NumPy forward and one VJP rule per input (one rule for all
     inputs when it is variadic), and how forward mode treats it (``jvp``: one of
-    :data:`~chainrule.forward.JVP_KINDS`, or a rule ``jvp(tangents, ans, *inputs, **params)``).
+    :data:`~chainrule.forward.JVP_KINDS`, or a rule ``jvp(tangents, ans, *inputs, **params)``)
+    and how vmap batches it (``batch``: a kind of ``chainrule.batching``, a rule, or None).
 
     Calling it with at least one tensor argument returns a tensor of the first one's class and,
     when grad mode is on and an input requires grad, records a :class:`Node`.  Calling it with
@@ -186,10 +193,10 @@ class Primitive:
     """
 
     __slots__ = ("name", "node_name", "symbol", "impl", "vjp", "jvp", "save_inputs", "save_ans",
-                 "view", "variadic", "reads")
+                 "view", "variadic", "reads", "batch")
 
     def __init__(self, name, impl, vjp, *, save_inputs, save_ans, view, variadic, jvp,
-                 reads=None, node_name=None, symbol=None):
+                 reads=None, node_name=None, symbol=None, batch=None):
         if not (callable(jvp) or jvp in JVP_KINDS):
             raise ValueError(f"primitive {name!r}: jvp must be one of {JVP_KINDS} or a function")
         self.name = name
@@ -203,11 +210,16 @@ class Primitive:
         self.view = view
         self.variadic = variadic
         self.reads = reads  # per input's rule: the inputs whose values it reads (None: all)
+        self.batch = batch  # vmap: a batching kind or rule (see chainrule/batching.py)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
     def __call__(self, *args, **params):
+        if batching[0] is not None:  # a vmap is open: a batched call goes to its rule
+            out = batching[0](self, args, params)
+            if out is not NotImplemented:
+                return out
         # One and two arguments that are tensors without views or tangents, or constants, are
         # written out: this is the cost of every recorded operation (and one or two raw arrays
         # go straight to NumPy).  Anything else (other arities, views, forward mode) takes
@@ -246,7 +258,7 @@ class Primitive:
             try:
                 ans = self.impl(raw_a, raw_b, **params)
             except (ValueError, TypeError, IndexError) as err:
-                raise _named_error(self, err, (raw_a, raw_b)) from None
+                raise named_error(self, err, (raw_a, raw_b)) from None
         elif n == 1:
             a = args[0]
             if not isinstance(a, TensorBase):
@@ -259,7 +271,7 @@ class Primitive:
             try:
                 ans = self.impl(a._data, **params)
             except (ValueError, TypeError, IndexError) as err:
-                raise _named_error(self, err, (a._data,)) from None
+                raise named_error(self, err, (a._data,)) from None
             cls = a._result_class
         else:
             return self._call_general(args, params)
@@ -324,7 +336,7 @@ class Primitive:
         try:
             ans = self.impl(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
-            raise _named_error(self, err, raw) from None
+            raise named_error(self, err, raw) from None
         node = None
         if recording and grad_mode.enabled:
             ans_counter = [0] if self.save_ans else None
@@ -342,16 +354,6 @@ class Primitive:
             if node is not None and self.save_ans and out._tangents is not None:
                 node._extras().ans_tangents = out._tangents
         return out
-
-
-def _named_error(prim, err, raw_args) -> Exception:
-    """NumPy's error, as the built-in type (NumPy's subclasses, e.g. AxisError, take other
-    arguments), naming the function the user called and the shapes it was given."""
-    kind = next(k for k in (IndexError, ValueError, TypeError) if isinstance(err, k))
-    called = f"chainrule.{prim.name}" + (f" ({prim.symbol})" if prim.symbol else "")
-    shapes = [str(np.shape(a)) for a in raw_args if isinstance(a, (np.ndarray, np.generic))]
-    given = f" (given shapes {', '.join(shapes)})" if shapes and kind is not TypeError else ""
-    return kind(f"{called}: {err}{given}")
 
 
 def refresh_if_stale(tensor) -> None:

@@ -535,7 +535,9 @@ def _passing_through(prefix: str = "") -> dict:
 
 def _detached(value):
     if isinstance(value, _TensorBase):
-        return _np.asarray(value._data)
+        # a batched value of vmap has its per-example shape and dtype only (np.shape, np.ndim
+        # read them; anything that reads values raises vmap's control-flow error)
+        return value._data if value._batched else _np.asarray(value._data)
     if isinstance(value, (list, tuple)):
         return type(value)(_detached(v) for v in value)
     return value

@@ -18,6 +18,8 @@ Fields
 ``_view_steps``    (views only) how it was made from ``_base``: ``((primitive, params), ...)``
 ``_hooks``         a leaf's gradient hooks, or None
 ``_tangents``      None, or ``{level: tangent}`` in forward mode (see ``forward.py``)
+
+and one class attribute, ``_batched``: whether the tensor is a batched value of vmap.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class TensorBase:
     # PyTorch); set for every subclass by __init_subclass__ (TensorBase itself is never an
     # operand)
     _result_class: type
+    # True on vmap's BatchedTensor (chainrule/batching.py), whose ``_data`` holds only the
+    # per-example shape and dtype and whose values are elsewhere
+    _batched = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -62,8 +62,18 @@ declares one primitive:
 
   Anything else gives a function ``jvp(ts, ans, x, y, ..., **params)`` of the tangents ``ts``
   (``None`` for an input without one).
-* Batching (vmap, to come) will be declared in the same call, as a kind where one fits
-  (elementwise, reduction over axes, linear in a leading stack) or a rule, as ``jvp`` is.
+* ``batch`` says how ``vmap`` batches the primitive (``chainrule/batching.py`` derives the
+  rule from a kind, as forward mode does from ``jvp``'s):
+
+  ``"elementwise"``  broadcasting: the batch axis is aligned and NumPy does the rest;
+  ``"reduction"``    params ``axis`` and ``x_shape``: the axes shift past the batch;
+  ``"axis"``         a shape-preserving op along ``axis`` (softmax, cumsum, flip): shifted;
+  ``"shape"``        params ``shape``/``x_shape`` gain the batch, ``axes`` shift, ``reps`` a 1.
+
+  Anything else gives a rule ``rule(prim, values, batched, size, **params)`` (``matmul``,
+  ``getitem``): the values unwrapped, batch at axis 0, one flag per value saying whether it is
+  batched; it returns the batched result, batch at axis 0.  ``batch`` is optional while vmap
+  grows (``tests/rules/test_batching.py`` lists the primitives without one).
 
 Every primitive must have an entry in ``tests/rules/primitive_specs.py``; the suite fails
 otherwise.

@@ -23,34 +23,34 @@ def _zero_rule(g, ans, x, **params):
 # One input
 
 neg = primitive("neg", operator.neg, (lambda g, ans, x: -g,), jvp="linear",
-                grad_fn="NegBackward0", symbol="-x")
+                grad_fn="NegBackward0", symbol="-x", batch="elementwise")
 # d exp(x) = exp(x) dx
 exp = primitive("exp", np.exp, (derivative(lambda ans, x: ans),), save_ans=True,
-                jvp="diagonal", grad_fn="ExpBackward0")
+                jvp="diagonal", grad_fn="ExpBackward0", batch="elementwise")
 # d log(x) = dx / x
 log = primitive("log", np.log, (lambda g, ans, x: g / x,), save_inputs=True, jvp="diagonal",
-                grad_fn="LogBackward0")
+                grad_fn="LogBackward0", batch="elementwise")
 # d log(1 + x) = dx / (1 + x)
 log1p = primitive("log1p", np.log1p, (lambda g, ans, x: g / (x + 1),), save_inputs=True,
-                  jvp="diagonal", grad_fn="Log1PBackward0")
+                  jvp="diagonal", grad_fn="Log1PBackward0", batch="elementwise")
 # d (exp(x) - 1) = exp(x) dx
 expm1 = primitive("expm1", np.expm1, (derivative(lambda ans, x: ans + 1),), save_ans=True,
-                  jvp="diagonal", grad_fn="Expm1Backward0")
+                  jvp="diagonal", grad_fn="Expm1Backward0", batch="elementwise")
 # d sqrt(x) = dx / (2 sqrt(x))   (inf at 0, as PyTorch)
 sqrt = primitive("sqrt", np.sqrt, (lambda g, ans, x: g / (ans * 2),), save_ans=True,
-                 jvp="diagonal", grad_fn="SqrtBackward0")
+                 jvp="diagonal", grad_fn="SqrtBackward0", batch="elementwise")
 # d x^2 = 2x dx
 square = primitive("square", np.square, (derivative(lambda ans, x: x * 2),),
-                   save_inputs=True, jvp="diagonal", grad_fn="SquareBackward0")
+                   save_inputs=True, jvp="diagonal", grad_fn="SquareBackward0", batch="elementwise")
 # d cos(x) = -sin(x) dx
 cos = primitive("cos", np.cos, (derivative(lambda ans, x: -sin(x)),),
-                save_inputs=True, jvp="diagonal", grad_fn="CosBackward0")
+                save_inputs=True, jvp="diagonal", grad_fn="CosBackward0", batch="elementwise")
 # d sin(x) = cos(x) dx
 sin = primitive("sin", np.sin, (derivative(cos),), save_inputs=True, jvp="diagonal",
-                grad_fn="SinBackward0")
+                grad_fn="SinBackward0", batch="elementwise")
 # d tan(x) = (1 + tan(x)^2) dx
 tan = primitive("tan", np.tan, (derivative(lambda ans, x: ans * ans + 1),), save_ans=True,
-                jvp="diagonal", grad_fn="TanBackward0")
+                jvp="diagonal", grad_fn="TanBackward0", batch="elementwise")
 # d tanh(x) = (1 - tanh(x)^2) dx, with y = tanh(x): one primitive, tanh_backward(g, y), so that
 # higher derivatives and forward-mode tangents (this rule applied to a tangent) record one
 # operation where g * (1 - y * y) would record three.
@@ -59,9 +59,9 @@ tanh_backward = primitive(
     # d/dg = 1 - y^2, d/dy = -2 g y
     (lambda h, ans, g, y: tanh_backward(h, y), lambda h, ans, g, y: h * g * y * -2),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="TanhBackwardBackward0",
-                          promote=True)
+                          promote=True, batch="elementwise")
 tanh = primitive("tanh", np.tanh, (lambda g, ans, x: tanh_backward(g, ans),), save_ans=True,
-                 jvp="diagonal", grad_fn="TanhBackward0")
+                 jvp="diagonal", grad_fn="TanhBackward0", batch="elementwise")
 
 
 def _sigmoid(x):
@@ -84,9 +84,10 @@ sigmoid_backward = primitive(
     # d/dg = y (1 - y), d/dy = g (1 - 2 y)
     (lambda h, ans, g, y: sigmoid_backward(h, y), lambda h, ans, g, y: h * g * (1 - y * 2)),
     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal", grad_fn="SigmoidBackwardBackward0",
-                             promote=True)
+                             promote=True, batch="elementwise")
 sigmoid = primitive("sigmoid", _sigmoid, (lambda g, ans, x: sigmoid_backward(g, ans),),
-                    save_ans=True, jvp="diagonal", grad_fn="SigmoidBackward0", promote=True)
+                    save_ans=True, jvp="diagonal", grad_fn="SigmoidBackward0", promote=True,
+                    batch="elementwise")
 def _threshold_backward(g, x, threshold):
     # g where x > threshold, else 0 (also where g is nan or infinite: PyTorch's
     # threshold_backward, where(x > threshold, g, 0)).  Computed as g * [x > threshold], with
@@ -109,11 +110,11 @@ threshold_backward = primitive(
     (lambda h, ans, g, x, threshold: threshold_backward(h, x, threshold=threshold),
      lambda h, ans, g, x, threshold: _zero_rule(h, ans, x)),
     save_inputs=True, reads=((1,), ()), jvp="diagonal", grad_fn="ThresholdBackwardBackward0",
-    promote=True)
+    promote=True, batch="elementwise")
 # d relu(x) = [x > 0] dx   (0 at 0, and 0 where g is nan or infinite and x <= 0, as PyTorch)
 relu = primitive("relu", lambda x: np.maximum(x, 0),
                  (lambda g, ans, x: threshold_backward(g, ans, threshold=0),), save_ans=True,
-                 jvp="diagonal", grad_fn="ReluBackward0", promote=True)
+                 jvp="diagonal", grad_fn="ReluBackward0", promote=True, batch="elementwise")
 
 
 # dropout's map of x: y = x * m * s, m the mask of kept entries (bool: one byte an element where
@@ -163,7 +164,8 @@ def _real_valued_jvp(slope):
 
 
 abs = primitive("abs", np.abs, (lambda g, ans, x: g * _abs_slope(x),), save_inputs=True,
-                jvp=_real_valued_jvp(_abs_slope), grad_fn="AbsBackward0")  # noqa: A001
+                jvp=_real_valued_jvp(_abs_slope), grad_fn="AbsBackward0",
+                batch="elementwise")  # noqa: A001
 
 
 def _unit_and_size(x):
@@ -191,34 +193,37 @@ def _sign_jvp(ts, ans, x):
 
 
 sign = primitive("sign", np.sign, (_sign_vjp,), save_inputs=True, jvp=_sign_jvp,
-                 grad_fn="SignBackward0")
-floor = primitive("floor", np.floor, (_zero_rule,), jvp="diagonal", grad_fn="FloorBackward0")
-ceil = primitive("ceil", np.ceil, (_zero_rule,), jvp="diagonal", grad_fn="CeilBackward0")
+                 grad_fn="SignBackward0", batch="elementwise")
+floor = primitive("floor", np.floor, (_zero_rule,), jvp="diagonal", grad_fn="FloorBackward0",
+                  batch="elementwise")
+ceil = primitive("ceil", np.ceil, (_zero_rule,), jvp="diagonal", grad_fn="CeilBackward0",
+                 batch="elementwise")
 round = primitive("round", lambda x, decimals=0: np.round(x, decimals), (_zero_rule,),
-                  jvp="diagonal", grad_fn="RoundBackward0")  # noqa: A001
-trunc = primitive("trunc", np.trunc, (_zero_rule,), jvp="diagonal", grad_fn="TruncBackward0")
+                  jvp="diagonal", grad_fn="RoundBackward0", batch="elementwise")  # noqa: A001
+trunc = primitive("trunc", np.trunc, (_zero_rule,), jvp="diagonal", grad_fn="TruncBackward0",
+                  batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # Elementwise, two inputs (broadcasting is undone by the engine)
 
 # operator.add and friends take NumPy's scalar fast path on 0-d values (np.add does not)
 add = primitive("add", operator.add, (lambda g, ans, x, y: g, lambda g, ans, x, y: g),
-                jvp="linear", grad_fn="AddBackward0", promote=True, symbol="+")
+                jvp="linear", grad_fn="AddBackward0", promote=True, symbol="+", batch="elementwise")
 sub = primitive("sub", operator.sub, (lambda g, ans, x, y: g, lambda g, ans, x, y: -g),
-                jvp="linear", grad_fn="SubBackward0", promote=True, symbol="-")
+                jvp="linear", grad_fn="SubBackward0", promote=True, symbol="-", batch="elementwise")
 
 # d (x y) = y dx + x dy
 mul = primitive("mul", operator.mul, (derivative(lambda ans, x, y: y),
                                       derivative(lambda ans, x, y: x)), save_inputs=True,
                 reads=((1,), (0,)), jvp="diagonal", grad_fn="MulBackward0", promote=True,
-                symbol="*")
+                symbol="*", batch="elementwise")
 # d (x / y) = dx / y - (x / y) dy / y   (written with x / y, not x / y^2: each order of
 # differentiation would otherwise square the denominator again; the inputs, not the result,
 # are saved, as in PyTorch, so that changing the result in place does not stop backward)
 div = primitive("div", operator.truediv,
                 (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g / y) * (x / y)),
                 save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal",
-                grad_fn="DivBackward0", promote=True, symbol="/")
+                grad_fn="DivBackward0", promote=True, symbol="/", batch="elementwise")
 
 
 def _pow_dx(g, ans, x, y):
@@ -240,14 +245,14 @@ def _pow_dy(g, ans, x, y):
 # (the result is read only for a tensor exponent's gradient, as in PyTorch)
 pow = primitive("pow", operator.pow, (_pow_dx, _pow_dy), save_inputs=True, save_ans=True,
                 reads=((0, 1), (0, 1, "ans")), jvp="diagonal", grad_fn="PowBackward0",
-                promote=True, symbol="**")  # noqa: A001
+                promote=True, symbol="**", batch="elementwise")  # noqa: A001
 
 
 # d (x mod y) = dx - floor(x / y) dy   (Python's and NumPy's remainder: the sign of y)
 remainder = primitive("remainder", np.remainder,
                       (lambda g, ans, x, y: g, lambda g, ans, x, y: -(g * floor(x / y))),
                       save_inputs=True, reads=((), (0, 1)), jvp="diagonal",
-                      grad_fn="RemainderBackward0", promote=True, symbol="%")
+                      grad_fn="RemainderBackward0", promote=True, symbol="%", batch="elementwise")
 
 
 def _max_share(g, x, y):
@@ -257,10 +262,12 @@ def _max_share(g, x, y):
 
 maximum = primitive("maximum", np.maximum, (lambda g, ans, x, y: _max_share(g, x, y),
                                             lambda g, ans, x, y: _max_share(g, y, x)),
-                    save_inputs=True, jvp="diagonal", grad_fn="MaximumBackward0", promote=True)
+                    save_inputs=True, jvp="diagonal", grad_fn="MaximumBackward0", promote=True,
+                    batch="elementwise")
 minimum = primitive("minimum", np.minimum, (lambda g, ans, x, y: _max_share(g, y, x),
                                             lambda g, ans, x, y: _max_share(g, x, y)),
-                    save_inputs=True, jvp="diagonal", grad_fn="MinimumBackward0", promote=True)
+                    save_inputs=True, jvp="diagonal", grad_fn="MinimumBackward0", promote=True,
+                    batch="elementwise")
 
 
 def _inside(x, lo, hi):
@@ -274,14 +281,14 @@ def _inside(x, lo, hi):
 
 clamp = primitive("clamp", lambda x, lo, hi: np.clip(x, lo, hi),
                   (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True,
-                  jvp="diagonal", grad_fn="ClampBackward0", promote=True)
+                  jvp="diagonal", grad_fn="ClampBackward0", promote=True, batch="elementwise")
 # where(c, x, y): the gradient goes to the selected branch
 where = primitive("where", np.where, (
     lambda g, ans, c, x, y: None,
     lambda g, ans, c, x, y: where(c, g, 0.0),
     lambda g, ans, c, x, y: where(c, 0.0, g),
 ), save_inputs=True, reads=((0,), (0,), (0,)), jvp="diagonal", grad_fn="WhereBackward0",
-                  promote=True)
+                  promote=True, batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # Complex numbers
@@ -306,13 +313,13 @@ def _imag_part(x):
 
 # Re(z): dL = g Re(dz), so ct = g (a real gradient, which the engine casts to z's dtype)
 real_part = primitive("real", _real_part, (lambda g, ans, x: g,), jvp="linear",
-                      grad_fn="RealBackward0")
+                      grad_fn="RealBackward0", batch="elementwise")
 # Im(z): dL = g Im(dz) = Re(-i g dz), so ct = -i g
 imag_part = primitive("imag", _imag_part, (lambda g, ans, x: g * -1j,), jvp="linear",
-                      grad_fn="ImagBackward0")
+                      grad_fn="ImagBackward0", batch="elementwise")
 # conj(z): dL = Re(ct conj(dz)) = Re(conj(ct) dz), so the cotangent is conjugated
 conj = primitive("conj", np.conjugate, (lambda g, ans, x: conj(g),), jvp="linear",
-                 grad_fn="ConjBackward0")
+                 grad_fn="ConjBackward0", batch="elementwise")
 
 
 def _angle_slope(x):
@@ -324,4 +331,4 @@ def _angle_slope(x):
 
 angle = primitive("angle", np.angle, (lambda g, ans, x: g * _angle_slope(x),),
                   save_inputs=True, jvp=_real_valued_jvp(_angle_slope),
-                  grad_fn="AngleBackward0", promote=True)
+                  grad_fn="AngleBackward0", promote=True, batch="elementwise")

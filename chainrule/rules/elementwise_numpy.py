@@ -35,13 +35,13 @@ from chainrule.rules.table import derivative, primitive, raw
 
 # d cbrt(x) = dx / (3 cbrt(x)^2)   (inf at 0, as sqrt's)
 cbrt = primitive("cbrt", np.cbrt, (derivative(lambda ans, x: 1.0 / (ans * ans * 3.0)),),
-                 save_ans=True, jvp="diagonal", grad_fn="CbrtBackward0")
+                 save_ans=True, jvp="diagonal", grad_fn="CbrtBackward0", batch="elementwise")
 # fmod(x, y) = x - trunc(x / y) y, the remainder with the sign of x (C's fmod, exact):
 # d = dx - trunc(x / y) dy
 fmod = primitive("fmod", np.fmod,
                  (lambda g, ans, x, y: g, lambda g, ans, x, y: -(g * trunc(x / y))),
                  save_inputs=True, reads=((), (0, 1)), jvp="diagonal",
-                 grad_fn="FmodBackward0", promote=True)
+                 grad_fn="FmodBackward0", promote=True, batch="elementwise")
 
 
 def _ldexp(x, exponent):
@@ -54,11 +54,11 @@ def _ldexp(x, exponent):
 
 # ldexp(x, e) = x 2^e: linear in x, d = 2^e dx, which ldexp writes exactly
 ldexp = primitive("ldexp", _ldexp, (lambda g, ans, x, exponent: ldexp(g, exponent=exponent),),
-                  jvp="linear", grad_fn="LdexpBackward0")
+                  jvp="linear", grad_fn="LdexpBackward0", batch="elementwise")
 # float_power(x, y) = x^y computed in float64 (or complex128) at least: pow's rules
 float_power = primitive("float_power", np.float_power, (_pow_dx, _pow_dy), save_inputs=True,
                         save_ans=True, reads=((0, 1), (0, 1, "ans")), jvp="diagonal",
-                        grad_fn="FloatPowerBackward0", promote=True)
+                        grad_fn="FloatPowerBackward0", promote=True, batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # the modified Bessel functions of the first kind, orders 0 and 1
@@ -104,10 +104,10 @@ def _i1_slope(ans, x):
 
 
 i1 = primitive("i1", _i1_series, (derivative(_i1_slope),), save_inputs=True, save_ans=True,
-               jvp="diagonal", grad_fn="SpecialI1Backward0")
+               jvp="diagonal", grad_fn="SpecialI1Backward0", batch="elementwise")
 # d i0(x) = i1(x) dx
 i0 = primitive("i0", np.i0, (derivative(i1),), save_inputs=True, jvp="diagonal",
-               grad_fn="I0Backward0")
+               grad_fn="I0Backward0", batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # the error function erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt and erfc(x) = 1 - erf(x), by
@@ -240,8 +240,8 @@ _TWO_OVER_SQRT_PI = 2.0 * _INV_SQRT_PI
 # d erf(x) = 2/sqrt(pi) exp(-x^2) dx
 erf = primitive("erf", lambda x: _error_function(x, False),
                 (derivative(lambda ans, x: exp(-(x * x)) * _TWO_OVER_SQRT_PI),),
-                save_inputs=True, jvp="diagonal", grad_fn="ErfBackward0")
+                save_inputs=True, jvp="diagonal", grad_fn="ErfBackward0", batch="elementwise")
 # d erfc(x) = -2/sqrt(pi) exp(-x^2) dx
 erfc = primitive("erfc", lambda x: _error_function(x, True),
                  (derivative(lambda ans, x: exp(-(x * x)) * -_TWO_OVER_SQRT_PI),),
-                 save_inputs=True, jvp="diagonal", grad_fn="ErfcBackward0")
+                 save_inputs=True, jvp="diagonal", grad_fn="ErfcBackward0", batch="elementwise")

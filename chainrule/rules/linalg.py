@@ -106,8 +106,45 @@ def _matmul_dy(g, ans, x, y):
     return matmul(_swap_last(x), g)
 
 
+def _stack_rank(a, batched: bool) -> int:
+    return a.ndim - 1 if batched else a.ndim
+
+
+def _ones_after_batch(a, rank: int):
+    """A batched value (batch at axis 0) with 1s after the batch up to per-example rank
+    ``rank``, so that matmul's broadcasting of the stack dims keeps the batch first."""
+    missing = rank - (a.ndim - 1)
+    if missing <= 0:
+        return a
+    return reshape(a, shape=a.shape[:1] + (1,) * missing + a.shape[1:], x_shape=a.shape)
+
+
+def batch_matmul(prim, values, batched, size):
+    """vmap's rule: ``x_b @ y_b`` for each example ``b`` (batch at axis 0 in and out)."""
+    x, y = values
+    bx, by = batched
+    if not by and y.ndim <= 2:  # (B, ..., k) @ (k[, m]): NumPy's broadcasting, one GEMM
+        return matmul(x, y)
+    if not bx and x.ndim == 2 and y.ndim == 2:  # W @ y_b for each b: (y_b @ W^T) as rows
+        return matmul(y, transpose(x, axes=(1, 0)))
+    # in general: vectors as matrices (x a row, y a column), the batch axes aligned, and the
+    # added axes dropped after
+    x_vector, y_vector = _stack_rank(x, bx) == 1, _stack_rank(y, by) == 1
+    if x_vector:
+        x = reshape(x, shape=x.shape[:-1] + (1, x.shape[-1]), x_shape=x.shape)
+    if y_vector:
+        y = reshape(y, shape=y.shape + (1,), x_shape=y.shape)
+    rank = max(_stack_rank(x, bx), _stack_rank(y, by))
+    out = matmul(_ones_after_batch(x, rank) if bx else x, _ones_after_batch(y, rank) if by else y)
+    if x_vector or y_vector:
+        kept = out.shape[:-2] + out.shape[-2:-1] * (not x_vector) + out.shape[-1:] * (not y_vector)
+        out = reshape(out, shape=kept, x_shape=out.shape)
+    return out
+
+
 matmul = primitive("matmul", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
-                   reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0", symbol="@")
+                   reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0", symbol="@",
+                   batch=batch_matmul)
 dot = primitive("dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
                 save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="DotBackward0")
 

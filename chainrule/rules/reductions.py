@@ -47,12 +47,12 @@ def keep_sum(a, axis):
 reduce_sum = primitive(  # np.add.reduce: np.sum's work without its Python-level wrapper
     "sum", lambda x, axis, keepdims, x_shape: np.add.reduce(x, axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape: unreduce(g, axis, keepdims, x_shape),),
-    jvp="linear", grad_fn="SumBackward0")
+    jvp="linear", grad_fn="SumBackward0", batch="reduction")
 reduce_mean = primitive(
     "mean", lambda x, axis, keepdims, x_shape: np.asarray(x).mean(axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape:
         unreduce(g, axis, keepdims, x_shape) * _inverse_count(x_shape, axis),), jvp="linear",
-                        grad_fn="MeanBackward0")
+                        grad_fn="MeanBackward0", batch="reduction")
 
 
 def _extremum_vjp(g, ans, x, axis, keepdims, x_shape):
@@ -72,9 +72,9 @@ def _smallest(x, axis, keepdims, x_shape):
 
 # d max(x) = dx at the maximum (shared evenly among ties); min likewise
 amax = primitive("amax", _largest, (_extremum_vjp,), save_inputs=True, save_ans=True,
-                 jvp="reduction", grad_fn="AmaxBackward0")
+                 jvp="reduction", grad_fn="AmaxBackward0", batch="reduction")
 amin = primitive("amin", _smallest, (_extremum_vjp,), save_inputs=True, save_ans=True,
-                 jvp="reduction", grad_fn="AminBackward0")
+                 jvp="reduction", grad_fn="AminBackward0", batch="reduction")
 
 
 def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
@@ -88,9 +88,9 @@ def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
 
 
 max_all = primitive("max", _largest, (_evenly_distributed_vjp,), save_inputs=True,
-                    save_ans=True, jvp="reduction", grad_fn="MaxBackward1")
+                    save_ans=True, jvp="reduction", grad_fn="MaxBackward1", batch="reduction")
 min_all = primitive("min", _smallest, (_evenly_distributed_vjp,), save_inputs=True,
-                    save_ans=True, jvp="reduction", grad_fn="MinBackward1")
+                    save_ans=True, jvp="reduction", grad_fn="MinBackward1", batch="reduction")
 
 
 def _std_values(x, axis, keepdims, x_shape, correction):
@@ -111,7 +111,7 @@ def _std_vjp(g, ans, x, axis, keepdims, x_shape, correction):
 
 
 reduce_std = primitive("std", _std_values, (_std_vjp,), save_inputs=True, save_ans=True,
-                       jvp="reduction", grad_fn="StdBackward0")
+                       jvp="reduction", grad_fn="StdBackward0", batch="reduction")
 
 
 finite_or_0 = numpy2_promotion(lambda top: np.where(np.isfinite(top), top, 0))
@@ -135,7 +135,8 @@ logsumexp = primitive(
     "logsumexp", logsumexp_values,
     (lambda g, ans, x, axis, keepdims, x_shape: unreduce(g, axis, keepdims, x_shape)
         * exp(x - unreduce(ans, axis, keepdims, x_shape)),),
-    save_inputs=True, save_ans=True, jvp="reduction", grad_fn="LogsumexpBackward0")
+    save_inputs=True, save_ans=True, jvp="reduction", grad_fn="LogsumexpBackward0",
+    batch="reduction")
 
 
 def _softmax(x, axis):
@@ -146,7 +147,7 @@ def _softmax(x, axis):
 # d softmax(x) = s (dx - sum(s dx)) with s = softmax(x): symmetric, so the VJP has that form
 softmax = primitive("softmax", _softmax,
                     (lambda g, ans, x, axis: ans * (g - keep_sum(g * ans, (axis,))),),
-                    save_ans=True, jvp="symmetric", grad_fn="SoftmaxBackward0")
+                    save_ans=True, jvp="symmetric", grad_fn="SoftmaxBackward0", batch="axis")
 
 
 def _log_softmax_jvp(ts, ans, x, axis):
@@ -157,7 +158,7 @@ def _log_softmax_jvp(ts, ans, x, axis):
 log_softmax = primitive(
     "log_softmax", lambda x, axis: x - logsumexp_values(x, axis, True, None),
     (lambda g, ans, x, axis: g - exp(ans) * keep_sum(g, (axis,)),), save_ans=True,
-    jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0")
+    jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0", batch="axis")
 
 
 def _norm_values(x, axis, keepdims, x_shape, ord=2):
@@ -182,4 +183,5 @@ def _norm_vjp(g, ans, x, axis, keepdims, x_shape, ord=2):
 
 
 vector_norm = primitive("linalg.vector_norm", _norm_values, (_norm_vjp,), save_inputs=True,
-                        save_ans=True, jvp="reduction", grad_fn="LinalgVectorNormBackward0")
+                        save_ans=True, jvp="reduction", grad_fn="LinalgVectorNormBackward0",
+                        batch="reduction")

@@ -41,7 +41,7 @@ def _reverse_cumsum(a, axis):
 # cumsum is linear: its adjoint sums from the end, d x_i = sum_{j >= i} g_j
 cumsum = primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis),
                    (lambda g, ans, x, axis: _reverse_cumsum(g, axis),), jvp="linear",
-                   grad_fn="CumsumBackward0")
+                   grad_fn="CumsumBackward0", batch="axis")
 
 
 def _cumprod_parts(x, axis):
@@ -151,7 +151,8 @@ def _cumprod_jvp_at_zeros(t, x, axis):
 
 
 cumprod = primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis), (_cumprod_vjp,),
-                    save_inputs=True, save_ans=True, jvp=_cumprod_jvp, grad_fn="CumprodBackward0")
+                    save_inputs=True, save_ans=True, jvp=_cumprod_jvp, grad_fn="CumprodBackward0",
+                    batch="axis")
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +187,8 @@ def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
 reduce_prod = primitive(
     "prod",
     lambda x, axis, keepdims, x_shape: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
-    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0")
+    (_prod_vjp,), save_inputs=True, save_ans=True, jvp="reduction", grad_fn="ProdBackward0",
+    batch="reduction")
 
 
 def along_index(positions, axis):

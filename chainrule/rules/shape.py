@@ -18,11 +18,11 @@ from chainrule.versions import writeable_view
 
 reshape = primitive("reshape", lambda x, shape, x_shape: _reshaped(x, shape),
                     (lambda g, ans, x, shape, x_shape: reshape(g, shape=x_shape, x_shape=g.shape),),
-                    view=True, jvp="linear", grad_fn="ViewBackward0")
+                    view=True, jvp="linear", grad_fn="ViewBackward0", batch="shape")
 transpose = primitive("permute", lambda x, axes: x.transpose(axes) if type(x) is np.ndarray
                       else np.transpose(x, axes),
                       (lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes))),),
-                      view=True, jvp="linear", grad_fn="PermuteBackward0")
+                      view=True, jvp="linear", grad_fn="PermuteBackward0", batch="shape")
 
 
 def _broadcast_view(x, shape):
@@ -57,7 +57,7 @@ def _repeats(view) -> bool:
 broadcast_to = primitive(
     "broadcast_to", lambda x, shape, x_shape: _broadcast_view(x, shape),
     (lambda g, ans, x, shape, x_shape: sum_to(g, shape=x_shape, x_shape=g.shape),), view=True,
-    jvp="linear", grad_fn="ExpandBackward0")
+    jvp="linear", grad_fn="ExpandBackward0", batch="shape")
 
 
 def _sum_to(x, shape, x_shape):
@@ -74,7 +74,7 @@ def _reshaped(x, shape):
 sum_to = primitive(
     "sum_to", _sum_to,
     (lambda g, ans, x, shape, x_shape: broadcast_to(g, shape=x_shape, x_shape=g.shape),),
-    jvp="linear", grad_fn="SumToBackward0")
+    jvp="linear", grad_fn="SumToBackward0", batch="shape")
 
 
 def _cast(x, dtype, x_dtype):
@@ -88,13 +88,13 @@ def _cast(x, dtype, x_dtype):
 
 cast = primitive("to", _cast,
                  (lambda g, ans, x, dtype, x_dtype: cast(g, dtype=x_dtype, x_dtype=g.dtype),),
-                 jvp="linear", grad_fn="ToCopyBackward0")
+                 jvp="linear", grad_fn="ToCopyBackward0", batch="elementwise")
 clone = primitive("clone", lambda x: np.array(x, copy=True), (lambda g, ans, x: g,), jvp="linear",
-                  grad_fn="CloneBackward0")
+                  grad_fn="CloneBackward0", batch="elementwise")
 # a copy, as PyTorch's flip (NumPy's is a view): only PyTorch's view operations share storage
 flip = primitive("flip", lambda x, axis: np.flip(x, axis).copy(),
                  (lambda g, ans, x, axis: flip(g, axis=axis),), jvp="linear",
-                 grad_fn="FlipBackward0")
+                 grad_fn="FlipBackward0", batch="axis")
 
 
 def _repeat_vjp(g, ans, x, reps, x_shape):
@@ -108,7 +108,7 @@ def _repeat_vjp(g, ans, x, reps, x_shape):
 
 
 repeat = primitive("tile", lambda x, reps, x_shape: np.tile(x, reps), (_repeat_vjp,),
-                   jvp="linear", grad_fn="RepeatBackward0")
+                   jvp="linear", grad_fn="RepeatBackward0", batch="shape")
 
 
 def _is_basic(index) -> bool:
@@ -141,8 +141,24 @@ def _getitem(x, index, x_shape):
     return out
 
 
+def batch_getitem(prim, values, batched, size, index, x_shape):
+    """vmap's rule: ``x_b[index]`` for each example ``b`` (batch at axis 0 in and out)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    x = values[0]
+    if _is_basic(parts) and not any(isinstance(p, (bool, np.bool_)) for p in parts):
+        # basic indices: the batch axis kept whole in front of them
+        return getitem(x, index=(slice(None),) + parts, x_shape=(size,) + tuple(x_shape))
+    # advanced indices: NumPy moves their block to the front when they are not adjacent, so
+    # the batch goes last (a trailing slice, which no rule moves) and comes back to the front
+    last = tuple(range(1, len(x_shape) + 1)) + (0,)
+    x = transpose(x, axes=last)
+    out = getitem(x, index=parts + (slice(None),), x_shape=tuple(x_shape) + (size,))
+    n = out.ndim
+    return transpose(out, axes=(n - 1,) + tuple(range(n - 1)))
+
+
 getitem = primitive("getitem", _getitem, (_index_vjp,), view=True, jvp="linear",
-                    grad_fn="IndexBackward0", symbol="x[index]")
+                    grad_fn="IndexBackward0", symbol="x[index]", batch=batch_getitem)
 index_add = primitive("index_add", _scatter,
                       (lambda g, ans, x, index, x_shape: getitem(g, index=index,
                                                                  x_shape=g.shape),), jvp="linear",

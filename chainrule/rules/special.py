@@ -66,18 +66,20 @@ def _polygamma(n, x):
 polygamma = primitive("scipy.special.polygamma", _polygamma,
                       (lambda g, ans, n, x: None,
                        derivative(lambda ans, n, x: polygamma(n + 1, x))),
-                      save_inputs=True, jvp="diagonal", grad_fn="PolygammaBackward0")
+                      save_inputs=True, jvp="diagonal", grad_fn="PolygammaBackward0",
+                      batch="elementwise")
 # d digamma(x) = polygamma(1, x) dx
 digamma = primitive("scipy.special.digamma", sc.digamma,
                     (derivative(lambda ans, x: polygamma(1, x)),), save_inputs=True,
-                    jvp="diagonal", grad_fn="DigammaBackward0")
+                    jvp="diagonal", grad_fn="DigammaBackward0", batch="elementwise")
 # d log|gamma(x)| = digamma(x) dx (also for x < 0; at the poles, digamma's value there)
 gammaln = primitive("scipy.special.gammaln", sc.gammaln, (derivative(digamma),),
-                    save_inputs=True, jvp="diagonal", grad_fn="LgammaBackward0")
+                    save_inputs=True, jvp="diagonal", grad_fn="LgammaBackward0",
+                    batch="elementwise")
 # d gamma(x) = gamma(x) digamma(x) dx
 gamma = primitive("scipy.special.gamma", sc.gamma,
                   (derivative(lambda ans, x: ans * digamma(x)),), save_inputs=True,
-                  save_ans=True, jvp="diagonal", grad_fn="GammaBackward0")
+                  save_ans=True, jvp="diagonal", grad_fn="GammaBackward0", batch="elementwise")
 
 
 def _digamma_difference(a, b):
@@ -90,13 +92,14 @@ def _digamma_difference(a, b):
 betaln = primitive("scipy.special.betaln", sc.betaln,
                    (derivative(lambda ans, a, b: _digamma_difference(a, b)),
                     derivative(lambda ans, a, b: _digamma_difference(b, a))),
-                   save_inputs=True, jvp="diagonal", grad_fn="BetalnBackward0", promote=True)
+                   save_inputs=True, jvp="diagonal", grad_fn="BetalnBackward0", promote=True,
+                   batch="elementwise")
 # d B(a, b) = B(a, b) ((digamma(a) - digamma(a + b)) da + (digamma(b) - digamma(a + b)) db)
 beta = primitive("scipy.special.beta", sc.beta,
                  (derivative(lambda ans, a, b: ans * _digamma_difference(a, b)),
                   derivative(lambda ans, a, b: ans * _digamma_difference(b, a))),
                  save_inputs=True, save_ans=True, jvp="diagonal", grad_fn="BetaBackward0",
-                 promote=True)
+                 promote=True, batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # the error functions and the normal distribution
@@ -104,31 +107,34 @@ beta = primitive("scipy.special.beta", sc.beta,
 # d erf(x) = 2/sqrt(pi) exp(-x^2) dx
 erf = primitive("scipy.special.erf", sc.erf,
                 (derivative(lambda ans, x: exp(-(x * x)) * (2.0 / _SQRT_PI)),),
-                save_inputs=True, jvp="diagonal", grad_fn="ErfBackward0")
+                save_inputs=True, jvp="diagonal", grad_fn="ErfBackward0", batch="elementwise")
 # d erfc(x) = -2/sqrt(pi) exp(-x^2) dx
 erfc = primitive("scipy.special.erfc", sc.erfc,
                  (derivative(lambda ans, x: exp(-(x * x)) * (-2.0 / _SQRT_PI)),),
-                 save_inputs=True, jvp="diagonal", grad_fn="ErfcBackward0")
+                 save_inputs=True, jvp="diagonal", grad_fn="ErfcBackward0", batch="elementwise")
 # y = erfinv(x): dx = 2/sqrt(pi) exp(-y^2) dy, so d erfinv(x) = sqrt(pi)/2 exp(y^2) dx
 erfinv = primitive("scipy.special.erfinv", sc.erfinv,
                    (derivative(lambda ans, x: exp(ans * ans) * (_SQRT_PI / 2.0)),),
-                   save_ans=True, jvp="diagonal", grad_fn="ErfinvBackward0")
+                   save_ans=True, jvp="diagonal", grad_fn="ErfinvBackward0", batch="elementwise")
 # erfcinv(x) = erfinv(1 - x): d erfcinv(x) = -sqrt(pi)/2 exp(erfcinv(x)^2) dx
 erfcinv = primitive("scipy.special.erfcinv", sc.erfcinv,
                     (derivative(lambda ans, x: exp(ans * ans) * (-_SQRT_PI / 2.0)),),
-                    save_ans=True, jvp="diagonal", grad_fn="ErfcinvBackward0")
+                    save_ans=True, jvp="diagonal", grad_fn="ErfcinvBackward0", batch="elementwise")
 # the standard normal CDF: d ndtr(x) = exp(-x^2 / 2) / sqrt(2 pi) dx
 ndtr = primitive("scipy.special.ndtr", sc.ndtr,
                  (derivative(lambda ans, x: exp(x * x * -0.5) * (1.0 / _SQRT_2PI)),),
-                 save_inputs=True, jvp="diagonal", grad_fn="SpecialNdtrBackward0")
+                 save_inputs=True, jvp="diagonal", grad_fn="SpecialNdtrBackward0",
+                 batch="elementwise")
 # its inverse, y = ndtri(p): d ndtri(p) = sqrt(2 pi) exp(y^2 / 2) dp
 ndtri = primitive("scipy.special.ndtri", sc.ndtri,
                   (derivative(lambda ans, x: exp(ans * ans * 0.5) * _SQRT_2PI),),
-                  save_ans=True, jvp="diagonal", grad_fn="SpecialNdtriBackward0")
+                  save_ans=True, jvp="diagonal", grad_fn="SpecialNdtriBackward0",
+                  batch="elementwise")
 # erfcx(x) = exp(x^2) erfc(x): d erfcx(x) = (2 x erfcx(x) - 2/sqrt(pi)) dx
 erfcx = primitive("scipy.special.erfcx", sc.erfcx,
                   (derivative(lambda ans, x: x * ans * 2.0 - 2.0 / _SQRT_PI),),
-                  save_inputs=True, save_ans=True, jvp="diagonal", grad_fn="ErfcxBackward0")
+                  save_inputs=True, save_ans=True, jvp="diagonal", grad_fn="ErfcxBackward0",
+                  batch="elementwise")
 # d log ndtr(x) = pdf(x) / ndtr(x) dx, and ndtr(x) = erfc(-x/sqrt(2)) / 2
 # = exp(-x^2/2) erfcx(-x/sqrt(2)) / 2, so the exponentials cancel exactly:
 # d log ndtr(x) = sqrt(2/pi) / erfcx(-x/sqrt(2)) dx, with no cancellation in either tail
@@ -136,7 +142,7 @@ erfcx = primitive("scipy.special.erfcx", sc.erfcx,
 log_ndtr = primitive(
     "scipy.special.log_ndtr", sc.log_ndtr,
     (derivative(lambda ans, x: _SQRT_2_OVER_PI / erfcx(x * -_SQRT_HALF)),),
-    save_inputs=True, jvp="diagonal", grad_fn="SpecialLogNdtrBackward0")
+    save_inputs=True, jvp="diagonal", grad_fn="SpecialLogNdtrBackward0", batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # logarithms
@@ -144,18 +150,18 @@ log_ndtr = primitive(
 # logit(p) = log(p / (1 - p)): d logit(p) = dp / (p (1 - p))
 logit = primitive("scipy.special.logit", sc.logit,
                   (derivative(lambda ans, x: 1.0 / (x * (1.0 - x))),), save_inputs=True,
-                  jvp="diagonal", grad_fn="LogitBackward0")
+                  jvp="diagonal", grad_fn="LogitBackward0", batch="elementwise")
 # xlogy(x, y) = x log(y) (0 where x = 0): d = log(y) dx + x / y dy, also at x = 0 (JAX's)
 xlogy = primitive("scipy.special.xlogy", sc.xlogy,
                   (derivative(lambda ans, x, y: log(y)), derivative(lambda ans, x, y: x / y)),
                   save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal",
-                  grad_fn="XlogyBackward0", promote=True)
+                  grad_fn="XlogyBackward0", promote=True, batch="elementwise")
 # xlog1py(x, y) = x log(1 + y) (0 where x = 0): d = log(1 + y) dx + x / (1 + y) dy
 xlog1py = primitive("scipy.special.xlog1py", sc.xlog1py,
                     (derivative(lambda ans, x, y: log1p(y)),
                      derivative(lambda ans, x, y: x / (y + 1.0))),
                     save_inputs=True, reads=((1,), (0, 1)), jvp="diagonal",
-                    grad_fn="SpecialXlog1PyBackward0", promote=True)
+                    grad_fn="SpecialXlog1PyBackward0", promote=True, batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # modified Bessel functions of the first kind, orders 0 and 1, and their scaled forms
@@ -178,16 +184,16 @@ def _i1e_slope(ans, x):
 
 
 i1 = primitive("scipy.special.i1", sc.i1, (derivative(_i1_slope),), save_inputs=True,
-               save_ans=True, jvp="diagonal", grad_fn="SpecialI1Backward0")
+               save_ans=True, jvp="diagonal", grad_fn="SpecialI1Backward0", batch="elementwise")
 # d i0(x) = i1(x) dx
 i0 = primitive("scipy.special.i0", sc.i0, (derivative(i1),), save_inputs=True,
-               jvp="diagonal", grad_fn="I0Backward0")
+               jvp="diagonal", grad_fn="I0Backward0", batch="elementwise")
 i1e = primitive("scipy.special.i1e", sc.i1e, (derivative(_i1e_slope),), save_inputs=True,
-                save_ans=True, jvp="diagonal", grad_fn="SpecialI1EBackward0")
+                save_ans=True, jvp="diagonal", grad_fn="SpecialI1EBackward0", batch="elementwise")
 # d i0e(x) = (i1e(x) - sign(x) i0e(x)) dx   (0 at the kink x = 0, as JAX)
 i0e = primitive("scipy.special.i0e", sc.i0e,
                 (derivative(lambda ans, x: i1e(x) - sign(x) * ans),), save_inputs=True,
-                save_ans=True, jvp="diagonal", grad_fn="SpecialI0EBackward0")
+                save_ans=True, jvp="diagonal", grad_fn="SpecialI0EBackward0", batch="elementwise")
 
 # --------------------------------------------------------------------------------------------
 # entropies; outside the domain where they are smooth (x > 0, y > 0): entr's derivative is
@@ -224,12 +230,13 @@ def _rel_entr_dy(ans, x, y):
 
 
 entr = primitive("scipy.special.entr", sc.entr, (derivative(_entr_slope),), save_inputs=True,
-                 jvp="diagonal", grad_fn="SpecialEntrBackward0")
+                 jvp="diagonal", grad_fn="SpecialEntrBackward0", batch="elementwise")
 rel_entr = primitive("scipy.special.rel_entr", sc.rel_entr,
                      (derivative(_rel_entr_dx), derivative(_rel_entr_dy)), save_inputs=True,
-                     jvp="diagonal", grad_fn="RelEntrBackward0", promote=True)
+                     jvp="diagonal", grad_fn="RelEntrBackward0", promote=True, batch="elementwise")
 # kl_div(x, y) = x log(x / y) - x + y: d = log(x / y) dx + (1 - x / y) dy
 kl_div = primitive("scipy.special.kl_div", sc.kl_div,
                    (derivative(lambda ans, x, y: _rel_entr_dx(ans, x, y) - 1.0),
                     derivative(lambda ans, x, y: _rel_entr_dy(ans, x, y) + 1.0)),
-                   save_inputs=True, jvp="diagonal", grad_fn="KlDivBackward0", promote=True)
+                   save_inputs=True, jvp="diagonal", grad_fn="KlDivBackward0", promote=True,
+                   batch="elementwise")

@@ -14,6 +14,10 @@ import numpy as np
 from chainrule.engine import Primitive
 from chainrule.tensor_base import TensorBase
 
+BATCH_KINDS = ("elementwise", "reduction", "axis", "shape")
+"""The kinds of batching rule a primitive may declare (``batch=``); ``chainrule/batching.py``
+derives the rule of each."""
+
 REGISTRY: dict[str, Primitive] = {}
 """Every primitive of the table, by the public name the user calls (``"matmul"``,
 ``"linalg.inv"``)."""
@@ -52,7 +56,7 @@ def numpy2_promotion(func: Callable) -> Callable:
 
 def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs: bool = False,
               save_ans: bool = False, view: bool = False, reads=None, promote: bool = False,
-              symbol: str | None = None) -> Primitive:
+              symbol: str | None = None, batch=None) -> Primitive:
     """Declare a primitive and add it to :data:`REGISTRY` (see the package's docstring).
 
     ``name`` is the public name the user calls (errors say ``chainrule.<name>``), ``grad_fn``
@@ -60,14 +64,18 @@ def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs:
     which inputs' values it reads (so that changing an input in place is an error only where
     its value is needed).  ``promote`` gives the forward NumPy 2's promotion of 0-d operands on
     NumPy 1.x too; ``symbol`` is the operator that also calls it (``"@"``), for error messages.
+    ``batch`` says how vmap batches it: one of :data:`BATCH_KINDS`, or a rule
+    ``rule(prim, values, batched, size, **params)`` (see ``chainrule/batching.py``).
     """
+    if not (batch is None or callable(batch) or batch in BATCH_KINDS):
+        raise ValueError(f"primitive {name!r}: batch must be one of {BATCH_KINDS} or a function")
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is declared twice")
     if promote:
         impl = numpy2_promotion(impl)
     prim = Primitive(name, impl, vjp, save_inputs=save_inputs, save_ans=save_ans, view=view,
                      variadic=callable(vjp), reads=reads, jvp=jvp, node_name=grad_fn,
-                     symbol=symbol)
+                     symbol=symbol, batch=batch)
     REGISTRY[name] = prim
     return prim
 

@@ -1,0 +1,446 @@
+"""vmap's machinery: batched values, levels, the dispatcher and the batching kinds.
+
+``chainrule.func.vmap`` runs a function written for one example on a stack of them (the design
+is ``docs/design/vmap.md``).  While a vmap is open, ``engine.batching[0]`` is :func:`dispatch`,
+and every primitive call goes there first:
+
+* a **batched value** is a :class:`BatchedTensor`: a Tensor whose ``_value`` holds the physical
+  value, with the batch always at axis 0 (an ndarray; a Tensor of an enclosing ``grad``; or a
+  BatchedTensor of an enclosing vmap), and whose ``_data`` is a :class:`LogicalArray` with the
+  per-example shape and dtype only.  So code that reads shapes (``x.shape``, the ``x_shape``
+  params of ops.py) sees one example, and code that reads values (``bool``, ``float``,
+  ``.item()``, ``np.asarray``) raises vmap's data-dependent control-flow error;
+* **levels** order nested vmaps: each vmap takes a fresh id, higher inside; the dispatcher
+  handles the highest level among a call's arguments, and its rule calls the primitive on the
+  unwrapped values, where the next level (or a recording ``grad``) takes over;
+* the **batching rule** of a primitive (``batch=`` in ``rules.table.primitive``) is either one
+  of :data:`~chainrule.rules.table.BATCH_KINDS`, derived here by :data:`KIND_RULES`, or a
+  function.  Every rule is ``rule(prim, values, batched, size, **params)``: ``values`` the
+  unwrapped arguments (batched ones with the batch at axis 0), ``batched`` a flag per argument,
+  ``size`` the batch size; it returns the physical result, batch at axis 0.
+
+Nothing here runs unless a vmap is open: the engine tests one list item per call otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+
+import numpy as np
+
+from chainrule import engine, pytree
+from chainrule import rules as R
+from chainrule.rules.table import BATCH_KINDS
+from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase
+
+CONTROL_FLOW = (
+    "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow "
+    "({what} of a batched value, which has one value per example). We don't support that yet; "
+    "use chainrule.where instead of if/else on a batched value, or move the computation out "
+    "of vmap.")
+
+
+class LogicalArray:
+    """A batched tensor's ``_data``: the per-example ``shape``, ``dtype``, ``ndim`` and ``size``;
+    anything that would read values raises vmap's control-flow error.
+
+    >>> a = LogicalArray((2, 3), np.float64)
+    >>> a.shape, a.ndim, a.size
+    ((2, 3), 2, 6)
+    >>> bool(a)
+    Traceback (most recent call last):
+    ...
+    RuntimeError: vmap: It looks like you're attempting to use a Tensor in some data-dependent \
+control flow (bool() of a batched value, which has one value per example). We don't support \
+that yet; use chainrule.where instead of if/else on a batched value, or move the computation \
+out of vmap.
+    """
+
+    __slots__ = ("shape", "dtype", "ndim", "size")
+
+    def __init__(self, shape, dtype) -> None:
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self.size = math.prod(self.shape)
+
+    def _refuse(self, what: str):
+        raise RuntimeError(CONTROL_FLOW.format(what=what))
+
+    def __repr__(self) -> str:
+        return f"LogicalArray(shape={self.shape}, dtype={self.dtype})"
+
+    def __bool__(self) -> bool:
+        self._refuse("bool()")
+
+    def __float__(self) -> float:
+        self._refuse("float()")
+
+    def __int__(self) -> int:
+        self._refuse("int()")
+
+    def __complex__(self) -> complex:
+        self._refuse("complex()")
+
+    def __index__(self) -> int:
+        self._refuse("use as an index")
+
+    def __array__(self, *args, **kwargs):
+        self._refuse("conversion to a NumPy array")
+
+    def __len__(self) -> int:
+        self._refuse("len()")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # protocols NumPy and copy probe for: not there
+            raise AttributeError(name)
+        self._refuse(f"reading .{name}()" if name in ("item", "tolist") else f"reading .{name}")
+
+
+class BatchedTensor(Tensor):
+    """A tensor that stands for ``B`` tensors of its (per-example) shape, at vmap level
+    ``_level``; ``_value`` is their stack, batch at axis 0.  Only vmap makes them."""
+
+    __slots__ = ("_value", "_level")
+    _batched = True
+    _result_class = Tensor  # (a result is wrapped by the dispatcher, never by the engine)
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("BatchedTensor is made by chainrule.func.vmap only")
+
+    def detach(self) -> BatchedTensor:
+        """The same examples, without history."""
+        value = self._value.detach() if isinstance(self._value, TensorBase) else self._value
+        return batched(value, self._level)
+
+    def __repr__(self) -> str:
+        return f"BatchedTensor(lvl={self._level}, bdim=0, value={self._value!r})"
+
+    __str__ = __repr__
+
+
+def batched(value, level: int) -> BatchedTensor:
+    """A BatchedTensor around ``value`` (its batch at axis 0), without history."""
+    t = object.__new__(BatchedTensor)
+    t._data = LogicalArray(value.shape[1:], value.dtype)
+    t._value = value
+    t._level = level
+    t._rg = False
+    t._node = t._grad = t._vc = t._base = t._hooks = t._tangents = None
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# levels
+
+
+class _Levels(threading.local):
+    open: tuple = ()  # this thread's open vmap levels, outermost first
+
+
+_levels = _Levels()
+_level_ids = itertools.count(1)
+_open_count = [0]  # open levels in all threads: the hook is set while it is not 0
+_open_lock = threading.Lock()
+
+
+def enter_level() -> int:
+    """Open a new (innermost) vmap level in this thread, and the engine's hook with it."""
+    level = next(_level_ids)
+    _levels.open = _levels.open + (level,)
+    with _open_lock:
+        _open_count[0] += 1
+        engine.batching[0] = dispatch
+    return level
+
+
+def exit_level(level: int) -> None:
+    """Close ``level``; the hook is cleared when no level is open in any thread."""
+    _levels.open = tuple(lv for lv in _levels.open if lv != level)
+    with _open_lock:
+        _open_count[0] -= 1
+        if not _open_count[0]:
+            engine.batching[0] = None
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch
+
+
+def dispatch(prim, args, params):
+    """A primitive call while a vmap is open: the batched result, or ``NotImplemented`` when no
+    argument is batched (the engine then goes on as usual)."""
+    level = 0
+    for a in args:
+        if isinstance(a, BatchedTensor) and a._level > level:
+            level = a._level
+    if not level:
+        return NotImplemented
+    if level not in _levels.open:
+        raise RuntimeError(
+            f"vmap: chainrule.{prim.name} was given a batched tensor of a vmap that has already "
+            "returned (a BatchedTensor escaped its vmap, e.g. stored in a global or a list); "
+            "return it from the vmapped function instead")
+    values, flags = [], []
+    size = None
+    for a in args:
+        if isinstance(a, BatchedTensor) and a._level == level:
+            if a._rg or a._tangents is not None:
+                raise NotImplementedError(
+                    "vmap: differentiating inside vmap (vmap of grad, vjp or jvp) is not "
+                    "supported yet; grad of vmap is")
+            values.append(a._value)
+            flags.append(True)
+            size = a._value.shape[0]
+        elif (isinstance(a, TensorBase) and not a._rg and a._tangents is None and not a._batched
+              and a._base is None):
+            values.append(a._data)  # carries nothing for any transform: NumPy will do
+            flags.append(False)
+        else:
+            values.append(a)
+            flags.append(False)
+    rule = prim.batch
+    if rule is None:
+        raise NotImplementedError(
+            f"vmap: chainrule.{prim.name} has no batching rule yet; call it outside vmap, or "
+            "loop over the examples")
+    if type(rule) is str:
+        rule = KIND_RULES[rule]
+    return batched(rule(prim, values, flags, size, **params), level)
+
+
+# --------------------------------------------------------------------------------------------
+# the kinds
+
+
+def logical_ndim(value, is_batched: bool) -> int:
+    """The per-example rank of an unwrapped value (a Python number: 0)."""
+    ndim = value.ndim if isinstance(value, TensorBase) else np.ndim(value)
+    return ndim - 1 if is_batched else ndim
+
+
+def align(value, rank: int):
+    """A batched value with 1s inserted after its batch axis up to per-example rank ``rank``,
+    so that NumPy's broadcasting (which aligns the trailing axes) keeps the batch first."""
+    shape = value.shape
+    missing = rank - (len(shape) - 1)
+    if missing <= 0:
+        return value
+    return R.reshape(value, shape=shape[:1] + (1,) * missing + tuple(shape[1:]),
+                     x_shape=tuple(shape))
+
+
+def elementwise(prim, values, batched, size, **params):
+    """Kind ``"elementwise"``: every batched value gets 1s after its batch axis up to the highest
+    per-example rank; NumPy broadcasts the rest (unbatched values, numbers and array params,
+    such as ``ldexp``'s exponents, as they are)."""
+    param_ranks = [p.ndim for p in params.values() if isinstance(p, np.ndarray)]
+    if len(values) > 1 or param_ranks:
+        rank = max([logical_ndim(v, b) for v, b in zip(values, batched)] + param_ranks)
+        values = [align(v, rank) if b else v for v, b in zip(values, batched)]
+    return prim(*values, **params)
+
+
+def _shifted(axis, ndim: int):
+    """Per-example axes (an int, a tuple, None for all) as axes of the stack: one place right."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, tuple):
+        return tuple(_shifted(a, ndim) for a in axis)
+    return axis % ndim + 1 if ndim else axis + 1
+
+
+def reduction(prim, values, batched, size, *, axis, x_shape, **params):
+    """Kind ``"reduction"``: params ``axis`` (None, an int, a tuple) and ``x_shape``; the axes
+    move one place right (None: every per-example axis) and ``x_shape`` gains the batch."""
+    (x,) = values
+    axes = _shifted(axis, len(x_shape))
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    return prim(x, axis=axes, x_shape=(size,) + tuple(x_shape), **params)
+
+
+def along_axis(prim, values, batched, size, *, axis, **params):
+    """Kind ``"axis"``: a shape-preserving op along ``axis`` (an int or a tuple): shifted."""
+    (x,) = values
+    if axis is None:
+        raise NotImplementedError(f"vmap: chainrule.{prim.name} over the flattened value")
+    return prim(x, axis=_shifted(axis, logical_ndim(x, True)), **params)
+
+
+def shape(prim, values, batched, size, **params):
+    """Kind ``"shape"``: ``shape`` and ``x_shape`` gain the batch in front, ``axes`` shift and
+    ``reps`` gains a 1.  A value of lower rank than ``shape`` or ``reps`` (broadcasting, NumPy's
+    tile) first gets 1s after its batch axis; one of higher rank than ``shape`` (``sum_to``
+    summing leading axes) keeps them as 1s, dropped by a reshape after."""
+    (x,) = values
+    rank = logical_ndim(x, True)
+    target = params.get("shape")
+    dropped = None
+    if "reps" in params:
+        reps = tuple(params["reps"])
+        x = align(x, len(reps))
+        rank = logical_ndim(x, True)
+        params["reps"] = (1,) * (rank + 1 - len(reps)) + reps
+    if target is not None:
+        target = tuple(target)
+        if rank < len(target):
+            x = align(x, len(target))
+            rank = len(target)
+        lead = rank - len(target)
+        if lead and "x_shape" in params and prim.name == "sum_to":
+            dropped = (size,) + target
+            target = (1,) * lead + target
+        params["shape"] = (size,) + target
+    if "x_shape" in params:
+        params["x_shape"] = tuple(x.shape)
+    if "axes" in params:
+        params["axes"] = (0,) + tuple(a % rank + 1 for a in params["axes"])
+    out = prim(x, **params)
+    return out if dropped is None else R.reshape(out, shape=dropped, x_shape=tuple(out.shape))
+
+
+KIND_RULES = {"elementwise": elementwise, "reduction": reduction, "axis": along_axis,
+              "shape": shape}
+"""The rule each of :data:`~chainrule.rules.table.BATCH_KINDS` derives."""
+assert set(KIND_RULES) == set(BATCH_KINDS), "a batching kind without its rule"
+
+
+# --------------------------------------------------------------------------------------------
+# vmap's calls: moving the batch axis in and out
+
+
+def move_axis(value, source: int, dest: int):
+    """``value`` (an ndarray or a tensor) with axis ``source`` moved to ``dest`` (a view)."""
+    ndim = np.ndim(value) if not isinstance(value, TensorBase) else value.ndim
+    source, dest = source % ndim, dest % ndim
+    if source == dest:
+        return value
+    order = [i for i in range(ndim) if i != source]
+    order.insert(dest, source)
+    if type(value) is np.ndarray:
+        return value.transpose(order)
+    return R.transpose(value, axes=tuple(order))
+
+
+def unbatched(value, level: int, size: int, out_axis: int):
+    """A result of the vmapped function at ``level`` as a stack with the batch at ``out_axis``:
+    a batched one is unwrapped, anything else is the same for every example and is broadcast
+    (as PyTorch expands it)."""
+    if isinstance(value, BatchedTensor) and value._level == level:
+        stack = value._value
+    else:
+        per_example = tuple(np.shape(value)) if not isinstance(value, TensorBase) else value.shape
+        stack = R.broadcast_to(value, shape=(size,) + per_example, x_shape=per_example)
+    return move_axis(stack, 0, out_axis)
+
+
+def _is_axis(axis) -> bool:
+    return axis is None or (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool))
+
+
+def axes_per_leaf(axes, tree, what: str) -> list:
+    """One axis (an int or None) per leaf of ``tree``: ``axes`` is one for all of them, or a
+    structure like ``tree`` (tuples, lists, dicts) down to ints and Nones; ``what`` names the
+    argument in errors (``"in_axes[1]"``)."""
+    if _is_axis(axes):
+        return [axes] * len(pytree.tree_leaves(tree))
+    if isinstance(axes, dict) and isinstance(tree, dict):
+        if set(axes) != set(tree):
+            raise ValueError(f"vmap: {what} is a dict with keys {sorted(axes, key=str)} but the "
+                             f"argument has keys {sorted(tree, key=str)}; they must match")
+        return [a for key in tree for a in axes_per_leaf(axes[key], tree[key],
+                                                         f"{what}[{key!r}]")]
+    if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)):
+        if len(axes) != len(tree):
+            raise ValueError(f"vmap: {what} has {len(axes)} entries but the argument has "
+                             f"{len(tree)}; they must match")
+        return [a for i, (ax, sub) in enumerate(zip(axes, tree))
+                for a in axes_per_leaf(ax, sub, f"{what}[{i}]")]
+    raise ValueError(f"vmap: {what} must be an int, None, or a tuple, list or dict matching the "
+                     f"structure of the argument; got {axes!r} for a {type(tree).__name__}")
+
+
+def _batched_leaf(leaf, axis: int, what: str):
+    """A mapped argument's physical value: an ndarray, or a tensor that carries something for an
+    enclosing transform; the batch moved to axis 0."""
+    if isinstance(leaf, TensorBase):
+        if not (leaf._rg or leaf._tangents is not None or leaf._batched or leaf._base is not None):
+            leaf = leaf._data if isinstance(leaf._data, np.ndarray) else np.asarray(leaf._data)
+    elif isinstance(leaf, np.ndarray):
+        pass
+    else:
+        raise ValueError(f"vmap: {what} is mapped (in_axes {axis}) but it is a "
+                         f"{type(leaf).__name__}, not a tensor; only tensors and arrays can be "
+                         "mapped: use None for it in in_axes")
+    ndim = np.ndim(leaf) if isinstance(leaf, np.ndarray) else leaf.ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"vmap: {what} has {ndim} dimension(s), so in_axes {axis} is out of "
+                         f"range [{-ndim}, {ndim - 1}]" if ndim else
+                         f"vmap: {what} is a 0-d tensor, which has no dimension to map over "
+                         f"(in_axes {axis}); use None for it in in_axes")
+    return move_axis(leaf, axis, 0)
+
+
+def batch_arguments(args: tuple, in_axes, level: int):
+    """The arguments of one vmapped call with their mapped leaves as BatchedTensors of
+    ``level``, and the batch size."""
+    if _is_axis(in_axes):
+        per_arg = [in_axes] * len(args)
+    elif isinstance(in_axes, (tuple, list)):
+        if len(in_axes) != len(args):
+            raise ValueError(f"vmap: in_axes has {len(in_axes)} entries but the function was "
+                             f"called with {len(args)} positional argument(s); in_axes must be "
+                             "an int, None or a tuple matching the arguments")
+        per_arg = list(in_axes)
+    else:
+        raise ValueError(f"vmap: in_axes must be an int, None or a tuple matching the arguments, "
+                         f"got {in_axes!r}")
+    out, sizes, found = [], [], []
+    for i, (arg, axes) in enumerate(zip(args, per_arg)):
+        leaves, spec = pytree.flatten(arg)
+        axis_of = axes_per_leaf(axes, arg, f"in_axes[{i}]")
+        new = []
+        for j, (leaf, axis) in enumerate(zip(leaves, axis_of)):
+            if axis is None:
+                new.append(leaf)
+                continue
+            what = f"argument {i}" + (f" (leaf {j})" if len(leaves) > 1 else "")
+            value = _batched_leaf(leaf, int(axis), what)
+            sizes.append(value.shape[0])
+            found.append(what)
+            new.append(batched(value, level))
+        out.append(pytree.unflatten(spec, new))
+    if not sizes:
+        raise ValueError("vmap: at least one argument must be mapped over (in_axes is all None "
+                         "or there are no tensor arguments)")
+    if len(set(sizes)) > 1:
+        listed = ", ".join(f"{w}: {s}" for w, s in zip(found, sizes))
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension ({listed})")
+    return out, sizes[0]
+
+
+def unbatch_outputs(out, out_axes, level: int, size: int):
+    """The vmapped function's result with each leaf's batch at its ``out_axes`` axis."""
+    leaves, spec = pytree.flatten(out)
+    axis_of = axes_per_leaf(out_axes, out, "out_axes")
+    stacks = []
+    for j, (leaf, axis) in enumerate(zip(leaves, axis_of)):
+        if axis is None:
+            if isinstance(leaf, BatchedTensor) and leaf._level == level:
+                raise ValueError(f"vmap: out_axes is None for output {j}, but it differs from "
+                                 "example to example (it is batched); give it an int out_axes")
+            stacks.append(leaf)
+            continue
+        if not isinstance(leaf, (TensorBase, np.ndarray, int, float, complex, np.generic)):
+            raise ValueError(f"vmap: output {j} of the function is a {type(leaf).__name__}; "
+                             "a vmapped function must return tensors (or structures of them)")
+        ndim = len(np.shape(leaf) if not isinstance(leaf, TensorBase) else leaf.shape) + 1
+        if not -ndim <= axis < ndim:
+            raise ValueError(f"vmap: out_axes {axis} is out of range for output {j}, which has "
+                             f"{ndim} dimension(s) with the batch: [{-ndim}, {ndim - 1}]")
+        stacks.append(unbatched(leaf, level, size, int(axis)))
+    return pytree.unflatten(spec, stacks)
