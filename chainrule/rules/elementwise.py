@@ -279,8 +279,10 @@ def _inside(x, lo, hi):
     return (x >= lo) & (x <= hi)
 
 
+# d clamp(x) = [lo <= x <= hi] dx: the gradient where x is inside, 0 elsewhere, also where g is
+# nan or infinite (PyTorch's clamp_backward, a where rather than a product)
 clamp = primitive("clamp", lambda x, lo, hi: np.clip(x, lo, hi),
-                  (lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),), save_inputs=True,
+                  (lambda g, ans, x, lo, hi: where(_inside(x, lo, hi), g, 0.0),), save_inputs=True,
                   jvp="diagonal", grad_fn="ClampBackward0", promote=True, batch="elementwise")
 # where(c, x, y): the gradient goes to the selected branch
 where = primitive("where", np.where, (

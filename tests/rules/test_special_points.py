@@ -256,6 +256,23 @@ def test_relu_drops_a_nan_or_infinite_gradient_where_the_input_is_not_positive()
     np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
 
 
+@pytest.mark.parametrize("bounds", [(-1.0, 1.0), (None, 1.0), (-1.0, None)])
+def test_clamp_drops_a_nan_or_infinite_gradient_outside_its_bounds(bounds):
+    # PyTorch's clamp_backward is where(lo <= x <= hi, g, 0): 0, not nan, outside (and at a
+    # nan input); the product g * [lo <= x <= hi] would give nan there
+    lo, hi = bounds
+    values = [-2.0, 0.5, 3.0, np.nan]
+    g = np.array([np.nan, np.nan, np.inf, 1.0])
+    x = cr.tensor(values, requires_grad=True)
+    cr.clamp(x, lo, hi).backward(cr.tensor(g))
+    inside = [(lo is None or v >= lo) and (hi is None or v <= hi) for v in values]
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(inside, g, 0.0))
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    torch.clamp(xt, lo, hi).backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
 def test_relu_second_order_and_forward_mode_through_its_derivative_rule():
     rng = np.random.default_rng(1)
     x = cr.tensor(rng.uniform(0.5, 2.0, 6) * rng.choice([-1.0, 1.0], 6), requires_grad=True)
