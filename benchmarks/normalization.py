@@ -12,9 +12,9 @@ random array), for:
 
 and in training mode throughout.
 "NumPy by hand" is the fused closed form a hand-written layer would use (the standardisation
-and the gradient ``r (g w - mean(g w) - x̂ mean(g w x̂))``, no graph): the bound a fused
-primitive could reach, which is how ``chainrule/nn/functional_norm.py`` decided to compose
-instead.  Every framework's outputs and gradients (input, weight, bias) are checked against
+and the gradient ``r (g w - mean(g w) - x̂ mean(g w x̂))``, no graph): the bound that
+chainrule's ``standardize`` primitive (``chainrule/rules/reductions.py``) and its affine step
+approach.  Every framework's outputs and gradients (input, weight, bias) are checked against
 it before timing; the medians and chainrule's ratios come from the same run.  ``--quick`` runs
 tiny sizes a few times (the smoke test of ``tests/cli/test_benchmarks.py``).
 """

@@ -9,15 +9,15 @@ biased variance, then scales and shifts it by ``weight`` and ``bias``; they diff
 * ``layer_norm``: the last ``len(normalized_shape)`` dims, per sample;
 * ``group_norm``: the channels of one group and the spatial dims, per sample and group.
 
-They are composed from ``mean``, products and a power (seven recorded steps and the affine
-two), not fused into one primitive with a hand-written backward.  Measured at BatchNorm2d's
-(32, 64, 32, 32) and LayerNorm's (32, 35, 128) in float32, forward and backward
-(``benchmarks/normalization.py``, which also times PyTorch), the fused closed form written in
-plain NumPy (``r (g - mean(g) - x̂ mean(g x̂))``, no engine at all: the bound a fused primitive
-could approach) was 1.1-1.6x faster than this composition, on a loaded machine; a primitive
-would pay part of that back in its own recorded rule (whose VJP must be written with table
-primitives for second order), so the composition, which gets forward mode and every order of
-derivative with no rule to maintain, was kept.
+The standardisation is one primitive, ``rules.standardize`` (its forward in a few NumPy passes,
+its backward the closed form ``rstd (g - mean(g) - x̂ mean(g x̂))`` written with table
+primitives, so every order and forward mode still work); the affine step is two more
+recorded steps.  It replaced a composition of seven recorded steps (``mean``, products, a power),
+which took 1.3-1.45x as long forward and backward in training (``benchmarks/normalization.py``;
+``benchmarks/README.md``, entry 28).  Its
+forward hands back the mean and the biased variance (``rules.reductions.Moments``), which the
+running statistics need, and the plain backward pass reuses its ``rstd`` (a recorded one,
+``create_graph=True``, computes it again from ``x``).
 
 In training, ``batch_norm`` (and ``instance_norm``) also update the running statistics in
 place, unrecorded: ``running <- (1 - momentum) running + momentum batch``, with the batch's
@@ -42,8 +42,10 @@ import math
 import operator
 
 from chainrule import functions as fn
+from chainrule import rules as R
 from chainrule.functions import tensor_arg
 from chainrule.grad_mode import no_grad
+from chainrule.rules.reductions import Moments
 from chainrule.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
@@ -53,13 +55,12 @@ def _size(shape) -> str:
     return "torch.Size([" + ", ".join(map(str, shape)) + "])"
 
 
-def _standardize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """``(x̂, mean, var)``: ``x`` standardised over ``dims``, with the mean and the biased
-    variance over them (kept dims)."""
-    mean = fn.mean(x, dims, keepdim=True)
-    centred = x - mean
-    var = fn.mean(centred * centred, dims, keepdim=True)
-    return centred * (var + eps) ** -0.5, mean, var
+def _standardize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Moments]:
+    """``x`` standardised over ``dims`` (one primitive, ``rules.standardize``), and the mean
+    and the biased variance over them (kept dims; ndarrays, unrecorded) it computed."""
+    moments = Moments()
+    return R.standardize(x, axis=tuple(d % x.ndim for d in dims), eps=eps,
+                         moments=moments), moments
 
 
 def _affine(y: Tensor, weight, bias, shape: tuple) -> Tensor:
@@ -86,12 +87,13 @@ def _running_stat(name: str, what: str, t) -> None:
                         f"got {type(t).__name__}")
 
 
-def _update(running: Tensor | None, batch: Tensor, momentum: float) -> None:
-    """``running <- (1 - momentum) running + momentum batch``, in place and unrecorded."""
+def _update(running: Tensor | None, batch, momentum: float) -> None:
+    """``running <- (1 - momentum) running + momentum batch`` (``batch`` an ndarray), in place
+    and unrecorded."""
     if running is None:
         return
     with no_grad():
-        running.mul_(1.0 - momentum).add_(fn.reshape(batch.detach(), running.shape) * momentum)
+        running.mul_(1.0 - momentum).add_(fn.reshape(tensor_arg(batch), running.shape) * momentum)
 
 
 def _channel_dims(name: str, x: Tensor) -> tuple[tuple, tuple]:
@@ -140,9 +142,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {_size(x.shape)} (batch_norm: the variance of one value "
                              "is undefined; use a larger batch or eval())")
-        y, mean, var = _standardize(x, dims, eps)
-        _update(running_mean, mean, momentum)
-        _update(running_var, var * (n / (n - 1)), momentum)
+        y, moments = _standardize(x, dims, eps)
+        _update(running_mean, moments.mean, momentum)
+        _update(running_var, moments.var * (n / (n - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"running_mean must be defined in evaluation mode ({name}: pass "
@@ -175,9 +177,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError("Expected more than 1 spatial element when training, got input "
                              f"size {_size(x.shape)} (instance_norm: the variance of one value "
                              "is undefined)")
-        y, mean, var = _standardize(x, spatial, eps)
-        _update(running_mean, fn.mean(mean, 0), momentum)
-        _update(running_var, fn.mean(var, 0) * (n / (n - 1)), momentum)
+        y, moments = _standardize(x, spatial, eps)
+        _update(running_mean, moments.mean.mean(axis=0), momentum)
+        _update(running_var, moments.var.mean(axis=0) * (n / (n - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"Expected running_mean and running_var to be defined when "
@@ -221,7 +223,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             raise RuntimeError(f"Expected {what} to be of same shape as normalized_shape, but got "
                                f"{what} of shape {list(tensor_arg(t).shape)} and "
                                f"normalized_shape = {list(shape)} (layer_norm)")
-    y, _, _ = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    y, _ = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     return _affine(y, weight, bias, shape)
 
 
@@ -247,7 +249,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     _check_per_channel(name, "weight", weight, channels)
     _check_per_channel(name, "bias", bias, channels)
     grouped = fn.reshape(x, (x.shape[0], int(num_groups), -1))
-    y, _, _ = _standardize(grouped, (2,), eps)
+    y, _ = _standardize(grouped, (2,), eps)
     return _affine(fn.reshape(y, x.shape), weight, bias, (1, channels) + (1,) * (x.ndim - 2))
 
 

@@ -193,6 +193,7 @@ from chainrule.rules.reductions import (
     reduce_std,
     reduce_sum,
     softmax,
+    standardize,
     vector_norm,
 )
 from chainrule.rules.scans import along_index, cumprod, cumsum, reduce_prod, sort, sorted_along

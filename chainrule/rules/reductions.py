@@ -1,5 +1,6 @@
 """Reductions and normalisations: ``sum``, ``mean``, ``amax``, ``max`` (of all
-elements), ``std``, ``logsumexp``, ``softmax``, ``log_softmax``, ``linalg.vector_norm``.
+elements), ``std``, ``logsumexp``, ``softmax``, ``log_softmax``, ``standardize`` (the core of
+the normalisation layers), ``linalg.vector_norm``.
 
 ``axis`` is None or a tuple of non-negative ints; ``x_shape`` is the input's shape (so that the
 rules need not keep the input alive).  A reduction's rule broadcasts ``g`` back over the reduced
@@ -16,6 +17,7 @@ import numpy as np
 from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
 from chainrule.rules.table import numpy2_promotion, primitive, raw
+from chainrule.tensor_base import TensorBase
 
 
 def _keepdims_shape(x_shape, axis):
@@ -159,6 +161,57 @@ log_softmax = primitive(
     "log_softmax", lambda x, axis: x - logsumexp_values(x, axis, True, None),
     (lambda g, ans, x, axis: g - exp(ans) * keep_sum(g, (axis,)),), save_ans=True,
     jvp=_log_softmax_jvp, grad_fn="LogSoftmaxBackward0", batch="axis")
+
+
+def keep_mean(a, axis):
+    return reduce_mean(a, axis=axis, keepdims=True, x_shape=a.shape)
+
+
+class Moments:
+    """Filled by :data:`standardize`'s forward when handed one (``moments=``): the mean, the
+    biased variance and ``rstd = (var + eps)^(-1/2)`` (ndarrays, kept dims), so that the
+    normalisation layers update their running statistics and the plain backward pass scales
+    the gradient without computing them again.  (A primitive records one result; this is how
+    its values computed on the way reach the caller and the rule, as ``factors`` do in
+    ``decompositions.py``.)"""
+
+    __slots__ = ("mean", "var", "rstd")
+
+
+def _standardized(x, axis, eps, moments=None):
+    # x̂ = (x - mean) rstd, rstd = (var + eps)^(-1/2), mean and biased var over ``axis`` (kept):
+    # the centred values are written once and scaled in place, so x̂ is their array
+    mean = np.asarray(x).mean(axis=axis, keepdims=True)
+    centred = np.subtract(x, mean)
+    var = np.square(centred).mean(axis=axis, keepdims=True)
+    rstd = np.sqrt(var + eps) ** -1
+    if moments is not None:
+        moments.mean, moments.var, moments.rstd = mean, var, rstd
+    return np.multiply(centred, rstd, out=centred)
+
+
+def _standardize_vjp(g, ans, x, axis, eps, moments=None):
+    # d x̂ = rstd (dx - mean(dx) - x̂ mean(x̂ dx)) (the mean's and the variance's parts: per
+    # group of n, J = rstd (I - 1/n - x̂ x̂^T / n)), symmetric, so the VJP has that form
+    if moments is not None and not any(isinstance(a, TensorBase) for a in (g, ans)):
+        # a plain pass: the forward's rstd, and one new array
+        out = np.multiply(g, ans)
+        scale = out.mean(axis=axis, keepdims=True)
+        np.multiply(ans, scale, out=out)
+        out += g.mean(axis=axis, keepdims=True)
+        np.subtract(g, out, out=out)
+        out *= moments.rstd
+        return out
+    # recorded (create_graph) or without the forward's values: rstd from x, with table
+    # primitives (from x̂ it would be x̂ / (x - mean), which cancels)
+    centred = x - keep_mean(x, axis)
+    rstd = (keep_mean(centred * centred, axis) + eps) ** -0.5
+    return rstd * (g - keep_mean(g, axis) - ans * keep_mean(g * ans, axis))
+
+
+standardize = primitive("standardize", _standardized, (_standardize_vjp,), save_inputs=True,
+                        save_ans=True, jvp="symmetric", grad_fn="NativeLayerNormBackward0",
+                        batch="axis")
 
 
 def _norm_values(x, axis, keepdims, x_shape, ord=2):

@@ -116,6 +116,38 @@ def test_gradients_match_finite_differences(name):
     check_grads(f, args, order=2, modes=("fwd", "rev"))
 
 
+def test_standardize_with_and_without_the_forwards_moments():
+    # the layers hand rules.standardize a Moments that its forward fills (mean, biased var,
+    # rstd), which the plain backward pass reads; called without one, the rule recomputes rstd
+    # from x.  Both give the closed form dx = rstd (g - mean(g) - x̂ mean(g x̂)).
+    from chainrule.rules import standardize
+    from chainrule.rules.reductions import Moments
+
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.standard_normal((4, 3, 5)) * 3.0 - 1.0
+    g = rng.standard_normal(x.shape)
+    axes = (0, 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + 1e-5)
+    xhat = (x - mean) * rstd
+    expected = rstd * (g - g.mean(axis=axes, keepdims=True)
+                       - xhat * (g * xhat).mean(axis=axes, keepdims=True))
+    for moments in (Moments(), None):
+        xt = cr.tensor(x, requires_grad=True)
+        y = standardize(xt, axis=axes, eps=1e-5, moments=moments)
+        y.backward(cr.tensor(g))
+        np.testing.assert_allclose(y.detach().numpy(), xhat, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(xt.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
+        if moments is not None:
+            np.testing.assert_allclose(moments.mean, mean, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(moments.var, var, rtol=1e-12)
+            np.testing.assert_allclose(moments.rstd, rstd, rtol=1e-12)
+    f = lambda x: standardize(x, axis=(1,), eps=1e-3)  # noqa: E731
+    assert cr.autograd.gradcheck(f, (_t(3, 4, seed=4),))
+    check_grads(f, (_t(3, 4, seed=5),), order=1, modes=("fwd", "rev"))
+
+
 # --------------------------------------------------------------------------------------------
 # bad input
 

@@ -1092,3 +1092,26 @@ SPECS.update({
 })
 REAL_ONLY.update({name: "the recurrent layers take real numbers, as PyTorch's" for name in (
     "lstm_gates", "lstm_cell", "lstm_hidden", "lstm_scan", "gru_scan")})
+
+
+# --------------------------------------------------------------------------------------------
+# standardize (rules/reductions.py), the core of the normalisation layers: through layer_norm
+# (the last axis) and, for a 3-d input, batch_norm in training (axes 0 and 2, not adjacent)
+
+
+def _standardized(x):
+    if x.ndim == 3:
+        return F.batch_norm(x, None, None, training=True)
+    return F.layer_norm(x, x.shape[-1:])
+
+
+def _np_standardized(x):
+    axes = (0, 2) if x.ndim == 3 else (x.ndim - 1,)
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return centred / np.sqrt((centred ** 2).mean(axis=axes, keepdims=True) + 1e-5)
+
+
+SPECS.update({
+    "standardize": Spec(_standardized, _np_standardized, [((2, 3),), ((4,),), ((2, 3, 2),)]),
+})
+REAL_ONLY["standardize"] = "the normalisation layers take real numbers, as PyTorch's"
