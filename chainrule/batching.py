@@ -302,8 +302,17 @@ def shape(prim, values, batched, size, **params):
     return out if dropped is None else R.reshape(out, shape=dropped, x_shape=tuple(out.shape))
 
 
+def core(prim, values, batched, size, **params):
+    """Kind ``"core"``: a one-argument op on the trailing (core) axes of its value that takes
+    any leading axes as a stack, as NumPy's linalg does (``inv``, ``det``, ``eigh``, ...): the
+    batch is one more leading axis, so the op is called on the stack as it is, with its
+    (per-example) params."""
+    (x,) = values
+    return prim(x, **params)
+
+
 KIND_RULES = {"elementwise": elementwise, "reduction": reduction, "axis": along_axis,
-              "shape": shape}
+              "shape": shape, "core": core}
 """The rule each of :data:`~chainrule.rules.table.BATCH_KINDS` derives."""
 assert set(KIND_RULES) == set(BATCH_KINDS), "a batching kind without its rule"
 

@@ -79,7 +79,11 @@ def _failed(name: str, err) -> LinAlgError:
 
 
 def _decomposed(name: str, numpy_func, A, **options):
-    """NumPy's decomposition of ``A``'s values, its failure a :class:`LinAlgError`."""
+    """NumPy's decomposition of ``A``'s values, its failure a :class:`LinAlgError`; None for a
+    value batched by vmap, whose examples are not there to read (the primitives then each
+    decompose the whole stack, in their batching rules)."""
+    if isinstance(A, TensorBase) and A._batched:
+        return None
     try:
         return numpy_func(data_of(A), **options)
     except np.linalg.LinAlgError as err:

@@ -18,9 +18,10 @@ from chainrule.tensor_base import TensorBase
 
 def without_history(tensor: TensorBase) -> bool:
     """Whether nothing would record an operation on ``tensor``: it needs no gradient, carries
-    no tangents and is not a view whose base changed in place since (that view's history is
-    made again first)."""
-    return not (tensor._rg or tensor._tangents is not None
+    no tangents, is not a batched value of vmap (whose operations go to vmap's dispatcher: its
+    ``_data`` holds no values) and is not a view whose base changed in place since (that view's
+    history is made again first)."""
+    return not (tensor._rg or tensor._tangents is not None or tensor._batched
                 or (tensor._base is not None and tensor._vc[0] != tensor._view_version))
 
 

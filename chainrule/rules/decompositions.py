@@ -220,7 +220,7 @@ def _cholesky(x, from_upper=False):
 cholesky = primitive("linalg.cholesky", _cholesky,
                      (lambda g, ans, x, from_upper=False: _cholesky_vjp(g, ans, x),),
                      save_ans=True, jvp=lambda ts, ans, x, from_upper=False: _cholesky_jvp(
-                         ts, ans, x), grad_fn="LinalgCholeskyExBackward0")
+                         ts, ans, x), grad_fn="LinalgCholeskyExBackward0", batch="core")
 
 # --------------------------------------------------------------------------------------------
 # Eigenvalues and eigenvectors of the symmetric S(A)
@@ -258,7 +258,8 @@ def _eigvalsh_jvp(ts, ans, x, UPLO="L", factors=None):
 
 
 eigvalsh = primitive("linalg.eigvalsh", _eigvalsh, (_eigvalsh_vjp,), save_inputs=True,
-                     jvp=_eigvalsh_jvp, grad_fn="LinalgEigvalshBackward0")
+                     jvp=_eigvalsh_jvp, grad_fn="LinalgEigvalshBackward0",
+                     batch="core")
 
 
 def _eigh_vectors(x, UPLO="L", factors=None):
@@ -284,7 +285,16 @@ def _eigh_vectors_jvp(ts, ans, x, UPLO="L", factors=None):
 
 eigh_vectors = primitive("linalg.eigh", _eigh_vectors, (_quiet(_eigh_vectors_vjp),),
                          save_inputs=True, jvp=_quiet(_eigh_vectors_jvp),
-                         grad_fn="LinalgEighBackward0")
+                         grad_fn="LinalgEighBackward0", batch="core")
+
+
+def _shared(a, decompose):
+    """The decomposition of ``a`` that the primitives of one call share, or None (each computes
+    its own) for a value batched by vmap, whose examples are not there to read: its primitives'
+    batching rules decompose the whole stack instead."""
+    if isinstance(a, TensorBase) and a._batched:
+        return None
+    return decompose(raw(a))
 
 
 def eigh(a, UPLO: str = "L"):
@@ -296,7 +306,7 @@ def eigh(a, UPLO: str = "L"):
     >>> w.round(6).tolist(), np.abs(v).round(6).tolist()
     ([1.0, 3.0], [[0.707107, 0.707107], [0.707107, 0.707107]])
     """
-    factors = np.linalg.eigh(raw(a), UPLO)
+    factors = _shared(a, lambda x: np.linalg.eigh(x, UPLO))
     return eigvalsh(a, UPLO=UPLO, factors=factors), eigh_vectors(a, UPLO=UPLO, factors=factors)
 
 
@@ -342,7 +352,7 @@ def _svdvals_jvp(ts, ans, x, factors=None):
 
 
 svdvals = primitive("linalg.svdvals", _svdvals, (_svdvals_vjp,), save_inputs=True,
-                    jvp=_svdvals_jvp, grad_fn="LinalgSvdBackward0")
+                    jvp=_svdvals_jvp, grad_fn="LinalgSvdBackward0", batch="core")
 
 
 def _svd_vectors(x, part, full_matrices=False, factors=None):
@@ -429,7 +439,7 @@ def _svd_vectors_jvp(ts, ans, x, part, full_matrices=False, factors=None):
 
 svd_vectors = primitive("linalg.svd", _svd_vectors, (_quiet(_svd_vectors_vjp),),
                         save_inputs=True, jvp=_quiet(_svd_vectors_jvp),
-                        grad_fn="LinalgSvdBackward0")
+                        grad_fn="LinalgSvdBackward0", batch="core")
 
 
 def svd(a, full_matrices: bool = True):
@@ -441,7 +451,7 @@ def svd(a, full_matrices: bool = True):
     >>> s.tolist(), (u @ np.diag(s) @ vh).tolist()
     ([3.0, 2.0], [[3.0, 0.0], [0.0, -2.0]])
     """
-    factors = np.linalg.svd(raw(a), full_matrices=full_matrices)
+    factors = _shared(a, lambda x: np.linalg.svd(x, full_matrices=full_matrices))
     options = dict(full_matrices=full_matrices, factors=factors)
     return (svd_vectors(a, part="U", **options), svdvals(a, factors=factors),
             svd_vectors(a, part="Vh", **options))
@@ -555,4 +565,4 @@ def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
 
 
 qr = primitive("linalg.qr", _qr_values, (_qr_vjp,), save_inputs=True, jvp=_qr_jvp,
-               grad_fn="LinalgQrBackward0")
+               grad_fn="LinalgQrBackward0", batch="core")

@@ -143,7 +143,8 @@ def _dropout(x, kept, scale):
 
 dropout = primitive("nn.functional.dropout", _dropout,
                     (lambda g, ans, x, kept, scale: dropout(g, kept, scale=scale), None),
-                    save_inputs=True, reads=((1,), ()), jvp="diagonal", grad_fn="MulBackward0")
+                    save_inputs=True, reads=((1,), ()), jvp="diagonal", grad_fn="MulBackward0",
+                    batch="elementwise")
 
 
 def _abs_slope(x):

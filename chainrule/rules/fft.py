@@ -60,15 +60,25 @@ def _fit(g, axes, x_shape):
     return g
 
 
+def batch_fft(prim, values, batched, size, s, axes, norm, x_shape):
+    """vmap's rule for the four transforms: the same transform of the stack, over ``axes``
+    moved one place right (the batch axis is not transformed) and with ``x_shape`` gaining
+    the batch; ``s``, the sizes along ``axes``, stays."""
+    (x,) = values
+    rank = len(x_shape)
+    return prim(x, s=s, axes=tuple(a % rank + 1 for a in axes), norm=norm,
+                x_shape=(size,) + tuple(x_shape))
+
+
 # y = F R x, with R the cut or pad of x to s and F = F^T the transform: ct_x = R^T F g
 fftn = primitive("fft.fftn", _numpy(np.fft.fftn, "c"), (
     lambda g, ans, x, s, axes, norm, x_shape: _fit(
         fftn(g, s=s, axes=axes, norm=norm, x_shape=g.shape), axes, x_shape),
-), jvp="linear", grad_fn="FftC2CBackward0")
+), jvp="linear", grad_fn="FftC2CBackward0", batch=batch_fft)
 ifftn = primitive("fft.ifftn", _numpy(np.fft.ifftn, "c"), (
     lambda g, ans, x, s, axes, norm, x_shape: _fit(
         ifftn(g, s=s, axes=axes, norm=norm, x_shape=g.shape), axes, x_shape),
-), jvp="linear", grad_fn="FftC2CBackward0")
+), jvp="linear", grad_fn="FftC2CBackward0", batch=batch_fft)
 
 
 # X = P F R x for a real x, where P keeps the bins k = 0 .. n//2 of the last axis (n = s[-1]):
@@ -78,7 +88,7 @@ ifftn = primitive("fft.ifftn", _numpy(np.fft.ifftn, "c"), (
 rfftn = primitive("fft.rfftn", _numpy(np.fft.rfftn, "c"), (
     lambda g, ans, x, s, axes, norm, x_shape: _fit(
         fftn(g, s=s, axes=axes, norm=norm, x_shape=g.shape), axes, x_shape),
-), jvp="linear", grad_fn="FftR2CBackward0")
+), jvp="linear", grad_fn="FftR2CBackward0", batch=batch_fft)
 
 
 def _hermitian_weights(n: int, axis: int, ndim: int, dtype):
@@ -105,4 +115,4 @@ def _irfftn_vjp(g, ans, x, s, axes, norm, x_shape):
 
 
 irfftn = primitive("fft.irfftn", _numpy(np.fft.irfftn, "f"), (_irfftn_vjp,), jvp="linear",
-                   grad_fn="FftC2RBackward0")
+                   grad_fn="FftC2RBackward0", batch=batch_fft)

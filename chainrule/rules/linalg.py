@@ -145,8 +145,19 @@ def batch_matmul(prim, values, batched, size):
 matmul = primitive("matmul", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
                    reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0", symbol="@",
                    batch=batch_matmul)
+def batch_dot(prim, values, batched, size):
+    """vmap's rule: ``x_b . y_b = sum_i x_b[i] y_b[i]`` for each example ``b`` (vectors), as
+    the einsum ``bi,bi->b``, with ``i`` alone for an unbatched operand."""
+    x, y = values
+    if any(v.ndim - b != 1 for v, b in zip(values, batched)):
+        raise NotImplementedError("vmap: chainrule.dot of values that are not vectors")
+    terms = ["bi" if b else "i" for b in batched]
+    return einsum(x, y, subscripts=",".join(terms) + "->b")
+
+
 dot = primitive("dot", np.dot, (lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
-                save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="DotBackward0")
+                save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="DotBackward0",
+                batch=batch_dot)
 
 
 # linear(x, W) = x W^T, torch.nn.functional.linear without its bias (W is (out, in)), one
@@ -163,9 +174,22 @@ def _linear_dw(g, ans, x, w):
     return matmul(_swap_last(g), x)
 
 
+def batch_linear(prim, values, batched, size):
+    """vmap's rule: ``x_b W_b^T`` for each example ``b``.  With W unbatched, x's batch is one
+    more leading axis of ``linear`` itself (NumPy's matmul broadcasting, one GEMM); with W
+    batched, ``y[b, ..., o] = sum_i x[b, ..., i] W[b, o, i]``, an einsum (``b`` left out of x's
+    term when x is unbatched)."""
+    x, w = values
+    bx, bw = batched
+    if not bw:
+        return linear(x, w)
+    return einsum(x, w, subscripts=("b...i" if bx else "...i") + ",boi->b...o")
+
+
 linear = primitive("nn.functional.linear", lambda x, w: np.matmul(x, w.T),
                    (lambda g, ans, x, w: matmul(g, w), _linear_dw), save_inputs=True,
-                   reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0")
+                   reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0",
+                   batch=batch_linear)
 
 
 
@@ -234,8 +258,22 @@ def _einsum(*xs, subscripts):
     return ans
 
 
+def batch_einsum(prim, values, batched, size, subscripts):
+    """vmap's rule: the same contraction with one more letter, free in the output and in
+    front of it, on each batched operand's leading (batch) axis; unbatched operands keep their
+    terms and so are shared by every example.  ``...`` is spelled out with each example's
+    shape first, so that the batch axis is never read as part of it."""
+    shapes = [tuple(v.shape[1:]) if b else tuple(v.shape) for v, b in zip(values, batched)]
+    ins, out = _einsum_parse(subscripts, shapes)
+    used = set("".join(ins) + out)
+    letter = next(c for c in string.ascii_letters if c not in used)
+    terms = [letter + t if b else t for t, b in zip(ins, batched)]
+    return einsum(*values, subscripts=",".join(terms) + "->" + letter + out)
+
+
 einsum = primitive("einsum", _einsum,
-                   _einsum_vjp, save_inputs=True, jvp="bilinear", grad_fn="EinsumBackward0")
+                   _einsum_vjp, save_inputs=True, jvp="bilinear", grad_fn="EinsumBackward0",
+                   batch=batch_einsum)
 
 # --------------------------------------------------------------------------------------------
 # Linear algebra
@@ -271,7 +309,7 @@ def _sum_last(a, count):
 inv = primitive("linalg.inv", np.linalg.inv,
                 (lambda g, ans, x: -matmul(matmul(_swap_last(ans), g), _swap_last(ans)),),
                 save_ans=True, jvp=lambda ts, ans, x: -matmul(matmul(ans, ts[0]), ans),
-                grad_fn="LinalgInvExBackward0")
+                grad_fn="LinalgInvExBackward0", batch="core")
 
 
 def _trace_inv_times(x, t):
@@ -284,13 +322,13 @@ det = primitive("linalg.det", np.linalg.det,
                 (lambda g, ans, x: _as_matrices(g * ans) * _swap_last(inv(x)),),
                 save_inputs=True, save_ans=True,
                 jvp=lambda ts, ans, x: ans * _trace_inv_times(x, ts[0]),
-                grad_fn="LinalgDetBackward0")
+                grad_fn="LinalgDetBackward0", batch="core")
 
 # d log|det(A)| = tr(A^-1 dA);  VJP: g A^-T
 logabsdet = primitive("linalg.slogdet", lambda x: np.linalg.slogdet(x)[1],
                       (lambda g, ans, x: _as_matrices(g) * _swap_last(inv(x)),), save_inputs=True,
                       jvp=lambda ts, ans, x: _trace_inv_times(x, ts[0]),
-                      grad_fn="LinalgSlogdetBackward0")
+                      grad_fn="LinalgSlogdetBackward0", batch="core")
 
 
 def slogdet(a):
@@ -356,9 +394,31 @@ def _solve_jvp(ts, ans, a, b, vector=None):
     return _drop_last(dx) if vec else dx
 
 
+def batch_solve(prim, values, batched, size, vector=None):
+    """vmap's rule: ``A_b^-1 b_b`` for each example.  Whether b is read as a vector is decided
+    per example (by the examples' ranks, as NumPy's solve decides); a vector becomes an
+    (n, 1) matrix and the column is dropped after.  Each value then has a leading batch axis
+    (1 for an unbatched one, which broadcasts) and 1s after it up to the higher rank of the
+    two, so that the examples' own leading axes line up and broadcast as NumPy's do."""
+    a, b = values
+    ranks = [v.ndim - flag for v, flag in zip(values, batched)]
+    vec = vector if vector is not None else _numpy_reads_vector(*ranks)
+    if vec:
+        b = reshape(b, shape=tuple(b.shape) + (1,), x_shape=tuple(b.shape))
+        ranks[1] += 1
+    rank = max(ranks)
+    a, b = (reshape(v, shape=(v.shape[:1] if flag else (1,)) + (1,) * (rank - r)
+                    + tuple(v.shape[int(flag):]), x_shape=tuple(v.shape))
+            for v, flag, r in zip((a, b), batched, ranks))
+    out = solve(a, b, vector=False)
+    if vec:
+        out = reshape(out, shape=tuple(out.shape[:-1]), x_shape=tuple(out.shape))
+    return out
+
+
 solve = primitive("linalg.solve", _solve, (_solve_da, _solve_db), save_inputs=True,
                   save_ans=True, reads=((0, "ans"), (0,)), jvp=_solve_jvp,
-                  grad_fn="LinalgSolveExBackward0")
+                  grad_fn="LinalgSolveExBackward0", batch=batch_solve)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,7 +475,7 @@ pinv = primitive("linalg.pinv", _pinv, (lambda g, ans, x, rtol, atol=None:
                                         _pinv_vjp_of(g, ans, x),),
                  save_inputs=True, save_ans=True,
                  jvp=lambda ts, ans, x, rtol, atol=None: _pinv_jvp_of(ts[0], ans, x),
-                 grad_fn="LinalgPinvBackward0")
+                 grad_fn="LinalgPinvBackward0", batch="core")
 
 
 def _lstsq(a, b, rcond, vector, solution=None):

@@ -14,6 +14,7 @@ from chainrule.rules.reductions import (
     softmax,
     unreduce,
 )
+from chainrule.rules.shape import broadcast_to
 from chainrule.rules.table import primitive, raw
 
 # Softmax cross-entropy in one primitive, as the hand-written gradient of a classifier has it:
@@ -91,6 +92,23 @@ def _cross_entropy_jvp(ts, ans, z, target, axis, scale):
     return reduce_sum(total, axis=None, keepdims=False, x_shape=total.shape) * scale
 
 
+def batch_cross_entropy(prim, values, batched, size, axis, scale):
+    """vmap's rule: the per-sample losses of the stack along ``axis`` one place right (an
+    unbatched logit or target is the same for every example, so it is broadcast to the batch
+    first), then, for a reduced loss (``scale`` not None), each example's losses summed over
+    its own axes and scaled: ``loss_b = scale sum_n losses[b, n]``."""
+    z, target = (v if b else broadcast_to(v, shape=(size,) + tuple(v.shape),
+                                          x_shape=tuple(v.shape))
+                 for v, b in zip(values, batched))
+    losses = softmax_cross_entropy(z, target, axis=axis % (z.ndim - 1) + 1, scale=None)
+    if scale is None:
+        return losses
+    if losses.ndim > 1:
+        losses = reduce_sum(losses, axis=tuple(range(1, losses.ndim)), keepdims=False,
+                            x_shape=tuple(losses.shape))
+    return losses * np.dtype(losses.dtype).type(scale)
+
+
 softmax_cross_entropy = primitive(
     "nn.functional.cross_entropy", _softmax_cross_entropy,
     (lambda g, ans, z, target, axis, scale: _per_sample(g, axis, scale, z.shape)
@@ -98,4 +116,4 @@ softmax_cross_entropy = primitive(
      lambda g, ans, z, target, axis, scale: -_per_sample(g, axis, scale, z.shape)
         * log_softmax(z, axis=axis)),
     save_inputs=True, reads=((0, 1), (0,)), jvp=_cross_entropy_jvp,
-                                  grad_fn="SoftmaxCrossEntropyBackward0")
+    grad_fn="SoftmaxCrossEntropyBackward0", batch=batch_cross_entropy)

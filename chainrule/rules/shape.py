@@ -223,11 +223,21 @@ def _inside_view(g, ans, base, value, steps):
 copy_slices = primitive("copy_slices", _copy_slices, (_outside_view, _inside_view),
                         jvp="linear", grad_fn="CopySlices")
 
+def batch_cat(prim, values, batched, size, axis, sizes):
+    """vmap's rule: ``cat`` of each example's pieces along ``axis``, one place right on the
+    stacks; an unbatched piece is the same in every example, so it is broadcast to the batch
+    first (``sizes``, along the joined axis, are the same per example and stacked)."""
+    pieces = [x if b else broadcast_to(x, shape=(size,) + tuple(x.shape), x_shape=tuple(x.shape))
+              for x, b in zip(values, batched)]
+    rank = pieces[0].ndim - 1
+    return cat(*pieces, axis=axis % rank + 1, sizes=sizes)
+
+
 # (laid out row by row, as PyTorch's: NumPy may answer column-major, and a later reshape
 # would then copy where PyTorch's is a view)
 cat = primitive("cat", lambda *xs, axis, sizes: np.ascontiguousarray(np.concatenate(xs, axis=axis)),
                 _cat_vjp,
-                jvp="linear", grad_fn="CatBackward0")
+                jvp="linear", grad_fn="CatBackward0", batch=batch_cat)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.engine import Primitive
 from chainrule.tensor_base import TensorBase
 
-BATCH_KINDS = ("elementwise", "reduction", "axis", "shape")
+BATCH_KINDS = ("elementwise", "reduction", "axis", "shape", "core")
 """The kinds of batching rule a primitive may declare (``batch=``); ``chainrule/batching.py``
 derives the rule of each."""
 
