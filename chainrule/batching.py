@@ -195,8 +195,7 @@ def dispatch(prim, args, params):
             values.append(a._value)
             flags.append(True)
             size = a._value.shape[0]
-        elif (isinstance(a, TensorBase) and not a._rg and a._tangents is None and not a._batched
-              and a._base is None):
+        elif isinstance(a, TensorBase) and _carries_nothing(a):
             values.append(a._data)  # carries nothing for any transform: NumPy will do
             flags.append(False)
         else:
@@ -372,11 +371,17 @@ def axes_per_leaf(axes, tree, what: str) -> list:
                      f"structure of the argument; got {axes!r} for a {type(tree).__name__}")
 
 
+def _carries_nothing(t: TensorBase) -> bool:
+    """Whether no transform follows ``t`` (no grad, no tangents, not batched, not a view): its
+    raw values stand for it."""
+    return not (t._rg or t._tangents is not None or t._batched or t._base is not None)
+
+
 def _batched_leaf(leaf, axis: int, what: str):
     """A mapped argument's physical value: an ndarray, or a tensor that carries something for an
     enclosing transform; the batch moved to axis 0."""
     if isinstance(leaf, TensorBase):
-        if not (leaf._rg or leaf._tangents is not None or leaf._batched or leaf._base is not None):
+        if _carries_nothing(leaf):
             leaf = leaf._data if isinstance(leaf._data, np.ndarray) else np.asarray(leaf._data)
     elif isinstance(leaf, np.ndarray):
         pass

@@ -168,7 +168,8 @@ def is_fresh(gi, g, ans, args) -> bool:
     """Did the rule just allocate ``gi``?  Then the engine may write into it.
 
     A rule can only return new arrays, views (which have a ``base``), or arrays it was given.
-    (Checked for large arrays only, where an allocation saved matters.)
+    (Checked for large arrays, where writing into it saves an allocation, and for a leaf's
+    first gradient, which then becomes its ``.grad`` without a copy.)
     """
     if gi.base is not None or gi is g or gi is ans:
         return False

@@ -163,6 +163,7 @@ class FashionMNIST(Dataset):
 
     @property
     def class_to_idx(self) -> dict[str, int]:
+        """Each class name's label, as torchvision's."""
         return {name: i for i, name in enumerate(self.classes)}
 
     def __len__(self) -> int:

@@ -42,6 +42,12 @@ def sizes_text(shape) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
+def size_text(value) -> str:
+    """The shape of ``value`` (an array, a tensor, or a shape) as PyTorch prints a size:
+    ``torch.Size([2, 3])``."""
+    return "torch.Size(" + sizes_text(np.shape(value) if hasattr(value, "shape") else value) + ")"
+
+
 def _data(value):
     return value._data if isinstance(value, TensorBase) else value
 

@@ -751,11 +751,12 @@ def _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size: int):
                 leaf if ax is None else leaf[(slice(None),) * (ax % len(_shape(leaf))) + (window,)]
                 for leaf, ax in zip(leaves, arg_axes)]))
         parts.append(_vmap_call(func, tuple(chunk), kwargs, in_axes, out_axes))
-    leaves0, spec = pytree.flatten(parts[0])
+    _, spec = pytree.flatten(parts[0])
     out_axis_of = batching.axes_per_leaf(out_axes, parts[0], "out_axes")
+    flat = [pytree.tree_leaves(p) for p in parts]
     joined = []
     for j, axis in enumerate(out_axis_of):
-        pieces = [pytree.tree_leaves(p)[j] for p in parts]
+        pieces = [leaves[j] for leaves in flat]
         if axis is None:
             joined.append(pieces[0])
         elif isinstance(pieces[0], Tensor):

@@ -147,9 +147,8 @@ def _logaddexp(x, y):
 
 logaddexp = _numpy_or(_np.logaddexp, _logaddexp)
 
-# NumPy's other elementwise functions and aliases, and arrays built (numpy_elementwise.py,
-# numpy_building.py)
-# (written in chainrule/numpy_elementwise.py and chainrule/numpy_building.py)
+# NumPy's other elementwise functions and aliases, and arrays built (written in
+# chainrule/numpy_elementwise.py and chainrule/numpy_building.py)
 
 if hasattr(_np, "acos"):  # NumPy 2's names of arccos, ..., power, concatenate, transpose
     acos = _numpy_or(_np.acos, _R.acos, name="acos")
@@ -402,8 +401,6 @@ def _partition(a, kth, axis=-1, kind="introselect", order=None):
 
 partition = _numpy_or(_np.partition, _partition)
 
-# statistics, entries selected, polynomials (numpy_statistics.py, numpy_indexing.py,
-# numpy_polynomials.py)
 # statistics, entries picked and placed, polynomials and convolutions (written in
 # chainrule/numpy_statistics.py, numpy_indexing.py and numpy_polynomials.py)
 
@@ -630,7 +627,6 @@ linalg = _catalogue.Namespace("linalg", {**{
         **_numpy_linalg.LINALG,
     }.items()}, **_passing_through("linalg.")})
 
-# NumPy's array-API products (numpy_linalg.py)
 # NumPy's generalised ufuncs of products (chainrule/numpy_linalg.py): vecdot (NumPy 2.0),
 # matvec and vecmat (NumPy 2.2)
 for _name in ("vecdot", "matvec", "vecmat"):

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from chainrule import functions as fn
+from chainrule.errors import size_text
 from chainrule.functions import tensor_arg
 from chainrule.tensor import FLOAT_DTYPES, Tensor
 
@@ -56,20 +57,16 @@ def _pair(name: str, input, target) -> tuple[Tensor, Tensor]:
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype}")
     if x.shape != t.shape:
-        warnings.warn(f"{name}: Using a target size ({_size(t)}) that is different to the "
-                      f"input size ({_size(x)}). This will likely lead to incorrect results "
+        warnings.warn(f"{name}: Using a target size ({size_text(t)}) that is different to the "
+                      f"input size ({size_text(x)}). This will likely lead to incorrect results "
                       "due to broadcasting. Please ensure they have the same size.",
                       UserWarning, stacklevel=3)
         try:
             np.broadcast_shapes(x.shape, t.shape)
         except ValueError:
-            raise RuntimeError(f"{name}: The size of tensor a ({_size(x)}) must match the size "
-                               f"of tensor b ({_size(t)})") from None
+            raise RuntimeError(f"{name}: The size of tensor a ({size_text(x)}) must match the size "
+                               f"of tensor b ({size_text(t)})") from None
     return x, t
-
-
-def _size(t: Tensor) -> str:
-    return "torch.Size([" + ", ".join(str(n) for n in t.shape) + "])"
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -183,8 +180,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     name = "binary_cross_entropy"
     x, t = tensor_arg(input), tensor_arg(target)
     if x.shape != t.shape:
-        raise ValueError(f"Using a target size ({_size(t)}) that is different to the input "
-                         f"size ({_size(x)}) is deprecated. Please ensure they have the same "
+        raise ValueError(f"Using a target size ({size_text(t)}) that is different to the input "
+                         f"size ({size_text(x)}) is deprecated. Please ensure they have the same "
                          "size.")
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: input must hold floating-point probabilities, got {x.dtype}")
@@ -213,8 +210,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     name = "binary_cross_entropy_with_logits"
     x, t = tensor_arg(input), tensor_arg(target)
     if x.shape != t.shape:
-        raise ValueError(f"Target size ({_size(t)}) must be the same as input size "
-                         f"({_size(x)})")
+        raise ValueError(f"Target size ({size_text(t)}) must be the same as input size "
+                         f"({size_text(x)})")
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: input must hold floating-point logits, got {x.dtype}")
     # -log σ(x) = softplus(-x), -log(1 - σ(x)) = softplus(x) = x + softplus(-x)

@@ -43,16 +43,13 @@ import operator
 
 from chainrule import functions as fn
 from chainrule import rules as R
+from chainrule.errors import size_text
 from chainrule.functions import tensor_arg
 from chainrule.grad_mode import no_grad
 from chainrule.rules.reductions import Moments
 from chainrule.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
-
-
-def _size(shape) -> str:
-    return "torch.Size([" + ", ".join(map(str, shape)) + "])"
 
 
 def _standardize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Moments]:
@@ -140,7 +137,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         n = x.numel() // channels if channels else 0
         if n <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
-                             f"size {_size(x.shape)} (batch_norm: the variance of one value "
+                             f"size {size_text(x)} (batch_norm: the variance of one value "
                              "is undefined; use a larger batch or eval())")
         y, moments = _standardize(x, dims, eps)
         _update(running_mean, moments.mean, momentum)
@@ -175,7 +172,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         n = math.prod(x.shape[2:])
         if n <= 1:
             raise ValueError("Expected more than 1 spatial element when training, got input "
-                             f"size {_size(x.shape)} (instance_norm: the variance of one value "
+                             f"size {size_text(x)} (instance_norm: the variance of one value "
                              "is undefined)")
         y, moments = _standardize(x, spatial, eps)
         _update(running_mean, moments.mean.mean(axis=0), momentum)

@@ -486,16 +486,6 @@ def _qr_factors(x, mode, factors):
     return factors
 
 
-def _copyltu(m):
-    """``tril(M) + tril(M, -1)^T``: the symmetric matrix of M's lower triangle (of a complex
-    ``M``, ``tril(M, -1) + tril(M, -1)^H + Re(diag(M))``: the Hermitian one)."""
-    k = _size(m, -1)
-    if _is_complex(m):
-        strict = m * np.tri(k, k=-1, dtype=bool)
-        return strict + _adjoint(strict) + real_part(m) * np.eye(k, dtype=bool)
-    return m * np.tri(k, dtype=bool) + _swap_last(m * np.tri(k, k=-1, dtype=bool))
-
-
 def _times_inverse(b, r):
     """``b R^-1``."""
     return _swap_last(solve(_swap_last(r), _swap_last(b), vector=False))
@@ -508,12 +498,13 @@ def _times_inverse_adjoint(b, r):
 
 def _square_qr_vjp(gq, gr, q, r):
     # R square (m >= n), PyTorch's convention (see linalg.py):
-    #   A_bar = (Q_bar + Q copyltu(M)) R^-H,  M = R R_bar^H - Q_bar^H Q
+    #   A_bar = (Q_bar + Q copyltu(M)) R^-H,  M = R R_bar^H - Q_bar^H Q, copyltu(M) the
+    #   symmetric (Hermitian) matrix of M's lower triangle, S(M) of _symmetric_from
     m = None if gr is None else matmul(r, _adjoint(gr))
     if gq is not None:
         qq = matmul(_adjoint(gq), q)
         m = -qq if m is None else m - qq
-    b = matmul(q, _copyltu(m))
+    b = matmul(q, _symmetric_from(m, "L"))
     return _times_inverse_adjoint(b if gq is None else gq + b, r)
 
 

@@ -131,9 +131,9 @@ def batch_matmul(prim, values, batched, size):
     # added axes dropped after
     x_vector, y_vector = _stack_rank(x, bx) == 1, _stack_rank(y, by) == 1
     if x_vector:
-        x = reshape(x, shape=x.shape[:-1] + (1, x.shape[-1]), x_shape=x.shape)
+        x = _unsqueeze(x, -2)
     if y_vector:
-        y = reshape(y, shape=y.shape + (1,), x_shape=y.shape)
+        y = _unsqueeze(y, -1)
     rank = max(_stack_rank(x, bx), _stack_rank(y, by))
     out = matmul(_ones_after_batch(x, rank) if bx else x, _ones_after_batch(y, rank) if by else y)
     if x_vector or y_vector:
@@ -145,6 +145,8 @@ def batch_matmul(prim, values, batched, size):
 matmul = primitive("matmul", np.matmul, (_matmul_dx, _matmul_dy), save_inputs=True,
                    reads=((1,), (0,)), jvp="bilinear", grad_fn="MmBackward0", symbol="@",
                    batch=batch_matmul)
+
+
 def batch_dot(prim, values, batched, size):
     """vmap's rule: ``x_b . y_b = sum_i x_b[i] y_b[i]`` for each example ``b`` (vectors), as
     the einsum ``bi,bi->b``, with ``i`` alone for an unbatched operand."""
@@ -404,7 +406,7 @@ def batch_solve(prim, values, batched, size, vector=None):
     ranks = [v.ndim - flag for v, flag in zip(values, batched)]
     vec = vector if vector is not None else _numpy_reads_vector(*ranks)
     if vec:
-        b = reshape(b, shape=tuple(b.shape) + (1,), x_shape=tuple(b.shape))
+        b = _unsqueeze(b, -1)
         ranks[1] += 1
     rank = max(ranks)
     a, b = (reshape(v, shape=(v.shape[:1] if flag else (1,)) + (1,) * (rank - r)
@@ -412,7 +414,7 @@ def batch_solve(prim, values, batched, size, vector=None):
             for v, flag, r in zip((a, b), batched, ranks))
     out = solve(a, b, vector=False)
     if vec:
-        out = reshape(out, shape=tuple(out.shape[:-1]), x_shape=tuple(out.shape))
+        out = _drop_last(out)
     return out
 
 

@@ -57,8 +57,8 @@ from chainrule.rules.recurrent import (
     _joined,
     _lstm_cell_jvp,
     _lstm_hidden_jvp,
-    _on_tensors,
     _order,
+    _plus,
     _shared,
     _stacked,
     lstm_cell,
@@ -67,7 +67,7 @@ from chainrule.rules.recurrent import (
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import getitem, reshape, transpose
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.table import on_tensors, primitive, raw
 
 
 class LstmStates:
@@ -320,7 +320,7 @@ def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
 def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
               needs=None):
     def compute():
-        if _on_tensors(g, xp, w, b, h0, c0):
+        if on_tensors(g, xp, w, b, h0, c0):
             return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
         saved = states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)
         return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
@@ -337,19 +337,10 @@ def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=No
     dxp, dw, db = _rows_layout(dxp, dw, db, (length, batch, size))
     outs = [None] * length
     for t, a, c_prev, c, h_prev in _scan_steps(xp, w, b, h0, c0, reverse):
-        terms = [] if dxp is None else [getitem(dxp, index=t, x_shape=np.shape(raw(dxp)))]
-        if db is not None:
-            terms.append(db)
-        if dh is not None:
-            terms.append(matmul(dh, w))
-        if dw is not None and h_prev is not None:
-            terms.append(matmul(h_prev, dw))
-        d_a = None
-        if terms:
-            d_gates = terms[0]
-            for term in terms[1:]:
-                d_gates = d_gates + term
-            d_a = d_gates * _gates_slope(a, None)
+        d_gates = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(raw(dxp))),
+                        db, None if dh is None else matmul(dh, w),
+                        None if dw is None or h_prev is None else matmul(h_prev, dw))
+        d_a = None if d_gates is None else d_gates * _gates_slope(a, None)
         dc = _lstm_cell_jvp((d_a, dc), c, a, 0.0 if c_prev is None else c_prev)
         dh = outs[t] = None if d_a is None and dc is None else _lstm_hidden_jvp((d_a, dc), None,
                                                                                a, c)

@@ -42,8 +42,7 @@ import numpy as np
 from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
 from chainrule.rules.linalg import matmul
 from chainrule.rules.shape import cat, getitem, reshape, transpose
-from chainrule.rules.table import derivative, primitive, raw
-from chainrule.tensor_base import TensorBase
+from chainrule.rules.table import derivative, on_tensors, primitive, raw
 
 
 def _block(x, k: int, count: int = 1, blocks: int = 4):
@@ -223,10 +222,6 @@ def _shared(i, g, ans, compute, needs=None):
     if all(x is None or (needs is not None and not needs[j]) for j, x in enumerate(entry[2])):
         _last.entry = None
     return grad
-
-
-def _on_tensors(*values) -> bool:
-    return any(isinstance(a, TensorBase) for a in values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,11 +430,9 @@ def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
         dn = tanh_backward(dh * (1 - z), n)
         dz = dh * (-n if h_prev is None else h_prev - n)
         dr = None if v is None else dn * _block(v, 2, 1, 3)
-        d_rz = sigmoid_backward(_joined2((dr, dz), dz), rz)
-        d_u[t] = cat(d_rz, dn, axis=d_rz.ndim - 1, sizes=(np.shape(raw(d_rz))[-1],
-                                                          np.shape(raw(dn))[-1]))
-        dv = cat(d_rz, dn * r, axis=d_rz.ndim - 1, sizes=(np.shape(raw(d_rz))[-1],
-                                                          np.shape(raw(dn))[-1]))
+        d_rz = sigmoid_backward(_joined((dr, dz), dz), rz)
+        d_u[t] = _joined((d_rz, dn), dn)
+        dv = _joined((d_rz, dn * r), dn)
         db_hh = _plus(db_hh, dv)
         if h_prev is None:
             dh = None
@@ -451,18 +444,10 @@ def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
     return (d_xp, dw, None if b_ih is None else d_xp, None if b_hh is None else db_hh, dh)
 
 
-def _joined2(blocks, like):
-    """Two blocks side by side along the last axis, None standing for zeros of ``like``."""
-    template = raw(like)
-    parts = [np.zeros(template.shape, template.dtype) if b is None else b for b in blocks]
-    return cat(*parts, axis=template.ndim - 1,
-               sizes=tuple(np.shape(raw(p))[-1] for p in parts))
-
-
 def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
              needs=None):
     def compute():
-        if _on_tensors(g, xp, w, b_ih, b_hh, h0):
+        if on_tensors(g, xp, w, b_ih, b_hh, h0):
             return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
         saved = states if states is not None else gru_scan_states(xp, w, b_ih, b_hh, h0,
                                                                   reverse)

@@ -116,3 +116,9 @@ def derivative(factor) -> Callable:
 def raw(a):
     """The array behind a Tensor, for decisions that depend on values (never differentiated)."""
     return a._data if isinstance(a, TensorBase) else a
+
+
+def on_tensors(*values) -> bool:
+    """Whether any of ``values`` is a Tensor: a rule then runs recorded (``create_graph``) or
+    carrying tangents, and must use table primitives; else it may use NumPy directly."""
+    return any(isinstance(a, TensorBase) for a in values)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.arguments import check_device
+from chainrule.errors import size_text
 from chainrule.grad_mode import no_grad
 from chainrule.nn.parameter import Parameter
 from chainrule.tensor import FLOAT_DTYPES, Tensor
@@ -79,10 +80,6 @@ def _addindent(text: str, spaces: int) -> str:
     """Indent every line of ``text`` but the first (PyTorch's nested repr)."""
     first, *rest = text.split("\n")
     return "\n".join([first] + [" " * spaces + line for line in rest])
-
-
-def _shape(t) -> str:
-    return "torch.Size([" + ", ".join(str(n) for n in np.shape(t)) + "])"
 
 
 class Module:
@@ -432,6 +429,8 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
+        """Refused: there is no GPU here (PyTorch's ``Module.cuda`` moves the parameters to
+        one); the error says to leave the module on the CPU."""
         raise RuntimeError("Module.cuda: chainrule computes with NumPy on the CPU only; leave "
                            "the module where it is (or call .cpu())")
 
@@ -472,8 +471,8 @@ class Module:
             value = _values_of(state_dict[key])
             if value.shape != target.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{_shape(value)} from checkpoint, the shape in current model is "
-                              f"{_shape(target)}.")
+                              f"{size_text(value)} from checkpoint, the shape in current model is "
+                              f"{size_text(target)}.")
                 continue
             if assign:
                 target.data = np.array(value, copy=True)

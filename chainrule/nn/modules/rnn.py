@@ -114,6 +114,14 @@ def _dims_error(name: str, what: str, allowed: str, x) -> ValueError:
     return ValueError(f"{name}: Expected {what} to be {allowed}, got {x.ndim}D instead")
 
 
+def _uniform_by_hidden_size(self) -> None:
+    """PyTorch's initialisation of the recurrent layers and cells (their ``reset_parameters``):
+    every parameter ``U(-1/sqrt(hidden), 1/sqrt(hidden))``."""
+    bound = 1.0 / math.sqrt(self.hidden_size)
+    for weight in self.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 class RNNBase(Module):
     """What ``RNN``, ``LSTM`` and ``GRU`` share: the parameters of every layer and direction,
     the checks of inputs and states, and the loop over layers and time steps."""
@@ -174,11 +182,7 @@ class RNNBase(Module):
                     self._flat_weights_names.append(kind + suffix)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """PyTorch's initialisation: every parameter ``U(-1/sqrt(hidden), 1/sqrt(hidden))``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+    reset_parameters = _uniform_by_hidden_size
 
     def flatten_parameters(self) -> None:
         """Nothing to do (PyTorch packs the weights for cuDNN); kept so that code calling it
@@ -351,6 +355,12 @@ class RNNBase(Module):
         c_n = R.getitem(y, index=length, x_shape=y.shape) if self.mode == "LSTM" else None
         return R.getitem(y, index=last, x_shape=y.shape), c_n, hs
 
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(output, h_n)``: every step's hidden state of the last layer, and each layer's
+        final one (the LSTM's also returns ``c_n``)."""
+        output, h_n, _ = self._forward(input, hx)
+        return output, h_n
+
     def _forward(self, input, hx):
         x, batched = self._input(input)
         if not batched:
@@ -412,10 +422,6 @@ class RNN(RNNBase):
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        output, h_n, _ = self._forward(input, hx)
-        return output, h_n
-
 
 class LSTM(RNNBase):
     """A multi-layer long short-term memory, as ``torch.nn.LSTM`` (gates ``i, f, g, o``;
@@ -467,10 +473,6 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        output, h_n, _ = self._forward(input, hx)
-        return output, h_n
-
 
 # --------------------------------------------------------------------------------------------
 # cells
@@ -503,11 +505,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """PyTorch's initialisation: every parameter ``U(-1/sqrt(hidden), 1/sqrt(hidden))``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+    reset_parameters = _uniform_by_hidden_size
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -557,6 +555,13 @@ class RNNCellBase(Module):
                              f"hx.to({self.weight_ih.dtype})")
         return h if batched else fn.unsqueeze(h, 0)
 
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """The next hidden state ``h'`` (the LSTM cell's returns ``(h', c')``)."""
+        x = self._input(input)
+        h = self._state(hx, np.ndim(input) == 2, x.shape[0], "hidden0")
+        h, _ = self._step(x, h, None)
+        return h if np.ndim(input) == 2 else fn.squeeze(h, 0)
+
     def _step(self, input, h, c):
         """One step on ``(N, H_in)`` rows: ``(h', c')``.  A missing state is zeros, made
         here (as in PyTorch), so that ``weight_hh`` gets its zero gradient."""
@@ -593,12 +598,6 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, bias, device, dtype)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x = self._input(input)
-        h = self._state(hx, np.ndim(input) == 2, x.shape[0], "hidden0")
-        h, _ = self._step(x, h, None)
-        return h if np.ndim(input) == 2 else fn.squeeze(h, 0)
 
 
 class LSTMCell(RNNCellBase):
@@ -644,9 +643,3 @@ class GRUCell(RNNCellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x = self._input(input)
-        h = self._state(hx, np.ndim(input) == 2, x.shape[0], "hidden0")
-        h, _ = self._step(x, h, None)
-        return h if np.ndim(input) == 2 else fn.squeeze(h, 0)

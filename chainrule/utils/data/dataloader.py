@@ -105,8 +105,8 @@ class DataLoader:
         if batch_size is not None and batch_sampler is None and sampler is not None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if collate_fn is None:
-            collate_fn = default_collate if self._batching(batch_size, batch_sampler) \
-                else default_convert
+            batching = batch_size is not None or batch_sampler is not None
+            collate_fn = default_collate if batching else default_convert
 
         self.dataset = dataset
         self.batch_size = batch_size
@@ -148,10 +148,6 @@ class DataLoader:
         if persistent_workers and num_workers == 0:
             raise ValueError("DataLoader: persistent_workers option needs num_workers > 0; "
                              "leave persistent_workers=False")
-
-    @staticmethod
-    def _batching(batch_size, batch_sampler) -> bool:
-        return batch_size is not None or batch_sampler is not None
 
     def __setattr__(self, name: str, value) -> None:
         if getattr(self, "_initialized", False) and name in _FROZEN:

@@ -198,6 +198,7 @@ class ConcatDataset(Dataset):
 
     @staticmethod
     def cumsum(sequence) -> list[int]:
+        """The running totals of the datasets' lengths (where each one ends), as PyTorch's."""
         out, total = [], 0
         for e in sequence:
             total += len(e)
