@@ -81,7 +81,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
     # rules run on tensors (recorded, or carrying tangents) or on raw arrays
     on_tensors = create_graph or on_tensors
     # the class of the tensors this pass makes (gradients handed to hooks, recorded values)
-    tensor_cls = type(roots[0]) if roots else TensorBase  # (no roots: nothing is made)
+    tensor_cls = roots[0]._result_class if roots else TensorBase  # (none: nothing is made)
     # large saved values freed by this pass may be reused by its products (raw arrays only)
     recycling = buffers.REFCOUNTS_TRUSTED and not (retain_graph or on_tensors)
     buffers.state.pool = [] if recycling else None
@@ -109,8 +109,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
                 check_versions(node)
             if on_tensors:
                 g = g if isinstance(g, TensorBase) else new_tensor(tensor_cls, g)
-                if ans is not None:
-                    ans = new_tensor(tensor_cls, ans, node)
+                if ans is not None:  # (a batched node's is a BatchedTensor: see vmap)
+                    ans = (ans._with_node(node) if isinstance(ans, TensorBase)
+                           else new_tensor(tensor_cls, ans, node))
                     if node.extras is not None:
                         ans._tangents = node.extras.ans_tangents
             # large raw arrays get buffer reuse (see chainrule/buffers.py): a rule's product

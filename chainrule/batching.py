@@ -24,17 +24,16 @@ Nothing here runs unless a vmap is open: the engine tests one list item per call
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 
 import numpy as np
 
-from chainrule import engine, pytree
+from chainrule import engine, forward, pytree
 from chainrule import rules as R
 from chainrule.rules.table import BATCH_KINDS
 from chainrule.tensor import Tensor
-from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
 
 CONTROL_FLOW = (
     "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow "
@@ -116,6 +115,16 @@ class BatchedTensor(Tensor):
         value = self._value.detach() if isinstance(self._value, TensorBase) else self._value
         return batched(value, self._level)
 
+    def _with_node(self, node) -> BatchedTensor:
+        t = batched(self._value, self._level)
+        t._rg, t._node = node is not None, node
+        return t
+
+    def _without_gradient(self, func, args, kwargs):
+        """``ops.no_gradient`` of arguments among which this one is batched: see
+        :func:`without_gradient`."""
+        return without_gradient(func, args, kwargs)
+
     def __repr__(self) -> str:
         return f"BatchedTensor(lvl={self._level}, bdim=0, value={self._value!r})"
 
@@ -133,6 +142,49 @@ def batched(value, level: int) -> BatchedTensor:
     return t
 
 
+def without_gradient(func, args, kwargs):
+    """A NumPy function ``func`` of tensors, some batched, as a result without gradient
+    (comparisons, ``argmax``, ``isnan``, ...): per example.  ``func`` is elementwise (the
+    batch axes are aligned and NumPy broadcasts), or takes ``axis`` (shifted past the batch;
+    None: every per-example axis, or the flattened example for ``argmax``/``argmin``)."""
+    level = max(a._level for a in args if isinstance(a, BatchedTensor))
+    values, ranks = [], []
+    for a in args:
+        if isinstance(a, BatchedTensor) and a._level == level:
+            value = a._value
+            value = value._data if isinstance(value, TensorBase) and not value._batched \
+                else value
+            values.append((value, True))
+            ranks.append(a.ndim)
+        else:
+            value = a._data if isinstance(a, TensorBase) and not a._batched else a
+            values.append((value, False))
+            ranks.append(np.ndim(value) if not isinstance(value, TensorBase) else value.ndim)
+    rank = max(ranks)
+    size = next(v.shape[0] for v, is_batched in values if is_batched)
+    raw = []
+    for value, is_batched in values:
+        if is_batched and not isinstance(value, TensorBase):
+            shape = np.shape(value)
+            value = np.reshape(value, shape[:1] + (1,) * (rank - len(shape) + 1) + shape[1:])
+        elif is_batched:  # a batched value of an enclosing vmap: its own level does the rest
+            value = value.reshape((size,) + (1,) * (rank - value.ndim + 1) + value.shape[1:])
+        raw.append(value)
+    if "axis" in kwargs:
+        kwargs = dict(kwargs)
+        axis = kwargs["axis"]
+        if axis is None and func in (np.argmax, np.argmin):
+            raw = [np.reshape(v, (size, -1)) if not isinstance(v, TensorBase) else
+                   v.reshape((size, -1)) for v in raw]
+            kwargs["axis"] = 1
+        else:
+            kwargs["axis"] = _shifted(axis, rank)
+    for v in raw:
+        if isinstance(v, TensorBase):  # nested vmaps: the enclosing level's values do the rest
+            return batched(v._without_gradient(func, raw, kwargs), level)
+    return batched(np.asarray(func(*raw, **kwargs)), level)
+
+
 # --------------------------------------------------------------------------------------------
 # levels
 
@@ -142,14 +194,22 @@ class _Levels(threading.local):
 
 
 _levels = _Levels()
-_level_ids = itertools.count(1)
 _open_count = [0]  # open levels in all threads: the hook is set while it is not 0
 _open_lock = threading.Lock()
+_sizes: dict = {}  # level -> its batch size, once its arguments are batched
+_tangent_levels: set = set()  # levels that batch tangents only (see enter_level)
 
 
-def enter_level() -> int:
-    """Open a new (innermost) vmap level in this thread, and the engine's hook with it."""
-    level = next(_level_ids)
+def enter_level(randomness: str = "error", tangents_only: bool = False) -> int:
+    """Open a new (innermost) vmap level in this thread, and the engine's hook with it.
+
+    ``randomness`` is the level's mode for random functions (see :func:`random_levels`);
+    ``tangents_only``: the level batches forward-mode tangents only, never the values they
+    are tangents of (``jacfwd``'s): a ``grad`` inside it differentiates unbatched values."""
+    level = next(forward.level_ids)  # (one order with forward mode's levels: see dispatch)
+    _randomness[level] = randomness
+    if tangents_only:
+        _tangent_levels.add(level)
     _levels.open = _levels.open + (level,)
     with _open_lock:
         _open_count[0] += 1
@@ -157,9 +217,44 @@ def enter_level() -> int:
     return level
 
 
+def innermost() -> int:
+    """The innermost vmap level open in this thread whose examples are values, not only
+    tangents (0: none)."""
+    for level in reversed(_levels.open):
+        if level not in _tangent_levels:
+            return level
+    return 0
+
+
+def stand_in(t: TensorBase, level: int) -> BatchedTensor:
+    """A ``grad`` inside vmap: a fresh differentiable stand-in for its input ``t`` at the open
+    ``level``, since what is differentiated there is per example.  An unbatched ``t`` is the
+    same for every example (a broadcast view, no copy).  What ``t`` carries for transforms
+    opened outside the level stays on the value; the tangents of those opened inside (a ``jvp``
+    around this ``grad``) stay on the stand-in."""
+    if isinstance(t, BatchedTensor) and t._level == level:
+        if t._rg:  # a view keeps the history an enclosing grad inside the level needs
+            return R.reshape(t, shape=t.shape, x_shape=t.shape)
+        value = t._value
+    else:
+        below = _below_level(t, level) if t._tangents is not None else t
+        size = _sizes[level]
+        value = (np.broadcast_to(below._data, (size,) + below._data.shape)
+                 if _carries_nothing(below) else
+                 R.broadcast_to(below, shape=(size,) + t.shape, x_shape=t.shape))
+    out = batched(value, level)
+    if t._tangents is not None:
+        out._tangents = {lv: tangent for lv, tangent in t._tangents.items() if lv > level} or None
+    out._rg = True
+    return out
+
+
 def exit_level(level: int) -> None:
     """Close ``level``; the hook is cleared when no level is open in any thread."""
     _levels.open = tuple(lv for lv in _levels.open if lv != level)
+    _sizes.pop(level, None)
+    _tangent_levels.discard(level)
+    _randomness.pop(level, None)
     with _open_lock:
         _open_count[0] -= 1
         if not _open_count[0]:
@@ -172,7 +267,14 @@ def exit_level(level: int) -> None:
 
 def dispatch(prim, args, params):
     """A primitive call while a vmap is open: the batched result, or ``NotImplemented`` when no
-    argument is batched (the engine then goes on as usual)."""
+    argument is batched (the engine then goes on as usual).
+
+    The rule computes on the unwrapped values, so transforms opened *outside* this level (a
+    ``grad`` of the vmap, an outer ``jvp``) see the rule's own primitive calls.  Transforms
+    opened *inside* it (``vmap(grad(f))``, ``vmap(jvp(f))``) differentiate the logical call:
+    a node recorded here with the per-example primitive and params, and tangents pushed here
+    through the JVP rules on batched values.
+    """
     level = 0
     for a in args:
         if isinstance(a, BatchedTensor) and a._level > level:
@@ -186,17 +288,19 @@ def dispatch(prim, args, params):
             "return it from the vmapped function instead")
     values, flags = [], []
     size = None
+    recording = pushing = False  # reverse and forward mode opened inside this level
     for a in args:
         if isinstance(a, BatchedTensor) and a._level == level:
-            if a._rg or a._tangents is not None:
-                raise NotImplementedError(
-                    "vmap: differentiating inside vmap (vmap of grad, vjp or jvp) is not "
-                    "supported yet; grad of vmap is")
             values.append(a._value)
             flags.append(True)
             size = a._value.shape[0]
-        elif isinstance(a, TensorBase) and _carries_nothing(a):
-            values.append(a._data)  # carries nothing for any transform: NumPy will do
+            recording = recording or a._rg
+            pushing = pushing or a._tangents is not None
+        elif isinstance(a, TensorBase):
+            if a._tangents is not None and any(lv > level for lv in forward.live_levels(a)):
+                pushing = True
+                a = _below_level(a, level)
+            values.append(a._data if _carries_nothing(a) else a)
             flags.append(False)
         else:
             values.append(a)
@@ -208,7 +312,30 @@ def dispatch(prim, args, params):
             "loop over the examples")
     if type(rule) is str:
         rule = KIND_RULES[rule]
-    return batched(rule(prim, values, flags, size, **params), level)
+    out = batched(rule(prim, values, flags, size, **params), level)
+    node = None
+    if recording and engine.grad_mode.enabled:
+        node = engine.Node(prim, tuple(
+            (a._node or a) if isinstance(a, BatchedTensor) and a._level == level and a._rg
+            else None for a in args), args if prim.save_inputs else None,
+            batched(out._value, level) if prim.save_ans else None, params or None, out.shape,
+            out.dtype, inplace_count[0], None, None)
+        out._rg, out._node = True, node
+    if pushing:
+        forward.push_tangents(prim, args, params, out, above=level)
+        if node is not None and prim.save_ans and out._tangents is not None:
+            node._extras().ans_tangents = out._tangents
+    return out
+
+
+def _below_level(t: TensorBase, level: int):
+    """``t`` as the levels below ``level`` see it: without the tangents of forward-mode levels
+    opened inside that vmap level (the dispatcher pushes those itself)."""
+    if t._rg and t._node is None:  # a leaf of an outer grad: it must reach the rule as itself
+        return t
+    inner = new_tensor(t._result_class, t._data, t._node)
+    inner._tangents = {lv: tangent for lv, tangent in t._tangents.items() if lv < level} or None
+    return inner
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +561,7 @@ def batch_arguments(args: tuple, in_axes, level: int):
         listed = ", ".join(f"{w}: {s}" for w, s in zip(found, sizes))
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                          f"dimension, got sizes {sizes} for the mapped dimension ({listed})")
+    _sizes[level] = sizes[0]
     return out, sizes[0]
 
 
@@ -458,3 +586,52 @@ def unbatch_outputs(out, out_axes, level: int, size: int):
                              f"{ndim} dimension(s) with the batch: [{-ndim}, {ndim - 1}]")
         stacks.append(unbatched(leaf, level, size, int(axis)))
     return pytree.unflatten(spec, stacks)
+
+
+# --------------------------------------------------------------------------------------------
+# randomness: what a random function draws inside vmap
+
+RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please either "
+                "use the 'same' or 'different' randomness flags on vmap or perform the "
+                "randomness operation out of vmap")
+
+_randomness: dict = {}  # an open level -> its randomness mode
+
+
+def is_open() -> bool:
+    """Whether a vmap is open in this thread (so a random function's arguments may be
+    batched and it must not read their values)."""
+    return bool(_levels.open)
+
+
+def random_levels(name: str = "a random function") -> tuple:
+    """What a random function called now must draw: ``()`` when no vmap is open in this
+    thread (the common case: one attribute read), else the ``(level, size)`` of each open level
+    whose randomness is ``'different'``, outermost first.  The function draws these sizes in
+    front of its per-example shape (one draw per example) and wraps the result with
+    :func:`batched_random`; a ``'same'`` level adds nothing (one draw shared by its examples).
+    A level in ``'error'`` mode raises PyTorch's error (``name`` says which function)."""
+    open_levels = _levels.open
+    if not open_levels:
+        return ()
+    different = []
+    for level in open_levels:
+        mode, size = _randomness[level], _sizes.get(level)
+        if mode == "error":
+            raise RuntimeError(f"{RANDOM_ERROR} (chainrule.{name} was called inside vmap)")
+        if mode == "different":
+            different.append((level, size))
+    return tuple(different)
+
+
+def random_sizes(levels: tuple) -> tuple:
+    """The batch sizes of :func:`random_levels`' levels: the leading shape of the draw."""
+    return tuple(size for _, size in levels)
+
+
+def batched_random(value, levels: tuple):
+    """A draw of shape ``random_sizes(levels) + shape`` as the BatchedTensor of those levels,
+    the outermost wrapped first (a level's value is the batch of the level outside it)."""
+    for level, _ in levels:
+        value = batched(value, level)
+    return value

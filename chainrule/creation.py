@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import numpy_construction, ops
+from chainrule import batching, numpy_construction, ops
 from chainrule.arguments import as_shape, check_device
 from chainrule.generator import random_source, seed_default
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
@@ -367,7 +367,11 @@ def _random_float(kind: str, size, dtype, requires_grad: bool, generator, device
         raise NotImplementedError(f"{name}: random {kind} floats are not implemented for dtype "
                                   f"{dt}; use randint for random integers, or a float dtype")
     draw = rng.standard_normal if kind == "normal" else rng.random
-    values = draw(_sizes(name, size), dtype=np.float64).astype(dt)
+    shape = _sizes(name, size)
+    levels = batching.random_levels(name)  # inside vmap: one draw per example, or one for all
+    values = draw(batching.random_sizes(levels) + shape, dtype=np.float64).astype(dt)
+    if levels:
+        return batching.batched_random(values, levels)
     return _finish(values, requires_grad, name)
 
 
@@ -408,7 +412,10 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
         raise RuntimeError(f"randint: expects 'low' to be less than 'high', but got low={low} "
                            f">= high={high}; the values are drawn from [low, high)")
     rng = random_source(generator)
-    return wrap(rng.integers(low, high, _sizes("randint", (size,)), dtype=dtype or np.int64))
+    shape = _sizes("randint", (size,))
+    levels = batching.random_levels("randint")
+    values = rng.integers(low, high, batching.random_sizes(levels) + shape, dtype=dtype or np.int64)
+    return batching.batched_random(values, levels) if levels else wrap(values)
 
 
 def _whole(name: str, what: str, value) -> int:

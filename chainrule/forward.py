@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from chainrule.tensor_base import TensorBase, new_like
+from chainrule.tensor_base import TensorBase
 
 # forward mode's kinds of Jacobian (see chainrule/rules/); anything else is a rule of its own
 JVP_KINDS = ("diagonal", "symmetric", "linear", "bilinear", "reduction")
@@ -35,12 +35,14 @@ class _ForwardState(threading.local):
 
 
 state = _ForwardState()
-_level_ids = itertools.count(1)
+level_ids = itertools.count(1)
+"""Ids of levels, shared by forward mode and vmap (``chainrule/batching.py``): of two open
+levels, the one with the higher id was opened inside the other."""
 
 
 def enter_level() -> int:
     """Open a new (innermost) level of forward mode and return its id."""
-    level = next(_level_ids)
+    level = next(level_ids)
     state.levels = state.levels + (level,)
     return level
 
@@ -59,15 +61,18 @@ def live_levels(tensor: TensorBase) -> list[int]:
             if lv in state.levels and (ceiling is None or lv < ceiling)]
 
 
-def push_tangents(prim, args, params, out: TensorBase) -> None:
-    """Give ``out = prim(*args)`` its tangent at every open level where an input has one."""
+def push_tangents(prim, args, params, out: TensorBase, above: int = 0) -> None:
+    """Give ``out = prim(*args)`` its tangent at every open level where an input has one (vmap
+    asks for the levels ``above`` its own only: the lower ones are its rule's business)."""
     open_levels = state.levels
     if len(open_levels) == 1 and state.ceiling is None:  # the usual case: one level
         level = open_levels[0]
-        levels = [level] if any(isinstance(a, TensorBase) and a._tangents is not None
-                                and level in a._tangents for a in args) else []
+        levels = [level] if level > above and any(
+            isinstance(a, TensorBase) and a._tangents is not None and level in a._tangents
+            for a in args) else []
     else:
-        levels = sorted({lv for a in args if isinstance(a, TensorBase) for lv in live_levels(a)})
+        levels = sorted({lv for a in args if isinstance(a, TensorBase) for lv in live_levels(a)
+                         if lv > above})
     if not levels:
         return
     tangents: dict = {}
@@ -89,24 +94,24 @@ def push_tangents(prim, args, params, out: TensorBase) -> None:
 
 def _below(a):
     """An argument as the JVP rule may see it: raw unless it carries something to propagate."""
-    if not isinstance(a, TensorBase) or a._rg or live_levels(a):
+    if not isinstance(a, TensorBase) or a._rg or a._batched or live_levels(a):
         return a
     return a._data
 
 
 def _ans_below(out: TensorBase, lower: dict):
     """The result, with the tangents of the lower levels computed so far."""
-    if not out._rg and not lower:
+    if not out._rg and not lower and not out._batched:
         return out._data
     # a separate object: no cycle between out and its tangent
-    ans = new_like(out, out._data, out._node)
+    ans = out._with_node(out._node)
     ans._tangents = dict(lower) or None
     return ans
 
 
 def compact(t):
     """Keep a tangent as a raw array unless it carries history or tangents of its own."""
-    if isinstance(t, TensorBase) and not t._rg and t._tangents is None:
+    if isinstance(t, TensorBase) and not t._rg and t._tangents is None and not t._batched:
         return t._data
     return t
 

@@ -13,6 +13,8 @@ Reverse mode runs on the recorded graph (``autograd.grad``), forward mode on tan
 
 ``vmap`` maps a function over a batch (``chainrule/batching.py``): ``vmap(f)(xs)`` is ``f``
 applied to each example of ``xs``, stacked, computed in one batched call per operation.
+``functional_call`` and ``stack_module_state`` (``torch.func``'s, for Modules) live in
+``chainrule/stateless.py`` and are exported here.
 
 Complex numbers follow JAX: the gradient of a real-valued ``f`` of complex ``z = x + iy`` is
 ``df/dx - i df/dy`` (the conjugate of PyTorch's ``.grad``), and ``holomorphic=True`` gives
@@ -38,13 +40,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule import batching, forward, gradient, pytree, rules
+from chainrule import batching, forward, generator, gradient, pytree, rules
 from chainrule.autograd import forward_ad
 from chainrule.functions import cat, stack
+from chainrule.stateless import functional_call, stack_module_state
 from chainrule.tensor import Tensor, wrap
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
-           "hessian", "hvp", "vmap"]
+__all__ = ["grad", "value_and_grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
+           "jacfwd", "jacobian", "hessian", "hvp", "vmap", "functional_call",
+           "stack_module_state"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,8 +74,12 @@ def _as_tensor(leaf, name: str) -> Tensor:
 
 
 def _input(leaf, name: str) -> Tensor:
-    """A fresh differentiable stand-in for an argument, still connected to outer transforms."""
+    """A fresh differentiable stand-in for an argument, still connected to outer transforms
+    (inside a vmap: a batched one, as what is differentiated there is per example)."""
     t = _as_tensor(leaf, name)
+    level = batching.innermost()
+    if level:
+        return batching.stand_in(t, level)
     if t._rg:  # a view keeps the history an outer differentiation needs
         return rules.reshape(t, shape=t.shape, x_shape=t.shape)
     if t is not leaf:  # a fresh wrapper of the caller's array is already a leaf of our own
@@ -95,7 +103,9 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
     record = _record(inputs) or any(isinstance(c, Tensor) and c._rg for c in cots)
     return gradient.gradients(outputs, inputs, cotangents, retain_graph=retain_graph,
                               create_graph=record, allow_unused=True,
-                              through_tangents=bool(forward.state.levels),
+                              # (inside vmap: rules on batched values, which are tensors)
+                              through_tangents=bool(forward.state.levels)
+                              or bool(batching.innermost()),
                               pytorch_convention=False)
 
 
@@ -284,6 +294,27 @@ def grad(f: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = Fals
     return gradient
 
 
+def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable:
+    """``torch.func``'s name and order: a function returning ``(gradient, func(*args))``, and
+    ``(gradient, (value, aux))`` with ``has_aux`` (:func:`value_and_grad` returns them the
+    other way round, as JAX does).
+
+    >>> import numpy as np
+    >>> from chainrule.func import grad_and_value
+    >>> g, value = grad_and_value(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
+    >>> g, float(value)
+    (array([2., 4.]), 5.0)
+    """
+    _check_callable("grad_and_value", func)
+    both = value_and_grad(func, argnums, has_aux)
+
+    def gradient_and_value(*args):
+        value, g = both(*args)
+        return g, value
+
+    return gradient_and_value
+
+
 def vjp(f: Callable, *primals, has_aux: bool = False):
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one gradient per primal.
 
@@ -329,9 +360,11 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     return (out_value, vjp_fn, aux) if has_aux else (out_value, vjp_fn)
 
 
-def jacrev(f: Callable, argnums=0, has_aux: bool = False,
-           holomorphic: bool = False) -> Callable:
-    """The Jacobian by reverse mode: one evaluation of ``f``, one VJP per output element.
+def jacrev(f: Callable, argnums=0, has_aux: bool = False, holomorphic: bool = False, *,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian by reverse mode: one evaluation of ``f``, then one backward pass with every
+    row of the identity as a batch of cotangents (``vmap`` of the VJP), ``chunk_size`` rows at
+    a time if given (torch.func's argument: less memory, more passes).
 
     The outputs are real (the inputs may be complex: JAX's convention), or, with
     ``holomorphic=True``, inputs and outputs are complex and the Jacobian is ``f'(z)``.
@@ -347,6 +380,7 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False,
     """
 
     _check_callable("jacrev", f)
+    _check_chunk_size("jacrev", chunk_size)
 
     def jacobian_rev(*args):
         _enter(reverse=True)
@@ -361,15 +395,7 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False,
                 if o.dtype.kind == "c" and not holomorphic:
                     raise TypeError(_REAL_OUTPUTS.format(name="jacrev", dtype=o.dtype.name))
                 _check_holomorphic("jacrev", "outputs", [o], holomorphic)
-                rows = []
-                for k in range(o.numel()):
-                    onehot = np.zeros(o.numel(), o.dtype)
-                    onehot[k] = 1
-                    rows.append(call.gradients([o] if o._rg else [],
-                                               wrap(onehot.reshape(o.shape)), retain_graph=True))
-                blocks = [_stack([row[j] for row in rows], o.shape, t.shape, t.dtype)
-                          for j, t in enumerate(call.inputs)]
-                grouped = call.per_argument(blocks, _outer())
+                grouped = call.per_argument(_rows_of(call, o, chunk_size), _outer())
                 per_output.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
             result = pytree.unflatten(out_spec, per_output)
             if has_aux:
@@ -380,6 +406,39 @@ def jacrev(f: Callable, argnums=0, has_aux: bool = False,
             _leave(reverse=True)
 
     return jacobian_rev
+
+
+def _check_chunk_size(name: str, chunk_size) -> None:
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(
+            chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"{name}: chunk_size must be None or a positive int, got "
+                         f"{chunk_size!r}")
+
+
+def _rows_of(call: _Call, o: Tensor, chunk_size: int | None) -> list:
+    """The Jacobian of the output ``o`` w.r.t. each input of ``call`` (``o.shape +
+    input.shape``): ``vmap`` of the VJP over the rows of the identity, ``chunk_size`` at a time
+    (so that the cotangents never take more than ``chunk_size * o.numel()`` numbers)."""
+    n = o.numel()
+    shapes = [tuple(o.shape) + tuple(t.shape) for t in call.inputs]
+    if n == 0 or not o._rg:
+        return [wrap(np.zeros(shape, t.dtype)) for shape, t in zip(shapes, call.inputs)]
+
+    def pullback(cotangent):
+        return tuple(call.gradients([o], cotangent, retain_graph=True))
+
+    step = chunk_size or n
+    parts = []
+    for start in range(0, n, step):
+        rows = np.arange(start, min(start + step, n))
+        cotangents = np.zeros((len(rows), n), o.dtype)
+        cotangents[np.arange(len(rows)), rows] = 1  # rows start.. of the identity
+        parts.append(vmap(pullback)(cotangents.reshape((len(rows),) + tuple(o.shape))))
+    blocks = []
+    for j, shape in enumerate(shapes):
+        pieces = [p[j] if isinstance(p[j], Tensor) else wrap(p[j]) for p in parts]
+        blocks.append((pieces[0] if len(pieces) == 1 else cat(pieces, 0)).reshape(shape))
+    return blocks
 
 
 def _split_aux(out, has_aux: bool, name: str):
@@ -528,41 +587,53 @@ def jacfwd(f: Callable, argnums=0, has_aux: bool = False,
                         "non-holomorphic functions involving complex inputs or integer inputs, "
                         "use jvp directly.")
             _check_holomorphic("jacfwd", "inputs", leaves[-1], holomorphic)
-        zeros = [[np.zeros(t.shape, t.dtype) for t in group] for group in leaves]
-        columns: dict = {}  # (argument, leaf) -> one list of tangent-output leaves per element
-        out_leaves, out_spec, aux = None, None, None
-        for k, group in enumerate(leaves):
-            for j, t in enumerate(group):
-                columns[k, j] = []
-                for e in range(t.numel()):
-                    direction = np.zeros(t.numel(), t.dtype)
-                    direction[e] = 1
-                    tangent_leaves = [list(z) for z in zeros]
-                    tangent_leaves[k][j] = direction.reshape(t.shape)
-                    tangents = tuple(pytree.unflatten(sp, tl)
-                                     for sp, tl in zip(specs, tangent_leaves))
-                    result = jvp(restricted, diff, tangents, has_aux=has_aux)
-                    out_leaves, out_spec = pytree.flatten(result[0])
-                    aux = result[2] if has_aux else None
-                    columns[k, j].append(pytree.tree_leaves(result[1]))
-        if out_leaves is None:  # no input element at all: evaluate once for the output
+        # one forward pass whose tangents are the columns of the identity, as a batch: the
+        # tangent of input element e is the e-th unit vector over all the inputs' elements
+        sizes = [t.numel() for group in leaves for t in group]
+        n = sum(sizes)
+        starts = np.cumsum([0] + sizes)
+        basis = np.eye(n)
+        directions = [basis[:, start:start + t.numel()].reshape((n,) + tuple(t.shape))
+                      .astype(t.dtype) for start, t in zip(starts, (t for g in leaves for t in g))]
+
+        def pushforward(*flat):
+            groups, start = [], 0
+            for spec, group in zip(specs, leaves):
+                groups.append(pytree.unflatten(spec, list(flat[start:start + len(group)])))
+                start += len(group)
+            return jvp(restricted, diff, tuple(groups), has_aux=has_aux)
+
+        if n:  # (the output never depends on the batch: out_axes None for it and aux)
+            result = _vmap_call(pushforward, directions, {}, 0,
+                                (None, -1, None) if has_aux else (None, -1),
+                                tangents_only=True)
+            out, columns, aux = result if has_aux else (*result, None)
+        else:  # no input element at all: evaluate once for the output
             out, aux = _split_aux(restricted(*diff), has_aux, "jacfwd")
-            out_leaves, out_spec = pytree.flatten(out)
+            columns = pytree.tree_map(lambda o: np.zeros(np.shape(
+                o._data if isinstance(o, Tensor) else o) + (0,)), out)
+        out_leaves, out_spec = pytree.flatten(out)
+        columns = pytree.tree_leaves(columns)
         _check_holomorphic("jacfwd", "outputs", out_leaves, holomorphic)
         outer = _depth.value > 0
         per_output = []
         for i, o in enumerate(out_leaves):
             out_shape = np.shape(o._data if isinstance(o, Tensor) else o)
-            per_argument = [
-                pytree.unflatten(specs[k], [
-                    _output(_stack([c[i] for c in columns[k, j]], out_shape, t.shape,
-                                   t.dtype, dim=-1), originals[k][j], outer)
-                    for j, t in enumerate(group)])
-                for k, group in enumerate(leaves)]
+            block = columns[i] if isinstance(columns[i], Tensor) else wrap(columns[i])
+            per_argument, e = [], 0
+            for k, group in enumerate(leaves):
+                blocks = []
+                for j, t in enumerate(group):  # columns e.. belong to this input leaf
+                    block_j = block[..., int(starts[e]):int(starts[e + 1])]
+                    blocks.append(_output(block_j.reshape(tuple(out_shape) + tuple(t.shape)),
+                                          originals[k][j], outer))
+                    e += 1
+                per_argument.append(pytree.unflatten(specs[k], blocks))
             per_output.append(per_argument[0] if isinstance(argnums, int)
                               else tuple(per_argument))
         result = pytree.unflatten(out_spec, per_output)
-        return (result, aux) if has_aux else result
+        like = originals[0][0] if originals and originals[0] else None
+        return (result, _outputs(aux, like, outer)) if has_aux else result
 
     return jacobian_fwd
 
@@ -649,7 +720,8 @@ def _flat_tangents(pairs) -> list:
             if pt.shape != tt.shape:
                 raise ValueError(f"hvp: tangent of shape {tt.shape} for a primal of shape "
                                  f"{pt.shape}; they must match")
-            flat.append(tt if tt._rg or tt._tangents else tt._data.astype(pt.dtype, copy=False))
+            flat.append(tt if tt._rg or tt._tangents or tt._batched
+                        else tt._data.astype(pt.dtype, copy=False))
     return flat
 
 
@@ -672,9 +744,10 @@ def vmap(func: Callable, in_axes=0, out_axes=0, randomness: str = "error",
     for every example.  Results that do not depend on the batch are broadcast.  vmaps nest
     (``vmap(vmap(f))``), and ``grad`` of a vmap differentiates through it.
 
-    ``randomness`` is checked (``'error'``, ``'same'``, ``'different'``) but random functions do
-    not consult it yet; ``chunk_size`` runs the batch in chunks of that many examples.  NumPy in
-    gives NumPy out; Tensors in give Tensors out.
+    ``randomness`` says what random functions (``cr.randn``, ``rand_like``, ``dropout``, ...)
+    do inside: ``'error'`` raises, ``'same'`` draws once for all examples, ``'different'``
+    draws for each example.  ``chunk_size`` runs the batch in chunks of that many examples.
+    NumPy in gives NumPy out; Tensors in give Tensors out.
 
     >>> import numpy as np, chainrule as cr
     >>> from chainrule.func import vmap
@@ -694,15 +767,16 @@ def vmap(func: Callable, in_axes=0, out_axes=0, randomness: str = "error",
 
     def mapped(*args, **kwargs):
         if chunk_size is None:
-            return _vmap_call(func, args, kwargs, in_axes, out_axes)
-        return _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size)
+            return _vmap_call(func, args, kwargs, in_axes, out_axes, randomness)
+        return _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size, randomness)
 
     return mapped
 
 
-def _vmap_call(func, args, kwargs, in_axes, out_axes):
+def _vmap_call(func, args, kwargs, in_axes, out_axes, randomness: str = "error",
+               tangents_only: bool = False):
     """One vmapped call: a level opened, the arguments batched, the results unbatched."""
-    level = batching.enter_level()
+    level = batching.enter_level(randomness, tangents_only)
     _enter()
     try:
         inner, size = batching.batch_arguments(args, in_axes, level)
@@ -731,8 +805,10 @@ def _shape(leaf) -> tuple:
     return tuple(leaf.shape) if isinstance(leaf, Tensor) else np.shape(leaf)
 
 
-def _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size: int):
-    """The batch in chunks of ``chunk_size`` examples, one vmapped call each, concatenated."""
+def _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size: int, randomness="error"):
+    """The batch in chunks of ``chunk_size`` examples, one vmapped call each, concatenated;
+    under ``randomness='same'`` each chunk starts from the same generator state, so that all
+    examples share one draw, as in PyTorch."""
     per_arg = in_axes if isinstance(in_axes, (tuple, list)) else [in_axes] * len(args)
     axes = [batching.axes_per_leaf(a, arg, f"in_axes[{i}]")
             for i, (a, arg) in enumerate(zip(per_arg, args))]
@@ -740,9 +816,12 @@ def _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size: int):
              for arg, arg_axes in zip(args, axes)
              for leaf, ax in zip(pytree.tree_leaves(arg), arg_axes) if ax is not None]
     if not sizes or len(set(sizes)) > 1:  # (the unchunked call says what is wrong)
-        return _vmap_call(func, args, kwargs, in_axes, out_axes)
+        return _vmap_call(func, args, kwargs, in_axes, out_axes, randomness)
     parts = []
+    state = generator.default_rng().bit_generator.state if randomness == "same" else None
     for start in range(0, sizes[0], chunk_size):
+        if state is not None:
+            generator.default_rng().bit_generator.state = state
         window = slice(start, start + chunk_size)
         chunk = []
         for arg, arg_axes in zip(args, axes):
@@ -750,7 +829,7 @@ def _vmap_chunks(func, args, kwargs, in_axes, out_axes, chunk_size: int):
             chunk.append(pytree.unflatten(spec, [
                 leaf if ax is None else leaf[(slice(None),) * (ax % len(_shape(leaf))) + (window,)]
                 for leaf, ax in zip(leaves, arg_axes)]))
-        parts.append(_vmap_call(func, tuple(chunk), kwargs, in_axes, out_axes))
+        parts.append(_vmap_call(func, tuple(chunk), kwargs, in_axes, out_axes, randomness))
     _, spec = pytree.flatten(parts[0])
     out_axis_of = batching.axes_per_leaf(out_axes, parts[0], "out_axes")
     flat = [pytree.tree_leaves(p) for p in parts]

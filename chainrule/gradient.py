@@ -104,7 +104,7 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
             )
         # kept as a Tensor when its history or tangents must flow into the gradients
         seed = (g if (create_graph and g._rg) or (tangents and g._tangents is not None)
-                else g._data)
+                or g._batched else g._data)
         seeds.append(to_pytorch_convention(seed) if pytorch_convention else seed)
     return seeds
 

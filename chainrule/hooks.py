@@ -60,7 +60,7 @@ def run_hooks(hooks, g, create_graph: bool, is_owned: bool, tensor_cls: type):
         gt = result
     if complex_valued:
         gt = to_pytorch_convention(gt)
-    return gt if create_graph else gt._data
+    return gt if create_graph or gt._batched else gt._data  # (a batched one: vmap)
 
 
 def _hook_name(hook) -> str:

@@ -39,9 +39,39 @@ def check_writable(self, name: str) -> None:
                            "or use an out-of-place operation.")
 
 
+def _update_batched(self, name: str, compute) -> TensorBase:
+    """An in-place change of a batched tensor (inside ``vmap``): each example's values replaced
+    by ``compute``'s, written into the stack behind it (so that its views, which share the
+    stack's memory, see them, as PyTorch's do)."""
+    result = compute(self.detach())
+    physical = self._value
+    new = result._value if getattr(result, "_level", None) == self._level else data_of(result)
+    if type(physical) is not np.ndarray or isinstance(new, TensorBase):
+        raise NotImplementedError(
+            f"vmap: {name}: changing a batched tensor in place is supported only where no "
+            "enclosing grad, jvp or vmap follows it or the new values; use the out-of-place "
+            "operation (x = x + y, x.at[index].set(value)) instead")
+    try:
+        np.copyto(physical, new, casting="same_kind")
+    except (ValueError, TypeError) as err:
+        raise RuntimeError(f"vmap: {name}: cannot write the new values (per example "
+                           f"{tuple(np.shape(new)[1:])}) into the batched tensor of shape "
+                           f"{tuple(self.shape)} ({err}); clone() it first") from None
+    self._bump_version()
+    return self
+
+
+def _writes_examples_into_one(self, result) -> bool:
+    """Whether an in-place change of an unbatched ``self`` computed a batched ``result``: a
+    value per example for a tensor that has one."""
+    return (not self._batched and isinstance(result, TensorBase) and result._batched)
+
+
 def update(self, name: str, compute) -> TensorBase:
     """Replace ``self``'s values by ``compute(old)``; adopt its node when it was recorded (a
     view's change is recorded on its base, whose values it shares)."""
+    if self._batched:
+        return _update_batched(self, name, compute)
     check_writable(self, name)
     refresh_if_stale(self)  # (a view's history must be current before it is extended)
     if grad_mode.enabled and self._rg:
@@ -51,6 +81,12 @@ def update(self, name: str, compute) -> TensorBase:
         old = self.detach()  # shares storage: compute must read it before it is overwritten
     old._tangents = self._tangents  # forward mode follows in-place changes too
     result = compute(old)
+    if _writes_examples_into_one(self, result):
+        raise RuntimeError(
+            f"vmap: {name}: an in-place change of a tensor that is the same for every example "
+            f"(not mapped, shape {tuple(self.shape)}) with values that differ from example to "
+            "example is not possible (as in PyTorch); use the out-of-place operation (x = x * "
+            "v, x.at[index].set(v)) instead, or map the tensor too")
     # an integer tensor cannot carry a gradient: its new values are just data
     recorded = (isinstance(result, TensorBase) and result._node is not None
                 and self.dtype in DIFFERENTIABLE_DTYPES)
@@ -123,7 +159,7 @@ def arithmetic_update(self, name: str, prim, ufunc, other) -> TensorBase:
     other_tensor = isinstance(other, TensorBase)
     if (type(self._data) is np.ndarray and self._tangents is None
             and not (grad_mode.enabled and (self._rg or (other_tensor and other._rg)))
-            and not (other_tensor and other._tangents is not None)
+            and not (other_tensor and (other._tangents is not None or other._batched))
             and self._data.flags.writeable):
         check_writable(self, name)
         try:
@@ -311,7 +347,8 @@ def setitem(self, index, value) -> None:
     value_rg = isinstance(value, TensorBase) and value._rg
     tangents = self._tangents is not None or (isinstance(value, TensorBase)
                                               and value._tangents is not None)
-    if not (grad_mode.enabled and (self._rg or value_rg)) and not tangents:
+    batched = self._batched or (isinstance(value, TensorBase) and value._batched)
+    if not (grad_mode.enabled and (self._rg or value_rg)) and not tangents and not batched:
         check_writable(self, "setitem")
         self._ensure_array()
         try:

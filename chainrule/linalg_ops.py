@@ -331,14 +331,18 @@ def lstsq_parts(name: str, A, B, rcond: float):
         raise ShapeError(f"{name}: input.size(-2) should match other.size(-2): A has {m} rows, "
                          f"B {rows} (A has shape {tuple(A.shape)}, B {tuple(B.shape)}); B must "
                          f"be of shape (..., {m}, k), or (..., {m}) for a vector")
-    a, b = data_of(A), data_of(B)
-    b = b[..., None] if vector else b
+    b_stack = tuple(B.shape[:-1] if vector else B.shape[:-2])
     try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        np.broadcast_shapes(tuple(A.shape[:-2]), b_stack)
     except ValueError:
-        raise ShapeError(f"{name}: {broadcast_mismatch([a.shape[:-2], b.shape[:-2]])} of the "
+        raise ShapeError(f"{name}: {broadcast_mismatch([tuple(A.shape[:-2]), b_stack])} of the "
                          f"batch dimensions (A has shape {tuple(A.shape)}, B "
                          f"{tuple(B.shape)})") from None
+    if any(isinstance(t, TensorBase) and t._batched for t in (A, B)):
+        return _lstsq_mapped(A, B, rcond, vector)
+    a, b = data_of(A), data_of(B)
+    b = b[..., None] if vector else b
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
     solution = np.empty(batch + (n, b.shape[-1]), np.result_type(a, b))
     ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
@@ -350,14 +354,38 @@ def lstsq_parts(name: str, A, B, rcond: float):
         solution = solution[..., 0]
     X = R.lstsq(A, B, rcond=rcond, vector=vector, solution=solution)
     if m > n and np.all(ranks == n):
-        error = ops.matmul(A, ops.unsqueeze(X, -1) if vector else X) - (
-            ops.unsqueeze(B, -1) if vector else B)
-        squares = (R.real_part(error * R.conj(error)) if np.iscomplexobj(solution)
-                   else error * error)
-        residuals = ops.sum(squares, -2)
+        residuals = _squared_residuals(A, B, X, vector)
     else:
         residuals = like((A, B), np.empty((0,), solution.real.dtype))
     return X, residuals, like((A, B), ranks), like((A, B), values)
+
+
+def _squared_residuals(A, B, X, vector: bool):
+    """``sum |A X - B|^2`` over the rows of each problem: ``(..., k)``."""
+    error = ops.matmul(A, ops.unsqueeze(X, -1) if vector else X) - (
+        ops.unsqueeze(B, -1) if vector else B)
+    squares = R.real_part(error * R.conj(error)) if error.dtype.kind == "c" else error * error
+    return ops.sum(squares, -2)
+
+
+def _lstsq_mapped(A, B, rcond: float, vector: bool):
+    """:func:`lstsq_parts` under vmap, whose examples' values cannot be read here: everything
+    is computed by primitives, batched by their rules.  The ranks count the singular values
+    above ``rcond * s_max``, as LAPACK's gelsd does; the residuals are there whenever
+    ``m > n`` (whether each example has full rank cannot decide the shape of a batched
+    result: where one has not, they are those of its minimum-norm solution)."""
+    X = R.lstsq(A, B, rcond=rcond, vector=vector)
+    m, n = A.shape[-2:]
+    values = R.svdvals(A.detach())
+    cutoff = R.amax(values, axis=(-1,), keepdims=True, x_shape=tuple(values.shape)) * rcond
+    above = R.sign(R.relu(values - cutoff))  # 1 where s > cutoff, else 0
+    ranks = R.cast(R.reduce_sum(above, axis=(-1,), keepdims=False, x_shape=tuple(above.shape)),
+                   dtype=np.int64, x_dtype=above.dtype)
+    if m > n:
+        residuals = _squared_residuals(A, B, X, vector)
+    else:
+        residuals = like((A, B), np.empty((0,), values.dtype))
+    return X, residuals, ranks, values
 
 
 def lstsq(A, B, rcond=None, *, driver=None) -> LstsqResult:

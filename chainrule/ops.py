@@ -72,6 +72,9 @@ def operand(x):
 
 def no_gradient(func, *args, **kwargs):
     """``func`` (NumPy's) of the raw values: a result that carries no gradient."""
+    for a in args:
+        if isinstance(a, TensorBase) and a._batched:  # inside vmap: per example
+            return a._without_gradient(func, args, kwargs)
     return like(args, func(*[data_of(a) for a in args], **kwargs))
 
 
@@ -888,8 +891,10 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
         return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
     if not descending:
         values, perm = R.sorted_along(x, d)
-        return SortResult(values, like((x,), perm))
+        return SortResult(values, perm if isinstance(perm, TensorBase) else like((x,), perm))
     # descending, ties in their original order (any dtype): the reversed tensor sorted
     # ascending, read backwards; the values' gradient follows the same permutation
     values, perm = R.sorted_along(flip(x, d), d)
+    if isinstance(perm, TensorBase):  # (under vmap)
+        return SortResult(flip(values, d), x.shape[d] - 1 - flip(perm, d))
     return SortResult(flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))

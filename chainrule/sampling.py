@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import batching
 from chainrule import rules as R
 from chainrule.arguments import check_device, data_of
 from chainrule.creation import _finish, _float_or, _like, _sizes, _whole
@@ -48,8 +49,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         if dt.kind != "f":
             raise NotImplementedError(f"normal: not implemented for dtype {dt}; pass a "
                                       f"floating-point dtype")
-        return _finish(rng.normal(m, s, _sizes("normal", size)).astype(dt), requires_grad,
-                       "normal")
+        levels = batching.random_levels("normal")
+        values = rng.normal(m, s, batching.random_sizes(levels) + _sizes("normal", size))
+        if levels:
+            return batching.batched_random(values.astype(dt), levels)
+        return _finish(values.astype(dt), requires_grad, "normal")
     if size is not None:
         raise TypeError("normal(): size is only for a number mean and std; the shape comes "
                         "from the mean and std tensors")
@@ -57,6 +61,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         if isinstance(v, Tensor) and v.dtype.kind not in "f":
             raise NotImplementedError(f"normal: not implemented for {what} of dtype {v.dtype}; "
                                       f"pass a floating-point tensor")
+    levels = batching.random_levels("normal")
+    if batching.is_open():  # mean or std may be batched: N(0, 1) draws, scaled by tensor ops
+        shape = np.broadcast_shapes(*[tuple(np.shape(v)) for v in (mean, std)])
+        z = rng.standard_normal(batching.random_sizes(levels) + shape)
+        z = batching.batched_random(z, levels) if levels else z
+        return (mean + std * z).detach()  # (no gradient to mean and std, as in PyTorch)
     m, s = np.asarray(data_of(mean)), np.asarray(data_of(std))
     if s.size and not (s >= 0).all():
         raise RuntimeError(f"normal expects all elements of std >= 0.0, found {s.min()}")
@@ -93,8 +103,11 @@ def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None,
         raise RuntimeError(f"randint_like: expects 'low' to be less than 'high', but got "
                            f"low={low} >= high={high}; the values are drawn from [low, high)")
     shape, dt = _like("randint_like", input, dtype)
-    return _finish(random_source().integers(low, high, shape).astype(dt), requires_grad,
-                   "randint_like")
+    levels = batching.random_levels("randint_like")
+    values = random_source().integers(low, high, batching.random_sizes(levels) + shape)
+    if levels:
+        return batching.batched_random(values.astype(dt), levels)
+    return _finish(values.astype(dt), requires_grad, "randint_like")
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None,
@@ -110,6 +123,12 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    levels = batching.random_levels("randperm")
+    if levels:  # one permutation per example
+        rng = random_source(generator)
+        sizes = batching.random_sizes(levels)
+        rows = rng.permuted(np.broadcast_to(np.arange(n), sizes + (n,)), axis=-1)
+        return batching.batched_random(rows.astype(dt), levels)
     return _finish(random_source(generator).permutation(n).astype(dt), requires_grad, "randperm")
 
 
@@ -125,6 +144,12 @@ def bernoulli(input, p: float | None = None, *, generator=None) -> Tensor:
     if x.dtype.kind not in "fc":
         raise NotImplementedError(f"bernoulli: not implemented for dtype {x.dtype}; pass "
                                   f"probabilities as floats")
+    levels = batching.random_levels("bernoulli")
+    if batching.is_open():  # x may be batched: [u < p] = relu(sign(p - u)), in primitives
+        u = random_source(generator).random(batching.random_sizes(levels) + tuple(x.shape))
+        u = u.astype(x.dtype)
+        u = batching.batched_random(u, levels) if levels else wrap(u)
+        return R.relu(R.sign((x.detach() if p is None else x.dtype.type(p)) - u))
     prob = np.asarray(x._data if p is None else p, np.float64)
     if prob.size and not ((prob >= 0) & (prob <= 1)).all():
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got "
@@ -144,6 +169,11 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     tensor([2, 2])
     """
     x = input if isinstance(input, Tensor) else wrap(np.asarray(input))
+    levels = batching.random_levels("multinomial")
+    if levels or x._batched:
+        raise NotImplementedError("multinomial inside vmap is only supported with "
+                                  "randomness='same' and unbatched weights; draw the samples "
+                                  "outside vmap and pass them in")
     if x.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {x.ndim} dims")
     if x.dtype.kind != "f":

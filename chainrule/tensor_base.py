@@ -69,6 +69,11 @@ class TensorBase:
         else:
             self._vc[0] += 1
 
+    def _with_node(self, node):
+        """The same value as a new tensor whose history is ``node``: how the backward pass and
+        forward mode see a saved result (vmap's BatchedTensor keeps its batch)."""
+        return new_tensor(self._result_class, self._data, node)
+
     def _ensure_array(self) -> None:
         """Hold the value as an ndarray (not a NumPy scalar) so that it can be shared."""
         if not isinstance(self._data, np.ndarray):

@@ -1,4 +1,5 @@
-"""PyTorch's ``torch.autograd`` interface: ``backward``, ``grad``, ``gradcheck``.
+"""PyTorch's ``torch.autograd`` interface: ``backward``, ``grad``, ``gradcheck``, and
+``functional`` (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``).
 
 ``backward`` and ``grad`` are PyTorch's signatures over the engine's one functional entry
 point, :mod:`chainrule.gradient`.
@@ -7,13 +8,13 @@ point, :mod:`chainrule.gradient`.
 from __future__ import annotations
 
 from chainrule import gradient
-from chainrule.autograd import forward_ad
+from chainrule.autograd import forward_ad, functional
 from chainrule.autograd.function import Function, FunctionCtx
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.grad_mode import enable_grad, no_grad, set_grad_enabled
 
 __all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad",
-           "enable_grad", "set_grad_enabled", "forward_ad", "Function", "FunctionCtx"]
+           "enable_grad", "set_grad_enabled", "forward_ad", "functional", "Function", "FunctionCtx"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

@@ -9,6 +9,7 @@ weight gradient), ``pooling.py`` (max and average pooling), ``losses.py``, ``rec
 (the fused steps of the recurrent layers: an LSTM step, a whole GRU layer), ``lstm_layer.py`` (a
 whole LSTM layer).
 ``table.py`` holds :func:`primitive` and the registry; this docstring is the manual.
+``batched.py`` holds what the batching rules (vmap's) of several families share.
 ``special.py`` (SciPy's special functions) needs SciPy, so this package does not import it:
 ``chainrule.scipy`` does, and its primitives join the registry then.  ``elementwise_numpy.py``
 holds NumPy's elementwise functions whose values no composition gives (``cbrt``, ``fmod``,

@@ -80,6 +80,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from chainrule.rules.batched import as_batched, expanded, merged, split
 from chainrule.rules.table import primitive
 
 
@@ -309,19 +310,56 @@ def _conv_weight(x, g, stride, padding, dilation, groups):
     return np.add.reduce(per_sample, axis=0).reshape((o, c // groups) + kernel)
 
 
+# --------------------------------------------------------------------------------------------
+# vmap's rules.  A stack of B inputs (B, N, C, *S) against one weight is one convolution of
+# B N samples.  A stack of B weights (B, O, C/G, *K) is one convolution with B G groups: the
+# examples side by side along the channels, x as (N, B C, *S) and w as (B O, C/G, *K), so
+# that example b's channels b C .. b C + C - 1 form its G groups and meet only its weights
+# (functorch's trick); the result (N, B O, *L) is example b's at channels b O .. b O + O - 1.
+
+
+def _side_by_side(value):
+    """A stack (B, N, C, ...) as one value (N, B C, ...): the examples along the channels."""
+    return merged(value, axis=1)
+
+
+def batch_conv(prim, values, batched, size, *, groups, **geometry):
+    """vmap's rule of ``conv`` and ``conv_transpose`` (both map a stack of samples (N, channels,
+    ...) sample by sample, with a weight whose first axis is the groups' channels of x): the
+    batch merged into N when the weight is shared, else the examples side by side in B G
+    groups."""
+    x, w = values
+    if not batched[1]:
+        return split(prim(merged(x), w, groups=groups, **geometry), size)
+    x = x if batched[0] else expanded(x, size)
+    out = prim(_side_by_side(x), merged(w), groups=groups * size, **geometry)
+    return split(out, size, axis=1)  # (N, B O, *L) -> (B, N, O, *L)
+
+
+def batch_conv_weight(prim, values, batched, size, *, groups, **geometry):
+    """vmap's rule of ``conv_weight(x, g)`` (a sum over the samples N, so the batch cannot join
+    them): both operands side by side along their channels, in B G groups, and the weight
+    gradients (B O, C/G, *K) split into the stack (B, O, C/G, *K)."""
+    x, g = as_batched(values, batched, size)
+    return split(prim(_side_by_side(x), _side_by_side(g), groups=groups * size, **geometry),
+                 size)
+
+
 conv = primitive(
     "nn.functional.conv", _conv,
     (lambda g, ans, x, w, **p: conv_transpose(g, w, **p),
      lambda g, ans, x, w, **p: conv_weight(x, g, **p)),
-    save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="ConvolutionBackward0")
+    save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="ConvolutionBackward0",
+    batch=batch_conv)
 conv_transpose = primitive(
     "nn.functional.conv_transpose", _conv_transpose,
     (lambda g, ans, x, w, **p: conv(g, w, **p),
      lambda g, ans, x, w, **p: conv_weight(g, x, **p)),
-    save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="ConvolutionBackward0")
+    save_inputs=True, reads=((1,), (0,)), jvp="bilinear", grad_fn="ConvolutionBackward0",
+    batch=batch_conv)
 conv_weight = primitive(
     "nn.grad.conv_weight", _conv_weight,
     (lambda g, ans, x, y, **p: conv_transpose(y, g, **p),
      lambda g, ans, x, y, **p: conv(x, g, **p)),
     save_inputs=True, reads=((1,), (0,)), jvp="bilinear",
-    grad_fn="ConvolutionBackwardBackward0")
+    grad_fn="ConvolutionBackwardBackward0", batch=batch_conv_weight)

@@ -91,7 +91,7 @@ from chainrule.rules.linalg import (
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import cat, getitem, index_add
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.table import batched, primitive, raw
 from chainrule.tensor_base import TensorBase
 
 
@@ -228,7 +228,7 @@ cholesky = primitive("linalg.cholesky", _cholesky,
 
 def _eigh_factors(x, UPLO, factors):
     """``(w, V)``: raw arrays, or, for a tensor ``x`` (higher derivatives), recorded on it."""
-    if factors is None:
+    if factors is None and not batched(x):  # (a batched x's primitives decompose the stack)
         factors = np.linalg.eigh(raw(x), UPLO)
     if isinstance(x, TensorBase):
         return (eigvalsh(x, UPLO=UPLO, factors=factors),
@@ -316,7 +316,7 @@ def eigh(a, UPLO: str = "L"):
 
 def _svd_factors(x, full_matrices, factors):
     """``(U, s, Vh)`` of the reduced SVD: raw arrays, or recorded on a tensor ``x``."""
-    if factors is None:
+    if factors is None and not batched(x):
         factors = np.linalg.svd(raw(x), full_matrices=full_matrices)
     if isinstance(x, TensorBase):
         options = dict(full_matrices=full_matrices, factors=factors)
@@ -478,7 +478,7 @@ def _qr_factors(x, mode, factors):
     if mode == "complete" and m > n:
         raise RuntimeError(f"chainrule.linalg.qr: {QR_NOT_DIFFERENTIABLE}; use mode='reduced' "
                            "(its Q is the first n columns of the complete Q)")
-    if factors is None:
+    if factors is None and not batched(x):
         factors = np.linalg.qr(raw(x), mode="reduced")
     if isinstance(x, TensorBase):
         return (qr(x, part="Q", mode="reduced", factors=factors),

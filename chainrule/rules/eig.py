@@ -52,7 +52,7 @@ eigvals = primitive(
     (lambda g, ans, x: _from_eigenbasis(eig_vectors(x), _unsqueeze(g, -2) * np.eye(
         np.shape(raw(x))[-1])),),
     save_inputs=True, jvp=lambda ts, ans, x: _diagonal(_in_eigenbasis(x, eig_vectors(x), ts[0])),
-    grad_fn="LinalgEigBackward0")
+    grad_fn="LinalgEigBackward0", batch="core")
 
 
 def _unit_columns(v, dv):
@@ -84,7 +84,7 @@ def _eig_vectors_vjp(g, ans, x):
 
 eig_vectors = primitive("linalg.eig", lambda x: np.linalg.eig(x)[1], (_eig_vectors_vjp,),
                         save_inputs=True, save_ans=True, jvp=_eig_vectors_jvp,
-                        grad_fn="LinalgEigBackward0")
+                        grad_fn="LinalgEigBackward0", batch="core")
 
 
 def eig(a):

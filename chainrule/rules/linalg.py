@@ -525,5 +525,25 @@ def _lstsq_jvp(ts, ans, a, b, rcond, vector, solution=None):
     return _drop_last(dx) if vector else dx
 
 
+def batch_lstsq(prim, values, batched, size, rcond, vector, solution=None):
+    """vmap's rule: the least-squares solution of ``A_b x = b_b`` for each example, by the
+    forward's loop over a stack of problems (NumPy's lstsq takes one matrix at a time).  The
+    examples' own stacks of problems line up as NumPy's broadcasting would line them up: each
+    batched value gets 1s after its batch axis up to the longer of the two example stacks, an
+    unbatched one broadcasts as it is.  A ``solution`` computed before the call is one
+    example's: it is dropped, and the stack solved here."""
+    if vector and not batched[0] and values[0].ndim == 2:
+        # one matrix, a vector per example: one problem whose right-hand sides are the columns
+        # of b^T (each column's solution is the one it has alone)
+        return _swap_last(prim(values[0], _swap_last(values[1]), rcond=rcond, vector=False))
+    cores = (2, 1 if vector else 2)
+    stacks = [v.ndim - flag - core for v, flag, core in zip(values, batched, cores)]
+    longest = max(stacks)
+    a, b = (reshape(v, shape=v.shape[:1] + (1,) * (longest - n) + tuple(v.shape[1:]),
+                    x_shape=tuple(v.shape)) if flag else v
+            for v, flag, n in zip(values, batched, stacks))
+    return prim(a, b, rcond=rcond, vector=vector)
+
+
 lstsq = primitive("linalg.lstsq", _lstsq, (_lstsq_da, _lstsq_db), save_inputs=True,
-                  jvp=_lstsq_jvp, grad_fn="LinalgLstsqBackward0")
+                  jvp=_lstsq_jvp, grad_fn="LinalgLstsqBackward0", batch=batch_lstsq)

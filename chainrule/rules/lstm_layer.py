@@ -61,6 +61,7 @@ from chainrule.rules.recurrent import (
     _plus,
     _shared,
     _stacked,
+    batch_scan,
     lstm_cell,
     lstm_gates,
     lstm_hidden,
@@ -347,5 +348,11 @@ def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=No
     return _stacked([*outs, dc], (batch, size))
 
 
+def _batch_lstm_scan(prim, values, batched, size, **params):
+    # xp (4, L, N, H), w, b, h0 and c0 (N, H); the result (L + 1, N, H)
+    return batch_scan(prim, values, batched, size, sample_axes=(2, None, None, 0, 0),
+                      result_axis=1, **params)
+
+
 lstm_scan = primitive("lstm_scan", _lstm_scan, _scan_vjp, save_inputs=True, save_ans=True,
-                      jvp=_scan_jvp, grad_fn="LstmScanBackward0")
+                      jvp=_scan_jvp, grad_fn="LstmScanBackward0", batch=_batch_lstm_scan)

@@ -188,17 +188,23 @@ def _avg_pool_transposed(g, x_shape, kernel, stride, padding, ceil_mode, count_i
     return gx
 
 
+def batch_avg_pool(prim, values, batched, size, *, x_shape, **geometry):
+    """vmap's rule of ``avg_pool`` and its transpose: a pooling carries every dim before the
+    pooled ones along, so the batch is one more of them (``x_shape`` gains it)."""
+    return prim(*values, x_shape=(size,) + tuple(x_shape), **geometry)
+
+
 # out_o = sum over the window of x / divisor_o: linear, so the VJP is the transpose (g_o /
 # divisor_o spread over window o), and the transpose's VJP is the pooling again
 # (``x_shape``, the input's shape, is a parameter of both, so that no rule keeps an input alive)
 avg_pool = primitive(
     "nn.functional.avg_pool", _avg_pool,
     (lambda g, ans, x, x_shape, **geometry: avg_pool_backward(g, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="AvgPool2DBackward0")
+    jvp="linear", grad_fn="AvgPool2DBackward0", batch=batch_avg_pool)
 avg_pool_backward = primitive(
     "avg_pool_backward", _avg_pool_transposed,
     (lambda g, ans, gy, x_shape, **geometry: avg_pool(g, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="AvgPool2DBackwardBackward0")
+    jvp="linear", grad_fn="AvgPool2DBackwardBackward0", batch=batch_avg_pool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,16 +326,26 @@ def _max_pool_jvp(ts, ans, x, **geometry):
                            **geometry)
 
 
+def batch_at_taps(prim, values, batched, size, *, where, x_shape, **geometry):
+    """vmap's rule of routing to and gathering at the taps ``where`` (one example's, the same
+    for all): the batch is one more dim carried along (see :func:`batch_avg_pool`), and
+    ``where`` is repeated over it (a broadcast view)."""
+    where = np.broadcast_to(where, (size,) + np.shape(where))
+    return prim(*values, where=where, x_shape=(size,) + tuple(x_shape), **geometry)
+
+
+# (the batch of a vmap is one more dim carried along: the "core" kind)
 max_pool = primitive("nn.functional.max_pool", _max_pool, (_max_pool_vjp,), save_inputs=True,
-                     save_ans=True, jvp=_max_pool_jvp, grad_fn="MaxPool2DWithIndicesBackward0")
+                     save_ans=True, jvp=_max_pool_jvp, grad_fn="MaxPool2DWithIndicesBackward0",
+                     batch="core")
 # routing and gathering at fixed taps are each other's transposes (linear in their input)
 max_pool_backward = primitive(
     "max_pool_backward", _route,
     (lambda g, ans, gy, where, x_shape, **geometry:
         max_pool_gather(g, where=where, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="MaxPool2DWithIndicesBackwardBackward0")
+    jvp="linear", grad_fn="MaxPool2DWithIndicesBackwardBackward0", batch=batch_at_taps)
 max_pool_gather = primitive(
     "max_pool_gather", _gather,
     (lambda g, ans, x, where, x_shape, **geometry:
         max_pool_backward(g, where=where, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="MaxPoolGatherBackward0")
+    jvp="linear", grad_fn="MaxPoolGatherBackward0", batch=batch_at_taps)

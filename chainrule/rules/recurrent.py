@@ -39,9 +39,10 @@ import threading
 
 import numpy as np
 
+from chainrule.rules.batched import expanded, merged, split
 from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
 from chainrule.rules.linalg import matmul
-from chainrule.rules.shape import cat, getitem, reshape, transpose
+from chainrule.rules.shape import cat, getitem, looped, reshape, transpose
 from chainrule.rules.table import derivative, on_tensors, primitive, raw
 
 
@@ -119,8 +120,10 @@ def _gates_slope(ans, x):
     return (1 - ans) * (ans + _tanh_block(np.shape(raw(ans))[-1] // 4, dtype))
 
 
+# (vmap: the activation of each entry depends on its position along the last axis only, which
+# the batch, in front, leaves alone: "elementwise")
 lstm_gates = primitive("lstm_gates", _lstm_gates, (derivative(_gates_slope),), save_ans=True,
-                       jvp="diagonal", grad_fn="LstmGatesBackward0")
+                       jvp="diagonal", grad_fn="LstmGatesBackward0", batch="elementwise")
 
 
 def _lstm_cell(a, c):
@@ -150,12 +153,16 @@ def _lstm_cell_jvp(ts, ans, a, c):
     return total
 
 
-# c' = f c + i g:  d a = (g_c g, g_c c, g_c i, 0) on the blocks (i, f, g, o), d c = g_c f
+# c' = f c + i g:  d a = (g_c g, g_c c, g_c i, 0) on the blocks (i, f, g, o), d c = g_c f.
+# vmap: elementwise between the blocks of a and c, which broadcast against each other in
+# every dim but the last (a block and c have the same last dim): the batch is one more of
+# them, aligned as the elementwise kind aligns it (so also for lstm_hidden)
 lstm_cell = primitive(
     "lstm_cell", _lstm_cell,
     (lambda g, ans, a, c: _joined((g * _block(a, 2), g * c, g * _block(a, 0), None), g),
      lambda g, ans, a, c: g * _block(a, 1)),
-    save_inputs=True, reads=((0, 1), (0,)), jvp=_lstm_cell_jvp, grad_fn="LstmCellBackward0")
+    save_inputs=True, reads=((0, 1), (0,)), jvp=_lstm_cell_jvp, grad_fn="LstmCellBackward0",
+    batch="elementwise")
 
 
 def _lstm_hidden(a, c):
@@ -184,7 +191,7 @@ lstm_hidden = primitive(
     "lstm_hidden", _lstm_hidden,
     (lambda g, ans, a, c: _joined((None, None, None, g * tanh(c)), g),
      lambda g, ans, a, c: tanh_backward(g * _block(a, 3), tanh(c))),
-    save_inputs=True, jvp=_lstm_hidden_jvp, grad_fn="LstmHiddenBackward0")
+    save_inputs=True, jvp=_lstm_hidden_jvp, grad_fn="LstmHiddenBackward0", batch="elementwise")
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,5 +493,27 @@ def _gru_jvp(ts, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, state
     return _stacked(outs, (batch, size))
 
 
+def batch_scan(prim, values, batched, size, *, sample_axes, result_axis, **params):
+    """vmap's rule of a whole-layer scan.  ``sample_axes``: for each value, the axis of its
+    samples ``N`` (``None`` for a weight, which every sample shares); ``result_axis``: the
+    result's.  The samples of a scan never meet, so with shared weights the batch joins them:
+    one scan of ``B N`` samples, split after.  Weights that differ from example to example
+    would need a product per example at every step: one scan per example, stacked.  The
+    ``states`` of a forward pass made before the call are one example's: dropped, and the
+    pass made here."""
+    params["states"] = None
+    if any(flag for flag, axis in zip(batched, sample_axes) if axis is None):
+        return looped(prim, values, batched, size, **params)
+    joined = [v if v is None or axis is None else merged(v if flag else expanded(v, size), axis)
+              for v, flag, axis in zip(values, batched, sample_axes)]
+    return split(prim(*joined, **params), size, axis=result_axis)
+
+
+def _batch_gru_scan(prim, values, batched, size, **params):
+    # xp (L, N, 3H), w, b_ih, b_hh, h0 (N, H); the result (L, N, H)
+    return batch_scan(prim, values, batched, size, sample_axes=(1, None, None, None, 0),
+                      result_axis=1, **params)
+
+
 gru_scan = primitive("gru_scan", _gru_scan, _gru_vjp, save_inputs=True, save_ans=True,
-                     jvp=_gru_jvp, grad_fn="GruScanBackward0")
+                     jvp=_gru_jvp, grad_fn="GruScanBackward0", batch=_batch_gru_scan)

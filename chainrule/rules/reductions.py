@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
-from chainrule.rules.table import numpy2_promotion, on_tensors, primitive, raw
+from chainrule.rules.table import batched, numpy2_promotion, on_tensors, primitive, raw
 
 
 def _keepdims_shape(x_shape, axis):
@@ -83,6 +83,9 @@ def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
     # the result, or among the NaNs when the result is NaN (PyTorch's subgradient; amax and
     # amin compare with the result, so a NaN there gives NaN)
     values, result = raw(x), raw(ans)
+    if batched(x):  # per example: the same, as masks
+        hit = where(result != result, values != values, values == result).astype(x.dtype)
+        return unreduce(g, axis, keepdims, x_shape) * (hit / hit.sum())
     hit = np.isnan(values) if np.isnan(result) else values == result
     share = hit.astype(values.dtype) / np.count_nonzero(hit)
     return unreduce(g, axis, keepdims, x_shape) * share

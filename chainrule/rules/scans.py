@@ -20,7 +20,7 @@ import numpy as np
 from chainrule.rules.elementwise import where
 from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
 from chainrule.rules.shape import cat, flip, getitem, reshape, transpose
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.table import batched, primitive, raw
 from chainrule.tensor_base import TensorBase
 
 
@@ -72,6 +72,8 @@ def _divides_badly(x, *recorded) -> bool:
     division, as at zeros."""
     if not any(isinstance(a, TensorBase) for a in (x, *recorded)):
         return False
+    if batched(x):  # (no one decision fits every example: the way without division does)
+        return True
     size = np.abs(raw(x))
     return bool(size.size) and bool(np.any(size <= np.sqrt(np.finfo(size.dtype).eps)
                                            * np.max(size)))
@@ -179,7 +181,7 @@ def _prod_others(x, axis):
 def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
     # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
     g = unreduce(g, axis, keepdims, x_shape)
-    if not np.any(raw(x) == 0) and not _divides_badly(x, g):
+    if not _divides_badly(x, g) and not np.any(raw(x) == 0):
         return g * unreduce(ans, axis, keepdims, x_shape) / x
     return g * _prod_others(x, axis)
 
@@ -198,26 +200,51 @@ def along_index(positions, axis):
     return tuple(index)
 
 
-def _sort_vjp(g, ans, x, axis, perm):
+def _sort_vjp(g, ans, x, axis, perm, indices=False):
     # sorted = x[perm]: the gradient goes back to the original positions, g[inverse(perm)]
     inverse = np.argsort(perm, axis=axis, kind="stable")
     return getitem(g, index=along_index(inverse, axis), x_shape=np.shape(raw(g)))
 
 
-def _sort_jvp(ts, ans, x, axis, perm):
+def _sort_jvp(ts, ans, x, axis, perm, indices=False):
     # d sorted = dx[perm]
     t = ts[0]
     return getitem(t, index=along_index(perm, axis), x_shape=np.shape(raw(t)))
 
 
+def _sort(x, axis, perm=None, indices=False):
+    if perm is None:
+        perm = np.argsort(x, axis=axis, kind="stable")
+    return perm if indices else np.take_along_axis(x, perm, axis=axis)
+
+
+def batch_sort(prim, values, batched, size, axis, perm=None, indices=False):
+    """vmap's rule: each example sorted along ``axis``, one place right on the stack.  The
+    permutation is found here, from the stack's values (one given with the call would be one
+    example's); where the stack is itself batched by an enclosing vmap, whose values are not
+    readable, that vmap's rule finds it."""
+    (x,) = values
+    axis = axis % (np.ndim(raw(x)) - 1) + 1
+    if isinstance(x, TensorBase) and x._batched:
+        return prim(x, axis=axis, indices=indices)
+    return prim(x, axis=axis, perm=np.argsort(raw(x), axis=axis, kind="stable"),
+                indices=indices)
+
+
 # ``perm``, the stable sorting permutation along ``axis``, is what the rules read (the
 # indices, as PyTorch saves them): the input is not saved, so changing it in place later is
-# no error; :func:`sorted_along` computes it
-sort = primitive("sort", lambda x, axis, perm: np.take_along_axis(x, perm, axis=axis),
-                 (_sort_vjp,), jvp=_sort_jvp, grad_fn="SortBackward0")
+# no error; :func:`sorted_along` computes it.  (``perm`` None: found by the forward, as under
+# vmap, where only the batching rule can read the values; ``indices``: the result is the
+# permutation itself, which carries no gradient, rather than the sorted values.)
+sort = primitive("sort", _sort, (_sort_vjp,), jvp=_sort_jvp, grad_fn="SortBackward0",
+                 batch=batch_sort)
 
 
 def sorted_along(x, axis: int):
-    """``x`` sorted along ``axis`` (stable), and the permutation that sorts it."""
+    """``x`` sorted along ``axis`` (stable), and the permutation that sorts it (an ndarray; a
+    tensor without history where ``x`` is batched by vmap, whose values are not readable
+    here)."""
+    if isinstance(x, TensorBase) and x._batched:
+        return sort(x, axis=axis), sort(x.detach(), axis=axis, indices=True)
     perm = np.argsort(raw(x), axis=axis, kind="stable")
     return sort(x, axis=axis, perm=perm), perm

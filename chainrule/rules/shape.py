@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from chainrule.rules.table import primitive
+from chainrule.rules.table import primitive, raw
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase
 from chainrule.versions import writeable_view
@@ -141,20 +141,45 @@ def _getitem(x, index, x_shape):
     return out
 
 
+def _batch_joins(index) -> tuple[tuple, bool]:
+    """How the batch joins a per-example ``index`` (vmap's rules of indexing): ``(the index on
+    the stack, whether the batch is last)``.  Basic indices keep the batch axis whole in
+    front of them.  Advanced ones: NumPy moves their block to the front when they are not
+    adjacent, so the batch goes last (a trailing slice, which no rule moves): the stack is
+    indexed with its batch moved last, and the result has it last."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if _is_basic(parts) and not any(isinstance(p, (bool, np.bool_)) for p in parts):
+        return (slice(None),) + parts, False
+    return parts + (slice(None),), True
+
+
+def _batch_to(value, first: bool):
+    """A stack with its batch axis moved from the front to the end (``first`` False) or from
+    the end to the front (``first`` True)."""
+    n = np.ndim(raw(value))
+    axes = (n - 1,) + tuple(range(n - 1)) if first else tuple(range(1, n)) + (0,)
+    return transpose(value, axes=axes)
+
+
 def batch_getitem(prim, values, batched, size, index, x_shape):
     """vmap's rule: ``x_b[index]`` for each example ``b`` (batch at axis 0 in and out)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    x = values[0]
-    if _is_basic(parts) and not any(isinstance(p, (bool, np.bool_)) for p in parts):
-        # basic indices: the batch axis kept whole in front of them
-        return getitem(x, index=(slice(None),) + parts, x_shape=(size,) + tuple(x_shape))
-    # advanced indices: NumPy moves their block to the front when they are not adjacent, so
-    # the batch goes last (a trailing slice, which no rule moves) and comes back to the front
-    last = tuple(range(1, len(x_shape) + 1)) + (0,)
-    x = transpose(x, axes=last)
-    out = getitem(x, index=parts + (slice(None),), x_shape=tuple(x_shape) + (size,))
-    n = out.ndim
-    return transpose(out, axes=(n - 1,) + tuple(range(n - 1)))
+    index, last = _batch_joins(index)
+    if not last:
+        return getitem(values[0], index=index, x_shape=(size,) + tuple(x_shape))
+    out = getitem(_batch_to(values[0], first=False), index=index,
+                  x_shape=tuple(x_shape) + (size,))
+    return _batch_to(out, first=True)
+
+
+def batch_index_add(prim, values, batched, size, index, x_shape):
+    """vmap's rule: ``index_add`` of each example's ``g_b`` (the transpose of
+    :func:`batch_getitem`: the same index, ``g`` laid out as that rule's result)."""
+    (g,) = values
+    index, last = _batch_joins(index)
+    if not last:
+        return index_add(g, index=index, x_shape=(size,) + tuple(x_shape))
+    out = index_add(_batch_to(g, first=False), index=index, x_shape=tuple(x_shape) + (size,))
+    return _batch_to(out, first=True)
 
 
 getitem = primitive("getitem", _getitem, (_index_vjp,), view=True, jvp="linear",
@@ -162,7 +187,7 @@ getitem = primitive("getitem", _getitem, (_index_vjp,), view=True, jvp="linear",
 index_add = primitive("index_add", _scatter,
                       (lambda g, ans, x, index, x_shape: getitem(g, index=index,
                                                                  x_shape=g.shape),), jvp="linear",
-                      grad_fn="IndexBackwardBackward0")
+                      grad_fn="IndexBackwardBackward0", batch=batch_index_add)
 
 
 def _cat_vjp(i, g, ans, *xs, axis, sizes):
@@ -183,11 +208,38 @@ def _kept(shape, index):
     return keep
 
 
+def batch_index_put(prim, values, batched, size, index):
+    """vmap's rule: ``x_b[index] = v_b`` for each example, out of place.  An unbatched ``x`` is
+    the same in every example, so it is broadcast to the batch first (the copy the forward
+    makes is then one per example).  The written region of the stack is the index joined by
+    the batch as in :func:`batch_getitem`; a batched ``v`` gets 1s after its batch axis up to
+    the region's per-example rank, and its batch where the region has it."""
+    x, v = values
+    x_shape = np.shape(raw(x))[1:] if batched[0] else np.shape(raw(x))
+    region = np.broadcast_to(np.zeros((), bool), x_shape)[index].shape
+    if not batched[0]:
+        x = broadcast_to(x, shape=(size,) + tuple(x_shape), x_shape=tuple(x_shape))
+    joined, last = _batch_joins(index)
+    v_shape = np.shape(raw(v))
+    if batched[1]:
+        missing = len(region) - (len(v_shape) - 1)
+        if missing > 0:
+            v_shape = v_shape[:1] + (1,) * missing + v_shape[1:]
+            v = reshape(v, shape=v_shape, x_shape=np.shape(raw(v)))
+        if last:
+            v = _batch_to(v, first=False)
+    elif last and v_shape:  # (its own dims, then one for the batch)
+        v = reshape(v, shape=v_shape + (1,), x_shape=v_shape)
+    if not last:
+        return index_put(x, v, index=joined)
+    return _batch_to(index_put(_batch_to(x, first=False), v, index=joined), first=True)
+
+
 # x[index] = v, out of place: x keeps its gradient where it was not overwritten, v gets the rest
 index_put = primitive("index_put", _index_put, (
     lambda g, ans, x, v, index: g * _kept(g.shape, index),
     lambda g, ans, x, v, index: getitem(g, index=index, x_shape=g.shape),
-), jvp="linear", grad_fn="IndexPutBackward0", symbol="x[index] = value")
+), jvp="linear", grad_fn="IndexPutBackward0", symbol="x[index] = value", batch=batch_index_put)
 
 
 def _view_region(a, steps):
@@ -218,10 +270,34 @@ def _inside_view(g, ans, base, value, steps):
     return g
 
 
+# --------------------------------------------------------------------------------------------
+# vmap's fallback, right for any primitive: one call per example
+
+
+def one_example(value, b: int):
+    """Example ``b`` of a stack (a view)."""
+    return getitem(value, index=b, x_shape=np.shape(raw(value)))
+
+
+def stacked(results):
+    """Per-example results (equal shapes) as one stack, batch first."""
+    shape = np.shape(raw(results[0]))
+    pieces = [reshape(r, shape=(1,) + shape, x_shape=shape) for r in results]
+    return cat(*pieces, axis=0, sizes=(1,) * len(pieces))
+
+
+def looped(prim, values, batched, size: int, **params):
+    """The rule right for any primitive: ``prim`` called on each example in turn (the
+    unbatched values as they are, the same for all), the results stacked."""
+    return stacked([prim(*[one_example(v, b) if flag else v for v, flag in zip(values, batched)],
+                         **params) for b in range(size)])
+
+
 # base with the part a view shows replaced by value: how an in-place change of a view is
 # recorded on its base (PyTorch's CopySlices); linear in (base, value)
+# (vmap: the steps are one example's, so one call per example)
 copy_slices = primitive("copy_slices", _copy_slices, (_outside_view, _inside_view),
-                        jvp="linear", grad_fn="CopySlices")
+                        jvp="linear", grad_fn="CopySlices", batch=looped)
 
 def batch_cat(prim, values, batched, size, axis, sizes):
     """vmap's rule: ``cat`` of each example's pieces along ``axis``, one place right on the

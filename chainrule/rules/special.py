@@ -34,7 +34,7 @@ except ImportError as err:  # (chainrule itself never imports this module)
                       "pip install 'chainrule[scipy]'") from err
 
 from chainrule.rules.elementwise import exp, log, log1p, sign, where
-from chainrule.rules.table import derivative, primitive, raw
+from chainrule.rules.table import batched, derivative, primitive, raw
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -44,7 +44,7 @@ _SQRT_HALF = math.sqrt(0.5)
 
 def _float_eps(x) -> float:
     """The machine epsilon of ``x``'s float dtype (float64's for anything else)."""
-    dtype = np.result_type(raw(x))
+    dtype = raw(x).dtype if hasattr(x, "dtype") else np.result_type(x)
     return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 
@@ -206,7 +206,9 @@ def _entr_slope(ans, x):
     # d (-x log x) = -(log(x) + 1) dx for x > 0
     values = raw(x)
     inside = values > 0
-    outside = np.where(values == 0, np.inf, 0.0).astype(values.dtype, copy=False)
+    outside = (where(values == 0, np.array(np.inf, x.dtype), np.array(0.0, x.dtype))
+               if batched(x) else
+               np.where(values == 0, np.inf, 0.0).astype(values.dtype, copy=False))
     return where(inside, -(log(where(inside, x, 1.0)) + 1.0), outside)
 
 

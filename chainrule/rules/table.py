@@ -114,8 +114,19 @@ def derivative(factor) -> Callable:
 
 
 def raw(a):
-    """The array behind a Tensor, for decisions that depend on values (never differentiated)."""
-    return a._data if isinstance(a, TensorBase) else a
+    """The array behind a Tensor, for decisions that depend on values (never differentiated).
+
+    A value batched by vmap has no array of one example to give: it stays a tensor (without
+    history), so that masks made from it are per example; a rule that must read values (a
+    NumPy decomposition, a decision for the whole call) tests :func:`batched` first."""
+    if isinstance(a, TensorBase):
+        return a._data if not a._batched else a.detach()
+    return a
+
+
+def batched(a) -> bool:
+    """Is ``a`` a value batched by vmap (one value per example, not readable as one array)?"""
+    return isinstance(a, TensorBase) and a._batched
 
 
 def on_tensors(*values) -> bool:

@@ -233,12 +233,6 @@ def test_arguments_of_vmap_are_checked():
         vmap(cr.sin, chunk_size=0)
 
 
-def test_grad_inside_vmap_is_refused_clearly_for_now():
-    with pytest.raises(NotImplementedError, match="vmap: differentiating inside vmap"):
-        vmap(grad(lambda x: (x * x).sum()))(XS)
-    assert engine.batching[0] is None
-
-
 def test_batched_tensor_repr_and_logical_shape():
     seen = []
 

@@ -15,11 +15,13 @@ Array(12., dtype=float32, weak_type=True)
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 import chainrule.func as cf
+import chainrule.numpy as cnp
 from chainrule.compat.jax import numpy as jnp
 from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor
 from chainrule.compat.jax.tree_util import tree_leaves, tree_map
@@ -351,38 +353,144 @@ def hessian(fun: Callable, argnums=0, has_aux: bool = False,
 
 
 # --------------------------------------------------------------------------------------------
-# batching (a loop: the same results as JAX's vmap, without its speed)
+# batching: chainrule.func.vmap, with JAX's conventions on the way in and out
 
 
-def vmap(fun: Callable, in_axes=0, out_axes=0) -> Callable:
-    """``fun`` mapped over axis ``in_axes`` of its arguments, results stacked on ``out_axes``.
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size: int | None = None,
+         spmd_axis_name=None) -> Callable:
+    """``fun`` mapped over axis ``in_axes`` of its arguments, results stacked on ``out_axes``,
+    as ``jax.vmap``: ``in_axes`` is an int, None, or a tuple (a list is taken as one) with an
+    entry per positional argument, each an int, None or a structure like the argument's;
+    keyword arguments are mapped over axis 0; ``axis_size`` gives the batch size when no
+    argument is mapped.  Runs on ``chainrule.func.vmap`` (one batched call per operation).
+    ``axis_name`` is accepted for the collectives that name it; the dialect has none (no
+    ``lax.psum``), so it has no effect.
 
     >>> from chainrule.compat.jax import grad, vmap, numpy as jnp
     >>> vmap(grad(jnp.sin))(jnp.zeros(3))
     Array([1., 1., 1.], dtype=float32)
+    >>> vmap(lambda x, y: x @ y, in_axes=(1, None))(jnp.ones((2, 3)), jnp.arange(2.0))
+    Array([1., 1., 1.], dtype=float32)
+    >>> vmap(lambda: 2.0, axis_size=2)()
+    Array([2., 2.], dtype=float32, weak_type=True)
     """
+    if not callable(fun):
+        raise TypeError(f"vmap requires a callable, but got {fun!r} (of type "
+                        f"{type(fun).__name__})")
+    if isinstance(in_axes, list):  # (JAX takes a list for a tuple at the top level)
+        in_axes = tuple(in_axes)
+    if not (in_axes is None or isinstance(in_axes, (int, tuple, dict))) or \
+            isinstance(in_axes, bool):
+        raise ValueError("vmap in_axes must be an int, None, or a tuple of entries "
+                         "corresponding to the positional arguments passed to the function, "
+                         f"but got {in_axes}.")
 
     @functools.wraps(fun)
-    def batched(*args):
-        axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+    def vmap_f(*args, **kwargs):
+        axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
         if len(axes) != len(args):
             raise ValueError(f"vmap in_axes must be an int, None, or a tuple of entries "
                              f"corresponding to the positional arguments passed to the "
                              f"function, but got len(in_axes)={len(axes)}, len(args)={len(args)}")
-        args = [a if ax is None else tree_map(lift, a) for a, ax in zip(args, axes)]
-        sizes = {leaf.shape[ax] for a, ax in zip(args, axes) if ax is not None
-                 for leaf in tree_leaves(a)}
-        if not sizes:
-            raise ValueError("vmap must have at least one non-None value in in_axes")
+        names = _argument_names(fun, len(args))
+        args = list(args)
+        weak = {}
+        found = [] if axis_size is None else [(int(axis_size), "the `axis_size` argument was "
+                                               f"{axis_size}")]
+        arguments = [(i, names[i], ax) for i, ax in enumerate(axes)]
+        if kwargs:
+            args.append(dict(kwargs))  # keyword arguments: mapped over axis 0
+            arguments.append((len(args) - 1, "kwargs", 0))
+        for i, name, ax in arguments:
+            if ax is None:
+                continue
+            arrays = tree_map(lift, args[i])
+            weak[i] = tree_map(lambda a: a.weak_type, arrays)
+            found.extend(_mapped_sizes(arrays, ax, name))
+            args[i] = tree_map(to_tensor, arrays)
+        sizes = {size for size, _ in found}
+        if not found:
+            raise ValueError("vmap must have at least one non-None value in in_axes or "
+                             "axis_size must be specified")
         if len(sizes) > 1:
-            raise ValueError(f"vmap got inconsistent sizes for array axes to be mapped: {sizes}")
-        outs = []
-        for i in range(sizes.pop()):
-            sliced = [a if ax is None else
-                      tree_map(lambda leaf, ax=ax: leaf[(slice(None),) * (ax % leaf.ndim) + (i,)],
-                               a) for a, ax in zip(args, axes)]
-            outs.append(fun(*sliced))
-        return tree_map(lambda *leaves: jnp.moveaxis(jnp.stack(leaves), 0, out_axes),
-                        outs[0], *outs[1:])
+            raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n" +
+                             ";\n".join(f"  * {what}" for _, what in found))
+        out_weak = []
 
-    return batched
+        def per_example(*tensors):
+            given = list(tensors[1:])  # (the first is the batch's index, for axis_size)
+            for i, w in weak.items():
+                given[i] = tree_map(from_tensor, given[i], w)
+            keywords = given.pop() if kwargs else {}
+            out = tree_map(lift, fun(*given, **keywords))
+            out_weak.append(tree_map(lambda a: a.weak_type, out))
+            return tree_map(to_tensor, out)
+
+        # an index over the batch is always mapped, so that axis_size alone is a batch
+        index = np.arange(sizes.pop())
+        all_axes = (0,) + axes + ((0,) if kwargs else ())
+        try:
+            out = cf.vmap(per_example, in_axes=all_axes, out_axes=out_axes)(index, *args)
+        except (NotImplementedError, RuntimeError) as e:
+            if isinstance(e, RuntimeError) and not str(e).startswith("vmap:"):
+                raise
+            # what chainrule.func.vmap cannot batch (jax.random on a batch of keys, which
+            # reads the keys' values; Python control flow on a batched value, which JAX
+            # refuses too) runs one example at a time: the same results, without the speed
+            out_weak.clear()
+            out = _one_at_a_time(per_example, all_axes, out_axes, index, args)
+        return tree_map(from_tensor, out, out_weak[0])
+
+    return _transform(vmap_f)
+
+
+def _one_at_a_time(per_example: Callable, axes: tuple, out_axes, index, args: list):
+    """The results of ``per_example`` on each example in turn, stacked on ``out_axes``."""
+    outs = []
+    for b in range(len(index)):
+        sliced = [arg if ax is None else tree_map(
+            lambda leaf, ax=ax: leaf[(slice(None),) * (ax % leaf.ndim) + (b,)], arg)
+            for arg, ax in zip([index, *args], axes)]
+        outs.append(per_example(*sliced))
+    out_axis = out_axes if isinstance(out_axes, int) else 0
+    return tree_map(lambda *leaves: cnp.moveaxis(cnp.stack(leaves), 0, out_axis), *outs)
+
+
+def _argument_names(fun: Callable, n: int) -> list[str]:
+    """The names of ``fun``'s first ``n`` positional parameters, for JAX's messages."""
+    try:
+        params = [p.name for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"args[{i}]" for i in range(n)]
+
+
+def _leaf_axes(axes, tree) -> list:
+    """``(leaf, axis)`` for each leaf of ``tree``, ``axes`` being one axis for all of them or
+    a structure like ``tree``'s down to axes (a prefix of it, in JAX's words)."""
+    if axes is None or isinstance(axes, int):
+        return [(leaf, axes) for leaf in tree_leaves(tree)]
+    if isinstance(axes, dict) and isinstance(tree, dict) and set(axes) == set(tree):
+        return [pair for key in sorted(tree) for pair in _leaf_axes(axes[key], tree[key])]
+    if isinstance(axes, (tuple, list)) and isinstance(tree, (tuple, list)) and \
+            len(axes) == len(tree):
+        return [pair for ax, sub in zip(axes, tree) for pair in _leaf_axes(ax, sub)]
+    raise ValueError(f"vmap in_axes specification must be a tree prefix of the corresponding "
+                     f"value, got specification {axes} for value tree {tree!r}.")
+
+
+def _mapped_sizes(arrays, axes, name: str) -> list[tuple[int, str]]:
+    """``(size, description)`` of the mapped axis of each leaf of an argument, JAX's rank error
+    where a leaf has no such axis."""
+    out = []
+    pairs = [(a, axis) for a, axis in _leaf_axes(axes, arrays) if axis is not None]
+    for j, (a, axis) in enumerate(pairs):
+        if not -a.ndim <= axis < max(a.ndim, 1) or a.ndim == 0:
+            raise ValueError(f"vmap was requested to map its argument along axis {axis}, which "
+                             f"implies that its rank should be at least {max(axis, -axis - 1) + 1}"
+                             f", but is only {a.ndim} (its shape is {a.shape})")
+        where = name if len(pairs) == 1 else f"{name} (leaf {j})"
+        out.append((a.shape[axis], f"one axis had size {a.shape[axis]}: axis {axis} of "
+                                   f"argument {where} of type {_type_str(a)}"))
+    return out

@@ -345,8 +345,11 @@ class RNNBase(Module):
             w = R.transpose(w_hh, axes=(1, 0))
             args, scan, states = (xp, w, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
         # the forward pass in NumPy, once: the primitive returns its result, and its backward
-        # pass reads the activations saved with it
-        saved = states(*(None if a is None else a._data for a in args), reverse=reverse)
+        # pass reads the activations saved with it (not under vmap, whose examples' values
+        # are not readable here: the primitive's batching rule runs the pass)
+        mapped = any(a is not None and a._batched for a in args)
+        saved = None if mapped else states(*(None if a is None else a._data for a in args),
+                                           reverse=reverse)
         needs = tuple(a is not None and a.requires_grad for a in args)
         y = scan(*args, reverse=reverse, states=saved, needs=needs)
         hs = R.getitem(y, index=slice(0, length), x_shape=y.shape)

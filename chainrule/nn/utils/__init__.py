@@ -1,6 +1,7 @@
 """``chainrule.nn.utils``: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``) and
 the conversions between parameters and one flat vector (``parameters_to_vector``,
-``vector_to_parameters``), as in ``torch.nn.utils``.
+``vector_to_parameters``), as in ``torch.nn.utils``; ``stateless.functional_call``
+(:mod:`chainrule.nn.utils.stateless`).
 
 Clipping changes each ``.grad`` in place without recording.
 
@@ -21,10 +22,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from chainrule import functions as fn
+from chainrule.nn.utils import stateless
 from chainrule.tensor import Tensor, wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "stateless"]
 
 
 def _params(parameters) -> list[Tensor]:

@@ -1,0 +1,235 @@
+"""vmap composed with the other transforms (docs/design/vmap.md, phases 2 and 3): per-example
+gradients ``vmap(grad(f))``, ``vmap(vjp)``, ``vmap(jvp)``, ``jvp(vmap)``, derivatives of
+derivatives inside and around vmap, and ``jacrev``/``jacfwd``/``hessian`` as one batched pass.
+
+Oracles: the transform applied to each example in a Python loop and stacked (the loop does not
+use vmap), closed forms in NumPy, and ``torch.func`` / JAX where installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import engine
+from chainrule.func import grad, hessian, hvp, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap
+
+rng = np.random.default_rng(1616)
+W = rng.standard_normal((5, 4))
+XS = rng.standard_normal((6, 4))
+YS = rng.standard_normal((6, 5))
+
+
+def loop(transformed, *per_arg_examples):
+    """The oracle: ``transformed`` on each example (no vmap), stacked leaf by leaf."""
+    outs = [transformed(*args) for args in zip(*per_arg_examples)]
+    return cr.pytree.tree_map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *outs)
+
+
+def close(got, want, rtol=1e-12, atol=1e-12):
+    got_leaves, want_leaves = cr.pytree.tree_leaves(got), cr.pytree.tree_leaves(want)
+    assert len(got_leaves) == len(want_leaves)
+    for g, w in zip(got_leaves, want_leaves):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=atol)
+
+
+def loss(w, x, y):
+    """A squared error of one example: ``sum((tanh(w x) - y)^2)``."""
+    return ((cr.tanh(w @ x) - y) ** 2).sum()
+
+
+def test_per_example_gradients_of_batched_arguments():
+    f = lambda x: cr.tanh(x).sum() * (x * x).mean()  # noqa: E731
+    close(vmap(grad(f))(XS), loop(grad(f), XS))
+    close(vmap(grad(loss, argnums=(1, 2)), in_axes=(None, 0, 0))(W, XS, YS),
+          loop(lambda x, y: grad(loss, argnums=(1, 2))(W, x, y), XS, YS))
+
+
+def test_per_example_gradients_of_an_unbatched_argument_are_per_example():
+    # (the weights are the same for every example, their gradients are not; before this was
+    # supported the result was silently zero)
+    per_example = vmap(grad(loss), in_axes=(None, 0, 0))(W, XS, YS)
+    assert per_example.shape == (6,) + W.shape
+    t = np.tanh(XS @ W.T)
+    closed_form = np.einsum("bi,bj->bij", 2 * (t - YS) * (1 - t ** 2), XS)
+    close(per_example, closed_form)
+    assert np.abs(per_example).min() > 0
+
+
+def test_per_example_gradients_of_a_parameter_dict_and_value_and_grad():
+    params = {"w": W, "b": rng.standard_normal(5)}
+
+    def model_loss(p, x, y):
+        return ((cr.tanh(p["w"] @ x + p["b"]) - y) ** 2).mean()
+
+    values, grads = vmap(value_and_grad(model_loss), in_axes=(None, 0, 0))(params, XS, YS)
+    want_values, want_grads = loop(lambda x, y: value_and_grad(model_loss)(params, x, y), XS, YS)
+    close(values, want_values)
+    close(grads, want_grads)
+    assert set(grads) == {"w", "b"} and grads["b"].shape == (6, 5)
+
+
+def test_gradient_of_a_closed_over_constant_inside_vmap_is_broadcast():
+    c = np.array([0.3, -1.2, 2.0, 0.5])
+    out = vmap(lambda x: grad(lambda v: (cr.sin(v) ** 2).sum())(c) * x)(XS)
+    close(out, np.sin(2 * c) * XS)
+
+
+def test_second_order_inside_vmap_matches_the_closed_form():
+    h = lambda x: cr.sin(x) * cr.exp(x)  # noqa: E731  (h'' = 2 cos(x) exp(x))
+    xs = XS[:, 0]
+    close(vmap(grad(grad(h)))(xs), 2 * np.cos(xs) * np.exp(xs))
+    close(vmap(hessian(lambda x: (cr.tanh(W @ x) ** 3).sum()))(XS),
+          loop(hessian(lambda x: (cr.tanh(W @ x) ** 3).sum()), XS), rtol=1e-10)
+
+
+def test_vmap_of_vjp_with_batched_cotangents():
+    def pullback(x, c):
+        return vjp(lambda v: cr.tanh(W @ v) * v.sum(), x)[1](c)[0]
+
+    close(vmap(pullback)(XS, YS), loop(pullback, XS, YS))
+    # one recorded forward pass, a batch of cotangents: rows of a Jacobian
+    out, f_vjp = vjp(lambda v: cr.tanh(W @ v), XS[0])
+    rows = vmap(lambda c: f_vjp(c)[0])(np.eye(5))
+    close(rows, (1 - np.tanh(W @ XS[0]) ** 2)[:, None] * W)
+
+
+def test_vmap_of_jvp_batched_primals_and_unbatched_tangents():
+    def push(x, t):
+        return jvp(lambda v: cr.sin(v) * v, (x,), (t,))
+
+    ts = rng.standard_normal(XS.shape)
+    close(vmap(push)(XS, ts), loop(push, XS, ts))
+    close(vmap(push, in_axes=(0, None))(XS, ts[0]), loop(lambda x: push(x, ts[0]), XS))
+    close(vmap(push, in_axes=(None, 0))(XS[0], ts), loop(lambda t: push(XS[0], t), ts))
+
+
+def test_jvp_opened_inside_vmap_with_an_unbatched_primal_meeting_a_batched_value():
+    # the dual w is the same for every example; its product with a batched x carries the
+    # tangent at the level opened inside the vmap
+    w0, t0 = rng.standard_normal(4), rng.standard_normal(4)
+    out = vmap(lambda x: jvp(lambda w: cr.exp(w) * x, (w0,), (t0,))[1])(XS)
+    close(out, np.exp(w0) * t0 * XS)
+
+
+def test_transforms_around_vmap():
+    f = lambda x: cr.sin(x) * x  # noqa: E731
+    close(jvp(vmap(f), (XS,), (np.ones_like(XS),))[1], np.cos(XS) * XS + np.sin(XS))
+    close(grad(lambda xs: vmap(f)(xs).sum())(XS), np.cos(XS) * XS + np.sin(XS))
+    # the sum over examples of per-example second derivatives: d/dx of 2 sin x cos x
+    close(grad(lambda xs: vmap(grad(lambda x: (cr.sin(x) ** 2).sum()))(xs).sum())(XS),
+          2 * np.cos(2 * XS))
+
+
+def test_nested_vmap_of_grad():
+    xss = rng.standard_normal((2, 3, 4))
+    f = lambda x: (cr.tanh(W @ x) ** 2).sum()  # noqa: E731
+    got = vmap(vmap(grad(f)))(xss)
+    close(got, np.stack([loop(grad(f), xs) for xs in xss]))
+    got = vmap(vmap(grad(loss), in_axes=(None, 0, None)), in_axes=(None, None, 0))(W, XS[:3],
+                                                                                  YS[:2])
+    close(got, np.stack([loop(lambda x: grad(loss)(W, x, y), XS[:3]) for y in YS[:2]]))
+
+
+def test_hvp_and_jacobians_inside_vmap():
+    f = lambda x: (cr.tanh(W @ x) ** 2).sum()  # noqa: E731
+    vs = rng.standard_normal(XS.shape)
+    close(vmap(lambda x, v: hvp(f, (x,), (v,))[1])(XS, vs),
+          loop(lambda x, v: hvp(f, (x,), (v,))[1], XS, vs), rtol=1e-10)
+    g = lambda x: cr.tanh(W @ x)  # noqa: E731
+    close(vmap(jacrev(g))(XS), loop(jacrev(g), XS))
+    close(vmap(jacfwd(g))(XS), loop(jacrev(g), XS))
+
+
+# --- jacrev, jacfwd and hessian as one batched pass
+
+
+def _tanh_jacobian(x):
+    return (1 - np.tanh(W @ x) ** 2)[:, None] * W
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 2, 5, 7])
+def test_jacrev_in_one_batched_pass_with_chunks(chunk_size):
+    close(jacrev(lambda x: cr.tanh(W @ x), chunk_size=chunk_size)(XS[0]), _tanh_jacobian(XS[0]))
+
+
+def test_jacrev_runs_one_backward_pass_per_chunk():
+    passes = []
+
+    def f(x):
+        out = cr.tanh(W @ x)
+        out.register_hook(lambda g: passes.append(g.shape))
+        return out
+
+    jacrev(f)(XS[0])
+    assert len(passes) == 1
+    passes.clear()
+    jacrev(f, chunk_size=2)(XS[0])
+    assert len(passes) == 3  # 5 rows in chunks of 2
+
+
+def test_chunk_size_is_checked():
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="jacrev: chunk_size must be None or a positive int"):
+            jacrev(cr.sin, chunk_size=bad)
+
+
+def test_jacfwd_and_hessian_in_one_pass_against_closed_forms():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return cr.tanh(W @ x)
+
+    close(jacfwd(f)(XS[0]), _tanh_jacobian(XS[0]))
+    assert len(calls) == 1
+    s = lambda x: (cr.tanh(W @ x) ** 2).sum()  # noqa: E731
+    u = np.tanh(W @ XS[0])
+    # d2/dx2 sum(u^2) = W^T diag(2 (1 - u^2)^2 - 4 u^2 (1 - u^2)) W
+    want = W.T @ np.diag(2 * (1 - u ** 2) ** 2 - 4 * u ** 2 * (1 - u ** 2)) @ W
+    close(hessian(s)(XS[0]), want, rtol=1e-10)
+
+
+def test_jacobians_of_structures_agree_between_modes():
+    def g(a, b):
+        return {"u": cr.sin(a) * b.sum(), "v": a.sum() * b}
+
+    a, b = rng.standard_normal(3), rng.standard_normal((2, 2))
+    fwd, rev = jacfwd(g, argnums=(0, 1))(a, b), jacrev(g, argnums=(0, 1))(a, b)
+    close(fwd, rev)
+    assert fwd["v"][1].shape == (2, 2, 2, 2)
+    np.testing.assert_allclose(rev["u"][0], np.diag(np.cos(a)) * b.sum())
+
+
+def test_the_hook_is_cleared_after_composed_transforms():
+    vmap(grad(lambda x: (x * x).sum()))(XS)
+    hessian(lambda x: (x ** 3).sum())(XS[0])
+    with pytest.raises(ValueError):
+        vmap(grad(lambda x: (x * x).sum()), in_axes=(0, 0))(XS)
+    assert engine.batching[0] is None
+
+
+# --- other frameworks, where installed
+
+
+def test_per_example_gradients_against_torch_func():
+    torch = pytest.importorskip("torch")
+    from torch.func import grad as tgrad
+    from torch.func import vmap as tvmap
+
+    def tloss(w, x, y):
+        return ((torch.tanh(w @ x) - y) ** 2).sum()
+
+    want = tvmap(tgrad(tloss), in_dims=(None, 0, 0))(*map(torch.tensor, (W, XS, YS)))
+    close(vmap(grad(loss), in_axes=(None, 0, 0))(W, XS, YS), want.numpy())
+
+
+def test_per_example_hessians_against_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    want = jax.vmap(jax.hessian(lambda x: (jnp.tanh(W @ x) ** 3).sum()))(XS)
+    close(vmap(hessian(lambda x: (cr.tanh(W @ x) ** 3).sum()))(XS), np.asarray(want),
+          rtol=1e-10)
