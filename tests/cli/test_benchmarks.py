@@ -117,3 +117,23 @@ def test_pooling_benchmark_checks_values_against_pytorch():
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "x |" in line]
     assert len(rows) == 10, done.stdout
+
+
+def test_vmap_benchmark_checks_every_row_and_runs_to_the_end():
+    """benchmarks/vmap.py checks each row against hand-written NumPy before timing it, and
+    prints a row that raises or disagrees as such instead of stopping; a quick run must get
+    through its three workloads with the NumPy baselines and chainrule's vmap timed."""
+    script = RUN.parent / "vmap.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip()
+            for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line
+            and not line.startswith("| row ")}
+    for name in ("NumPy by hand: vjp", "NumPy by hand: Jacobian", "chainrule: vjp",
+                 "chainrule: jacrev", "NumPy by hand, batched",
+                 "chainrule: loop of 128 grad calls", "d=64: NumPy by hand, batched",
+                 "d=64: chainrule, batched by hand", "d=64: chainrule vmap"):
+        assert name in rows, done.stdout
+        assert rows[name].endswith(("µs", "ms")), f"{name}: {rows[name]}"
+    assert "chainrule: vmap(grad(loss))" in rows, done.stdout
