@@ -31,9 +31,10 @@ import numpy as np
 
 from chainrule import engine, forward, pytree
 from chainrule import rules as R
-from chainrule.rules.table import BATCH_KINDS
+from chainrule.rules.table import BATCH_KINDS, run
 from chainrule.tensor import Tensor
 from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
+from chainrule.versions import without_history
 
 CONTROL_FLOW = (
     "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow "
@@ -99,6 +100,9 @@ out of vmap.
         self._refuse(f"reading .{name}()" if name in ("item", "tolist") else f"reading .{name}")
 
 
+_logical: dict = {}  # (physical shape, dtype) -> its LogicalArray (they never change)
+
+
 class BatchedTensor(Tensor):
     """A tensor that stands for ``B`` tensors of its (per-example) shape, at vmap level
     ``_level``; ``_value`` is their stack, batch at axis 0.  Only vmap makes them."""
@@ -134,7 +138,13 @@ class BatchedTensor(Tensor):
 def batched(value, level: int) -> BatchedTensor:
     """A BatchedTensor around ``value`` (its batch at axis 0), without history."""
     t = object.__new__(BatchedTensor)
-    t._data = LogicalArray(value.shape[1:], value.dtype)
+    key = (value.shape, value.dtype)
+    logical = _logical.get(key)
+    if logical is None:
+        if len(_logical) > 1024:
+            _logical.clear()
+        logical = _logical[key] = LogicalArray(value.shape[1:], value.dtype)
+    t._data = logical
     t._value = value
     t._level = level
     t._rg = False
@@ -287,13 +297,21 @@ def dispatch(prim, args, params):
             "returned (a BatchedTensor escaped its vmap, e.g. stored in a global or a list); "
             "return it from the vmapped function instead")
     values, flags = [], []
-    size = None
+    size = shared = None
     recording = pushing = False  # reverse and forward mode opened inside this level
     for a in args:
         if isinstance(a, BatchedTensor) and a._level == level:
-            values.append(a._value)
-            flags.append(True)
-            size = a._value.shape[0]
+            value = a._value
+            if type(value) is np.ndarray and not value.strides[0]:
+                # the same for every example (a broadcast view: an unbatched input of a grad
+                # inside vmap): one example stands for all
+                shared = value.shape[0]
+                values.append(value[0])
+                flags.append(False)
+            else:
+                values.append(value)
+                flags.append(True)
+                size = value.shape[0]
             recording = recording or a._rg
             pushing = pushing or a._tangents is not None
         elif isinstance(a, TensorBase):
@@ -310,9 +328,16 @@ def dispatch(prim, args, params):
         raise NotImplementedError(
             f"vmap: chainrule.{prim.name} has no batching rule yet; call it outside vmap, or "
             "loop over the examples")
-    if type(rule) is str:
-        rule = KIND_RULES[rule]
-    out = batched(rule(prim, values, flags, size, **params), level)
+    if size is None:  # every batched value is the same for every example: so is the result
+        value = run(prim, *values, **params)
+        out = batched(np.broadcast_to(value, (shared,) + np.shape(value))
+                      if not isinstance(value, TensorBase) else
+                      R.broadcast_to(value, shape=(shared,) + value.shape, x_shape=value.shape),
+                      level)
+    else:
+        if type(rule) is str:
+            rule = KIND_RULES[rule]
+        out = batched(rule(prim, values, flags, size, **params), level)
     node = None
     if recording and engine.grad_mode.enabled:
         node = engine.Node(prim, tuple(
@@ -355,19 +380,23 @@ def align(value, rank: int):
     missing = rank - (len(shape) - 1)
     if missing <= 0:
         return value
-    return R.reshape(value, shape=shape[:1] + (1,) * missing + tuple(shape[1:]),
-                     x_shape=tuple(shape))
+    new_shape = shape[:1] + (1,) * missing + tuple(shape[1:])
+    if type(value) is np.ndarray:
+        return value.reshape(new_shape)
+    return R.reshape(value, shape=new_shape, x_shape=tuple(shape))
 
 
 def elementwise(prim, values, batched, size, **params):
     """Kind ``"elementwise"``: every batched value gets 1s after its batch axis up to the highest
     per-example rank; NumPy broadcasts the rest (unbatched values, numbers and array params,
     such as ``ldexp``'s exponents, as they are)."""
+    if len(values) == 1 and not params:
+        return run(prim, values[0])
     param_ranks = [p.ndim for p in params.values() if isinstance(p, np.ndarray)]
     if len(values) > 1 or param_ranks:
         rank = max([logical_ndim(v, b) for v, b in zip(values, batched)] + param_ranks)
         values = [align(v, rank) if b else v for v, b in zip(values, batched)]
-    return prim(*values, **params)
+    return run(prim, *values, **params)
 
 
 def _shifted(axis, ndim: int):
@@ -385,7 +414,7 @@ def reduction(prim, values, batched, size, *, axis, x_shape, **params):
     (x,) = values
     axes = _shifted(axis, len(x_shape))
     axes = axes if isinstance(axes, tuple) else (axes,)
-    return prim(x, axis=axes, x_shape=(size,) + tuple(x_shape), **params)
+    return run(prim, x, axis=axes, x_shape=(size,) + tuple(x_shape), **params)
 
 
 def along_axis(prim, values, batched, size, *, axis, **params):
@@ -393,7 +422,7 @@ def along_axis(prim, values, batched, size, *, axis, **params):
     (x,) = values
     if axis is None:
         raise NotImplementedError(f"vmap: chainrule.{prim.name} over the flattened value")
-    return prim(x, axis=_shifted(axis, logical_ndim(x, True)), **params)
+    return run(prim, x, axis=_shifted(axis, logical_ndim(x, True)), **params)
 
 
 def shape(prim, values, batched, size, **params):
@@ -472,6 +501,11 @@ def unbatched(value, level: int, size: int, out_axis: int):
     return move_axis(stack, 0, out_axis)
 
 
+def _is_leaf(value) -> bool:
+    """A value that is one leaf of a structure (the common argument: a tensor or an array)."""
+    return isinstance(value, (TensorBase, np.ndarray))
+
+
 def _is_axis(axis) -> bool:
     return axis is None or (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool))
 
@@ -481,7 +515,7 @@ def axes_per_leaf(axes, tree, what: str) -> list:
     structure like ``tree`` (tuples, lists, dicts) down to ints and Nones; ``what`` names the
     argument in errors (``"in_axes[1]"``)."""
     if _is_axis(axes):
-        return [axes] * len(pytree.tree_leaves(tree))
+        return [axes] * (1 if _is_leaf(tree) else len(pytree.tree_leaves(tree)))
     if isinstance(axes, dict) and isinstance(tree, dict):
         if set(axes) != set(tree):
             raise ValueError(f"vmap: {what} is a dict with keys {sorted(axes, key=str)} but the "
@@ -499,9 +533,9 @@ def axes_per_leaf(axes, tree, what: str) -> list:
 
 
 def _carries_nothing(t: TensorBase) -> bool:
-    """Whether no transform follows ``t`` (no grad, no tangents, not batched, not a view): its
-    raw values stand for it."""
-    return not (t._rg or t._tangents is not None or t._batched or t._base is not None)
+    """Whether no transform follows ``t`` (no grad, no tangents, not batched, not a view whose
+    base changed in place since): its raw values stand for it."""
+    return without_history(t)
 
 
 def _batched_leaf(leaf, axis: int, what: str):
@@ -527,7 +561,7 @@ def _batched_leaf(leaf, axis: int, what: str):
 
 def batch_arguments(args: tuple, in_axes, level: int):
     """The arguments of one vmapped call with their mapped leaves as BatchedTensors of
-    ``level``, and the batch size."""
+    ``level``, the batch size, and whether any leaf was a Tensor."""
     if _is_axis(in_axes):
         per_arg = [in_axes] * len(args)
     elif isinstance(in_axes, (tuple, list)):
@@ -540,8 +574,20 @@ def batch_arguments(args: tuple, in_axes, level: int):
         raise ValueError(f"vmap: in_axes must be an int, None or a tuple matching the arguments, "
                          f"got {in_axes!r}")
     out, sizes, found = [], [], []
+    tensors_in = False
     for i, (arg, axes) in enumerate(zip(args, per_arg)):
+        if _is_leaf(arg) and _is_axis(axes):  # (the common case, without a structure)
+            tensors_in = tensors_in or isinstance(arg, Tensor)
+            if axes is None:
+                out.append(arg)
+                continue
+            value = _batched_leaf(arg, int(axes), f"argument {i}")
+            sizes.append(value.shape[0])
+            found.append(f"argument {i}")
+            out.append(batched(value, level))
+            continue
         leaves, spec = pytree.flatten(arg)
+        tensors_in = tensors_in or any(isinstance(leaf, Tensor) for leaf in leaves)
         axis_of = axes_per_leaf(axes, arg, f"in_axes[{i}]")
         new = []
         for j, (leaf, axis) in enumerate(zip(leaves, axis_of)):
@@ -562,13 +608,15 @@ def batch_arguments(args: tuple, in_axes, level: int):
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                          f"dimension, got sizes {sizes} for the mapped dimension ({listed})")
     _sizes[level] = sizes[0]
-    return out, sizes[0]
+    return out, sizes[0], tensors_in
 
 
 def unbatch_outputs(out, out_axes, level: int, size: int):
-    """The vmapped function's result with each leaf's batch at its ``out_axes`` axis."""
+    """The vmapped function's result with each leaf's batch at its ``out_axes`` axis, as a
+    list of leaves and the result's structure (:func:`chainrule.pytree.flatten`'s)."""
     leaves, spec = pytree.flatten(out)
-    axis_of = axes_per_leaf(out_axes, out, "out_axes")
+    axis_of = [out_axes] * len(leaves) if _is_axis(out_axes) else axes_per_leaf(
+        out_axes, out, "out_axes")
     stacks = []
     for j, (leaf, axis) in enumerate(zip(leaves, axis_of)):
         if axis is None:
@@ -585,7 +633,7 @@ def unbatch_outputs(out, out_axes, level: int, size: int):
             raise ValueError(f"vmap: out_axes {axis} is out of range for output {j}, which has "
                              f"{ndim} dimension(s) with the batch: [{-ndim}, {ndim - 1}]")
         stacks.append(unbatched(leaf, level, size, int(axis)))
-    return pytree.unflatten(spec, stacks)
+    return stacks, spec
 
 
 # --------------------------------------------------------------------------------------------

@@ -779,15 +779,14 @@ def _vmap_call(func, args, kwargs, in_axes, out_axes, randomness: str = "error",
     level = batching.enter_level(randomness, tangents_only)
     _enter()
     try:
-        inner, size = batching.batch_arguments(args, in_axes, level)
+        inner, size, tensors_in = batching.batch_arguments(args, in_axes, level)
         out = func(*inner, **kwargs)
-        out = batching.unbatch_outputs(out, out_axes, level, size)
+        leaves, spec = batching.unbatch_outputs(out, out_axes, level, size)
         outer = _outer()
     finally:
         _leave()
         batching.exit_level(level)
-    tensors_in = any(isinstance(leaf, Tensor) for leaf in pytree.tree_leaves(args))
-    return pytree.tree_map(lambda v: _vmap_result(v, tensors_in, outer), out)
+    return pytree.unflatten(spec, [_vmap_result(v, tensors_in, outer) for v in leaves])
 
 
 def _vmap_result(value, tensors_in: bool, outer: bool):

@@ -50,7 +50,7 @@ import numpy as np
 from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
-from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw
+from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw, run
 from chainrule.tensor_base import TensorBase, new_like
 
 
@@ -124,9 +124,9 @@ def batch_matmul(prim, values, batched, size):
     x, y = values
     bx, by = batched
     if not by and y.ndim <= 2:  # (B, ..., k) @ (k[, m]): NumPy's broadcasting, one GEMM
-        return matmul(x, y)
+        return run(matmul, x, y)
     if not bx and x.ndim == 2 and y.ndim == 2:  # W @ y_b for each b: (y_b @ W^T) as rows
-        return matmul(y, transpose(x, axes=(1, 0)))
+        return run(matmul, y, run(transpose, x, axes=(1, 0)))
     # in general: vectors as matrices (x a row, y a column), the batch axes aligned, and the
     # added axes dropped after
     x_vector, y_vector = _stack_rank(x, bx) == 1, _stack_rank(y, by) == 1

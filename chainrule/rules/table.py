@@ -124,6 +124,16 @@ def raw(a):
     return a
 
 
+def run(prim, *values, **params):
+    """``prim`` on values that may all be raw arrays (a batching rule's, on the unwrapped
+    stack): NumPy's function itself then (the engine would only find that out), else the
+    primitive (recorded for an enclosing ``grad``, or batched at an enclosing vmap level)."""
+    for v in values:
+        if isinstance(v, TensorBase):
+            return prim(*values, **params)
+    return prim.impl(*values, **params)
+
+
 def batched(a) -> bool:
     """Is ``a`` a value batched by vmap (one value per example, not readable as one array)?"""
     return isinstance(a, TensorBase) and a._batched

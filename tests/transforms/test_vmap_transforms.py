@@ -233,3 +233,19 @@ def test_per_example_hessians_against_jax():
     want = jax.vmap(jax.hessian(lambda x: (jnp.tanh(W @ x) ** 3).sum()))(XS)
     close(vmap(hessian(lambda x: (cr.tanh(W @ x) ** 3).sum()))(XS), np.asarray(want),
           rtol=1e-10)
+
+
+def test_values_the_same_for_every_example_are_computed_once_and_stay_correct():
+    # an unbatched argument of a grad inside vmap is a broadcast view of one example; what is
+    # computed from it alone is computed once, and meets the batched values correctly
+    def f(w, x):
+        v = (cr.tanh(w) * 2.0).sum(0)  # from w alone
+        return (v @ x) ** 2
+
+    got = vmap(grad(f), in_axes=(None, 0))(W, XS[:, :4])
+    close(got, loop(lambda x: grad(f)(W, x), XS[:, :4]))
+    # an input that is itself a broadcast view (stride 0 along the batch) maps as any other
+    xs = np.broadcast_to(XS[0], (6, 4))
+    close(vmap(grad(lambda x: (cr.sin(x) * x).sum()))(xs), loop(grad(lambda x: (cr.sin(x) * x)
+                                                                       .sum()), xs))
+    close(vmap(lambda x: cr.exp(x) * 3.0)(xs), np.exp(xs) * 3.0)
