@@ -249,3 +249,21 @@ def test_values_the_same_for_every_example_are_computed_once_and_stay_correct():
     close(vmap(grad(lambda x: (cr.sin(x) * x).sum()))(xs), loop(grad(lambda x: (cr.sin(x) * x)
                                                                        .sum()), xs))
     close(vmap(lambda x: cr.exp(x) * 3.0)(xs), np.exp(xs) * 3.0)
+
+
+def test_jacobians_and_vjp_of_a_vmap():
+    # the Jacobian of a vmapped elementwise map is block diagonal: d f(x_b) / d x_c = 0, b != c
+    f = vmap(lambda x: cr.sin(x) * x.sum())  # noqa: E731
+    xs = XS[:3, :3]
+    want = np.zeros((3, 3, 3, 3))
+    for b in range(3):
+        x = xs[b]
+        want[b, :, b, :] = np.diag(np.cos(x) * x.sum()) + np.sin(x)[:, None]
+    close(jacrev(f)(xs), want)
+    close(jacfwd(f)(xs), want)
+    out, pullback = vjp(f, xs)
+    close(pullback(np.ones_like(xs))[0], np.einsum("bicj->cj", want))
+    # the Hessian of a sum of per-example terms is block diagonal too
+    s = lambda xs: vmap(lambda x: (x ** 3).sum())(xs).sum()  # noqa: E731
+    h = hessian(s)(xs)
+    close(h, np.einsum("bi,bc,ij->bicj", 6 * xs, np.eye(3), np.eye(3)))
