@@ -318,7 +318,11 @@ def dispatch(prim, args, params):
             if a._tangents is not None and any(lv > level for lv in forward.live_levels(a)):
                 pushing = True
                 a = _below_level(a, level)
-            values.append(a._data if _carries_nothing(a) else a)
+            # raw when nothing would follow it through the rule's calls: no grad to record
+            # (or grad mode off, as in a backward pass), no tangents, not batched
+            values.append(a._data if _carries_nothing(a) or (
+                not engine.grad_mode.enabled and a._tangents is None and not a._batched
+                and a._base is None) else a)
             flags.append(False)
         else:
             values.append(a)
