@@ -71,6 +71,12 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
         if not isinstance(out, TensorBase):
             raise TypeError(f"{caller}: outputs must be Tensors, but element {i} is "
                             f"{type(out).__name__}")
+        if out._batched and pytorch_convention:  # (the transforms' own calls pass it False)
+            raise RuntimeError(
+                f"{caller}: element {i} of tensors is batched by vmap (one value per example): "
+                "backward() and autograd.grad() inside vmap would differentiate the whole "
+                "batch; use chainrule.func.grad (or vjp) inside the vmapped function instead, "
+                "e.g. vmap(grad(loss))(xs)")
         if not out._rg:
             raise RuntimeError(
                 f"{caller}: element {i} of tensors does not require grad and does not have a "

@@ -267,3 +267,19 @@ def test_jacobians_and_vjp_of_a_vmap():
     s = lambda xs: vmap(lambda x: (x ** 3).sum())(xs).sum()  # noqa: E731
     h = hessian(s)(xs)
     close(h, np.einsum("bi,bc,ij->bicj", 6 * xs, np.eye(3), np.eye(3)))
+
+
+def test_backward_inside_vmap_says_to_use_grad():
+    w = cr.tensor(np.ones(4), requires_grad=True)
+
+    def f(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match=r"Tensor.backward: element 0 of tensors is batched "
+                                           r"by vmap.*use chainrule.func.grad"):
+        vmap(f)(XS)
+    with pytest.raises(RuntimeError, match=r"autograd.grad: element 0 .* batched by vmap"):
+        vmap(lambda x: cr.autograd.grad((w * x).sum(), w))(XS)
+    assert w.grad is None and engine.batching[0] is None
