@@ -261,7 +261,9 @@ def stand_in(t: TensorBase, level: int) -> BatchedTensor:
 
 def exit_level(level: int) -> None:
     """Close ``level``; the hook is cleared when no level is open in any thread."""
-    _levels.open = tuple(lv for lv in _levels.open if lv != level)
+    opened = _levels.open
+    _levels.open = opened[:-1] if opened[-1] == level else tuple(
+        lv for lv in opened if lv != level)  # (levels close innermost first)
     _sizes.pop(level, None)
     _tangent_levels.discard(level)
     _randomness.pop(level, None)
@@ -319,10 +321,9 @@ def dispatch(prim, args, params):
                 pushing = True
                 a = _below_level(a, level)
             # raw when nothing would follow it through the rule's calls: no grad to record
-            # (or grad mode off, as in a backward pass), no tangents, not batched
-            values.append(a._data if _carries_nothing(a) or (
-                not engine.grad_mode.enabled and a._tangents is None and not a._batched
-                and a._base is None) else a)
+            # (or grad mode off, as in a backward pass), no tangents, not batched, not a view
+            values.append(a._data if a._tangents is None and not a._batched and a._base is None
+                          and (not a._rg or not engine.grad_mode.enabled) else a)
             flags.append(False)
         else:
             values.append(a)
@@ -394,8 +395,18 @@ def elementwise(prim, values, batched, size, **params):
     """Kind ``"elementwise"``: every batched value gets 1s after its batch axis up to the highest
     per-example rank; NumPy broadcasts the rest (unbatched values, numbers and array params,
     such as ``ldexp``'s exponents, as they are)."""
-    if len(values) == 1 and not params:
-        return run(prim, values[0])
+    if not params:
+        if len(values) == 1:
+            return run(prim, values[0])
+        if len(values) == 2:  # (written out: add, mul and the like are most of the calls)
+            x, y = values
+            bx, by = batched
+            rx, ry = getattr(x, "ndim", 0) - bx, getattr(y, "ndim", 0) - by
+            if bx and rx < ry:
+                x = align(x, ry)
+            elif by and ry < rx:
+                y = align(y, rx)
+            return run(prim, x, y)
     param_ranks = [p.ndim for p in params.values() if isinstance(p, np.ndarray)]
     if len(values) > 1 or param_ranks:
         rank = max([logical_ndim(v, b) for v, b in zip(values, batched)] + param_ranks)
@@ -482,6 +493,8 @@ assert set(KIND_RULES) == set(BATCH_KINDS), "a batching kind without its rule"
 
 def move_axis(value, source: int, dest: int):
     """``value`` (an ndarray or a tensor) with axis ``source`` moved to ``dest`` (a view)."""
+    if source == dest and source >= 0:  # (the common in_axes and out_axes 0)
+        return value
     ndim = np.ndim(value) if not isinstance(value, TensorBase) else value.ndim
     source, dest = source % ndim, dest % ndim
     if source == dest:
@@ -497,7 +510,7 @@ def unbatched(value, level: int, size: int, out_axis: int):
     """A result of the vmapped function at ``level`` as a stack with the batch at ``out_axis``:
     a batched one is unwrapped, anything else is the same for every example and is broadcast
     (as PyTorch expands it)."""
-    if isinstance(value, BatchedTensor) and value._level == level:
+    if type(value) is BatchedTensor and value._level == level:
         stack = value._value
     else:
         per_example = tuple(np.shape(value)) if not isinstance(value, TensorBase) else value.shape
@@ -511,6 +524,8 @@ def _is_leaf(value) -> bool:
 
 
 def _is_axis(axis) -> bool:
+    if type(axis) is int:
+        return True
     return axis is None or (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool))
 
 
