@@ -431,6 +431,9 @@ def cond(A, p=None) -> TensorBase:
                                   "number is infinite and has no derivative") from None
             return like((A,), np.linalg.cond(data_of(A), p))
         r = norms.matrix_norm(A, p) * norms.matrix_norm(inverse, p)
-    value = np.asarray(data_of(r))
-    nan = np.isnan(value) & ~np.isnan(data_of(A)).any(axis=(-2, -1))
+    # NaN (a zero singular value) becomes inf, unless A holds NaN
+    nan = R.per_example(np.isnan, r) & ~R.per_example(
+        lambda a: np.isnan(a).any(axis=(-2, -1)), A)
+    if R.batched(r):  # (per example: no one decision for the batch)
+        return ops.where(nan, np.inf, r)
     return ops.where(nan, np.inf, r) if nan.any() else r

@@ -213,5 +213,12 @@ from chainrule.rules.shape import (
     sum_to,
     transpose,
 )
-from chainrule.rules.table import REGISTRY, derivative, numpy2_promotion, primitive
+from chainrule.rules.table import (
+    REGISTRY,
+    batched,
+    derivative,
+    numpy2_promotion,
+    per_example,
+    primitive,
+)
 

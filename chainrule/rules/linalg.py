@@ -50,7 +50,7 @@ import numpy as np
 from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
-from chainrule.rules.table import LEGACY_PROMOTION, primitive, raw, run
+from chainrule.rules.table import LEGACY_PROMOTION, per_example, primitive, raw, run
 from chainrule.tensor_base import TensorBase, new_like
 
 
@@ -341,8 +341,8 @@ def slogdet(a):
     >>> float(sign), round(float(logabsdet), 6)
     (-1.0, 1.791759)
     """
-    sign = np.linalg.slogdet(raw(a))[0]
-    if isinstance(a, TensorBase):
+    sign = per_example(lambda m: np.linalg.slogdet(m)[0], a)
+    if isinstance(a, TensorBase) and not a._batched:
         sign = new_like(a, np.asarray(sign))
     return sign, logabsdet(a)
 

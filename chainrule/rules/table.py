@@ -134,6 +134,15 @@ def run(prim, *values, **params):
     return prim.impl(*values, **params)
 
 
+def per_example(func, a):
+    """NumPy's ``func`` of the values of ``a``, without gradient (a sign, a mask): for a value
+    batched by vmap, of each example's (``func`` takes a stack of them, as NumPy's linalg and
+    ufuncs do)."""
+    if isinstance(a, TensorBase) and a._batched:
+        return a._without_gradient(func, (a,), {})
+    return func(raw(a))
+
+
 def batched(a) -> bool:
     """Is ``a`` a value batched by vmap (one value per example, not readable as one array)?"""
     return isinstance(a, TensorBase) and a._batched

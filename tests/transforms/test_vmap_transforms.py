@@ -283,3 +283,16 @@ def test_backward_inside_vmap_says_to_use_grad():
     with pytest.raises(RuntimeError, match=r"autograd.grad: element 0 .* batched by vmap"):
         vmap(lambda x: cr.autograd.grad((w * x).sum(), w))(XS)
     assert w.grad is None and engine.batching[0] is None
+
+
+def test_functions_that_read_values_without_gradient_work_per_example():
+    a = rng.standard_normal((3, 4, 4))
+    a[1] = 0.0  # singular: condition number inf
+    sign, logabsdet = vmap(cr.linalg.slogdet)(a)
+    want_sign, want_logabsdet = np.linalg.slogdet(a)
+    close(sign, want_sign)
+    close(logabsdet, want_logabsdet)
+    close(vmap(cr.linalg.cond)(a), np.linalg.cond(a))
+    b = a + 4 * np.eye(4)
+    close(vmap(grad(lambda m: cr.linalg.slogdet(m)[1]))(b),
+          np.linalg.inv(b).transpose(0, 2, 1))
