@@ -44,8 +44,9 @@ def _vector_norm(name: str, input, ord, dim, keepdim: bool, axis=None,  # noqa: 
         return ops.amin(ops.abs(x), dims, keep)
     if ord == 0:
         # the number of nonzero entries: no gradient
-        return ops.no_gradient(lambda a: np.sum(a != 0, axis=dims, keepdims=keep).astype(a.dtype),
-                               x)
+        return ops.no_gradient(
+            lambda a, axis: np.sum(a != 0, axis=axis, keepdims=keep).astype(a.dtype), x,
+            axis=dims)
     if ord == 1:
         return ops.sum(ops.abs(x), dims, keep)
     if ord > 0:  # (its gradient is 0 at 0, as PyTorch's, where the composition gives NaN)

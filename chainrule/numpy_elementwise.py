@@ -221,7 +221,7 @@ def _cumulative(name, ufunc, prim, x, axis, dtype, out, include_initial):
     if dtype is not None:
         x = ops.to(x, dtype)
     if x.dtype.kind not in "fc":  # (integers and booleans: NumPy's, without gradient)
-        result = ops.no_gradient(lambda v: ufunc.accumulate(v, axis=axis), x)
+        result = ops.no_gradient(lambda v, axis: ufunc.accumulate(v, axis=axis), x, axis=axis)
     else:
         result = prim(x, axis=axis)
     if include_initial:

@@ -71,7 +71,7 @@ def operand(x):
 
 
 def no_gradient(func, *args, **kwargs):
-    """``func`` (NumPy's) of the raw values: a result that carries no gradient."""
+    """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
     for a in args:
         if isinstance(a, TensorBase) and a._batched:  # inside vmap: per example
             return a._without_gradient(func, args, kwargs)
@@ -788,10 +788,8 @@ isfinite = _elementwise_test(np.isfinite, "isfinite", "Where the values are fini
 
 
 def _one_axis(name: str, input, dim):
-    if dim is None:
-        return None
     ndim = np.ndim(data_of(input))
-    return None if ndim == 0 else one_dim(name, dim, ndim)
+    return None if dim is None or ndim == 0 else one_dim(name, dim, ndim)
 
 
 def argmax(input, dim=None, keepdim: bool = False, *, axis=None) -> TensorBase:
@@ -833,7 +831,8 @@ def equal(input, other) -> bool:
 
 def count_nonzero(input, dim=None) -> TensorBase:
     """How many values are not zero."""
-    return no_gradient(lambda a: np.asarray(np.count_nonzero(a, axis=dim), np.int64), input)
+    return no_gradient(lambda a, axis: np.asarray(np.count_nonzero(a, axis=axis), np.int64),
+                       input, axis=dim)
 
 
 # --------------------------------------------------------------------------------------------

@@ -296,3 +296,15 @@ def test_functions_that_read_values_without_gradient_work_per_example():
     b = a + 4 * np.eye(4)
     close(vmap(grad(lambda m: cr.linalg.slogdet(m)[1]))(b),
           np.linalg.inv(b).transpose(0, 2, 1))
+
+
+def test_results_without_gradient_along_an_axis_are_per_example():
+    # (an axis captured by the NumPy function instead of passed would count the whole batch)
+    x = rng.integers(0, 2, size=(3, 4, 5)).astype(float)
+    close(vmap(cr.count_nonzero)(x), np.count_nonzero(x, axis=(1, 2)))
+    close(vmap(lambda v: cr.count_nonzero(v, dim=1))(x), np.count_nonzero(x, axis=2))
+    close(vmap(lambda v: cr.linalg.vector_norm(v, ord=0))(x), np.count_nonzero(x, axis=(1, 2)))
+    close(vmap(lambda v: cr.argmax(v, dim=0))(x), x.argmax(axis=1))
+    close(vmap(lambda v: (v > 0).all(dim=1))(x), (x > 0).all(axis=2))
+    counts = vmap(lambda v: cr.numpy.cumsum(v, axis=0))(cr.tensor(x.astype(np.int64)))
+    close(counts.numpy(), np.cumsum(x.astype(np.int64), axis=1))
