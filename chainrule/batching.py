@@ -31,10 +31,11 @@ import numpy as np
 
 from chainrule import engine, forward, pytree
 from chainrule import rules as R
+from chainrule.engine import refresh_view
 from chainrule.rules.table import BATCH_KINDS, run
 from chainrule.tensor import Tensor
 from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
-from chainrule.versions import without_history
+from chainrule.versions import link_view, saved_versions, without_history
 
 CONTROL_FLOW = (
     "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow "
@@ -303,6 +304,8 @@ def dispatch(prim, args, params):
     recording = pushing = False  # reverse and forward mode opened inside this level
     for a in args:
         if isinstance(a, BatchedTensor) and a._level == level:
+            if a._base is not None:  # a view: current after in-place changes of its base
+                refresh_batched_view(a)
             value = a._value
             if type(value) is np.ndarray and not value.strides[0]:
                 # the same for every example (a broadcast view: an unbatched input of a grad
@@ -349,8 +352,11 @@ def dispatch(prim, args, params):
             (a._node or a) if isinstance(a, BatchedTensor) and a._level == level and a._rg
             else None for a in args), args if prim.save_inputs else None,
             batched(out._value, level) if prim.save_ans else None, params or None, out.shape,
-            out.dtype, inplace_count[0], None, None)
-        out._rg, out._node = True, node
+            out.dtype, inplace_count[0], saved_versions(args) if prim.save_inputs else None,
+            [0] if prim.save_ans else None)  # (versions: in-place changes are checked)
+        out._rg, out._node, out._vc = True, node, node.ans_counter
+    if prim.view and type(args[0]) is BatchedTensor and args[0]._level == level:
+        mark_batched_view(out, args[0], prim, params)
     if pushing:
         forward.push_tangents(prim, args, params, out, above=level)
         if node is not None and prim.save_ans and out._tangents is not None:
@@ -702,3 +708,28 @@ def batched_random(value, levels: tuple):
     for level, _ in levels:
         value = batched(value, level)
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# views of batched tensors: an in-place change through one reaches its base's history
+
+
+def mark_batched_view(out: BatchedTensor, base, prim, params) -> None:
+    """``out = prim(base, **params)`` for a view primitive and a ``base`` batched at ``out``'s
+    level: when the stacks share memory, ``out`` is a view of ``base`` as the engine marks
+    one (``versions.link_view``), with the per-example steps.  So an in-place change of ``out``
+    is recorded on its base (``copy_slices``), and a change of the base makes ``out``'s history
+    and tangents again when it is next used (:func:`refresh_batched_view`), as for tensors
+    outside vmap.  (A stack that is a tensor of an enclosing transform cannot be changed in
+    place: nothing to follow.)"""
+    value, base_value = out._value, base._value
+    if type(value) is np.ndarray and type(base_value) is np.ndarray \
+            and np.shares_memory(value, base_value):
+        link_view(out, base, prim, params)
+
+
+def refresh_batched_view(t: BatchedTensor) -> None:
+    """A view argument (:func:`mark_batched_view`) whose base changed in place since its history
+    was made: made again from the base's (``engine.refresh_view``)."""
+    if t._vc[0] != t._view_version:
+        refresh_view(t)

@@ -42,10 +42,28 @@ def check_writable(self, name: str) -> None:
 def _update_batched(self, name: str, compute) -> TensorBase:
     """An in-place change of a batched tensor (inside ``vmap``): each example's values replaced
     by ``compute``'s, written into the stack behind it (so that its views, which share the
-    stack's memory, see them, as PyTorch's do)."""
-    result = compute(self.detach())
+    stack's memory, see them, as PyTorch's do).
+
+    A ``grad`` or ``jvp`` opened inside the vmap follows the change as it follows one of an
+    unbatched tensor (see :func:`update`): the tensor adopts the history and tangents of the
+    out-of-place result (a view's change is recorded on its base, with ``copy_slices``).  The
+    old value it is computed from is a copy (``clone``: its history and tangents follow), since
+    the result's node may save it and the stack is overwritten; without history, it shares
+    the stack and its version counter (as :func:`update`'s ``detach``), so that a node that
+    saved it (``y.mul_(v)``, ``v`` differentiated) refuses to run after the change."""
+    check_writable(self, name)
+    refresh_if_stale(self)  # (a view's history must be current before it is extended)
+    if (grad_mode.enabled and self._rg) or self._tangents is not None:
+        old = R.clone(self)
+    else:
+        old = self.detach()
+        if self._vc is None:
+            self._vc = [0]
+        old._vc = self._vc
+    result = compute(old)
     physical = self._value
-    new = result._value if getattr(result, "_level", None) == self._level else data_of(result)
+    ours = getattr(result, "_level", None) == self._level
+    new = result._value if ours else data_of(result)
     if type(physical) is not np.ndarray or isinstance(new, TensorBase):
         raise NotImplementedError(
             f"vmap: {name}: changing a batched tensor in place is supported only where no "
@@ -58,6 +76,19 @@ def _update_batched(self, name: str, compute) -> TensorBase:
                            f"{tuple(np.shape(new)[1:])}) into the batched tensor of shape "
                            f"{tuple(self.shape)} ({err}); clone() it first") from None
     self._bump_version()
+    if not ours:  # (a result the same for every example carries nothing of this level)
+        return self
+    if result._rg and grad_mode.enabled and self.dtype in DIFFERENTIABLE_DTYPES:
+        if result.dtype != self.dtype:
+            result = R.cast(result, dtype=self.dtype, x_dtype=result.dtype)
+        if self._base is not None:
+            _record_on_base(self, result)
+        else:
+            self._node, self._rg = result._node, True
+    if result._tangents is not None or self._tangents is not None:
+        self._tangents = result._tangents
+        if result._tangents is not None and self._base is not None:
+            _write_into_base_tangents(self, name, result._tangents)
     return self
 
 
@@ -133,7 +164,7 @@ def _record_on_base(view, result) -> None:
     view's part replaced by ``result`` (PyTorch's CopySlices); the view's own history is then
     made again from the base's."""
     root = view._base
-    old_root = new_like(root, root._data, root._node if root._rg else None)
+    old_root = root._with_node(root._node if root._rg else None)  # (a batched root stays one)
     new_root = R.copy_slices(old_root, result, steps=view._view_steps)
     root._node, root._rg = new_root._node, True
     refresh_view(view)  # (the change bumped the version: its history is made again)

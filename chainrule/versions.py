@@ -62,6 +62,12 @@ def mark_view(out, base, prim, params) -> None:
     if not isinstance(out._data, np.ndarray) or not np.shares_memory(out._data, base._data):
         return
     out._data = writeable_view(out._data)
+    link_view(out, base, prim, params)
+
+
+def link_view(out, base, prim, params) -> None:
+    """:func:`mark_view`'s bookkeeping, once ``out``'s values are known to be a view of
+    ``base``'s (vmap's batched views, whose stacks are the values, call it directly)."""
     root = base._base if base._base is not None else base
     out._view_steps = (base._view_steps if base._base is not None else ()) + ((prim, params),)
     if root._vc is None:

@@ -197,8 +197,10 @@ from chainrule.rules.reductions import (
     standardize,
     vector_norm,
 )
-from chainrule.rules.scans import along_index, cumprod, cumsum, reduce_prod, sort, sorted_along
+from chainrule.rules.scans import cumprod, cumsum, reduce_prod, sort, sorted_along
 from chainrule.rules.shape import (
+    add_along,
+    along_index,
     broadcast_to,
     cast,
     cat,
@@ -211,6 +213,7 @@ from chainrule.rules.shape import (
     repeat,
     reshape,
     sum_to,
+    take_along,
     transpose,
 )
 from chainrule.rules.table import (

@@ -29,7 +29,9 @@ Derivatives
   (``max_pool_backward``, linear in ``g``; overlapping windows accumulate); its VJP gathers at
   the same taps (``max_pool_gather``), whose VJP routes again.  The taps are constants of
   both (a piecewise-constant choice), so ``create_graph=True`` and second order work.  The
-  JVP is the tangent at the maximum: ``max_pool_gather`` of the tangent.
+  JVP is the tangent at the maximum: ``max_pool_gather`` of the tangent.  The taps are an
+  argument of both, not a param: inside ``vmap(grad)`` each example has its own (found on the
+  stacks), a batched tensor.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ import math
 
 import numpy as np
 
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.shape import broadcast_to
+from chainrule.rules.table import batched, primitive, raw
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -260,7 +263,15 @@ def _tap_dtype(kernel):
 def window_argmax(x, ans, kernel, stride, padding, dilation, ceil_mode) -> np.ndarray:
     """For each output of a max pooling of ``x`` (result ``ans``), the row-major number of the
     tap holding its maximum: the first one, or the last NaN where the maximum is NaN (as
-    PyTorch's kernels pick: ``val > maxval || isnan(val)``).  Padding is never picked."""
+    PyTorch's kernels pick: ``val > maxval || isnan(val)``).  Padding is never picked.
+
+    Inside vmap (``x`` batched: one value per example) the taps are found per example, on
+    the stacks (an int tensor without history, batched): the pooling carries leading dims,
+    so the batch is one more."""
+    if batched(x):
+        return x._without_gradient(window_argmax, (x, ans), dict(
+            kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+            ceil_mode=ceil_mode))
     x, ans = raw(x), raw(ans)
     n = len(kernel)
     taps = plan(x.shape[x.ndim - n:], kernel, stride, padding, dilation, ceil_mode)[1]
@@ -316,36 +327,50 @@ def _gather(x, where, x_shape, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _max_pool_vjp(g, ans, x, **geometry):
-    return max_pool_backward(g, where=window_argmax(x, ans, **geometry), x_shape=x.shape,
+    return max_pool_backward(g, window_argmax(x, ans, **geometry), x_shape=x.shape,
                              **geometry)
 
 
 def _max_pool_jvp(ts, ans, x, **geometry):
     # d max(window) = dx at the window's (first) maximum
-    return max_pool_gather(ts[0], where=window_argmax(x, ans, **geometry), x_shape=x.shape,
+    return max_pool_gather(ts[0], window_argmax(x, ans, **geometry), x_shape=x.shape,
                            **geometry)
 
 
-def batch_at_taps(prim, values, batched, size, *, where, x_shape, **geometry):
-    """vmap's rule of routing to and gathering at the taps ``where`` (one example's, the same
-    for all): the batch is one more dim carried along (see :func:`batch_avg_pool`), and
-    ``where`` is repeated over it (a broadcast view)."""
-    where = np.broadcast_to(where, (size,) + np.shape(where))
-    return prim(*values, where=where, x_shape=(size,) + tuple(x_shape), **geometry)
+def batch_at_taps(prim, values, batched, size, *, x_shape, **geometry):
+    """vmap's rule of routing to and gathering at the taps ``where``: the batch is one more dim
+    carried along (see :func:`batch_avg_pool`) by the values and by the taps, which differ per
+    example under ``vmap(grad)`` (each example's maxima); an unbatched one is the same in
+    every example, so it is broadcast to the batch (a view)."""
+    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(raw(v)),
+                                       x_shape=np.shape(raw(v)))
+              for v, b in zip(values, batched)]
+    return prim(*values, x_shape=(size,) + tuple(x_shape), **geometry)
 
 
 # (the batch of a vmap is one more dim carried along: the "core" kind)
 max_pool = primitive("nn.functional.max_pool", _max_pool, (_max_pool_vjp,), save_inputs=True,
                      save_ans=True, jvp=_max_pool_jvp, grad_fn="MaxPool2DWithIndicesBackward0",
                      batch="core")
-# routing and gathering at fixed taps are each other's transposes (linear in their input)
+# routing to and gathering at the taps ``where`` are each other's transposes, linear in their
+# first argument.  The taps (an argument, not a param: under vmap they are per example) are a
+# constant of both: no gradient, no tangent, so forward mode applies the primitive to the
+# tangent at the same taps.
 max_pool_backward = primitive(
     "max_pool_backward", _route,
     (lambda g, ans, gy, where, x_shape, **geometry:
-        max_pool_gather(g, where=where, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="MaxPool2DWithIndicesBackwardBackward0", batch=batch_at_taps)
+        max_pool_gather(g, where, x_shape=x_shape, **geometry),
+     lambda g, ans, gy, where, x_shape, **geometry: None),
+    save_inputs=True, reads=((1,), (1,)),
+    jvp=lambda ts, ans, gy, where, x_shape, **geometry:
+        None if ts[0] is None else max_pool_backward(ts[0], where, x_shape=x_shape, **geometry),
+    grad_fn="MaxPool2DWithIndicesBackwardBackward0", batch=batch_at_taps)
 max_pool_gather = primitive(
     "max_pool_gather", _gather,
     (lambda g, ans, x, where, x_shape, **geometry:
-        max_pool_backward(g, where=where, x_shape=x_shape, **geometry),),
-    jvp="linear", grad_fn="MaxPoolGatherBackward0", batch=batch_at_taps)
+        max_pool_backward(g, where, x_shape=x_shape, **geometry),
+     lambda g, ans, x, where, x_shape, **geometry: None),
+    save_inputs=True, reads=((1,), (1,)),
+    jvp=lambda ts, ans, x, where, x_shape, **geometry:
+        None if ts[0] is None else max_pool_gather(ts[0], where, x_shape=x_shape, **geometry),
+    grad_fn="MaxPoolGatherBackward0", batch=batch_at_taps)

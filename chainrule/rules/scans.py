@@ -5,7 +5,10 @@ Design choices
 * ``sort`` is a primitive (its ``grad_fn`` is ``SortBackward0``, as in PyTorch).  Its rules are
   gathers by the permutation that sorts the input, which the node saves (as PyTorch saves the
   indices): the JVP gathers the tangent by it, the VJP gathers the cotangent by its inverse.
-  Both are ``getitem``, so the second derivative (zero) comes for free.
+  Both are ``getitem``, so the second derivative (zero) comes for free.  Inside vmap each
+  example has its own permutation, a batched tensor that no param can hold: ``sorted_along``
+  then gathers by it with ``take_along`` (positions as an argument), whose derivatives are
+  a gather and a scatter by the same positions, so they batch too.
 * ``prod`` and ``cumprod`` divide by the input where it has no zeros.  At zeros, ``prod``
   multiplies the exclusive cumulative products from either end, and ``cumprod``'s plain pass
   uses NumPy formulas (exact, O(n)) where a recorded one (``create_graph``, forward over
@@ -19,7 +22,7 @@ import numpy as np
 
 from chainrule.rules.elementwise import where
 from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
-from chainrule.rules.shape import cat, flip, getitem, reshape, transpose
+from chainrule.rules.shape import along_index, cat, flip, getitem, reshape, take_along, transpose
 from chainrule.rules.table import batched, primitive, raw
 from chainrule.tensor_base import TensorBase
 
@@ -193,23 +196,26 @@ reduce_prod = primitive(
     batch="reduction")
 
 
-def along_index(positions, axis):
-    """The index that gathers ``positions`` along ``axis`` (``take_along_axis``'s)."""
-    index = list(np.indices(positions.shape, sparse=True))
-    index[axis % positions.ndim] = positions
-    return tuple(index)
+def _given(perm):
+    """The rules' permutation: given with the call (:func:`sorted_along` gives it)."""
+    if perm is None:
+        raise RuntimeError(
+            "sort: differentiating a sort needs the permutation that sorts its input, given "
+            "with the call (perm=); use chainrule.rules.sorted_along, which finds it (inside "
+            "vmap, where each example has its own, it gathers by it with take_along)")
+    return perm
 
 
-def _sort_vjp(g, ans, x, axis, perm, indices=False):
+def _sort_vjp(g, ans, x, axis, perm=None, indices=False):
     # sorted = x[perm]: the gradient goes back to the original positions, g[inverse(perm)]
-    inverse = np.argsort(perm, axis=axis, kind="stable")
+    inverse = np.argsort(_given(perm), axis=axis, kind="stable")
     return getitem(g, index=along_index(inverse, axis), x_shape=np.shape(raw(g)))
 
 
-def _sort_jvp(ts, ans, x, axis, perm, indices=False):
+def _sort_jvp(ts, ans, x, axis, perm=None, indices=False):
     # d sorted = dx[perm]
     t = ts[0]
-    return getitem(t, index=along_index(perm, axis), x_shape=np.shape(raw(t)))
+    return getitem(t, index=along_index(_given(perm), axis), x_shape=np.shape(raw(t)))
 
 
 def _sort(x, axis, perm=None, indices=False):
@@ -234,8 +240,9 @@ def batch_sort(prim, values, batched, size, axis, perm=None, indices=False):
 # ``perm``, the stable sorting permutation along ``axis``, is what the rules read (the
 # indices, as PyTorch saves them): the input is not saved, so changing it in place later is
 # no error; :func:`sorted_along` computes it.  (``perm`` None: found by the forward, as under
-# vmap, where only the batching rule can read the values; ``indices``: the result is the
-# permutation itself, which carries no gradient, rather than the sorted values.)
+# vmap, where only the batching rule can read the values, and the rules cannot differentiate
+# it: :func:`sorted_along` then gathers by the permutation instead; ``indices``: the result is
+# the permutation itself, which carries no gradient, rather than the sorted values.)
 sort = primitive("sort", _sort, (_sort_vjp,), jvp=_sort_jvp, grad_fn="SortBackward0",
                  batch=batch_sort)
 
@@ -245,6 +252,11 @@ def sorted_along(x, axis: int):
     tensor without history where ``x`` is batched by vmap, whose values are not readable
     here)."""
     if isinstance(x, TensorBase) and x._batched:
-        return sort(x, axis=axis), sort(x.detach(), axis=axis, indices=True)
+        # each example has its own permutation, a batched tensor (found by sort's batching
+        # rule, from the stack): the values are x gathered by it, with take_along, whose
+        # positions are an argument, so that its derivatives (a gather and a scatter by the
+        # same positions) batch too
+        perm = sort(x.detach(), axis=axis, indices=True)
+        return take_along(x, perm, axis=axis, x_shape=x.shape), perm
     perm = np.argsort(raw(x), axis=axis, kind="stable")
     return sort(x, axis=axis, perm=perm), perm

@@ -190,6 +190,60 @@ index_add = primitive("index_add", _scatter,
                       grad_fn="IndexBackwardBackward0", batch=batch_index_add)
 
 
+# --------------------------------------------------------------------------------------------
+# Gathering along an axis at positions given as an argument (getitem's index is a param, one
+# for every example of a vmap): what vmap's sort gathers by, its permutation differing from
+# example to example.
+
+
+def along_index(positions, axis):
+    """The advanced index that gathers ``positions`` along ``axis`` (``take_along_axis``'s)."""
+    index = list(np.indices(positions.shape, sparse=True))
+    index[axis % positions.ndim] = positions
+    return tuple(index)
+
+
+def _add_along(g, positions, axis, x_shape):
+    out = np.zeros(x_shape, np.result_type(g))
+    np.add.at(out, along_index(positions, axis), g)
+    return out
+
+
+def batch_along(prim, values, batched, size, axis, x_shape):
+    """vmap's rule of ``take_along`` and ``add_along``: the batch is one more leading axis of
+    the values and of the positions (an unbatched one is the same in every example, so it is
+    broadcast to the batch), ``axis`` moves one place right and ``x_shape`` gains the batch."""
+    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(raw(v)),
+                                       x_shape=np.shape(raw(v)))
+              for v, b in zip(values, batched)]
+    rank = len(x_shape)
+    return prim(*values, axis=axis % rank + 1, x_shape=(size,) + tuple(x_shape))
+
+
+# out = x gathered at ``positions`` (integers, x's rank) along ``axis``, and its transpose,
+# g added at ``positions`` into zeros of ``x_shape`` (repeated positions accumulate).  Linear
+# in the first argument; the positions are a constant of both (no gradient, no tangent), so
+# forward mode applies the primitive to the tangent with the same positions.
+take_along = primitive(
+    "take_along", lambda x, positions, axis, x_shape: np.take_along_axis(x, positions, axis),
+    (lambda g, ans, x, positions, axis, x_shape:
+        add_along(g, positions, axis=axis, x_shape=x_shape),
+     lambda g, ans, x, positions, axis, x_shape: None),
+    save_inputs=True, reads=((1,), (1,)),
+    jvp=lambda ts, ans, x, positions, axis, x_shape:
+        None if ts[0] is None else take_along(ts[0], positions, axis=axis, x_shape=x_shape),
+    grad_fn="GatherBackward0", batch=batch_along)
+add_along = primitive(
+    "add_along", _add_along,
+    (lambda g, ans, gy, positions, axis, x_shape:
+        take_along(g, positions, axis=axis, x_shape=x_shape),
+     lambda g, ans, gy, positions, axis, x_shape: None),
+    save_inputs=True, reads=((1,), (1,)),
+    jvp=lambda ts, ans, gy, positions, axis, x_shape:
+        None if ts[0] is None else add_along(ts[0], positions, axis=axis, x_shape=x_shape),
+    grad_fn="ScatterAddBackward0", batch=batch_along)
+
+
 def _cat_vjp(i, g, ans, *xs, axis, sizes):
     start = builtins.sum(sizes[:i])
     index = (slice(None),) * axis + (slice(start, start + sizes[i]),)

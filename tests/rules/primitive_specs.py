@@ -304,7 +304,35 @@ def _np_gauge_free(v):
     return v if not np.iscomplexobj(v) else v[..., :, None, :] * v.conj()[..., None, :, :]
 
 
+# x's shape -> (axis, positions along it, x's rank, with repeats: the transpose accumulates)
+ALONG = {(4, 3): (0, np.array([[3, 0, 1], [0, 0, 2], [1, 3, 3], [3, 2, 0], [2, 1, 0]])),
+         (3,): (-1, np.array([2, 0, 2, 1]))}
+# the gathered shape -> x's shape
+ALONG_SOURCES = {ALONG[shape][1].shape: shape for shape in ALONG}
+
+
+def _np_add_along(g, positions, axis, x_shape):
+    out = np.zeros(x_shape, g.dtype)
+    np.add.at(out, RL.along_index(positions, axis), g)
+    return out
+
+
+def _add_along_call(g):
+    x_shape = ALONG_SOURCES[tuple(g.shape)]
+    axis, positions = ALONG[x_shape]
+    return RL.add_along(g, positions, axis=axis, x_shape=x_shape)
+
+
 SPECS.update({
+    "take_along": Spec(lambda x: RL.take_along(x, ALONG[x.shape][1], axis=ALONG[x.shape][0],
+                                               x_shape=x.shape),
+                       lambda x: np.take_along_axis(x, ALONG[x.shape][1], ALONG[x.shape][0]),
+                       [(s,) for s in ALONG]),
+    "add_along": Spec(_add_along_call,
+                      lambda g: _np_add_along(g, ALONG[ALONG_SOURCES[g.shape]][1],
+                                              ALONG[ALONG_SOURCES[g.shape]][0],
+                                              ALONG_SOURCES[g.shape]),
+                      [(s,) for s in ALONG_SOURCES]),
     "cumsum": Spec(lambda x: RL.cumsum(x, axis=-1), lambda x: np.cumsum(x, axis=-1),
                    [((4,),), ((2, 3),)]),
     "cumprod": Spec(lambda x: RL.cumprod(x, axis=0), lambda x: np.cumprod(x, axis=0),
@@ -964,12 +992,12 @@ AVG_OUTPUTS = {_pooled_shape(x_shape, _avg_geometry(x_shape)): x_shape for x_sha
 
 def _route_call(g):
     x_shape, where = ROUTES[tuple(g.shape)]
-    return R.max_pool_backward(g, where=where, x_shape=x_shape, **_max_geometry(x_shape))
+    return R.max_pool_backward(g, where, x_shape=x_shape, **_max_geometry(x_shape))
 
 
 def _gather_call(x):
     where = GATHERS[tuple(x.shape)]
-    return R.max_pool_gather(x, where=where, x_shape=tuple(x.shape),
+    return R.max_pool_gather(x, where, x_shape=tuple(x.shape),
                              **_max_geometry(tuple(x.shape)))
 
 

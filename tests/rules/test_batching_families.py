@@ -1,8 +1,10 @@
 """vmap's rules for the cases the primitive table (``tests/rules/test_batching.py``) does not
 reach: a stack of weights for convolutions and recurrent layers, advanced indices for the
-scatters, sort's indices, lstsq's other parts, in-place changes inside vmap, and ``grad`` of a
-vmapped function.  The oracle is always the public function called on each example in turn,
-stacked (float64, seeded samples)."""
+scatters, sort's indices, lstsq's other parts, in-place changes inside vmap, ``grad`` of a
+vmapped function, and derivatives inside vmap where the table's specs miss a case (sort with
+ties and descending, max pooling's overlapping windows and ties, in-place changes of views).
+The oracle is always the public function called on each example in turn, stacked (float64,
+seeded samples)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,31 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import rules as R
-from chainrule.func import grad, vmap
+from chainrule.func import grad, hessian, jvp, vmap
 
 B = 3
 
 
 def _rng(name: str):
     return np.random.default_rng(zlib.crc32(f"vmap families/{name}".encode()))
+
+
+def _check_derivatives(loss, x, *, second_order: bool = False):
+    """``vmap(grad(loss))``, ``vmap`` of ``loss``'s JVP (a tangent per example) and, with
+    ``second_order``, ``vmap(hessian(loss))`` against each example's, stacked: the derivative
+    rules run on batched values."""
+    t = _rng(f"tangents{x.shape}").standard_normal(x.shape)
+    got = vmap(grad(loss))(cr.tensor(x))
+    want = np.stack([grad(loss)(cr.tensor(x[b])).numpy() for b in range(B)])
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
+    got = vmap(lambda x, t: jvp(loss, (x,), (t,))[1])(cr.tensor(x), cr.tensor(t))
+    want = np.stack([jvp(loss, (cr.tensor(x[b]),), (cr.tensor(t[b]),))[1].numpy()
+                     for b in range(B)])
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
+    if second_order:
+        got = vmap(hessian(loss))(cr.tensor(x))
+        want = np.stack([hessian(loss)(cr.tensor(x[b])).numpy() for b in range(B)])
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
 
 
 def _check(fn, *stacks, in_axes):
@@ -107,6 +127,36 @@ def test_pooling_of_stacks_and_its_gradient_match_each_example(number):
                                                       for b in range(B)]), rtol=1e-12)
 
 
+MAX_POOLS = [
+    lambda x: F.max_pool2d(x, 3, stride=2, padding=1),  # overlapping windows, padding
+    lambda x: F.max_pool2d(x, (2, 3), stride=1, ceil_mode=True),  # overlapping, ceil_mode
+    lambda x: F.max_pool1d(x, 2, stride=2, dilation=2, ceil_mode=True),
+]
+
+
+@pytest.mark.parametrize("number", range(len(MAX_POOLS)))
+def test_max_pool_derivatives_inside_vmap_match_each_example(number):
+    # integer values: ties in most windows, where each example's first tap must win
+    pool = MAX_POOLS[number]
+    rng = _rng(f"max pool derivatives{number}")
+    x = rng.integers(0, 3, (B, 2, 5, 6) if number < 2 else (B, 2, 9)).astype(np.float64)
+    weights = cr.tensor(rng.standard_normal(pool(cr.tensor(x[0])).shape))
+    _check_derivatives(lambda t: (pool(t) * weights).sum(), x)
+    # second order: hessian = forward over reverse through the routing and the gathering
+    small = x[:, :1, :4, :4] if number < 2 else x[:, :1, :7]
+    _check_derivatives(lambda t: (pool(t) ** 2).sum(), small, second_order=True)
+
+
+def test_max_pool_gradient_inside_nested_vmaps():
+    pool = MAX_POOLS[0]
+    x = _rng("nested max pool").integers(0, 3, (2, B, 1, 5, 5)).astype(np.float64)
+    loss = lambda t: (pool(t) ** 2).sum()  # noqa: E731
+    got = vmap(vmap(grad(loss)))(cr.tensor(x))
+    want = np.stack([np.stack([grad(loss)(cr.tensor(x[a, b])).numpy() for b in range(B)])
+                     for a in range(2)])
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------
 # the recurrent layers
 
@@ -160,6 +210,40 @@ def test_sort_nested_vmap_and_gradient():
     g = grad(lambda t: vmap(loss)(t).sum())(cr.tensor(x[:, 0]))
     np.testing.assert_allclose(g.numpy(), np.stack([grad(loss)(cr.tensor(x[b, 0])).numpy()
                                                     for b in range(B)]))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_derivatives_with_ties_inside_vmap_match_each_example(descending):
+    # each example's permutation (ties in their original order) routes its own gradient
+    rng = _rng(f"sort derivatives{descending}")
+    x = rng.integers(0, 3, (B, 4, 5)).astype(np.float64)
+    weights = cr.tensor(rng.standard_normal((4, 5)))
+    for dim in (0, -1):
+        _check_derivatives(
+            lambda t: (cr.sort(t, dim=dim, descending=descending).values * weights).sum(), x)
+    _check_derivatives(lambda t: (cr.sort(t, descending=descending).values ** 3
+                                  * weights[0]).sum(), x[:, 0], second_order=True)
+
+
+def test_sort_gradient_inside_nested_vmaps():
+    x = _rng("nested sort gradient").integers(0, 4, (2, B, 6)).astype(np.float64)
+    weights = cr.tensor(np.arange(6.0))
+    loss = lambda t: (cr.sort(t).values * weights).sum()  # noqa: E731
+    got = vmap(vmap(grad(loss)))(cr.tensor(x))
+    want = np.stack([np.stack([grad(loss)(cr.tensor(x[a, b])).numpy() for b in range(B)])
+                     for a in range(2)])
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_take_along_with_positions_per_example_and_its_transpose():
+    rng = _rng("take_along")
+    x, g = rng.standard_normal((B, 4, 3)), rng.standard_normal((B, 5, 3))
+    positions = rng.integers(0, 4, (B, 5, 3))  # repeats: the transpose accumulates
+    for in_axes in ((0, 0), (None, 0), (0, None)):
+        _check(lambda x, p: R.take_along(x, p, axis=0, x_shape=(4, 3)), x, positions,
+               in_axes=in_axes)
+        _check(lambda g, p: R.add_along(g, p, axis=0, x_shape=(4, 3)), g, positions,
+               in_axes=in_axes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,3 +325,62 @@ def test_lstsq_parts_match_each_example():
         np.testing.assert_allclose(got[3].numpy()[k], want.singular_values.numpy(), rtol=1e-12)
         if want.residuals.numel():  # (full rank: the same residuals)
             np.testing.assert_allclose(got[1].numpy()[k], want.residuals.numpy(), rtol=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# in-place changes followed by a grad or jvp inside vmap
+
+
+def _through_a_view(x):
+    y = x * 1.0
+    view = y[:, 1:]
+    view.mul_(x[:, :3])  # recorded on y (copy_slices)
+    return (y * y).sum()
+
+
+def _base_changed_under_a_view(x):
+    y = x * 1.0
+    view, row = y[:, 1:], y[0]
+    y.mul_(3.0)  # both views' histories are made again from y's
+    return (view * view).sum() + (row ** 3).sum()
+
+
+def _set_then_saved(x):
+    y = x * 1.0
+    y[:, 1] = x[:, 0] ** 2
+    z = y * y  # saves the changed y
+    w = x * 1.0
+    w.add_(1.0)  # a later in-place change elsewhere: z's saved y is still current
+    return z.sum() + w.sum()
+
+
+@pytest.mark.parametrize("fn", [_through_a_view, _base_changed_under_a_view, _set_then_saved])
+def test_in_place_changes_inside_vmap_of_grad_and_jvp_match_each_example(fn):
+    x = _rng(f"in place {fn.__name__}").standard_normal((B, 2, 4))
+    _check_derivatives(fn, x)
+
+
+def test_in_place_change_of_a_saved_value_inside_vmap_of_grad_is_refused():
+    def changed_after_saved(x):
+        y = x.exp()  # saves its result
+        y.mul_(2.0)
+        return y.sum()
+
+    def saved_then_changed(x, v):
+        y = x * 1.0  # no history: mul_ saves y itself, for v's gradient
+        y.mul_(v)
+        return y.sum()
+
+    x = cr.tensor(_rng("saved").standard_normal((B, 3)))
+    for fn, args in ((grad(changed_after_saved), (x,)),
+                     (grad(saved_then_changed, argnums=1), (x, x + 1.0))):
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            fn(*(a[0] for a in args))
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            vmap(fn)(*args)
+
+
+def test_in_place_change_of_the_differentiated_input_inside_vmap_is_refused():
+    x = cr.tensor(_rng("leaf").standard_normal((B, 3)))
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        vmap(grad(lambda t: t.mul_(2.0).sum()))(x)
