@@ -513,6 +513,10 @@ def _without_gradient(name: str):
         return numpy_value
 
     def call(*args, **kwargs):
+        if isinstance(numpy_value, _np.ufunc) and not kwargs and builtins.any(
+                isinstance(a, _TensorBase) and a._batched for a in args):
+            # elementwise (isnan, logical_and, ndarray & tensor, ...) inside vmap: per example
+            return _ops.no_gradient(numpy_value, *args)
         return numpy_value(*_detached(args), **{k: _detached(v) for k, v in kwargs.items()})
 
     call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]

@@ -314,13 +314,11 @@ def _extremum(name, reduce, arg, binary, input, dim, keepdim, axis, keepdims):
     if x.ndim == 0:  # (values of their own: max and min are not view operations)
         return MaxResult(R.clone(x), like((x,), np.array(0, np.int64)))
     d = _nonempty_extremum_dims(name, x, dims[:1])[0]
-    keep = keepdim_of(keepdim, keepdims)
-    indices = arg(data_of(x), axis=d, keepdims=True)
-    # the values are gathered at the chosen index, so only that element gets the gradient
-    values = getitem(x, R.along_index(indices, d))
+    # (the values are gathered at the chosen index, so only that element gets the gradient)
+    values, indices = R.extremum_along(x, arg, d, keep := keepdim_of(keepdim, keepdims))
     if not keep:
-        values, indices = squeeze(values, d), np.squeeze(indices, axis=d)
-    return MaxResult(values, like((x,), indices))
+        values = squeeze(values, d)
+    return MaxResult(values, indices)
 
 
 def _max_all(x):

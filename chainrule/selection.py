@@ -290,8 +290,11 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if x.ndim == 0:
         return TopkResult(values, indices)
     keep = (slice(None),) * d + (slice(0, k),)
-    return TopkResult(R.getitem(values, index=keep, x_shape=values.shape),
-                      like((x,), data_of(indices)[keep]))
+    if indices._batched:  # inside vmap: per-example indices, sliced as a tensor
+        first = R.getitem(indices, index=keep, x_shape=indices.shape)
+    else:
+        first = like((x,), data_of(indices)[keep])
+    return TopkResult(R.getitem(values, index=keep, x_shape=values.shape), first)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1) -> TensorBase:

@@ -49,7 +49,7 @@ def writeable_view(view: np.ndarray) -> np.ndarray:
     owner = view
     while isinstance(owner.base, np.ndarray):
         owner = owner.base
-    if not owner.flags.writeable:
+    if not owner.flags.writeable or not owner.flags.forc:  # (a buffer must be contiguous)
         return view
     offset = view.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
     return np.ndarray(view.shape, view.dtype, owner, offset, view.strides)

@@ -147,6 +147,8 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
     if w.ndim != 2:
         raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
                            f"got shape {tuple(w.shape)}")
+    if idx._batched:  # inside vmap, indices that differ per example: a one-hot product
+        return _embedding_of_batched(idx, w, padding_idx)
     rows = np.asarray(idx._data)
     if rows.size and (rows.min() < 0 or rows.max() >= w.shape[0]):
         raise IndexError(f"embedding: index out of range in self (indices must lie in "
@@ -155,6 +157,27 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
     if padding_idx is not None:
         pad = padding_idx + w.shape[0] if padding_idx < 0 else padding_idx
         out = fn.where(np.expand_dims(rows != pad, -1), out, out.detach())
+    return out
+
+
+def _checked_rows(rows: np.ndarray, n: int) -> np.ndarray:
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise IndexError(f"embedding: index out of range in self (indices must lie in "
+                         f"[0, {n}), got {int(rows.min())}..{int(rows.max())})")
+    return rows
+
+
+def _embedding_of_batched(idx: Tensor, w: Tensor, padding_idx: int | None) -> Tensor:
+    """``embedding`` of indices batched by vmap (one set per example, not readable as one
+    array): ``one_hot(idx) @ w``, so that each example's rows, and only they, get the
+    gradient.  The indices are checked per example, as the unbatched ones are."""
+    n = w.shape[0]
+    idx = idx._without_gradient(lambda rows: _checked_rows(rows, n), (idx,), {})
+    chosen = fn.eq(fn.unsqueeze(idx, -1), np.arange(n))
+    out = fn.matmul(chosen.to(w.dtype), w)
+    if padding_idx is not None:
+        pad = padding_idx + n if padding_idx < 0 else padding_idx
+        out = fn.where(fn.unsqueeze(fn.ne(idx, pad), -1), out, out.detach())
     return out
 
 

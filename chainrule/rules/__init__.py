@@ -197,7 +197,14 @@ from chainrule.rules.reductions import (
     standardize,
     vector_norm,
 )
-from chainrule.rules.scans import cumprod, cumsum, reduce_prod, sort, sorted_along
+from chainrule.rules.scans import (
+    cumprod,
+    cumsum,
+    extremum_along,
+    reduce_prod,
+    sort,
+    sorted_along,
+)
 from chainrule.rules.shape import (
     add_along,
     along_index,

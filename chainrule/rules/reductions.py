@@ -81,14 +81,14 @@ amin = primitive("amin", _smallest, (_extremum_vjp,), save_inputs=True, save_ans
 def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
     # max() and min() of all elements share the gradient evenly among the elements equal to
     # the result, or among the NaNs when the result is NaN (PyTorch's subgradient; amax and
-    # amin compare with the result, so a NaN there gives NaN)
-    values, result = raw(x), raw(ans)
-    if batched(x):  # per example: the same, as masks
-        hit = where(result != result, values != values, values == result).astype(x.dtype)
-        return unreduce(g, axis, keepdims, x_shape) * (hit / hit.sum())
-    hit = np.isnan(values) if np.isnan(result) else values == result
-    share = hit.astype(values.dtype) / np.count_nonzero(hit)
-    return unreduce(g, axis, keepdims, x_shape) * share
+    # amin compare with the result, so a NaN there gives NaN).  ``axis`` is None but where
+    # vmap's reduction rule has made the call one per example (the axes past the batch): each
+    # example's maximum then shares its own gradient.
+    values, result = raw(x), unreduce(raw(ans), axis, keepdims, x_shape)
+    hit = where(result != result, values != values, values == result)
+    hit = hit.astype(x.dtype) if batched(x) else cast(hit, dtype=values.dtype,
+                                                      x_dtype=np.bool_)
+    return unreduce(g, axis, keepdims, x_shape) * (hit / keep_sum(hit, axis))
 
 
 max_all = primitive("max", _largest, (_evenly_distributed_vjp,), save_inputs=True,

@@ -24,7 +24,7 @@ from chainrule.rules.elementwise import where
 from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
 from chainrule.rules.shape import along_index, cat, flip, getitem, reshape, take_along, transpose
 from chainrule.rules.table import batched, primitive, raw
-from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import TensorBase, new_like
 
 
 def _keep_along(a, axis):
@@ -204,6 +204,26 @@ def _given(perm):
             "with the call (perm=); use chainrule.rules.sorted_along, which finds it (inside "
             "vmap, where each example has its own, it gathers by it with take_along)")
     return perm
+
+
+def extremum_along(x, arg, axis: int, keep: bool):
+    """``(values, indices)`` of the maximum or minimum of ``x`` along ``axis`` (the values'
+    axis kept, the indices' as ``keep`` says), ``arg`` NumPy's ``argmax`` or ``argmin``: the
+    values gathered at the index, so that only the chosen element gets the gradient.  Under
+    vmap the index, one per example, cannot index the stack: the values are then a sum along
+    ``axis`` of ``x`` where it is the chosen element, 0 elsewhere."""
+    if not batched(x):
+        indices = arg(raw(x), axis=axis, keepdims=True)
+        values = getitem(x, index=along_index(indices, axis), x_shape=x.shape)
+        indices = indices if keep else np.squeeze(indices, axis=axis)
+        return values, new_like(x, indices) if isinstance(x, TensorBase) else indices
+    indices = x._without_gradient(arg, (x,), {"axis": axis, "keepdims": keep})
+    kept = indices if keep else reshape(indices, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:],
+                                        x_shape=indices.shape)
+    positions = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+    chosen = kept._without_gradient(np.equal, (kept, positions), {})
+    return reduce_sum(where(chosen, x, np.zeros((), x.dtype)), axis=(axis,), keepdims=True,
+                      x_shape=x.shape), indices
 
 
 def _sort_vjp(g, ans, x, axis, perm=None, indices=False):

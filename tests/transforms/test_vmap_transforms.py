@@ -308,3 +308,18 @@ def test_results_without_gradient_along_an_axis_are_per_example():
     close(vmap(lambda v: (v > 0).all(dim=1))(x), (x > 0).all(axis=2))
     counts = vmap(lambda v: cr.numpy.cumsum(v, axis=0))(cr.tensor(x.astype(np.int64)))
     close(counts.numpy(), np.cumsum(x.astype(np.int64), axis=1))
+
+
+def test_hessian_through_einsum_and_pow_matches_finite_differences():
+    # (a broadcast view of a non-contiguous array once failed to be made writeable here)
+    def f(x):
+        y = cr.einsum("ij,kj->ik", x, cr.sin(x)) + cr.einsum("ij,ij->i", x, x)
+        return (y ** 2).sum()
+
+    x0 = rng.standard_normal((3, 3))
+    h = hessian(f)(x0)
+    eps = 1e-5
+    g = grad(f)
+    fd = np.stack([(g(x0 + eps * e.reshape(3, 3)) - g(x0 - eps * e.reshape(3, 3))) / (2 * eps)
+                   for e in np.eye(9)], axis=-1).reshape(3, 3, 3, 3)
+    np.testing.assert_allclose(h, fd, rtol=1e-6, atol=1e-6)
