@@ -729,6 +729,8 @@ def getitem(input, index) -> TensorBase:
     """``input[index]``, with NumPy's basic and advanced indexing (tensors in the index are
     read as arrays; they carry no gradient)."""
     x = input if isinstance(input, TensorBase) else operand(input)
+    if (at := R.batched_index(index)) is not None:  # vmap: an index that differs per example
+        return R.take_at(x, *at)
     index = index_of(index)
     try:
         return R.getitem(x, index=index, x_shape=x.shape)

@@ -71,11 +71,24 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> TensorBase:
     """
     x = ops.operand(input)
     d = one_dim("gather", dim, x.ndim)
+    if R.batched(index):  # vmap: an index that differs from example to example
+        return _gather_batched("gather", x, d, index)
     idx = _index_array("gather", index)
     at = _along("gather", x, d, idx)
     if at is None:
         return R.reshape(x, shape=idx.shape, x_shape=x.shape)
     return R.getitem(x, index=at, x_shape=x.shape)
+
+
+def _gather_batched(name: str, x, d: int, index) -> TensorBase:
+    """``gather`` with an index batched by vmap: a gather whose positions are an argument
+    (``take_along``), on ``x`` cut to the index's sizes outside ``d``, as PyTorch reads it."""
+    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+        raise RuntimeError(f"{name}(): Expected an integer index with the input's number of "
+                           f"dimensions ({x.ndim}), got {index.ndim} of {index.dtype}")
+    cut = tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))
+    x = ops.getitem(x, cut)
+    return R.take_along(x, index % x.shape[d], axis=d, x_shape=tuple(x.shape))
 
 
 def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
@@ -89,6 +102,16 @@ def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
             [60.]])
     """
     x = ops.operand(input)
+    if R.batched(indices):  # vmap: indices that differ from example to example
+        if dim is None:
+            return _gather_batched("take_along_dim", ops.reshape(x, -1), 0,
+                                   ops.reshape(indices, -1))
+        d = one_dim("take_along_dim", dim, x.ndim)
+        common = [max(n, m) if k != d else None for k, (n, m) in
+                  enumerate(zip(x.shape, indices.shape))]
+        x = ops.expand(x, *[x.shape[d] if n is None else n for n in common])
+        indices = ops.expand(indices, *[indices.shape[d] if n is None else n for n in common])
+        return _gather_batched("take_along_dim", x, d, indices)
     idx = _index_array("take_along_dim", indices, "indices")
     if dim is None:
         return gather(ops.reshape(x, -1), 0, idx.reshape(-1))
@@ -118,6 +141,8 @@ def index_select(input, dim: int, index) -> TensorBase:
     """
     x = ops.operand(input)
     d = one_dim("index_select", dim, x.ndim)
+    if R.batched(index) and x.ndim:  # vmap: an index that differs from example to example
+        return R.take_at(x, ops.reshape(index, -1), d)
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape "

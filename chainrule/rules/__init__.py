@@ -208,6 +208,7 @@ from chainrule.rules.scans import (
 from chainrule.rules.shape import (
     add_along,
     along_index,
+    batched_index,
     broadcast_to,
     cast,
     cat,
@@ -221,6 +222,7 @@ from chainrule.rules.shape import (
     reshape,
     sum_to,
     take_along,
+    take_at,
     transpose,
 )
 from chainrule.rules.table import (

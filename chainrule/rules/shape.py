@@ -8,6 +8,7 @@ broadcasting and to give a gradient its input's dtype (:func:`unbroadcast`, :fun
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -242,6 +243,44 @@ add_along = primitive(
     jvp=lambda ts, ans, gy, positions, axis, x_shape:
         None if ts[0] is None else add_along(ts[0], positions, axis=axis, x_shape=x_shape),
     grad_fn="ScatterAddBackward0", batch=batch_along)
+
+
+def take_at(x, index, axis: int):
+    """``x`` indexed along ``axis`` by the integer tensor ``index`` (``x[..., index, ...]``: the
+    result has ``index``'s shape in place of that axis), as a gather whose positions are an
+    argument (:data:`take_along`).  This is how an index that differs from example to example
+    under vmap (a batched tensor, whose values only the batching rule may read) indexes."""
+    axis = axis % len(x.shape)
+    size, k = x.shape[axis], math.prod(index.shape)
+    around = (1,) * axis + (k,) + (1,) * (len(x.shape) - axis - 1)
+    gathered = tuple(x.shape[:axis]) + (k,) + tuple(x.shape[axis + 1:])
+    positions = reshape(index, shape=around, x_shape=tuple(index.shape)) % size  # (-1: the last)
+    positions = broadcast_to(positions, shape=gathered, x_shape=around)
+    out = take_along(x, positions, axis=axis, x_shape=tuple(x.shape))
+    return reshape(out, shape=tuple(x.shape[:axis]) + tuple(index.shape) +
+                   tuple(x.shape[axis + 1:]), x_shape=gathered)
+
+
+def batched_index(index):
+    """For an index holding a tensor batched by vmap: ``(that tensor, the axis it indexes)``
+    (for :func:`take_at`); None for any other index.  The forms are ``x[i]``, ``x[:, i]``, ...
+    (full slices or an Ellipsis before it, nothing after), as ``index_select`` and ``gather``
+    need."""
+    parts = index if isinstance(index, tuple) else (index,)
+    found = [k for k, part in enumerate(parts) if isinstance(part, TensorBase) and part._batched]
+    if not found:
+        return None
+    k = found[0]
+    if parts[:k] == (Ellipsis,):  # x[..., i]: the last axis
+        return parts[k], -1
+    if len(found) > 1 or parts[k + 1:] or parts[k].dtype.kind not in "iu" or not all(
+            isinstance(part, slice) and part == slice(None) for part in parts[:k]):
+        raise NotImplementedError(
+            "vmap: indexing with a tensor that differs from example to example is supported as "
+            "x[i], x[:, i], ... (one integer tensor after full slices), index_select, gather "
+            "and take_along_dim; got another form: index the examples outside vmap, or move "
+            "the index into one of these forms")
+    return parts[k], k
 
 
 def _cat_vjp(i, g, ans, *xs, axis, sizes):

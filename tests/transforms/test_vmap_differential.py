@@ -37,6 +37,7 @@ from chainrule.func import (
 
 RTOL, ATOL = 1e-10, 1e-12
 B = 3  # examples
+XS_NUMPY = np.arange(6.0).reshape(2, 3)
 rng = np.random.default_rng(20261205)
 X = rng.standard_normal((3, 4))  # one example
 XS = rng.standard_normal((B, 3, 4))  # a batch
@@ -629,16 +630,9 @@ def test_topk_under_vmap():
 
 
 # --------------------------------------------------------------------------------------------
-# known bugs in the dispatcher (chainrule.batching), left for its owner: strict xfails
+# indices that differ from example to example
 
 
-BATCHED_INDEX = ("indices batched by vmap cannot index: getitem's index is a NumPy param of the "
-                 "primitive, and the dispatcher (batching.dispatch) refuses to read a batched "
-                 "index as an array ('data-dependent control flow'); docs/design/vmap.md section "
-                 "6 plans the batched-index gather")
-
-
-@pytest.mark.xfail(strict=True, reason=BATCHED_INDEX)
 @pytest.mark.parametrize("op", ["getitem", "gather", "take_along_dim", "index_select"])
 @pytest.mark.parametrize("x_axis", [0, None])
 def test_indexing_with_an_index_batched_by_vmap(op, x_axis):
@@ -655,5 +649,16 @@ def test_indexing_with_an_index_batched_by_vmap(op, x_axis):
     }[op]
     ours, numpy_f, indices = call
     x_of = (lambda b: xs[b]) if x_axis == 0 else (lambda b: xs[0])
-    got = vmap(ours, in_axes=(x_axis, 0))(xs if x_axis == 0 else xs[0], indices)
+    got = vmap(ours, in_axes=(x_axis, 0))(cr.tensor(xs if x_axis == 0 else xs[0]), indices)
     close(got, np.stack([numpy_f(x_of(b), indices[b]) for b in range(B)]))
+    # the per-example gradients through it: each example's own positions receive them
+    loss = lambda x, i: (ours(x, i) ** 2).sum()  # noqa: E731
+    per_example = vmap(grad(loss), in_axes=(0, 0))(cr.tensor(xs), indices)
+    close(per_example, np.stack([grad(loss)(cr.tensor(xs[b]), cr.tensor(indices[b])).numpy()
+                                 for b in range(B)]))
+
+
+def test_a_numpy_array_indexed_by_a_batched_index_is_a_clear_error():
+    # (NumPy's own indexing reads the index's values: only a Tensor can be indexed per example)
+    with pytest.raises(RuntimeError, match="vmap: It looks like you're attempting"):
+        vmap(lambda i: XS_NUMPY[i])(np.array([[0, 1], [1, 0]]))
