@@ -430,14 +430,18 @@ def _rows_of(call: _Call, o: Tensor, chunk_size: int | None) -> list:
     step = chunk_size or n
     parts = []
     for start in range(0, n, step):
-        rows = np.arange(start, min(start + step, n))
-        cotangents = np.zeros((len(rows), n), o.dtype)
-        cotangents[np.arange(len(rows)), rows] = 1  # rows start.. of the identity
-        parts.append(vmap(pullback)(cotangents.reshape((len(rows),) + tuple(o.shape))))
+        if step >= n:
+            cotangents = np.eye(n, dtype=o.dtype)
+        else:  # rows start.. of the identity
+            rows = np.arange(start, min(start + step, n))
+            cotangents = np.zeros((len(rows), n), o.dtype)
+            cotangents[np.arange(len(rows)), rows] = 1
+        parts.append(vmap(pullback)(cotangents.reshape((len(cotangents),) + tuple(o.shape))))
     blocks = []
     for j, shape in enumerate(shapes):
         pieces = [p[j] if isinstance(p[j], Tensor) else wrap(p[j]) for p in parts]
-        blocks.append((pieces[0] if len(pieces) == 1 else cat(pieces, 0)).reshape(shape))
+        block = pieces[0] if len(pieces) == 1 else cat(pieces, 0)
+        blocks.append(rules.reshape(block, shape=shape, x_shape=tuple(block.shape)))
     return blocks
 
 
