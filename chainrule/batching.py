@@ -12,7 +12,16 @@ and every primitive call goes there first:
   ``.item()``, ``np.asarray``) raises vmap's data-dependent control-flow error;
 * **levels** order nested vmaps: each vmap takes a fresh id, higher inside; the dispatcher
   handles the highest level among a call's arguments, and its rule calls the primitive on the
-  unwrapped values, where the next level (or a recording ``grad``) takes over;
+  unwrapped values, where the next level (or a recording ``grad``) takes over.  Forward mode's
+  levels come from the same counter, so a tangent of a ``jvp`` opened *inside* a vmap is
+  pushed by the dispatcher on batched values, and one opened outside by the rule's calls;
+* **transforms inside a vmap**: a ``grad`` there differentiates one example, so its inputs
+  are batched stand-ins (:func:`stand_in`; an unbatched one is broadcast without a copy, and
+  what is computed from it alone is computed once); the dispatcher records a node with the
+  per-example primitive and params when a batched argument of its level requires grad, and
+  the backward pass then runs the VJP rules on batched values;
+* **values without gradient** (comparisons, ``argmax``, NumPy ufuncs: ``ops.no_gradient``) are
+  computed per example by :func:`without_gradient`;
 * the **batching rule** of a primitive (``batch=`` in ``rules.table.primitive``) is either one
   of :data:`~chainrule.rules.table.BATCH_KINDS`, derived here by :data:`KIND_RULES`, or a
   function.  Every rule is ``rule(prim, values, batched, size, **params)``: ``values`` the
