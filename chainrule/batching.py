@@ -572,20 +572,26 @@ def _carries_nothing(t: TensorBase) -> bool:
     return without_history(t)
 
 
-def _batched_leaf(leaf, axis: int, what: str):
+def _argument(i: int, j: int | None) -> str:
+    """How errors name argument ``i`` (leaf ``j`` of its structure, if it has several)."""
+    return f"argument {i}" + (f" (leaf {j})" if j is not None else "")
+
+
+def _batched_leaf(leaf, axis: int, i: int, j: int | None = None):
     """A mapped argument's physical value: an ndarray, or a tensor that carries something for an
-    enclosing transform; the batch moved to axis 0."""
+    enclosing transform; the batch moved to axis 0 (``i``, ``j``: which, for errors)."""
     if isinstance(leaf, TensorBase):
         if _carries_nothing(leaf):
             leaf = leaf._data if isinstance(leaf._data, np.ndarray) else np.asarray(leaf._data)
     elif isinstance(leaf, np.ndarray):
         pass
     else:
-        raise ValueError(f"vmap: {what} is mapped (in_axes {axis}) but it is a "
+        raise ValueError(f"vmap: {_argument(i, j)} is mapped (in_axes {axis}) but it is a "
                          f"{type(leaf).__name__}, not a tensor; only tensors and arrays can be "
                          "mapped: use None for it in in_axes")
-    ndim = np.ndim(leaf) if isinstance(leaf, np.ndarray) else leaf.ndim
+    ndim = leaf.ndim
     if not -ndim <= axis < ndim:
+        what = _argument(i, j)
         raise ValueError(f"vmap: {what} has {ndim} dimension(s), so in_axes {axis} is out of "
                          f"range [{-ndim}, {ndim - 1}]" if ndim else
                          f"vmap: {what} is a 0-d tensor, which has no dimension to map over "
@@ -615,9 +621,9 @@ def batch_arguments(args: tuple, in_axes, level: int):
             if axes is None:
                 out.append(arg)
                 continue
-            value = _batched_leaf(arg, int(axes), f"argument {i}")
+            value = _batched_leaf(arg, int(axes), i)
             sizes.append(value.shape[0])
-            found.append(f"argument {i}")
+            found.append((i, None))
             out.append(batched(value, level))
             continue
         leaves, spec = pytree.flatten(arg)
@@ -628,17 +634,17 @@ def batch_arguments(args: tuple, in_axes, level: int):
             if axis is None:
                 new.append(leaf)
                 continue
-            what = f"argument {i}" + (f" (leaf {j})" if len(leaves) > 1 else "")
-            value = _batched_leaf(leaf, int(axis), what)
+            where = (i, j if len(leaves) > 1 else None)
+            value = _batched_leaf(leaf, int(axis), *where)
             sizes.append(value.shape[0])
-            found.append(what)
+            found.append(where)
             new.append(batched(value, level))
         out.append(pytree.unflatten(spec, new))
     if not sizes:
         raise ValueError("vmap: at least one argument must be mapped over (in_axes is all None "
                          "or there are no tensor arguments)")
-    if len(set(sizes)) > 1:
-        listed = ", ".join(f"{w}: {s}" for w, s in zip(found, sizes))
+    if len(sizes) > 1 and len(set(sizes)) > 1:
+        listed = ", ".join(f"{_argument(*w)}: {s}" for w, s in zip(found, sizes))
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                          f"dimension, got sizes {sizes} for the mapped dimension ({listed})")
     _sizes[level] = sizes[0]
@@ -662,7 +668,7 @@ def unbatch_outputs(out, out_axes, level: int, size: int):
         if not isinstance(leaf, (TensorBase, np.ndarray, int, float, complex, np.generic)):
             raise ValueError(f"vmap: output {j} of the function is a {type(leaf).__name__}; "
                              "a vmapped function must return tensors (or structures of them)")
-        ndim = len(np.shape(leaf) if not isinstance(leaf, TensorBase) else leaf.shape) + 1
+        ndim = (leaf._data.ndim if isinstance(leaf, TensorBase) else np.ndim(leaf)) + 1
         if not -ndim <= axis < ndim:
             raise ValueError(f"vmap: out_axes {axis} is out of range for output {j}, which has "
                              f"{ndim} dimension(s) with the batch: [{-ndim}, {ndim - 1}]")

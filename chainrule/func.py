@@ -790,6 +790,8 @@ def _vmap_call(func, args, kwargs, in_axes, out_axes, randomness: str = "error",
     finally:
         _leave()
         batching.exit_level(level)
+    if spec.kind is None:  # (one result, not a structure)
+        return _vmap_result(leaves[0], tensors_in, outer)
     return pytree.unflatten(spec, [_vmap_result(v, tensors_in, outer) for v in leaves])
 
 
