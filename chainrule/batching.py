@@ -316,7 +316,7 @@ def dispatch(prim, args, params):
             if a._base is not None:  # a view: current after in-place changes of its base
                 refresh_batched_view(a)
             value = a._value
-            if type(value) is np.ndarray and not value.strides[0]:
+            if type(value) is np.ndarray and not value.strides[0] and len(value):
                 # the same for every example (a broadcast view: an unbatched input of a grad
                 # inside vmap): one example stands for all
                 shared = value.shape[0]

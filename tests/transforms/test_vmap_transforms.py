@@ -323,3 +323,10 @@ def test_hessian_through_einsum_and_pow_matches_finite_differences():
     fd = np.stack([(g(x0 + eps * e.reshape(3, 3)) - g(x0 - eps * e.reshape(3, 3))) / (2 * eps)
                    for e in np.eye(9)], axis=-1).reshape(3, 3, 3, 3)
     np.testing.assert_allclose(h, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_an_empty_batch_maps_to_empty_results():
+    empty = np.zeros((0, 4))
+    assert vmap(cr.sin)(empty).shape == (0, 4)
+    assert vmap(lambda x: x.sum())(empty).shape == (0,)
+    assert vmap(grad(loss), in_axes=(None, 0, 0))(W, empty, np.zeros((0, 5))).shape == (0, 5, 4)
