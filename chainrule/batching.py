@@ -45,6 +45,10 @@ from chainrule.rules.table import BATCH_KINDS, run
 from chainrule.tensor import Tensor
 from chainrule.tensor_base import TensorBase, inplace_count, new_tensor
 from chainrule.versions import link_view, saved_versions, without_history
+from chainrule.vmap_levels import levels as _levels
+from chainrule.vmap_levels import randomness as _randomness
+from chainrule.vmap_levels import sizes as _sizes
+from chainrule.vmap_levels import tangent_levels as _tangent_levels
 
 CONTROL_FLOW = (
     "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow "
@@ -209,15 +213,8 @@ def without_gradient(func, args, kwargs):
 # levels
 
 
-class _Levels(threading.local):
-    open: tuple = ()  # this thread's open vmap levels, outermost first
-
-
-_levels = _Levels()
 _open_count = [0]  # open levels in all threads: the hook is set while it is not 0
 _open_lock = threading.Lock()
-_sizes: dict = {}  # level -> its batch size, once its arguments are batched
-_tangent_levels: set = set()  # levels that batch tangents only (see enter_level)
 
 
 def enter_level(randomness: str = "error", tangents_only: bool = False) -> int:
@@ -235,15 +232,6 @@ def enter_level(randomness: str = "error", tangents_only: bool = False) -> int:
         _open_count[0] += 1
         engine.batching[0] = dispatch
     return level
-
-
-def innermost() -> int:
-    """The innermost vmap level open in this thread whose examples are values, not only
-    tangents (0: none)."""
-    for level in reversed(_levels.open):
-        if level not in _tangent_levels:
-            return level
-    return 0
 
 
 def stand_in(t: TensorBase, level: int) -> BatchedTensor:
@@ -678,44 +666,6 @@ def unbatch_outputs(out, out_axes, level: int, size: int):
 
 # --------------------------------------------------------------------------------------------
 # randomness: what a random function draws inside vmap
-
-RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please either "
-                "use the 'same' or 'different' randomness flags on vmap or perform the "
-                "randomness operation out of vmap")
-
-_randomness: dict = {}  # an open level -> its randomness mode
-
-
-def is_open() -> bool:
-    """Whether a vmap is open in this thread (so a random function's arguments may be
-    batched and it must not read their values)."""
-    return bool(_levels.open)
-
-
-def random_levels(name: str = "a random function") -> tuple:
-    """What a random function called now must draw: ``()`` when no vmap is open in this
-    thread (the common case: one attribute read), else the ``(level, size)`` of each open level
-    whose randomness is ``'different'``, outermost first.  The function draws these sizes in
-    front of its per-example shape (one draw per example) and wraps the result with
-    :func:`batched_random`; a ``'same'`` level adds nothing (one draw shared by its examples).
-    A level in ``'error'`` mode raises PyTorch's error (``name`` says which function)."""
-    open_levels = _levels.open
-    if not open_levels:
-        return ()
-    different = []
-    for level in open_levels:
-        mode, size = _randomness[level], _sizes.get(level)
-        if mode == "error":
-            raise RuntimeError(f"{RANDOM_ERROR} (chainrule.{name} was called inside vmap)")
-        if mode == "different":
-            different.append((level, size))
-    return tuple(different)
-
-
-def random_sizes(levels: tuple) -> tuple:
-    """The batch sizes of :func:`random_levels`' levels: the leading shape of the draw."""
-    return tuple(size for _, size in levels)
-
 
 def batched_random(value, levels: tuple):
     """A draw of shape ``random_sizes(levels) + shape`` as the BatchedTensor of those levels,

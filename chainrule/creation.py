@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import batching, numpy_construction, ops
+from chainrule import batching, numpy_construction, ops, vmap_levels
 from chainrule.arguments import as_shape, check_device
 from chainrule.generator import random_source, seed_default
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
@@ -368,8 +368,8 @@ def _random_float(kind: str, size, dtype, requires_grad: bool, generator, device
                                   f"{dt}; use randint for random integers, or a float dtype")
     draw = rng.standard_normal if kind == "normal" else rng.random
     shape = _sizes(name, size)
-    levels = batching.random_levels(name)  # inside vmap: one draw per example, or one for all
-    values = draw(batching.random_sizes(levels) + shape, dtype=np.float64).astype(dt)
+    levels = vmap_levels.random_levels(name)  # inside vmap: one draw per example, or one for all
+    values = draw(vmap_levels.random_sizes(levels) + shape, dtype=np.float64).astype(dt)
     if levels:
         return batching.batched_random(values, levels)
     return _finish(values, requires_grad, name)
@@ -413,8 +413,9 @@ def randint(low: int, high: int | None = None, size=(), *, dtype=None, generator
                            f">= high={high}; the values are drawn from [low, high)")
     rng = random_source(generator)
     shape = _sizes("randint", (size,))
-    levels = batching.random_levels("randint")
-    values = rng.integers(low, high, batching.random_sizes(levels) + shape, dtype=dtype or np.int64)
+    levels = vmap_levels.random_levels("randint")
+    values = rng.integers(low, high, vmap_levels.random_sizes(levels) + shape,
+                          dtype=dtype or np.int64)
     return batching.batched_random(values, levels) if levels else wrap(values)
 
 

@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule import batching, forward, generator, gradient, pytree, rules
+from chainrule import batching, forward, generator, gradient, pytree, rules, vmap_levels
 from chainrule.autograd import forward_ad
 from chainrule.functions import cat, stack
 from chainrule.stateless import functional_call, stack_module_state
@@ -77,7 +77,7 @@ def _input(leaf, name: str) -> Tensor:
     """A fresh differentiable stand-in for an argument, still connected to outer transforms
     (inside a vmap: a batched one, as what is differentiated there is per example)."""
     t = _as_tensor(leaf, name)
-    level = batching.innermost()
+    level = vmap_levels.innermost()
     if level:
         return batching.stand_in(t, level)
     if t._rg:  # a view keeps the history an outer differentiation needs
@@ -105,7 +105,7 @@ def _backward(outputs, inputs, cotangents=None, retain_graph=None):
                               create_graph=record, allow_unused=True,
                               # (inside vmap: rules on batched values, which are tensors)
                               through_tangents=bool(forward.state.levels)
-                              or bool(batching.innermost()),
+                              or bool(vmap_levels.innermost()),
                               pytorch_convention=False)
 
 

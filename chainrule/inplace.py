@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import ops, vmap_levels
 from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
@@ -257,8 +257,31 @@ def _draw_into(self, name: str, draw, generator, *, kinds: str = "fc") -> Tensor
         raise NotImplementedError(f"{name}: not implemented for dtype {self.dtype}; use a "
                                   f"floating-point tensor (e.g. x.float())")
     rng = random_source(generator)
+    draws = vmap_levels.random_levels(name)  # (inside vmap: its randomness mode decides)
+    if draws:  # randomness='different': one draw per example, into the stack of a batched self
+        return _draw_per_example(self, name, draw, rng, draws)
     values = np.asarray(draw(rng, self.shape)).astype(self.dtype)
     return update(self, name, lambda old: R.where(False, old, values))
+
+
+def _draw_per_example(self, name: str, draw, rng, draws: tuple) -> TensorBase:
+    """An in-place random fill under vmap's ``randomness='different'``: each example of the
+    batched ``self`` gets its own draw, written into the stack behind it."""
+    (level, size), = draws if len(draws) == 1 else ((None, None),)
+    if not self._batched or self._level != level:
+        raise RuntimeError(
+            f"vmap: {name}: Cannot ask for different inplace randomness on an unbatched tensor. "
+            "This will appear like same randomness (one draw for every example); draw out of "
+            "place (e.g. chainrule.randn_like(x)) or use randomness='same'")
+    if type(self._value) is not np.ndarray or self._rg or self._tangents is not None:
+        raise NotImplementedError(
+            f"vmap: {name}: a random in-place fill with randomness='different' is supported on "
+            "a batched tensor that no transform follows; draw out of place instead")
+    check_writable(self, name)
+    np.copyto(self._value, np.asarray(draw(rng, (size,) + tuple(self.shape))),
+              casting="unsafe")
+    self._bump_version()
+    return self
 
 
 def _real(name: str, what: str, value) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import batching
+from chainrule import batching, vmap_levels
 from chainrule import rules as R
 from chainrule.arguments import check_device, data_of
 from chainrule.creation import _finish, _float_or, _like, _sizes, _whole
@@ -49,8 +49,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         if dt.kind != "f":
             raise NotImplementedError(f"normal: not implemented for dtype {dt}; pass a "
                                       f"floating-point dtype")
-        levels = batching.random_levels("normal")
-        values = rng.normal(m, s, batching.random_sizes(levels) + _sizes("normal", size))
+        levels = vmap_levels.random_levels("normal")
+        values = rng.normal(m, s, vmap_levels.random_sizes(levels) + _sizes("normal", size))
         if levels:
             return batching.batched_random(values.astype(dt), levels)
         return _finish(values.astype(dt), requires_grad, "normal")
@@ -61,10 +61,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         if isinstance(v, Tensor) and v.dtype.kind not in "f":
             raise NotImplementedError(f"normal: not implemented for {what} of dtype {v.dtype}; "
                                       f"pass a floating-point tensor")
-    levels = batching.random_levels("normal")
-    if batching.is_open():  # mean or std may be batched: N(0, 1) draws, scaled by tensor ops
+    levels = vmap_levels.random_levels("normal")
+    if vmap_levels.is_open():  # mean or std may be batched: N(0, 1) draws, scaled by tensor ops
         shape = np.broadcast_shapes(*[tuple(np.shape(v)) for v in (mean, std)])
-        z = rng.standard_normal(batching.random_sizes(levels) + shape)
+        z = rng.standard_normal(vmap_levels.random_sizes(levels) + shape)
         z = batching.batched_random(z, levels) if levels else z
         return (mean + std * z).detach()  # (no gradient to mean and std, as in PyTorch)
     m, s = np.asarray(data_of(mean)), np.asarray(data_of(std))
@@ -103,8 +103,8 @@ def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None,
         raise RuntimeError(f"randint_like: expects 'low' to be less than 'high', but got "
                            f"low={low} >= high={high}; the values are drawn from [low, high)")
     shape, dt = _like("randint_like", input, dtype)
-    levels = batching.random_levels("randint_like")
-    values = random_source().integers(low, high, batching.random_sizes(levels) + shape)
+    levels = vmap_levels.random_levels("randint_like")
+    values = random_source().integers(low, high, vmap_levels.random_sizes(levels) + shape)
     if levels:
         return batching.batched_random(values.astype(dt), levels)
     return _finish(values.astype(dt), requires_grad, "randint_like")
@@ -123,10 +123,10 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    levels = batching.random_levels("randperm")
+    levels = vmap_levels.random_levels("randperm")
     if levels:  # one permutation per example
         rng = random_source(generator)
-        sizes = batching.random_sizes(levels)
+        sizes = vmap_levels.random_sizes(levels)
         rows = rng.permuted(np.broadcast_to(np.arange(n), sizes + (n,)), axis=-1)
         return batching.batched_random(rows.astype(dt), levels)
     return _finish(random_source(generator).permutation(n).astype(dt), requires_grad, "randperm")
@@ -144,9 +144,9 @@ def bernoulli(input, p: float | None = None, *, generator=None) -> Tensor:
     if x.dtype.kind not in "fc":
         raise NotImplementedError(f"bernoulli: not implemented for dtype {x.dtype}; pass "
                                   f"probabilities as floats")
-    levels = batching.random_levels("bernoulli")
-    if batching.is_open():  # x may be batched: [u < p] = relu(sign(p - u)), in primitives
-        u = random_source(generator).random(batching.random_sizes(levels) + tuple(x.shape))
+    levels = vmap_levels.random_levels("bernoulli")
+    if vmap_levels.is_open():  # x may be batched: [u < p] = relu(sign(p - u)), in primitives
+        u = random_source(generator).random(vmap_levels.random_sizes(levels) + tuple(x.shape))
         u = u.astype(x.dtype)
         u = batching.batched_random(u, levels) if levels else wrap(u)
         return R.relu(R.sign((x.detach() if p is None else x.dtype.type(p)) - u))
@@ -169,7 +169,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     tensor([2, 2])
     """
     x = input if isinstance(input, Tensor) else wrap(np.asarray(input))
-    levels = batching.random_levels("multinomial")
+    levels = vmap_levels.random_levels("multinomial")
     if levels or x._batched:
         raise NotImplementedError("multinomial inside vmap is only supported with "
                                   "randomness='same' and unbatched weights; draw the samples "

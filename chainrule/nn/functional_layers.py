@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from chainrule import batching
+from chainrule import batching, vmap_levels
 from chainrule import functions as fn
 from chainrule import rules as R
 from chainrule.functions import tensor_arg
@@ -97,8 +97,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         return x * np.zeros((), dtype=x.dtype)
     # u uniform, drawn in x's precision (float32 or float64); an entry is kept where u >= p
     dtype = np.dtype(x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
-    levels = batching.random_levels("nn.functional.dropout")  # inside vmap: a mask per example
-    draws = random_source().random(batching.random_sizes(levels) + tuple(x.shape), dtype=dtype)
+    levels = vmap_levels.random_levels("nn.functional.dropout")  # inside vmap: a mask per example
+    draws = random_source().random(vmap_levels.random_sizes(levels) + tuple(x.shape), dtype=dtype)
     if x.dtype.kind not in "fc":  # (PyTorch refuses these: the mask times x, as it was)
         keep = np.multiply(draws >= p, dtype.type(1.0 / (1.0 - p)), out=draws)
         return x * batching.batched_random(keep.astype(x.dtype, copy=False), levels)

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from chainrule import vmap_levels
 from chainrule.generator import random_source
 from chainrule.tensor import Tensor
 
@@ -43,6 +44,18 @@ def _fill(name: str, tensor, values) -> Tensor:
     np.copyto(tensor._data, values, casting="unsafe")
     tensor._bump_version()
     return tensor
+
+
+def _random(name: str, generator):
+    """What an init function draws from.  Inside vmap its randomness mode decides: 'error'
+    raises, 'same' draws once (the tensor filled is the same for every example), and
+    'different' cannot give each example its own draw in one unbatched tensor."""
+    if vmap_levels.random_levels(f"nn.init.{name}"):
+        raise RuntimeError(
+            f"vmap: nn.init.{name}: Cannot ask for different inplace randomness on an unbatched "
+            "tensor. This will appear like same randomness (one draw for every example); "
+            "initialise outside vmap, or use randomness='same'")
+    return random_source(generator)
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -86,12 +99,14 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from ``U(a, b)``."""
-    return _fill("uniform_", tensor, random_source(generator).uniform(a, b, tuple(tensor.shape)))
+    rng = _random("uniform_", generator)
+    return _fill("uniform_", tensor, rng.uniform(a, b, tuple(tensor.shape)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from ``N(mean, std^2)``."""
-    return _fill("normal_", tensor, random_source(generator).normal(mean, std, tuple(tensor.shape)))
+    rng = _random("normal_", generator)
+    return _fill("normal_", tensor, rng.normal(mean, std, tuple(tensor.shape)))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
@@ -100,7 +115,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     those outside, so the distribution is exactly the truncated normal)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
-    rng = random_source(generator)
+    rng = _random("trunc_normal_", generator)
     shape = tuple(tensor.shape)
     values = rng.normal(mean, std, shape)
     outside = (values < a) | (values > b)
@@ -178,7 +193,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = random_source(generator).standard_normal((rows, cols))
+    flat = _random("orthogonal_", generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -153,3 +153,36 @@ def test_error_message_is_pytorchs():
     with pytest.raises(RuntimeError) as ours:
         vmap(lambda x: x + cr.randn(3))(XS)
     assert str(ours.value).startswith(str(theirs.value))
+
+
+def _filled_in_place(x):
+    y = x * 1.0  # a batched tensor of the function's own
+    return y.normal_(0.0, 1.0)
+
+
+def _initialised(x):
+    w = cr.empty(3)  # the same for every example
+    cr.nn.init.normal_(w)
+    return x * w
+
+
+@pytest.mark.parametrize("f", [_filled_in_place, _initialised], ids=["normal_", "init.normal_"])
+def test_in_place_random_fills_follow_the_mode(f):
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(f)(XS)
+    same = vmap(f, randomness="same")(XS).numpy()
+    assert np.all(same == same[0]) and np.unique(same[0]).size == 3
+
+
+def test_in_place_random_fill_of_a_batched_tensor_draws_per_example():
+    cr.manual_seed(7)
+    different = vmap(_filled_in_place, randomness="different")(XS).numpy()
+    cr.manual_seed(7)
+    want = cr.empty(B, 3, dtype=cr.float64).normal_(0.0, 1.0).numpy()  # the same draw, stacked
+    np.testing.assert_array_equal(different, want)
+    assert np.unique(different).size == B * 3  # every example its own draws
+    # one unbatched tensor cannot hold a draw per example: refused, as in PyTorch
+    with pytest.raises(RuntimeError, match="Cannot ask for different inplace randomness"):
+        vmap(_initialised, randomness="different")(XS)
+    with pytest.raises(RuntimeError, match="Cannot ask for different inplace randomness"):
+        vmap(lambda x: x + cr.empty(3).uniform_(), randomness="different")(XS)
