@@ -248,7 +248,7 @@ def stand_in(t: TensorBase, level: int) -> BatchedTensor:
         below = _below_level(t, level) if t._tangents is not None else t
         size = _sizes[level]
         value = (np.broadcast_to(below._data, (size,) + below._data.shape)
-                 if _carries_nothing(below) else
+                 if without_history(below) else
                  R.broadcast_to(below, shape=(size,) + t.shape, x_shape=t.shape))
     out = batched(value, level)
     if t._tangents is not None:
@@ -554,12 +554,6 @@ def axes_per_leaf(axes, tree, what: str) -> list:
                      f"structure of the argument; got {axes!r} for a {type(tree).__name__}")
 
 
-def _carries_nothing(t: TensorBase) -> bool:
-    """Whether no transform follows ``t`` (no grad, no tangents, not batched, not a view whose
-    base changed in place since): its raw values stand for it."""
-    return without_history(t)
-
-
 def _argument(i: int, j: int | None) -> str:
     """How errors name argument ``i`` (leaf ``j`` of its structure, if it has several)."""
     return f"argument {i}" + (f" (leaf {j})" if j is not None else "")
@@ -569,7 +563,7 @@ def _batched_leaf(leaf, axis: int, i: int, j: int | None = None):
     """A mapped argument's physical value: an ndarray, or a tensor that carries something for an
     enclosing transform; the batch moved to axis 0 (``i``, ``j``: which, for errors)."""
     if isinstance(leaf, TensorBase):
-        if _carries_nothing(leaf):
+        if without_history(leaf):
             leaf = leaf._data if isinstance(leaf._data, np.ndarray) else np.asarray(leaf._data)
     elif isinstance(leaf, np.ndarray):
         pass

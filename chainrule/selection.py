@@ -102,17 +102,9 @@ def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
             [60.]])
     """
     x = ops.operand(input)
-    if R.batched(indices):  # vmap: indices that differ from example to example
-        if dim is None:
-            return _gather_batched("take_along_dim", ops.reshape(x, -1), 0,
-                                   ops.reshape(indices, -1))
-        d = one_dim("take_along_dim", dim, x.ndim)
-        common = [max(n, m) if k != d else None for k, (n, m) in
-                  enumerate(zip(x.shape, indices.shape))]
-        x = ops.expand(x, *[x.shape[d] if n is None else n for n in common])
-        indices = ops.expand(indices, *[indices.shape[d] if n is None else n for n in common])
-        return _gather_batched("take_along_dim", x, d, indices)
-    idx = _index_array("take_along_dim", indices, "indices")
+    # (vmap: indices that differ from example to example stay a tensor, which gather takes)
+    batched = R.batched(indices)
+    idx = indices if batched else _index_array("take_along_dim", indices, "indices")
     if dim is None:
         return gather(ops.reshape(x, -1), 0, idx.reshape(-1))
     d = one_dim("take_along_dim", dim, x.ndim)
@@ -125,9 +117,11 @@ def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
         common = np.broadcast_shapes(tuple(x_shape), tuple(i_shape))
     except ValueError:
         raise ShapeError(f"take_along_dim(): input of shape {tuple(x.shape)} and indices of "
-                         f"shape {idx.shape} do not broadcast outside dimension {d}") from None
+                         f"shape {tuple(idx.shape)} do not broadcast outside dimension "
+                         f"{d}") from None
     x = ops.expand(x, *[n if i != d else x.shape[d] for i, n in enumerate(common)])
-    idx = np.broadcast_to(idx, tuple(n if i != d else idx.shape[d] for i, n in enumerate(common)))
+    i_shape = tuple(n if i != d else idx.shape[d] for i, n in enumerate(common))
+    idx = ops.expand(idx, *i_shape) if batched else np.broadcast_to(idx, i_shape)
     return gather(x, d, idx)
 
 

@@ -62,9 +62,11 @@ from chainrule.rules.recurrent import (
     _shared,
     _stacked,
     batch_scan,
+    check_scan_shapes,
     lstm_cell,
     lstm_gates,
     lstm_hidden,
+    scan_dtype,
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import getitem, reshape, transpose
@@ -96,25 +98,19 @@ def _gate_constants(dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _scan_shapes(xp, w, b, h0, c0):
     """``(L, N, H)``, after checking the shapes of ``lstm_scan``'s arguments."""
-    shapes = [np.shape(a) for a in (xp, w, b, h0, c0)]
-    if len(shapes[0]) != 4 or shapes[0][0] != 4:
-        raise ValueError(f"xp must be (4, L, N, H), got shape {shapes[0]}")
-    length, batch, size = shapes[0][1:]
-    expected = ((4, size, size), (4, size), (batch, size), (batch, size))
-    for name, shape, want, a in zip(("w", "b", "h0", "c0"), shapes[1:], expected,
-                                    (w, b, h0, c0)):
-        if (a is not None or name == "w") and shape != want:
-            raise ValueError(f"{name} must have shape {want} for xp of shape {shapes[0]}, got "
-                             f"{shape}")
+    xp_shape = np.shape(xp)
+    if len(xp_shape) != 4 or xp_shape[0] != 4:
+        raise ValueError(f"xp must be (4, L, N, H), got shape {xp_shape}")
+    length, batch, size = xp_shape[1:]
+    check_scan_shapes(xp_shape, {"w": w, "b": b, "h0": h0, "c0": c0},
+                      ((4, size, size), (4, size), (batch, size), (batch, size)))
     return length, batch, size
 
 
 def lstm_scan_states(xp, w, b=None, h0=None, c0=None, reverse: bool = False) -> LstmStates:
     """The forward pass of ``lstm_scan`` on raw arrays, with what its backward pass reads."""
     length, batch, size = _scan_shapes(xp, w, b, h0, c0)
-    dtype = np.result_type(*(a for a in (xp, w, b, h0, c0) if a is not None))
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float64)
+    dtype = scan_dtype(xp, w, b, h0, c0)
     acts = np.empty((4, length, batch, size), dtype)
     y = np.empty((length + 1, batch, size), dtype)
     cs = np.empty((length, batch, size), dtype)

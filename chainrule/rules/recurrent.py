@@ -260,25 +260,34 @@ class GruStates:
 
 def _gru_shapes(xp, w, b_ih, b_hh, h0):
     """``(L, N, H)``, after checking the shapes of ``gru_scan``'s arguments."""
-    shapes = [np.shape(a) for a in (xp, w, b_ih, b_hh, h0)]
-    if len(shapes[0]) != 3 or shapes[0][2] % 3:
-        raise ValueError(f"xp must be (L, N, 3H), got shape {shapes[0]}")
-    length, batch, size = shapes[0][0], shapes[0][1], shapes[0][2] // 3
-    expected = ((size, 3 * size), (3 * size,), (3 * size,), (batch, size))
-    for name, shape, want, a in zip(("w", "b_ih", "b_hh", "h0"), shapes[1:], expected,
-                                    (w, b_ih, b_hh, h0)):
-        if (a is not None or name == "w") and shape != want:
-            raise ValueError(f"{name} must have shape {want} for xp of shape {shapes[0]}, got "
-                             f"{shape}")
+    xp_shape = np.shape(xp)
+    if len(xp_shape) != 3 or xp_shape[2] % 3:
+        raise ValueError(f"xp must be (L, N, 3H), got shape {xp_shape}")
+    length, batch, size = xp_shape[0], xp_shape[1], xp_shape[2] // 3
+    check_scan_shapes(xp_shape, {"w": w, "b_ih": b_ih, "b_hh": b_hh, "h0": h0},
+                      ((size, 3 * size), (3 * size,), (3 * size,), (batch, size)))
     return length, batch, size
+
+
+def check_scan_shapes(xp_shape, arguments: dict, expected) -> None:
+    """Refuse an argument of a recurrent scan whose shape is not the one ``xp``'s implies
+    (those given as None are absent, except ``w``)."""
+    for (name, a), want in zip(arguments.items(), expected):
+        if (a is not None or name == "w") and np.shape(a) != want:
+            raise ValueError(f"{name} must have shape {want} for xp of shape {xp_shape}, got "
+                             f"{np.shape(a)}")
+
+
+def scan_dtype(*arrays) -> np.dtype:
+    """The dtype a recurrent scan computes in: its arguments' (float64 for integers)."""
+    dtype = np.result_type(*(a for a in arrays if a is not None))
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
 def gru_scan_states(xp, w, b_ih=None, b_hh=None, h0=None, reverse: bool = False) -> GruStates:
     """The forward pass of ``gru_scan`` on raw arrays, with what its backward pass reads."""
     length, batch, size = _gru_shapes(xp, w, b_ih, b_hh, h0)
-    dtype = np.result_type(*(a for a in (xp, w, b_ih, b_hh, h0) if a is not None))
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float64)
+    dtype = scan_dtype(xp, w, b_ih, b_hh, h0)
     y = np.empty((length, batch, size), dtype)
     rz = np.empty((length, batch, 2 * size), dtype)
     n = np.empty((length, batch, size), dtype)
