@@ -10,6 +10,7 @@ import pytest
 # are, instead of failing; with it they run.
 DOCTESTS_NEEDING = {
     "chainrule.viz.plot": ("matplotlib", "pip install 'chainrule[viz]'"),
+    "chainrule.nn.parallel": ("mpi4py", "pip install 'chainrule[mpi]'"),
 }
 
 
@@ -18,6 +19,9 @@ DOCTESTS_NEEDING = {
 collect_ignore = []
 if importlib.util.find_spec("scipy") is None:
     collect_ignore += ["chainrule/scipy", "chainrule/rules/special.py"]
+# chainrule.distributed raises ImportError without mpi4py, by design
+if importlib.util.find_spec("mpi4py") is None:
+    collect_ignore += ["chainrule/distributed"]
 # The book's vendored code is run by tests/book/test_chapters.py, in fresh interpreters; its
 # files are scripts (they import the harness's d2l), not modules to collect.
 collect_ignore += ["tests/data/book"]

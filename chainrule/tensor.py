@@ -309,6 +309,29 @@ class Tensor(TensorBase):
         """The number of elements."""
         return int(self._data.size)
 
+    def nelement(self) -> int:
+        """The number of elements (an alias of :meth:`numel`)."""
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        """The size of one element in bytes.
+
+        >>> import chainrule as cr
+        >>> cr.zeros(3).element_size(), cr.zeros(3, dtype=cr.float64).element_size()
+        (4, 8)
+        """
+        return self._data.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """The size of one element in bytes."""
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The number of bytes of the elements (``numel() * element_size()``)."""
+        return int(self._data.nbytes)
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

@@ -25,7 +25,7 @@ layers (``RNN``, ``LSTM``, ``GRU`` and their cells) are in :mod:`chainrule.nn.mo
 [(4, 2), (4,), (1, 4), (1,)]
 """
 
-from chainrule.nn import functional, init, utils
+from chainrule.nn import functional, init, parallel, utils
 from chainrule.nn.modules import (
     ELU,
     GELU,
@@ -108,6 +108,7 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "Adapt
            "BCEWithLogitsLoss", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
            "ConvTranspose2d", "ConvTranspose3d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding",
            "Flatten", "functional", "GELU", "GroupNorm", "GRU", "GRUCell", "HuberLoss", "Identity",
+           "parallel",
            "init", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss",
            "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d",
            "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
