@@ -87,8 +87,9 @@ class _Reducer:
     IDLE, ARMED, DONE = "idle", "armed", "done"
 
     def __init__(self, dist_state, params: list[Tensor], names: list[str],
-                 bucket_cap_bytes: int) -> None:
+                 bucket_cap_bytes: int, find_unused: bool) -> None:
         self.world = dist_state
+        self.find_unused = find_unused
         self.params = params
         self.names = names
         self.buckets = self._make_buckets(bucket_cap_bytes)
@@ -173,6 +174,10 @@ class _Reducer:
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             self._finish()
+        elif self.next_bucket > 0:
+            # MPI advances a non-blocking collective only inside MPI calls: give the buckets
+            # in flight a turn at each gradient, so they travel while the backward goes on
+            self.world.MPI.Request.Testall([b.request for b in self.buckets[:self.next_bucket]])
 
     def _start(self, bucket: _Bucket) -> None:
         """Pack the bucket's gradients into one buffer and start summing it over the ranks."""
@@ -192,8 +197,8 @@ class _Reducer:
         """Wait for every bucket and hand each parameter its averaged gradient."""
         world = self.world
         world.MPI.Request.Waitall([b.request for b in self.buckets])
-        if not self.used.all() or world.size > 1:
-            # which parameters some rank used: one for every synced iteration with unused ones
+        if self.find_unused:
+            # which parameters some rank used (every rank takes part, whatever it used itself)
             world.comm.Allreduce(world.MPI.IN_PLACE, self.used, op=world.MPI.MAX)
         with no_grad():
             for bucket in self.buckets:
@@ -280,7 +285,7 @@ class DistributedDataParallel(Module):
         self._broadcast_from_rank0(list(module.parameters()) + list(module.buffers()))
         named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
         reducer = _Reducer(world, [p for _, p in named], [name for name, _ in named],
-                           int(bucket_cap_mb * 1024 * 1024))
+                           int(bucket_cap_mb * 1024 * 1024), bool(find_unused_parameters))
         object.__setattr__(self, "_reducer", reducer)
 
     def _broadcast_from_rank0(self, tensors: list[Tensor]) -> None:
@@ -309,7 +314,7 @@ class DistributedDataParallel(Module):
         reducer = self._reducer
         if reducer.in_progress():
             raise RuntimeError(reducer.unfinished_message())
-        if self.broadcast_buffers and self.training:
+        if self.broadcast_buffers:
             self._broadcast_from_rank0(list(self.module.buffers()))
         output = self.module(*inputs, **kwargs)
         if self.require_backward_grad_sync and is_grad_enabled():
