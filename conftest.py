@@ -25,6 +25,8 @@ if importlib.util.find_spec("mpi4py") is None:
 # The book's vendored code is run by tests/book/test_chapters.py, in fresh interpreters; its
 # files are scripts (they import the harness's d2l), not modules to collect.
 collect_ignore += ["tests/data/book"]
+# The MPI workers are scripts that mpiexec starts (they start MPI when imported), not modules
+collect_ignore += ["tests/distributed/workers"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,10 +7,10 @@ Start a script with ``mpiexec -n N python train.py``; in it::
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
 
 The process group (:mod:`~chainrule.distributed.process_group`): ``init_process_group``,
-``is_initialized``, ``get_rank``, ``get_world_size``, ``barrier``, ``destroy_process_group``.
-The collectives (:mod:`~chainrule.distributed.collectives`): ``all_reduce``, ``broadcast``,
-``all_gather``, ``all_gather_into_tensor``, ``reduce``, ``gather``, ``scatter``, ``send``,
-``recv``, with ``ReduceOp`` (``SUM``, ``AVG``, ``PRODUCT``, ``MIN``, ``MAX``, ...).
+``is_initialized``, ``get_rank``, ``get_world_size``, ``destroy_process_group``.
+The collectives (:mod:`~chainrule.distributed.collectives`): ``barrier``, ``all_reduce``,
+``broadcast``, ``all_gather``, ``all_gather_into_tensor``, ``reduce``, ``gather``, ``scatter``,
+``send``, ``recv``, with ``ReduceOp`` (``SUM``, ``AVG``, ``PRODUCT``, ``MIN``, ``MAX``, ...).
 ``chainrule.nn.parallel.DistributedDataParallel`` and
 ``chainrule.utils.data.distributed.DistributedSampler`` build on them.
 
@@ -32,6 +32,7 @@ from chainrule.distributed.collectives import (
     all_gather,
     all_gather_into_tensor,
     all_reduce,
+    barrier,
     broadcast,
     gather,
     recv,
@@ -41,7 +42,6 @@ from chainrule.distributed.collectives import (
 )
 from chainrule.distributed.process_group import (
     GroupMember,
-    barrier,
     destroy_process_group,
     get_backend,
     get_rank,

@@ -1,5 +1,5 @@
-"""The collectives: ``all_reduce``, ``broadcast``, ``all_gather``, ``reduce``, ``gather``,
-``scatter``, ``send`` and ``recv`` on Tensors, with ``torch.distributed``'s signatures.
+"""The collectives: ``barrier``, ``all_reduce``, ``broadcast``, ``all_gather``, ``reduce``,
+``gather``, ``scatter``, ``send`` and ``recv`` on Tensors, with ``torch.distributed``'s signatures.
 
 Each hands MPI the tensor's own NumPy buffer through mpi4py's buffer interface (the upper-case
 methods, never pickled objects): a contiguous tensor is reduced, broadcast or received in
@@ -44,6 +44,12 @@ class ReduceOp(enum.Enum):
 _MPI_OP_NAMES = {ReduceOp.SUM: "SUM", ReduceOp.AVG: "SUM", ReduceOp.PRODUCT: "PROD",
                  ReduceOp.MIN: "MIN", ReduceOp.MAX: "MAX", ReduceOp.BAND: "BAND",
                  ReduceOp.BOR: "BOR", ReduceOp.BXOR: "BXOR"}
+# on bool tensors, MPI has no arithmetic or bitwise operation, only the logical ones: a sum or
+# maximum of bools is their "or", a product or minimum their "and" (PyTorch's results, which
+# NCCL gets the same way); AVG is refused
+_MPI_BOOL_OP_NAMES = {ReduceOp.SUM: "LOR", ReduceOp.MAX: "LOR", ReduceOp.BOR: "LOR",
+                      ReduceOp.PRODUCT: "LAND", ReduceOp.MIN: "LAND", ReduceOp.BAND: "LAND",
+                      ReduceOp.BXOR: "LXOR"}
 
 
 class Work:
@@ -135,6 +141,8 @@ def _mpi_op(caller: str, MPI, op: ReduceOp, dtype: np.dtype):
     if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and dtype.kind not in "iub":
         raise ValueError(f"{caller}: ReduceOp.{op.name} needs an integer or bool tensor "
                          f"(got {dtype})")
+    if dtype.kind == "b":  # MPI defines only the logical operations on MPI_C_BOOL
+        return getattr(MPI, _MPI_BOOL_OP_NAMES[op])
     return getattr(MPI, _MPI_OP_NAMES[op])
 
 
@@ -181,6 +189,13 @@ def _store_rows(rows: np.ndarray, tensors: Sequence[Tensor]) -> Callable[[], Non
             t._data[...] = row
             t._bump_version()
     return store
+
+
+def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Work | None:
+    """Wait until every rank of the group has reached this call; with ``async_op=True``,
+    return a :class:`Work` whose ``wait()`` does."""
+    comm = check_group("barrier", group).comm
+    return _run(async_op, comm.Barrier, comm.Ibarrier)
 
 
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
@@ -247,6 +262,10 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
         raise ValueError(f"{caller}: output_tensor (shape {tuple(output_tensor.shape)}, "
                          f"{out.dtype}) must hold world size ({state.size}) times "
                          f"input_tensor (shape {tuple(input_tensor.shape)}, {send.dtype})")
+    if np.may_share_memory(send, out):
+        # the input is often this rank's chunk of the output (gathering in place), but MPI
+        # refuses a send buffer that overlaps the receive buffer: send a copy
+        send = send.copy()
     comm = state.comm
     return _run(async_op, lambda: comm.Allgather(send, out),
                 lambda: comm.Iallgather(send, out), write_back)
@@ -328,6 +347,9 @@ def send(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> None:
     caller = "send"
     state = check_group(caller, group)
     root = _check_root(caller, "dst", dst, state.size)
+    if root == state.rank:  # (a blocking send to oneself waits forever for the recv)
+        raise ValueError(f"{caller}: dst={root} is this process's own rank; send to another "
+                         "rank")
     buf, _ = _buffer(caller, "tensor", tensor, writes=False)
     state.comm.Send(buf, dest=root, tag=tag)
 
@@ -338,6 +360,9 @@ def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0
     state = check_group(caller, group)
     source = state.MPI.ANY_SOURCE if src is None else _check_root(caller, "src", src,
                                                                    state.size)
+    if source == state.rank or state.size == 1:  # (nothing could ever arrive: a hang)
+        raise ValueError(f"{caller}: src={src} would receive from this process itself (rank "
+                         f"{state.rank} of {state.size}); receive from another rank")
     buf, write_back = _buffer(caller, "tensor", tensor, writes=True)
     status = state.MPI.Status()
     state.comm.Recv(buf, source=source, tag=tag, status=status)

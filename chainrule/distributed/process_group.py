@@ -12,7 +12,10 @@ it), not when ``chainrule.distributed`` is imported, so that importing costs not
 A failed rank must not leave the others waiting forever in a collective: from
 :func:`init_process_group` on, an uncaught exception prints its traceback and then calls
 ``MPI_Abort`` on the whole job (what ``python -m mpi4py script.py`` does), so ``mpiexec`` exits
-non-zero at once.
+non-zero at once.  ``sys.exit(code)`` is not an uncaught exception to Python (no excepthook
+sees it): a rank that calls it while the others wait in a collective leaves them waiting.
+Raise an exception instead, or start the script with ``mpiexec -n N python -m mpi4py
+script.py``, whose wrapper aborts the job on a non-zero exit as well.
 """
 
 from __future__ import annotations
@@ -173,11 +176,6 @@ def get_backend(group: Any = None) -> str:
     """The group's backend: ``"mpi"``."""
     check_group("get_backend", group)
     return "mpi"
-
-
-def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> None:
-    """Wait until every rank of the group has reached this call."""
-    check_group("barrier", group).comm.Barrier()
 
 
 def _abort_on_uncaught_exception(exc_type, exc, tb) -> None:
