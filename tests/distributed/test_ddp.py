@@ -8,7 +8,7 @@ import pytest
 
 from tests.distributed.launch import needs_mpi, run_plain, run_under_mpi
 
-CASES = ["train", "no_sync", "unused", "errors", "buffers", "overlap"]
+CASES = ["train", "no_sync", "unused", "errors", "buffers", "overlap", "buffer_reuse"]
 
 pytestmark = needs_mpi
 

@@ -233,8 +233,40 @@ def case_overlap(rank: int, size: int) -> None:
         raise AssertionError("float32 and float64 parameters must travel in separate buckets")
 
 
+def case_buffer_reuse(rank: int, size: int) -> None:
+    """A training loop's steps reduce in the same buffers (no allocation per step), but a
+    gradient the user kept, or one unused here, is never overwritten by the next step."""
+    ddp = DDP(mlp(seed=6))
+    X, y = data(8, seed=6)
+    opt = cr.optim.SGD(ddp.parameters(), lr=0.1)
+
+    def step():
+        opt.zero_grad()
+        nn.functional.cross_entropy(ddp(X[rank::size] * (1 + rank)), y[rank::size]).backward()
+        opt.step()
+    step()
+    buffers = [id(b.flat) for b in ddp._reducer.buckets]
+    step()
+    if [id(b.flat) for b in ddp._reducer.buckets] != buffers:
+        raise AssertionError("a plain training step allocated new reduction buffers")
+    kept = [p.grad for p in ddp.parameters()]
+    kept_values = [g.numpy().copy() for g in kept]
+    X2 = X * 3
+    opt.zero_grad()
+    nn.functional.cross_entropy(ddp(X2[rank::size]), y[rank::size]).backward()
+    for g, before in zip(kept, kept_values):
+        if not np.array_equal(g.numpy(), before):
+            raise AssertionError("the next step overwrote a gradient the user kept")
+    reference = [p.grad.numpy().copy() for p in ddp.parameters()]
+    mine = WORLD.allgather(reference)
+    for other in mine:
+        for a, b in zip(other, reference):
+            np.testing.assert_array_equal(a, b)
+
+
 CASES = {"train": case_train, "no_sync": case_no_sync, "unused": case_unused,
-         "errors": case_errors, "buffers": case_buffers, "overlap": case_overlap}
+         "errors": case_errors, "buffers": case_buffers, "overlap": case_overlap,
+         "buffer_reuse": case_buffer_reuse}
 
 
 if __name__ == "__main__":
