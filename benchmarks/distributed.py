@@ -21,7 +21,7 @@ prints (one ``RESULT {json}`` line) and prints the tables:
                                   whose work halves with the batch.  Target: at least 1.6x on
                                   this 2-core machine.
                   memory-bound    784-2048-2048-10 on a global batch of 256 (about 90 ms):
-                                  4.5x the parameters for a quarter of the examples, so the
+                                  3.1x the parameters for a quarter of the examples, so the
                                   parts of a step that do not shrink with the batch (the
                                   weight gradients' 23 MB, the SGD update over every
                                   parameter, the all-reduce) are a large share, and the two
