@@ -66,7 +66,7 @@ def _params():
         yield pytest.param(name, marks=marks, id=name)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(_params()))
 def test_what_hips_autograd_differentiates_is_differentiable_here(name):
     if numpy_object(name) is None:
         pytest.skip(f"NumPy {np.__version__} has no {name}")

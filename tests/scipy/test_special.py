@@ -46,7 +46,7 @@ def _plain_cases():
         yield pytest.param(name, tuple(float(a.flat[3]) for a in args), id=name + "-scalar")
 
 
-@pytest.mark.parametrize(("name", "args"), _plain_cases())
+@pytest.mark.parametrize(("name", "args"), list(_plain_cases()))
 def test_plain_values_are_scipys_bit_for_bit(name, args):
     with np.errstate(all="ignore"):
         expected = getattr(scipy_special, name)(*args)
@@ -88,7 +88,7 @@ def _tensor_cases():
         yield pytest.param(name, args, id=name)
 
 
-@pytest.mark.parametrize(("name", "args"), _tensor_cases())
+@pytest.mark.parametrize(("name", "args"), list(_tensor_cases()))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tensor_values_are_scipys(name, args, dtype):
     arrays = [a.astype(dtype) for a in args]

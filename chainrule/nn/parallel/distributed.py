@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,8 +124,14 @@ class _Reducer:
         return buckets
 
     def _hook_for(self, index: int):
+        # the hook holds the reducer weakly: a DistributedDataParallel that is dropped (the
+        # module wrapped again, say) stops reducing instead of living on in its parameters
+        reducer = weakref.ref(self)
+
         def grad_ready(param: Tensor) -> None:
-            self.mark_ready(index)
+            alive = reducer()
+            if alive is not None:
+                alive.mark_ready(index)
         return grad_ready
 
     # ------------------------------------------------------------------------------------

@@ -180,6 +180,18 @@ def case_errors(rank: int, size: int) -> None:
             raise
     else:
         raise AssertionError("a second backward through one DDP forward must raise")
+    # the same module wrapped again, the first wrapper dropped: it no longer takes part
+    model = mlp(seed=2)
+    first = DDP(model)
+    nn.functional.cross_entropy(first(X), y).backward()
+    del first
+    again = DDP(model)
+    model.zero_grad()
+    nn.functional.cross_entropy(again(X[rank::size]), y[rank::size]).backward()
+    grads = WORLD.allgather([p.grad.numpy() for p in model.parameters()])
+    for other in grads:
+        for a, b in zip(other, grads[0]):
+            np.testing.assert_array_equal(a, b, err_msg="wrapped again: gradients differ")
     try:
         DDP(mlp(seed=1), bucket_cap_mb=0)
     except ValueError as err:
