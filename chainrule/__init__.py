@@ -14,6 +14,7 @@ tensor([ 0.,  4.,  8., 12.])
 """
 
 from chainrule import autograd, cuda, datasets, fft, func, linalg, nn, numpy, optim, testing, utils
+from chainrule.compiler import compile  # noqa: A004  (PyTorch's name: torch.compile)
 from chainrule.creation import (
     arange,
     as_tensor,

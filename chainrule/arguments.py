@@ -1,4 +1,6 @@
-"""Reading the arguments of PyTorch's functions: dimensions, sizes, indices, devices.
+"""Reading the arguments of PyTorch's functions: dimensions, sizes, indices, devices; and the
+raw values of tensors (``data_of``, ``no_gradient``, ``like``), where ``chainrule.compile``'s
+tracer hears of values read outside the primitives (``chainrule/tracing.py``).
 
 :mod:`chainrule.ops` (and the creation functions, norms and ``chainrule.numpy`` through it)
 normalise their arguments here: ``dim`` or ``axis``, negative dimensions, sizes given as
@@ -14,6 +16,7 @@ import operator
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.devices import ACCELERATORS
 from chainrule.errors import contraction_error
 from chainrule.tensor_base import TensorBase, new_like
@@ -21,7 +24,22 @@ from chainrule.tensor_base import TensorBase, new_like
 
 def data_of(x):
     """The raw value of a tensor; anything else as it is."""
-    return x._data if isinstance(x, TensorBase) else x
+    if isinstance(x, TensorBase):
+        if tracing.active[0] is not None:  # compile: a value read outside the primitives
+            tracing.escaped("a tensor's values read outside chainrule's primitives (an index "
+                            "tensor, a data-dependent shape ...)")
+        return x._data
+    return x
+
+
+def no_gradient(func, *args, **kwargs):
+    """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
+    for a in args:
+        if isinstance(a, TensorBase) and a._batched:  # inside vmap: per example
+            return a._without_gradient(func, args, kwargs)
+    if tracing.active[0] is not None:  # compile: written down as an operation of the trace
+        return tracing.active[0].no_gradient(func, args, kwargs)
+    return like(args, func(*[data_of(a) for a in args], **kwargs))
 
 
 def like(values, data):

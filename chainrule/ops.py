@@ -33,6 +33,7 @@ from chainrule.arguments import (
     index_of,
     keepdim_of,
     like,
+    no_gradient,
     one_dim,
     reduced_dims,
     requested_dtype,
@@ -68,14 +69,6 @@ def operand(x):
                                                      for v in x):
         return stack([operand(v) for v in x])
     return np.asarray(x)
-
-
-def no_gradient(func, *args, **kwargs):
-    """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
-    for a in args:
-        if isinstance(a, TensorBase) and a._batched:  # inside vmap: per example
-            return a._without_gradient(func, args, kwargs)
-    return like(args, func(*[data_of(a) for a in args], **kwargs))
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import complex_ops, engine, inplace, linalg_ops, math_ops, norms, ops, selection
+from chainrule import (
+    complex_ops,
+    engine,
+    inplace,
+    linalg_ops,
+    math_ops,
+    norms,
+    ops,
+    selection,
+    tracing,
+)
 from chainrule import numpy as cnp
 from chainrule import rules as R
 from chainrule._format import format_tensor
@@ -353,11 +363,17 @@ class Tensor(TensorBase):
             raise RuntimeError(f"item(): a Tensor with {self._data.size} elements cannot be "
                                f"converted to Scalar (its shape is {self.shape}); index it first "
                                "or reduce it (e.g. .sum())")
-        return self._data.item() if self._data.ndim == 0 else self._data.reshape(-1)[0].item()
+        value = self._data.item() if self._data.ndim == 0 else self._data.reshape(-1)[0].item()
+        if tracing.active[0] is not None:
+            tracing.value_read(self, "item", value)
+        return value
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists."""
-        return self._data.tolist()
+        value = self._data.tolist()
+        if tracing.active[0] is not None:
+            tracing.value_read(self, "tolist", value)
+        return value
 
     def numpy(self) -> np.ndarray:
         """The values as an ndarray sharing storage with this tensor."""
@@ -365,6 +381,8 @@ class Tensor(TensorBase):
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         self._ensure_array()
+        if tracing.active[0] is not None:
+            tracing.escaped("Tensor.numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -375,6 +393,8 @@ class Tensor(TensorBase):
                 "(or .detach().numpy()) if no gradient is wanted, or chainrule.numpy's functions "
                 "to keep it.")
         arr = np.asarray(self._data)
+        if tracing.active[0] is not None:
+            tracing.escaped("a conversion to a NumPy array (np.asarray(tensor))")
         if dtype is not None and arr.dtype != dtype:
             return arr.astype(dtype)
         return arr.copy() if copy else arr
@@ -385,7 +405,10 @@ class Tensor(TensorBase):
         if self._data.size != 1:
             raise RuntimeError("bool(): Boolean value of Tensor with more than one value is "
                                f"ambiguous (its shape is {self.shape}); use .any() or .all()")
-        return bool(self._data)
+        value = bool(self._data)
+        if tracing.active[0] is not None:
+            tracing.value_read(self, "bool", value)
+        return value
 
     def __float__(self) -> float:
         if self._rg:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 
+from chainrule import tracing
+
 RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please either "
                 "use the 'same' or 'different' randomness flags on vmap or perform the "
                 "randomness operation out of vmap")
@@ -49,6 +51,8 @@ def random_levels(name: str = "a random function") -> tuple:
     (``batching.batched_random``); a ``'same'`` level adds nothing (one draw shared by its
     examples).  A level in ``'error'`` mode raises PyTorch's error (``name`` says which
     function)."""
+    if tracing.active[0] is not None:
+        tracing.escaped(f"a random draw (chainrule.{name})")
     open_levels = levels.open
     if not open_levels:
         return ()

@@ -1,0 +1,318 @@
+"""``chainrule.compile(fn)``: a function that traces itself once per kind of call and replays.
+
+A call is looked up by its **key**: the arguments' structure, each tensor's shape, dtype and
+whether it requires grad, each other argument's value, and whether grad mode is on.  A key seen
+before has one or more plans (one per pattern of branches the function took); each is replayed
+in turn until one whose guards hold:
+
+* its externals (parameters, closed-over tensors) still have the shapes and dtypes and
+  requires-grad flags of the trace;
+* every value Python read during the trace (``if x.sum() > 0``) reads the same in the replay.
+
+A call that no plan fits is traced (run eagerly, its result returned) and its plan added to
+the cache, up to ``cache_size_limit`` plans in all (torch._dynamo's default, 8), after which
+the function runs eagerly with one warning.  A trace that breaks (see ``trace.py``) runs
+eagerly for that key, with a warning that says why: never a wrong result.
+
+A replayed call's result is a tensor whose history is **one node**: a primitive made for the
+plan, whose VJP runs the plan's backward pass on the values the forward pass kept.  So
+``backward()``, ``autograd.grad`` and ``chainrule.func.grad`` go through a compiled function as
+through any operation.  With ``create_graph=True`` that node's VJP runs the function again
+eagerly, recording, so that higher derivatives stay exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule import engine, pytree
+from chainrule.compiler.plan import Plan
+from chainrule.compiler.trace import Const, Tracer, read_value
+from chainrule.engine import Primitive
+from chainrule.grad_mode import enable_grad
+from chainrule.gradient import gradients
+from chainrule.nn.modules.module import Module
+from chainrule.tensor import wrap
+from chainrule.tensor_base import TensorBase
+
+CACHE_SIZE_LIMIT = 8
+
+
+class _Unhashable:
+    """Stands in a key for an argument that cannot be hashed: it is compared by identity."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj) -> None:
+        self.obj = obj
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Unhashable) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def _key(leaves: list, spec) -> tuple:
+    parts: list = [spec, engine.grad_mode.enabled]
+    for leaf in leaves:
+        if isinstance(leaf, TensorBase):
+            parts.append(("T", leaf._data.shape, leaf._data.dtype, leaf._rg))
+        else:
+            try:
+                hash(leaf)
+                parts.append((type(leaf), leaf))
+            except TypeError:
+                parts.append(_Unhashable(leaf))
+    return tuple(parts)
+
+
+class _Call:
+    """One replayed call: what its backward pass needs, shared by its outputs' nodes."""
+
+    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads")
+
+    def __init__(self, plan, saved, outputs, fn, args, kwargs) -> None:
+        self.plan = plan
+        self.saved = saved
+        self.outputs = outputs
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.grads = None  # (output, cotangent, the gradients) of the last backward step
+
+
+def _result(*raw, _call, _out):
+    return _call.outputs[_out]
+
+
+def _vjp(i, g, ans, *inputs, _call, _out):
+    """The gradient of input ``i`` of the plan's node for output ``_out``: the plan's backward
+    pass, run once for all inputs (the engine asks input by input, with the same ``g``)."""
+    cached = _call.grads
+    if cached is None or cached[0] != _out or cached[1] is not g:
+        if isinstance(g, TensorBase):  # create_graph: run the function again, recording
+            grads = _eager_grads(_call, _out, g, inputs)
+        else:
+            cotangents = [None] * len(_call.plan.output_slots)
+            cotangents[_out] = g
+            grads = _call.plan.backward(_call.saved, cotangents)
+        cached = _call.grads = (_out, g, grads)
+    return cached[2][i]
+
+
+def _eager_grads(call, out, g, inputs) -> tuple:
+    """``create_graph=True``: the function run again eagerly, recording, and differentiated
+    (in the engine's convention for complex values, as the engine asks)."""
+    with enable_grad():
+        outputs = pytree.tree_leaves(call.fn(*call.args, **call.kwargs))
+    result = [o for o in outputs if isinstance(o, TensorBase)]
+    return tuple(gradients([result[out]], list(inputs), grad_outputs=[g], create_graph=True,
+                           allow_unused=True, pytorch_convention=False))
+
+
+def _no_jvp(tangents, ans, *inputs, _call, _out):
+    raise RuntimeError("chainrule.compile: forward mode through a replayed compiled function is "
+                       "not supported yet; call the function without compile inside jvp")
+
+
+class CompiledFunction:
+    """What :func:`chainrule.compile` returns (see the module docstring)."""
+
+    def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
+                 fullgraph: bool = False) -> None:
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.cache_size_limit = cache_size_limit
+        self.plans: dict[tuple, list] = {}
+        self.eager_keys: set = set()
+        self.traces = 0
+        self.last_plan: Plan | None = None
+        self._warned_limit = False
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        leaves, spec = pytree.flatten((args, kwargs))
+        if engine.batching[0] is not None:  # inside vmap (or another trace): eager
+            return self.fn(*args, **kwargs)
+        if any(isinstance(t, TensorBase) and t._tangents is not None for t in leaves):
+            return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
+        key = _key(leaves, spec)
+        if key in self.eager_keys:
+            return self.fn(*args, **kwargs)
+        tensors = [t for t in leaves if isinstance(t, TensorBase)]
+        for plan in self.plans.get(key, ()):
+            done = self._replay(plan, tensors, args, kwargs, spec, leaves)
+            if done is not None:
+                return done[0]
+        if sum(map(len, self.plans.values())) >= self.cache_size_limit:
+            if not self._warned_limit:
+                warnings.warn(f"chainrule.compile: {self.__name__} has {self.cache_size_limit} "
+                              "compiled plans (cache_size_limit); new kinds of call run "
+                              "eagerly from now on", RuntimeWarning, stacklevel=2)
+                self._warned_limit = True
+            return self.fn(*args, **kwargs)
+        return self._trace(key, tensors, args, kwargs)
+
+    def _trace(self, key, tensors, args, kwargs):
+        tracer = Tracer(tensors)
+        result = tracer.run(self.fn, args, kwargs)
+        self.traces += 1
+        trace = tracer.trace
+        out_leaves, out_spec = pytree.flatten(result)
+        for leaf in out_leaves:
+            if isinstance(leaf, TensorBase):
+                trace.outputs.append(tracer.slot(leaf))
+            else:
+                trace.outputs.append(Const(leaf))
+        if trace.broken is None:
+            try:
+                plan = Plan(trace, getattr(self.fn, "__name__", "fn"))
+            except Exception as err:  # a plan that cannot be written: eager, never wrong
+                trace.broken = f"the plan could not be built ({type(err).__name__}: {err})"
+        if trace.broken is not None:
+            if self.fullgraph:
+                raise RuntimeError(f"chainrule.compile(fullgraph=True): {self.__name__} cannot "
+                                   f"be compiled whole: {trace.broken} breaks the trace")
+            warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly for this kind of "
+                          f"call: {trace.broken} breaks the trace", RuntimeWarning,
+                          stacklevel=3)
+            self.eager_keys.add(key)
+            return result
+        plan.out_spec = out_spec
+        self.plans.setdefault(key, []).append(plan)
+        self.last_plan = plan
+        return result
+
+    def _replay(self, plan: Plan, tensors, args, kwargs, spec, leaves):
+        """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
+        slots = plan.trace.slots
+        for k in plan.externals:
+            t, s = slots[k].tensor, slots[k]
+            if t._data.shape != s.shape or t._data.dtype != s.dtype or bool(t._rg) != \
+                    s.requires_grad:
+                return None
+        values = [tensors[slots[k].index]._data for k in plan.inputs]
+        values += [slots[k].tensor._data for k in plan.externals]
+        try:
+            with np.errstate(all="ignore") if plan.trace.guards else _nothing():
+                outputs, saved, reads = plan.forward(*values)
+        except Exception:
+            if plan.trace.guards:
+                return None  # a replay down the wrong branch may fail: trace again
+            raise
+        for guard, raw in zip(plan.trace.guards, reads):
+            if read_value(guard.kind, raw) != guard.value:
+                return None
+        self.last_plan = plan
+        return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
+
+    def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
+        slots = plan.trace.slots
+        grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
+                       for k in plan.grad_slots]
+        recording = engine.grad_mode.enabled and plan.backward is not None
+        call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
+        prim = _plan_primitive(plan) if recording else None
+        leaves = []
+        j = 0
+        for out in plan.trace.outputs:
+            if isinstance(out, Const):
+                leaves.append(out.value)
+                continue
+            if recording and slots[out].requires_grad:
+                leaves.append(prim(*grad_inputs, _call=call, _out=j))
+            else:
+                leaves.append(wrap(outputs[j]))
+            j += 1
+        return pytree.unflatten(plan.out_spec, leaves)
+
+    # ----------------------------------------------------------------------------------------
+
+    def explain(self, *args, **kwargs) -> str:
+        """The plan this call replays (tracing it first if needed), as Python source."""
+        self(*args, **kwargs)
+        if self.last_plan is None:
+            return f"# {self.__name__} runs eagerly for this call (see the warning)\n"
+        return self.last_plan.source
+
+    @property
+    def source(self) -> str:
+        """The source of the last plan traced or replayed."""
+        if self.last_plan is None:
+            raise RuntimeError("chainrule.compile: nothing compiled yet; call the function "
+                               "once (or use .explain(*args))")
+        return self.last_plan.source
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _plan_primitive(plan: Plan) -> Primitive:
+    prim = getattr(plan, "primitive", None)
+    if prim is None:
+        prim = plan.primitive = Primitive(f"compiled {plan.name}", _result, _vjp,
+                                          save_inputs=True, save_ans=False, view=False,
+                                          variadic=True, jvp=_no_jvp,
+                                          node_name="CompiledFunctionBackward")
+    return prim
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: Any = None,
+            backend: Any = "inductor", mode: Any = None, options: Any = None,
+            disable: bool = False) -> Any:
+    """Trace ``model`` once per kind of call and replay the plan (``torch.compile``'s outline).
+
+    Usable as ``chainrule.compile(fn)``, as a decorator (with or without arguments), and on a
+    Module (its forward is compiled).  ``backend``, ``mode``, ``options`` and ``dynamic`` are
+    accepted for PyTorch's signature; ``fullgraph=True`` raises instead of running eagerly
+    when the trace breaks; ``disable=True`` returns the function itself.
+
+    >>> import chainrule as cr
+    >>> @cr.compile
+    ... def f(x):
+    ...     return (x * x).sum()
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> f(x), f(x)          # the first call traces, the second replays
+    (tensor(5., grad_fn=<SumBackward0>), tensor(5., grad_fn=<CompiledFunctionBackward>))
+    >>> f(x).backward(); x.grad
+    tensor([2., 4.])
+    """
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
+                                 backend=backend, mode=mode, options=options, disable=disable)
+    if disable:
+        return model
+    if isinstance(model, Module):
+        return CompiledModule(model, fullgraph=fullgraph)
+    return CompiledFunction(model, fullgraph=fullgraph)
+
+
+
+class CompiledModule(Module):
+    """``chainrule.compile(module)``: the module, with its calls compiled (PyTorch's
+    ``OptimizedModule``: the original is ``_orig_mod``, so ``state_dict`` keys start with
+    ``_orig_mod.``, as in PyTorch)."""
+
+    def __init__(self, module: Module, fullgraph: bool = False) -> None:
+        super().__init__()
+        self._orig_mod = module
+        object.__setattr__(self, "_compiled_call",
+                           CompiledFunction(module.__call__, fullgraph=fullgraph))
+
+    def forward(self, *args, **kwargs):
+        return self._compiled_call(*args, **kwargs)
+
+    def explain(self, *args, **kwargs) -> str:
+        """The plan of this call, as Python source (see :meth:`CompiledFunction.explain`)."""
+        return self._compiled_call.explain(*args, **kwargs)

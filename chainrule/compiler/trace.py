@@ -1,0 +1,211 @@
+"""Tracing: run a function once, eagerly, and write down every primitive it called.
+
+A :class:`Tracer` takes the engine's dispatch hook (``engine.batching``, which vmap uses the
+same way) for the length of one call of the user's function.  Each primitive call that has a
+tensor among its arguments runs as usual (so the trace's result is the eager result, history
+and all) and is written down as an :class:`Op`: the primitive, which *slots* its tensor
+arguments are, its other arguments and parameters as constants, and the slot of its result.
+
+A slot is one value of the computation:
+
+* an **input**: a tensor among the function's arguments;
+* an **external**: a tensor the function reached another way (a Module's parameter, a tensor
+  in a closure, a constant the function built from Python values), read afresh at each replay;
+* the result of an op.
+
+What the trace cannot replay breaks it (:meth:`Tracer.breaks`): an in-place change, a random
+draw, a tensor's storage handed to NumPy, forward-mode tangents, a vmap, a primitive that does
+not return a tensor.  The compiled function then runs eagerly, with a warning naming the cause.
+A tensor value read by Python (``bool(t)``, ``t.item()``) becomes a :class:`Guard`: a replay
+computes the same value and checks that it is what the trace saw, or traces again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chainrule import engine, tracing
+from chainrule.tensor_base import TensorBase, inplace_count
+
+
+@dataclass
+class Slot:
+    """One value of a traced computation (see the module docstring)."""
+
+    kind: str                 # "input", "external" or "op"
+    shape: tuple
+    dtype: Any
+    requires_grad: bool       # whether gradients flow into it (statically, for this trace)
+    tensor: Any = None        # an external's tensor (read at each replay)
+    index: int = -1           # an input's position among the flattened arguments' tensors
+
+
+@dataclass
+class Op:
+    """One primitive call: ``slots[out] = prim(args..., **params)``; an argument is a slot
+    number (an int) or a :class:`Const`."""
+
+    prim: Any
+    args: tuple
+    params: dict
+    out: int
+    records: bool             # whether grad mode was on and an argument required grad
+
+
+@dataclass(frozen=True)
+class Const:
+    """A non-tensor argument, baked into the plan."""
+
+    value: Any
+
+
+@dataclass
+class Guard:
+    """Python read slot ``slot``'s value as ``value`` (by ``kind``: "bool", "item", "tolist");
+    a replay must read the same."""
+
+    slot: int
+    kind: str
+    value: Any
+
+
+@dataclass
+class Trace:
+    slots: list = field(default_factory=list)
+    ops: list = field(default_factory=list)
+    guards: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)   # per output leaf: a slot number or a Const
+    broken: str | None = None
+
+
+class NoGradient:
+    """An op of the trace that is a NumPy function without gradient (see
+    :meth:`Tracer.no_gradient`): what a plan needs of a primitive, and no rules."""
+
+    save_inputs = save_ans = variadic = False
+    vjp = None
+
+    def __init__(self, func) -> None:
+        self.impl = func
+        self.name = getattr(func, "__name__", "no_gradient")
+
+
+def read_value(kind: str, raw) -> Any:
+    """What Python read of a raw value, the way :class:`Guard` ``kind`` says."""
+    if kind == "bool":
+        return bool(raw)
+    if kind == "item":
+        return raw.item() if getattr(raw, "ndim", 0) == 0 else raw.reshape(-1)[0].item()
+    return raw.tolist()
+
+
+class Tracer:
+    """Records one call of a function (see the module docstring)."""
+
+    def __init__(self, inputs: list) -> None:
+        self.trace = Trace()
+        self.slot_of: dict[int, int] = {}
+        self.keep: list = []  # every tensor given a slot: their ids stay theirs while tracing
+        self.hook = self.dispatch  # (one bound method, so that the engine's hook can be compared)
+        self.quiet = 0  # inside a call being written down: its own reads are not the user's
+        for i, t in enumerate(inputs):
+            if id(t) not in self.slot_of:
+                self._new_slot(t, "input", index=i)
+
+    def _new_slot(self, t, kind: str, index: int = -1) -> int:
+        self.trace.slots.append(Slot(kind, tuple(t._data.shape), t._data.dtype, bool(t._rg),
+                                     tensor=t if kind == "external" else None, index=index))
+        self.slot_of[id(t)] = len(self.trace.slots) - 1
+        self.keep.append(t)
+        return len(self.trace.slots) - 1
+
+    def slot(self, t) -> int:
+        """``t``'s slot; a tensor not seen before is an external."""
+        found = self.slot_of.get(id(t))
+        return found if found is not None else self._new_slot(t, "external")
+
+    def breaks(self, why: str) -> None:
+        if self.trace.broken is None and not self.quiet:
+            self.trace.broken = why
+
+    def value_read(self, tensor, kind: str, value) -> None:
+        self.trace.guards.append(Guard(self.slot(tensor), kind, value))
+
+    # ----------------------------------------------------------------------------------------
+
+    def dispatch(self, prim, args, params):
+        """The engine's hook: run the call as usual and write it down."""
+        if not any(isinstance(a, TensorBase) for a in args):
+            return NotImplemented  # plain NumPy (a rule inside a backward pass)
+        for a in args:
+            if isinstance(a, TensorBase) and (a._tangents is not None or a._batched):
+                self.breaks("forward-mode tangents or vmap inside the compiled function")
+        engine.batching[0] = None
+        self.quiet += 1
+        try:
+            out = prim(*args, **params)
+        finally:
+            engine.batching[0] = self.hook
+            self.quiet -= 1
+        if not isinstance(out, TensorBase):
+            self.breaks(f"chainrule.{prim.name} returned {type(out).__name__}, not a tensor")
+            return out
+        refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
+        records = engine.grad_mode.enabled and any(
+            isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
+        self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, records))
+        self.trace.ops.append(Op(prim, refs, dict(params), len(self.trace.slots) - 1, records))
+        self.slot_of[id(out)] = len(self.trace.slots) - 1
+        self.keep.append(out)
+        return out
+
+    def no_gradient(self, func, args, kwargs):
+        """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
+        (comparisons, ``argmax`` ...), written down as an op that never records."""
+        from chainrule.arguments import like
+
+        raw = [a._data if isinstance(a, TensorBase) else a for a in args]
+        out = like(args, func(*raw, **kwargs))
+        if not isinstance(out, TensorBase):
+            return out
+        prim = NoGradient(func)
+        refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
+        self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, False))
+        self.trace.ops.append(Op(prim, refs, dict(kwargs), len(self.trace.slots) - 1, False))
+        self.slot_of[id(out)] = len(self.trace.slots) - 1
+        self.keep.append(out)
+        return out
+
+    def run(self, fn, args, kwargs):
+        """Call ``fn`` with the hooks in place; returns its result (the eager one)."""
+        if engine.batching[0] is not None or tracing.active[0] is not None:
+            self.breaks("a vmap or another trace is open")
+            return fn(*args, **kwargs)
+        count = inplace_count[0]
+        engine.batching[0] = self.hook
+        tracing.active[0] = self
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            if engine.batching[0] is not self.hook:
+                self.breaks("a vmap inside the compiled function")
+            else:
+                engine.batching[0] = None
+            tracing.active[0] = None
+        if inplace_count[0] != count:
+            self.breaks("an in-place operation (a tensor changed in place)")
+        self._check_externals()
+        return result
+
+    def _check_externals(self) -> None:
+        """An external that holds an op's value (``detach()``, ``.data``) came from the trace by
+        a way that is not a primitive: its value would be stale at the next call."""
+        op_values = {id(t._data) for t, s in zip(self.keep, self._slot_kinds()) if s == "op"}
+        for slot in self.trace.slots:
+            if slot.kind == "external" and id(slot.tensor._data) in op_values:
+                self.breaks("a tensor detached from the computation (detach() or .data) inside "
+                            "the compiled function")
+
+    def _slot_kinds(self):
+        return [self.trace.slots[self.slot_of[id(t)]].kind for t in self.keep]
