@@ -137,7 +137,12 @@ class Tracer:
     def dispatch(self, prim, args, params):
         """The engine's hook: run the call as usual and write it down."""
         if not any(isinstance(a, TensorBase) for a in args):
-            return NotImplemented  # plain NumPy (a rule inside a backward pass)
+            # plain NumPy: a rule of a backward pass run inside the function (whose results
+            # the trace would not see), or a constant computed from raw values
+            if not self.quiet:
+                self.breaks("a computation on raw values (a backward pass, autograd.grad or "
+                            "func.grad inside the compiled function)")
+            return NotImplemented
         for a in args:
             if isinstance(a, TensorBase) and (a._tangents is not None or a._batched):
                 self.breaks("forward-mode tangents or vmap inside the compiled function")

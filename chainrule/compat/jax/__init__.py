@@ -16,7 +16,7 @@ Array([ True,  True,  True,  True], dtype=bool)
 
 It is a thin client of chainrule's public API: :class:`~chainrule.compat.jax.core.Array`
 wraps a chainrule Tensor, ``jax.numpy`` calls :mod:`chainrule.numpy`, and the transforms call
-:mod:`chainrule.func`.  Eager only: there is no ``jit``.
+:mod:`chainrule.func`; ``jax.jit`` is :func:`chainrule.compile`.
 """
 
 from chainrule.compat.jax import lax, numpy, random, tree_util
@@ -26,6 +26,7 @@ from chainrule.compat.jax.api import (
     jacfwd,
     jacobian,
     jacrev,
+    jit,
     jvp,
     linearize,
     value_and_grad,
@@ -34,8 +35,8 @@ from chainrule.compat.jax.api import (
 )
 from chainrule.compat.jax.core import Array
 
-__all__ = ["Array", "config", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "lax",
-           "linearize", "numpy", "random", "tree_util", "value_and_grad", "vjp", "vmap"]
+__all__ = ["Array", "config", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
+           "lax", "linearize", "numpy", "random", "tree_util", "value_and_grad", "vjp", "vmap"]
 
 
 class _Config:

@@ -20,8 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+import chainrule
 import chainrule.func as cf
 import chainrule.numpy as cnp
+from chainrule import Tensor
 from chainrule.compat.jax import numpy as jnp
 from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor
 from chainrule.compat.jax.tree_util import tree_leaves, tree_map
@@ -494,3 +496,51 @@ def _mapped_sizes(arrays, axes, name: str) -> list[tuple[int, str]]:
         out.append((a.shape[axis], f"one axis had size {a.shape[axis]}: axis {axis} of "
                                    f"argument {where} of type {_type_str(a)}"))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# jit
+
+
+def jit(fun: Callable | None = None, *, static_argnums=None, static_argnames=None,
+        donate_argnums=None, donate_argnames=None, keep_unused: bool = False, device=None,
+        backend=None, inline: bool = False, abstracted_axes=None) -> Callable:
+    """``jax.jit``: ``fun`` compiled by :func:`chainrule.compile`.
+
+    The first call with given shapes and dtypes traces ``fun`` (running it), later ones replay
+    the plan.  Where JAX would raise on Python control flow over a traced value
+    (``ConcretizationTypeError``), the plan instead guards on the branch taken and traces
+    again when a call takes another.  Arguments that are not arrays are part of the cache key
+    by value, so ``static_argnums``/``static_argnames`` need not be given (they are
+    accepted); the other options are accepted and ignored.
+
+    >>> import chainrule.compat.jax as jax
+    >>> from chainrule.compat.jax import numpy as jnp
+    >>> f = jax.jit(lambda x: jnp.sum(x * x))
+    >>> f(jnp.arange(3.0)), f(jnp.arange(4.0))
+    (Array(5., dtype=float32), Array(14., dtype=float32))
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames)
+
+    def on_tensors(*args, **kwargs):
+        args, kwargs = tree_map(_as_array, (args, kwargs))
+        return tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v,
+                        fun(*args, **kwargs))
+
+    compiled = chainrule.compile(on_tensors)
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        args, kwargs = tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v,
+                                (args, kwargs))
+        return tree_map(lambda v: from_tensor(v) if isinstance(v, Tensor) else v,
+                        compiled(*args, **kwargs))
+
+    jitted.lower = compiled.explain  # (what JAX's AOT API shows is the plan here)
+    return jitted
+
+
+def _as_array(value):
+    return from_tensor(value) if isinstance(value, Tensor) else value
