@@ -48,6 +48,7 @@ from chainrule import numpy_sampled as _sampled
 from chainrule import numpy_statistics as _statistics
 from chainrule import ops as _ops
 from chainrule import rules as _R
+from chainrule import tracing as _tracing
 from chainrule.arguments import has_tensor as _has_tensor
 from chainrule.errors import LinAlgError as _LinAlgError
 from chainrule.errors import refuse_out, renamed
@@ -536,6 +537,8 @@ def _passing_through(prefix: str = "") -> dict:
 
 def _detached(value):
     if isinstance(value, _TensorBase):
+        if _tracing.active[0] is not None:  # compile: values read by a NumPy function
+            _tracing.escaped("a NumPy function without gradient (chainrule.numpy) on a tensor")
         # a batched value of vmap has its per-example shape and dtype only (np.shape, np.ndim
         # read them; anything that reads values raises vmap's control-flow error)
         return value._data if value._batched else _np.asarray(value._data)

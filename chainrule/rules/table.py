@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.engine import Primitive
 from chainrule.tensor_base import TensorBase
 
@@ -120,6 +121,9 @@ def raw(a):
     history), so that masks made from it are per example; a rule that must read values (a
     NumPy decomposition, a decision for the whole call) tests :func:`batched` first."""
     if isinstance(a, TensorBase):
+        if tracing.active[0] is not None:  # compile: a decision the trace could not replay
+            tracing.escaped("a decision on a tensor's values outside chainrule's primitives "
+                            "(sort, max along a dim ...)")
         return a._data if not a._batched else a.detach()
     return a
 

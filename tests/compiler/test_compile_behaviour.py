@@ -1,0 +1,387 @@
+"""``chainrule.compile``'s behaviour: guards and retracing, control flow, the bounded cache,
+what breaks a trace (never a stale value), fullgraph, transforms through a compiled function,
+compiled modules, pytree outputs, and the plan's source.
+
+The oracles: the same function run eagerly (on the same inputs, with the same seed) and closed
+forms.  Every check of a replay uses inputs other than the trace's, so that a plan that baked
+in a value of the trace is caught.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+BREAKS = "breaks the trace"
+
+
+def _t(values, requires_grad=False, dtype=cr.float64):
+    return cr.tensor(np.asarray(values, dtype=float), dtype=dtype, requires_grad=requires_grad)
+
+
+def _rand(seed, shape, requires_grad=False, dtype=cr.float64):
+    return _t(np.random.default_rng(seed).standard_normal(shape), requires_grad, dtype)
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _messages(caught):
+    return [str(w.message) for w in caught]
+
+
+def _call_quietly(fn, *args, **kwargs):
+    """fn's result and the warnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    return result, _messages(caught)
+
+
+def _assert_grads_equal(compiled, eager, inputs, seed=7, **tolerance):
+    """The gradients of <w, fn(*inputs)> (w seeded) through compiled and eager are equal."""
+    tolerance = tolerance or dict(rtol=1e-12, atol=1e-12)
+    grads = []
+    for fn in (compiled, eager):
+        xs = [x.detach().requires_grad_(True) for x in inputs]
+        out = fn(*xs)
+        w = _rand(seed, out.shape, dtype=out.dtype)
+        (out * w).sum().backward()
+        grads.append([_np(x.grad) for x in xs])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, **tolerance)
+
+
+# --------------------------------------------------------------------------------------------
+# guards: what makes a call trace again
+
+
+def _sin2(x):
+    return cr.sin(x) * 2
+
+
+def test_same_kind_of_call_replays():
+    f = cr.compile(_sin2)
+    f(_rand(0, (3,), True))
+    out = f(_rand(1, (3,), True))
+    assert f.traces == 1
+    assert out.grad_fn.name() == "CompiledFunctionBackward"
+    np.testing.assert_allclose(_np(out), 2 * np.sin(_np(_rand(1, (3,)))), rtol=1e-12)
+
+
+@pytest.mark.parametrize("change", ["shape", "dtype", "requires_grad"])
+def test_a_change_of_tensor_metadata_traces_again(change):
+    f = cr.compile(_sin2)
+    first = dict(shape=(3,), dtype=cr.float64, requires_grad=True)
+    other = dict(first)
+    other[change] = {"shape": (4,), "dtype": cr.float32, "requires_grad": False}[change]
+    for seed, kind in enumerate([first, first, other, other, first]):
+        x = _rand(seed, kind["shape"], kind["requires_grad"], kind["dtype"])
+        out = f(x)
+        assert out.dtype == x.dtype and out.requires_grad == x.requires_grad
+        np.testing.assert_allclose(_np(out), 2 * np.sin(_np(x)), rtol=1e-6)
+    assert f.traces == 2
+
+
+def test_a_python_scalar_argument_is_part_of_the_key():
+    f = cr.compile(lambda x, s, *, p=1.0: x * s + p)
+    x = _rand(0, (3,), True)
+    for s, p in [(2.0, 1.0), (2.0, 1.0), (3.0, 1.0), (3.0, 1.0), (3.0, -5.0), (2.0, 1.0)]:
+        np.testing.assert_allclose(_np(f(x, s, p=p)), _np(x) * s + p, rtol=1e-12)
+    assert f.traces == 3
+
+
+def test_grad_mode_is_part_of_the_key():
+    f = cr.compile(_sin2)
+    x = _rand(0, (3,), True)
+    f(x)
+    with cr.no_grad():
+        out = f(_rand(1, (3,), True))
+        assert not out.requires_grad and out.grad_fn is None
+        f(_rand(2, (3,), True))
+    assert f.traces == 2
+    out = f(_rand(3, (3,), True))
+    assert f.traces == 2 and out.grad_fn.name() == "CompiledFunctionBackward"
+
+
+# --------------------------------------------------------------------------------------------
+# control flow on values: the chapter's f
+
+
+def chapter_f(a):
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def _pattern(v):
+    """(the number of doublings, the sign): which way chapter_f goes for a scalar v."""
+    b, n = 2 * v, 0
+    while abs(b) < 1000:
+        b, n = b * 2, n + 1
+    return n, b > 0
+
+
+def test_chapter_f_is_right_and_traces_once_per_branch_pattern():
+    f = cr.compile(chapter_f)
+    values = [0.3, -0.3, 0.31, 5.0, -2.0, 0.29, 0.3, -0.25, 5.5, 300.0, -301.0]
+    for v in values:
+        a = _t(v, requires_grad=True)
+        d = f(a)
+        d.backward()
+        np.testing.assert_allclose(_np(d), _np(chapter_f(_t(v))), rtol=1e-12)
+        np.testing.assert_allclose(_np(a.grad), _np(d) / v, rtol=1e-12)  # d is linear in a
+    assert f.traces == len({_pattern(v) for v in values})
+
+
+# --------------------------------------------------------------------------------------------
+# the cache
+
+
+def test_the_cache_is_bounded_with_one_warning_and_later_calls_are_right():
+    f = cr.compile(_sin2)
+    caught = []
+    for n in list(range(1, 13)) * 2:
+        x = _rand(n, (n,), True)
+        out, messages = _call_quietly(f, x)
+        caught += messages
+        np.testing.assert_allclose(_np(out), 2 * np.sin(_np(x)), rtol=1e-12)
+        out.sum().backward()
+        np.testing.assert_allclose(_np(x.grad), 2 * np.cos(_np(x)), rtol=1e-12)
+    assert len(caught) == 1 and "cache_size_limit" in caught[0]
+    assert f.traces == 8 == f.cache_size_limit
+
+
+# --------------------------------------------------------------------------------------------
+# what breaks a trace: eager, with a warning, and right on later calls with other values
+
+
+def _to_numpy_and_back(x):
+    return cr.tensor(np.sin(x.numpy())) * x
+
+
+BREAKERS = {
+    "in-place": (lambda x: (x * 1.0).add_(1) * x, True),
+    "randn": (lambda x: x + cr.randn(x.shape, dtype=x.dtype), True),
+    "numpy()": (_to_numpy_and_back, False),  # (numpy() on a tensor requiring grad raises)
+    "boolean mask": (lambda x: x[x > 0].sum() * x, True),
+    "masked_select": (lambda x: cr.masked_select(x, x > 0).sum() * x, True),
+    "argmax as an index": (lambda x: x[x.argmax()] * x, True),
+    "detach()": (lambda x: (x * 2).detach() * x, True),
+    ".data": (lambda x: (x * 2).data * x, True),
+    "item()": (lambda x: x * (x.sum().item() + 1.0), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKERS))
+def test_a_trace_breaker_runs_eagerly_and_is_never_stale(name):
+    fn, requires_grad = BREAKERS[name]
+    f = cr.compile(fn)
+    for seed in range(3):
+        x, y = _rand(seed, (5,), requires_grad), _rand(seed, (5,), requires_grad)
+        cr.manual_seed(seed)
+        ours, messages = _call_quietly(f, x)
+        cr.manual_seed(seed)
+        theirs = fn(y)
+        if name == "item()":  # a value read is a guard: it retraces, it does not break
+            assert not messages
+        else:
+            assert len(messages) == (seed == 0) and all(BREAKS in m for m in messages)
+            assert ours.grad_fn is None or ours.grad_fn.name() != "CompiledFunctionBackward"
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-12)
+        if requires_grad:
+            w = _rand(10 + seed, ours.shape)
+            (ours * w).sum().backward()
+            (theirs * w).sum().backward()
+            np.testing.assert_allclose(_np(x.grad), _np(y.grad), rtol=1e-12)
+
+
+def test_indexing_with_a_tensor_index_is_never_stale():
+    def fn(x, idx):
+        return x[idx] * 2
+
+    f = cr.compile(fn)
+    for seed, index in enumerate([[0, 2], [1, 3], [4, 4]]):
+        x = _rand(seed, (5,), True)
+        idx = cr.tensor(index)
+        out, messages = _call_quietly(f, x, idx)
+        np.testing.assert_allclose(_np(out), 2 * _np(x)[index], rtol=1e-12)
+        out.sum().backward()
+        np.testing.assert_allclose(_np(x.grad), np.bincount(index, minlength=5) * 2.0)
+
+
+def test_the_first_call_warns_once_and_names_the_cause():
+    f = cr.compile(BREAKERS["randn"][0])
+    _, messages = _call_quietly(f, _rand(0, (3,)))
+    assert len(messages) == 1 and "random" in messages[0] and BREAKS in messages[0]
+    _, messages = _call_quietly(f, _rand(1, (3,)))
+    assert messages == []
+
+
+def test_fullgraph_raises_where_the_trace_breaks():
+    f = cr.compile(BREAKERS["randn"][0], fullgraph=True)
+    with pytest.raises(RuntimeError, match="fullgraph"):
+        f(_rand(0, (3,)))
+    g = cr.compile(_sin2, fullgraph=True)
+    g(_rand(0, (3,)))
+    np.testing.assert_allclose(_np(g(_rand(1, (3,)))), 2 * np.sin(_np(_rand(1, (3,)))))
+
+
+# --------------------------------------------------------------------------------------------
+# transforms and autograd through a compiled function
+
+
+def _loss(x):
+    return (cr.tanh(x) * x).sum() + (x * x).mean()
+
+
+def test_func_grad_and_value_and_grad_through_compile_equal_eager():
+    f = cr.compile(_loss)
+    for seed in range(3):
+        x = _rand(seed, (4,))
+        np.testing.assert_allclose(_np(cr.func.grad(f)(x)), _np(cr.func.grad(_loss)(x)),
+                                   rtol=1e-12)
+        (v1, g1), (v2, g2) = cr.func.value_and_grad(f)(x), cr.func.value_and_grad(_loss)(x)
+        np.testing.assert_allclose(_np(v1), _np(v2), rtol=1e-12)
+        np.testing.assert_allclose(_np(g1), _np(g2), rtol=1e-12)
+
+
+def test_autograd_grad_first_and_second_order_through_compile_equal_eager():
+    f = cr.compile(_loss)
+    results = []
+    for fn in (f, f, _loss):
+        x = _rand(3, (4,), True)
+        (g,) = cr.autograd.grad(fn(x), x, create_graph=True)
+        (h,) = cr.autograd.grad((g * g).sum(), x)
+        results.append((_np(g), _np(h)))
+    for ours in results[:2]:
+        for a, b in zip(ours, results[2]):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_func_grad_of_a_compiled_closure_over_a_tensor_reads_it_afresh():
+    w = _rand(0, (4,))
+    f = cr.compile(lambda x: (x * w).sin().sum())
+    x = _rand(1, (4,), True)
+    f(x)
+    w.data = _np(_rand(2, (4,))).copy()  # (changed outside the compiled function)
+    out = f(x)
+    np.testing.assert_allclose(_np(out), np.sin(_np(x) * _np(w)).sum(), rtol=1e-12)
+    out.backward()
+    np.testing.assert_allclose(_np(x.grad), np.cos(_np(x) * _np(w)) * _np(w), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# modules
+
+
+def _mlp(seed):
+    cr.manual_seed(seed)
+    return cr.nn.Sequential(cr.nn.Linear(3, 8), cr.nn.Tanh(), cr.nn.Linear(8, 2)).double()
+
+
+def test_a_compiled_module_trains_as_the_eager_one():
+    eager, model = _mlp(0), _mlp(0)
+    compiled = cr.compile(model)
+    assert all(k.startswith("_orig_mod.") for k in compiled.state_dict())
+    assert [k[len("_orig_mod."):] for k in compiled.state_dict()] == list(eager.state_dict())
+    optimizers = [cr.optim.SGD(m.parameters(), lr=0.1) for m in (eager, compiled)]
+    rng = np.random.default_rng(0)
+    losses = []
+    for _step in range(5):
+        x, y = _t(rng.standard_normal((6, 3))), _t(rng.standard_normal((6, 2)))
+        step = []
+        for m, opt in zip((eager, compiled), optimizers):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            step.append(loss.item())
+        losses.append(step)
+        for (n, p), (_, q) in zip(eager.named_parameters(), model.named_parameters()):
+            np.testing.assert_allclose(_np(q), _np(p), rtol=1e-12, atol=1e-14, err_msg=n)
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-12)
+    assert len({s[1] for s in losses}) == 5
+    assert compiled._compiled_call.traces == 1
+
+
+# --------------------------------------------------------------------------------------------
+# outputs
+
+
+def test_multiple_and_pytree_outputs_carry_gradients_through_each():
+    def fn(x, y):
+        return (x * y, {"s": cr.sin(x), "t": (x + y, y.exp())})
+
+    f = cr.compile(fn)
+    f(_rand(0, (3,), True), _rand(1, (3,), True))
+    grads = []
+    for g in (f, fn):
+        x, y = _rand(2, (3,), True), _rand(3, (3,), True)
+        p, d = g(x, y)
+        assert set(d) == {"s", "t"} and isinstance(d["t"], tuple)
+        leaves = [p, d["s"], *d["t"]]
+        if g is f:
+            assert all(o.grad_fn.name() == "CompiledFunctionBackward" for o in leaves)
+        total = sum(((o * _rand(10 + i, (3,))).sum() for i, o in enumerate(leaves)), _t(0.0))
+        total.backward()
+        grads.append((x.grad.numpy().copy(), y.grad.numpy().copy(), *map(_np, leaves)))
+        # one output at a time too
+        x2, y2 = _rand(2, (3,), True), _rand(3, (3,), True)
+        (gx,) = cr.autograd.grad(g(x2, y2)[1]["t"][1].sum(), [y2])
+        np.testing.assert_allclose(_np(gx), np.exp(_np(y2)), rtol=1e-12)
+    assert f.traces == 1
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_an_output_that_is_an_input_and_a_non_tensor_output():
+    f = cr.compile(lambda x: (x, x * 2, "label", 3))
+    f(_rand(0, (3,), True))
+    x = _rand(1, (3,), True)
+    a, b, label, n = f(x)
+    assert (label, n) == ("label", 3) and f.traces == 1
+    np.testing.assert_allclose(_np(a), _np(x))
+    np.testing.assert_allclose(_np(b), 2 * _np(x))
+    w0, w1 = _rand(2, (3,)), _rand(3, (3,))
+    ((a * w0).sum() + (b * w1).sum()).backward()
+    np.testing.assert_allclose(_np(x.grad), _np(w0) + 2 * _np(w1), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# the plan as source
+
+
+def test_source_has_one_line_per_primitive_and_the_rule_maths():
+    f = cr.compile(lambda x, y: cr.sin(x * y).sum())
+    with pytest.raises(RuntimeError, match="nothing compiled yet"):
+        _ = f.source
+    f(_rand(0, (3,), True), _rand(1, (3,), True))
+    forward, backward = f.source.split("\n\n", 1)
+    body = forward.strip().splitlines()[1:-1]
+    assert [line.split("# ")[1].split(":")[0] for line in body] == ["mul", "sin", "sum"]
+    assert "# mul: d (x y) = y dx + x dy" in backward
+    assert backward.startswith("def backward(")
+
+
+def test_explain_shows_the_plan_of_a_call():
+    f = cr.compile(lambda x: cr.exp(x) * 3)
+    text = f.explain(_rand(0, (2, 2), True))
+    assert text.startswith("def forward(") and "exp" in text and "2x2 float64" in text
+    assert f.traces == 1
+    assert f.explain(_rand(1, (2, 2), True)) == text and f.traces == 1
+    broken = cr.compile(BREAKERS["randn"][0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "eagerly" in broken.explain(_rand(0, (2,)))

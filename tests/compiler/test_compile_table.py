@@ -1,0 +1,142 @@
+"""``chainrule.compile`` on every primitive of the table: trace on inputs A, replay on inputs B.
+
+For each entry of ``tests/rules/primitive_specs.py`` (each of its shape variants), the spec's
+call is compiled, traced once on inputs A and replayed on different inputs B of the same
+shapes.  The oracle is the same call run eagerly on B: the replay's value, the gradient a
+seeded random cotangent sends back through ``backward()`` and a second derivative through
+``autograd.grad(create_graph=True)`` must all equal eager's, in float64 and float32.
+
+A primitive whose trace breaks (runs eagerly with the warning) is listed in ``BREAKS`` with
+the reason, and the test checks that it does break, so that the list cannot go stale.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.rules.primitive_specs import SPECS
+
+VALUES_READ = "values read outside chainrule's primitives"
+
+BREAKS: dict[str, str] = {
+    # the public function reads its input's array (for its shape or ndim only) with
+    # arguments.data_of, which breaks the trace though no value is read
+    "amin": VALUES_READ,             # ops._nonempty_extremum_dims: np.size(data_of(x))
+    "max": VALUES_READ,              # the same, through ops._extremum
+    "min": VALUES_READ,              # the same
+    "dot": VALUES_READ,              # ops.dot: np.ndim(data_of(input)) for its check
+    "float_power": VALUES_READ,      # numpy_elementwise.float_power: the dtype of data_of(x)
+    # an in-place change of a non-leaf (inplace.update reads the new values with data_of)
+    "copy_slices": VALUES_READ,
+    "index_put": VALUES_READ,
+    # NumPy's decomposition is computed outside the primitives (linalg_ops._decomposed,
+    # lstsq_parts) and handed to them: a replay would reuse the trace's factors
+    "linalg.qr": VALUES_READ,
+    "linalg.svd": VALUES_READ,
+    "linalg.svdvals": VALUES_READ,
+    "linalg.lstsq": VALUES_READ,
+    # rules.scans.sorted_along finds the permutation with rules.table.raw(x): a decision on
+    # the values, outside the primitives, that a replay could not repeat
+    "sort": "a decision on a tensor's values",
+}
+"""Primitives whose specs run eagerly when compiled: name -> the warning's reason (a part)."""
+
+TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
+
+
+def _inputs(name: str, variant: int, which: str, dtype):
+    """The spec's inputs: ``which`` ("A" or "B") picks the seed, so B differs from A."""
+    spec = SPECS[name]
+    shapes = spec.shapes[variant]
+    samplers = spec.sample if isinstance(spec.sample, tuple) else (spec.sample,) * len(shapes)
+    rng = np.random.default_rng(zlib.crc32(f"compile/{name}/{variant}/{which}".encode()))
+    return [sampler(rng, shape) for sampler, shape in zip(samplers, shapes)]
+
+
+def _tensors(arrays, dtype):
+    return [cr.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+
+
+def _numpy(t):
+    return None if t is None else t.detach().numpy().copy()
+
+
+def _derivatives(fn, arrays, dtype, second_order: bool):
+    """fn's value on ``arrays``, the gradient of <w, fn(x)> by backward(), and the gradient
+    of <v, that gradient> by autograd.grad (w and v seeded); also fn's output tensor."""
+    xs = _tensors(arrays, dtype)
+    out = fn(*xs)
+    rng = np.random.default_rng(zlib.crc32(repr(tuple(out.shape)).encode()))
+    w = cr.tensor(rng.standard_normal(out.shape), dtype=out.dtype)
+    (out * w).sum().backward()
+    first = [_numpy(x.grad) for x in xs]
+    second = None
+    if second_order:
+        ys = _tensors(arrays, dtype)
+        grads = cr.autograd.grad(fn(*ys), ys, grad_outputs=w, create_graph=True,
+                                 allow_unused=True)
+        total = None
+        for g in grads:
+            if g is not None and g.requires_grad:
+                v = cr.tensor(rng.standard_normal(g.shape), dtype=g.dtype)
+                total = (g * v).sum() if total is None else total + (g * v).sum()
+        if total is not None:
+            second = [_numpy(h) for h in cr.autograd.grad(total, ys, allow_unused=True)]
+    return out, first, second
+
+
+def _assert_same(ours, theirs, tolerance, what):
+    assert (ours is None) == (theirs is None), what
+    if ours is None:
+        return
+    assert len(ours) == len(theirs), what
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if a is None and b is None:
+            continue
+        if a is None or b is None:  # unused in one: zero in the other
+            a = np.zeros_like(b) if a is None else a
+            b = np.zeros_like(a) if b is None else b
+        np.testing.assert_allclose(a, b, err_msg=f"{what} (input {i})", **tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_replay_matches_eager(name, dtype):
+    spec = SPECS[name]
+    tolerance = TOLERANCE[dtype]
+    for variant in range(len(spec.shapes)):
+        a = _inputs(name, variant, "A", dtype)
+        b = _inputs(name, variant, "B", dtype)
+        assert any(not np.array_equal(x, y) for x, y in zip(a, b))
+        compiled = cr.compile(lambda *xs, _fn=spec.fn: _fn(*xs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            traced = compiled(*_tensors(a, dtype))
+        broke = [str(w.message) for w in caught if "breaks the trace" in str(w.message)]
+        if name in BREAKS:
+            assert broke, f"{name} no longer breaks the trace: remove it from BREAKS"
+            assert BREAKS[name] in broke[0], broke[0]
+        else:
+            assert not broke, broke
+        assert compiled.traces == 1
+        eager_a = spec.fn(*_tensors(a, dtype))
+        np.testing.assert_allclose(_numpy(traced), _numpy(eager_a), **tolerance)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a replay warns of nothing
+            ours, ours_first, ours_second = _derivatives(compiled, b, dtype, spec.second_order)
+        theirs, theirs_first, theirs_second = _derivatives(spec.fn, b, dtype, spec.second_order)
+        assert compiled.traces == 1, "a replay with the same shapes traced again"
+        if name not in BREAKS and ours.requires_grad:
+            assert ours.grad_fn.name() == "CompiledFunctionBackward"
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        where = f"{name} variant {variant} {np.dtype(dtype).name}"
+        np.testing.assert_allclose(_numpy(ours), _numpy(theirs), err_msg=f"{where}: value",
+                                   **tolerance)
+        _assert_same(ours_first, theirs_first, tolerance, f"{where}: gradient")
+        _assert_same(ours_second, theirs_second, tolerance, f"{where}: second derivative")
