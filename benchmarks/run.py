@@ -7,7 +7,12 @@ the interquartile range, the ratio to hand-written NumPy and chainrule's ratio t
 
 Frameworks: hand-written NumPy and chainrule always; PyTorch (CPU, eager), HIPS autograd,
 JAX (eager, and jit where marked) and micrograd (scalar chain only) when installed.  A peer
-that is not installed is listed as such and left out of the tables.
+that is not installed is listed as such and left out of the tables.  "chainrule compiled"
+(issue 18; scalar chain, vector chain, MLP step, big gradient): the workload's function
+(forward and loss) wrapped by ``chainrule.compile`` and traced once at setup, so that the timed
+calls replay its plan; then ``.backward()`` (and the SGD update, as in the eager step).  With
+it and the MLP step, a table of tracing costs: the first (tracing) call of a freshly compiled
+MLP step over one eager step, and the traces of the chapter's branching ``f``.
 
 Timed workloads (issues 2 and 6):
   scalar-chain   y = y * 1.0001 + 0.0001 on a 0-d float64, 1,000 steps (2,000 ops), fwd + bwd
@@ -75,6 +80,8 @@ FRAMEWORKS = {
     # a second floor for the scalar chain: Python arithmetic on NumPy scalars, no ufunc calls
     "numpy-scalars": Framework("NumPy scalars by hand", "numpy", "numpy"),
     "chainrule": Framework("chainrule", None),
+    # the workload's function (forward + loss) wrapped by chainrule.compile, traced at setup
+    "compiled": Framework("chainrule compiled", None),
     "torch": Framework("PyTorch eager", "torch", "torch"),
     "autograd": Framework("HIPS autograd", "autograd", "autograd"),
     "jax": Framework("JAX eager", "jax", "jax"),
@@ -82,7 +89,8 @@ FRAMEWORKS = {
     "micrograd": Framework("micrograd", "micrograd", "micrograd"),
 }
 PEERS = ("torch", "autograd", "jax", "jax-jit", "micrograd")
-MEMORY_TRACED = ("numpy", "chainrule", "autograd")  # NumPy reports its buffers to tracemalloc
+# NumPy reports its buffers to tracemalloc
+MEMORY_TRACED = ("numpy", "chainrule", "compiled", "autograd")
 
 
 def installed(key: str) -> bool:
@@ -131,6 +139,7 @@ class Workload:
     rtol: float = 1e-9
     atol: float = 1e-12
     target: str = ""  # issue 6's target
+    compiled_target: str = ""  # issue 18's target for chainrule compiled
     memory: bool = False  # also report peak traced memory
     impls: dict[str, Callable] = field(default_factory=dict)
 
@@ -157,7 +166,7 @@ def implements(name: str, framework: str):
 
 workload("scalar-chain", what="y = y*1.0001 + 0.0001, 0-d float64, fwd+bwd",
          params={"steps": 1000}, tiny={"steps": 20}, ops=lambda p: 2 * p["steps"],
-         target="<= 1.5x NumPy")
+         target="<= 1.5x NumPy", compiled_target="<= 1.0x NumPy")
 
 
 @implements("scalar-chain", "numpy")
@@ -211,6 +220,29 @@ def _scalar_chain_eager(lib, steps):
 
 
 implements("scalar-chain", "chainrule")(lambda steps: _scalar_chain_eager(cr, steps))
+
+
+def _traced(run, compiled):
+    """A compiled implementation's runner, called once here so that its first call (the
+    trace) is part of the setup and every timed call replays the plan; ``run.compiled`` is
+    the compiled function (its ``traces`` count what was traced)."""
+    run()
+    run.compiled = compiled
+    return run
+
+
+@implements("scalar-chain", "compiled")
+def scalar_chain_compiled(steps):
+    chain = cr.compile(lambda y: _scalar_chain(y, steps))
+
+    def run():
+        x = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
+        chain(x).backward()
+        return x.grad.item()
+
+    return _traced(run, chain)
+
+
 implements("scalar-chain", "torch")(lambda steps: _scalar_chain_eager(_torch(), steps))
 
 
@@ -247,7 +279,7 @@ def scalar_chain_micrograd(steps):
 
 workload("vector-chain", what="1,000 ops (mul, add, sin, exp, tanh), 16-element float64",
          params={"ops": 1000, "size": 16}, tiny={"ops": 20, "size": 4}, ops=lambda p: p["ops"],
-         rtol=1e-8, target="<= 2x NumPy")
+         rtol=1e-8, target="<= 2x NumPy", compiled_target="<= 1.3x NumPy")
 
 VECTOR_CYCLE = ("mul", "add", "sin", "exp", "tanh")
 
@@ -303,6 +335,23 @@ def _vector_chain_eager(lib, ops, size):
 
 
 implements("vector-chain", "chainrule")(lambda ops, size: _vector_chain_eager(cr, ops, size))
+
+
+@implements("vector-chain", "compiled")
+def vector_chain_compiled(ops, size):
+    x0 = np.linspace(-1, 1, size)
+    chain = cr.compile(
+        lambda y: _vector_forward(y, ops, cr.Tensor.sin, cr.Tensor.exp, cr.Tensor.tanh)[-1])
+    ones = cr.ones(size, dtype=cr.float64)
+
+    def run():
+        x = cr.tensor(x0, requires_grad=True)
+        chain(x).backward(ones)
+        return x.grad
+
+    return _traced(run, chain)
+
+
 implements("vector-chain", "torch")(
     lambda ops, size: _vector_chain_eager(_torch(), ops, size))
 
@@ -332,7 +381,7 @@ def vector_chain_jax(ops, size):
 workload("mlp-step", what="MLP 784-512-512-10, batch 128, float32, fwd+bwd+SGD",
          params={"sizes": (784, 512, 512, 10), "batch": 128},
          tiny={"sizes": (8, 6, 6, 3), "batch": 4}, rtol=2e-4, atol=1e-6, memory=True,
-         target="<= 1.05x NumPy, memory <= 1.25x")
+         target="<= 1.05x NumPy, memory <= 1.25x", compiled_target="<= 1.0x NumPy")
 
 LEARNING_RATE = 0.01
 
@@ -400,6 +449,43 @@ def _mlp_step_eager(lib, sizes, batch):
 
 
 implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(cr, sizes, batch))
+
+
+def _mlp_step_compiled(sizes, batch):
+    """chainrule's eager step with its forward and loss compiled (the parameters are closed
+    over: the plan reads their current values at each replay); backward and the SGD update
+    under no_grad as in the eager step.  Returns the runner, untraced (its first call traces)."""
+    arrays, x, onehot, labels = _mlp_data(sizes, batch)
+    params = [cr.from_numpy(a).requires_grad_() for a in arrays]
+    x, labels = cr.from_numpy(x), cr.from_numpy(labels)
+
+    @cr.compile
+    def loss(x, labels):
+        h = x
+        for i in range(0, len(params) - 2, 2):
+            h = cr.relu(h @ params[i] + params[i + 1])
+        z = h @ params[-2] + params[-1]
+        return cr.nn.functional.cross_entropy(z, labels)
+
+    def run():
+        loss(x, labels).backward()
+        grads = [p.grad for p in params]
+        with cr.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+                p.grad = None
+        return grads
+
+    run.compiled = loss
+    run.trace = lambda: loss(x, labels)  # the first call, without the step's update
+    return run
+
+
+@implements("mlp-step", "compiled")
+def mlp_step_compiled(sizes, batch):
+    run = _mlp_step_compiled(sizes, batch)
+    run.trace()  # traced here, with no update: the first timed step starts from fresh weights
+    return run
 implements("mlp-step", "torch")(lambda sizes, batch: _mlp_step_eager(_torch(), sizes, batch))
 
 
@@ -459,7 +545,8 @@ implements("mlp-step", "jax-jit")(lambda sizes, batch: _mlp_step_jax(sizes, batc
 # big gradient
 
 workload("big-gradient", what="sum(sin(x)*exp(x)*x) and its gradient, x of 1e6 float64",
-         params={"n": 1_000_000}, tiny={"n": 100}, target="<= 1.05x NumPy")
+         params={"n": 1_000_000}, tiny={"n": 100}, target="<= 1.05x NumPy",
+         compiled_target="<= 0.6x NumPy (with numexpr fusion: not implemented yet)")
 
 
 def _big_x(n):
@@ -493,6 +580,21 @@ def _big_gradient_eager(lib, n):
 
 
 implements("big-gradient", "chainrule")(lambda n: _big_gradient_eager(cr, n))
+
+
+@implements("big-gradient", "compiled")
+def big_gradient_compiled(n):
+    x0 = _big_x(n)
+    loss = cr.compile(lambda x: (x.sin() * x.exp() * x).sum())
+
+    def run():
+        x = cr.from_numpy(x0).requires_grad_()
+        loss(x).backward()
+        return x.grad
+
+    return _traced(run, loss)
+
+
 implements("big-gradient", "torch")(lambda n: _big_gradient_eager(_torch(), n))
 
 
@@ -966,6 +1068,71 @@ def import_times(runs: int, frameworks=tuple(FRAMEWORKS)) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# the cost of tracing (issue 18)
+
+
+def chapter_f(a):
+    """The chapter's function with branches (tests/compat/test_chapter.py): a loop whose count
+    and a branch whose side depend on the values, so one plan per branch pattern."""
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def _branch_pattern(a: float) -> tuple[int, bool]:
+    """(how many times the loop doubles, whether the result is positive) for ``a``."""
+    b, doublings = 2 * a, 0
+    while abs(b) < 1000:
+        b, doublings = 2 * b, doublings + 1
+    return doublings, b > 0
+
+
+# two values per pattern (0.3 and 0.35 double 11 times), both signs: six patterns, each value
+# called twice, in an order that leaves and comes back to each pattern
+CHAPTER_INPUTS = (0.3, -3.0, 30.0, 0.35, -0.3, 3.0, -30.0, 31.0, -3.5, 3.5, -0.35, -31.0)
+
+
+def tracing_cost(repeats: int, sizes=(784, 512, 512, 10), batch=128) -> str:
+    """The first (tracing) call of a freshly compiled MLP step over one eager step (both
+    including backward and the SGD update), and the traces of the chapter's branching ``f``."""
+    eager = _mlp_step_eager(cr, sizes, batch)
+    for _ in range(3):
+        eager()
+    gc.collect()
+    steps = [_once(eager) for _ in range(repeats)]
+    firsts, seconds = [], []
+    for _ in range(max(3, repeats // 4)):  # each a fresh compiled function: its first call traces
+        step = _mlp_step_compiled(sizes, batch)
+        gc.collect()
+        firsts.append(_once(step))
+        seconds.append(_once(step))
+        assert step.compiled.traces == 1, step.compiled.traces
+    eager_step, first = statistics.median(steps), statistics.median(firsts)
+    rows = [["tracing cost", "measured", "target (issue 18)"],
+            ["MLP step: first (tracing) call / one eager step",
+             f"{first / eager_step:.2f}x ({_fmt(first)} / {_fmt(eager_step)}; "
+             f"second call {_fmt(statistics.median(seconds))})", "<= 20x"]]
+
+    f = cr.compile(chapter_f)
+    for value in CHAPTER_INPUTS + CHAPTER_INPUTS:
+        a = cr.tensor(value, dtype=cr.float64, requires_grad=True)
+        f(a).backward()
+        reference = cr.tensor(value, dtype=cr.float64, requires_grad=True)
+        chapter_f(reference).backward()
+        assert a.grad.item() == reference.grad.item(), (value, a.grad, reference.grad)
+    patterns = len({_branch_pattern(v) for v in CHAPTER_INPUTS})
+    rows.append([f"chapter's f: traces over {2 * len(CHAPTER_INPUTS)} calls "
+                 f"({patterns} branch patterns)", f"{f.traces} ({f.traces / patterns:.2f} per "
+                 "pattern)", "<= 1 per pattern"])
+    return "\n".join(_table(rows))
+
+
+# --------------------------------------------------------------------------------------------
 # reporting
 
 
@@ -997,7 +1164,7 @@ def _cpu() -> str:
 
 def header(frameworks=tuple(FRAMEWORKS)) -> str:
     versions = ", ".join(f"{FRAMEWORKS[k].label} {version(k)}" for k in frameworks
-                         if k not in ("numpy", "numpy-scalars", "chainrule"))
+                         if k not in ("numpy", "numpy-scalars", "chainrule", "compiled"))
     return (f"machine: {platform.machine()}, {_cpu()}, "
             f"{os.cpu_count()} cores, {platform.system()}; Python {platform.python_version()}, "
             f"NumPy {np.__version__}; threads pinned to 1\npeers: {versions or 'none asked'}")
@@ -1014,8 +1181,10 @@ def report(results: dict) -> str:
     peers = [k for k in keys if k in PEERS]
     med = lambda r, k: statistics.median(r["times"][k])
     times = [["workload"] + [FRAMEWORKS[k].label for k in keys]]
+    compiled = "compiled" in keys
     ratios = [["workload"] + [FRAMEWORKS[k].label for k in keys if k != "numpy"]
-              + ["chainrule overhead per op", "target"]]
+              + ["chainrule overhead per op", "target (issue 6)"]
+              + (["chainrule compiled target (issue 18)"] if compiled else [])]
     versus = [["workload"] + [f"chainrule / {FRAMEWORKS[k].label}" for k in peers]]
     for name, r in results.items():
         wl, have = WORKLOADS[name], r["frameworks"]
@@ -1025,7 +1194,8 @@ def report(results: dict) -> str:
         overhead = (f"{(med(r, 'chainrule') - base) / r['ops'] * 1e6:.2f} µs" if r.get("ops")
                     else "")
         ratios.append([name] + [f"{med(r, k) / base:.2f}x" if k in have else "–"
-                                for k in keys if k != "numpy"] + [overhead, wl.target])
+                                for k in keys if k != "numpy"] + [overhead, wl.target]
+                      + ([wl.compiled_target] if compiled else []))
         versus.append([name] + [f"{med(r, 'chainrule') / med(r, k):.2f}x" if k in have else "–"
                                 for k in peers])
     lines = _table(times) + ["", "medians ± interquartile range of whole runs "
@@ -1084,6 +1254,9 @@ def main(argv: list[str] | None = None) -> int:
     if timed:
         print()
         print(report(timed))
+    if "compiled" in frameworks and "mlp-step" in names:
+        print()
+        print(tracing_cost(5 if args.quick else 21))
     ratios = {n: measure(n, 3 if args.quick else 11, frameworks)
               for n in names if n in TRANSFORMS}
     if ratios:

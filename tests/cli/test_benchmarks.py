@@ -11,6 +11,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,31 @@ def test_every_workload_agrees_with_hand_written_numpy(bench):
         assert {"numpy", "chainrule"} <= set(wl.impls), wl.name
         impls = bench.build(wl, ("numpy", "chainrule"), wl.tiny)
         bench.agree(wl, impls)
+
+
+def test_compiled_chainrule_agrees_and_replays(bench):
+    """The "chainrule compiled" framework (issue 18): the workload's function under
+    chainrule.compile, traced once at setup; it agrees with hand-written NumPy and the calls
+    after the setup replay the plan (no second trace, no eager fallback: that warns)."""
+    compiled = {name for name, wl in bench.WORKLOADS.items() if "compiled" in wl.impls}
+    assert compiled == {"scalar-chain", "vector-chain", "mlp-step", "big-gradient"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in sorted(compiled):
+            wl = bench.WORKLOADS[name]
+            impls = bench.build(wl, ("numpy", "compiled"), wl.tiny)
+            bench.agree(wl, impls)
+            run = impls["compiled"]
+            run()
+            assert run.compiled.traces == 1, name
+            assert not run.compiled.eager_keys, name
+            assert run.compiled.last_plan is not None, name
+
+
+def test_tracing_cost_counts_one_trace_per_branch_pattern(bench):
+    table = bench.tracing_cost(3, sizes=(8, 6, 6, 3), batch=4)
+    assert "MLP step: first (tracing) call / one eager step" in table, table
+    assert "| 6 (1.00 per pattern) |" in table, table
 
 
 def test_mlp_gap_replays_chainrules_step():
