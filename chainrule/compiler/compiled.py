@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine, pytree
+from chainrule import buffers, engine, pytree
 from chainrule.compiler.plan import Plan
 from chainrule.compiler.trace import Const, Tracer, read_value
-from chainrule.engine import Primitive
+from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad
 from chainrule.gradient import gradients
 from chainrule.nn.modules.module import Module
@@ -73,13 +73,15 @@ def _key(leaves: list, spec) -> tuple:
 
 
 class _Call:
-    """One replayed call: what its backward pass needs, shared by its outputs' nodes."""
+    """One replayed call, shared by its outputs' nodes: the outputs, the values the plan's
+    backward pass reads (``saved``, a list), and what the backward pass of
+    ``create_graph=True`` needs to run the function again."""
 
     __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads")
 
     def __init__(self, plan, saved, outputs, fn, args, kwargs) -> None:
         self.plan = plan
-        self.saved = saved
+        self.saved = list(saved)
         self.outputs = outputs
         self.fn = fn
         self.args = args
@@ -95,14 +97,25 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     """The gradient of input ``i`` of the plan's node for output ``_out``: the plan's backward
     pass, run once for all inputs (the engine asks input by input, with the same ``g``)."""
     cached = _call.grads
-    if cached is None or cached[0] != _out or cached[1] is not g:
+    if cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]:
         if isinstance(g, TensorBase):  # create_graph: run the function again, recording
             grads = _eager_grads(_call, _out, g, inputs)
         else:
             cotangents = [None] * len(_call.plan.output_slots)
             cotangents[_out] = g
-            grads = _call.plan.backward(_call.saved, cotangents)
-        cached = _call.grads = (_out, g, grads)
+            if _call.saved is None:
+                raise RuntimeError(BACKWARD_TWICE)
+            if buffers.state.pool is not None and _call.plan.single_output:
+                # a backward pass that frees the graph: the plan may free each saved value at
+                # its last use (it empties the list it is handed), as the engine would
+                saved, _call.saved = _call.saved, None
+                grads = _call.plan.backward(saved, cotangents)
+            else:
+                grads = _call.plan.backward(tuple(_call.saved), cotangents)
+        cached = _call.grads = (_out, g, grads, set())
+    cached[3].add(i)
+    if len(cached[3]) == len(cached[2]):
+        _call.grads = None  # every input has its gradient: keep nothing alive
     return cached[2][i]
 
 

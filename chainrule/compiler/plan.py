@@ -61,6 +61,8 @@ class Plan:
         # what gradients flow into: the inputs' and externals' slots that require grad
         self.grad_slots = [k for k in self.inputs + self.externals if slots[k].requires_grad]
         self.output_slots = [o for o in trace.outputs if isinstance(o, int)]
+        # one output that gradients flow from: its backward pass may free what it saved
+        self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense}
         self.saved = self._saved_slots()
         self.forward_source = self._forward_source()
@@ -104,6 +106,14 @@ class Plan:
         slots = self.trace.slots
         params = ", ".join(f"v{k}" for k in self.inputs + self.externals)
         lines = [f"def forward({params}):"]
+        # an op's result that nothing returns is dropped after its last use (its memory goes
+        # back at once, as the engine's intermediates do)
+        kept = set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
+        last_use: dict[int, int] = {}
+        for k, op in enumerate(self.trace.ops):
+            for a in op.args:
+                if isinstance(a, int):
+                    last_use[a] = k
         for k, op in enumerate(self.trace.ops):
             fname = f"{_identifier(op.prim.name)}_{k}"
             impl = functools.partial(op.prim.impl, **op.params) if op.params else op.prim.impl
@@ -112,6 +122,10 @@ class Plan:
             shape = "x".join(map(str, slots[op.out].shape)) or "scalar"
             lines.append(f"    v{op.out} = {fname}({args})  "
                          f"# {op.prim.name}: {shape} {slots[op.out].dtype}")
+            dead = sorted({a for a in op.args if isinstance(a, int) and last_use[a] == k
+                           and a not in kept and slots[a].kind == "op"})
+            if dead:
+                lines.append("    del " + ", ".join(f"v{a}" for a in dead))
         outs = ", ".join(f"v{o}" for o in self.output_slots)
         saved = ", ".join(f"v{k}" for k in self.saved)
         reads = ", ".join(f"v{g.slot}" for g in self.trace.guards)
@@ -126,6 +140,14 @@ class Plan:
         lines = ["def backward(saved, cotangents):"]
         if self.saved:
             lines.append(f"    ({saved}{',' if len(self.saved) == 1 else ''}) = saved")
+            # (a list is handed over: emptied, so that each value dies at its last use below)
+            lines.append("    if type(saved) is list: saved.clear()")
+        last_read: dict[int, int] = {}
+        for k, op in enumerate(self.trace.ops):
+            if op.records:
+                reads = [a for a in op.args if isinstance(a, int)] if op.prim.save_inputs else []
+                for a in reads + ([op.out] if op.prim.save_ans else []):
+                    last_read.setdefault(a, k)  # (the backward pass runs the ops in reverse)
         wanted = sorted({k for k, s in enumerate(slots) if s.requires_grad})
         lines.append("    " + " = ".join(f"g{k}" for k in wanted) + " = None")
         for j, o in enumerate(self.output_slots):
@@ -161,6 +183,11 @@ class Plan:
                 lines.append(f"            if t.shape != {shape!r}: t = _unbroadcast(t, {shape!r})")
                 lines.append(f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})")
                 lines.append(f"            g{a} = t if g{a} is None else g{a} + t")
+            # this op's gradient has been handed on: free it (and the last term)
+            lines.append(f"        g{op.out} = t = None")
+            dead = sorted(a for a, first in last_read.items() if first == k)
+            if dead:
+                lines.append("    " + " = ".join(f"v{a}" for a in dead) + " = None")
         grads = ", ".join(f"g{k}" for k in self.grad_slots)
         lines.append(f"    return ({grads}{',' if len(self.grad_slots) == 1 else ''})")
         return "\n".join(lines) + "\n"

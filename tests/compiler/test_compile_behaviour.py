@@ -369,7 +369,8 @@ def test_source_has_one_line_per_primitive_and_the_rule_maths():
         _ = f.source
     f(_rand(0, (3,), True), _rand(1, (3,), True))
     forward, backward = f.source.split("\n\n", 1)
-    body = forward.strip().splitlines()[1:-1]
+    body = [line for line in forward.strip().splitlines()[1:-1]
+            if not line.strip().startswith("del ")]  # (values freed after their last use)
     assert [line.split("# ")[1].split(":")[0] for line in body] == ["mul", "sin", "sum"]
     assert "# mul: d (x y) = y dx + x dy" in backward
     assert backward.startswith("def backward(")
@@ -385,3 +386,43 @@ def test_explain_shows_the_plan_of_a_call():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert "eagerly" in broken.explain(_rand(0, (2,)))
+
+
+def _saved_values(out):
+    """The values a replayed call keeps for its backward pass (its node's call state)."""
+    return out.grad_fn.params["_call"].saved
+
+
+def test_a_backward_pass_frees_what_the_plan_saved_but_retain_graph_keeps_it():
+    import weakref
+
+    f = cr.compile(lambda x: (cr.sin(x) * cr.exp(x) * x).sum())
+    f(_rand(0, (50,), True))
+    x = _rand(1, (50,), True)
+    loss = f(x)
+    refs = [weakref.ref(v) for v in _saved_values(loss) if isinstance(v, np.ndarray)]
+    assert refs and all(r() is not None for r in refs)
+    loss.backward()
+    first = x.grad.numpy().copy()
+    assert _saved_values(loss) is None  # handed to the backward pass, which freed them
+    assert [r() for r in refs if r() is not None and r() is not x._data] == []
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+    x.grad = None
+    kept = f(x)
+    kept.backward(retain_graph=True)
+    assert _saved_values(kept) is not None
+    kept.backward()  # the second pass reads what the first kept, and adds to .grad
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-12)
+    eager = (cr.sin(x) * cr.exp(x) * x).sum()
+    np.testing.assert_allclose(first, cr.autograd.grad(eager, x)[0].numpy(), rtol=1e-12)
+
+
+def test_the_backward_pass_keeps_no_gradient_alive_after_it():
+    f = cr.compile(lambda w, x: cr.tanh(x @ w).sum())
+    w, x = _rand(0, (4, 3), True), _rand(1, (5, 4), True)
+    f(w, x)
+    loss = f(w, x)
+    loss.backward()
+    assert loss.grad_fn.params["_call"].grads is None
