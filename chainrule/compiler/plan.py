@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from pathlib import Path
+
+import numpy as np
 
 from chainrule.compiler.trace import Const, Trace
 from chainrule.rules.shape import cast_to, unbroadcast
@@ -49,6 +52,77 @@ def _dense(g):
     return g.dense() if type(g) is SparseGrad else g
 
 
+LARGE = 4096
+"""Elements above which the backward pass writes a product where no allocation is needed (the
+engine's threshold, ``chainrule/buffers.py``): a fresh array of megabytes costs more than
+the arithmetic done in it."""
+
+
+def _product(g, f, args, ans, spare):
+    """``g * f`` (a rule declared as a derivative ``f``), written into ``f`` when the rule has
+    just made it, or into ``spare``, a saved value of the plan's own that dies here; else a
+    new array.  Only on large arrays, where the allocation is what costs, and only into an
+    array that owns its memory and that nothing else references (its reference count says
+    so, as the engine's ``buffers.py`` reads it): never into a value another slot shares."""
+    if type(f) is np.ndarray and f.size > LARGE:
+        shape = np.broadcast_shapes(np.shape(g), f.shape)
+        dtype = np.result_type(g, f)
+        if (f.base is None and f is not ans and all(f is not a for a in args)
+                and sys.getrefcount(f) <= _SOLE[0] and f.shape == shape and f.dtype == dtype
+                and f.flags.writeable):
+            return np.multiply(g, f, out=f)
+        for out in spare:
+            # its holders here: the plan's variable, ``spare``, this loop; and ``f`` and
+            # ``args`` when it is the derivative itself (``x * y``'s rule for ``y`` is ``x``)
+            holders = _SOLE[1] + (out is f) + (out is ans) + sum(a is out for a in args)
+            if (type(out) is np.ndarray and out.base is None and out.shape == shape
+                    and out.dtype == dtype and out.flags.writeable and out is not g
+                    and sys.getrefcount(out) <= holders):
+                return np.multiply(g, f, out=out)
+    return g * f
+
+
+def _add(total, t):
+    """``total + t``, into ``total`` when it is a large array of the plan's own that nothing
+    else references (a sum it made, or a product it wrote into a buffer of its own)."""
+    if (type(total) is np.ndarray and total.size > LARGE and total.base is None
+            and type(t) is np.ndarray and total.shape == np.broadcast_shapes(total.shape, t.shape)
+            and total.dtype == np.result_type(total, t) and total.flags.writeable
+            and sys.getrefcount(total) <= _SOLE[2]):
+        return np.add(total, t, out=total)
+    return total + t
+
+
+def _sole_counts() -> list[int]:
+    """The reference counts of an array that only the plan's backward holds, as
+    :func:`_product` sees a derivative the rule made and a spare, and as :func:`_add` sees
+    the sum (measured here, called as the plan calls them)."""
+    counts = [0, 0, 0]
+
+    def probe_product(g, f, args, ans, spare):
+        counts[0] = sys.getrefcount(f)
+        for out in spare:
+            counts[1] = sys.getrefcount(out)
+
+    def probe_add(total, t):
+        counts[2] = sys.getrefcount(total)
+
+    def made():
+        return np.zeros(1)
+
+    def backward():
+        v = np.zeros(1)
+        probe_product(1.0, made(), (), None, (v,))
+        g = np.zeros(1)
+        g = probe_add(g, v)
+
+    backward()
+    return counts
+
+
+_SOLE = _sole_counts()
+
+
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
@@ -63,7 +137,8 @@ class Plan:
         self.output_slots = [o for o in trace.outputs if isinstance(o, int)]
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
-        self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense}
+        self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
+                                "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
         self.forward_source = self._forward_source()
         self.backward_source = self._backward_source() if self.grad_slots else ""
@@ -140,8 +215,13 @@ class Plan:
         lines = ["def backward(saved, cotangents):"]
         if self.saved:
             lines.append(f"    ({saved}{',' if len(self.saved) == 1 else ''}) = saved")
-            # (a list is handed over: emptied, so that each value dies at its last use below)
-            lines.append("    if type(saved) is list: saved.clear()")
+            # (a list is handed over: emptied, so that each value dies at its last use below,
+            # and the values the plan made may be written into where they die)
+            lines.append("    own = type(saved) is list")
+            lines.append("    if own: saved.clear()")
+        # values that may share memory with another slot's: a view's input and result
+        shared = {a for op in self.trace.ops if op.prim.view or not op.records
+                  for a in (*[b for b in op.args if isinstance(b, int)], op.out)}
         last_read: dict[int, int] = {}
         for k, op in enumerate(self.trace.ops):
             if op.records:
@@ -166,23 +246,40 @@ class Plan:
             else:
                 args = ["None"] * len(op.args)
             note = maths.get(prim.name, "")
+            # the saved values of the plan's own making that die at this op: the last rule
+            # below may write its product into them (no later rule reads them)
+            dying = [a for a, first in last_read.items() if first == k
+                     and slots[a].kind == "op" and a not in self.output_slots
+                     and a not in shared]
+            wanted_inputs = [i for i, a in enumerate(op.args)
+                             if isinstance(a, int) and slots[a].requires_grad]
             lines.append(f"    if g{op.out} is not None:  # {prim.name}"
                          + (f": {note}" if note else ""))
             for i, a in enumerate(op.args):
                 if not (isinstance(a, int) and slots[a].requires_grad):
                     continue
                 rule = functools.partial(prim.vjp, i) if prim.variadic else prim.vjp[i]
-                if op.params:
-                    rule = functools.partial(rule, **op.params)
-                rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
-                call = ", ".join([f"g{op.out}", ans, *args])
-                lines.append(f"        t = _dense({rname}({call}))")
+                factor = getattr(rule, "factor", None)
+                if factor is not None and not op.params:
+                    fname = self._bind(f"df_{_identifier(prim.name)}_{k}_{i}", factor)
+                    spare = (f"(({', '.join(f'v{a}' for a in dying)},) if own else ())"
+                             if dying and i == wanted_inputs[-1] else "()")
+                    values = f"({', '.join(args)}{',' if len(args) == 1 else ''})"
+                    made = f"{fname}({', '.join([ans, *args])})"
+                    lines.append(f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
+                                 f"{spare})")
+                else:
+                    if op.params:
+                        rule = functools.partial(rule, **op.params)
+                    rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
+                    call = ", ".join([f"g{op.out}", ans, *args])
+                    lines.append(f"        t = _dense({rname}({call}))")
                 lines.append("        if t is not None:")
                 shape, dtype = slots[a].shape, slots[a].dtype
                 self._bind(f"dtype{a}", dtype)
                 lines.append(f"            if t.shape != {shape!r}: t = _unbroadcast(t, {shape!r})")
                 lines.append(f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})")
-                lines.append(f"            g{a} = t if g{a} is None else g{a} + t")
+                lines.append(f"            g{a} = t if g{a} is None else _add(g{a}, t)")
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
             dead = sorted(a for a, first in last_read.items() if first == k)

@@ -83,7 +83,7 @@ class NoGradient:
     """An op of the trace that is a NumPy function without gradient (see
     :meth:`Tracer.no_gradient`): what a plan needs of a primitive, and no rules."""
 
-    save_inputs = save_ans = variadic = False
+    save_inputs = save_ans = variadic = view = False
     vjp = None
 
     def __init__(self, func) -> None:

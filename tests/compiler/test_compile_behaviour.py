@@ -426,3 +426,55 @@ def test_the_backward_pass_keeps_no_gradient_alive_after_it():
     loss = f(w, x)
     loss.backward()
     assert loss.grad_fn.params["_call"].grads is None
+
+
+LARGE_FUNCTIONS = {
+    "sin*exp*x": lambda x, y: (cr.sin(x) * cr.exp(x) * x).sum(),
+    "shared factors": lambda x, y: (cr.exp(x) * cr.exp(x) + cr.tanh(x) * x * y).sum(),
+    "x*y + y*x": lambda x, y: ((x * y + y * x) * cr.sin(y)).sum(),
+    "a chain": lambda x, y: (cr.cos(cr.sin(x) * y) * cr.exp(y * x)).mean(),
+    "broadcast": lambda x, y: (cr.exp(x) * y[:1] + cr.sin(x).sum() * y).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE_FUNCTIONS))
+def test_large_arrays_written_in_place_give_eagers_gradients_and_spare_the_callers(name):
+    """Above 4,096 elements the plan writes products and sums into arrays of its own that
+    die (as the engine does): the gradients must be eager's, and no array the caller holds
+    (inputs, outputs) may change."""
+    fn = LARGE_FUNCTIONS[name]
+    f = cr.compile(lambda x, y: (fn(x, y), cr.exp(x) * 2))  # a second output the caller keeps
+    f(_rand(0, (5000,), True), _rand(1, (5000,), True))
+    for seed, retain in ((2, False), (4, True)):
+        x, y = _rand(seed, (5000,), True), _rand(seed + 1, (5000,), True)
+        before = x.detach().numpy().copy(), y.detach().numpy().copy()
+        loss, kept = f(x, y)
+        kept_value = kept.detach().numpy().copy()
+        loss.backward(retain_graph=retain)
+        ex, ey = x.detach().clone().requires_grad_(), y.detach().clone().requires_grad_()
+        cr.autograd.backward(fn(ex, ey))
+        np.testing.assert_allclose(x.grad.numpy(), ex.grad.numpy(), rtol=1e-12, atol=1e-15)
+        if ey.grad is None:  # (y unused)
+            assert y.grad is None
+        else:
+            np.testing.assert_allclose(y.grad.numpy(), ey.grad.numpy(), rtol=1e-12,
+                                       atol=1e-15)
+        np.testing.assert_array_equal(x.detach().numpy(), before[0])
+        np.testing.assert_array_equal(y.detach().numpy(), before[1])
+        np.testing.assert_array_equal(kept.detach().numpy(), kept_value)
+        if retain:  # the kept values serve a second pass
+            loss.backward()
+            np.testing.assert_allclose(x.grad.numpy(), 2 * ex.grad.numpy(), rtol=1e-12)
+
+
+def test_a_gradient_the_caller_passes_in_is_never_written_into():
+    """``x + x``'s rules hand the incoming gradient on as it is: summing the two must not add
+    into the caller's array (large, where the plan adds in place into sums of its own)."""
+    f = cr.compile(lambda x: x + x)
+    f(_rand(0, (5000,), True))
+    x = _rand(1, (5000,), True)
+    g = _rand(2, (5000,))
+    before = g.numpy().copy()
+    f(x).backward(g)
+    np.testing.assert_array_equal(g.numpy(), before)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * before, rtol=1e-15)
