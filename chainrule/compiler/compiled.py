@@ -41,6 +41,7 @@ from chainrule.tensor import wrap
 from chainrule.tensor_base import TensorBase
 
 CACHE_SIZE_LIMIT = 8
+_TENSORS_ONLY = "tensors only"  # (the first part of the key of a call with tensors alone)
 
 
 class _Unhashable:
@@ -150,17 +151,30 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        leaves, spec = pytree.flatten((args, kwargs))
         if engine.batching[0] is not None:  # inside vmap (or another trace): eager
             return self.fn(*args, **kwargs)
-        if any(isinstance(t, TensorBase) and t._tangents is not None for t in leaves):
-            return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
-        key = _key(leaves, spec)
+        # the common call, tensors alone, keyed without flattening (this is every replay's
+        # cost): their shapes, dtypes and requires-grad flags, and grad mode
+        key = None
+        if not kwargs:
+            parts = [_TENSORS_ONLY, engine.grad_mode.enabled]
+            for a in args:
+                if not isinstance(a, TensorBase) or a._tangents is not None:
+                    break
+                data = a._data
+                parts.append((data.shape, data.dtype, a._rg))
+            else:
+                key, tensors = tuple(parts), args
+        if key is None:
+            leaves, spec = pytree.flatten((args, kwargs))
+            if any(isinstance(t, TensorBase) and t._tangents is not None for t in leaves):
+                return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
+            key = _key(leaves, spec)
+            tensors = [t for t in leaves if isinstance(t, TensorBase)]
         if key in self.eager_keys:
             return self.fn(*args, **kwargs)
-        tensors = [t for t in leaves if isinstance(t, TensorBase)]
         for plan in self.plans.get(key, ()):
-            done = self._replay(plan, tensors, args, kwargs, spec, leaves)
+            done = self._replay(plan, tensors, args, kwargs)
             if done is not None:
                 return done[0]
         if sum(map(len, self.plans.values())) >= self.cache_size_limit:
@@ -198,11 +212,12 @@ class CompiledFunction:
             self.eager_keys.add(key)
             return result
         plan.out_spec = out_spec
+        plan.returns_leaf = isinstance(result, TensorBase)
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan
         return result
 
-    def _replay(self, plan: Plan, tensors, args, kwargs, spec, leaves):
+    def _replay(self, plan: Plan, tensors, args, kwargs):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
         slots = plan.trace.slots
         for k in plan.externals:
@@ -212,13 +227,14 @@ class CompiledFunction:
                 return None
         values = [tensors[slots[k].index]._data for k in plan.inputs]
         values += [slots[k].tensor._data for k in plan.externals]
-        try:
-            with np.errstate(all="ignore") if plan.trace.guards else _nothing():
-                outputs, saved, reads = plan.forward(*values)
-        except Exception:
-            if plan.trace.guards:
-                return None  # a replay down the wrong branch may fail: trace again
-            raise
+        if plan.trace.guards:
+            try:  # (a replay down the wrong branch may fail, or warn: then trace again)
+                with np.errstate(all="ignore"):
+                    outputs, saved, reads = plan.forward(*values)
+            except Exception:
+                return None
+        else:
+            outputs, saved, reads = plan.forward(*values)
         for guard, raw in zip(plan.trace.guards, reads):
             if read_value(guard.kind, raw) != guard.value:
                 return None
@@ -243,6 +259,8 @@ class CompiledFunction:
             else:
                 leaves.append(wrap(outputs[j]))
             j += 1
+        if plan.returns_leaf:
+            return leaves[0]
         return pytree.unflatten(plan.out_spec, leaves)
 
     # ----------------------------------------------------------------------------------------
@@ -261,14 +279,6 @@ class CompiledFunction:
             raise RuntimeError("chainrule.compile: nothing compiled yet; call the function "
                                "once (or use .explain(*args))")
         return self.last_plan.source
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _plan_primitive(plan: Plan) -> Primitive:
