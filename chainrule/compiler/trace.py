@@ -156,8 +156,13 @@ class Tracer:
         if not isinstance(out, TensorBase):
             self.breaks(f"chainrule.{prim.name} returned {type(out).__name__}, not a tensor")
             return out
+        return self._record(prim, args, params, out, differentiable=True)
+
+    def _record(self, prim, args, params, out, differentiable: bool):
+        """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad
+        mode is on and a tensor argument requires grad."""
         refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
-        records = engine.grad_mode.enabled and any(
+        records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
         self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, records))
         self.trace.ops.append(Op(prim, refs, dict(params), len(self.trace.slots) - 1, records))
@@ -174,13 +179,7 @@ class Tracer:
         out = like(args, func(*raw, **kwargs))
         if not isinstance(out, TensorBase):
             return out
-        prim = NoGradient(func)
-        refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
-        self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, False))
-        self.trace.ops.append(Op(prim, refs, dict(kwargs), len(self.trace.slots) - 1, False))
-        self.slot_of[id(out)] = len(self.trace.slots) - 1
-        self.keep.append(out)
-        return out
+        return self._record(NoGradient(func), args, kwargs, out, differentiable=False)
 
     def run(self, fn, args, kwargs):
         """Call ``fn`` with the hooks in place; returns its result (the eager one)."""
