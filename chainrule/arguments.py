@@ -32,6 +32,11 @@ def data_of(x):
     return x
 
 
+def shape_of(x) -> tuple:
+    """The shape of a tensor, or of anything NumPy reads as an array (no value is read)."""
+    return x._data.shape if isinstance(x, TensorBase) else np.shape(x)
+
+
 def no_gradient(func, *args, **kwargs):
     """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
     for a in args:

@@ -37,6 +37,7 @@ from chainrule.arguments import (
     one_dim,
     reduced_dims,
     requested_dtype,
+    shape_of,
     split_sizes,
 )
 from chainrule.errors import (
@@ -268,7 +269,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
 
 def _nonempty_extremum_dims(name: str, x, dims):
     """``dims`` of ``x``, checked: the maximum over nothing has no value (PyTorch's errors)."""
-    if dims is None and np.size(data_of(x)) == 0:
+    if dims is None and 0 in shape_of(x):
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                            "input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
     for d in dims or ():
@@ -427,9 +428,9 @@ def dot(input, other) -> TensorBase:
     >>> cr.dot(x, x)
     tensor(14.)
     """
-    if np.ndim(data_of(input)) != 1 or np.ndim(data_of(other)) != 1:
-        raise RuntimeError(f"dot: 1D tensors expected, but got {np.ndim(data_of(input))}D and "
-                           f"{np.ndim(data_of(other))}D tensors; use matmul (@) for matrices")
+    if len(shape_of(input)) != 1 or len(shape_of(other)) != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {len(shape_of(input))}D and "
+                           f"{len(shape_of(other))}D tensors; use matmul (@) for matrices")
     try:
         return R.dot(input, other)
     except (ValueError, TypeError) as err:
@@ -438,7 +439,7 @@ def dot(input, other) -> TensorBase:
 
 def _product_of_ranks(name: str, input, other, ranks: tuple, expected: str) -> TensorBase:
     """``matmul`` of operands that must have the ranks ``ranks`` (``mm``, ``mv``, ``bmm``)."""
-    shapes = np.shape(data_of(input)), np.shape(data_of(other))
+    shapes = shape_of(input), shape_of(other)
     if (len(shapes[0]), len(shapes[1])) != ranks:
         raise RuntimeError(f"{name}: {expected}, but got {len(shapes[0])}-D and "
                            f"{len(shapes[1])}-D; use matmul for others")
@@ -468,9 +469,9 @@ def bmm(input, mat2) -> TensorBase:
 
 def outer(input, vec2) -> TensorBase:
     """Outer product of two 1-D tensors."""
-    if np.ndim(data_of(input)) != 1 or np.ndim(data_of(vec2)) != 1:
-        raise RuntimeError(f"outer: 1D tensors expected, but got {np.ndim(data_of(input))}D and "
-                           f"{np.ndim(data_of(vec2))}D tensors")
+    if len(shape_of(input)) != 1 or len(shape_of(vec2)) != 1:
+        raise RuntimeError(f"outer: 1D tensors expected, but got {len(shape_of(input))}D and "
+                           f"{len(shape_of(vec2))}D tensors")
     return reshape(input, -1, 1) * reshape(vec2, 1, -1)
 
 

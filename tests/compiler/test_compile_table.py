@@ -24,13 +24,9 @@ from tests.rules.primitive_specs import SPECS
 VALUES_READ = "values read outside chainrule's primitives"
 
 BREAKS: dict[str, str] = {
-    # the public function reads its input's array (for its shape or ndim only) with
-    # arguments.data_of, which breaks the trace though no value is read
-    "amin": VALUES_READ,             # ops._nonempty_extremum_dims: np.size(data_of(x))
-    "max": VALUES_READ,              # the same, through ops._extremum
-    "min": VALUES_READ,              # the same
-    "dot": VALUES_READ,              # ops.dot: np.ndim(data_of(input)) for its check
-    "float_power": VALUES_READ,      # numpy_elementwise.float_power: the dtype of data_of(x)
+    # numpy_elementwise.float_power reads the operands' values (data_of) to find NumPy's
+    # result dtype
+    "float_power": VALUES_READ,
     # an in-place change of a non-leaf (inplace.update reads the new values with data_of)
     "copy_slices": VALUES_READ,
     "index_put": VALUES_READ,
