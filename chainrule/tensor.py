@@ -438,7 +438,7 @@ class Tensor(TensorBase):
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
-            return format(self._data.item(), spec)
+            return format(self.item(), spec)  # (item: a value read that compile hears of)
         if spec:
             raise TypeError(f"unsupported format string passed to Tensor.__format__: {spec!r}; "
                             "only 0-d tensors take a format spec")

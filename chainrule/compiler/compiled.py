@@ -38,7 +38,7 @@ from chainrule.grad_mode import enable_grad
 from chainrule.gradient import gradients
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import wrap
-from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import TensorBase, inplace_count
 
 CACHE_SIZE_LIMIT = 8
 _TENSORS_ONLY = "tensors only"  # (the first part of the key of a call with tensors alone)
@@ -60,10 +60,19 @@ class _Unhashable:
 
 
 def _key(leaves: list, spec) -> tuple:
-    parts: list = [spec, engine.grad_mode.enabled]
+    """What a call must share with a traced one for its plan to apply: the structure, each
+    tensor's shape, dtype, requires-grad flag and leafness, which arguments are the same
+    tensor, each other value (a float by its exact text, so that ``-0.0`` and ``nan`` key
+    as themselves; an ndarray by its contents), and grad mode."""
+    parts: list = [spec, engine.grad_mode.enabled, _aliasing(leaves)]
     for leaf in leaves:
         if isinstance(leaf, TensorBase):
-            parts.append(("T", leaf._data.shape, leaf._data.dtype, leaf._rg))
+            parts.append(("T", leaf._data.shape, leaf._data.dtype, leaf._rg,
+                          leaf._node is None))
+        elif isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
+            parts.append((type(leaf), repr(leaf)))
+        elif isinstance(leaf, np.ndarray):
+            parts.append((np.ndarray, leaf.shape, leaf.dtype, leaf.tobytes()))
         else:
             try:
                 hash(leaf)
@@ -71,6 +80,15 @@ def _key(leaves: list, spec) -> tuple:
             except TypeError:
                 parts.append(_Unhashable(leaf))
     return tuple(parts)
+
+
+def _aliasing(values) -> tuple | None:
+    """Which tensors among ``values`` are the same object (None when all differ): a plan
+    traced with ``f(x, x)`` reads one input twice, and must not serve ``f(x, y)``."""
+    ids = [id(v) for v in values if isinstance(v, TensorBase)]
+    if len(set(ids)) == len(ids):
+        return None
+    return tuple(ids.index(i) for i in ids)
 
 
 class _Call:
@@ -98,7 +116,8 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     """The gradient of input ``i`` of the plan's node for output ``_out``: the plan's backward
     pass, run once for all inputs (the engine asks input by input, with the same ``g``)."""
     cached = _call.grads
-    if cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]:
+    if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
+            or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
         if isinstance(g, TensorBase):  # create_graph: run the function again, recording
             grads = _eager_grads(_call, _out, g, inputs)
         else:
@@ -113,7 +132,7 @@ def _vjp(i, g, ans, *inputs, _call, _out):
                 grads = _call.plan.backward(saved, cotangents)
             else:
                 grads = _call.plan.backward(tuple(_call.saved), cotangents)
-        cached = _call.grads = (_out, g, grads, set())
+        cached = _call.grads = (_out, g, grads, set(), inplace_count[0])
     cached[3].add(i)
     if len(cached[3]) == len(cached[2]):
         _call.grads = None  # every input has its gradient: keep nothing alive
@@ -139,9 +158,10 @@ class CompiledFunction:
     """What :func:`chainrule.compile` returns (see the module docstring)."""
 
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
-                 fullgraph: bool = False) -> None:
+                 fullgraph: bool = False, state: Callable[[], Any] | None = None) -> None:
         self.fn = fn
         self.fullgraph = fullgraph
+        self.state = state  # (what else the call depends on, for the key: a Module's)
         self.cache_size_limit = cache_size_limit
         self.plans: dict[tuple, list] = {}
         self.eager_keys: set = set()
@@ -162,14 +182,20 @@ class CompiledFunction:
                 if not isinstance(a, TensorBase) or a._tangents is not None:
                     break
                 data = a._data
-                parts.append((data.shape, data.dtype, a._rg))
+                parts.append((data.shape, data.dtype, a._rg, a._node is None))
             else:
+                if len(args) > 1:
+                    parts.append(_aliasing(args))
+                if self.state is not None:
+                    parts.append(self.state())
                 key, tensors = tuple(parts), args
         if key is None:
             leaves, spec = pytree.flatten((args, kwargs))
             if any(isinstance(t, TensorBase) and t._tangents is not None for t in leaves):
                 return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
             key = _key(leaves, spec)
+            if self.state is not None:
+                key += (self.state(),)
             tensors = [t for t in leaves if isinstance(t, TensorBase)]
         if key in self.eager_keys:
             return self.fn(*args, **kwargs)
@@ -236,7 +262,8 @@ class CompiledFunction:
         else:
             outputs, saved, reads = plan.forward(*values)
         for guard, raw in zip(plan.trace.guards, reads):
-            if read_value(guard.kind, raw) != guard.value:
+            # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
+            if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
@@ -245,7 +272,9 @@ class CompiledFunction:
         slots = plan.trace.slots
         grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
                        for k in plan.grad_slots]
-        recording = engine.grad_mode.enabled and plan.backward is not None
+        # (an output that requires grad records even under no_grad: the function enabled
+        # grad itself, and its trace says so, as an eager call would)
+        recording = plan.backward is not None
         call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
         prim = _plan_primitive(plan) if recording else None
         leaves = []
@@ -255,7 +284,8 @@ class CompiledFunction:
                 leaves.append(out.value)
                 continue
             if recording and slots[out].requires_grad:
-                leaves.append(prim(*grad_inputs, _call=call, _out=j))
+                with enable_grad():
+                    leaves.append(prim(*grad_inputs, _call=call, _out=j))
             else:
                 leaves.append(wrap(outputs[j]))
             j += 1
@@ -331,7 +361,16 @@ class CompiledModule(Module):
         super().__init__()
         self._orig_mod = module
         object.__setattr__(self, "_compiled_call",
-                           CompiledFunction(module.__call__, fullgraph=fullgraph))
+                           CompiledFunction(module.__call__, fullgraph=fullgraph,
+                                            state=self._module_state))
+
+    def _module_state(self) -> tuple:
+        """What a plan of the module depends on besides the arguments: each submodule's
+        ``training`` flag, and which tensors its parameters and buffers are (a parameter
+        replaced by another, not changed in place, must be traced again)."""
+        module = self._orig_mod
+        return (tuple(m.training for m in module.modules()),
+                tuple(map(id, module.parameters())), tuple(map(id, module.buffers())))
 
     def forward(self, *args, **kwargs):
         return self._compiled_call(*args, **kwargs)

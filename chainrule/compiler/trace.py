@@ -205,7 +205,9 @@ class Tracer:
     def _check_externals(self) -> None:
         """An external that holds an op's value (``detach()``, ``.data``) came from the trace by
         a way that is not a primitive: its value would be stale at the next call."""
-        op_values = {id(t._data) for t, s in zip(self.keep, self._slot_kinds()) if s == "op"}
+        # (an input's array too: ``x.detach()`` of an argument holds this call's values)
+        op_values = {id(t._data) for t, s in zip(self.keep, self._slot_kinds())
+                     if s in ("op", "input")}
         for slot in self.trace.slots:
             if slot.kind == "external" and id(slot.tensor._data) in op_values:
                 self.breaks("a tensor detached from the computation (detach() or .data) inside "

@@ -16,6 +16,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule import nn
 
 BREAKS = "breaks the trace"
 
@@ -478,3 +479,88 @@ def test_a_gradient_the_caller_passes_in_is_never_written_into():
     f(x).backward(g)
     np.testing.assert_array_equal(g.numpy(), before)
     np.testing.assert_allclose(x.grad.numpy(), 2 * before, rtol=1e-15)
+
+
+def _ab():
+    return (cr.tensor([1., 2., 3.], requires_grad=True),
+            cr.tensor([4., -5., 6.], requires_grad=True))
+
+
+def _with_enable_grad(x):
+    with cr.enable_grad():
+        return x * x
+
+
+def test_a_plan_serves_no_call_it_does_not_fit():
+    """Found by review: each of these replayed a stale or wrong value."""
+    a, b = _ab()
+    same = cr.compile(lambda x, y: x * y + x)
+    same(a, a)  # traced with one tensor twice
+    np.testing.assert_array_equal(same(a, b).detach().numpy(), [5., -8., 21.])
+
+    detached = cr.compile(lambda x: x * x.detach())  # an argument's values, detached
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        detached(a)
+        np.testing.assert_array_equal(detached(b).detach().numpy(), [16., 25., 36.])
+
+    values = np.ones(3)
+    of_array = cr.compile(lambda x, v: x * cr.tensor(v))  # an ndarray argument, changed
+    of_array(b, values)
+    values[:] = 5
+    np.testing.assert_array_equal(of_array(b, values).detach().numpy(), [20., -25., 30.])
+
+    signed = cr.compile(lambda x, s: 1 / (x * s))  # -0.0 is not 0.0
+    with np.errstate(divide="ignore"):
+        signed(a, 0.0)
+        assert np.all(signed(a, -0.0).detach().numpy() == -np.inf)
+
+    leafy = cr.compile(lambda x: x * 2 if x.grad_fn is None else x * 3)
+    leafy(a)
+    np.testing.assert_array_equal(leafy(a * 1).detach().numpy(), [3., 6., 9.])
+
+    formatted = cr.compile(lambda x: x * float(f"{x.sum():.6f}"))  # a read by format()
+    formatted(cr.tensor([1., 2.]))
+    np.testing.assert_array_equal(formatted(cr.tensor([3., 4.])).numpy(), [21., 28.])
+
+
+def test_grad_enabled_inside_a_function_called_under_no_grad_records():
+    compiled = cr.compile(_with_enable_grad)
+    _, b = _ab()
+    with cr.no_grad():
+        compiled(b)
+        out = compiled(b)
+    assert out.requires_grad
+    out.sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), [8., -10., 12.])
+
+
+def test_a_gradient_changed_in_place_between_two_passes_is_read_again():
+    compiled = cr.compile(lambda x, y: x * y)
+    x, y = cr.tensor([1., 2.], requires_grad=True), cr.tensor([1., 2.], requires_grad=True)
+    compiled(x, y)
+    out = compiled(x, y)
+    g = cr.ones(2)
+    cr.autograd.grad(out, [x], g, retain_graph=True)
+    g.mul_(10)
+    np.testing.assert_array_equal(cr.autograd.grad(out, [y], g)[0].numpy(), [10., 20.])
+
+
+def test_a_compiled_module_traces_again_for_train_and_eval_and_for_a_new_parameter():
+    cr.manual_seed(0)
+    module = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    compiled = cr.compile(module)
+    x = cr.randn(4, 3)
+    module.eval()
+    np.testing.assert_array_equal(compiled(x).detach().numpy(), module(x).detach().numpy())
+    module.train()
+    with warnings.catch_warnings(record=True):  # dropout draws: runs eagerly, with a warning
+        warnings.simplefilter("always")
+        first, second = compiled(x), compiled(x)
+    assert not np.array_equal(first.detach().numpy(), second.detach().numpy())
+    linear = nn.Linear(3, 2)
+    compiled_linear = cr.compile(linear)
+    compiled_linear(x)
+    linear.weight = nn.Parameter(cr.ones(2, 3))
+    np.testing.assert_allclose(compiled_linear(x).detach().numpy(),
+                               linear(x).detach().numpy(), rtol=1e-6)
