@@ -782,7 +782,7 @@ isfinite = _elementwise_test(np.isfinite, "isfinite", "Where the values are fini
 
 
 def _one_axis(name: str, input, dim):
-    ndim = np.ndim(data_of(input))
+    ndim = len(shape_of(input))
     return None if dim is None or ndim == 0 else one_dim(name, dim, ndim)
 
 

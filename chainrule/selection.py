@@ -262,7 +262,10 @@ def masked_fill(input, mask, value) -> TensorBase:
     tensor([0., 2., 0.])
     """
     x = ops.operand(input)
-    m = _mask("masked_fill", mask)
+    if isinstance(mask, TensorBase) and mask.dtype == np.bool_:
+        m = mask  # (a condition of where: its values are not read here, so compile replays it)
+    else:
+        m = _mask("masked_fill", mask)
     if isinstance(value, TensorBase):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but "
