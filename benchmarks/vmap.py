@@ -22,6 +22,8 @@ least 2 ms of back-to-back calls), float64 throughout:
                      ``vmap``, d = 64 and d = 512, over the same computation batched by hand
                      in NumPy (``np.tanh(Z @ W.T) * Z + 1``); also over chainrule without vmap
                      on the hand-batched form (plain tensors).  Target: at most 1.10x NumPy.
+                     Also ``chainrule.compile(vmap(f))``: the plan of the batched computation
+                     that vmap's rules performed, replayed without the vmap machinery.
                      Peers: ``torch.func.vmap`` and ``jax.vmap`` (eager) of the same ``f``.
 
 Every row is first run once and its result checked against the hand-written NumPy one
@@ -371,6 +373,12 @@ def overhead_rows(batch: int, d: int) -> list[Row]:
     def chainrule_plain():
         return lambda: cr.tanh(czs @ cwT) * czs + 1
 
+    def chainrule_compiled_vmap():
+        mapped = cr.compile(func.vmap(lambda z: cr.tanh(cw @ z) * z + 1))
+        mapped(czs)  # the trace, at setup: the timed calls replay the plan
+        assert mapped.traces == 1 and mapped.last_plan is not None, "compile(vmap) ran eagerly"
+        return lambda: mapped(czs)
+
     def torch_vmap():
         torch = bench._torch()
         tw, tzs = torch.from_numpy(w), torch.from_numpy(zs)
@@ -389,6 +397,8 @@ def overhead_rows(batch: int, d: int) -> list[Row]:
         Row(plain, "chainrule", chainrule_plain, reference, base=base),
         Row(f"d={d}: chainrule vmap", "chainrule", chainrule_vmap, reference, base=base,
             also=plain, target="<= 1.10x (over NumPy)"),
+        Row(f"d={d}: chainrule compile(vmap)", "chainrule", chainrule_compiled_vmap, reference,
+            base=base, target="<= 1.10x (over NumPy)"),
         Row(f"d={d}: PyTorch torch.func.vmap", "torch", torch_vmap, reference, base=base),
         Row(f"d={d}: JAX eager jax.vmap", "jax", jax_vmap, reference, base=base),
     ]

@@ -38,7 +38,7 @@ import threading
 
 import numpy as np
 
-from chainrule import engine, forward, pytree
+from chainrule import engine, forward, pytree, tracing
 from chainrule import rules as R
 from chainrule.engine import refresh_view
 from chainrule.rules.table import BATCH_KINDS, run
@@ -230,7 +230,8 @@ def enter_level(randomness: str = "error", tangents_only: bool = False) -> int:
     _levels.open = _levels.open + (level,)
     with _open_lock:
         _open_count[0] += 1
-        engine.batching[0] = dispatch
+        if tracing.active[0] is None:  # (a trace of compile keeps the hook: it calls dispatch)
+            engine.batching[0] = dispatch
     return level
 
 
@@ -267,7 +268,7 @@ def exit_level(level: int) -> None:
     _randomness.pop(level, None)
     with _open_lock:
         _open_count[0] -= 1
-        if not _open_count[0]:
+        if not _open_count[0] and tracing.active[0] is None:
             engine.batching[0] = None
 
 
@@ -321,9 +322,11 @@ def dispatch(prim, args, params):
                 pushing = True
                 a = _below_level(a, level)
             # raw when nothing would follow it through the rule's calls: no grad to record
-            # (or grad mode off, as in a backward pass), no tangents, not batched, not a view
+            # (or grad mode off, as in a backward pass), no tangents, not batched, not a view,
+            # and no trace of compile writing the rule's calls down
             values.append(a._data if a._tangents is None and not a._batched and a._base is None
-                          and (not a._rg or not engine.grad_mode.enabled) else a)
+                          and (not a._rg or not engine.grad_mode.enabled)
+                          and tracing.active[0] is None else a)
             flags.append(False)
         else:
             values.append(a)
@@ -563,7 +566,7 @@ def _batched_leaf(leaf, axis: int, i: int, j: int | None = None):
     """A mapped argument's physical value: an ndarray, or a tensor that carries something for an
     enclosing transform; the batch moved to axis 0 (``i``, ``j``: which, for errors)."""
     if isinstance(leaf, TensorBase):
-        if without_history(leaf):
+        if without_history(leaf) and tracing.active[0] is None:  # (compile: keep the tensor)
             leaf = leaf._data if isinstance(leaf._data, np.ndarray) else np.asarray(leaf._data)
     elif isinstance(leaf, np.ndarray):
         pass

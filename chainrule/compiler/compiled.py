@@ -239,20 +239,24 @@ class CompiledFunction:
             return result
         plan.out_spec = out_spec
         plan.returns_leaf = isinstance(result, TensorBase)
+        # what a replay reads, ready: where each input is among the call's tensors, and each
+        # external with the shape, dtype and requires-grad flag it must still have
+        slots = trace.slots
+        plan.input_positions = [slots[k].index for k in plan.inputs]
+        plan.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].dtype,
+                                 slots[k].requires_grad) for k in plan.externals]
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan
         return result
 
     def _replay(self, plan: Plan, tensors, args, kwargs):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
-        slots = plan.trace.slots
-        for k in plan.externals:
-            t, s = slots[k].tensor, slots[k]
-            if t._data.shape != s.shape or t._data.dtype != s.dtype or bool(t._rg) != \
-                    s.requires_grad:
+        values = [tensors[i]._data for i in plan.input_positions]
+        for t, shape, dtype, requires_grad in plan.external_guards:
+            data = t._data
+            if data.shape != shape or data.dtype != dtype or bool(t._rg) != requires_grad:
                 return None
-        values = [tensors[slots[k].index]._data for k in plan.inputs]
-        values += [slots[k].tensor._data for k in plan.externals]
+            values.append(data)
         if plan.trace.guards:
             try:  # (a replay down the wrong branch may fail, or warn: then trace again)
                 with np.errstate(all="ignore"):
@@ -269,6 +273,8 @@ class CompiledFunction:
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
+        if plan.backward is None and plan.returns_leaf:  # (the common no-gradient result)
+            return wrap(outputs[0])
         slots = plan.trace.slots
         grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
                        for k in plan.grad_slots]

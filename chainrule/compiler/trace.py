@@ -144,8 +144,10 @@ class Tracer:
                             "func.grad inside the compiled function)")
             return NotImplemented
         for a in args:
-            if isinstance(a, TensorBase) and (a._tangents is not None or a._batched):
-                self.breaks("forward-mode tangents or vmap inside the compiled function")
+            if isinstance(a, TensorBase) and a._batched:
+                return self._batched_call(prim, args, params)
+            if isinstance(a, TensorBase) and a._tangents is not None:
+                self.breaks("forward-mode tangents inside the compiled function")
         engine.batching[0] = None
         self.quiet += 1
         try:
@@ -157,6 +159,24 @@ class Tracer:
             self.breaks(f"chainrule.{prim.name} returned {type(out).__name__}, not a tensor")
             return out
         return self._record(prim, args, params, out, differentiable=True)
+
+    def _batched_call(self, prim, args, params):
+        """A vmap inside the traced function: vmap's dispatcher runs the batching rule on the
+        stacked values, which the trace keeps as tensors, so that the rule's own primitive
+        calls come back here and are written down (the plan replays the batched computation,
+        with no vmap machinery).  A stacked value that is a raw array (a random draw, a grad
+        inside the vmap) would be invisible: it breaks the trace."""
+        from chainrule import batching
+
+        for a in args:
+            if a.__class__ is batching.BatchedTensor and not isinstance(a._value, TensorBase):
+                self.breaks("a vmap whose values the trace does not see (a grad or a random "
+                            "draw inside the vmap)")
+        out = batching.dispatch(prim, args, params)
+        if (out.__class__ is batching.BatchedTensor
+                and not isinstance(out._value, TensorBase)):
+            self.breaks(f"a batching rule of chainrule.{prim.name} computed on raw values")
+        return out
 
     def _record(self, prim, args, params, out, differentiable: bool):
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad

@@ -17,6 +17,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
+from chainrule.func import grad, vmap
 
 BREAKS = "breaks the trace"
 
@@ -564,3 +565,57 @@ def test_a_compiled_module_traces_again_for_train_and_eval_and_for_a_new_paramet
     linear.weight = nn.Parameter(cr.ones(2, 3))
     np.testing.assert_allclose(compiled_linear(x).detach().numpy(),
                                linear(x).detach().numpy(), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# vmap inside a compiled function: the plan is the batched computation vmap's rules performed
+
+
+def _per_example_loss(w, x):
+    return (cr.tanh(w @ x) * x).sum() + (x * x).mean()
+
+
+VMAPPED = {
+    "elementwise+matmul": (lambda w, xs: vmap(lambda x: cr.tanh(w @ x) * x + 1)(xs), (4, 3)),
+    "in_axes=1": (lambda w, xs: vmap(lambda x: cr.exp(x) @ w.T, in_axes=1)(xs.T.contiguous()),
+                  (5, 3)),
+    "reduction": (lambda w, xs: vmap(lambda x: (w @ x).max() + x.sum())(xs), (6, 3)),
+    "nested": (lambda w, xs: vmap(vmap(lambda v: cr.sin(v) * 2))(xs) + w.sum(), (4, 3)),
+    "out_axes=1": (lambda w, xs: vmap(lambda x: w @ x, out_axes=1)(xs), (7, 3)),
+    "per-example grads": (lambda w, xs: vmap(grad(_per_example_loss), in_axes=(None, 0))(w, xs),
+                          (4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VMAPPED))
+def test_a_vmap_inside_replays_its_batched_computation(name):
+    fn, shape = VMAPPED[name]
+    compiled = cr.compile(fn)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled(_rand(0, (3, 3), True), _rand(1, shape))
+    broke = [str(w.message) for w in caught if "breaks the trace" in str(w.message)]
+    for seed in (2, 4):
+        w, xs = _rand(seed, (3, 3), True), _rand(seed + 1, shape)
+        ours = compiled(w, xs)
+        ew = w.detach().clone().requires_grad_()
+        theirs = fn(ew, xs)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+        if theirs.requires_grad:
+            (ours * ours).sum().backward()
+            (theirs * theirs).sum().backward()
+            np.testing.assert_allclose(w.grad.numpy(), ew.grad.numpy(), rtol=1e-10)
+    # (a grad inside the vmap too: its backward pass runs on the stacked tensors, recorded)
+    assert not broke, broke
+    assert compiled.traces == 1
+    assert ours.grad_fn is None or ours.grad_fn.name() == "CompiledFunctionBackward"
+
+
+def test_random_draws_inside_a_vmap_run_eagerly():
+    compiled = cr.compile(lambda xs: vmap(lambda x: x + cr.randn(3), randomness="different")(xs))
+    xs = _rand(0, (4, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = compiled(xs), compiled(xs)
+    assert any("random draw" in str(w.message) for w in caught)
+    assert not np.array_equal(first.numpy(), second.numpy())
