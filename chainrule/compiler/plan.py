@@ -160,8 +160,8 @@ class Plan:
     def _arg(self, k: int, a) -> str:
         if isinstance(a, Const):
             value = a.value
-            if value is None or isinstance(value, (bool, int, float, str)):
-                return repr(value)
+            if value is None or type(value) in (bool, int, float, str):
+                return repr(value)  # (NumPy's scalars, subclasses of these, are bound below)
             return self._bind(f"c{k}_{id(a)}", value)
         return f"v{a}"
 

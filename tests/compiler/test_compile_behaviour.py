@@ -619,3 +619,18 @@ def test_random_draws_inside_a_vmap_run_eagerly():
         first, second = compiled(xs), compiled(xs)
     assert any("random draw" in str(w.message) for w in caught)
     assert not np.array_equal(first.numpy(), second.numpy())
+
+
+def test_numpy_scalars_in_a_plan_are_constants_of_their_type():
+    """A NumPy scalar argument of an operation (``np.float64(0.25)``, here from vmap's rule
+    of a mean) is a constant of the plan, not text that names ``np``."""
+    compiled = cr.compile(lambda x: x * np.float64(0.25) + np.int64(2))
+    compiled(_rand(0, (3,)))
+    np.testing.assert_allclose(compiled(_rand(1, (3,))).numpy(),
+                               _rand(1, (3,)).numpy() * 0.25 + 2, rtol=1e-15)
+    mean = cr.compile(vmap(lambda x: F.cross_entropy(x, cr.tensor([0, 2, 1, 1]))))
+    mean(_rand(2, (5, 4, 3)))
+    np.testing.assert_allclose(
+        mean(_rand(3, (5, 4, 3))).numpy(),
+        vmap(lambda x: F.cross_entropy(x, cr.tensor([0, 2, 1, 1])))(_rand(3, (5, 4, 3))).numpy(),
+        rtol=1e-12)

@@ -13,6 +13,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 import chainrule.numpy as cnp
+from chainrule.func import vmap
 
 M = np.random.default_rng(99).standard_normal((4, 3))
 
@@ -121,3 +122,44 @@ def test_a_replay_on_other_values_is_not_stale(name):
             if grad is not None:
                 np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12,
                                            err_msg=f"{name}: wrong gradient")
+
+
+def _vmappable(fn) -> bool:
+    try:
+        vmap(fn)(cr.tensor(np.stack([M, M])))
+    except (NotImplementedError, RuntimeError, ValueError, TypeError, IndexError):
+        return False
+    return True
+
+
+VMAP_CASES = [name for name in CASES if _vmappable(SWEEP[name])]
+
+
+def test_the_vmap_sweep_is_large():
+    assert len(VMAP_CASES) >= 60, sorted(set(CASES) - set(VMAP_CASES))
+
+
+@pytest.mark.parametrize("name", VMAP_CASES)
+def test_a_compiled_vmap_replays_the_batched_values_of_other_inputs(name):
+    """The same functions under ``compile(vmap(f))``: the plan is the batched computation
+    the batching rules performed; on new values it must be ``vmap(f)``'s, value and
+    gradient (or run eagerly, with its warning)."""
+    mapped = vmap(SWEEP[name])
+    compiled = cr.compile(mapped)
+    rng = np.random.default_rng(zlib.crc32(("vmap " + name).encode()))
+    a, b = (rng.standard_normal((5, 4, 3)) for _ in range(2))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        compiled(cr.tensor(a, requires_grad=True))
+        ours_in, theirs_in = cr.tensor(b, requires_grad=True), cr.tensor(b, requires_grad=True)
+        ours, theirs = compiled(ours_in), mapped(theirs_in)
+    ours_first = ours[0] if isinstance(ours, tuple) else ours
+    theirs_first = theirs[0] if isinstance(theirs, tuple) else theirs
+    np.testing.assert_allclose(ours_first.detach().numpy(), theirs_first.detach().numpy(),
+                               rtol=1e-12, atol=1e-12, equal_nan=True)
+    if theirs_first.requires_grad:
+        w = cr.tensor(rng.standard_normal(theirs_first.shape))
+        (ours_first * w).sum().backward()
+        (theirs_first * w).sum().backward()
+        np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=1e-10,
+                                   atol=1e-12)
