@@ -425,19 +425,30 @@ def mlp_step_numpy(sizes, batch):
     return run
 
 
-def _mlp_step_eager(lib, sizes, batch):
+def _mlp_step_eager(lib, sizes, batch, compiled: bool = False):
     """The step in PyTorch's interface, which chainrule shares: one runner for both, with
-    each library's fused softmax cross-entropy (``lib.nn.functional.cross_entropy``)."""
+    each library's fused softmax cross-entropy (``lib.nn.functional.cross_entropy``).
+
+    With ``compiled`` (chainrule only), the forward and loss are wrapped in
+    ``chainrule.compile`` (the parameters are closed over: the plan reads their current values
+    at each replay); backward and the SGD update stay as in the eager step.  The runner is
+    returned untraced: its first call traces, or ``run.trace()`` does, without an update."""
     arrays, x, onehot, labels = _mlp_data(sizes, batch)
     params = [lib.from_numpy(a).requires_grad_() for a in arrays]
     x, labels = lib.from_numpy(x), lib.from_numpy(labels)
 
-    def run():
+    def loss(x, labels):
         h = x
         for i in range(0, len(params) - 2, 2):
             h = lib.relu(h @ params[i] + params[i + 1])
         z = h @ params[-2] + params[-1]
-        lib.nn.functional.cross_entropy(z, labels).backward()
+        return lib.nn.functional.cross_entropy(z, labels)
+
+    if compiled:
+        loss = cr.compile(loss)
+
+    def run():
+        loss(x, labels).backward()
         grads = [p.grad for p in params]
         with lib.no_grad():
             for p in params:
@@ -445,6 +456,8 @@ def _mlp_step_eager(lib, sizes, batch):
                 p.grad = None
         return grads
 
+    run.compiled = loss if compiled else None
+    run.trace = lambda: loss(x, labels)  # the first call, without the step's update
     return run
 
 
@@ -452,33 +465,8 @@ implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(cr, siz
 
 
 def _mlp_step_compiled(sizes, batch):
-    """chainrule's eager step with its forward and loss compiled (the parameters are closed
-    over: the plan reads their current values at each replay); backward and the SGD update
-    under no_grad as in the eager step.  Returns the runner, untraced (its first call traces)."""
-    arrays, x, onehot, labels = _mlp_data(sizes, batch)
-    params = [cr.from_numpy(a).requires_grad_() for a in arrays]
-    x, labels = cr.from_numpy(x), cr.from_numpy(labels)
-
-    @cr.compile
-    def loss(x, labels):
-        h = x
-        for i in range(0, len(params) - 2, 2):
-            h = cr.relu(h @ params[i] + params[i + 1])
-        z = h @ params[-2] + params[-1]
-        return cr.nn.functional.cross_entropy(z, labels)
-
-    def run():
-        loss(x, labels).backward()
-        grads = [p.grad for p in params]
-        with cr.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-                p.grad = None
-        return grads
-
-    run.compiled = loss
-    run.trace = lambda: loss(x, labels)  # the first call, without the step's update
-    return run
+    """chainrule's step with its forward and loss compiled, untraced (see _mlp_step_eager)."""
+    return _mlp_step_eager(cr, sizes, batch, compiled=True)
 
 
 @implements("mlp-step", "compiled")

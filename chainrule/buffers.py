@@ -1,5 +1,6 @@
 """Buffer reuse for large arrays in a plain backward pass; ``backward.py`` uses it (and a
-compiled plan's backward reads :data:`state` to know whether it may free what it saved).
+compiled plan's backward, ``chainrule/compiler/plan.py``, reads :data:`state` to know whether
+it may free what it saved, and :data:`LARGE`).
 
 A fresh 8 MB array costs more than the arithmetic done in it (the kernel hands out new zeroed
 pages), so on large arrays (over :data:`LARGE` elements) a plain backward pass (no

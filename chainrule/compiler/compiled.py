@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import buffers, engine, pytree
+from chainrule import engine, pytree
 from chainrule.compiler.plan import Plan
 from chainrule.compiler.trace import Const, Tracer, read_value
 from chainrule.engine import BACKWARD_TWICE, Primitive
@@ -125,9 +125,9 @@ def _vjp(i, g, ans, *inputs, _call, _out):
             cotangents[_out] = g
             if _call.saved is None:
                 raise RuntimeError(BACKWARD_TWICE)
-            if buffers.state.pool is not None and _call.plan.single_output:
-                # a backward pass that frees the graph: the plan may free each saved value at
-                # its last use (it empties the list it is handed), as the engine would
+            if _call.plan.may_free_saved():
+                # the plan frees each saved value at its last use (it empties the list it is
+                # handed), as the engine would: nothing is kept for a second pass
                 saved, _call.saved = _call.saved, None
                 grads = _call.plan.backward(saved, cotangents)
             else:
@@ -152,6 +152,14 @@ def _eager_grads(call, out, g, inputs) -> tuple:
 def _no_jvp(tangents, ans, *inputs, _call, _out):
     raise RuntimeError("chainrule.compile: forward mode through a replayed compiled function is "
                        "not supported yet; call the function without compile inside jvp")
+
+
+REPLAYED = Primitive("compiled function", _result, _vjp, save_inputs=True, save_ans=False,
+                     view=False, variadic=True, jvp=_no_jvp,
+                     node_name="CompiledFunctionBackward")
+"""The node a replayed call records for each output that requires grad: its inputs are the
+plan's inputs and externals that require grad; ``_call`` and ``_out`` (its parameters) say
+which call and which output."""
 
 
 class CompiledFunction:
@@ -225,7 +233,8 @@ class CompiledFunction:
                 trace.outputs.append(Const(leaf))
         if trace.broken is None:
             try:
-                plan = Plan(trace, getattr(self.fn, "__name__", "fn"))
+                plan = Plan(trace, getattr(self.fn, "__name__", "fn"), out_spec,
+                            returns_leaf=isinstance(result, TensorBase))
             except Exception as err:  # a plan that cannot be written: eager, never wrong
                 trace.broken = f"the plan could not be built ({type(err).__name__}: {err})"
         if trace.broken is not None:
@@ -237,14 +246,6 @@ class CompiledFunction:
                           stacklevel=3)
             self.eager_keys.add(key)
             return result
-        plan.out_spec = out_spec
-        plan.returns_leaf = isinstance(result, TensorBase)
-        # what a replay reads, ready: where each input is among the call's tensors, and each
-        # external with the shape, dtype and requires-grad flag it must still have
-        slots = trace.slots
-        plan.input_positions = [slots[k].index for k in plan.inputs]
-        plan.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].dtype,
-                                 slots[k].requires_grad) for k in plan.externals]
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan
         return result
@@ -282,7 +283,6 @@ class CompiledFunction:
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
         call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
-        prim = _plan_primitive(plan) if recording else None
         leaves = []
         j = 0
         for out in plan.trace.outputs:
@@ -291,7 +291,7 @@ class CompiledFunction:
                 continue
             if recording and slots[out].requires_grad:
                 with enable_grad():
-                    leaves.append(prim(*grad_inputs, _call=call, _out=j))
+                    leaves.append(REPLAYED(*grad_inputs, _call=call, _out=j))
             else:
                 leaves.append(wrap(outputs[j]))
             j += 1
@@ -315,16 +315,6 @@ class CompiledFunction:
             raise RuntimeError("chainrule.compile: nothing compiled yet; call the function "
                                "once (or use .explain(*args))")
         return self.last_plan.source
-
-
-def _plan_primitive(plan: Plan) -> Primitive:
-    prim = getattr(plan, "primitive", None)
-    if prim is None:
-        prim = plan.primitive = Primitive(f"compiled {plan.name}", _result, _vjp,
-                                          save_inputs=True, save_ans=False, view=False,
-                                          variadic=True, jvp=_no_jvp,
-                                          node_name="CompiledFunctionBackward")
-    return prim
 
 
 def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: Any = None,
@@ -357,7 +347,6 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     return CompiledFunction(model, fullgraph=fullgraph)
 
 
-
 class CompiledModule(Module):
     """``chainrule.compile(module)``: the module, with its calls compiled (PyTorch's
     ``OptimizedModule``: the original is ``_orig_mod``, so ``state_dict`` keys start with
@@ -379,6 +368,7 @@ class CompiledModule(Module):
                 tuple(map(id, module.parameters())), tuple(map(id, module.buffers())))
 
     def forward(self, *args, **kwargs):
+        """The module's call, replayed from its plan (or traced, or run eagerly)."""
         return self._compiled_call(*args, **kwargs)
 
     def explain(self, *args, **kwargs) -> str:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.buffers import LARGE
+from chainrule.buffers import state as backward_pass
 from chainrule.compiler.trace import Const, Trace
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
@@ -52,18 +54,18 @@ def _dense(g):
     return g.dense() if type(g) is SparseGrad else g
 
 
-LARGE = 4096
-"""Elements above which the backward pass writes a product where no allocation is needed (the
-engine's threshold, ``chainrule/buffers.py``): a fresh array of megabytes costs more than
-the arithmetic done in it."""
-
-
 def _product(g, f, args, ans, spare):
     """``g * f`` (a rule declared as a derivative ``f``), written into ``f`` when the rule has
     just made it, or into ``spare``, a saved value of the plan's own that dies here; else a
-    new array.  Only on large arrays, where the allocation is what costs, and only into an
-    array that owns its memory and that nothing else references (its reference count says
-    so, as the engine's ``buffers.py`` reads it): never into a value another slot shares."""
+    new array.  Only on large arrays (the engine's :data:`~chainrule.buffers.LARGE`), where
+    the allocation is what costs, and only into an array that owns its memory and that
+    nothing else references (its reference count says so): never into a value another slot
+    shares.
+
+    (``buffers.product`` does this for the engine, with reference counts measured for the
+    engine's own frames and a shortcut that hands back a saved value itself as the gradient;
+    a plan's gradient can become ``.grad``, which the engine then adds into, so the plan
+    never returns a saved value and measures its own counts.)"""
     if type(f) is np.ndarray and f.size > LARGE:
         shape = np.broadcast_shapes(np.shape(g), f.shape)
         dtype = np.result_type(g, f)
@@ -126,12 +128,19 @@ _SOLE = _sole_counts()
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
-    def __init__(self, trace: Trace, name: str) -> None:
+    def __init__(self, trace: Trace, name: str, out_spec, returns_leaf: bool) -> None:
         self.trace = trace
         self.name = name
+        self.out_spec = out_spec  # the structure of the function's result
+        self.returns_leaf = returns_leaf  # (one tensor: no structure to rebuild)
         slots = trace.slots
         self.inputs = [k for k, s in enumerate(slots) if s.kind == "input"]
         self.externals = [k for k, s in enumerate(slots) if s.kind == "external"]
+        # what a replay reads, ready: where each input is among the call's tensors, and each
+        # external with the shape, dtype and requires-grad flag it must still have
+        self.input_positions = [slots[k].index for k in self.inputs]
+        self.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].dtype,
+                                 slots[k].requires_grad) for k in self.externals]
         # what gradients flow into: the inputs' and externals' slots that require grad
         self.grad_slots = [k for k in self.inputs + self.externals if slots[k].requires_grad]
         self.output_slots = [o for o in trace.outputs if isinstance(o, int)]
@@ -150,6 +159,12 @@ class Plan:
             exec(compile(self.backward_source, f"<compiled {name}: backward>", "exec"),
                  self.namespace)
             self.backward = self.namespace["backward"]
+
+    def may_free_saved(self) -> bool:
+        """Whether the running backward pass frees the graph (no ``retain_graph``, no
+        ``create_graph``) and this plan's one output is all that reads its saved values: then
+        its backward pass may free them as it goes."""
+        return backward_pass.pool is not None and self.single_output
 
     # ----------------------------------------------------------------------------------------
 
@@ -255,9 +270,8 @@ class Plan:
                              if isinstance(a, int) and slots[a].requires_grad]
             lines.append(f"    if g{op.out} is not None:  # {prim.name}"
                          + (f": {note}" if note else ""))
-            for i, a in enumerate(op.args):
-                if not (isinstance(a, int) and slots[a].requires_grad):
-                    continue
+            for i in wanted_inputs:
+                a = op.args[i]
                 rule = functools.partial(prim.vjp, i) if prim.variadic else prim.vjp[i]
                 factor = getattr(rule, "factor", None)
                 if factor is not None and not op.params:

@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainrule import engine, tracing
+from chainrule import batching, engine, tracing
+from chainrule.arguments import like
 from chainrule.tensor_base import TensorBase, inplace_count
 
 
@@ -144,10 +145,11 @@ class Tracer:
                             "func.grad inside the compiled function)")
             return NotImplemented
         for a in args:
-            if isinstance(a, TensorBase) and a._batched:
-                return self._batched_call(prim, args, params)
-            if isinstance(a, TensorBase) and a._tangents is not None:
-                self.breaks("forward-mode tangents inside the compiled function")
+            if isinstance(a, TensorBase):
+                if a._batched:
+                    return self._batched_call(prim, args, params)
+                if a._tangents is not None:
+                    self.breaks("forward-mode tangents inside the compiled function")
         engine.batching[0] = None
         self.quiet += 1
         try:
@@ -164,14 +166,12 @@ class Tracer:
         """A vmap inside the traced function: vmap's dispatcher runs the batching rule on the
         stacked values, which the trace keeps as tensors, so that the rule's own primitive
         calls come back here and are written down (the plan replays the batched computation,
-        with no vmap machinery).  A stacked value that is a raw array (a random draw, a grad
-        inside the vmap) would be invisible: it breaks the trace."""
-        from chainrule import batching
-
+        with no vmap machinery).  A stacked value that is a raw array (a random draw inside
+        the vmap) would be invisible: it breaks the trace."""
         for a in args:
             if a.__class__ is batching.BatchedTensor and not isinstance(a._value, TensorBase):
-                self.breaks("a vmap whose values the trace does not see (a grad or a random "
-                            "draw inside the vmap)")
+                self.breaks("a vmap whose values the trace does not see (a random draw "
+                            "inside the vmap)")
         out = batching.dispatch(prim, args, params)
         if (out.__class__ is batching.BatchedTensor
                 and not isinstance(out._value, TensorBase)):
@@ -193,8 +193,6 @@ class Tracer:
     def no_gradient(self, func, args, kwargs):
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
         (comparisons, ``argmax`` ...), written down as an op that never records."""
-        from chainrule.arguments import like
-
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
         out = like(args, func(*raw, **kwargs))
         if not isinstance(out, TensorBase):
@@ -212,8 +210,8 @@ class Tracer:
         try:
             result = fn(*args, **kwargs)
         finally:
-            if engine.batching[0] is not self.hook:
-                self.breaks("a vmap inside the compiled function")
+            if engine.batching[0] is not self.hook:  # (taken by a vmap opened elsewhere)
+                self.breaks("the engine's dispatch hook was taken during the trace")
             else:
                 engine.batching[0] = None
             tracing.active[0] = None
@@ -226,12 +224,10 @@ class Tracer:
         """An external that holds an op's value (``detach()``, ``.data``) came from the trace by
         a way that is not a primitive: its value would be stale at the next call."""
         # (an input's array too: ``x.detach()`` of an argument holds this call's values)
-        op_values = {id(t._data) for t, s in zip(self.keep, self._slot_kinds())
-                     if s in ("op", "input")}
-        for slot in self.trace.slots:
-            if slot.kind == "external" and id(slot.tensor._data) in op_values:
+        slots = self.trace.slots
+        traced_values = {id(t._data) for t in self.keep
+                         if slots[self.slot_of[id(t)]].kind != "external"}
+        for slot in slots:
+            if slot.kind == "external" and id(slot.tensor._data) in traced_values:
                 self.breaks("a tensor detached from the computation (detach() or .data) inside "
                             "the compiled function")
-
-    def _slot_kinds(self):
-        return [self.trace.slots[self.slot_of[id(t)]].kind for t in self.keep]

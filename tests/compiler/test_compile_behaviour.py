@@ -18,6 +18,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.func import grad, vmap
+from tests.transforms.test_func import f_control_flow as chapter_f
 
 BREAKS = "breaks the trace"
 
@@ -113,18 +114,7 @@ def test_grad_mode_is_part_of_the_key():
 
 
 # --------------------------------------------------------------------------------------------
-# control flow on values: the chapter's f
-
-
-def chapter_f(a):
-    b = a * 2
-    while b.norm() < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
+# control flow on values: the chapter's f (tests/transforms/test_func.py's f_control_flow)
 
 
 def _pattern(v):

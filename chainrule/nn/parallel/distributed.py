@@ -103,8 +103,8 @@ class _Reducer:
         self.ready = np.zeros(len(params), bool)
         self.used = np.zeros(len(params), np.uint8)
         self.next_bucket = 0
-        self.handles = [p.register_post_accumulate_grad_hook(self._hook_for(i))
-                        for i, p in enumerate(params)]
+        for i, p in enumerate(params):
+            p.register_post_accumulate_grad_hook(self._hook_for(i))
 
     def _make_buckets(self, cap_bytes: int) -> list[_Bucket]:
         """Consecutive parameters (last registered first) of one dtype, up to the cap."""
@@ -240,19 +240,16 @@ class _Reducer:
                 bucket.request = None
         self.state = self.DONE
 
-    def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-
 
 def _reachable_leaves(outputs: Any) -> set[int]:
     """The ids of the leaves that the graph of ``outputs`` reaches (walked without recursion)."""
-    seen_nodes, leaves = set(), set()
-    stack = [t._node for t in pytree.tree_leaves(outputs)
-             if isinstance(t, Tensor) and t._node is not None]
-    stack_leaves = [t for t in pytree.tree_leaves(outputs)
-                    if isinstance(t, Tensor) and t._node is None and t._rg]
-    leaves.update(id(t) for t in stack_leaves)
+    seen_nodes, leaves, stack = set(), set(), []
+    for t in pytree.tree_leaves(outputs):
+        if isinstance(t, Tensor):
+            if t._node is not None:
+                stack.append(t._node)
+            elif t._rg:
+                leaves.add(id(t))
     while stack:
         node = stack.pop()
         if id(node) in seen_nodes:
@@ -340,6 +337,8 @@ class DistributedDataParallel(Module):
                     offset += n
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        """The module's forward; a synced one (grad on, outside ``no_sync``) arms the
+        reduction of the gradients its backward pass will produce."""
         reducer = self._reducer
         if reducer.in_progress():
             raise RuntimeError(reducer.unfinished_message())
