@@ -227,6 +227,7 @@ from chainrule.grad_mode import enable_grad, inference_mode, no_grad, set_grad_e
 from chainrule.sampling import bernoulli, multinomial, normal, randint_like, randperm
 from chainrule.serialization import load, save
 from chainrule.tensor import Tensor
+from chainrule.threads import get_num_threads, set_num_threads
 
 bool = bool_  # noqa: A001  (PyTorch's name; the builtin is shadowed only inside this namespace)
 float = float32  # noqa: A001

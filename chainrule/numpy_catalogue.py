@@ -143,15 +143,21 @@ def numpy_object(name: str):
         return getattr(getattr(np, module) if module else np, attribute, None)
 
 
+NOT_NUMPYS = frozenset({"expm1x"})
+"""Names other packages set on NumPy's namespace: numexpr, when imported, sets
+``numpy.expm1x`` (an alias of ``expm1``)."""
+
+
 def numpy_callables() -> list[str]:
     """Every public callable of the installed NumPy: the main namespace, then
-    ``linalg.*``, then ``fft.*``."""
+    ``linalg.*``, then ``fft.*`` (not the names other packages set on it)."""
     names = []
     for prefix, module in [("", np)] + [(f"{m}.", getattr(np, m)) for m in SUBMODULES]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             names += [prefix + n for n in sorted(dir(module))
-                      if not n.startswith("_") and callable(getattr(module, n, None))]
+                      if not n.startswith("_") and prefix + n not in NOT_NUMPYS
+                      and callable(getattr(module, n, None))]
     return names
 
 

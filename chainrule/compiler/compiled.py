@@ -166,9 +166,11 @@ class CompiledFunction:
     """What :func:`chainrule.compile` returns (see the module docstring)."""
 
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
-                 fullgraph: bool = False, state: Callable[[], Any] | None = None) -> None:
+                 fullgraph: bool = False, state: Callable[[], Any] | None = None,
+                 options: dict | None = None) -> None:
         self.fn = fn
         self.fullgraph = fullgraph
+        self.options = _checked_options(options)
         self.state = state  # (what else the call depends on, for the key: a Module's)
         self.cache_size_limit = cache_size_limit
         self.plans: dict[tuple, list] = {}
@@ -234,7 +236,7 @@ class CompiledFunction:
         if trace.broken is None:
             try:
                 plan = Plan(trace, getattr(self.fn, "__name__", "fn"), out_spec,
-                            returns_leaf=isinstance(result, TensorBase))
+                            returns_leaf=isinstance(result, TensorBase), **self.options)
             except Exception as err:  # a plan that cannot be written: eager, never wrong
                 trace.broken = f"the plan could not be built ({type(err).__name__}: {err})"
         if trace.broken is not None:
@@ -317,15 +319,35 @@ class CompiledFunction:
         return self.last_plan.source
 
 
+OPTIONS = {"fuse": True, "use_numexpr": True}
+"""``chainrule.compile``'s ``options`` and their defaults: ``fuse`` runs each chain of
+elementwise steps over a large array as one region (``chainrule/compiler/fusion.py``);
+``use_numexpr`` lets numexpr compute the regions it can express, when it is installed."""
+
+
+def _checked_options(options) -> dict:
+    if options is None:
+        return dict(OPTIONS)
+    if not isinstance(options, dict):
+        raise TypeError(f"chainrule.compile: options must be a dict, got "
+                        f"{type(options).__name__}")
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"chainrule.compile: unknown option(s) {unknown}; the options are "
+                         f"{sorted(OPTIONS)}")
+    return {**OPTIONS, **{key: bool(value) for key, value in options.items()}}
+
+
 def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: Any = None,
             backend: Any = "inductor", mode: Any = None, options: Any = None,
             disable: bool = False) -> Any:
     """Trace ``model`` once per kind of call and replay the plan (``torch.compile``'s outline).
 
     Usable as ``chainrule.compile(fn)``, as a decorator (with or without arguments), and on a
-    Module (its forward is compiled).  ``backend``, ``mode``, ``options`` and ``dynamic`` are
-    accepted for PyTorch's signature; ``fullgraph=True`` raises instead of running eagerly
-    when the trace breaks; ``disable=True`` returns the function itself.
+    Module (its forward is compiled).  ``backend``, ``mode`` and ``dynamic`` are accepted for
+    PyTorch's signature; ``options`` may turn off fusion (``{"fuse": False}``) or numexpr
+    (``{"use_numexpr": False}``, see :data:`OPTIONS`); ``fullgraph=True`` raises instead of
+    running eagerly when the trace breaks; ``disable=True`` returns the function itself.
 
     >>> import chainrule as cr
     >>> @cr.compile
@@ -343,8 +365,8 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     if disable:
         return model
     if isinstance(model, Module):
-        return CompiledModule(model, fullgraph=fullgraph)
-    return CompiledFunction(model, fullgraph=fullgraph)
+        return CompiledModule(model, fullgraph=fullgraph, options=options)
+    return CompiledFunction(model, fullgraph=fullgraph, options=options)
 
 
 class CompiledModule(Module):
@@ -352,12 +374,13 @@ class CompiledModule(Module):
     ``OptimizedModule``: the original is ``_orig_mod``, so ``state_dict`` keys start with
     ``_orig_mod.``, as in PyTorch)."""
 
-    def __init__(self, module: Module, fullgraph: bool = False) -> None:
+    def __init__(self, module: Module, fullgraph: bool = False,
+                 options: dict | None = None) -> None:
         super().__init__()
         self._orig_mod = module
         object.__setattr__(self, "_compiled_call",
                            CompiledFunction(module.__call__, fullgraph=fullgraph,
-                                            state=self._module_state))
+                                            state=self._module_state, options=options))
 
     def _module_state(self) -> tuple:
         """What a plan of the module depends on besides the arguments: each submodule's

@@ -13,7 +13,9 @@ each slot that requires grad among the plan's inputs and externals.
 
 Both are generated as source text and compiled with ``exec``: the text is also what
 ``compiled.source`` shows, one line per primitive, each backward line with the rule's maths
-from the rule's own comment in ``chainrule/rules/``.
+from the rule's own comment in ``chainrule/rules/``.  Each pass is first a list of steps
+(``fusion.Step``): on large arrays, a run of elementwise steps becomes one fused region
+(``fusion.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,18 @@ import numpy as np
 
 from chainrule.buffers import LARGE
 from chainrule.buffers import state as backward_pass
-from chainrule.compiler.trace import Const, Trace
+from chainrule.compiler.fusion import (
+    GRADIENTS,
+    POSITIONAL,
+    VALUES,
+    Constant,
+    Step,
+    broadcasts_over_rows,
+    emit,
+    fusible_shape,
+    spans_rows,
+)
+from chainrule.compiler.trace import Const, NoGradient, Trace
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
 
@@ -48,6 +61,11 @@ def _rule_maths() -> dict[str, str]:
         for found in _MATHS.finditer(path.read_text()):
             maths.setdefault(found.group(2), found.group(1).split(":")[0].rstrip(",. "))
     return maths
+
+
+def _listed(names: list) -> str:
+    """A tuple's items as source: ``a, b`` or ``a,`` (one) or nothing."""
+    return ", ".join(names) + ("," if len(names) == 1 else "")
 
 
 def _dense(g):
@@ -128,7 +146,8 @@ _SOLE = _sole_counts()
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
-    def __init__(self, trace: Trace, name: str, out_spec, returns_leaf: bool) -> None:
+    def __init__(self, trace: Trace, name: str, out_spec, returns_leaf: bool,
+                 fuse: bool = True, use_numexpr: bool = True) -> None:
         self.trace = trace
         self.name = name
         self.out_spec = out_spec  # the structure of the function's result
@@ -149,6 +168,10 @@ class Plan:
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
                                 "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
+        self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
+        # each value's and gradient's shape and dtype (for the fused regions)
+        self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
+        self.dtypes = {f"{p}{k}": s.dtype for k, s in enumerate(slots) for p in "vg"}
         self.forward_source = self._forward_source()
         self.backward_source = self._backward_source() if self.grad_slots else ""
         exec(compile(self.forward_source, f"<compiled {name}: forward>", "exec"),
@@ -192,10 +215,63 @@ class Plan:
                 saved.add(op.out)
         return sorted(saved)
 
+    def _names(self, k: int, args) -> tuple:
+        """The names an op's arguments are read by: its slots' values, and the constant arrays
+        that a region would cut into rows (the others it reads whole, as globals)."""
+        names = []
+        for a in args:
+            if isinstance(a, int):
+                names.append(f"v{a}")
+            elif type(a.value) is np.ndarray and a.value.ndim:
+                name = self._arg(k, a)
+                self.shapes[name] = a.value.shape
+                names.append(name)
+        return tuple(names)
+
+    def _elementwise_shape(self, op) -> tuple | None:
+        """The shape ``op`` works over when a region may run it on blocks of rows: an
+        elementwise primitive (vmap's kind) or NumPy ufunc without gradient, over a shape large
+        enough to fuse, whose operands span its rows or broadcast along them; else None."""
+        prim = op.prim
+        if not (getattr(prim, "batch", None) == "elementwise"
+                or (type(prim) is NoGradient and isinstance(prim.impl, np.ufunc))):
+            return None
+        shape = self.trace.slots[op.out].shape
+        if (not fusible_shape(shape) or self.trace.slots[op.out].dtype == object
+                or (prim.name in POSITIONAL and len(shape) < 2)):
+            return None
+        for a in op.args:
+            operand = self.trace.slots[a].shape if isinstance(a, int) else np.shape(a.value)
+            if (not isinstance(a, int) and operand and type(a.value) is not np.ndarray) or \
+                    not broadcasts_over_rows(operand, shape):
+                return None
+        for value in op.params.values():
+            # (a parameter is bound into the call: a block cannot cut it)
+            if type(value) is np.ndarray and spans_rows(value.shape, shape):
+                return None
+        return shape
+
+    def _operands(self, op, dtype) -> tuple | None:
+        """``op``'s operands for a numexpr expression computing in ``dtype``: slots of that
+        dtype (or bool: a condition), numbers; None when another operand rules it out."""
+        operands = []
+        for a in op.args:
+            if isinstance(a, int):
+                if self.trace.slots[a].dtype not in (dtype, np.bool_):
+                    return None
+                operands.append(f"v{a}")
+                continue
+            value = a.value
+            if isinstance(value, np.ndarray) and value.ndim == 0:
+                value = value[()]
+            if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+                return None
+            operands.append(Constant(value))
+        return tuple(operands)
+
     def _forward_source(self) -> str:
         slots = self.trace.slots
         params = ", ".join(f"v{k}" for k in self.inputs + self.externals)
-        lines = [f"def forward({params}):"]
         # an op's result that nothing returns is dropped after its last use (its memory goes
         # back at once, as the engine's intermediates do)
         kept = set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
@@ -204,36 +280,51 @@ class Plan:
             for a in op.args:
                 if isinstance(a, int):
                     last_use[a] = k
+        steps = []
         for k, op in enumerate(self.trace.ops):
             fname = f"{_identifier(op.prim.name)}_{k}"
             impl = functools.partial(op.prim.impl, **op.params) if op.params else op.prim.impl
             self._bind(fname, impl)
             args = ", ".join(self._arg(k, a) for a in op.args)
             shape = "x".join(map(str, slots[op.out].shape)) or "scalar"
-            lines.append(f"    v{op.out} = {fname}({args})  "
-                         f"# {op.prim.name}: {shape} {slots[op.out].dtype}")
             dead = sorted({a for a in op.args if isinstance(a, int) and last_use[a] == k
                            and a not in kept and slots[a].kind == "op"})
-            if dead:
-                lines.append("    del " + ", ".join(f"v{a}" for a in dead))
-        outs = ", ".join(f"v{o}" for o in self.output_slots)
-        saved = ", ".join(f"v{k}" for k in self.saved)
-        reads = ", ".join(f"v{g.slot}" for g in self.trace.guards)
-        lines.append(f"    return ({outs}{',' if outs else ''}), ({saved}{',' if saved else ''})"
-                     f", ({reads}{',' if reads else ''})")
-        return "\n".join(lines) + "\n"
+            # numexpr's text of it: computed in its result's dtype, or its operands' (a
+            # comparison)
+            dtype = slots[op.out].dtype
+            if dtype == np.bool_ and op.args and isinstance(op.args[0], int):
+                dtype = slots[op.args[0]].dtype
+            operands = self._operands(op, dtype)
+            expression = (("value", f"v{op.out}", VALUES[op.prim.name], operands)
+                          if op.prim.name in VALUES and not op.params and operands is not None
+                          else None)
+            steps.append(Step(f"    v{op.out} = {fname}({args})  "
+                              f"# {op.prim.name}: {shape} {slots[op.out].dtype}",
+                              reads=self._names(k, op.args), writes=(f"v{op.out}",),
+                              frees=tuple(f"v{a}" for a in dead),
+                              shape=self._elementwise_shape(op), label=op.prim.name,
+                              expression=expression, dtype=dtype))
+        outs = [f"v{o}" for o in self.output_slots]
+        saved = [f"v{k}" for k in self.saved]
+        reads = [f"v{g.slot}" for g in self.trace.guards]
+        steps.append(Step(f"    return ({_listed(outs)}), ({_listed(saved)}), ({_listed(reads)})",
+                          reads=tuple(outs + saved + reads)))
+        return emit(f"def forward({params}):", steps, self.shapes, self.dtypes,
+                    lambda names: "    del " + ", ".join(names), self.namespace, "forward_",
+                    self.fuse, self.use_numexpr)
 
     def _backward_source(self) -> str:
         slots = self.trace.slots
         maths = _rule_maths()
         saved = ", ".join(f"v{k}" for k in self.saved)
-        lines = ["def backward(saved, cotangents):"]
+        steps = []
         if self.saved:
-            lines.append(f"    ({saved}{',' if len(self.saved) == 1 else ''}) = saved")
             # (a list is handed over: emptied, so that each value dies at its last use below,
             # and the values the plan made may be written into where they die)
-            lines.append("    own = type(saved) is list")
-            lines.append("    if own: saved.clear()")
+            steps.append(Step(f"    ({saved}{',' if len(self.saved) == 1 else ''}) = saved\n"
+                              "    own = type(saved) is list\n"
+                              "    if own: saved.clear()",
+                              writes=tuple(f"v{k}" for k in self.saved)))
         # values that may share memory with another slot's: a view's input and result
         shared = {a for op in self.trace.ops if op.prim.view or not op.records
                   for a in (*[b for b in op.args if isinstance(b, int)], op.out)}
@@ -244,12 +335,15 @@ class Plan:
                 for a in reads + ([op.out] if op.prim.save_ans else []):
                     last_read.setdefault(a, k)  # (the backward pass runs the ops in reverse)
         wanted = sorted({k for k, s in enumerate(slots) if s.requires_grad})
-        lines.append("    " + " = ".join(f"g{k}" for k in wanted) + " = None")
+        # (no value yet: a region reading one of these before a step writes it knows that the
+        # gradient is None)
+        steps.append(Step("    " + " = ".join(f"g{k}" for k in wanted) + " = None"))
         for j, o in enumerate(self.output_slots):
             if slots[o].requires_grad:
-                lines.append(f"    if cotangents[{j}] is not None:")
-                lines.append(f"        g{o} = cotangents[{j}] if g{o} is None "
-                             f"else g{o} + cotangents[{j}]")
+                steps.append(Step(f"    if cotangents[{j}] is not None:\n"
+                                  f"        g{o} = cotangents[{j}] if g{o} is None "
+                                  f"else g{o} + cotangents[{j}]",
+                                  reads=(f"g{o}",), writes=(f"g{o}",)))
         for k in reversed(range(len(self.trace.ops))):
             op = self.trace.ops[k]
             if not op.records:
@@ -268,8 +362,9 @@ class Plan:
                      and a not in shared]
             wanted_inputs = [i for i, a in enumerate(op.args)
                              if isinstance(a, int) and slots[a].requires_grad]
-            lines.append(f"    if g{op.out} is not None:  # {prim.name}"
-                         + (f": {note}" if note else ""))
+            head = (f"    if g{op.out} is not None:  # {prim.name}"
+                    + (f": {note}" if note else ""))
+            lines, fused = [head], [head]
             for i in wanted_inputs:
                 a = op.args[i]
                 rule = functools.partial(prim.vjp, i) if prim.variadic else prim.vjp[i]
@@ -282,26 +377,54 @@ class Plan:
                     made = f"{fname}({', '.join([ans, *args])})"
                     lines.append(f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
                                  f"{spare})")
+                    fused.append(f"        t = g{op.out} * {made}")
                 else:
                     if op.params:
                         rule = functools.partial(rule, **op.params)
                     rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
                     call = ", ".join([f"g{op.out}", ans, *args])
                     lines.append(f"        t = _dense({rname}({call}))")
+                    fused.append(f"        t = {rname}({call})")
                 lines.append("        if t is not None:")
+                fused.append("        if t is not None:")
                 shape, dtype = slots[a].shape, slots[a].dtype
                 self._bind(f"dtype{a}", dtype)
                 lines.append(f"            if t.shape != {shape!r}: t = _unbroadcast(t, {shape!r})")
-                lines.append(f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})")
+                cast = f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
+                lines.append(cast)
+                fused.append(cast)
                 lines.append(f"            g{a} = t if g{a} is None else _add(g{a}, t)")
+                fused.append(f"            g{a} = t if g{a} is None else g{a} + t")
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
+            fused.append(f"        g{op.out} = t = None")
             dead = sorted(a for a, first in last_read.items() if first == k)
-            if dead:
-                lines.append("    " + " = ".join(f"v{a}" for a in dead) + " = None")
-        grads = ", ".join(f"g{k}" for k in self.grad_slots)
-        lines.append(f"    return ({grads}{',' if len(self.grad_slots) == 1 else ''})")
-        return "\n".join(lines) + "\n"
+            shape = self._elementwise_shape(op)
+            if shape is not None and (prim.variadic or any(
+                    slots[op.args[i]].shape != shape for i in wanted_inputs)):
+                shape = None  # (a gradient to sum back to a broadcast input's shape)
+            expression = None
+            dtype = slots[op.out].dtype
+            operands = self._operands(op, dtype) if prim.save_inputs else ()
+            if (prim.name in GRADIENTS and not op.params and operands is not None
+                    and all(slots[op.args[i]].dtype == dtype for i in wanted_inputs)):
+                expression = ("gradient", f"g{op.out}",
+                              [(f"g{op.args[i]}", GRADIENTS[prim.name][i])
+                               for i in wanted_inputs], operands)
+            reads = ((f"g{op.out}",) + ((ans,) if prim.save_ans else ())
+                     + (self._names(k, op.args) if prim.save_inputs else ())
+                     + tuple(f"g{op.args[i]}" for i in wanted_inputs))
+            steps.append(Step("\n".join(lines), reads=reads,
+                              writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
+                              + (f"g{op.out}",),
+                              frees=tuple(f"v{a}" for a in dead), shape=shape,
+                              fused="\n".join(fused), label=prim.name,
+                              expression=expression, dtype=dtype))
+        grads = [f"g{k}" for k in self.grad_slots]
+        steps.append(Step(f"    return ({_listed(grads)})", reads=tuple(grads)))
+        return emit("def backward(saved, cotangents):", steps, self.shapes, self.dtypes,
+                    lambda names: "    " + " = ".join(names) + " = None", self.namespace,
+                    "backward_", self.fuse, self.use_numexpr)
 
     @property
     def source(self) -> str:

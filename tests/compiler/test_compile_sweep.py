@@ -105,7 +105,7 @@ def _run(fn, x):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_a_replay_on_other_values_is_not_stale(name):
+def test_a_replay_on_other_values_is_not_stale(name, fusion_mode):
     fn = SWEEP[name]
     f = cr.compile(lambda x: fn(x))
     rng = np.random.default_rng(zlib.crc32(name.encode()))
@@ -140,7 +140,7 @@ def test_the_vmap_sweep_is_large():
 
 
 @pytest.mark.parametrize("name", VMAP_CASES)
-def test_a_compiled_vmap_replays_the_batched_values_of_other_inputs(name):
+def test_a_compiled_vmap_replays_the_batched_values_of_other_inputs(name, fusion_mode):
     """The same functions under ``compile(vmap(f))``: the plan is the batched computation
     the batching rules performed; on new values it must be ``vmap(f)``'s, value and
     gradient (or run eagerly, with its warning)."""

@@ -1,0 +1,384 @@
+"""Fusing a plan's elementwise chains: one pass over memory, in blocks, on the threads.
+
+A pass of a plan (``plan.py``) is a list of :class:`Step`: one statement each, with the names
+it reads and writes, and, when it is elementwise, the shape it works over.  :func:`emit` writes
+the pass out as a Python function.  A run of consecutive elementwise steps over one large shape
+``S`` becomes a *region*: a function of a block of rows ``[lo, hi)`` that runs the same
+statements on the rows' slices of every array (an array that spans ``S``'s first axis is
+sliced; one that broadcasts along it is read whole), and writes the values read after the
+region into arrays of the full shape.  Everything else a region computes lives only for one
+block, in cache: ``sin(x) * exp(x) * x`` reads ``x`` once and writes one array, instead of
+writing and reading back three.  The blocks run on ``chainrule.get_num_threads()`` threads
+(``chainrule/threads.py``).
+
+Slicing rows is exact for any op that treats the leading axes independently, which is what
+vmap's ``"elementwise"`` kind already promises of a primitive (the batch axis vmap adds is one
+more leading axis), and what every NumPy ufunc does.
+
+With numexpr installed (``pip install 'chainrule[fast]'``), a region of arithmetic (``+ - * /``,
+negation, squares, comparisons, ``where``, and their gradients) is written instead as one
+numexpr expression per value it must write, which numexpr evaluates in one pass, in blocks, on
+its threads (their number follows ``chainrule.set_num_threads``).  A region that calls
+``sin``, ``exp``, ``tanh`` and the like runs in NumPy blocks even then: numexpr's build on PyPI
+computes them with the C library, 1.1 to 2.5 times slower than NumPy's own vectorised loops
+(``benchmarks/fusion.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+from chainrule.buffers import REFCOUNTS_TRUSTED
+from chainrule.threads import blocks_rows, get_num_threads, run_blocks
+
+MIN_SIZE = 131072
+"""Elements: a shape's elementwise steps are fused from this size up, two blocks of
+``chainrule.threads.BLOCK`` (a region of one block would compute whole arrays, as the unfused
+plan does, without its reuse of memory).  An MLP's activations of 128 x 512 stay unfused: fused
+in blocks of 16384, its step took 1.04 to 1.06 times as long on one thread, 1.16 to 1.22 on
+two."""
+
+POSITIONAL = frozenset({"lstm_gates"})
+"""Primitives of vmap's elementwise kind whose result depends on the position along the last
+axis (the LSTM's gate blocks): their rows may be cut only when the last axis is not the first."""
+
+
+VALUES = {
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
+    "neg": "(-{0})", "square": "({0} * {0})", "where": "where({0}, {1}, {2})",
+    "greater": "({0} > {1})", "greater_equal": "({0} >= {1})", "less": "({0} < {1})",
+    "less_equal": "({0} <= {1})", "equal": "({0} == {1})", "not_equal": "({0} != {1})",
+}
+"""A primitive's value as numexpr's text of its operands' (the primitives numexpr computes as
+fast as NumPy or faster: arithmetic; comparisons are NumPy's ufuncs without gradient)."""
+
+GRADIENTS = {
+    "add": ("{g}", "{g}"), "sub": ("{g}", "(-{g})"), "mul": ("({g} * {1})", "({g} * {0})"),
+    "div": ("({g} / {1})", "(-({g} / {1}) * ({0} / {1}))"), "neg": ("(-{g})",),
+    "square": ("({g} * ({0} * 2))",), "where": (None, "where({0}, {g}, 0)", "where({0}, 0, {g})"),
+}
+"""Each input's VJP as numexpr's text of ``g`` and the operands': the rules of
+``chainrule/rules/elementwise.py`` (``d (x / y) = dx / y - (x / y) dy / y``), written again in
+numexpr's language (the fused table tests compare them with the rules)."""
+
+MAX_LEAVES = 24
+"""Arrays and constants one numexpr expression may read at most (numexpr's own limit is
+NumPy's number of operands of one iterator); a larger region runs in NumPy blocks."""
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A number among an expression's operands."""
+
+    value: object
+
+
+@dataclass
+class Step:
+    """One statement of a pass (see the module docstring).  ``text`` is its source, indented
+    for a function's body; ``fused`` its source inside a region, when that differs (no reshape
+    to undo, plain products and sums on small blocks); ``frees`` the names dead after it,
+    released after the region when it is in one."""
+
+    text: str
+    reads: tuple = ()
+    writes: tuple = ()
+    frees: tuple = ()
+    shape: tuple | None = None   # the elementwise shape it works over; None: not fusible
+    fused: str | None = None
+    label: str = ""              # what a region's comment calls it (the primitive's name)
+    # for numexpr: ("value", name, text, operands) or ("gradient", g, [(g of an input, text)],
+    # operands); an operand is a name or a Constant
+    expression: tuple | None = None
+    dtype: object = None         # the dtype it computes in
+
+
+_numexpr: list = []
+
+
+def numexpr_module():
+    """numexpr, imported when the first plan that could use it is written (importing it sets
+    a name on NumPy's namespace, and takes time chainrule's import need not); None when it is
+    not installed (an optional extra: regions then run in NumPy blocks)."""
+    if not _numexpr:
+        try:
+            import numexpr
+        except ImportError:
+            numexpr = None
+        _numexpr.append(numexpr)
+    return _numexpr[0]
+
+
+def spans_rows(shape: tuple, region: tuple) -> bool:
+    """Whether an array of ``shape`` runs along the first axis of a region of shape
+    ``region`` (then a block reads its rows ``[lo:hi]``); else it broadcasts along it and a
+    block reads it whole."""
+    return len(shape) == len(region) and shape[0] == region[0] != 1
+
+
+def broadcasts_over_rows(shape: tuple, region: tuple) -> bool:
+    """Whether an operand of ``shape`` may enter a region of shape ``region``: it spans its
+    rows, or broadcasts along them."""
+    if len(shape) > len(region):
+        return False
+    try:
+        return np.broadcast_shapes(shape, region) == region
+    except ValueError:
+        return False
+
+
+def fusible_shape(shape: tuple) -> bool:
+    """Whether steps over ``shape`` are fused: large enough, and with rows to cut."""
+    return len(shape) >= 1 and shape[0] > 1 and prod(shape) >= MIN_SIZE
+
+
+def emit(header: str, steps: list, shapes: dict, dtypes: dict, free_line, namespace: dict,
+         prefix: str, fuse: bool = True, use_numexpr: bool = True) -> str:
+    """The source of a pass: ``header`` (``def forward(...):``), then each step, a region for
+    each run of fusible steps.  ``shapes`` and ``dtypes`` give each name's (for slicing and
+    for the arrays a region writes); ``free_line(names)`` is the statement that releases
+    names; region functions are added to the source before the pass, named ``prefix`` and a
+    number, and the helpers they call bound in ``namespace``.  ``fuse=False`` writes every
+    step as it is; ``use_numexpr`` lets numexpr compute the regions it can express (when it is
+    installed)."""
+    namespace.setdefault("_regions", Regions())  # (one for the plan's two passes)
+    assigned: set[str] = set()  # the names given a value so far (a gradient's: not None)
+    regions: list[str] = []
+    body: list[str] = []
+    k = 0
+    while k < len(steps):
+        step = steps[k]
+        if not fuse or step.shape is None or not fusible_shape(step.shape):
+            body.append(step.text)
+            if step.frees:
+                body.append(free_line(step.frees))
+            assigned.update(step.writes)
+            k += 1
+            continue
+        end = k
+        while end < len(steps) and steps[end].shape == step.shape:
+            end += 1
+        name = f"{prefix}{len(regions)}"
+        source, call, frees = _region(name, steps[k:end], steps[end:], shapes, dtypes,
+                                      assigned, namespace)
+        expressed = (_numexpr_region(name, steps[k:end], steps[end:], shapes, dtypes,
+                                     assigned, namespace)
+                     if use_numexpr and numexpr_module() is not None else None)
+        if expressed is None:
+            body.append(call)
+        else:
+            # (numexpr raises no floating-point error: under np.errstate(...="raise") the
+            # blocks compute it, as they do when a gradient it reads is None at run time)
+            condition = " and ".join(["_regions.numexpr_allowed()", *expressed[0]])
+            body.append(f"    if {condition}:\n{_indent(expressed[1])}\n"
+                        f"    else:\n{_indent(call)}")
+        regions.append(source)
+        if frees:
+            body.append(free_line(frees))
+        for region_step in steps[k:end]:
+            assigned.update(region_step.writes)
+        k = end
+    return "".join(regions) + header + "\n" + "\n".join(body) + "\n"
+
+
+def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, assigned: set,
+            namespace: dict) -> tuple[str, str, tuple]:
+    """One region: its block function's source, the statements of the pass that run it, and
+    the names to release after them.  ``assigned``: the names given a value before it (a
+    gradient not among them is None when the region starts)."""
+    shape = steps[0].shape
+    written: set[str] = set()
+    inputs: list[str] = []
+    for step in steps:
+        for n in step.reads:
+            if n not in written and n not in inputs:
+                inputs.append(n)
+        written.update(step.writes)
+    read_later = {n for step in later for n in step.reads}
+    exports = [n for n in dict.fromkeys(n for step in steps for n in step.writes)
+               if n in read_later]
+    # gradients (g...) may be None: a block says so, and a slice of None is None
+    maybe_none = {n for n in inputs + exports if n.startswith("g")}
+    unreached = [n for n in inputs if n.startswith("g") and n not in assigned]
+    inputs = [n for n in inputs if n not in unreached]
+
+    lines = [f"def {name}(lo, hi, outs, " + ", ".join(inputs) + "):"]
+    if unreached:
+        lines.append("    " + " = ".join(unreached) + " = None")
+    for n in inputs:
+        if n in shapes and spans_rows(shapes[n], shape):
+            lines.append(f"    {n} = {n}[lo:hi]" + (f" if {n} is not None else None"
+                                                       if n in maybe_none else ""))
+    lines += [step.fused if step.fused is not None else step.text for step in steps]
+    # one block of all the rows: the values themselves; else each written into its rows
+    lines.append(f"    if outs is None:\n        return ({_listed(exports)})")
+    for i, n in enumerate(exports):
+        if n in maybe_none:  # (a gradient some blocks lack is zero there)
+            lines.append(f"    outs[{i}][lo:hi] = {n} if {n} is not None else 0")
+        else:
+            lines.append(f"    outs[{i}][lo:hi] = {n}")
+    lines.append(f"    return ({_listed([f'{n} is None' for n in exports])})")
+
+    size = "x".join(map(str, shape))
+    labels = ", ".join(step.label for step in steps if step.label)
+    namespace[f"{name}_exports"] = tuple((n, shapes[n], dtypes[n], n in maybe_none)
+                                         for n in exports)
+    call = [f"    # fused, one pass in blocks of rows on the threads ({name} above): "
+            f"{labels} over {size}",
+            f"    ({_listed(exports)}) = _regions({name}, {shape!r}, ({_listed(inputs)}), "
+            f"{name}_exports)"]
+    # (what the region made and nobody reads after it never left its blocks)
+    frees = tuple(n for step in steps for n in step.frees if n not in written or n in exports)
+    return "\n".join(lines) + "\n\n\n", "\n".join(call), frees
+
+
+def _listed(items: list) -> str:
+    """A tuple's items as source: ``a, b`` or ``a,`` (one) or nothing."""
+    return ", ".join(items) + ("," if len(items) == 1 else "")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
+def _numexpr_region(name: str, steps: list, later: list, shapes: dict, dtypes: dict,
+                    assigned: set, namespace: dict) -> tuple[list, str] | None:
+    """A region as numexpr expressions, one per value it must write, each the region's steps
+    substituted into each other down to what the region reads: the conditions under which they
+    apply (the gradients they read are not None) and the statements; None
+    when a step is not arithmetic numexpr computes as NumPy does (in one float dtype, with no
+    parameters)."""
+    dtype = steps[0].dtype
+    if dtype not in (np.float32, np.float64):
+        return None
+    text: dict = {}          # each name's expression so far (None: a gradient still None)
+    leaves: dict = {}        # what the expressions read: name -> a name or a constant
+    checked: list = []       # gradients read that must not be None at run time
+
+    def current(n):
+        if n in text:
+            return text[n]
+        if n.startswith("g") and n not in assigned:
+            return None      # (no gradient reached it before the region)
+        if n.startswith("g") and n not in checked:
+            checked.append(n)
+        leaves[n] = n
+        return n
+
+    def operand(o):
+        if isinstance(o, Constant):
+            key = f"k{len(leaves)}"
+            value = o.value
+            if not isinstance(value, (bool, np.bool_)):
+                value = dtype.type(value)  # (a weak Python number takes the arrays' dtype)
+            leaves[key] = value
+            return key
+        return current(o)
+
+    for step in steps:
+        if step.expression is None or step.dtype != dtype:
+            return None
+        if step.expression[0] == "value":
+            _, out, template, operands = step.expression
+            text[out] = template.format(*map(operand, operands))
+            continue
+        _, g_out, terms, operands = step.expression
+        g = current(g_out)
+        if g is None:
+            continue
+        values = [operand(o) for o in operands]
+        for g_input, template in terms:
+            term = template.format(*values, g=g)
+            before = current(g_input)
+            text[g_input] = term if before is None else f"({before} + {term})"
+        text[g_out] = None
+    read_later = {n for step in later for n in step.reads}
+    exports = [n for n in text if n in read_later]
+    if len(leaves) > MAX_LEAVES or any(len(text[n] or "") > 4000 for n in exports):
+        return None
+    size = "x".join(map(str, steps[0].shape))
+    labels = ", ".join(step.label for step in steps if step.label)
+    call = [f"    # fused by numexpr, one pass: {labels} over {size}"]
+    inputs = ", ".join(f"{n!r}: {n}" if isinstance(v, str) else f"{n!r}: {name}_{n}"
+                       for n, v in leaves.items())
+    for n, v in leaves.items():
+        if not isinstance(v, str):
+            namespace[f"{name}_{n}"] = v
+    call.append(f"    leaves = {{{inputs}}}")
+    for n in exports:
+        if text[n] is None:
+            call.append(f"    {n} = None")
+        elif text[n] != n:
+            namespace[f"dtype_{n}"] = dtypes[n]
+            call.append(f"    {n} = _regions.evaluate({text[n]!r}, leaves, "
+                        f"{name + ' ' + n!r}, {shapes[n]!r}, dtype_{n})")
+    call.append("    del leaves")
+    return [f"{n} is not None" for n in checked], "\n".join(call)
+
+
+_numexpr_threads = [0]
+
+
+def _free_count() -> int:
+    """The reference count :meth:`Regions.buffer` sees of an array only its cache holds."""
+    arrays = {"key": np.empty(1)}
+    array = arrays.get("key")
+    return sys.getrefcount(array)
+
+
+_FREE = _free_count()
+
+
+class Regions:
+    """Runs a plan's regions, and keeps the arrays they write their results into from one call
+    to the next: a call takes back the array it wrote last time when nothing but this cache
+    references it any more (the backward pass has released the values it saved, the caller
+    has dropped the result), else a new one.  A fresh large array costs the kernel's page
+    faults on its first write, often more than the arithmetic done in it."""
+
+    def __init__(self) -> None:
+        self.arrays: dict = {}
+        self.lock = threading.Lock()
+
+    def buffer(self, key: str, shape: tuple, dtype) -> np.ndarray:
+        with self.lock:
+            array = self.arrays.get(key)
+            if array is not None and REFCOUNTS_TRUSTED and sys.getrefcount(array) <= _FREE:
+                return array
+            array = np.empty(shape, dtype)
+            self.arrays[key] = array
+            return array
+
+    def __call__(self, fn, shape: tuple, args: tuple, exports: tuple) -> tuple:
+        """The values ``exports`` (name, shape, dtype, whether it may be None) of the region
+        ``fn`` (see :func:`_region`): one call when one block holds every row, else blocks of
+        rows on the threads, written into this cache's arrays (even on one thread: a block's
+        temporaries are small, and their memory is reused from one block to the next)."""
+        if shape[0] <= blocks_rows(shape):
+            return fn(0, shape[0], None, *args)
+        outs = [self.buffer(f"{fn.__name__} {n}", export_shape, dtype)
+                for n, export_shape, dtype, _ in exports]
+        nones = run_blocks(fn, shape, (outs, *args))
+        return tuple(None if maybe_none and all(block[i] for block in nones) else outs[i]
+                     for i, (_, _, _, maybe_none) in enumerate(exports))
+
+    @staticmethod
+    def numexpr_allowed() -> bool:
+        """Whether numexpr may compute a region now: not while NumPy is told to raise or call
+        a function on floating-point errors (numexpr reports none)."""
+        return not any(mode in ("raise", "call") for mode in np.geterr().values())
+
+    def evaluate(self, text: str, leaves: dict, key: str, shape: tuple, dtype) -> np.ndarray:
+        """numexpr's value of ``text``, written into this cache's array ``key``, on
+        chainrule's number of threads."""
+        numexpr = numexpr_module()
+        count = get_num_threads()
+        if _numexpr_threads[0] != count:
+            numexpr.set_num_threads(count)
+            _numexpr_threads[0] = count
+        return numexpr.evaluate(text, local_dict=leaves, out=self.buffer(key, shape, dtype))

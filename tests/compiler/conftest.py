@@ -1,0 +1,32 @@
+"""The compiler tests run three times: as plans are built for the arrays users have; with every
+elementwise step fused in NumPy blocks (regions of any size, cut into blocks of one row, on
+three threads), so that each primitive's forward and rules are checked on blocks of rows too;
+and fused with numexpr where it can express a region (when numexpr is installed), so that its
+expressions of the rules are checked against the rules."""
+
+from __future__ import annotations
+
+import pytest
+
+import chainrule as cr
+from chainrule import threads
+from chainrule.compiler import fusion
+
+
+@pytest.fixture(params=["as built", "blocks", "numexpr"])
+def fusion_mode(request, monkeypatch):
+    """False as built; else every elementwise step of a plan is fused, in blocks of one row
+    (``"blocks"``: numexpr left out), or by numexpr where it can."""
+    if request.param == "numexpr" and fusion.numexpr_module() is None:
+        pytest.skip("numexpr is not installed (pip install 'chainrule[fast]')")
+    if request.param == "blocks":
+        monkeypatch.setattr(fusion, "numexpr_module", lambda: None)
+    if request.param != "as built":
+        monkeypatch.setattr(fusion, "MIN_SIZE", 1)
+        monkeypatch.setattr(threads, "BLOCK", 1)
+        count = cr.get_num_threads()
+        cr.set_num_threads(3)
+        yield request.param
+        cr.set_num_threads(count)
+    else:
+        yield False

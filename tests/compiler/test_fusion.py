@@ -1,0 +1,243 @@
+"""Fused regions of compiled plans (``chainrule/compiler/fusion.py``) and the threads they run
+on (``chainrule/threads.py``), on arrays large enough to be fused as built.  The oracle is the
+same function run eagerly (or its closed-form derivative); the table and the sweep also run
+every primitive fused on small arrays (``conftest.py``)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import threads
+from chainrule.compiler import fusion
+
+SIZE = 3 * fusion.MIN_SIZE  # (fused as built, in several blocks)
+numexpr_installed = pytest.mark.skipif(fusion.numexpr_module() is None,
+                                       reason="numexpr is not installed "
+                                              "(pip install 'chainrule[fast]')")
+
+
+@pytest.fixture(params=[1, 2, 3], ids=lambda n: f"{n} threads")
+def thread_count(request):
+    count = cr.get_num_threads()
+    cr.set_num_threads(request.param)
+    yield request.param
+    cr.set_num_threads(count)
+
+
+def _values(seed, size=SIZE, dtype=np.float64):
+    return np.random.default_rng(seed).uniform(-1, 1, size).astype(dtype)
+
+
+def _gradient(fn, x0):
+    x = cr.tensor(x0, requires_grad=True)
+    out = fn(x)
+    out.backward()
+    return out.item(), x.grad.numpy().copy()
+
+
+def _transcendental(x):
+    return (x.sin() * x.exp() * x).sum()
+
+
+def _arithmetic(x):
+    return ((x * x + 1) / (x * 3 - 7) - x).sum()
+
+
+def _replayed(fn, options=None):
+    """``fn`` compiled and traced on one input; returns it (later calls replay)."""
+    compiled = cr.compile(fn, options=options)
+    _gradient(compiled, _values(0))
+    return compiled
+
+
+@pytest.mark.parametrize("fn", [_transcendental, _arithmetic])
+@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+def test_a_fused_replay_equals_eager(fn, options, thread_count):
+    compiled = _replayed(fn, options)
+    assert "# fused" in compiled.last_plan.forward_source
+    assert "# fused" in compiled.last_plan.backward_source
+    x1 = _values(1)
+    value, grad = _gradient(compiled, x1)
+    eager_value, eager_grad = _gradient(fn, x1)
+    assert compiled.traces == 1
+    np.testing.assert_allclose(value, eager_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, eager_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_the_fused_gradient_is_the_closed_form(thread_count):
+    compiled = _replayed(_arithmetic)
+    x = _values(2)
+    d, n = x * 3 - 7, x * x + 1
+    # d/dx ((x^2 + 1) / (3x - 7) - x) = 2x / d - 3 n / d^2 - 1
+    np.testing.assert_allclose(_gradient(compiled, x)[1], 2 * x / d - 3 * n / d ** 2 - 1,
+                               rtol=1e-12)
+
+
+@numexpr_installed
+def test_arithmetic_goes_to_numexpr_and_functions_stay_in_numpy_blocks():
+    arithmetic, transcendental = _replayed(_arithmetic), _replayed(_transcendental)
+    assert "fused by numexpr" in arithmetic.last_plan.forward_source
+    assert "fused by numexpr" in arithmetic.last_plan.backward_source
+    assert "numexpr" not in transcendental.last_plan.source
+    blocks = _replayed(_arithmetic, {"use_numexpr": False})
+    assert "numexpr" not in blocks.last_plan.source
+    unfused = _replayed(_arithmetic, {"fuse": False})
+    assert "# fused" not in unfused.last_plan.source
+
+
+def test_small_arrays_are_not_fused():
+    compiled = cr.compile(_transcendental)
+    _gradient(compiled, _values(0, size=fusion.MIN_SIZE - 1))
+    assert "# fused" not in compiled.last_plan.source
+
+
+@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+def test_results_the_caller_holds_are_never_written_again(options, thread_count):
+    """A region writes into arrays it keeps from call to call, only once nothing else holds
+    them: a result, or a gradient, kept by the caller keeps its values."""
+    compiled = cr.compile(lambda x: x * 3 + 1, options=options)
+    x1, x2 = _values(1), _values(2)
+    t1 = cr.tensor(x1, requires_grad=True)
+    y1 = compiled(t1)
+    assert "# fused" in compiled.last_plan.forward_source
+    (y1 * y1).sum().backward()
+    grad1 = t1.grad
+    for seed in range(2, 5):  # (replays)
+        t2 = cr.tensor(_values(seed), requires_grad=True)
+        (compiled(t2) ** 2).sum().backward()
+    np.testing.assert_allclose(y1.detach().numpy(), x1 * 3 + 1)
+    np.testing.assert_allclose(grad1.numpy(), 6 * (x1 * 3 + 1))
+    np.testing.assert_allclose(compiled(cr.tensor(x2)).numpy(), x2 * 3 + 1)
+
+
+def test_released_results_give_their_memory_to_the_next_call(thread_count):
+    compiled = cr.compile(lambda x: x.sin() * 2)
+    x = cr.tensor(_values(0))
+    compiled(x)
+    address = compiled(x).numpy().__array_interface__["data"][0]  # (released at once)
+    kept = compiled(x)
+    assert kept.numpy().__array_interface__["data"][0] == address
+    assert compiled(x).numpy().__array_interface__["data"][0] != address  # (kept is held)
+
+
+@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+def test_an_output_without_a_cotangent(options, thread_count):
+    """Only the first output reaches the loss: the region's gradient of the second is None
+    when the backward pass runs (numexpr leaves that case to the blocks)."""
+    compiled = cr.compile(lambda x: (x * 2 + 1, x * x - 1), options=options)
+    x = cr.tensor(_values(0), requires_grad=True)
+    compiled(x)
+    first, _ = compiled(x)
+    first.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(SIZE, 2.0))
+    x.grad = None
+    first, second = compiled(x)
+    (first.sum() + second.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 + 2 * _values(0), rtol=1e-15)
+
+
+def test_float32_stays_float32(thread_count):
+    """numexpr computes ``x * 0.1`` in float64 unless told otherwise; NumPy, and so chainrule,
+    in float32."""
+    fn = lambda x: x * 0.1 + 2 - x * x  # noqa: E731
+    compiled = cr.compile(fn)
+    x0 = _values(0, dtype=np.float32)
+    compiled(cr.tensor(x0))
+    out = compiled(cr.tensor(x0))
+    assert out.dtype == cr.float32
+    np.testing.assert_allclose(out.numpy(), fn(cr.tensor(x0)).numpy(), rtol=1e-6)
+
+
+def test_floating_point_errors_raise_as_eagerly(thread_count):
+    compiled = cr.compile(lambda x: (1 / x + x).sum())
+    x0 = _values(0)
+    compiled(cr.tensor(x0))
+    x0[-1] = 0.0  # (in the last block: another thread's, with several)
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            (1 / cr.tensor(x0) + cr.tensor(x0)).sum()
+        with pytest.raises(FloatingPointError):
+            compiled(cr.tensor(x0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isinf(compiled(cr.tensor(x0)).item())
+
+
+def test_a_region_reads_one_operand_twice(thread_count):
+    compiled = _replayed(lambda x: (x * x + x).sum())
+    x = _values(3)
+    np.testing.assert_allclose(_gradient(compiled, x)[1], 2 * x + 1, rtol=1e-15)
+
+
+def test_broadcast_operands_are_read_whole(thread_count):
+    """A row of biases broadcast over a region's rows is read whole by each block; a column
+    runs along them and is cut."""
+    rows = SIZE // 256
+    row, column = _values(4, 256), _values(5, rows).reshape(rows, 1)
+    fn = lambda x, b, c: ((x + b) * c).tanh().sum()  # noqa: E731
+    compiled = cr.compile(fn)
+    args = [cr.tensor(_values(6).reshape(rows, 256), requires_grad=True),
+            cr.tensor(row, requires_grad=True), cr.tensor(column, requires_grad=True)]
+    compiled(*args)
+    assert "# fused" in compiled.last_plan.forward_source
+    ours = [cr.tensor(a.detach().numpy(), requires_grad=True) for a in args]
+    theirs = [cr.tensor(a.detach().numpy(), requires_grad=True) for a in args]
+    compiled(*ours).backward()
+    fn(*theirs).backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# threads
+
+
+def test_set_num_threads_takes_a_positive_count():
+    count = cr.get_num_threads()
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="chainrule.set_num_threads"):
+            cr.set_num_threads(bad)
+    assert cr.get_num_threads() == count
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 10, 31])
+def test_blocks_cover_every_row_once(rows, thread_count, monkeypatch):
+    monkeypatch.setattr(threads, "BLOCK", 6)  # (rows of 2 elements: blocks of 3 rows)
+    seen, names = [], set()
+
+    def block(lo, hi, tag):
+        seen.append((lo, hi))
+        names.add(threading.current_thread().name)
+        return tag
+
+    results = threads.run_blocks(block, (rows, 2), ("x",))
+    assert sorted(seen) == [(lo, min(lo + 3, rows)) for lo in range(0, rows, 3)]
+    assert results == ["x"] * len(seen)
+    if thread_count > 1 and rows > 3:
+        assert len(names) > 1  # (the pool took a share)
+
+
+def test_an_error_in_any_block_is_raised_after_every_block_ends(thread_count, monkeypatch):
+    monkeypatch.setattr(threads, "BLOCK", 1)
+    finished = []
+
+    def block(lo, hi):
+        if lo == 5:
+            raise ZeroDivisionError("block 5")
+        finished.append(lo)
+
+    with pytest.raises(ZeroDivisionError, match="block 5"):
+        threads.run_blocks(block, (6,), ())
+    assert sorted(finished) == [0, 1, 2, 3, 4]
+
+
+def test_compile_options_are_checked():
+    with pytest.raises(ValueError, match="unknown option.*'fusion'.*the options are"):
+        cr.compile(lambda x: x, options={"fusion": False})
+    with pytest.raises(TypeError, match="options must be a dict"):
+        cr.compile(lambda x: x, options=["fuse"])
