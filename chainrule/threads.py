@@ -23,10 +23,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from math import prod
 
-BLOCK = 65536
-"""Elements per block: a block's inputs, temporaries and results stay near a core (65536
-float64 are 512 KiB).  Measured on chains of 262144 and 1e6 float64, blocks of 65536 took
-0.6 to 0.95 times as long as blocks of 16384, on one thread and on two."""
+BLOCK = 32768
+"""Elements per block: a block's inputs, temporaries and results stay near a core (32768
+float64 are 256 KiB).  Measured on this project's machine (``benchmarks/fusion.py``'s chains,
+each in its own process): as fast as blocks of 65536 on 1e6 elements, and 2 to 7 times faster
+on 131072 (two blocks of 65536 took the allocator's slow path); blocks of 8192 or 16384 were
+10 to 25% slower."""
 
 
 def _default_count() -> int:
