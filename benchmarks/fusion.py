@@ -79,8 +79,8 @@ CHAINS = {
 
 
 RUNNERS = ("NumPy by hand", "unfused", "fused, NumPy blocks", "fused, numexpr")
-OPTIONS = {"unfused": {"fuse": False}, "fused, NumPy blocks": {"use_numexpr": False},
-           "fused, numexpr": {}}
+OPTIONS = {"unfused": {"fuse": False}, "fused, NumPy blocks": {},
+           "fused, numexpr": {"use_numexpr": True}}
 
 
 def _runner(chain: str, runner: str, x0: np.ndarray):

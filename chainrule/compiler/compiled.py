@@ -319,10 +319,12 @@ class CompiledFunction:
         return self.last_plan.source
 
 
-OPTIONS = {"fuse": True, "use_numexpr": True}
+OPTIONS = {"fuse": True, "use_numexpr": False}
 """``chainrule.compile``'s ``options`` and their defaults: ``fuse`` runs each chain of
-elementwise steps over a large array as one region (``chainrule/compiler/fusion.py``);
-``use_numexpr`` lets numexpr compute the regions it can express, when it is installed."""
+elementwise steps over a large array as one region, in NumPy blocks on the threads
+(``chainrule/compiler/fusion.py``); ``use_numexpr`` lets numexpr compute the regions it can
+express, when it is installed.  Off by default: on this project's machine NumPy blocks were as
+fast or faster on every chain measured (``benchmarks/fusion.py``; docs/compile.md)."""
 
 
 def _checked_options(options) -> dict:
@@ -346,7 +348,7 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     Usable as ``chainrule.compile(fn)``, as a decorator (with or without arguments), and on a
     Module (its forward is compiled).  ``backend``, ``mode`` and ``dynamic`` are accepted for
     PyTorch's signature; ``options`` may turn off fusion (``{"fuse": False}``) or numexpr
-    (``{"use_numexpr": False}``, see :data:`OPTIONS`); ``fullgraph=True`` raises instead of
+    (``{"use_numexpr": True}``, see :data:`OPTIONS`); ``fullgraph=True`` raises instead of
     running eagerly when the trace breaks; ``disable=True`` returns the function itself.
 
     >>> import chainrule as cr

@@ -15,13 +15,15 @@ Slicing rows is exact for any op that treats the leading axes independently, whi
 vmap's ``"elementwise"`` kind already promises of a primitive (the batch axis vmap adds is one
 more leading axis), and what every NumPy ufunc does.
 
-With numexpr installed (``pip install 'chainrule[fast]'``), a region of arithmetic (``+ - * /``,
-negation, squares, comparisons, ``where``, and their gradients) is written instead as one
-numexpr expression per value it must write, which numexpr evaluates in one pass, in blocks, on
-its threads (their number follows ``chainrule.set_num_threads``).  A region that calls
-``sin``, ``exp``, ``tanh`` and the like runs in NumPy blocks even then: numexpr's build on PyPI
-computes them with the C library, 1.1 to 2.5 times slower than NumPy's own vectorised loops
-(``benchmarks/fusion.py`` measures both).
+With ``chainrule.compile(fn, options={"use_numexpr": True})`` and numexpr installed
+(``pip install 'chainrule[fast]'``), a region of arithmetic (``+ - * /``, negation, squares,
+comparisons, ``where``, and their gradients) is written instead as one numexpr expression per
+value it must write, which numexpr evaluates in one pass, in blocks, on its threads (their
+number follows ``chainrule.set_num_threads``).  A region that calls ``sin``, ``exp``, ``tanh``
+and the like runs in NumPy blocks even then: numexpr's build on PyPI computes them with the C
+library, 1.1 to 2.5 times slower than NumPy's own vectorised loops.  numexpr is not the
+default: ``benchmarks/fusion.py`` measured NumPy blocks as fast or faster on every chain
+(docs/compile.md has the table).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ _numexpr: list = []
 
 
 def numexpr_module():
-    """numexpr, imported when the first plan that could use it is written (importing it sets
+    """numexpr, imported when the first plan that may use it is written (importing it sets
     a name on NumPy's namespace, and takes time chainrule's import need not); None when it is
     not installed (an optional extra: regions then run in NumPy blocks)."""
     if not _numexpr:
@@ -138,7 +140,7 @@ def fusible_shape(shape: tuple) -> bool:
 
 
 def emit(header: str, steps: list, shapes: dict, dtypes: dict, free_line, namespace: dict,
-         prefix: str, fuse: bool = True, use_numexpr: bool = True) -> str:
+         prefix: str, fuse: bool = True, use_numexpr: bool = False) -> str:
     """The source of a pass: ``header`` (``def forward(...):``), then each step, a region for
     each run of fusible steps.  ``shapes`` and ``dtypes`` give each name's (for slicing and
     for the arrays a region writes); ``free_line(names)`` is the statement that releases

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+from math import prod
 from pathlib import Path
 
 import numpy as np
@@ -362,6 +363,10 @@ class Plan:
                      and a not in shared]
             wanted_inputs = [i for i, a in enumerate(op.args)
                              if isinstance(a, int) and slots[a].requires_grad]
+            # (on small arrays a product or sum in place saves nothing: plain ones, without
+            # the call that would decide it)
+            small = all(prod(slots[a].shape) <= LARGE
+                        for a in (op.out, *[b for b in op.args if isinstance(b, int)]))
             head = (f"    if g{op.out} is not None:  # {prim.name}"
                     + (f": {note}" if note else ""))
             lines, fused = [head], [head]
@@ -375,9 +380,10 @@ class Plan:
                              if dying and i == wanted_inputs[-1] else "()")
                     values = f"({', '.join(args)}{',' if len(args) == 1 else ''})"
                     made = f"{fname}({', '.join([ans, *args])})"
-                    lines.append(f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
-                                 f"{spare})")
                     fused.append(f"        t = g{op.out} * {made}")
+                    lines.append(fused[-1] if small else
+                                 f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
+                                 f"{spare})")
                 else:
                     if op.params:
                         rule = functools.partial(rule, **op.params)
@@ -393,8 +399,9 @@ class Plan:
                 cast = f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
                 lines.append(cast)
                 fused.append(cast)
-                lines.append(f"            g{a} = t if g{a} is None else _add(g{a}, t)")
                 fused.append(f"            g{a} = t if g{a} is None else g{a} + t")
+                lines.append(fused[-1] if small else
+                             f"            g{a} = t if g{a} is None else _add(g{a}, t)")
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
             fused.append(f"        g{op.out} = t = None")

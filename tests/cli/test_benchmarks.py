@@ -163,3 +163,27 @@ def test_vmap_benchmark_checks_every_row_and_runs_to_the_end():
         assert name in rows, done.stdout
         assert rows[name].endswith(("µs", "ms")), f"{name}: {rows[name]}"
     assert "chainrule: vmap(grad(loss))" in rows, done.stdout
+
+
+def test_the_fusion_benchmark_checks_every_runner_against_numpy():
+    """``benchmarks/fusion.py`` times each runner in its own process after checking its
+    gradient against NumPy by hand: here, that check, in one process, at a fused size."""
+    spec = importlib.util.spec_from_file_location("benchmarks_fusion",
+                                                  RUN.with_name("fusion.py"))
+    module = importlib.util.module_from_spec(spec)
+    environ, path = dict(os.environ), list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+        import chainrule as cr
+
+        count = cr.get_num_threads()
+        try:
+            for chain in module.CHAINS:
+                for runner in module.RUNNERS:
+                    assert module.time_one(chain, runner, 131_072, 2, calls=1) > 0
+        finally:
+            cr.set_num_threads(count)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path

@@ -10,17 +10,17 @@ import pytest
 
 import chainrule as cr
 from chainrule import threads
-from chainrule.compiler import fusion
+from chainrule.compiler import compiled, fusion
 
 
 @pytest.fixture(params=["as built", "blocks", "numexpr"])
 def fusion_mode(request, monkeypatch):
     """False as built; else every elementwise step of a plan is fused, in blocks of one row
-    (``"blocks"``: numexpr left out), or by numexpr where it can."""
+    (``"blocks"``, the default), or by numexpr where it can."""
     if request.param == "numexpr" and fusion.numexpr_module() is None:
         pytest.skip("numexpr is not installed (pip install 'chainrule[fast]')")
-    if request.param == "blocks":
-        monkeypatch.setattr(fusion, "numexpr_module", lambda: None)
+    if request.param == "numexpr":  # (chainrule.compile's default leaves numexpr out)
+        monkeypatch.setitem(compiled.OPTIONS, "use_numexpr", True)
     if request.param != "as built":
         monkeypatch.setattr(fusion, "MIN_SIZE", 1)
         monkeypatch.setattr(threads, "BLOCK", 1)

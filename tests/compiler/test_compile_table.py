@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.compiler.fusion import POSITIONAL
+from chainrule.compiler.fusion import POSITIONAL, VALUES
 from chainrule.rules.table import REGISTRY
 from tests.rules.primitive_specs import SPECS
 
@@ -136,6 +136,8 @@ def test_replay_matches_eager(name, dtype, fusion_mode):
                 and traced.ndim and traced.shape[0] > 1):
             assert "# fused" in compiled.last_plan.forward_source, \
                 f"{name}: an elementwise primitive that was not fused"
+            if fusion_mode == "numexpr" and name in VALUES:
+                assert "fused by numexpr" in compiled.last_plan.source, name
 
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a replay warns of nothing

@@ -55,8 +55,11 @@ def _replayed(fn, options=None):
     return compiled
 
 
+NUMEXPR = {"use_numexpr": True}
+
+
 @pytest.mark.parametrize("fn", [_transcendental, _arithmetic])
-@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
 def test_a_fused_replay_equals_eager(fn, options, thread_count):
     compiled = _replayed(fn, options)
     assert "# fused" in compiled.last_plan.forward_source
@@ -80,11 +83,12 @@ def test_the_fused_gradient_is_the_closed_form(thread_count):
 
 @numexpr_installed
 def test_arithmetic_goes_to_numexpr_and_functions_stay_in_numpy_blocks():
-    arithmetic, transcendental = _replayed(_arithmetic), _replayed(_transcendental)
+    arithmetic = _replayed(_arithmetic, NUMEXPR)
+    transcendental = _replayed(_transcendental, NUMEXPR)
     assert "fused by numexpr" in arithmetic.last_plan.forward_source
     assert "fused by numexpr" in arithmetic.last_plan.backward_source
     assert "numexpr" not in transcendental.last_plan.source
-    blocks = _replayed(_arithmetic, {"use_numexpr": False})
+    blocks = _replayed(_arithmetic)  # (the default)
     assert "numexpr" not in blocks.last_plan.source
     unfused = _replayed(_arithmetic, {"fuse": False})
     assert "# fused" not in unfused.last_plan.source
@@ -96,7 +100,7 @@ def test_small_arrays_are_not_fused():
     assert "# fused" not in compiled.last_plan.source
 
 
-@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
 def test_results_the_caller_holds_are_never_written_again(options, thread_count):
     """A region writes into arrays it keeps from call to call, only once nothing else holds
     them: a result, or a gradient, kept by the caller keeps its values."""
@@ -125,7 +129,7 @@ def test_released_results_give_their_memory_to_the_next_call(thread_count):
     assert compiled(x).numpy().__array_interface__["data"][0] != address  # (kept is held)
 
 
-@pytest.mark.parametrize("options", [None, {"use_numexpr": False}], ids=["default", "blocks"])
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
 def test_an_output_without_a_cotangent(options, thread_count):
     """Only the first output reaches the loss: the region's gradient of the second is None
     when the backward pass runs (numexpr leaves that case to the blocks)."""
@@ -141,11 +145,12 @@ def test_an_output_without_a_cotangent(options, thread_count):
     np.testing.assert_allclose(x.grad.numpy(), 2 + 2 * _values(0), rtol=1e-15)
 
 
-def test_float32_stays_float32(thread_count):
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
+def test_float32_stays_float32(options, thread_count):
     """numexpr computes ``x * 0.1`` in float64 unless told otherwise; NumPy, and so chainrule,
     in float32."""
     fn = lambda x: x * 0.1 + 2 - x * x  # noqa: E731
-    compiled = cr.compile(fn)
+    compiled = cr.compile(fn, options=options)
     x0 = _values(0, dtype=np.float32)
     compiled(cr.tensor(x0))
     out = compiled(cr.tensor(x0))
@@ -153,8 +158,9 @@ def test_float32_stays_float32(thread_count):
     np.testing.assert_allclose(out.numpy(), fn(cr.tensor(x0)).numpy(), rtol=1e-6)
 
 
-def test_floating_point_errors_raise_as_eagerly(thread_count):
-    compiled = cr.compile(lambda x: (1 / x + x).sum())
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
+def test_floating_point_errors_raise_as_eagerly(options, thread_count):
+    compiled = cr.compile(lambda x: (1 / x + x).sum(), options=options)
     x0 = _values(0)
     compiled(cr.tensor(x0))
     x0[-1] = 0.0  # (in the last block: another thread's, with several)
