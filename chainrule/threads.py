@@ -77,10 +77,11 @@ def set_num_threads(num: int) -> None:
 
 
 def _workers(count: int) -> ThreadPoolExecutor:
+    """A pool of at least ``count`` workers.  A smaller one is replaced, never shut down:
+    another thread may be submitting blocks to it (its idle workers end when it is collected);
+    and a region of fewer blocks takes only the workers it needs of a larger one."""
     with _pool_lock:
-        if _pool[0] is None or _pool[1] != count:
-            if _pool[0] is not None:
-                _pool[0].shutdown(wait=False)
+        if _pool[0] is None or _pool[1] < count:
             _pool[0] = ThreadPoolExecutor(count, thread_name_prefix="chainrule")
             _pool[1] = count
         return _pool[0]

@@ -72,6 +72,11 @@ MAX_LEAVES = 24
 """Arrays and constants one numexpr expression may read at most (numexpr's own limit is
 NumPy's number of operands of one iterator); a larger region runs in NumPy blocks."""
 
+MAX_TEXT = 4000
+"""Characters one numexpr expression may have at most; a larger region runs in NumPy blocks.
+(Substituting the steps into each other copies a value's text at each use: ``x = x * x``
+repeated doubles it each time, so the texts are measured as they are built.)"""
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -288,6 +293,8 @@ def _numexpr_region(name: str, steps: list, later: list, shapes: dict, dtypes: d
         if step.expression[0] == "value":
             _, out, template, operands = step.expression
             text[out] = template.format(*map(operand, operands))
+            if len(text[out]) > MAX_TEXT:
+                return None
             continue
         _, g_out, terms, operands = step.expression
         g = current(g_out)
@@ -298,10 +305,12 @@ def _numexpr_region(name: str, steps: list, later: list, shapes: dict, dtypes: d
             term = template.format(*values, g=g)
             before = current(g_input)
             text[g_input] = term if before is None else f"({before} + {term})"
+            if len(text[g_input]) > MAX_TEXT:
+                return None
         text[g_out] = None
     read_later = {n for step in later for n in step.reads}
     exports = [n for n in text if n in read_later]
-    if len(leaves) > MAX_LEAVES or any(len(text[n] or "") > 4000 for n in exports):
+    if len(leaves) > MAX_LEAVES:
         return None
     size = "x".join(map(str, steps[0].shape))
     labels = ", ".join(step.label for step in steps if step.label)

@@ -199,7 +199,8 @@ class Plan:
     def _arg(self, k: int, a) -> str:
         if isinstance(a, Const):
             value = a.value
-            if value is None or type(value) in (bool, int, float, str):
+            if value is None or type(value) in (bool, int, str) or (
+                    type(value) is float and np.isfinite(value)):  # (repr(nan) is no literal)
                 return repr(value)  # (NumPy's scalars, subclasses of these, are bound below)
             return self._bind(f"c{k}_{id(a)}", value)
         return f"v{a}"
@@ -256,9 +257,12 @@ class Plan:
         """``op``'s operands for a numexpr expression computing in ``dtype``: slots of that
         dtype (or bool: a condition), numbers; None when another operand rules it out."""
         operands = []
-        for a in op.args:
+        for i, a in enumerate(op.args):
+            # (numexpr's where takes a bool condition; NumPy's, any truth value)
+            condition = op.prim.name == "where" and i == 0
             if isinstance(a, int):
-                if self.trace.slots[a].dtype not in (dtype, np.bool_):
+                if self.trace.slots[a].dtype not in ((np.bool_,) if condition
+                                                     else (dtype, np.bool_)):
                     return None
                 operands.append(f"v{a}")
                 continue
@@ -266,6 +270,13 @@ class Plan:
             if isinstance(value, np.ndarray) and value.ndim == 0:
                 value = value[()]
             if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+                return None
+            if condition and not isinstance(value, (bool, np.bool_)):
+                return None
+            # a NumPy scalar is not weak: one of a wider dtype makes NumPy compute in it
+            # (``float32 > np.float64(0.1)`` compares in float64), which the expression,
+            # given the constant in ``dtype``, would not
+            if isinstance(value, np.generic) and np.result_type(dtype, value.dtype) != dtype:
                 return None
             operands.append(Constant(value))
         return tuple(operands)
@@ -414,7 +425,8 @@ class Plan:
             dtype = slots[op.out].dtype
             operands = self._operands(op, dtype) if prim.save_inputs else ()
             if (prim.name in GRADIENTS and not op.params and operands is not None
-                    and all(slots[op.args[i]].dtype == dtype for i in wanted_inputs)):
+                    and all(slots[op.args[i]].dtype == dtype
+                            and GRADIENTS[prim.name][i] is not None for i in wanted_inputs)):
                 expression = ("gradient", f"g{op.out}",
                               [(f"g{op.args[i]}", GRADIENTS[prim.name][i])
                                for i in wanted_inputs], operands)
