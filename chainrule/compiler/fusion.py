@@ -103,6 +103,9 @@ class Step:
     # operands); an operand is a name or a Constant
     expression: tuple | None = None
     dtype: object = None         # the dtype it computes in
+    # a sum of every element over ``shape`` (which ends a region): the function that sums,
+    # also applied to the blocks' sums
+    reduce: object = None
 
 
 _numexpr: list = []
@@ -170,12 +173,19 @@ def emit(header: str, steps: list, shapes: dict, dtypes: dict, free_line, namesp
         end = k
         while end < len(steps) and steps[end].shape == step.shape:
             end += 1
+            if steps[end - 1].reduce is not None:
+                break  # (a step after it would read the whole sum, not a block's)
         name = f"{prefix}{len(regions)}"
+        expressed = None
+        if use_numexpr and numexpr_module() is not None:
+            # (a sum that ends the region is left to NumPy, after numexpr's expressions)
+            last = end - 1 if steps[end - 1].reduce is not None and end - 1 > k else end
+            expressed = _numexpr_region(name, steps[k:last], steps[last:], shapes, dtypes,
+                                        assigned, namespace)
+            if expressed is not None:
+                end = last
         source, call, frees = _region(name, steps[k:end], steps[end:], shapes, dtypes,
                                       assigned, namespace)
-        expressed = (_numexpr_region(name, steps[k:end], steps[end:], shapes, dtypes,
-                                     assigned, namespace)
-                     if use_numexpr and numexpr_module() is not None else None)
         if expressed is None:
             body.append(call)
         else:
@@ -224,17 +234,21 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     lines += [step.fused if step.fused is not None else step.text for step in steps]
     # one block of all the rows: the values themselves; else each written into its rows
     lines.append(f"    if outs is None:\n        return ({_listed(exports)})")
+    sums = {n: step.reduce for step in steps if step.reduce is not None for n in step.writes}
     for i, n in enumerate(exports):
+        if n in sums:
+            continue
         if n in maybe_none:  # (a gradient some blocks lack is zero there)
             lines.append(f"    outs[{i}][lo:hi] = {n} if {n} is not None else 0")
         else:
             lines.append(f"    outs[{i}][lo:hi] = {n}")
-    lines.append(f"    return ({_listed([f'{n} is None' for n in exports])})")
+    # (a sum: this block's, for the caller to add up; a gradient: whether it is None)
+    lines.append(f"    return ({_listed([n if n in sums else f'{n} is None' for n in exports])})")
 
     size = "x".join(map(str, shape))
     labels = ", ".join(step.label for step in steps if step.label)
-    namespace[f"{name}_exports"] = tuple((n, shapes[n], dtypes[n], n in maybe_none)
-                                         for n in exports)
+    namespace[f"{name}_exports"] = tuple((n, shapes[n], dtypes[n], n in maybe_none,
+                                          sums.get(n)) for n in exports)
     call = [f"    # fused, one pass in blocks of rows on the threads ({name} above): "
             f"{labels} over {size}",
             f"    ({_listed(exports)}) = _regions({name}, {shape!r}, ({_listed(inputs)}), "
@@ -366,17 +380,26 @@ class Regions:
             return array
 
     def __call__(self, fn, shape: tuple, args: tuple, exports: tuple) -> tuple:
-        """The values ``exports`` (name, shape, dtype, whether it may be None) of the region
+        """The values ``exports`` (name, shape, dtype, whether it may be None, the function
+        that sums the blocks' sums of a sum) of the region
         ``fn`` (see :func:`_region`): one call when one block holds every row, else blocks of
         rows on the threads, written into this cache's arrays (even on one thread: a block's
         temporaries are small, and their memory is reused from one block to the next)."""
         if shape[0] <= blocks_rows(shape):
             return fn(0, shape[0], None, *args)
-        outs = [self.buffer(f"{fn.__name__} {n}", export_shape, dtype)
-                for n, export_shape, dtype, _ in exports]
-        nones = run_blocks(fn, shape, (outs, *args))
-        return tuple(None if maybe_none and all(block[i] for block in nones) else outs[i]
-                     for i, (_, _, _, maybe_none) in enumerate(exports))
+        outs = [None if total is not None else
+                self.buffer(f"{fn.__name__} {n}", export_shape, dtype)
+                for n, export_shape, dtype, _, total in exports]
+        blocks = run_blocks(fn, shape, (outs, *args))
+        values = []
+        for i, (_, _, _, maybe_none, total) in enumerate(exports):
+            if total is not None:  # the sum of the blocks' sums
+                values.append(total(np.array([block[i] for block in blocks])))
+            elif maybe_none and all(block[i] for block in blocks):
+                values.append(None)
+            else:
+                values.append(outs[i])
+        return tuple(values)
 
     @staticmethod
     def numexpr_allowed() -> bool:

@@ -281,6 +281,16 @@ class Plan:
             operands.append(Constant(value))
         return tuple(operands)
 
+    def _summed_shape(self, op) -> tuple | None:
+        """The shape of what ``op`` sums when it sums every element of a value a region may
+        compute (it may end that region: each block sums its rows, and the blocks' sums are
+        summed); else None."""
+        if (op.prim.name != "sum" or op.params.get("axis", 0) is not None
+                or op.params.get("keepdims") or not isinstance(op.args[0], int)):
+            return None
+        shape = self.trace.slots[op.args[0]].shape
+        return shape if fusible_shape(shape) else None
+
     def _forward_source(self) -> str:
         slots = self.trace.slots
         params = ", ".join(f"v{k}" for k in self.inputs + self.externals)
@@ -314,8 +324,9 @@ class Plan:
                               f"# {op.prim.name}: {shape} {slots[op.out].dtype}",
                               reads=self._names(k, op.args), writes=(f"v{op.out}",),
                               frees=tuple(f"v{a}" for a in dead),
-                              shape=self._elementwise_shape(op), label=op.prim.name,
-                              expression=expression, dtype=dtype))
+                              shape=self._elementwise_shape(op) or self._summed_shape(op),
+                              label=op.prim.name, expression=expression, dtype=dtype,
+                              reduce=self.namespace[fname] if self._summed_shape(op) else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = [f"v{k}" for k in self.saved]
         reads = [f"v{g.slot}" for g in self.trace.guards]

@@ -247,3 +247,23 @@ def test_compile_options_are_checked():
         cr.compile(lambda x: x, options={"fusion": False})
     with pytest.raises(TypeError, match="options must be a dict"):
         cr.compile(lambda x: x, options=["fuse"])
+
+
+@pytest.mark.parametrize("options", [None, NUMEXPR], ids=["blocks", "numexpr"])
+def test_a_sum_of_every_element_ends_a_region(options, thread_count):
+    """Each block sums its rows and the blocks' sums are added: the value summed is never
+    written out.  A step after the sum reads the whole sum (it starts another region)."""
+    fn = lambda x: (x * x + 1).sum() * x - x  # noqa: E731
+    compiled = cr.compile(fn, options=options)
+    x0 = _values(0, dtype=np.float32)
+    compiled(cr.tensor(x0))
+    forward = compiled.last_plan.forward_source
+    assert "mul, add, sum over" in forward or "fused by numexpr" in forward
+    x1 = _values(1, dtype=np.float32)
+    ours, theirs = cr.tensor(x1, requires_grad=True), cr.tensor(x1, requires_grad=True)
+    out, expected = compiled(ours), fn(theirs)
+    assert out.dtype == expected.dtype == cr.float32
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4)
