@@ -17,11 +17,12 @@ at ``OMP_NUM_THREADS`` when that is set, else at the number of cores this proces
 
 from __future__ import annotations
 
-import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from math import prod
+
+import numpy as np
 
 BLOCK = 32768
 """Elements per block: a block's inputs, temporaries and results stay near a core (32768
@@ -111,8 +112,15 @@ def run_blocks(fn, shape: tuple, args: tuple) -> list:
     bounds = [len(starts) * i // threads for i in range(threads + 1)]
     parts = [starts[bounds[i]:bounds[i + 1]] for i in range(threads)]
     pool = _workers(threads - 1)
-    # (each share runs in a copy of the caller's context: NumPy's errstate holds there)
-    futures = [pool.submit(contextvars.copy_context().run, share, part) for part in parts[1:]]
+    # (NumPy's error handling, np.errstate, holds in the pool's threads as in the caller's:
+    # NumPy 2 keeps it per context, NumPy 1 per thread, and neither passes it to a pool)
+    errors = np.geterr()
+
+    def share_as_called(part):
+        with np.errstate(**errors):
+            return share(part)
+
+    futures = [pool.submit(share_as_called, part) for part in parts[1:]]
     try:
         results = share(parts[0])
     finally:
