@@ -392,38 +392,51 @@ class Plan:
             head = (f"    if g{op.out} is not None:  # {prim.name}"
                     + (f": {note}" if note else ""))
             lines, fused = [head], [head]
+            elementwise = getattr(prim, "batch", None) == "elementwise"
             for i in wanted_inputs:
                 a = op.args[i]
                 rule = functools.partial(prim.vjp, i) if prim.variadic else prim.vjp[i]
                 factor = getattr(rule, "factor", None)
+                shape, dtype = slots[a].shape, slots[a].dtype
+                self._bind(f"dtype{a}", dtype)
                 if factor is not None and not op.params:
-                    fname = self._bind(f"df_{_identifier(prim.name)}_{k}_{i}", factor)
+                    applied = getattr(rule, "applied", None)
+                    if applied is not None and prim.save_inputs:  # (f' = cos(x): NumPy's cos)
+                        fname = self._bind(f"df_{_identifier(prim.name)}_{k}_{i}", applied.impl)
+                        made = f"{fname}({args[0]})"
+                    else:
+                        fname = self._bind(f"df_{_identifier(prim.name)}_{k}_{i}", factor)
+                        made = f"{fname}({', '.join([ans, *args])})"
                     spare = (f"(({', '.join(f'v{a}' for a in dying)},) if own else ())"
                              if dying and i == wanted_inputs[-1] else "()")
                     values = f"({', '.join(args)}{',' if len(args) == 1 else ''})"
-                    made = f"{fname}({', '.join([ans, *args])})"
                     fused.append(f"        t = g{op.out} * {made}")
                     lines.append(fused[-1] if small else
                                  f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
                                  f"{spare})")
+                    # (g f' is never None, and has g's shape where the input has the result's)
+                    certain = shape == slots[op.out].shape
                 else:
                     if op.params:
                         rule = functools.partial(rule, **op.params)
                     rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
-                    call = ", ".join([f"g{op.out}", ans, *args])
-                    lines.append(f"        t = _dense({rname}({call}))")
-                    fused.append(f"        t = {rname}({call})")
-                lines.append("        if t is not None:")
-                fused.append("        if t is not None:")
-                shape, dtype = slots[a].shape, slots[a].dtype
-                self._bind(f"dtype{a}", dtype)
-                lines.append(f"            if t.shape != {shape!r}: t = _unbroadcast(t, {shape!r})")
-                cast = f"            if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
+                    call = f"{rname}({', '.join([f'g{op.out}', ans, *args])})"
+                    fused.append(f"        t = {call}")
+                    # (only an indexing rule makes a sparse gradient)
+                    lines.append(fused[-1] if elementwise else f"        t = _dense({call})")
+                    certain = False
+                indent = " " * (8 if certain else 12)
+                if not certain:
+                    lines.append("        if t is not None:")
+                    fused.append("        if t is not None:")
+                    lines.append(f"{indent}if t.shape != {shape!r}: "
+                                 f"t = _unbroadcast(t, {shape!r})")
+                cast = f"{indent}if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
                 lines.append(cast)
                 fused.append(cast)
-                fused.append(f"            g{a} = t if g{a} is None else g{a} + t")
+                fused.append(f"{indent}g{a} = t if g{a} is None else g{a} + t")
                 lines.append(fused[-1] if small else
-                             f"            g{a} = t if g{a} is None else _add(g{a}, t)")
+                             f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)")
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
             fused.append(f"        g{op.out} = t = None")

@@ -267,3 +267,25 @@ def test_a_sum_of_every_element_ends_a_region(options, thread_count):
     out.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4)
+
+
+def test_a_region_of_one_block_returns_its_values(monkeypatch):
+    """When one block holds every row, the region runs once on the whole arrays and hands
+    its values back as they are (nothing is copied into the cache's arrays)."""
+    monkeypatch.setattr(fusion, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "BLOCK", 10 ** 9)
+    fn = lambda x, y: ((x * y).sin() + y).sum() * x.exp()  # noqa: E731
+    compiled = cr.compile(fn)
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((1, 3))
+    compiled(cr.tensor(a), cr.tensor(b))
+    assert "# fused" in compiled.last_plan.source
+    ours = [cr.tensor(v, requires_grad=True) for v in (a * 2, b - 1)]
+    theirs = [cr.tensor(v, requires_grad=True) for v in (a * 2, b - 1)]
+    out, expected = compiled(*ours), fn(*theirs)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-13)
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    for u, v in zip(ours, theirs):
+        np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-12)
+    assert not compiled.last_plan.namespace["_regions"].arrays  # (no block was written)
