@@ -141,9 +141,7 @@ def main() -> None:
         print(time_one(chain, runner, int(size), int(threads), int(calls)))
         return
     sizes = [262_144] if args.quick else [131_072, 1_000_000, 4_000_000]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    thread_counts = sorted({1, cores})
+    thread_counts = sorted({1, chainrule.threads.usable_cores()})
     print(f"NumPy {np.__version__}, numexpr "
           f"{getattr(fusion.numexpr_module(), '__version__', 'not installed')}; blocks of "
           f"{chainrule.threads.BLOCK} elements, fused from {fusion.MIN_SIZE} elements\n")

@@ -63,6 +63,7 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import chainrule as cr  # noqa: E402
+from chainrule.threads import usable_cores  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # frameworks
@@ -75,7 +76,7 @@ class Framework:
     dist: str | None = None  # the distribution whose version to print
 
 
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+CORES = usable_cores()  # (chainrule's own count follows OMP_NUM_THREADS, pinned to 1 above)
 
 FRAMEWORKS = {
     "numpy": Framework("NumPy by hand", "numpy", "numpy"),

@@ -32,17 +32,20 @@ on 131072 (two blocks of 65536 took the allocator's slow path); blocks of 8192 o
 10 to 25% slower."""
 
 
+def usable_cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (not Linux)
+        return os.cpu_count() or 1
+
+
 def _default_count() -> int:
     try:
         count = int(os.environ.get("OMP_NUM_THREADS", ""))
     except ValueError:
         count = 0
-    if count > 0:
-        return count
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # (not Linux)
-        return os.cpu_count() or 1
+    return count if count > 0 else usable_cores()
 
 
 _count = [_default_count()]

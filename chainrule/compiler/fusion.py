@@ -233,7 +233,7 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
                                                        if n in maybe_none else ""))
     lines += [step.fused if step.fused is not None else step.text for step in steps]
     # one block of all the rows: the values themselves; else each written into its rows
-    lines.append(f"    if outs is None:\n        return ({_listed(exports)})")
+    lines.append(f"    if outs is None:\n        return ({listed(exports)})")
     sums = {n: step.reduce for step in steps if step.reduce is not None for n in step.writes}
     for i, n in enumerate(exports):
         if n in sums:
@@ -243,24 +243,28 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
         else:
             lines.append(f"    outs[{i}][lo:hi] = {n}")
     # (a sum: this block's, for the caller to add up; a gradient: whether it is None)
-    lines.append(f"    return ({_listed([n if n in sums else f'{n} is None' for n in exports])})")
+    lines.append(f"    return ({listed([n if n in sums else f'{n} is None' for n in exports])})")
 
-    size = "x".join(map(str, shape))
-    labels = ", ".join(step.label for step in steps if step.label)
     namespace[f"{name}_exports"] = tuple((n, shapes[n], dtypes[n], n in maybe_none,
                                           sums.get(n)) for n in exports)
     call = [f"    # fused, one pass in blocks of rows on the threads ({name} above): "
-            f"{labels} over {size}",
-            f"    ({_listed(exports)}) = _regions({name}, {shape!r}, ({_listed(inputs)}), "
+            f"{_described(steps)}",
+            f"    ({listed(exports)}) = _regions({name}, {shape!r}, ({listed(inputs)}), "
             f"{name}_exports)"]
     # (what the region made and nobody reads after it never left its blocks)
     frees = tuple(n for step in steps for n in step.frees if n not in written or n in exports)
     return "\n".join(lines) + "\n\n\n", "\n".join(call), frees
 
 
-def _listed(items: list) -> str:
+def listed(items: list) -> str:
     """A tuple's items as source: ``a, b`` or ``a,`` (one) or nothing."""
     return ", ".join(items) + ("," if len(items) == 1 else "")
+
+
+def _described(steps: list) -> str:
+    """What a region's comment says it computes: ``sin, exp, mul over 1000000``."""
+    labels = ", ".join(step.label for step in steps if step.label)
+    return f"{labels} over {'x'.join(map(str, steps[0].shape))}"
 
 
 def _indent(text: str) -> str:
@@ -326,9 +330,7 @@ def _numexpr_region(name: str, steps: list, later: list, shapes: dict, dtypes: d
     exports = [n for n in text if n in read_later]
     if len(leaves) > MAX_LEAVES:
         return None
-    size = "x".join(map(str, steps[0].shape))
-    labels = ", ".join(step.label for step in steps if step.label)
-    call = [f"    # fused by numexpr, one pass: {labels} over {size}"]
+    call = [f"    # fused by numexpr, one pass: {_described(steps)}"]
     inputs = ", ".join(f"{n!r}: {n}" if isinstance(v, str) else f"{n!r}: {name}_{n}"
                        for n, v in leaves.items())
     for n, v in leaves.items():
@@ -371,6 +373,8 @@ class Regions:
         self.lock = threading.Lock()
 
     def buffer(self, key: str, shape: tuple, dtype) -> np.ndarray:
+        """The array ``key`` of ``shape`` and ``dtype``: the one written last time when only
+        this cache still holds it, else a new one (kept for next time)."""
         with self.lock:
             array = self.arrays.get(key)
             if array is not None and REFCOUNTS_TRUSTED and sys.getrefcount(array) <= _FREE:

@@ -39,6 +39,7 @@ from chainrule.compiler.fusion import (
     broadcasts_over_rows,
     emit,
     fusible_shape,
+    listed,
     spans_rows,
 )
 from chainrule.compiler.trace import Const, NoGradient, Trace
@@ -62,11 +63,6 @@ def _rule_maths() -> dict[str, str]:
         for found in _MATHS.finditer(path.read_text()):
             maths.setdefault(found.group(2), found.group(1).split(":")[0].rstrip(",. "))
     return maths
-
-
-def _listed(names: list) -> str:
-    """A tuple's items as source: ``a, b`` or ``a,`` (one) or nothing."""
-    return ", ".join(names) + ("," if len(names) == 1 else "")
 
 
 def _dense(g):
@@ -148,7 +144,7 @@ class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
     def __init__(self, trace: Trace, name: str, out_spec, returns_leaf: bool,
-                 fuse: bool = True, use_numexpr: bool = True) -> None:
+                 fuse: bool = True, use_numexpr: bool = False) -> None:
         self.trace = trace
         self.name = name
         self.out_spec = out_spec  # the structure of the function's result
@@ -316,21 +312,23 @@ class Plan:
             dtype = slots[op.out].dtype
             if dtype == np.bool_ and op.args and isinstance(op.args[0], int):
                 dtype = slots[op.args[0]].dtype
-            operands = self._operands(op, dtype)
-            expression = (("value", f"v{op.out}", VALUES[op.prim.name], operands)
-                          if op.prim.name in VALUES and not op.params and operands is not None
-                          else None)
+            expression = None
+            if op.prim.name in VALUES and not op.params:
+                operands = self._operands(op, dtype)
+                if operands is not None:
+                    expression = ("value", f"v{op.out}", VALUES[op.prim.name], operands)
+            summed = self._summed_shape(op)
             steps.append(Step(f"    v{op.out} = {fname}({args})  "
                               f"# {op.prim.name}: {shape} {slots[op.out].dtype}",
                               reads=self._names(k, op.args), writes=(f"v{op.out}",),
                               frees=tuple(f"v{a}" for a in dead),
-                              shape=self._elementwise_shape(op) or self._summed_shape(op),
+                              shape=self._elementwise_shape(op) or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
-                              reduce=self.namespace[fname] if self._summed_shape(op) else None))
+                              reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = [f"v{k}" for k in self.saved]
         reads = [f"v{g.slot}" for g in self.trace.guards]
-        steps.append(Step(f"    return ({_listed(outs)}), ({_listed(saved)}), ({_listed(reads)})",
+        steps.append(Step(f"    return ({listed(outs)}), ({listed(saved)}), ({listed(reads)})",
                           reads=tuple(outs + saved + reads)))
         return emit(f"def forward({params}):", steps, self.shapes, self.dtypes,
                     lambda names: "    del " + ", ".join(names), self.namespace, "forward_",
@@ -339,12 +337,12 @@ class Plan:
     def _backward_source(self) -> str:
         slots = self.trace.slots
         maths = _rule_maths()
-        saved = ", ".join(f"v{k}" for k in self.saved)
+        saved = listed([f"v{k}" for k in self.saved])
         steps = []
         if self.saved:
             # (a list is handed over: emptied, so that each value dies at its last use below,
             # and the values the plan made may be written into where they die)
-            steps.append(Step(f"    ({saved}{',' if len(self.saved) == 1 else ''}) = saved\n"
+            steps.append(Step(f"    ({saved}) = saved\n"
                               "    own = type(saved) is list\n"
                               "    if own: saved.clear()",
                               writes=tuple(f"v{k}" for k in self.saved)))
@@ -409,7 +407,7 @@ class Plan:
                         made = f"{fname}({', '.join([ans, *args])})"
                     spare = (f"(({', '.join(f'v{a}' for a in dying)},) if own else ())"
                              if dying and i == wanted_inputs[-1] else "()")
-                    values = f"({', '.join(args)}{',' if len(args) == 1 else ''})"
+                    values = f"({listed(args)})"
                     fused.append(f"        t = g{op.out} * {made}")
                     lines.append(fused[-1] if small else
                                  f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
@@ -441,30 +439,31 @@ class Plan:
             lines.append(f"        g{op.out} = t = None")
             fused.append(f"        g{op.out} = t = None")
             dead = sorted(a for a, first in last_read.items() if first == k)
-            shape = self._elementwise_shape(op)
-            if shape is not None and (prim.variadic or any(
-                    slots[op.args[i]].shape != shape for i in wanted_inputs)):
-                shape = None  # (a gradient to sum back to a broadcast input's shape)
+            region_shape = self._elementwise_shape(op)
+            if region_shape is not None and (prim.variadic or any(
+                    slots[op.args[i]].shape != region_shape for i in wanted_inputs)):
+                region_shape = None  # (a gradient to sum back to a broadcast input's shape)
             expression = None
             dtype = slots[op.out].dtype
-            operands = self._operands(op, dtype) if prim.save_inputs else ()
-            if (prim.name in GRADIENTS and not op.params and operands is not None
+            if (prim.name in GRADIENTS and not op.params
                     and all(slots[op.args[i]].dtype == dtype
                             and GRADIENTS[prim.name][i] is not None for i in wanted_inputs)):
-                expression = ("gradient", f"g{op.out}",
-                              [(f"g{op.args[i]}", GRADIENTS[prim.name][i])
-                               for i in wanted_inputs], operands)
+                operands = self._operands(op, dtype) if prim.save_inputs else ()
+                if operands is not None:
+                    expression = ("gradient", f"g{op.out}",
+                                  [(f"g{op.args[i]}", GRADIENTS[prim.name][i])
+                                   for i in wanted_inputs], operands)
             reads = ((f"g{op.out}",) + ((ans,) if prim.save_ans else ())
                      + (self._names(k, op.args) if prim.save_inputs else ())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
             steps.append(Step("\n".join(lines), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
-                              frees=tuple(f"v{a}" for a in dead), shape=shape,
+                              frees=tuple(f"v{a}" for a in dead), shape=region_shape,
                               fused="\n".join(fused), label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]
-        steps.append(Step(f"    return ({_listed(grads)})", reads=tuple(grads)))
+        steps.append(Step(f"    return ({listed(grads)})", reads=tuple(grads)))
         return emit("def backward(saved, cotangents):", steps, self.shapes, self.dtypes,
                     lambda names: "    " + " = ".join(names) + " = None", self.namespace,
                     "backward_", self.fuse, self.use_numexpr)

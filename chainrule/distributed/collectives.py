@@ -181,6 +181,22 @@ def _check_list(caller: str, what: str, tensors, like: Tensor, size: int) -> lis
     return list(tensors)
 
 
+def _root_list(caller: str, what: str, tensors, role: str, root: int, state,
+               like: Tensor) -> list[Tensor] | None:
+    """The list of one tensor per rank that only rank ``root`` passes (gather's
+    ``gather_list``, scatter's ``scatter_list``): checked there; None on the other ranks, which
+    must pass none."""
+    if state.rank != root:
+        if tensors:
+            raise ValueError(f"{caller}: {what} must be None (or empty) on ranks other than "
+                             f"{role}={root}; this is rank {state.rank}")
+        return None
+    if tensors is None:
+        raise ValueError(f"{caller}: rank {role}={root} must pass {what}, a list of one "
+                         f"tensor per rank (world size {state.size})")
+    return _check_list(caller, what, tensors, like, state.size)
+
+
 def _store_rows(rows: np.ndarray, tensors: Sequence[Tensor]) -> Callable[[], None]:
     """Copy ``rows[i]`` into ``tensors[i]``'s storage, in place."""
     def store() -> None:
@@ -302,16 +318,10 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     root = _check_root(caller, "dst", dst if group_dst is None else group_dst, state.size)
     send, _ = _buffer(caller, "tensor", tensor, writes=False)
     comm = state.comm
-    if state.rank != root:
-        if gather_list:
-            raise ValueError(f"{caller}: gather_list must be None (or empty) on ranks other "
-                             f"than dst={root}; this is rank {state.rank}")
+    outputs = _root_list(caller, "gather_list", gather_list, "dst", root, state, tensor)
+    if outputs is None:
         return _run(async_op, lambda: comm.Gather(send, None, root=root),
                     lambda: comm.Igather(send, None, root=root))
-    if gather_list is None:
-        raise ValueError(f"{caller}: rank dst={root} must pass gather_list, a list of one "
-                         f"tensor per rank (world size {state.size})")
-    outputs = _check_list(caller, "gather_list", gather_list, tensor, state.size)
     rows = np.empty((state.size,) + send.shape, send.dtype)
     return _run(async_op, lambda: comm.Gather(send, rows, root=root),
                 lambda: comm.Igather(send, rows, root=root), _store_rows(rows, outputs))
@@ -327,16 +337,10 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     root = _check_root(caller, "src", src if group_src is None else group_src, state.size)
     recv, write_back = _buffer(caller, "tensor", tensor, writes=True)
     comm = state.comm
-    if state.rank != root:
-        if scatter_list:
-            raise ValueError(f"{caller}: scatter_list must be None (or empty) on ranks other "
-                             f"than src={root}; this is rank {state.rank}")
+    inputs = _root_list(caller, "scatter_list", scatter_list, "src", root, state, tensor)
+    if inputs is None:
         return _run(async_op, lambda: comm.Scatter(None, recv, root=root),
                     lambda: comm.Iscatter(None, recv, root=root), write_back)
-    if scatter_list is None:
-        raise ValueError(f"{caller}: rank src={root} must pass scatter_list, a list of one "
-                         f"tensor per rank (world size {state.size})")
-    inputs = _check_list(caller, "scatter_list", scatter_list, tensor, state.size)
     rows = np.stack([np.asarray(t._data) for t in inputs])  # one send buffer: a copy
     return _run(async_op, lambda: comm.Scatter(rows, recv, root=root),
                 lambda: comm.Iscatter(rows, recv, root=root), write_back)

@@ -13,6 +13,18 @@ from chainrule import threads
 from chainrule.compiler import compiled, fusion
 
 
+@pytest.fixture
+def fused_small(monkeypatch):
+    """Every elementwise step of a plan fused, whatever its size, in blocks of one row, on
+    three threads."""
+    monkeypatch.setattr(fusion, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "BLOCK", 1)
+    count = cr.get_num_threads()
+    cr.set_num_threads(3)
+    yield
+    cr.set_num_threads(count)
+
+
 @pytest.fixture(params=["as built", "blocks", "numexpr"])
 def fusion_mode(request, monkeypatch):
     """False as built; else every elementwise step of a plan is fused, in blocks of one row
@@ -21,12 +33,7 @@ def fusion_mode(request, monkeypatch):
         pytest.skip("numexpr is not installed (pip install 'chainrule[fast]')")
     if request.param == "numexpr":  # (chainrule.compile's default leaves numexpr out)
         monkeypatch.setitem(compiled.OPTIONS, "use_numexpr", True)
-    if request.param != "as built":
-        monkeypatch.setattr(fusion, "MIN_SIZE", 1)
-        monkeypatch.setattr(threads, "BLOCK", 1)
-        count = cr.get_num_threads()
-        cr.set_num_threads(3)
-        yield request.param
-        cr.set_num_threads(count)
-    else:
-        yield False
+    if request.param == "as built":
+        return False
+    request.getfixturevalue("fused_small")
+    return request.param
