@@ -10,7 +10,8 @@ JAX (eager, and jit where marked) and micrograd (scalar chain only) when install
 that is not installed is listed as such and left out of the tables.  "chainrule compiled"
 (issue 18; scalar chain, vector chain, MLP step, big gradient): the workload's function
 (forward and loss) wrapped by ``chainrule.compile`` and traced once at setup, so that the timed
-calls replay its plan; then ``.backward()`` (and the SGD update, as in the eager step).  With
+calls replay its plan; then ``.backward()``.  The MLP step is compiled whole: forward,
+``autograd.grad`` and the SGD update in place, as one plan.  With
 it and the MLP step, a table of tracing costs: the first (tracing) call of a freshly compiled
 MLP step over one eager step, and the traces of the chapter's branching ``f``.
 
@@ -83,7 +84,8 @@ FRAMEWORKS = {
     # a second floor for the scalar chain: Python arithmetic on NumPy scalars, no ufunc calls
     "numpy-scalars": Framework("NumPy scalars by hand", "numpy", "numpy"),
     "chainrule": Framework("chainrule", None),
-    # the workload's function (forward + loss) wrapped by chainrule.compile, traced at setup
+    # the workload's function (forward + loss; the MLP's whole step) wrapped by
+    # chainrule.compile, traced at setup
     "compiled": Framework("chainrule compiled", None),
     # the same on every core this process may use (chainrule.set_num_threads): the fused
     # regions of a plan run on threads; everything else here stays on one
@@ -435,10 +437,12 @@ def _mlp_step_eager(lib, sizes, batch, compiled: bool = False):
     """The step in PyTorch's interface, which chainrule shares: one runner for both, with
     each library's fused softmax cross-entropy (``lib.nn.functional.cross_entropy``).
 
-    With ``compiled`` (chainrule only), the forward and loss are wrapped in
-    ``chainrule.compile`` (the parameters are closed over: the plan reads their current values
-    at each replay); backward and the SGD update stay as in the eager step.  The runner is
-    returned untraced: its first call traces, or ``run.trace()`` does, without an update."""
+    With ``compiled`` (chainrule only), the whole step is one ``chainrule.compile``d function,
+    as ``torch.compile`` users write a training step: the forward and loss, the gradients
+    (``autograd.grad``, which returns them where ``backward()`` would write ``.grad``, a side
+    effect a replay could not repeat) and the SGD update in place under ``no_grad``.  The
+    runner is returned untraced: its first call traces, or ``run.trace()`` does, with its
+    update undone."""
     arrays, x, onehot, labels = _mlp_data(sizes, batch)
     params = [lib.from_numpy(a).requires_grad_() for a in arrays]
     x, labels = lib.from_numpy(x), lib.from_numpy(labels)
@@ -451,7 +455,25 @@ def _mlp_step_eager(lib, sizes, batch, compiled: bool = False):
         return lib.nn.functional.cross_entropy(z, labels)
 
     if compiled:
-        loss = cr.compile(loss)
+        @cr.compile
+        def step(x, labels):
+            grads = cr.autograd.grad(loss(x, labels), params)
+            with cr.no_grad():
+                for p, g in zip(params, grads):
+                    p -= LEARNING_RATE * g
+            return grads
+
+        def run():
+            return step(x, labels)
+
+        def trace():  # the first call, its update undone (the parameters share `arrays`)
+            before = [a.copy() for a in arrays]
+            step(x, labels)
+            for a, b in zip(arrays, before):
+                a[...] = b
+
+        run.compiled, run.trace = step, trace
+        return run
 
     def run():
         loss(x, labels).backward()
@@ -462,8 +484,6 @@ def _mlp_step_eager(lib, sizes, batch, compiled: bool = False):
                 p.grad = None
         return grads
 
-    run.compiled = loss if compiled else None
-    run.trace = lambda: loss(x, labels)  # the first call, without the step's update
     return run
 
 
@@ -471,15 +491,17 @@ implements("mlp-step", "chainrule")(lambda sizes, batch: _mlp_step_eager(cr, siz
 
 
 def _mlp_step_compiled(sizes, batch):
-    """chainrule's step with its forward and loss compiled, untraced (see _mlp_step_eager)."""
+    """chainrule's whole step compiled, untraced (see _mlp_step_eager)."""
     return _mlp_step_eager(cr, sizes, batch, compiled=True)
 
 
 @implements("mlp-step", "compiled")
 def mlp_step_compiled(sizes, batch):
     run = _mlp_step_compiled(sizes, batch)
-    run.trace()  # traced here, with no update: the first timed step starts from fresh weights
+    run.trace()  # traced here, its update undone: the first timed step starts from fresh weights
     return run
+
+
 implements("mlp-step", "torch")(lambda sizes, batch: _mlp_step_eager(_torch(), sizes, batch))
 
 

@@ -10,17 +10,14 @@ to its dtype, and adds them to what the input has received so far.  Leaves get t
 The per-node step is written once, in the loop of :func:`run_backward` itself rather than in
 a function called per node: its cost is what small graphs (scalar loops) pay per operation,
 and a call per node would add half of it again.  What only some passes need (hooks, retained
-gradients, ``inputs=``, rules on tensors, large arrays) costs the others one test each.
-
-And the counts live mostly on the nodes: a node with one consumer (most of them) is only
-marked as seen, so the dict of counts holds the few with several, and a chain
-of a million nodes costs per node what a chain of a thousand does.
+gradients, ``inputs=``, rules on tensors, large arrays) costs the others one test each.  The
+dict of counts holds only the nodes with several consumers (the others are marked as seen),
+so a chain of a million nodes costs per node what a chain of a thousand does.
 
 Complex gradients follow JAX's convention inside the engine; hooks and ``.grad`` see PyTorch's
-(``chainrule/hooks.py``).
-
-Gradients are never added into an array the engine did not allocate: the first contribution
-is kept by reference, the second allocates a sum, later ones are added in place.
+(``chainrule/hooks.py``).  Gradients are never added into an array the engine did not
+allocate: the first contribution is kept by reference, the second allocates a sum, later ones
+are added in place.
 
 Large arrays (over 4,096 elements) get more care, because a fresh 8 MB array costs more than
 the arithmetic done in it: where a rule is a product with the gradient
@@ -33,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import buffers
+from chainrule import buffers, tracing
 from chainrule.buffers import LARGE
 from chainrule.engine import BACKWARD_TWICE, FREED, Node, grad_mode
 from chainrule.hooks import run_hooks, to_pytorch_convention
@@ -67,6 +64,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             root_nodes.append(key)
         _accumulate(pending, owned, key, seed)
 
+    if tracing.active[0] is not None and not create_graph:  # compile: see tracing.py
+        on_tensors = tracing.backward_on_tensors(accumulate) or on_tensors
     deps = count_consumers(root_nodes)
     wanted = None  # with inputs: keys whose gradient is needed
     capture: dict = {}
@@ -391,6 +390,8 @@ def _finish_leaf(leaf, g, is_owned, create_graph, capture, accumulate) -> None:
 def _add_to_grad(tensor, g, is_owned: bool, create_graph: bool) -> None:
     """``tensor.grad += g``: in place on an existing buffer, out of place with create_graph
     (``.grad`` holds PyTorch's convention for complex gradients)."""
+    if tracing.active[0] is not None:  # (compile: a .grad written is not replayed)
+        tracing.escaped("a .grad written by a backward pass (retain_grad())")
     if g.dtype.kind == "c":
         g, is_owned = to_pytorch_convention(g), True
     current = tensor._grad

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import batching, numpy_construction, ops, vmap_levels
+from chainrule import batching, numpy_construction, ops, tracing, vmap_levels
 from chainrule.arguments import as_shape, check_device
 from chainrule.generator import random_source, seed_default
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
@@ -62,6 +62,8 @@ def _finish(arr: np.ndarray, requires_grad: bool, name: str = "chainrule.tensor"
                                f"require gradients; this one is {arr.dtype}. Pass "
                                "dtype=chainrule.float32 or use float values (e.g. 1.0).")
         out._rg = True
+        if tracing.active[0] is not None:
+            tracing.leaf_made(out)
     return out
 
 

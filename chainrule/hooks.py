@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.rules.elementwise import conj
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase, new_tensor
@@ -37,6 +38,8 @@ def run_hooks(hooks, g, create_graph: bool, is_owned: bool, tensor_cls: type):
     ``x`` can be ``y`` itself): hooks then get it read-only, so that changing it in place
     raises instead of changing ``y``.
     """
+    if tracing.active[0] is not None:  # (compile: what a hook does is not replayed)
+        tracing.escaped("a gradient hook in a backward pass")
     complex_valued = g.dtype.kind == "c"
     if complex_valued:
         g = to_pytorch_convention(g)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops, vmap_levels
+from chainrule import ops, tracing, vmap_levels
 from chainrule import rules as R
 from chainrule.engine import grad_mode, refresh_if_stale, refresh_view
 from chainrule.errors import setitem_error
@@ -200,6 +200,8 @@ def arithmetic_update(self, name: str, prim, ufunc, other) -> TensorBase:
             pass  # (nothing was written) the general path below explains what is wrong
         else:
             self._bump_version()
+            if tracing.active[0] is not None:
+                tracing.updated_in_place(self, ufunc, other)
             return self
     return update(self, name, lambda old: prim(old, other))
 

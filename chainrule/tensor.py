@@ -135,6 +135,8 @@ class Tensor(TensorBase):
             )
         if self._node is None:
             self._rg = bool(flag)
+            if flag and tracing.active[0] is not None:
+                tracing.leaf_made(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return ``self``.

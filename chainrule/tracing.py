@@ -5,6 +5,12 @@ to the tracer through the engine's dispatch hook.  Three other things matter to 
 outside primitives; the places where they happen tell this module, which knows nothing else
 (it sits below ``tensor.py`` and imports nothing from chainrule):
 
+* an update written straight into a tensor's array (``p -= lr * g`` under ``no_grad``):
+  written down, so that a replay writes it too;
+* a backward pass: its rules run on tensors, so that their primitive calls are written down
+  (``autograd.grad``, ``func.grad``); one that writes ``.grad`` (``backward()``), or runs a
+  gradient hook, cannot be replayed;
+
 * a tensor's value read by Python (``bool(t)``, ``t.item()``, ``float(t)``, ``int(t)``,
   ``t.tolist()``): a branch the trace must guard on, since a later call may take the other;
 * a tensor's storage handed out (``t.numpy()``, ``np.asarray(t)``): what is done with it is
@@ -32,3 +38,29 @@ def escaped(what: str) -> None:
     tracer = active[0]
     if tracer is not None:
         tracer.breaks(what)
+
+
+def updated_in_place(tensor, ufunc, other) -> None:
+    """``ufunc(tensor, other, out=tensor)`` was just written into ``tensor``'s array."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.updated_in_place(tensor, ufunc, other)
+
+
+def backward_on_tensors(accumulate: bool) -> bool:
+    """A backward pass starts (without ``create_graph``): must its rules run on tensors, so that
+    the open trace writes them down?  With ``accumulate`` (into ``.grad``) it breaks the trace."""
+    tracer = active[0]
+    if tracer is None:
+        return False
+    if accumulate:
+        tracer.breaks("backward() (it writes .grad; autograd.grad or chainrule.func.grad return "
+                      "the gradients instead)")
+    return not accumulate
+
+
+def leaf_made(tensor) -> None:
+    """``tensor`` became a leaf that requires grad (made, or ``requires_grad_()``)."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.leaf_made(tensor)

@@ -228,11 +228,7 @@ class CompiledFunction:
         self.traces += 1
         trace = tracer.trace
         out_leaves, out_spec = pytree.flatten(result)
-        for leaf in out_leaves:
-            if isinstance(leaf, TensorBase):
-                trace.outputs.append(tracer.slot(leaf))
-            else:
-                trace.outputs.append(Const(leaf))
+        tracer.finish(out_leaves)
         if trace.broken is None:
             try:
                 plan = Plan(trace, getattr(self.fn, "__name__", "fn"), out_spec,
@@ -272,6 +268,9 @@ class CompiledFunction:
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
+        for k in plan.updated_leaves:  # (written into: a node that saved them must refuse)
+            slot = plan.trace.slots[k]
+            (tensors[slot.index] if slot.kind == "input" else slot.tensor)._bump_version()
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 

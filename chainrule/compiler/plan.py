@@ -42,7 +42,7 @@ from chainrule.compiler.fusion import (
     listed,
     spans_rows,
 )
-from chainrule.compiler.trace import Const, NoGradient, Trace
+from chainrule.compiler.trace import ALIAS, Const, InPlace, NoGradient, Trace
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
 
@@ -160,6 +160,17 @@ class Plan:
         # what gradients flow into: the inputs' and externals' slots that require grad
         self.grad_slots = [k for k in self.inputs + self.externals if slots[k].requires_grad]
         self.output_slots = [o for o in trace.outputs if isinstance(o, int)]
+        # (a result that requires grad and reads no input that does still gets a node)
+        self.differentiable = bool(self.grad_slots) and any(
+            slots[o].requires_grad for o in self.output_slots)
+        self._drop_dead_ends()
+        # the inputs and externals whose arrays a replay writes into (their versions change)
+        self.updated_leaves: list[int] = []
+        origin: dict[int, int] = {}
+        for before, after in trace.updated:
+            origin[after] = origin.get(before, before)
+            if slots[origin[after]].kind != "op" and origin[after] not in self.updated_leaves:
+                self.updated_leaves.append(origin[after])
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
@@ -170,7 +181,7 @@ class Plan:
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
         self.dtypes = {f"{p}{k}": s.dtype for k, s in enumerate(slots) for p in "vg"}
         self.forward_source = self._forward_source()
-        self.backward_source = self._backward_source() if self.grad_slots else ""
+        self.backward_source = self._backward_source() if self.differentiable else ""
         exec(compile(self.forward_source, f"<compiled {name}: forward>", "exec"),
              self.namespace)
         self.forward = self.namespace["forward"]
@@ -200,6 +211,23 @@ class Plan:
                 return repr(value)  # (NumPy's scalars, subclasses of these, are bound below)
             return self._bind(f"c{k}_{id(a)}", value)
         return f"v{a}"
+
+    def _drop_dead_ends(self) -> None:
+        """Only an op on a path from an input or external that requires grad to a result that
+        does gets a backward step: another one's gradient arrives nowhere (an op of a backward
+        pass run inside the function, or of ``func.grad``'s stand-in for an argument)."""
+        leads_back = set(self.grad_slots)
+        for op in self.trace.ops:
+            if op.records and any(isinstance(a, int) and a in leads_back for a in op.args):
+                leads_back.add(op.out)
+            else:
+                op.records = False
+        needed = {o for o in self.output_slots if self.differentiable and o in leads_back}
+        for op in reversed(self.trace.ops):
+            if op.records and op.out in needed:
+                needed.update(a for a in op.args if isinstance(a, int))
+            else:
+                op.records = False
 
     def _saved_slots(self) -> list[int]:
         """The slots the backward pass reads: what each recording op's rules read."""
@@ -292,14 +320,22 @@ class Plan:
         params = ", ".join(f"v{k}" for k in self.inputs + self.externals)
         # an op's result that nothing returns is dropped after its last use (its memory goes
         # back at once, as the engine's intermediates do)
-        kept = set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
+        kept = (set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
+                | {after for _, after in self.trace.updated})
+        # and an op whose result nothing reads is not run (a loss value func.grad computed)
+        live = set(kept)
+        for op in reversed(self.trace.ops):
+            if op.out in live:
+                live.update(a for a in op.args if isinstance(a, int))
         last_use: dict[int, int] = {}
         for k, op in enumerate(self.trace.ops):
             for a in op.args:
-                if isinstance(a, int):
+                if isinstance(a, int) and op.out in live:
                     last_use[a] = k
         steps = []
         for k, op in enumerate(self.trace.ops):
+            if op.out not in live:
+                continue
             fname = f"{_identifier(op.prim.name)}_{k}"
             impl = functools.partial(op.prim.impl, **op.params) if op.params else op.prim.impl
             self._bind(fname, impl)
@@ -318,8 +354,13 @@ class Plan:
                 if operands is not None:
                     expression = ("value", f"v{op.out}", VALUES[op.prim.name], operands)
             summed = self._summed_shape(op)
-            steps.append(Step(f"    v{op.out} = {fname}({args})  "
-                              f"# {op.prim.name}: {shape} {slots[op.out].dtype}",
+            line = (f"    v{op.out} = {fname}({args})  "
+                    f"# {op.prim.name}: {shape} {slots[op.out].dtype}")
+            if op.prim is ALIAS:
+                line = f"    v{op.out} = {args}  # detached: the same values, no gradient"
+            elif type(op.prim) is InPlace:
+                line += f", written into v{op.args[0]}"
+            steps.append(Step(line,
                               reads=self._names(k, op.args), writes=(f"v{op.out}",),
                               frees=tuple(f"v{a}" for a in dead),
                               shape=self._elementwise_shape(op) or summed,

@@ -13,9 +13,25 @@ A slot is one value of the computation:
   in a closure, a constant the function built from Python values), read afresh at each replay;
 * the result of an op.
 
-What the trace cannot replay breaks it (:meth:`Tracer.breaks`): an in-place change, a random
-draw, a tensor's storage handed to NumPy, forward-mode tangents, a vmap, a primitive that does
-not return a tensor.  The compiled function then runs eagerly, with a warning naming the cause.
+A tensor that first appears holding a traced value (``detach()``, ``.data``, the engine's
+own views of saved results) is that value: the same slot when it carries the same gradient
+connection, else an :data:`ALIAS` op, which passes the value on and no gradient.
+
+A backward pass run inside the function (``autograd.grad``, ``chainrule.func.grad``) calls its
+rules on tensors (``chainrule/backward.py``), so its primitive calls are written down like the
+forward's: the plan replays the gradient computation as plain operations.
+
+An update written straight into an argument's or a parameter's array (``p -= lr * g`` under
+``no_grad``: an optimiser's step) is an :class:`InPlace` op, which a replay writes too, in a
+function whose result does not require grad (its backward pass could read an overwritten
+value).  A parameter here is a leaf that requires grad, made before the call: a tensor the
+function made itself would be made afresh by each eager call, while a replay would keep
+writing into the trace's.
+
+What the trace cannot replay breaks it (:meth:`Tracer.breaks`): another in-place change, a
+random draw, a tensor's storage handed to NumPy, forward-mode tangents, a vmap, a primitive
+that does not return a tensor, ``backward()`` (it writes ``.grad``), a gradient hook.  The
+compiled function then runs eagerly, with a warning naming the cause.
 A tensor value read by Python (``bool(t)``, ``t.item()``) becomes a :class:`Guard`: a replay
 computes the same value and checks that it is what the trace saw, or traces again.
 """
@@ -77,6 +93,7 @@ class Trace:
     ops: list = field(default_factory=list)
     guards: list = field(default_factory=list)
     outputs: list = field(default_factory=list)   # per output leaf: a slot number or a Const
+    updated: list = field(default_factory=list)   # (slot before, op's slot) per update in place
     broken: str | None = None
 
 
@@ -90,6 +107,33 @@ class NoGradient:
     def __init__(self, func) -> None:
         self.impl = func
         self.name = getattr(func, "__name__", "no_gradient")
+
+
+def _alias(value):
+    return value
+
+
+ALIAS = NoGradient(_alias)
+ALIAS.name = "alias"
+"""The op of a tensor that holds a traced value but not its gradient connection (``detach()``
+of a value that requires grad, ``func.grad``'s stand-in for an argument): the same value,
+through which no gradient flows."""
+
+
+class InPlace:
+    """An op of the trace that writes ``ufunc(x, other)`` into ``x``'s array and returns it
+    (``x op= other`` under ``no_grad``, an optimiser's update)."""
+
+    save_inputs = save_ans = variadic = view = False
+    vjp = None
+
+    def __init__(self, ufunc) -> None:
+        self.ufunc = ufunc
+        self.name = f"{ufunc.__name__}_"
+
+    def impl(self, x, other):
+        self.ufunc(x, other, out=x, casting="same_kind")
+        return x
 
 
 def read_value(kind: str, raw) -> Any:
@@ -107,24 +151,49 @@ class Tracer:
     def __init__(self, inputs: list) -> None:
         self.trace = Trace()
         self.slot_of: dict[int, int] = {}
-        self.keep: list = []  # every tensor given a slot: their ids stay theirs while tracing
+        self.slot_of_value: dict[int, int] = {}  # id of an input's or op's array -> its slot
+        self.keep: list = []  # every tensor given a slot, and its array: their ids stay theirs
         self.hook = self.dispatch  # (one bound method, so that the engine's hook can be compared)
         self.quiet = 0  # inside a call being written down: its own reads are not the user's
+        self.updates = 0  # updates in place written down (each counted in inplace_count)
+        self.leaves_made: set[int] = set()  # leaves that require grad made during the call
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
 
     def _new_slot(self, t, kind: str, index: int = -1) -> int:
+        t._ensure_array()  # (as detach() would: a NumPy scalar is no storage to share)
         self.trace.slots.append(Slot(kind, tuple(t._data.shape), t._data.dtype, bool(t._rg),
                                      tensor=t if kind == "external" else None, index=index))
-        self.slot_of[id(t)] = len(self.trace.slots) - 1
-        self.keep.append(t)
-        return len(self.trace.slots) - 1
+        k = len(self.trace.slots) - 1
+        self.slot_of[id(t)] = k
+        self.keep += (t, t._data)
+        if kind != "external":
+            self.slot_of_value[id(t._data)] = k
+        return k
 
     def slot(self, t) -> int:
-        """``t``'s slot; a tensor not seen before is an external."""
+        """``t``'s slot.  A tensor not seen before that holds a traced value is that value
+        (see the module docstring); any other is an external."""
         found = self.slot_of.get(id(t))
-        return found if found is not None else self._new_slot(t, "external")
+        if found is not None:
+            return found
+        source = self.slot_of_value.get(id(t._data))
+        if source is None:
+            return self._new_slot(t, "external")
+        requires_grad = bool(t._rg)
+        if requires_grad == self.trace.slots[source].requires_grad and (
+                not requires_grad or t._node is not None):
+            # no gradient through either, or the same history (a saved result's view)
+            self.slot_of[id(t)] = source
+            self.keep.append(t)
+            return source
+        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, requires_grad))
+        k = len(self.trace.slots) - 1
+        self.trace.ops.append(Op(ALIAS, (source,), {}, k, False))
+        self.slot_of[id(t)] = k
+        self.keep.append(t)
+        return k
 
     def breaks(self, why: str) -> None:
         if self.trace.broken is None and not self.quiet:
@@ -178,16 +247,48 @@ class Tracer:
             self.breaks(f"a batching rule of chainrule.{prim.name} computed on raw values")
         return out
 
+    def leaf_made(self, t) -> None:
+        self.leaves_made.add(id(t))
+        self.keep.append(t)
+
+    def updated_in_place(self, t, ufunc, other) -> None:
+        """``t``'s array was just written into (``t op= other``, nothing recorded): an op whose
+        result, the same array, is ``t``'s value from now on.  A tensor that does not own its
+        whole array (a view) breaks the trace."""
+        before = self.slot(t)
+        origin = before
+        while self.trace.slots[origin].kind == "op":
+            update = next((u for u in self.trace.updated if u[1] == origin), None)
+            if update is None:
+                break
+            origin = update[0]
+        kind = self.trace.slots[origin].kind
+        if t._base is not None or not (kind == "input" or (
+                kind == "external" and t._rg and t._node is None
+                and id(t) not in self.leaves_made)):
+            self.breaks("an in-place change of a tensor other than an argument or a parameter "
+                        "(a leaf that requires grad, made before the call), or of a view")
+            return
+        other_ref = self.slot(other) if isinstance(other, TensorBase) else Const(other)
+        self.updates += 1
+        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, bool(t._rg)))
+        k = len(self.trace.slots) - 1
+        self.trace.ops.append(Op(InPlace(ufunc), (before, other_ref), {}, k, False))
+        self.trace.updated.append((before, k))
+        self.slot_of[id(t)] = self.slot_of_value[id(t._data)] = k
+
     def _record(self, prim, args, params, out, differentiable: bool):
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad
         mode is on and a tensor argument requires grad."""
         refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
+        out._ensure_array()  # (as detach() would: a NumPy scalar is no storage to share)
         records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
         self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, records))
         self.trace.ops.append(Op(prim, refs, dict(params), len(self.trace.slots) - 1, records))
-        self.slot_of[id(out)] = len(self.trace.slots) - 1
-        self.keep.append(out)
+        k = len(self.trace.slots) - 1
+        self.slot_of[id(out)] = self.slot_of_value[id(out._data)] = k
+        self.keep += (out, out._data)
         return out
 
     def no_gradient(self, func, args, kwargs):
@@ -215,19 +316,36 @@ class Tracer:
             else:
                 engine.batching[0] = None
             tracing.active[0] = None
-        if inplace_count[0] != count:
+        if inplace_count[0] != count + self.updates:
             self.breaks("an in-place operation (a tensor changed in place)")
-        self._check_externals()
         return result
 
-    def _check_externals(self) -> None:
-        """An external that holds an op's value (``detach()``, ``.data``) came from the trace by
-        a way that is not a primitive: its value would be stale at the next call."""
-        # (an input's array too: ``x.detach()`` of an argument holds this call's values)
+    def finish(self, leaves: list) -> None:
+        """Write down the function's result (its leaves: a tensor's slot, or a constant)."""
+        for leaf in leaves:
+            self.trace.outputs.append(self.slot(leaf) if isinstance(leaf, TensorBase)
+                                      else Const(leaf))
+        self._check_externals()
         slots = self.trace.slots
-        traced_values = {id(t._data) for t in self.keep
-                         if slots[self.slot_of[id(t)]].kind != "external"}
-        for slot in slots:
-            if slot.kind == "external" and id(slot.tensor._data) in traced_values:
+        if self.trace.updated and any(isinstance(o, int) and slots[o].requires_grad
+                                      for o in self.trace.outputs):
+            # (a value the backward pass would read may have been overwritten)
+            self.breaks("an in-place update in a function whose result requires grad")
+        if self.trace.updated and self.trace.guards:
+            # (a replay checks the values read at its end, after writing the updates)
+            self.breaks("an in-place update in a function that branches on a tensor's value")
+
+    def _check_externals(self) -> None:
+        """An external that holds a traced value came from the trace by a way :meth:`slot` did
+        not see (a value's array swapped for another holding it, as ``detach()`` of a NumPy
+        scalar does): its value would be stale at the next call."""
+        slots = self.trace.slots
+        # (an external updated in place holds its own array, which later values share)
+        written = {before for before, _ in self.trace.updated}
+        traced_values = {id(t._data) for t in self.keep if isinstance(t, TensorBase)
+                         and slots[self.slot_of[id(t)]].kind != "external"}
+        for k, slot in enumerate(slots):
+            if (slot.kind == "external" and k not in written
+                    and id(slot.tensor._data) in traced_values):
                 self.breaks("a tensor detached from the computation (detach() or .data) inside "
                             "the compiled function")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.arguments import no_gradient
 from chainrule.rules.reductions import (
     finite_or_0,
     keep_sum,
@@ -15,7 +16,8 @@ from chainrule.rules.reductions import (
     unreduce,
 )
 from chainrule.rules.shape import broadcast_to
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.table import primitive
+from chainrule.tensor_base import TensorBase
 
 # Softmax cross-entropy in one primitive, as the hand-written gradient of a classifier has it:
 # with p the target distribution along ``axis`` (or the one-hot rows of class indices),
@@ -27,13 +29,21 @@ from chainrule.rules.table import primitive, raw
 
 
 def _are_indices(target) -> bool:
-    return raw(target).dtype.kind in "iu"
+    # (the dtype, not a value: read without raw(), which a trace of compile would refuse)
+    values = target._data if isinstance(target, TensorBase) else target
+    return values.dtype.kind in "iu"
+
+
+def _one_hot(indices, classes: int, axis: int, dtype):
+    along = np.arange(classes).reshape((-1,) + (1,) * (indices.ndim - axis))
+    return (np.expand_dims(indices, axis) == along).astype(dtype)
 
 
 def one_hot(indices, like, axis):
-    """The one-hot rows of class ``indices`` along ``axis``, shaped and typed like ``like``."""
-    classes = np.arange(like.shape[axis]).reshape((-1,) + (1,) * (like.ndim - 1 - axis))
-    return (np.expand_dims(raw(indices), axis) == classes).astype(like.dtype)
+    """The one-hot rows of class ``indices`` along ``axis``, shaped and typed like ``like``
+    (a tensor without gradient when ``indices`` is one: a trace of compile writes it down)."""
+    dtype = like._data.dtype if isinstance(like, TensorBase) else like.dtype
+    return no_gradient(_one_hot, indices, classes=like.shape[axis], axis=axis, dtype=dtype)
 
 
 def _at_targets(a, indices, axis):

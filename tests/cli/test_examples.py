@@ -23,6 +23,7 @@ NEEDS = {"plot_sin_derivative.py": ("matplotlib", "pip install 'chainrule[viz]'"
          "softmax_regression.py": ("sklearn", "pip install 'chainrule[examples]'"),
          "mlp_dropout.py": ("sklearn", "pip install 'chainrule[examples]'"),
          "lenet.py": ("sklearn", "pip install 'chainrule[examples]'"),
+         "compiled_training.py": ("sklearn", "pip install 'chainrule[examples]'"),
          "distributed_digits.py": (("sklearn", "mpi4py"),
                                    "pip install 'chainrule[examples,mpi]'")}
 

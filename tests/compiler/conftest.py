@@ -15,9 +15,10 @@ from chainrule.compiler import compiled, fusion
 
 @pytest.fixture
 def fused_small(monkeypatch):
-    """Every elementwise step of a plan fused, whatever its size, in blocks of one row, on
-    three threads."""
+    """Every elementwise step of a plan fused, whatever its size and however few, in blocks of
+    one row, on three threads."""
     monkeypatch.setattr(fusion, "MIN_SIZE", 1)
+    monkeypatch.setattr(fusion, "MIN_STEPS", 1)
     monkeypatch.setattr(threads, "BLOCK", 1)
     count = cr.get_num_threads()
     cr.set_num_threads(3)

@@ -1,0 +1,318 @@
+"""A whole training step compiled: gradients taken inside the compiled function (``func.grad``,
+``autograd.grad``, ``jax.grad`` under ``jax.jit``) and an SGD update written in place under
+``no_grad``.  Each compiled step is checked against the same step run eagerly, over several
+calls with new data (so that a stale value in the plan would show), and the cases that cannot
+be replayed are checked to run eagerly with the warning that names them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import func
+
+BREAKS = "breaks the trace"
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _replayed(f, *args):
+    """``f(*args)``, asserting that it warns of nothing (a replay or a clean trace)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return f(*args)
+
+
+def _broken(f, *args) -> tuple:
+    """``f(*args)`` and the messages of the trace-breaking warnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = f(*args)
+    return out, [str(w.message) for w in caught if BREAKS in str(w.message)]
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().numpy()
+
+
+def _mlp_params(seed: int, sizes=(6, 5, 3), requires_grad: bool = False) -> list:
+    rng = _rng(seed)
+    params = []
+    for m, n in zip(sizes[:-1], sizes[1:]):
+        params += [cr.tensor(rng.standard_normal((m, n)) / np.sqrt(m)),
+                   cr.tensor(0.1 * rng.standard_normal(n))]
+    return [p.requires_grad_(requires_grad) for p in params]
+
+
+def _mlp_loss(params, x, labels):
+    h = x
+    for i in range(0, len(params) - 2, 2):
+        h = cr.relu(h @ params[i] + params[i + 1])
+    return cr.nn.functional.cross_entropy(h @ params[-2] + params[-1], labels)
+
+
+def _batch(seed: int, batch: int = 4, features: int = 6, classes: int = 3) -> tuple:
+    rng = _rng(100 + seed)
+    return (cr.tensor(rng.standard_normal((batch, features))),
+            cr.tensor(rng.integers(0, classes, batch)))
+
+
+# --------------------------------------------------------------------------------------------
+# gradients inside the compiled function
+
+
+def test_func_grad_inside_compile_replays_the_gradient_on_new_data():
+    step = cr.compile(lambda params, x, labels: func.grad(_mlp_loss)(params, x, labels))
+    params = _mlp_params(0)
+    for seed in range(4):  # the labels change too: the one-hot rows are an op of the plan
+        x, labels = _batch(seed)
+        ours = _replayed(step, params, x, labels)
+        theirs = func.grad(_mlp_loss)(params, x, labels)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(_np(a), _np(b), rtol=1e-12, atol=1e-15)
+            assert not a.requires_grad
+    assert step.traces == 1
+    plan = step.last_plan
+    assert plan.backward is None  # nothing returned requires grad: no backward pass is kept
+    assert "threshold_backward" in plan.forward_source  # relu's rule, written down
+
+
+def test_value_and_grad_inside_compile_and_jax_jit_of_jax_grad():
+    import chainrule.compat.jax as jax
+    from chainrule.compat.jax import numpy as jnp
+
+    def loss(w, x):
+        return jnp.sum(jnp.tanh(x @ w) ** 2)
+
+    both = cr.compile(lambda w, x: func.value_and_grad(lambda w: _mlp_like(w, x))(w))
+    jitted = jax.jit(jax.value_and_grad(loss))
+    for seed in range(3):
+        rng = _rng(seed)
+        w, x = rng.standard_normal((3, 2)), rng.standard_normal((5, 3))
+        value, grad = _replayed(jitted, jnp.asarray(w), jnp.asarray(x))
+        # d/dw sum(tanh(x w)^2) = x^T (2 tanh(x w) (1 - tanh(x w)^2))
+        t = np.tanh(x @ w)
+        np.testing.assert_allclose(np.asarray(value), np.sum(t ** 2), rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(grad), x.T @ (2 * t * (1 - t * t)), rtol=1e-5)
+        v, g = _replayed(both, cr.tensor(w), cr.tensor(x))
+        np.testing.assert_allclose(_np(v), np.sum(t ** 2), rtol=1e-12)
+        np.testing.assert_allclose(_np(g), x.T @ (2 * t * (1 - t * t)), rtol=1e-12)
+    assert both.traces == 1
+
+
+def _mlp_like(w, x):
+    return (cr.tanh(x @ w) ** 2).sum()
+
+
+def test_grad_of_grad_inside_compile():
+    # sum_i x_i^3: gradient 3 x^2, and the gradient of its sum 6 x
+    hessian_row_sums = cr.compile(
+        lambda x: func.grad(lambda y: func.grad(lambda z: (z ** 3).sum())(y).sum())(x))
+    for seed in range(3):
+        x = _rng(seed).standard_normal(4)
+        np.testing.assert_allclose(_np(_replayed(hessian_row_sums, cr.tensor(x))), 6 * x,
+                                   rtol=1e-12)
+    assert hessian_row_sums.traces == 1
+
+
+def test_a_compiled_function_with_a_gradient_inside_is_differentiable():
+    # f(w) = sum(grad(loss)(w) * w) with loss = sum(tanh(x w)); w requires grad, so the
+    # inner gradient is recorded (create_graph) and the plan has a backward pass
+    rng = _rng(3)
+    x = cr.tensor(rng.standard_normal((4, 3)))
+
+    def f(w):
+        return (func.grad(lambda v: cr.tanh(x @ v).sum())(w) * w).sum()
+
+    compiled = cr.compile(f)
+    for seed in range(3):
+        w0 = _rng(10 + seed).standard_normal((3, 2))
+        ours, theirs = cr.tensor(w0, requires_grad=True), cr.tensor(w0, requires_grad=True)
+        _replayed(compiled, ours).backward()
+        f(theirs).backward()
+        np.testing.assert_allclose(_np(ours.grad), _np(theirs.grad), rtol=1e-12)
+
+
+def test_an_unused_value_is_not_computed():
+    compiled = cr.compile(lambda x: (x.sin(), x.cos())[0] * 2)
+    x = cr.tensor([0.5, 1.0])
+    np.testing.assert_allclose(_np(compiled(x)), 2 * np.sin([0.5, 1.0]))
+    assert "cos" not in compiled.source
+
+
+# --------------------------------------------------------------------------------------------
+# an SGD step in place
+
+
+def _sgd_step(params, lr: float = 0.1):
+    def step(x, labels):
+        loss = _mlp_loss(params, x, labels)
+        grads = cr.autograd.grad(loss, params)
+        with cr.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+        return loss.detach(), grads
+    return step
+
+
+def test_a_compiled_sgd_step_trains_as_the_eager_one():
+    ours, theirs = _mlp_params(1, requires_grad=True), _mlp_params(1, requires_grad=True)
+    compiled, eager = cr.compile(_sgd_step(ours)), _sgd_step(theirs)
+    for seed in range(5):
+        x, labels = _batch(seed)
+        (loss_a, grads_a), (loss_b, grads_b) = _replayed(compiled, x, labels), eager(x, labels)
+        np.testing.assert_allclose(_np(loss_a), _np(loss_b), rtol=1e-12)
+        for a, b in zip(grads_a, grads_b):
+            np.testing.assert_allclose(_np(a), _np(b), rtol=1e-12, atol=1e-15)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(_np(a), _np(b), rtol=1e-12, atol=1e-15)
+    assert compiled.traces == 1
+    assert "written into" in compiled.source
+    assert all(p.grad is None for p in ours)  # autograd.grad leaves .grad alone
+
+
+def test_a_replayed_update_in_place_bumps_the_version_of_what_it_wrote():
+    params = _mlp_params(2, requires_grad=True)
+    step = cr.compile(_sgd_step(params))
+    x, labels = _batch(0)
+    step(x, labels)  # (the trace)
+    before = (params[0] * params[0]).sum()  # saves params[0]'s values
+    _replayed(step, x, labels)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        before.backward()
+
+
+def test_an_update_in_place_with_a_result_that_requires_grad_runs_eagerly():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        out = (w * x).sum()
+        with cr.no_grad():
+            w.mul_(0.5)
+        return out
+
+    compiled = cr.compile(f)
+    out, messages = _broken(compiled, cr.tensor([3.0, 4.0]))
+    assert len(messages) == 1 and "in-place update" in messages[0]
+    np.testing.assert_allclose(_np(w), [0.5, 1.0])
+    out, messages = _broken(compiled, cr.tensor([3.0, 4.0]))
+    np.testing.assert_allclose(_np(out), 0.5 * 3 + 1.0 * 4)
+    np.testing.assert_allclose(_np(w), [0.25, 0.5])
+
+
+def test_an_update_of_a_view_in_place_runs_eagerly():
+    w = cr.tensor([1.0, 2.0, 3.0])
+
+    def f(x):
+        with cr.no_grad():
+            w[1:].add_(x)
+        return w * 1.0
+
+    compiled = cr.compile(f)
+    for k in range(2):
+        out, messages = _broken(compiled, cr.tensor([1.0, 1.0]))
+        assert len(messages) == (k == 0)
+        np.testing.assert_allclose(_np(out), [1.0, 3.0 + k, 4.0 + k])
+
+
+# --------------------------------------------------------------------------------------------
+# what a backward pass inside the function cannot replay
+
+
+def test_backward_inside_compile_runs_eagerly_and_fills_grad_each_call():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        (w * x).sum().backward()
+        return w.grad * 1.0
+
+    compiled = cr.compile(f)
+    out, messages = _broken(compiled, cr.tensor([3.0, 4.0]))
+    assert len(messages) == 1 and "backward()" in messages[0]
+    np.testing.assert_allclose(_np(out), [3.0, 4.0])
+    out, _ = _broken(compiled, cr.tensor([1.0, 1.0]))
+    np.testing.assert_allclose(_np(out), [4.0, 5.0])  # accumulated, as eagerly
+
+
+def test_a_gradient_hook_inside_compile_runs_eagerly_each_call():
+    seen = []
+
+    def f(x):
+        y = x * 2
+        y.register_hook(lambda g: seen.append(1))
+        return cr.autograd.grad(y.sum(), x)[0]
+
+    compiled = cr.compile(f)
+    for k in range(2):
+        out, messages = _broken(compiled, cr.tensor([1.0, 2.0], requires_grad=True))
+        assert len(messages) == (k == 0) and all("hook" in m for m in messages)
+        np.testing.assert_allclose(_np(out), [2.0, 2.0])
+    assert len(seen) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# values fed back: a result of one call is the argument of the next
+
+
+def test_a_fused_result_fed_back_as_the_next_argument(fused_small):
+    # the regions write their results into arrays kept from call to call: the one the last
+    # call returned is this call's argument and must not be written into
+    def step(p, g):
+        return p - 0.5 * g * g
+
+    compiled = cr.compile(step)
+    rng = _rng(4)
+    g = cr.tensor(rng.standard_normal((6, 3)))
+    ours = theirs = cr.tensor(rng.standard_normal((6, 3)))
+    history = []
+    for _ in range(5):
+        ours, theirs = _replayed(compiled, ours, g), step(theirs, g)
+        history.append((ours, theirs))
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-12)
+    for a, b in history:  # every result kept is still what it was
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-12)
+    assert "# fused" in compiled.source
+
+
+@pytest.mark.parametrize("made", ["zeros", "requires_grad", "buffer"])
+def test_an_update_in_place_of_a_tensor_not_a_parameter_runs_eagerly(made):
+    # a tensor the function makes is made afresh by each eager call (a replay would keep
+    # writing into the trace's); a tensor that does not require grad is no parameter
+    buffer = cr.zeros(2)
+
+    def f(x):
+        if made == "buffer":
+            target = buffer
+        else:
+            target = cr.zeros(2, requires_grad=made == "requires_grad")
+        with cr.no_grad():
+            target += x
+        return target.detach() * 1.0  # (a result that requires grad would break it anyway)
+
+    compiled = cr.compile(f)
+    for k in range(3):
+        out, messages = _broken(compiled, cr.tensor([1.0, 2.0]))
+        assert len(messages) == (k == 0) and all("in-place" in m for m in messages)
+        expected = (k + 1) * np.array([1.0, 2.0]) if made == "buffer" else [1.0, 2.0]
+        np.testing.assert_allclose(_np(out), expected)
+
+
+def test_an_update_in_place_in_a_function_that_branches_runs_eagerly():
+    # a replay checks the branch taken after its updates: it could not undo them
+    w = cr.tensor([1.0, -1.0], requires_grad=True)
+
+    def f(x):
+        with cr.no_grad():
+            w.sub_(x if x.sum() > 0 else -x)
+        return w.detach() * 1.0
+
+    compiled = cr.compile(f)
+    for k, sign in enumerate([1.0, -1.0, 1.0]):
+        out, messages = _broken(compiled, cr.tensor([sign, 0.5 * sign]))
+        assert len(messages) == (k == 0) and all("branches" in m for m in messages)
+    np.testing.assert_allclose(_np(w), [1.0 - 3.0, -1.0 - 1.5])
