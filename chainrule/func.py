@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule import batching, forward, generator, gradient, pytree, rules, vmap_levels
+from chainrule import batching, forward, generator, gradient, pytree, rules, tracing, vmap_levels
 from chainrule.autograd import forward_ad
 from chainrule.functions import cat, stack
 from chainrule.stateless import functional_call, stack_module_state
@@ -128,6 +128,9 @@ def _output(value, like, outer: bool):
         return value
     if isinstance(like, Tensor):
         return value.detach()
+    if tracing.active[0] is not None:  # (what NumPy then computes from it, compile cannot see)
+        tracing.escaped("a chainrule.func result handed out as a NumPy array (the function's "
+                        "inputs were NumPy arrays; pass tensors)")
     return value._data if isinstance(value._data, np.ndarray) else np.asarray(value._data)
 
 

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.backward import run_backward
 from chainrule.hooks import to_pytorch_convention
 from chainrule.sparse import SparseGrad
@@ -109,8 +110,9 @@ def _seeds(caller: str, outputs: list, gradients, create_graph: bool,
                 "output's shape."
             )
         # kept as a Tensor when its history or tangents must flow into the gradients
+        # (and inside a trace of compile, whose backward pass computes on tensors)
         seed = (g if (create_graph and g._rg) or (tangents and g._tangents is not None)
-                or g._batched else g._data)
+                or g._batched or tracing.active[0] is not None else g._data)
         seeds.append(to_pytorch_convention(seed) if pytorch_convention else seed)
     return seeds
 
@@ -211,4 +213,6 @@ def _as_result(g, owned: bool, like: TensorBase):
 def _zeros_for(t: TensorBase, create_graph: bool):
     zeros = new_like(t, np.zeros(t.shape, t.dtype))
     zeros._rg = create_graph  # (a leaf: create_graph asks for gradients of the result too)
+    if create_graph and tracing.active[0] is not None:
+        tracing.leaf_made(zeros)
     return zeros

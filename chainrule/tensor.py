@@ -255,6 +255,8 @@ class Tensor(TensorBase):
         if self._vc is None:
             self._vc = [0]
         out._vc = self._vc  # shares storage, so shares the version counter (not a "view")
+        if tracing.active[0] is not None:
+            tracing.detached(self, out)
         return out
 
     def detach_(self) -> Tensor:
@@ -272,7 +274,10 @@ class Tensor(TensorBase):
         Changing it in place is invisible to autograd; prefer :meth:`detach`.
         """
         self._ensure_array()
-        return wrap(self._data)
+        out = wrap(self._data)
+        if tracing.active[0] is not None:
+            tracing.detached(self, out)
+        return out
 
     @data.setter
     def data(self, value: Any) -> None:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import tracing
+
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 """The real dtypes a tensor that requires grad can have."""
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
@@ -77,7 +79,9 @@ class TensorBase:
     def _ensure_array(self) -> None:
         """Hold the value as an ndarray (not a NumPy scalar) so that it can be shared."""
         if not isinstance(self._data, np.ndarray):
-            self._data = np.asarray(self._data)
+            scalar, self._data = self._data, np.asarray(self._data)
+            if tracing.active[0] is not None:
+                tracing.array_made(scalar, self._data)
 
 
 _new = object.__new__

@@ -8,8 +8,10 @@ outside primitives; the places where they happen tell this module, which knows n
 * an update written straight into a tensor's array (``p -= lr * g`` under ``no_grad``):
   written down, so that a replay writes it too;
 * a backward pass: its rules run on tensors, so that their primitive calls are written down
-  (``autograd.grad``, ``func.grad``); one that writes ``.grad`` (``backward()``), or runs a
-  gradient hook, cannot be replayed;
+  (``autograd.grad``, ``func.grad``); one that writes ``.grad`` (``backward()``), runs a
+  gradient hook, or goes through operations recorded before the call, cannot be replayed;
+* a tensor that shares another's storage (``detach()``, ``.data``, a NumPy scalar made an
+  array): the same value;
 
 * a tensor's value read by Python (``bool(t)``, ``t.item()``, ``float(t)``, ``int(t)``,
   ``t.tolist()``): a branch the trace must guard on, since a later call may take the other;
@@ -47,16 +49,26 @@ def updated_in_place(tensor, ufunc, other) -> None:
         tracer.updated_in_place(tensor, ufunc, other)
 
 
-def backward_on_tensors(accumulate: bool) -> bool:
-    """A backward pass starts (without ``create_graph``): must its rules run on tensors, so that
-    the open trace writes them down?  With ``accumulate`` (into ``.grad``) it breaks the trace."""
+def backward_on_tensors(accumulate: bool, root_nodes) -> bool:
+    """A backward pass from ``root_nodes`` starts (without ``create_graph``): must its rules
+    run on tensors, so that the open trace writes them down?  One that accumulates into
+    ``.grad``, or reaches nodes recorded before the call, breaks the trace instead."""
     tracer = active[0]
-    if tracer is None:
-        return False
-    if accumulate:
-        tracer.breaks("backward() (it writes .grad; autograd.grad or chainrule.func.grad return "
-                      "the gradients instead)")
-    return not accumulate
+    return tracer is not None and tracer.backward_starts(accumulate, root_nodes)
+
+
+def detached(source, tensor) -> None:
+    """``tensor`` is ``source.detach()`` (or ``source.data``): the same storage."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.detached(source, tensor)
+
+
+def array_made(old, new) -> None:
+    """A tensor's NumPy scalar ``old`` became the 0-d array ``new`` (to share its storage)."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.array_made(old, new)
 
 
 def leaf_made(tensor) -> None:

@@ -250,20 +250,27 @@ class CompiledFunction:
 
     def _replay(self, plan: Plan, tensors, args, kwargs):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
+        for k in plan.updated_leaves:  # (an array to write into, not a NumPy scalar)
+            if plan.trace.slots[k].kind == "input":
+                tensors[plan.trace.slots[k].index]._ensure_array()
         values = [tensors[i]._data for i in plan.input_positions]
         for t, shape, dtype, requires_grad in plan.external_guards:
             data = t._data
             if data.shape != shape or data.dtype != dtype or bool(t._rg) != requires_grad:
                 return None
             values.append(data)
-        if plan.trace.guards:
-            try:  # (a replay down the wrong branch may fail, or warn: then trace again)
+        try:
+            if plan.trace.guards:  # (a replay down the wrong branch may warn: then trace again)
                 with np.errstate(all="ignore"):
                     outputs, saved, reads = plan.forward(*values)
-            except Exception:
-                return None
-        else:
-            outputs, saved, reads = plan.forward(*values)
+            else:
+                outputs, saved, reads = plan.forward(*values)
+        except Exception:
+            if plan.updated_leaves:
+                raise  # (some updates may be written: the function must not run again)
+            # down the wrong branch, or an error: the eager call (a trace) raises it as the
+            # user expects it, with chainrule's message
+            return None
         for guard, raw in zip(plan.trace.guards, reads):
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):

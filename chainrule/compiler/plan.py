@@ -140,6 +140,12 @@ def _sole_counts() -> list[int]:
 _SOLE = _sole_counts()
 
 
+def _droppable(prim) -> bool:
+    """May an op of ``prim`` whose result nothing reads be left out of a plan?"""
+    return (getattr(prim, "batch", None) == "elementwise" or getattr(prim, "view", False)
+            or prim is ALIAS or (type(prim) is NoGradient and isinstance(prim.impl, np.ufunc)))
+
+
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
@@ -165,11 +171,12 @@ class Plan:
             slots[o].requires_grad for o in self.output_slots)
         self._drop_dead_ends()
         # the inputs and externals whose arrays a replay writes into (their versions change)
+        # (once per update: a replay bumps their versions as often as the eager call does)
         self.updated_leaves: list[int] = []
         origin: dict[int, int] = {}
         for before, after in trace.updated:
             origin[after] = origin.get(before, before)
-            if slots[origin[after]].kind != "op" and origin[after] not in self.updated_leaves:
+            if slots[origin[after]].kind != "op":
                 self.updated_leaves.append(origin[after])
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
@@ -322,10 +329,12 @@ class Plan:
         # back at once, as the engine's intermediates do)
         kept = (set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
                 | {after for _, after in self.trace.updated})
-        # and an op whose result nothing reads is not run (a loss value func.grad computed)
+        # and an elementwise op or a view whose result nothing reads is not run (an op that
+        # may raise on some values, a decomposition or an indexing, is run as eagerly)
         live = set(kept)
         for op in reversed(self.trace.ops):
-            if op.out in live:
+            if op.out in live or not _droppable(op.prim):
+                live.add(op.out)
                 live.update(a for a in op.args if isinstance(a, int))
         last_use: dict[int, int] = {}
         for k, op in enumerate(self.trace.ops):

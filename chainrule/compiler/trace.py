@@ -13,9 +13,11 @@ A slot is one value of the computation:
   in a closure, a constant the function built from Python values), read afresh at each replay;
 * the result of an op.
 
-A tensor that first appears holding a traced value (``detach()``, ``.data``, the engine's
-own views of saved results) is that value: the same slot when it carries the same gradient
-connection, else an :data:`ALIAS` op, which passes the value on and no gradient.
+A tensor that first appears holding an op's array (the engine's own views of saved results),
+or made by ``detach()`` or ``.data`` of a traced tensor, is that value: the same slot when it
+carries the same gradient connection, else an :data:`ALIAS` op, which passes the value on and
+no gradient.  (An array that existed before the call is matched by the tensor, not the array:
+a tensor made before the call that shares an argument's storage is an external.)
 
 A backward pass run inside the function (``autograd.grad``, ``chainrule.func.grad``) calls its
 rules on tensors (``chainrule/backward.py``), so its primitive calls are written down like the
@@ -151,7 +153,8 @@ class Tracer:
     def __init__(self, inputs: list) -> None:
         self.trace = Trace()
         self.slot_of: dict[int, int] = {}
-        self.slot_of_value: dict[int, int] = {}  # id of an input's or op's array -> its slot
+        self.slot_of_value: dict[int, int] = {}  # id of an op's array (made in the call) -> slot
+        self.nodes: set[int] = set()  # the nodes recorded during the call
         self.keep: list = []  # every tensor given a slot, and its array: their ids stay theirs
         self.hook = self.dispatch  # (one bound method, so that the engine's hook can be compared)
         self.quiet = 0  # inside a call being written down: its own reads are not the user's
@@ -162,14 +165,11 @@ class Tracer:
                 self._new_slot(t, "input", index=i)
 
     def _new_slot(self, t, kind: str, index: int = -1) -> int:
-        t._ensure_array()  # (as detach() would: a NumPy scalar is no storage to share)
         self.trace.slots.append(Slot(kind, tuple(t._data.shape), t._data.dtype, bool(t._rg),
                                      tensor=t if kind == "external" else None, index=index))
         k = len(self.trace.slots) - 1
         self.slot_of[id(t)] = k
-        self.keep += (t, t._data)
-        if kind != "external":
-            self.slot_of_value[id(t._data)] = k
+        self.keep.append(t)
         return k
 
     def slot(self, t) -> int:
@@ -181,6 +181,10 @@ class Tracer:
         source = self.slot_of_value.get(id(t._data))
         if source is None:
             return self._new_slot(t, "external")
+        return self._same_value(t, source)
+
+    def _same_value(self, t, source: int) -> int:
+        """The slot of ``t``, which holds slot ``source``'s value."""
         requires_grad = bool(t._rg)
         if requires_grad == self.trace.slots[source].requires_grad and (
                 not requires_grad or t._node is not None):
@@ -242,14 +246,55 @@ class Tracer:
                 self.breaks("a vmap whose values the trace does not see (a random draw "
                             "inside the vmap)")
         out = batching.dispatch(prim, args, params)
+        if isinstance(out, TensorBase) and out._node is not None:
+            self.nodes.add(id(out._node))  # (a grad inside the vmap may go back through it)
+            self.keep.append(out)
         if (out.__class__ is batching.BatchedTensor
                 and not isinstance(out._value, TensorBase)):
             self.breaks(f"a batching rule of chainrule.{prim.name} computed on raw values")
         return out
 
     def leaf_made(self, t) -> None:
+        """``t`` became a leaf that requires grad; a traced value that did is, from here on,
+        an :data:`ALIAS` op whose result requires grad (gradients stop there)."""
         self.leaves_made.add(id(t))
         self.keep.append(t)
+        k = self.slot_of.get(id(t))
+        if k is not None and not self.trace.slots[k].requires_grad:
+            self.slot_of.pop(id(t))
+            self._same_value(t, k)
+
+    def detached(self, source, t) -> None:
+        """``t = source.detach()`` (or ``.data``): the same value."""
+        self._same_value(t, self.slot(source))
+
+    def array_made(self, old, new) -> None:
+        """A tensor's NumPy scalar ``old`` was replaced by the 0-d array ``new``."""
+        k = self.slot_of_value.get(id(old))
+        if k is not None:
+            self.slot_of_value[id(new)] = k
+            self.keep.append(new)
+
+    def backward_starts(self, accumulate: bool, root_nodes) -> bool:
+        """A backward pass starts (see ``tracing.backward_on_tensors``): it is written down
+        when it returns its gradients and every node it may reach was recorded in this call
+        (a node recorded before it saved values the plan would take as constants)."""
+        if accumulate:
+            self.breaks("backward() (it writes .grad; autograd.grad or chainrule.func.grad "
+                        "return the gradients instead)")
+            return False
+        stack, seen = list(root_nodes), set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if id(node) not in self.nodes:
+                self.breaks("a backward pass through operations recorded before the call (pass "
+                            "the tensors they start from to the compiled function instead)")
+                return False
+            stack.extend(p for p in node.parents if p is not None and type(p) is type(node))
+        return True
 
     def updated_in_place(self, t, ufunc, other) -> None:
         """``t``'s array was just written into (``t op= other``, nothing recorded): an op whose
@@ -281,7 +326,6 @@ class Tracer:
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad
         mode is on and a tensor argument requires grad."""
         refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
-        out._ensure_array()  # (as detach() would: a NumPy scalar is no storage to share)
         records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
         self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, records))
@@ -289,6 +333,8 @@ class Tracer:
         k = len(self.trace.slots) - 1
         self.slot_of[id(out)] = self.slot_of_value[id(out._data)] = k
         self.keep += (out, out._data)
+        if out._node is not None:
+            self.nodes.add(id(out._node))
         return out
 
     def no_gradient(self, func, args, kwargs):
@@ -327,6 +373,13 @@ class Tracer:
                                       else Const(leaf))
         self._check_externals()
         slots = self.trace.slots
+        made_leaves = [op.out for op in self.trace.ops
+                       if op.prim is ALIAS and slots[op.out].requires_grad]
+        if made_leaves and any(isinstance(o, int) and slots[o].requires_grad
+                               for o in self.trace.outputs):
+            # (its gradient would stop at a leaf of the trace's, not of the call's making)
+            self.breaks("a leaf that requires grad made inside the function from a traced "
+                        "value (detach().requires_grad_()), with a result that requires grad")
         if self.trace.updated and any(isinstance(o, int) and slots[o].requires_grad
                                       for o in self.trace.outputs):
             # (a value the backward pass would read may have been overwritten)
@@ -343,6 +396,7 @@ class Tracer:
         # (an external updated in place holds its own array, which later values share)
         written = {before for before, _ in self.trace.updated}
         traced_values = {id(t._data) for t in self.keep if isinstance(t, TensorBase)
+                         and id(t) in self.slot_of
                          and slots[self.slot_of[id(t)]].kind != "external"}
         for k, slot in enumerate(slots):
             if (slot.kind == "external" and k not in written

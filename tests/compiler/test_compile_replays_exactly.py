@@ -1,0 +1,188 @@
+"""Cases where a replay could silently differ from the eager call: values that share storage,
+gradients taken inside the compiled function, updates in place.  Each function is compiled and
+called three times with new values; every call must give what the eager function gives on the
+same values (or raise as it does): replayed, or run eagerly after a warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import func
+
+
+def _rng(seed: int):
+    return np.random.default_rng(seed)
+
+
+def _values(result) -> list:
+    if isinstance(result, (tuple, list)):
+        return [v for r in result for v in _values(r)]
+    if result is None:
+        return [None]
+    if hasattr(result, "detach"):
+        return [np.array(result.detach().numpy())]
+    return [np.array(result)]
+
+
+def _call(fn, args):
+    try:
+        return _values(fn(*args)), None
+    except Exception as err:  # noqa: BLE001 (compared with the eager call's)
+        return None, type(err)
+
+
+def _same_as_eager(fn, make_args, calls: int = 3) -> list:
+    """Call ``compile(fn)`` and ``fn`` on ``make_args(i)`` (two fresh copies) for each call;
+    assert equal results; return the trace-breaking messages."""
+    compiled = cr.compile(fn)
+    messages = []
+    for i in range(calls):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ours, our_error = _call(compiled, make_args(i))
+        messages += [str(w.message) for w in caught if "breaks the trace" in str(w.message)]
+        theirs, their_error = _call(fn, make_args(i))
+        assert our_error is their_error, (i, our_error, their_error)
+        if ours is not None:
+            assert len(ours) == len(theirs)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"call {i}")
+    return messages
+
+
+def _vector(i: int, n: int = 3, requires_grad: bool = False):
+    return cr.tensor(_rng(i).standard_normal(n), requires_grad=requires_grad)
+
+
+def test_a_gradient_through_a_saved_scalar_result():
+    # exp saves its result, a 0-d value: the backward pass reads it through the engine
+    for fn in (lambda x: cr.autograd.grad(x.sum().exp(), x)[0],
+               lambda x: func.grad(lambda v: v.norm())(x)):
+        assert not _same_as_eager(fn, lambda i: (_vector(i, requires_grad=True),))
+
+
+def test_a_tensor_made_before_the_call_that_shares_an_argument_s_storage():
+    first = _vector(0)
+    shared = first.detach()  # made outside: an external, not the argument
+
+    def make_args(i):
+        return (first if i == 0 else _vector(i),)
+
+    messages = _same_as_eager(lambda x: x + shared, make_args)
+    assert messages and "detached" in messages[0]
+
+
+def test_a_graph_recorded_before_the_call_differentiated_inside():
+    p = _vector(9, requires_grad=True)
+    outside = [(p * 2.0).sin().sum(), (p ** 3).sum(), (p * 0.5).exp().sum()]
+    messages = _same_as_eager(lambda y: cr.autograd.grad(y, p, retain_graph=True)[0],
+                              lambda i: (outside[i],))
+    assert messages and "recorded before the call" in messages[0]
+
+
+def test_seeds_given_to_autograd_grad_inside():
+    def leaf_root(x, v):
+        return cr.autograd.grad(x, x, grad_outputs=v)[0]
+
+    def twice(x, v):
+        y = x.sin()
+        return cr.autograd.grad([y, y], x, grad_outputs=[v, v * 2.0])[0]
+
+    for fn in (leaf_root, twice):
+        assert not _same_as_eager(fn, lambda i: (_vector(i, requires_grad=True),
+                                                 _vector(10 + i)))
+
+
+def test_func_grad_of_numpy_arguments_runs_eagerly():
+    constant = np.array([1.0, 2.0, 3.0])
+
+    def fn(x):
+        return func.grad(lambda a: (a * x).sin().sum())(constant) * 2.0
+
+    messages = _same_as_eager(fn, lambda i: (_vector(i),))
+    assert messages and "NumPy array" in messages[0]
+
+
+def test_a_leaf_made_inside_with_a_result_that_requires_grad_runs_eagerly():
+    def fn(x):
+        d = (x * 2).detach().requires_grad_()
+        (g,) = cr.autograd.grad((d * d).sum(), d, create_graph=True)
+        return g.sum()
+
+    messages = _same_as_eager(fn, lambda i: (_vector(i),))
+    assert messages and "leaf that requires grad" in messages[0]
+
+
+def test_an_update_of_materialized_zero_gradients_runs_eagerly():
+    p = _vector(5, requires_grad=True)
+    q = _vector(6, requires_grad=True)
+
+    def fn(x):
+        _, unused = cr.autograd.grad((p * x).sum(), [p, q], create_graph=True,
+                                     materialize_grads=True)
+        with cr.no_grad():
+            unused += x
+        return unused.detach() * 1.0
+
+    messages = _same_as_eager(fn, lambda i: (_vector(i),))
+    assert messages and "in-place" in messages[0]
+
+
+def test_an_update_of_an_argument_that_holds_a_numpy_scalar():
+    def fn(s):
+        with cr.no_grad():
+            s += 1.0
+        return s * 2.0
+
+    # (a sum's value is a NumPy scalar, not an array; the argument must change as eagerly,
+    # whether traced with one (it runs eagerly) or with an array (replayed on the scalar))
+    for first in (_vector(0).sum(), cr.tensor(0.5, dtype=cr.float64)):
+        compiled = cr.compile(fn)
+        for i in range(3):
+            scalar = first if i == 0 else _vector(i).sum()
+            before = float(scalar)
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                result = compiled(scalar)
+            np.testing.assert_allclose(result.numpy(), 2 * (before + 1.0))
+            np.testing.assert_allclose(float(scalar), before + 1.0)
+
+
+def test_an_operation_that_raises_is_not_left_out():
+    def fn(m):
+        cr.linalg.cholesky(m)  # (its result unused: it only checks)
+        return m * 2.0
+
+    matrices = [np.eye(2), np.array([[1.0, 2.0], [2.0, 1.0]]), 3 * np.eye(2)]
+    _same_as_eager(fn, lambda i: (cr.tensor(matrices[i]),))
+
+
+def test_versions_after_replayed_updates_count_as_eager_ones():
+    ours, theirs = _vector(7, requires_grad=True), _vector(7, requires_grad=True)
+
+    def make(p):
+        def step(x):
+            with cr.no_grad():
+                p.sub_(x)
+                p.mul_(0.5)
+            return p.detach() * 1.0
+        return step
+
+    compiled, eager = cr.compile(make(ours)), make(theirs)
+    for i in range(3):
+        compiled(_vector(i)), eager(_vector(i))
+        assert ours._version == theirs._version
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("through", ["detach", "data"])
+def test_a_detached_argument_follows_the_argument(through):
+    def fn(x):
+        d = x.detach() if through == "detach" else x.data
+        return d * x
+
+    assert not _same_as_eager(fn, lambda i: (_vector(i, requires_grad=True),))
