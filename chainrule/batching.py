@@ -172,16 +172,20 @@ def without_gradient(func, args, kwargs):
     batch axes are aligned and NumPy broadcasts), or takes ``axis`` (shifted past the batch;
     None: every per-example axis, or the flattened example for ``argmax``/``argmin``)."""
     level = max(a._level for a in args if isinstance(a, BatchedTensor))
+    # inside chainrule.compile the values stay tensors, and func is an operation of the trace
+    # (the plan computes it at each replay: their arrays read here would be constants)
+    tracer = tracing.active[0]
     values, ranks = [], []
     for a in args:
         if isinstance(a, BatchedTensor) and a._level == level:
             value = a._value
             value = value._data if isinstance(value, TensorBase) and not value._batched \
-                else value
+                and tracer is None else value
             values.append((value, True))
             ranks.append(a.ndim)
         else:
-            value = a._data if isinstance(a, TensorBase) and not a._batched else a
+            value = a._data if isinstance(a, TensorBase) and not a._batched \
+                and tracer is None else a
             values.append((value, False))
             ranks.append(np.ndim(value) if not isinstance(value, TensorBase) else value.ndim)
     rank = max(ranks)
@@ -204,9 +208,19 @@ def without_gradient(func, args, kwargs):
         else:
             kwargs["axis"] = _shifted(axis, rank)
     for v in raw:
-        if isinstance(v, TensorBase):  # nested vmaps: the enclosing level's values do the rest
-            return batched(v._without_gradient(func, raw, kwargs), level)
+        if isinstance(v, TensorBase) and v._batched:  # nested vmaps: the enclosing level's
+            return batched(v._without_gradient(func, raw, kwargs), level)  # values do the rest
+    if tracer is not None and any(isinstance(v, TensorBase) for v in raw):
+        return batched(tracer.no_gradient(_as_array(func), raw, kwargs), level)
     return batched(np.asarray(func(*raw, **kwargs)), level)
+
+
+def _as_array(func):
+    """``func`` whose result is an ndarray (a NumPy function may return a NumPy scalar)."""
+    def as_array(*args, **kwargs):
+        return np.asarray(func(*args, **kwargs))
+    as_array.__name__ = getattr(func, "__name__", "no_gradient")
+    return as_array
 
 
 # --------------------------------------------------------------------------------------------

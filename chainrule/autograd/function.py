@@ -88,7 +88,7 @@ import weakref
 
 import numpy as np
 
-from chainrule import engine
+from chainrule import engine, tracing
 from chainrule.engine import BACKWARD_TWICE, FREED, Primitive, grad_mode
 from chainrule.grad_mode import no_grad
 from chainrule.hooks import to_pytorch_convention
@@ -464,6 +464,10 @@ class Function:
         """Run the Function on ``args`` and record it (when an input requires grad)."""
         if cls is Function:
             raise RuntimeError("apply is called on a subclass of Function that defines forward")
+        if tracing.active[0] is not None:  # compile: the primitive hands back forward's array
+            tracing.escaped(f"a custom autograd.Function ({cls.__name__}.apply: its primitive "
+                            "returns the array its forward computed, which a replay would not "
+                            "compute again)")
         setup_context = _overridden(cls, "setup_context")
         if setup_context is not None:  # as PyTorch: forward's defaults count as arguments
             args = _positional(cls, args, kwargs, with_ctx=False, defaults=True)

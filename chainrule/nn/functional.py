@@ -26,11 +26,13 @@ tensor([[-0.1065,  0.0533,  0.0533],
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from chainrule import numpy_pad
+from chainrule import numpy_pad, tracing
 from chainrule import rules as R
-from chainrule.arguments import as_shape
+from chainrule.arguments import as_shape, data_of, no_gradient
 from chainrule.functions import log_softmax, sigmoid, softmax, tanh, tensor_arg
 from chainrule.nn.functional_attention import (
     multi_head_attention_forward,
@@ -157,30 +159,34 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
                 raise ValueError(f"{name}: weight requires grad, but with class-index targets "
                                  "the loss is not differentiable with respect to the class "
                                  "weights (as in PyTorch); pass weight.detach()")
-            weight = weight._data
+            weight = data_of(weight)
         if not isinstance(weight, Tensor):
             weight = np.asarray(weight, z.dtype)
         elif weight.dtype != z.dtype:
             weight = weight.to(z.dtype)
         weight_along = weight.reshape((-1,) + (1,) * (z.ndim - 1 - axis))
     if kind in "iu":
-        indices = target._data
+        shape = target._data.shape
         expected = z.shape[:axis] + z.shape[axis + 1:]
-        if indices.shape != expected:
-            raise ValueError(f"{name}: class-index target has shape {indices.shape}; expected "
+        if shape != expected:
+            raise ValueError(f"{name}: class-index target has shape {shape}; expected "
                              f"{expected}, the input's shape {tuple(z.shape)} without dim {axis}")
-        count = indices.size
-        if count:  # the usual case: every target a class, none ignored, no weights
+        count = math.prod(shape)
+        if not count:
+            plain = True
+        elif (tracing.active[0] is not None and not target._batched and weight_along is None
+              and not label_smoothing):
+            return _indices_traced(z, target, axis, classes, ignore_index, reduction)
+        else:  # the usual case: every target a class, none ignored, no weights
+            indices = data_of(target)  # (compile: breaks the trace, which runs eagerly)
             low = np.minimum.reduce(indices, axis=None)
             high = np.maximum.reduce(indices, axis=None)
             plain = 0 <= low and high < classes and not low <= ignore_index <= high
-        else:
-            plain = True
         if plain and weight_along is None and not label_smoothing:
             return R.softmax_cross_entropy(z, target, axis=axis,
                                            scale=_scale(reduction, count))
-        return _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
-                             reduction, label_smoothing)
+        return _from_indices(z, data_of(target), axis, classes, weight, weight_along,
+                             ignore_index, reduction, label_smoothing)
     if kind != "f":
         raise TypeError(f"{name}: target must hold class indices (integers) or class "
                         f"probabilities (floats), got {target.dtype}")
@@ -200,6 +206,53 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     # the mean is over samples: every position but the class dim's
     return R.softmax_cross_entropy(z, target, axis=axis,
                                    scale=_scale(reduction, z.numel() // classes))
+
+
+def _indices_traced(z, target, axis, classes, ignore_index, reduction):
+    """cross_entropy of class indices, without class weights or label smoothing, inside
+    ``chainrule.compile``: one plan for every target, ignored ones included.  An eager call
+    chooses its formula by the targets' values (one primitive when none is ignored); a trace
+    cannot take that decision as a guard, which a compiled training step (its parameters
+    updated in place) cannot have.  The targets' check is an operation of the plan: a replay
+    on a target out of range raises, as an eager call does.  Where none is ignored the value
+    and the gradient are computed as eagerly (the losses times 1, their mean the sum times
+    ``1 / count``)."""
+    safe = no_gradient(_safe_targets, target, classes, ignore_index)
+    kept = no_gradient(_kept_targets, target, ignore_index, z.dtype)
+    losses = R.softmax_cross_entropy(z, safe, axis=axis, scale=None) * kept
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    # the mean over the targets kept; none kept: NaN, with a zero gradient (as eager's)
+    return total * no_gradient(_mean_scale, kept) + no_gradient(_nan_if_none, kept)
+
+
+def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
+    """The targets with the ignored ones read as class 0, checked as :func:`_from_indices`
+    checks them (a new array or a view: see ``functional_layers._checked_rows``)."""
+    ignored = indices == ignore_index
+    indices = np.where(ignored, 0, indices) if ignored.any() else indices.view()
+    bad = (indices < 0) | (indices >= classes)
+    if bad.any():
+        raise IndexError(f"cross_entropy: target {indices[bad].flat[0]} is out of bounds for "
+                         f"{classes} classes (valid: 0 to {classes - 1}, or "
+                         f"ignore_index={ignore_index})")
+    return indices
+
+
+def _kept_targets(indices: np.ndarray, ignore_index: int, dtype) -> np.ndarray:
+    return (indices != ignore_index).astype(dtype)
+
+
+def _mean_scale(kept: np.ndarray) -> np.ndarray:
+    count = int(np.count_nonzero(kept))
+    return np.asarray(1.0 / count if count else 0.0, kept.dtype)
+
+
+def _nan_if_none(kept: np.ndarray) -> np.ndarray:
+    return np.asarray(0.0 if kept.any() else np.nan, kept.dtype)
 
 
 def _scale(reduction: str, samples: int) -> float | None:

@@ -22,13 +22,14 @@ import math
 
 import numpy as np
 
-from chainrule import batching, vmap_levels
+from chainrule import batching, tracing, vmap_levels
 from chainrule import functions as fn
 from chainrule import rules as R
+from chainrule.arguments import data_of, no_gradient
 from chainrule.functions import tensor_arg
 from chainrule.generator import random_source
 from chainrule.inplace import update
-from chainrule.tensor import Tensor, wrap
+from chainrule.tensor import Tensor
 
 __all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",
            "prelu", "silu", "softplus"]
@@ -109,20 +110,31 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """The one-hot encoding (int64) of a tensor of class indices, with a new last dim of
-    ``num_classes`` (``max + 1`` when -1), as ``torch.nn.functional.one_hot``."""
+    ``num_classes`` (``max + 1`` when -1), as ``torch.nn.functional.one_hot``.
+
+    Inside ``chainrule.compile`` the rows, and the checks of the indices, are an operation of
+    the plan (a replay on indices out of range raises as an eager call does); with
+    ``num_classes=-1`` the result's shape depends on the values, which breaks the trace (the
+    function runs eagerly, with a warning)."""
     t = tensor_arg(tensor)
     if t.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor; got "
                            f"dtype {t.dtype}")
-    idx = np.asarray(t._data)
+    if num_classes == -1 or t._batched:  # (batched by vmap: its error, reading the values)
+        idx = np.asarray(data_of(t))
+        if idx.size and idx.min() < 0:
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    return no_gradient(_one_hot_rows, t, num_classes)
+
+
+def _one_hot_rows(idx: np.ndarray, num_classes: int) -> np.ndarray:
     if idx.size and idx.min() < 0:
         raise RuntimeError("one_hot: Class values must be non-negative.")
-    if num_classes == -1:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and idx.max() >= num_classes:
         raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
                            f"({num_classes}); got {int(idx.max())}.")
-    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    return (idx[..., None] == np.arange(num_classes)).astype(np.int64)
 
 
 def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
@@ -149,6 +161,8 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
                            f"got shape {tuple(w.shape)}")
     if idx._batched:  # inside vmap, indices that differ per example: a one-hot product
         return _embedding_of_batched(idx, w, padding_idx)
+    if tracing.active[0] is not None:  # compile: indices the plan reads at each replay
+        return _embedding_traced(idx, w, padding_idx)
     rows = np.asarray(idx._data)
     if rows.size and (rows.min() < 0 or rows.max() >= w.shape[0]):
         raise IndexError(f"embedding: index out of range in self (indices must lie in "
@@ -160,11 +174,26 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
     return out
 
 
+def _embedding_traced(idx: Tensor, w: Tensor, padding_idx: int | None) -> Tensor:
+    """``embedding`` inside ``chainrule.compile``: the same rows, gathered with the indices as
+    an argument of the plan (``take_at``), not as a constant index; their check is an
+    operation of the plan, which a replay on indices out of range raises from, as eager."""
+    n = w.shape[0]
+    rows = no_gradient(_checked_rows, idx, n)
+    out = R.take_at(w, rows, 0)
+    if padding_idx is not None:
+        pad = padding_idx + n if padding_idx < 0 else padding_idx
+        out = fn.where(fn.unsqueeze(fn.ne(rows, pad), -1), out, out.detach())
+    return out
+
+
 def _checked_rows(rows: np.ndarray, n: int) -> np.ndarray:
+    """The indices, checked (a view: a result of compile's trace is not the array of a tensor
+    that the trace reads, which would look like a value detached from it)."""
     if rows.size and (rows.min() < 0 or rows.max() >= n):
         raise IndexError(f"embedding: index out of range in self (indices must lie in "
                          f"[0, {n}), got {int(rows.min())}..{int(rows.max())})")
-    return rows
+    return rows.view()
 
 
 def _embedding_of_batched(idx: Tensor, w: Tensor, padding_idx: int | None) -> Tensor:

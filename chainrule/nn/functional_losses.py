@@ -24,6 +24,8 @@ import warnings
 import numpy as np
 
 from chainrule import functions as fn
+from chainrule import tracing
+from chainrule.arguments import no_gradient
 from chainrule.errors import size_text
 from chainrule.functions import tensor_arg
 from chainrule.tensor import FLOAT_DTYPES, Tensor
@@ -142,25 +144,55 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise RuntimeError(f"{name}: target has shape {tuple(t.shape)}, expected "
                            f"{tuple(expected)} (the input's shape without the class dim)")
     classes = x.shape[axis]
-    idx = np.asarray(t._data)
+    w = None if weight is None else tensor_arg(weight)
+    for values in (t, w):
+        if values is not None and values._batched:  # (vmap: its error, reading the values)
+            np.asarray(values._data)
+    # the one-hot rows of the targets times their weights, and the checks of the targets and
+    # the weights: an operation of chainrule.compile's plan, which computes it at each replay
+    mask = no_gradient(_nll_mask, t, w, classes, axis, ignore_index, x.dtype)
+    loss = -fn.sum(x * mask, dim=axis)
+    if reduction == "mean":
+        return fn.sum(loss) / no_gradient(_nll_total, t, w, classes, ignore_index, x.dtype)
+    return _reduce(loss, reduction, name)
+
+
+def _nll_weights(idx: np.ndarray, w, classes: int, ignore_index: int, dtype):
+    """The targets checked, with the ignored ones read as class 0, and each target's weight
+    (0 where ignored)."""
     keep = idx != ignore_index
     bad = keep & ((idx < 0) | (idx >= classes))
     if bad.any():
-        raise IndexError(f"{name}: Target {int(idx[bad].flat[0])} is out of bounds (the input "
-                         f"has {classes} classes).")
-    w = np.ones(classes, dtype=x.dtype) if weight is None else np.asarray(
-        tensor_arg(weight)._data, dtype=x.dtype)
+        raise IndexError(f"nll_loss: Target {int(idx[bad].flat[0])} is out of bounds (the "
+                         f"input has {classes} classes).")
+    w = np.ones(classes, dtype=dtype) if w is None else np.asarray(w, dtype=dtype)
     if w.shape != (classes,):
-        raise RuntimeError(f"{name}: weight must have shape ({classes},), got {w.shape}")
+        raise RuntimeError(f"nll_loss: weight must have shape ({classes},), got {w.shape}")
     safe = np.where(keep, idx, 0)
-    per = np.where(keep, w[safe], 0).astype(x.dtype)  # each target's weight
-    shape = (1,) * axis + (classes,) + (1,) * (x.ndim - axis - 1)
+    return safe, np.where(keep, w[safe], 0).astype(dtype)
+
+
+def _nll_mask(idx: np.ndarray, w, classes: int, axis: int, ignore_index: int, dtype):
+    """The constant that picks the target entries: one-hot along ``axis`` times the weights."""
+    safe, per = _nll_weights(idx, w, classes, ignore_index, dtype)
+    shape = (1,) * axis + (classes,) + (1,) * (idx.ndim - axis)
     mask = (np.expand_dims(safe, axis) == np.arange(classes).reshape(shape)) \
         * np.expand_dims(per, axis)
-    loss = -fn.sum(x * mask.astype(x.dtype), dim=axis)
-    if reduction == "mean":
-        return fn.sum(loss) / per.sum()
-    return _reduce(loss, reduction, name)
+    return mask.astype(dtype)
+
+
+def _nll_total(idx: np.ndarray, w, classes: int, ignore_index: int, dtype):
+    """The sum of the targets' weights: what the mean divides by."""
+    return _nll_weights(idx, w, classes, ignore_index, dtype)[1].sum()
+
+
+def _one_if_probabilities(values: np.ndarray) -> np.ndarray:
+    """1 (in the values' dtype), after checking that the values are probabilities."""
+    if ((values < 0) | (values > 1)).any():
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 "
+                           "and 1 (pass probabilities, or use binary_cross_entropy_with_logits "
+                           "on logits)")
+    return np.ones((), values.dtype)
 
 
 def _softplus(z: Tensor) -> Tensor:
@@ -185,15 +217,17 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "size.")
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}: input must hold floating-point probabilities, got {x.dtype}")
-    values = np.asarray(x._data)
-    if ((values < 0) | (values > 1)).any():
-        raise RuntimeError(f"{name}: all elements of input should be between 0 and 1 (pass "
-                           "probabilities, or use binary_cross_entropy_with_logits on logits)")
+    checked = None
+    if tracing.active[0] is None or x._batched:  # (batched by vmap: its error)
+        _one_if_probabilities(np.asarray(x._data))
+    else:  # compile: the check is an operation of the plan, whose 1 multiplies the loss
+        checked = no_gradient(_one_if_probabilities, x)
     loss = -(t * fn.clamp(fn.log(x), min=-100.0) + (1.0 - t) * fn.clamp(fn.log1p(-x),
                                                                         min=-100.0))
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, legacy_reduction(size_average, reduce, reduction), name)
+    loss = _reduce(loss, legacy_reduction(size_average, reduce, reduction), name)
+    return loss if checked is None else loss * checked
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,

@@ -47,6 +47,7 @@ import numpy as np
 
 from chainrule import functions as fn
 from chainrule import rules as R
+from chainrule import tracing
 from chainrule.nn import functional_layers as F
 from chainrule.nn import init
 from chainrule.nn.modules.linear import _empty
@@ -346,10 +347,12 @@ class RNNBase(Module):
             args, scan, states = (xp, w, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
         # the forward pass in NumPy, once: the primitive returns its result, and its backward
         # pass reads the activations saved with it (not under vmap, whose examples' values
-        # are not readable here: the primitive's batching rule runs the pass)
+        # are not readable here: the primitive's batching rule runs the pass; nor inside
+        # chainrule.compile, whose plan would keep this call's states: the primitive computes
+        # them at each replay, and its backward pass again)
         mapped = any(a is not None and a._batched for a in args)
-        saved = None if mapped else states(*(None if a is None else a._data for a in args),
-                                           reverse=reverse)
+        saved = None if mapped or tracing.active[0] is not None else states(
+            *(None if a is None else a._data for a in args), reverse=reverse)
         needs = tuple(a is not None and a.requires_grad for a in args)
         y = scan(*args, reverse=reverse, states=saved, needs=needs)
         hs = R.getitem(y, index=slice(0, length), x_shape=y.shape)
