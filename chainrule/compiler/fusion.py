@@ -111,6 +111,9 @@ class Step:
     # a sum of every element over ``shape`` (which ends a region): the function that sums,
     # also applied to the blocks' sums
     reduce: object = None
+    # its one value computed straight into an array, for a region that writes it out: the
+    # statement with ``{out}`` for that array (a NumPy ufunc's ``out=``)
+    into: str | None = None
 
 
 _numexpr: list = []
@@ -240,12 +243,21 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
         if n in shapes and spans_rows(shapes[n], shape):
             lines.append(f"    {n} = {n}[lo:hi]" + (f" if {n} is not None else None"
                                                        if n in maybe_none else ""))
-    lines += [step.fused if step.fused is not None else step.text for step in steps]
-    # one block of all the rows: the values themselves; else each written into its rows
+    # a value written out whose step can compute it into its rows does (one pass less than
+    # a copy); one block of all the rows computes the values themselves
+    straight = {step.writes[0]: exports.index(step.writes[0]) for step in steps
+                if step.into is not None and step.writes[0] in exports}
+    for step in steps:
+        if step.into is not None and step.writes[0] in straight:
+            out = f"outs[{straight[step.writes[0]]}][lo:hi]"
+            lines.append(f"    if outs is None:\n    {step.text}\n    else:\n"
+                         f"    {step.into.format(out=out)}")
+        else:
+            lines.append(step.fused if step.fused is not None else step.text)
     lines.append(f"    if outs is None:\n        return ({listed(exports)})")
     sums = {n: step.reduce for step in steps if step.reduce is not None for n in step.writes}
     for i, n in enumerate(exports):
-        if n in sums:
+        if n in sums or n in straight:
             continue
         if n in maybe_none:  # (a gradient some blocks lack is zero there)
             lines.append(f"    outs[{i}][lo:hi] = {n} if {n} is not None else 0")

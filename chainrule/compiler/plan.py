@@ -21,6 +21,7 @@ from the rule's own comment in ``chainrule/rules/``.  Each pass is first a list 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import sys
 from math import prod
@@ -138,6 +139,16 @@ def _sole_counts() -> list[int]:
 
 
 _SOLE = _sole_counts()
+
+
+_UFUNCS = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+           operator.truediv: np.true_divide, operator.neg: np.negative}
+
+
+def _ufunc_of(impl):
+    """The NumPy ufunc of one output that ``impl`` is (or Python's operator for it), or None."""
+    ufunc = impl if isinstance(impl, np.ufunc) else _UFUNCS.get(impl)
+    return ufunc if ufunc is not None and ufunc.nout == 1 else None
 
 
 def _droppable(prim) -> bool:
@@ -365,6 +376,12 @@ class Plan:
             summed = self._summed_shape(op)
             line = (f"    v{op.out} = {fname}({args})  "
                     f"# {op.prim.name}: {shape} {slots[op.out].dtype}")
+            ufunc = _ufunc_of(op.prim.impl) if not op.params else None
+            into = None
+            if ufunc is not None and all(slots[a].dtype == slots[op.out].dtype
+                                         for a in op.args if isinstance(a, int)):
+                into = (f"    v{op.out} = {self._bind('np_' + ufunc.__name__, ufunc)}"
+                        f"({args}, out={{out}})")
             if op.prim is ALIAS:
                 line = f"    v{op.out} = {args}  # detached: the same values, no gradient"
             elif type(op.prim) is InPlace:
@@ -374,6 +391,7 @@ class Plan:
                               frees=tuple(f"v{a}" for a in dead),
                               shape=self._elementwise_shape(op) or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
+                              into=into,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = [f"v{k}" for k in self.saved]

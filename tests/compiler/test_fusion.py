@@ -96,6 +96,28 @@ def test_arithmetic_goes_to_numexpr_and_functions_stay_in_numpy_blocks():
     assert "# fused" not in unfused.last_plan.source
 
 
+def test_values_written_out_are_computed_straight_into_their_arrays(thread_count):
+    # sin(x) and exp(x) are saved for the backward pass: each block computes them into the
+    # saved arrays' rows (NumPy's out=), with no copy after; x * 2 + 1 is a plain chain
+    compiled = _replayed(_transcendental)
+    source = compiled.last_plan.forward_source
+    assert "np_sin(v0, out=outs[0][lo:hi])" in source
+    assert "outs[0][lo:hi] = v1" not in source
+    x = _values(3)
+    value, grad = _gradient(compiled, x)
+    # d/dx sum(sin(x) exp(x) x) = (cos(x) + sin(x)) exp(x) x + sin(x) exp(x)
+    np.testing.assert_allclose(value, np.sum(np.sin(x) * np.exp(x) * x), rtol=1e-12)
+    np.testing.assert_allclose(grad, (np.cos(x) + np.sin(x)) * np.exp(x) * x
+                               + np.sin(x) * np.exp(x), rtol=1e-12, atol=1e-15)
+
+
+def test_a_single_elementwise_step_is_not_a_region():
+    compiled = cr.compile(lambda x: x * 0.5)
+    x = cr.tensor(_values(4))
+    np.testing.assert_allclose(compiled(x).numpy(), 0.5 * x.numpy())
+    assert "# fused" not in compiled.last_plan.source
+
+
 def test_small_arrays_are_not_fused():
     compiled = cr.compile(_transcendental)
     _gradient(compiled, _values(0, size=fusion.MIN_SIZE - 1))
