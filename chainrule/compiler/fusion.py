@@ -41,7 +41,7 @@ from chainrule.threads import blocks_rows, get_num_threads, run_blocks
 MIN_STEPS = 2
 """A run of fewer elementwise steps is left as it is: a region of one step makes the pass NumPy
 would make, plus a copy into the result and a call per block (an SGD update's ``lr * g`` over
-784 x 512 float32, fused alone, made a compiled MLP step 5 to 7% slower on one thread)."""
+784 x 512 float32, fused alone, made a compiled MLP step 3 to 6% slower on one thread)."""
 
 MIN_SIZE = 131072
 """Elements: a shape's elementwise steps are fused from this size up, four blocks of
