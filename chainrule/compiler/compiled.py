@@ -108,6 +108,12 @@ class _Call:
         self.grads = None  # (output, cotangent, the gradients) of the last backward step
 
 
+def _leaf(plan: Plan, k: int, tensors):
+    """The tensor of input or external slot ``k`` in this call."""
+    slot = plan.trace.slots[k]
+    return tensors[slot.index] if slot.kind == "input" else slot.tensor
+
+
 def _result(*raw, _call, _out):
     return _call.outputs[_out]
 
@@ -251,8 +257,9 @@ class CompiledFunction:
     def _replay(self, plan: Plan, tensors, args, kwargs):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
         for k in plan.updated_leaves:  # (an array to write into, not a NumPy scalar)
-            if plan.trace.slots[k].kind == "input":
-                tensors[plan.trace.slots[k].index]._ensure_array()
+            _leaf(plan, k, tensors)._ensure_array()
+        for update in plan.updates:
+            update.written = False
         values = [tensors[i]._data for i in plan.input_positions]
         for t, shape, dtype, requires_grad in plan.external_guards:
             data = t._data
@@ -265,25 +272,31 @@ class CompiledFunction:
                     outputs, saved, reads = plan.forward(*values)
             else:
                 outputs, saved, reads = plan.forward(*values)
-        except Exception:
-            if plan.updated_leaves:
-                raise  # (some updates may be written: the function must not run again)
-            # down the wrong branch, or an error: the eager call (a trace) raises it as the
-            # user expects it, with chainrule's message
-            return None
+        except Exception as err:
+            if not any(update.written for update in plan.updates):
+                # down the wrong branch, or an error: the eager call (a trace) gives what the
+                # user expects, or raises it with chainrule's message
+                return None
+            for k in plan.updated_leaves:
+                _leaf(plan, k, tensors)._bump_version()
+            raise RuntimeError(
+                f"chainrule.compile: {self.__name__} failed after its replay had written an "
+                f"update in place ({type(err).__name__}: {err}), so it cannot run again "
+                "eagerly. The call differs from its trace where the trace did not fail: put "
+                "the updates after every operation that may fail, or call the function "
+                "without compile") from err
         for guard, raw in zip(plan.trace.guards, reads):
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
         for k in plan.updated_leaves:  # (written into: a node that saved them must refuse)
-            slot = plan.trace.slots[k]
-            (tensors[slot.index] if slot.kind == "input" else slot.tensor)._bump_version()
+            _leaf(plan, k, tensors)._bump_version()
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
-        if plan.backward is None and plan.returns_leaf:  # (the common no-gradient result)
-            return wrap(outputs[0])
+        if plan.backward is None and plan.returns_leaf and not plan.leaf_results:
+            return wrap(outputs[0])  # (the common no-gradient result)
         slots = plan.trace.slots
         grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
                        for k in plan.grad_slots]
@@ -293,15 +306,27 @@ class CompiledFunction:
         call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
         leaves = []
         j = 0
+        saved_slots = set(plan.saved)
         for out in plan.trace.outputs:
             if isinstance(out, Const):
                 leaves.append(out.value)
                 continue
-            if recording and slots[out].requires_grad:
+            leaf, same = plan.leaf_results.get(j, (None, False))
+            if same:
+                leaves.append(_leaf(plan, leaf, tensors))
+            elif recording and slots[out].requires_grad:
                 with enable_grad():
-                    leaves.append(REPLAYED(*grad_inputs, _call=call, _out=j))
+                    result = REPLAYED(*grad_inputs, _call=call, _out=j)
+                if out in saved_slots:  # (its backward pass reads it: changed in place, refuse)
+                    result._node.ans_counter = result._vc = [0]
+                leaves.append(result)
             else:
                 leaves.append(wrap(outputs[j]))
+            if leaf is not None and not same:  # (its storage is an argument's, as eagerly)
+                source = _leaf(plan, leaf, tensors)
+                if source._vc is None:
+                    source._vc = [0]
+                leaves[-1]._vc = source._vc
             j += 1
         if plan.returns_leaf:
             return leaves[0]

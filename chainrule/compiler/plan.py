@@ -152,9 +152,9 @@ def _ufunc_of(impl):
 
 
 def _droppable(prim) -> bool:
-    """May an op of ``prim`` whose result nothing reads be left out of a plan?"""
-    return (getattr(prim, "batch", None) == "elementwise" or getattr(prim, "view", False)
-            or prim is ALIAS or (type(prim) is NoGradient and isinstance(prim.impl, np.ufunc)))
+    """May an op of ``prim`` whose result nothing reads be left out of a plan?  A view or an
+    alias: any computation may raise (an integer power, an error NumPy is told to raise)."""
+    return getattr(prim, "view", False) or prim is ALIAS
 
 
 class Plan:
@@ -189,6 +189,21 @@ class Plan:
             origin[after] = origin.get(before, before)
             if slots[origin[after]].kind != "op":
                 self.updated_leaves.append(origin[after])
+        self.updates = [op.prim for op in trace.ops if type(op.prim) is InPlace]
+        # a result that is an argument or external itself (returned, or updated in place and
+        # returned) is that tensor, as eagerly; one that shares its storage (detached, a view)
+        # shares its version counter: output position -> (slot, same tensor?)
+        self.leaf_results: dict[int, tuple[int, bool]] = {}
+        through = {op.out: op.args[0] for op in trace.ops
+                   if (op.prim is ALIAS or type(op.prim) is InPlace
+                       or getattr(op.prim, "view", False)) and isinstance(op.args[0], int)}
+        for j, o in enumerate(self.output_slots):
+            k, same = o, True
+            while slots[k].kind == "op" and k in through:
+                same = same and k in origin
+                k = through[k]
+            if slots[k].kind != "op":
+                self.leaf_results[j] = (k, same)
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
@@ -340,8 +355,7 @@ class Plan:
         # back at once, as the engine's intermediates do)
         kept = (set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
                 | {after for _, after in self.trace.updated})
-        # and an elementwise op or a view whose result nothing reads is not run (an op that
-        # may raise on some values, a decomposition or an indexing, is run as eagerly)
+        # and a view or alias whose result nothing reads is not made
         live = set(kept)
         for op in reversed(self.trace.ops):
             if op.out in live or not _droppable(op.prim):

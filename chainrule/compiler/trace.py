@@ -132,9 +132,11 @@ class InPlace:
     def __init__(self, ufunc) -> None:
         self.ufunc = ufunc
         self.name = f"{ufunc.__name__}_"
+        self.written = False  # (by the replay under way: see compiled.py)
 
     def impl(self, x, other):
         self.ufunc(x, other, out=x, casting="same_kind")
+        self.written = True
         return x
 
 
@@ -320,7 +322,7 @@ class Tracer:
         k = len(self.trace.slots) - 1
         self.trace.ops.append(Op(InPlace(ufunc), (before, other_ref), {}, k, False))
         self.trace.updated.append((before, k))
-        self.slot_of[id(t)] = self.slot_of_value[id(t._data)] = k
+        self.slot_of[id(t)] = k  # (its array existed before the call: not matched by identity)
 
     def _record(self, prim, args, params, out, differentiable: bool):
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad

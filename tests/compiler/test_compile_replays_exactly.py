@@ -186,3 +186,89 @@ def test_a_detached_argument_follows_the_argument(through):
         return d * x
 
     assert not _same_as_eager(fn, lambda i: (_vector(i, requires_grad=True),))
+
+
+def test_an_update_does_not_match_a_tensor_made_before_the_call_by_storage():
+    first = cr.tensor([0.0, 0.0, 0.0], dtype=cr.float64)
+    made_before = first.detach()  # shares the first argument's storage
+
+    def fn(x):
+        with cr.no_grad():
+            x.add_(1.0)
+        return made_before * 2.0
+
+    def make_args(i):
+        return (first if i == 0 else cr.tensor([10.0 * i] * 3, dtype=cr.float64),)
+
+    compiled = cr.compile(fn)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [compiled(*make_args(i)).numpy() for i in range(3)]
+    assert any("detached" in str(w.message) for w in caught)
+    for result in results:  # (only the first call changed the storage it shares)
+        np.testing.assert_allclose(result, [2.0, 2.0, 2.0])
+
+
+def test_a_replay_that_fails_after_an_update_says_so_and_bumps_the_version():
+    table = cr.tensor(np.arange(12.0).reshape(6, 2))
+
+    def fn(x, idx):
+        with cr.no_grad():
+            x.sub_(1.0)
+        return cr.nn.functional.embedding(idx, table)
+
+    compiled = cr.compile(fn)
+    compiled(cr.tensor(np.zeros(3)), cr.tensor([0, 1]))
+    x, a = cr.tensor(np.ones(3)), cr.tensor(np.ones(3), requires_grad=True)
+    saved_x = (a * x).sum()  # saves x's values
+    with pytest.raises(RuntimeError, match="after its replay had written an update"):
+        compiled(x, cr.tensor([0, 7]))  # (index 7 is out of range)
+    np.testing.assert_allclose(x.numpy(), [0.0, 0.0, 0.0])  # the update was written
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved_x.backward()
+
+
+def test_an_argument_returned_is_the_argument():
+    def fn(x):
+        with cr.no_grad():
+            x.mul_(0.5)
+        return x, x.detach()
+
+    compiled = cr.compile(fn)
+    compiled(cr.tensor(np.ones(3)))
+    x = cr.tensor(np.full(3, 2.0))
+    same, detached = compiled(x)
+    assert same is x
+    a = cr.tensor(np.ones(3), requires_grad=True)
+    loss = (a * x).sum()  # saves x
+    with cr.no_grad():
+        detached.add_(100.0)  # x's storage, and (as eagerly) its version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_a_parameter_whose_value_became_a_numpy_scalar_is_still_updated():
+    p = cr.tensor(np.array(1.0), requires_grad=True)
+
+    def fn(x):
+        with cr.no_grad():
+            p.sub_(x.sum() * 0.1)
+        return x * 1.0
+
+    compiled = cr.compile(fn)
+    compiled(cr.tensor(np.ones(2)))
+    p.data = cr.tensor(np.array([1.0, 2.0])).sum()  # (a NumPy float64, not an array)
+    compiled(cr.tensor(np.ones(2)))
+    np.testing.assert_allclose(float(p.detach()), 3.0 - 0.2)
+    assert compiled.traces == 1  # (replayed into the scalar made an array)
+
+
+def test_a_result_the_backward_pass_reads_changed_in_place_refuses_backward():
+    compiled = cr.compile(lambda x: x.exp())
+    compiled(cr.tensor(np.zeros(3), requires_grad=True))
+    x = cr.tensor(np.zeros(3), requires_grad=True)
+    y = compiled(x)  # exp's gradient reads y itself
+    with cr.no_grad():
+        y.add_(100.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -138,11 +138,16 @@ def test_a_compiled_function_with_a_gradient_inside_is_differentiable():
         np.testing.assert_allclose(_np(ours.grad), _np(theirs.grad), rtol=1e-12)
 
 
-def test_an_unused_value_is_not_computed():
-    compiled = cr.compile(lambda x: (x.sin(), x.cos())[0] * 2)
-    x = cr.tensor([0.5, 1.0])
-    np.testing.assert_allclose(_np(compiled(x)), 2 * np.sin([0.5, 1.0]))
-    assert "cos" not in compiled.source
+def test_an_unused_view_is_left_out_and_an_unused_computation_is_not():
+    compiled = cr.compile(lambda x: (x.t(), x[0], x.sin())[2] * 2)
+    x = cr.tensor([[0.5, 1.0]])
+    np.testing.assert_allclose(compiled(x).numpy(), 2 * np.sin([[0.5, 1.0]]), rtol=1e-6)
+    assert compiled.source.count(" = ") == 2  # sin and the product: no view
+    # an unused power still raises where its values would (as the eager call does)
+    power = cr.compile(lambda x, y: (x ** y, x * 2)[1])
+    np.testing.assert_array_equal(power(cr.tensor([2, 3]), cr.tensor([1, 1])).numpy(), [4, 6])
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        power(cr.tensor([2, 3]), cr.tensor([-1, 1]))
 
 
 # --------------------------------------------------------------------------------------------
