@@ -62,8 +62,8 @@ def _finish(arr: np.ndarray, requires_grad: bool, name: str = "chainrule.tensor"
                                f"require gradients; this one is {arr.dtype}. Pass "
                                "dtype=chainrule.float32 or use float values (e.g. 1.0).")
         out._rg = True
-        if tracing.active[0] is not None:
-            tracing.leaf_made(out)
+    if tracing.active[0] is not None:
+        tracing.made(out)
     return out
 
 

@@ -276,7 +276,7 @@ class Tensor(TensorBase):
         self._ensure_array()
         out = wrap(self._data)
         if tracing.active[0] is not None:
-            tracing.detached(self, out)
+            tracing.detached(self, out, shares_version=False)
         return out
 
     @data.setter

@@ -57,11 +57,12 @@ def backward_on_tensors(accumulate: bool, root_nodes) -> bool:
     return tracer is not None and tracer.backward_starts(accumulate, root_nodes)
 
 
-def detached(source, tensor) -> None:
-    """``tensor`` is ``source.detach()`` (or ``source.data``): the same storage."""
+def detached(source, tensor, shares_version: bool = True) -> None:
+    """``tensor`` is ``source.detach()`` (``shares_version``) or ``source.data``: the same
+    storage."""
     tracer = active[0]
     if tracer is not None:
-        tracer.detached(source, tensor)
+        tracer.detached(source, tensor, shares_version)
 
 
 def array_made(old, new) -> None:
@@ -69,6 +70,14 @@ def array_made(old, new) -> None:
     tracer = active[0]
     if tracer is not None:
         tracer.array_made(old, new)
+
+
+def made(tensor) -> None:
+    """``tensor`` was made from Python values or NumPy's (``zeros``, ``tensor(...)``)."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.made.add(id(tensor))
+        tracer.keep.append(tensor)
 
 
 def leaf_made(tensor) -> None:

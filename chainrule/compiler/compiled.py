@@ -96,9 +96,9 @@ class _Call:
     backward pass reads (``saved``, a list), and what the backward pass of
     ``create_graph=True`` needs to run the function again."""
 
-    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads")
+    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions")
 
-    def __init__(self, plan, saved, outputs, fn, args, kwargs) -> None:
+    def __init__(self, plan, saved, outputs, fn, args, kwargs, tensors) -> None:
         self.plan = plan
         self.saved = list(saved)
         self.outputs = outputs
@@ -106,6 +106,22 @@ class _Call:
         self.args = args
         self.kwargs = kwargs
         self.grads = None  # (output, cotangent, the gradients) of the last backward step
+        # the arguments and externals whose values the backward pass reads, and their versions
+        self.versions = [(t, t._version) for t in (_leaf(plan, k, tensors)
+                                                    for k in plan.saved_leaves)]
+
+    def check_versions(self) -> None:
+        """Refuse, as the engine does, a backward pass whose saved arguments or externals were
+        changed in place since the call."""
+        for t, version in self.versions:
+            if t._version != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], an "
+                    f"argument of a compiled function, is at version {t._version}; expected "
+                    f"version {version} instead. Hint: the compiled function saved this tensor "
+                    "for its gradient and it was changed in place afterwards; use an "
+                    "out-of-place operation or .clone() the tensor before changing it.")
 
 
 def _leaf(plan: Plan, k: int, tensors):
@@ -131,6 +147,7 @@ def _vjp(i, g, ans, *inputs, _call, _out):
             cotangents[_out] = g
             if _call.saved is None:
                 raise RuntimeError(BACKWARD_TWICE)
+            _call.check_versions()
             if _call.plan.may_free_saved():
                 # the plan frees each saved value at its last use (it empties the list it is
                 # handed), as the engine would: nothing is kept for a second pass
@@ -267,8 +284,12 @@ class CompiledFunction:
                 return None
             values.append(data)
         try:
-            if plan.trace.guards:  # (a replay down the wrong branch may warn: then trace again)
-                with np.errstate(all="ignore"):
+            if plan.trace.guards:
+                # a replay down the wrong branch may warn (then it traces again): quiet, but an
+                # error NumPy is told to raise still raises, and the call runs eagerly
+                quiet = {kind: "ignore" if mode == "warn" else mode
+                         for kind, mode in np.geterr().items()}
+                with np.errstate(**quiet):
                     outputs, saved, reads = plan.forward(*values)
             else:
                 outputs, saved, reads = plan.forward(*values)
@@ -295,7 +316,8 @@ class CompiledFunction:
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
-        if plan.backward is None and plan.returns_leaf and not plan.leaf_results:
+        if (plan.backward is None and plan.returns_leaf and not plan.leaf_results
+                and not plan.trace.made):
             return wrap(outputs[0])  # (the common no-gradient result)
         slots = plan.trace.slots
         grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
@@ -303,10 +325,9 @@ class CompiledFunction:
         # (an output that requires grad records even under no_grad: the function enabled
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
-        call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
+        call = _Call(plan, saved, outputs, self.fn, args, kwargs, tensors) if recording else None
         leaves = []
         j = 0
-        saved_slots = set(plan.saved)
         for out in plan.trace.outputs:
             if isinstance(out, Const):
                 leaves.append(out.value)
@@ -317,12 +338,14 @@ class CompiledFunction:
             elif recording and slots[out].requires_grad:
                 with enable_grad():
                     result = REPLAYED(*grad_inputs, _call=call, _out=j)
-                if out in saved_slots:  # (its backward pass reads it: changed in place, refuse)
+                if out in plan.read_back:  # (changed in place, its backward pass refuses)
                     result._node.ans_counter = result._vc = [0]
                 leaves.append(result)
+            elif out in plan.trace.made:  # (made by each eager call: a new one, as eagerly)
+                leaves.append(wrap(np.array(outputs[j], copy=True)))
             else:
                 leaves.append(wrap(outputs[j]))
-            if leaf is not None and not same:  # (its storage is an argument's, as eagerly)
+            if leaf is not None and not same:  # (detached: its version counter, as eagerly)
                 source = _leaf(plan, leaf, tensors)
                 if source._vc is None:
                     source._vc = [0]

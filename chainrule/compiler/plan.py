@@ -190,25 +190,28 @@ class Plan:
             if slots[origin[after]].kind != "op":
                 self.updated_leaves.append(origin[after])
         self.updates = [op.prim for op in trace.ops if type(op.prim) is InPlace]
-        # a result that is an argument or external itself (returned, or updated in place and
-        # returned) is that tensor, as eagerly; one that shares its storage (detached, a view)
-        # shares its version counter: output position -> (slot, same tensor?)
+        # a result that is an argument (returned, or updated in place and returned), or a
+        # parameter updated in place, is that tensor, as eagerly; a detach() of one shares
+        # its version counter: output position -> (slot, same tensor?)
         self.leaf_results: dict[int, tuple[int, bool]] = {}
-        through = {op.out: op.args[0] for op in trace.ops
-                   if (op.prim is ALIAS or type(op.prim) is InPlace
-                       or getattr(op.prim, "view", False)) and isinstance(op.args[0], int)}
+        detached_from = {op.out: op.args[0] for op in trace.ops if op.out in trace.detached}
         for j, o in enumerate(self.output_slots):
-            k, same = o, True
-            while slots[k].kind == "op" and k in through:
-                same = same and k in origin
-                k = through[k]
-            if slots[k].kind != "op":
+            same = o not in detached_from
+            k = detached_from.get(o, o)
+            k = origin.get(k, k)
+            if slots[k].kind == "input" or (slots[k].kind == "external" and k in origin.values()):
                 self.leaf_results[j] = (k, same)
+        # results whose own backward pass reads them (saved by the op that made them, as
+        # exp's is): changed in place, backward() through them must refuse, as eagerly
+        self.read_back = {op.out for op in trace.ops if op.records and op.prim.save_ans}
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
                                 "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
+        # the arguments and externals the backward pass reads (changed in place after the
+        # call, it must refuse)
+        self.saved_leaves = [k for k in self.saved if slots[k].kind != "op"]
         self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}

@@ -43,9 +43,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from chainrule import batching, engine, tracing
 from chainrule.arguments import like
-from chainrule.tensor_base import TensorBase, inplace_count
+from chainrule.tensor_base import TensorBase, inplace_count, new_like
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Trace:
     guards: list = field(default_factory=list)
     outputs: list = field(default_factory=list)   # per output leaf: a slot number or a Const
     updated: list = field(default_factory=list)   # (slot before, op's slot) per update in place
+    detached: set = field(default_factory=set)    # slots made by detach(): they share versions
+    made: set = field(default_factory=set)        # externals the function made itself
     broken: str | None = None
 
 
@@ -161,7 +165,7 @@ class Tracer:
         self.hook = self.dispatch  # (one bound method, so that the engine's hook can be compared)
         self.quiet = 0  # inside a call being written down: its own reads are not the user's
         self.updates = 0  # updates in place written down (each counted in inplace_count)
-        self.leaves_made: set[int] = set()  # leaves that require grad made during the call
+        self.made: set[int] = set()  # tensors made during the call (factories, leaves)
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
@@ -259,16 +263,24 @@ class Tracer:
     def leaf_made(self, t) -> None:
         """``t`` became a leaf that requires grad; a traced value that did is, from here on,
         an :data:`ALIAS` op whose result requires grad (gradients stop there)."""
-        self.leaves_made.add(id(t))
+        self.made.add(id(t))
         self.keep.append(t)
         k = self.slot_of.get(id(t))
         if k is not None and not self.trace.slots[k].requires_grad:
             self.slot_of.pop(id(t))
             self._same_value(t, k)
 
-    def detached(self, source, t) -> None:
-        """``t = source.detach()`` (or ``.data``): the same value."""
-        self._same_value(t, self.slot(source))
+    def detached(self, source, t, shares_version: bool) -> None:
+        """``t = source.detach()`` (``shares_version``) or ``source.data``: the same value, as
+        an :data:`ALIAS` op of its own (a result that is one is a tensor of its own, as
+        eagerly)."""
+        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, bool(t._rg)))
+        k = len(self.trace.slots) - 1
+        self.trace.ops.append(Op(ALIAS, (self.slot(source),), {}, k, False))
+        self.slot_of[id(t)] = k
+        self.keep.append(t)
+        if shares_version:
+            self.trace.detached.add(k)
 
     def array_made(self, old, new) -> None:
         """A tensor's NumPy scalar ``old`` was replaced by the 0-d array ``new``."""
@@ -312,7 +324,7 @@ class Tracer:
         kind = self.trace.slots[origin].kind
         if t._base is not None or not (kind == "input" or (
                 kind == "external" and t._rg and t._node is None
-                and id(t) not in self.leaves_made)):
+                and id(t) not in self.made)):
             self.breaks("an in-place change of a tensor other than an argument or a parameter "
                         "(a leaf that requires grad, made before the call), or of a view")
             return
@@ -375,6 +387,13 @@ class Tracer:
                                       else Const(leaf))
         self._check_externals()
         slots = self.trace.slots
+        self.trace.made = {k for k, slot in enumerate(slots)
+                           if slot.kind == "external" and id(slot.tensor) in self.made}
+        for k in self.trace.made:  # (the caller may change the one this call returns)
+            if slots[k].requires_grad:  # (each eager call makes a new leaf to differentiate)
+                self.breaks("a tensor that requires grad made inside the function from Python "
+                            "values (pass it in, or make it outside)")
+            slots[k].tensor = new_like(slots[k].tensor, np.array(slots[k].tensor._data))
         made_leaves = [op.out for op in self.trace.ops
                        if op.prim is ALIAS and slots[op.out].requires_grad]
         if made_leaves and any(isinstance(o, int) and slots[o].requires_grad

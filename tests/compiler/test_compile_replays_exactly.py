@@ -272,3 +272,75 @@ def test_a_result_the_backward_pass_reads_changed_in_place_refuses_backward():
         y.add_(100.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def _traced(fn, *args):
+    compiled = cr.compile(fn)
+    compiled(*args)
+    return compiled
+
+
+def test_a_detached_argument_returned_is_a_tensor_of_its_own():
+    for detach in (lambda x: x.detach(), lambda x: x.data):
+        compiled = _traced(detach, cr.tensor([1.0, 2.0]))
+        x = cr.tensor([3.0, 4.0])
+        d = compiled(x)
+        assert d is not x
+        d.requires_grad_()
+        assert not x.requires_grad
+
+
+def test_a_copy_that_looks_like_a_view_has_its_own_version():
+    # x.t().reshape(4) copies (the transposed array is not contiguous): changing x afterwards
+    # leaves the result, which a product saved, alone
+    compiled = _traced(lambda x: x.t().reshape(4), cr.tensor(np.ones((2, 2))))
+    x = cr.tensor(np.arange(4.0).reshape(2, 2))
+    w = cr.tensor(np.ones(4), requires_grad=True)
+    loss = (compiled(x) * w).sum()
+    with cr.no_grad():
+        x.add_(1.0)
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0.0, 2.0, 1.0, 3.0])
+
+
+def test_a_result_saved_only_for_another_result_may_change_in_place():
+    def fn(x):
+        y = x * 2
+        return y, (y * y).sum()
+
+    compiled = _traced(fn, cr.tensor(np.ones(3), requires_grad=True))
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    y, _ = compiled(x)
+    with cr.no_grad():
+        y.mul_(3.0)
+    y.sum().backward()  # (y's own backward pass does not read y)
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_a_tensor_made_inside_and_returned_is_new_at_each_call():
+    compiled = cr.compile(lambda x: (x * 2, cr.zeros(3)))
+    for _ in range(3):  # (the first call, the trace, returns one the caller changes too)
+        _, made = compiled(cr.tensor(np.ones(3)))
+        made.add_(1.0)
+        np.testing.assert_allclose(made.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_an_argument_saved_for_the_gradient_changed_afterwards_refuses_backward():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    compiled = _traced(lambda x: (x * w).sum(), cr.tensor(np.ones(3)))
+    x = cr.tensor(np.full(3, 2.0))
+    loss = compiled(x)
+    with cr.no_grad():
+        x.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_an_error_numpy_is_told_to_raise_raises_in_a_replay_with_a_branch():
+    def fn(x, y):
+        scale = 2.0 if x.sum() > 0 else 3.0  # (a guard)
+        return x / y * scale
+
+    compiled = _traced(fn, cr.tensor([1.0, 2.0]), cr.tensor([1.0, 1.0]))
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        compiled(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
