@@ -1,7 +1,7 @@
 """Where ``chainrule.compile``'s tracer hears of what a primitive call does not show it.
 
 While ``compile`` traces a function (``chainrule/compiler/trace.py``), every primitive call goes
-to the tracer through the engine's dispatch hook.  Three other things matter to it and happen
+to the tracer through the engine's dispatch hook.  Other things matter to it and happen
 outside primitives; the places where they happen tell this module, which knows nothing else
 (it sits below ``tensor.py`` and imports nothing from chainrule):
 
@@ -12,7 +12,7 @@ outside primitives; the places where they happen tell this module, which knows n
   gradient hook, or goes through operations recorded before the call, cannot be replayed;
 * a tensor that shares another's storage (``detach()``, ``.data``, a NumPy scalar made an
   array): the same value;
-
+* a tensor made from Python values (``zeros``, ``tensor(...)``): made again by each eager call;
 * a tensor's value read by Python (``bool(t)``, ``t.item()``, ``float(t)``, ``int(t)``,
   ``t.tolist()``): a branch the trace must guard on, since a later call may take the other;
 * a tensor's storage handed out (``t.numpy()``, ``np.asarray(t)``): what is done with it is
@@ -76,8 +76,7 @@ def made(tensor) -> None:
     """``tensor`` was made from Python values or NumPy's (``zeros``, ``tensor(...)``)."""
     tracer = active[0]
     if tracer is not None:
-        tracer.made.add(id(tensor))
-        tracer.keep.append(tensor)
+        tracer.tensor_made(tensor)
 
 
 def leaf_made(tensor) -> None:

@@ -117,8 +117,8 @@ class _Call:
             if t._version != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], an "
-                    f"argument of a compiled function, is at version {t._version}; expected "
+                    f"an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], read "
+                    f"by a compiled function, is at version {t._version}; expected "
                     f"version {version} instead. Hint: the compiled function saved this tensor "
                     "for its gradient and it was changed in place afterwards; use an "
                     "out-of-place operation or .clone() the tensor before changing it.")
@@ -128,6 +128,12 @@ def _leaf(plan: Plan, k: int, tensors):
     """The tensor of input or external slot ``k`` in this call."""
     slot = plan.trace.slots[k]
     return tensors[slot.index] if slot.kind == "input" else slot.tensor
+
+
+def _bump_updated(plan: Plan, tensors) -> None:
+    """The versions of the arguments and parameters a replay wrote into, once per update."""
+    for k in plan.updated_leaves:
+        _leaf(plan, k, tensors)._bump_version()
 
 
 def _result(*raw, _call, _out):
@@ -298,8 +304,7 @@ class CompiledFunction:
                 # down the wrong branch, or an error: the eager call (a trace) gives what the
                 # user expects, or raises it with chainrule's message
                 return None
-            for k in plan.updated_leaves:
-                _leaf(plan, k, tensors)._bump_version()
+            _bump_updated(plan, tensors)
             raise RuntimeError(
                 f"chainrule.compile: {self.__name__} failed after its replay had written an "
                 f"update in place ({type(err).__name__}: {err}), so it cannot run again "
@@ -310,8 +315,7 @@ class CompiledFunction:
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
-        for k in plan.updated_leaves:  # (written into: a node that saved them must refuse)
-            _leaf(plan, k, tensors)._bump_version()
+        _bump_updated(plan, tensors)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
@@ -320,8 +324,7 @@ class CompiledFunction:
                 and not plan.trace.made):
             return wrap(outputs[0])  # (the common no-gradient result)
         slots = plan.trace.slots
-        grad_inputs = [tensors[slots[k].index] if slots[k].kind == "input" else slots[k].tensor
-                       for k in plan.grad_slots]
+        grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
         # (an output that requires grad records even under no_grad: the function enabled
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None

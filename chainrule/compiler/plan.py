@@ -181,14 +181,10 @@ class Plan:
         self.differentiable = bool(self.grad_slots) and any(
             slots[o].requires_grad for o in self.output_slots)
         self._drop_dead_ends()
-        # the inputs and externals whose arrays a replay writes into (their versions change)
-        # (once per update: a replay bumps their versions as often as the eager call does)
-        self.updated_leaves: list[int] = []
-        origin: dict[int, int] = {}
-        for before, after in trace.updated:
-            origin[after] = origin.get(before, before)
-            if slots[origin[after]].kind != "op":
-                self.updated_leaves.append(origin[after])
+        # the inputs and externals whose arrays a replay writes into (their versions change),
+        # once per update: a replay bumps their versions as often as the eager call does
+        self.updated_leaves = [updated for updated, _ in trace.updated]
+        origin = {after: updated for updated, after in trace.updated}
         self.updates = [op.prim for op in trace.ops if type(op.prim) is InPlace]
         # a result that is an argument (returned, or updated in place and returned), or a
         # parameter updated in place, is that tensor, as eagerly; a detach() of one shares
@@ -199,7 +195,8 @@ class Plan:
             same = o not in detached_from
             k = detached_from.get(o, o)
             k = origin.get(k, k)
-            if slots[k].kind == "input" or (slots[k].kind == "external" and k in origin.values()):
+            if slots[k].kind == "input" or (slots[k].kind == "external"
+                                            and k in self.updated_leaves):
                 self.leaf_results[j] = (k, same)
         # results whose own backward pass reads them (saved by the op that made them, as
         # exp's is): changed in place, backward() through them must refuse, as eagerly

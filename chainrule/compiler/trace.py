@@ -13,11 +13,12 @@ A slot is one value of the computation:
   in a closure, a constant the function built from Python values), read afresh at each replay;
 * the result of an op.
 
-A tensor that first appears holding an op's array (the engine's own views of saved results),
-or made by ``detach()`` or ``.data`` of a traced tensor, is that value: the same slot when it
-carries the same gradient connection, else an :data:`ALIAS` op, which passes the value on and
-no gradient.  (An array that existed before the call is matched by the tensor, not the array:
-a tensor made before the call that shares an argument's storage is an external.)
+A tensor that first appears holding an op's array (the engine's own views of saved results)
+is that value: the same slot when it carries the same gradient connection, else an
+:data:`ALIAS` op, which passes the value on and no gradient.  ``detach()`` and ``.data`` of a
+traced tensor are always an :data:`ALIAS` op (a tensor of their own, as eagerly).  An array
+that existed before the call is matched by the tensor, not the array: a tensor made before the
+call that shares an argument's storage is an external.
 
 A backward pass run inside the function (``autograd.grad``, ``chainrule.func.grad``) calls its
 rules on tensors (``chainrule/backward.py``), so its primitive calls are written down like the
@@ -97,7 +98,8 @@ class Trace:
     ops: list = field(default_factory=list)
     guards: list = field(default_factory=list)
     outputs: list = field(default_factory=list)   # per output leaf: a slot number or a Const
-    updated: list = field(default_factory=list)   # (slot before, op's slot) per update in place
+    # per update in place: (the argument's or parameter's slot, the update's op's slot)
+    updated: list = field(default_factory=list)
     detached: set = field(default_factory=set)    # slots made by detach(): they share versions
     made: set = field(default_factory=set)        # externals the function made itself
     broken: str | None = None
@@ -165,7 +167,8 @@ class Tracer:
         self.hook = self.dispatch  # (one bound method, so that the engine's hook can be compared)
         self.quiet = 0  # inside a call being written down: its own reads are not the user's
         self.updates = 0  # updates in place written down (each counted in inplace_count)
-        self.made: set[int] = set()  # tensors made during the call (factories, leaves)
+        self.made: set[int] = set()  # ids of the tensors made during the call
+        self.origin: dict[int, int] = {}  # an update's slot -> the slot of what it updated
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
@@ -198,9 +201,14 @@ class Tracer:
             self.slot_of[id(t)] = source
             self.keep.append(t)
             return source
+        return self._op_slot(t, ALIAS, (source,), requires_grad)
+
+    def _op_slot(self, t, prim, args: tuple, requires_grad: bool, params=None,
+                 records: bool = False) -> int:
+        """Write down an op of ``prim`` whose result is tensor ``t``; its slot."""
         self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, requires_grad))
         k = len(self.trace.slots) - 1
-        self.trace.ops.append(Op(ALIAS, (source,), {}, k, False))
+        self.trace.ops.append(Op(prim, args, dict(params or {}), k, records))
         self.slot_of[id(t)] = k
         self.keep.append(t)
         return k
@@ -220,8 +228,8 @@ class Tracer:
             # plain NumPy: a rule of a backward pass run inside the function (whose results
             # the trace would not see), or a constant computed from raw values
             if not self.quiet:
-                self.breaks("a computation on raw values (a backward pass, autograd.grad or "
-                            "func.grad inside the compiled function)")
+                self.breaks("a primitive called on raw values only (a computation the trace "
+                            "does not see)")
             return NotImplemented
         for a in args:
             if isinstance(a, TensorBase):
@@ -263,22 +271,22 @@ class Tracer:
     def leaf_made(self, t) -> None:
         """``t`` became a leaf that requires grad; a traced value that did is, from here on,
         an :data:`ALIAS` op whose result requires grad (gradients stop there)."""
-        self.made.add(id(t))
-        self.keep.append(t)
+        self.tensor_made(t)
         k = self.slot_of.get(id(t))
         if k is not None and not self.trace.slots[k].requires_grad:
             self.slot_of.pop(id(t))
             self._same_value(t, k)
 
+    def tensor_made(self, t) -> None:
+        """``t`` was made during the call (from Python values, or as a new leaf)."""
+        self.made.add(id(t))
+        self.keep.append(t)
+
     def detached(self, source, t, shares_version: bool) -> None:
         """``t = source.detach()`` (``shares_version``) or ``source.data``: the same value, as
         an :data:`ALIAS` op of its own (a result that is one is a tensor of its own, as
         eagerly)."""
-        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, bool(t._rg)))
-        k = len(self.trace.slots) - 1
-        self.trace.ops.append(Op(ALIAS, (self.slot(source),), {}, k, False))
-        self.slot_of[id(t)] = k
-        self.keep.append(t)
+        k = self._op_slot(t, ALIAS, (self.slot(source),), bool(t._rg))
         if shares_version:
             self.trace.detached.add(k)
 
@@ -315,12 +323,7 @@ class Tracer:
         result, the same array, is ``t``'s value from now on.  A tensor that does not own its
         whole array (a view) breaks the trace."""
         before = self.slot(t)
-        origin = before
-        while self.trace.slots[origin].kind == "op":
-            update = next((u for u in self.trace.updated if u[1] == origin), None)
-            if update is None:
-                break
-            origin = update[0]
+        origin = self.origin.get(before, before)
         kind = self.trace.slots[origin].kind
         if t._base is not None or not (kind == "input" or (
                 kind == "external" and t._rg and t._node is None
@@ -330,11 +333,10 @@ class Tracer:
             return
         other_ref = self.slot(other) if isinstance(other, TensorBase) else Const(other)
         self.updates += 1
-        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, bool(t._rg)))
-        k = len(self.trace.slots) - 1
-        self.trace.ops.append(Op(InPlace(ufunc), (before, other_ref), {}, k, False))
-        self.trace.updated.append((before, k))
-        self.slot_of[id(t)] = k  # (its array existed before the call: not matched by identity)
+        # (its array existed before the call: not matched by identity, not in slot_of_value)
+        k = self._op_slot(t, InPlace(ufunc), (before, other_ref), bool(t._rg))
+        self.trace.updated.append((origin, k))
+        self.origin[k] = origin
 
     def _record(self, prim, args, params, out, differentiable: bool):
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad
@@ -342,11 +344,9 @@ class Tracer:
         refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
         records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
-        self.trace.slots.append(Slot("op", tuple(out._data.shape), out._data.dtype, records))
-        self.trace.ops.append(Op(prim, refs, dict(params), len(self.trace.slots) - 1, records))
-        k = len(self.trace.slots) - 1
-        self.slot_of[id(out)] = self.slot_of_value[id(out._data)] = k
-        self.keep += (out, out._data)
+        k = self._op_slot(out, prim, refs, records, params, records)
+        self.slot_of_value[id(out._data)] = k
+        self.keep.append(out._data)
         if out._node is not None:
             self.nodes.add(id(out._node))
         return out
@@ -355,7 +355,11 @@ class Tracer:
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
         (comparisons, ``argmax`` ...), written down as an op that never records."""
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
-        out = like(args, func(*raw, **kwargs))
+        value = func(*raw, **kwargs)
+        if any(value is r for r in raw):
+            # (an array of its own: the argument's, known by identity, belongs to its slot)
+            value = value.view()
+        out = like(args, value)
         if not isinstance(out, TensorBase):
             return out
         return self._record(NoGradient(func), args, kwargs, out, differentiable=False)
@@ -394,15 +398,14 @@ class Tracer:
                 self.breaks("a tensor that requires grad made inside the function from Python "
                             "values (pass it in, or make it outside)")
             slots[k].tensor = new_like(slots[k].tensor, np.array(slots[k].tensor._data))
-        made_leaves = [op.out for op in self.trace.ops
-                       if op.prim is ALIAS and slots[op.out].requires_grad]
-        if made_leaves and any(isinstance(o, int) and slots[o].requires_grad
-                               for o in self.trace.outputs):
+        result_requires_grad = any(isinstance(o, int) and slots[o].requires_grad
+                                   for o in self.trace.outputs)
+        if result_requires_grad and any(op.prim is ALIAS and slots[op.out].requires_grad
+                                        for op in self.trace.ops):
             # (its gradient would stop at a leaf of the trace's, not of the call's making)
             self.breaks("a leaf that requires grad made inside the function from a traced "
                         "value (detach().requires_grad_()), with a result that requires grad")
-        if self.trace.updated and any(isinstance(o, int) and slots[o].requires_grad
-                                      for o in self.trace.outputs):
+        if self.trace.updated and result_requires_grad:
             # (a value the backward pass would read may have been overwritten)
             self.breaks("an in-place update in a function whose result requires grad")
         if self.trace.updated and self.trace.guards:
@@ -415,7 +418,7 @@ class Tracer:
         scalar does): its value would be stale at the next call."""
         slots = self.trace.slots
         # (an external updated in place holds its own array, which later values share)
-        written = {before for before, _ in self.trace.updated}
+        written = {origin for origin, _ in self.trace.updated}
         traced_values = {id(t._data) for t in self.keep if isinstance(t, TensorBase)
                          and id(t) in self.slot_of
                          and slots[self.slot_of[id(t)]].kind != "external"}

@@ -231,9 +231,9 @@ def _indices_traced(z, target, axis, classes, ignore_index, reduction):
 
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
     """The targets with the ignored ones read as class 0, checked as :func:`_from_indices`
-    checks them (a new array or a view: see ``functional_layers._checked_rows``)."""
+    checks them."""
     ignored = indices == ignore_index
-    indices = np.where(ignored, 0, indices) if ignored.any() else indices.view()
+    indices = np.where(ignored, 0, indices) if ignored.any() else indices
     bad = (indices < 0) | (indices >= classes)
     if bad.any():
         raise IndexError(f"cross_entropy: target {indices[bad].flat[0]} is out of bounds for "

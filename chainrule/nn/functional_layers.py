@@ -29,6 +29,7 @@ from chainrule.arguments import data_of, no_gradient
 from chainrule.functions import tensor_arg
 from chainrule.generator import random_source
 from chainrule.inplace import update
+from chainrule.rules.losses import one_hot_rows
 from chainrule.tensor import Tensor
 
 __all__ = ["bilinear", "dropout", "elu", "embedding", "gelu", "leaky_relu", "linear", "one_hot",
@@ -122,9 +123,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
                            f"dtype {t.dtype}")
     if num_classes == -1 or t._batched:  # (batched by vmap: its error, reading the values)
         idx = np.asarray(data_of(t))
-        if idx.size and idx.min() < 0:
-            raise RuntimeError("one_hot: Class values must be non-negative.")
-        num_classes = int(idx.max()) + 1 if idx.size else 0
+        num_classes = int(idx.max()) + 1 if idx.size else 0  # (its checks: _one_hot_rows)
     return no_gradient(_one_hot_rows, t, num_classes)
 
 
@@ -134,7 +133,7 @@ def _one_hot_rows(idx: np.ndarray, num_classes: int) -> np.ndarray:
     if idx.size and idx.max() >= num_classes:
         raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
                            f"({num_classes}); got {int(idx.max())}.")
-    return (idx[..., None] == np.arange(num_classes)).astype(np.int64)
+    return one_hot_rows(idx, num_classes, idx.ndim, np.int64)
 
 
 def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
@@ -163,10 +162,7 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
         return _embedding_of_batched(idx, w, padding_idx)
     if tracing.active[0] is not None:  # compile: indices the plan reads at each replay
         return _embedding_traced(idx, w, padding_idx)
-    rows = np.asarray(idx._data)
-    if rows.size and (rows.min() < 0 or rows.max() >= w.shape[0]):
-        raise IndexError(f"embedding: index out of range in self (indices must lie in "
-                         f"[0, {w.shape[0]}), got {int(rows.min())}..{int(rows.max())})")
+    rows = _checked_rows(np.asarray(idx._data), w.shape[0])
     out = w[rows]
     if padding_idx is not None:
         pad = padding_idx + w.shape[0] if padding_idx < 0 else padding_idx
@@ -188,12 +184,11 @@ def _embedding_traced(idx: Tensor, w: Tensor, padding_idx: int | None) -> Tensor
 
 
 def _checked_rows(rows: np.ndarray, n: int) -> np.ndarray:
-    """The indices, checked (a view: a result of compile's trace is not the array of a tensor
-    that the trace reads, which would look like a value detached from it)."""
+    """The indices, checked to lie in ``[0, n)``."""
     if rows.size and (rows.min() < 0 or rows.max() >= n):
         raise IndexError(f"embedding: index out of range in self (indices must lie in "
                          f"[0, {n}), got {int(rows.min())}..{int(rows.max())})")
-    return rows.view()
+    return rows
 
 
 def _embedding_of_batched(idx: Tensor, w: Tensor, padding_idx: int | None) -> Tensor:

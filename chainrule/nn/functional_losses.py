@@ -28,6 +28,7 @@ from chainrule import tracing
 from chainrule.arguments import no_gradient
 from chainrule.errors import size_text
 from chainrule.functions import tensor_arg
+from chainrule.rules.losses import one_hot_rows
 from chainrule.tensor import FLOAT_DTYPES, Tensor
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "huber_loss", "kl_div",
@@ -175,10 +176,7 @@ def _nll_weights(idx: np.ndarray, w, classes: int, ignore_index: int, dtype):
 def _nll_mask(idx: np.ndarray, w, classes: int, axis: int, ignore_index: int, dtype):
     """The constant that picks the target entries: one-hot along ``axis`` times the weights."""
     safe, per = _nll_weights(idx, w, classes, ignore_index, dtype)
-    shape = (1,) * axis + (classes,) + (1,) * (idx.ndim - axis)
-    mask = (np.expand_dims(safe, axis) == np.arange(classes).reshape(shape)) \
-        * np.expand_dims(per, axis)
-    return mask.astype(dtype)
+    return one_hot_rows(safe, classes, axis, dtype) * np.expand_dims(per, axis)
 
 
 def _nll_total(idx: np.ndarray, w, classes: int, ignore_index: int, dtype):

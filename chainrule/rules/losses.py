@@ -34,7 +34,8 @@ def _are_indices(target) -> bool:
     return values.dtype.kind in "iu"
 
 
-def _one_hot(indices, classes: int, axis: int, dtype):
+def one_hot_rows(indices: np.ndarray, classes: int, axis: int, dtype) -> np.ndarray:
+    """The one-hot rows (NumPy's) of class ``indices``, along a new ``axis`` of ``classes``."""
     along = np.arange(classes).reshape((-1,) + (1,) * (indices.ndim - axis))
     return (np.expand_dims(indices, axis) == along).astype(dtype)
 
@@ -43,7 +44,7 @@ def one_hot(indices, like, axis):
     """The one-hot rows of class ``indices`` along ``axis``, shaped and typed like ``like``
     (a tensor without gradient when ``indices`` is one: a trace of compile writes it down)."""
     dtype = like._data.dtype if isinstance(like, TensorBase) else like.dtype
-    return no_gradient(_one_hot, indices, classes=like.shape[axis], axis=axis, dtype=dtype)
+    return no_gradient(one_hot_rows, indices, classes=like.shape[axis], axis=axis, dtype=dtype)
 
 
 def _at_targets(a, indices, axis):
