@@ -32,9 +32,9 @@ import numpy as np
 
 from chainrule import engine, pytree
 from chainrule.compiler.plan import Plan
-from chainrule.compiler.trace import Const, Tracer, read_value
+from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, read_value
 from chainrule.engine import BACKWARD_TWICE, Primitive
-from chainrule.grad_mode import enable_grad
+from chainrule.grad_mode import enable_grad, no_grad
 from chainrule.gradient import gradients
 from chainrule.nn.modules.module import Module
 from chainrule.tensor import wrap
@@ -98,7 +98,7 @@ class _Call:
 
     __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions")
 
-    def __init__(self, plan, saved, outputs, fn, args, kwargs, tensors) -> None:
+    def __init__(self, plan, saved, outputs, fn, args, kwargs) -> None:
         self.plan = plan
         self.saved = list(saved)
         self.outputs = outputs
@@ -106,22 +106,23 @@ class _Call:
         self.args = args
         self.kwargs = kwargs
         self.grads = None  # (output, cotangent, the gradients) of the last backward step
-        # the arguments and externals whose values the backward pass reads, and their versions
-        self.versions = [(t, t._version) for t in (_leaf(plan, k, tensors)
-                                                    for k in plan.saved_leaves)]
+        # for each output: the tensors whose arrays its backward pass reads (an argument, or a
+        # result sharing a value it saved) and their versions at the call
+        self.versions: list[list] = []
 
-    def check_versions(self) -> None:
-        """Refuse, as the engine does, a backward pass whose saved arguments or externals were
-        changed in place since the call."""
-        for t, version in self.versions:
-            if t._version != version:
+    def check_versions(self, out: int) -> None:
+        """Refuse, as the engine does, a backward pass from output ``out`` whose saved values
+        were changed in place since the call (through an argument, or a result sharing them)."""
+        for counter, version, slot in self.versions[out]:
+            if counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], read "
-                    f"by a compiled function, is at version {t._version}; expected "
-                    f"version {version} instead. Hint: the compiled function saved this tensor "
-                    "for its gradient and it was changed in place afterwards; use an "
-                    "out-of-place operation or .clone() the tensor before changing it.")
+                    f"an inplace operation: [{slot.dtype} tensor of shape {slot.shape}], read "
+                    f"by a compiled function, is at version {counter[0]}; expected version "
+                    f"{version} instead. Hint: the compiled function saved this tensor (or the "
+                    "values it shares) for its gradient and it was changed in place "
+                    "afterwards; use an out-of-place operation or .clone() the tensor before "
+                    "changing it.")
 
 
 def _leaf(plan: Plan, k: int, tensors):
@@ -153,7 +154,7 @@ def _vjp(i, g, ans, *inputs, _call, _out):
             cotangents[_out] = g
             if _call.saved is None:
                 raise RuntimeError(BACKWARD_TWICE)
-            _call.check_versions()
+            _call.check_versions(_out)
             if _call.plan.may_free_saved():
                 # the plan frees each saved value at its last use (it empties the list it is
                 # handed), as the engine would: nothing is kept for a second pass
@@ -320,43 +321,78 @@ class CompiledFunction:
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
-        if (plan.backward is None and plan.returns_leaf and not plan.leaf_results
+        if (plan.backward is None and plan.returns_leaf and not plan.rebuilt
                 and not plan.trace.made):
             return wrap(outputs[0])  # (the common no-gradient result)
         slots = plan.trace.slots
-        grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
         # (an output that requires grad records even under no_grad: the function enabled
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
-        call = _Call(plan, saved, outputs, self.fn, args, kwargs, tensors) if recording else None
+        call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
+        grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
+        # each result's tensor; those in one storage share a version counter, as eagerly
+        tensor_of: dict[int, TensorBase] = {}
+        counters: dict[int, list] = {}
+        for j, o in enumerate(plan.output_slots):
+            if j in plan.rebuilt or o in tensor_of:
+                continue
+            if recording and slots[o].requires_grad:
+                with enable_grad():
+                    result = REPLAYED(*grad_inputs, _call=call, _out=j)
+            else:
+                result = wrap(outputs[j])
+            result._vc = counters.setdefault(plan.storage.get(o, (o,))[0], [0])
+            tensor_of[o] = result
+        for j, (root, path) in plan.rebuilt.items():
+            o = plan.output_slots[j]
+            if o not in tensor_of:
+                tensor_of[o] = self._rebuilt(plan, root, path, tensor_of, tensors, counters)
+        if call is not None:
+            # what each output's backward pass reads that the caller may change in place: an
+            # argument or parameter, or a value sharing a result's version counter
+            for reads in plan.reads_back:
+                counted = []
+                for r in reads:
+                    if r in counters:
+                        counted.append((counters[r], slots[r]))
+                    elif slots[r].kind != "op" and r not in plan.trace.made:
+                        leaf = _leaf(plan, r, tensors)
+                        if leaf._vc is None:
+                            leaf._vc = [0]
+                        counted.append((leaf._vc, slots[r]))
+                call.versions.append([(vc, vc[0], slot) for vc, slot in counted])
         leaves = []
-        j = 0
         for out in plan.trace.outputs:
             if isinstance(out, Const):
                 leaves.append(out.value)
-                continue
-            leaf, same = plan.leaf_results.get(j, (None, False))
-            if same:
-                leaves.append(_leaf(plan, leaf, tensors))
-            elif recording and slots[out].requires_grad:
-                with enable_grad():
-                    result = REPLAYED(*grad_inputs, _call=call, _out=j)
-                if out in plan.read_back:  # (changed in place, its backward pass refuses)
-                    result._node.ans_counter = result._vc = [0]
-                leaves.append(result)
-            elif out in plan.trace.made:  # (made by each eager call: a new one, as eagerly)
-                leaves.append(wrap(np.array(outputs[j], copy=True)))
             else:
-                leaves.append(wrap(outputs[j]))
-            if leaf is not None and not same:  # (detached: its version counter, as eagerly)
-                source = _leaf(plan, leaf, tensors)
-                if source._vc is None:
-                    source._vc = [0]
-                leaves[-1]._vc = source._vc
-            j += 1
+                leaves.append(tensor_of[out])
         if plan.returns_leaf:
             return leaves[0]
         return pytree.unflatten(plan.out_spec, leaves)
+
+    @staticmethod
+    def _rebuilt(plan: Plan, root: int, path: tuple, tensor_of, tensors, counters):
+        """A result made eagerly from the tensor of its storage's ``root`` (an argument, a
+        parameter, a tensor the function made, or another result) by the ops of ``path``
+        (views, detach(), updates in place, which the replay has written), as the eager call
+        made it."""
+        t = tensor_of.get(root)
+        if t is None:
+            if root in plan.trace.made:  # (made by each eager call: a new one, as eagerly)
+                t = wrap(np.array(plan.trace.slots[root].tensor._data, copy=True))
+                t._vc = counters.setdefault(root, [0])
+            else:
+                t = _leaf(plan, root, tensors)
+            tensor_of[root] = t
+        for op in path:
+            if op.prim is ALIAS:
+                t = t.detach()
+            elif type(op.prim) is not InPlace:  # (an update: the tensor itself)
+                mode = enable_grad() if plan.trace.slots[op.out].requires_grad else no_grad()
+                with mode:
+                    t = op.prim(t, *(a.value for a in op.args[1:]), **op.params)
+        return t
 
     # ----------------------------------------------------------------------------------------
 

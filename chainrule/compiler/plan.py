@@ -184,31 +184,27 @@ class Plan:
         # the inputs and externals whose arrays a replay writes into (their versions change),
         # once per update: a replay bumps their versions as often as the eager call does
         self.updated_leaves = [updated for updated, _ in trace.updated]
-        origin = {after: updated for updated, after in trace.updated}
         self.updates = [op.prim for op in trace.ops if type(op.prim) is InPlace]
-        # a result that is an argument (returned, or updated in place and returned), or a
-        # parameter updated in place, is that tensor, as eagerly; a detach() of one shares
-        # its version counter: output position -> (slot, same tensor?)
-        self.leaf_results: dict[int, tuple[int, bool]] = {}
-        detached_from = {op.out: op.args[0] for op in trace.ops if op.out in trace.detached}
+        # where each value's array lives, as eagerly: a view, a detach() or an update in place
+        # shares its argument's array and version counter (slot -> (root, the ops from it))
+        self.storage = self._storage()
+        # results that are an argument, a parameter, a tensor the function made, or another
+        # result, or views of them: a replay makes them from that tensor eagerly, as the eager
+        # call did (the same tensor, or a view with its _base and shared version counter):
+        # output position -> (root, ops)
+        self.rebuilt: dict[int, tuple[int, tuple]] = {}
         for j, o in enumerate(self.output_slots):
-            same = o not in detached_from
-            k = detached_from.get(o, o)
-            k = origin.get(k, k)
-            if slots[k].kind == "input" or (slots[k].kind == "external"
-                                            and k in self.updated_leaves):
-                self.leaf_results[j] = (k, same)
-        # results whose own backward pass reads them (saved by the op that made them, as
-        # exp's is): changed in place, backward() through them must refuse, as eagerly
-        self.read_back = {op.out for op in trace.ops if op.records and op.prim.save_ans}
+            root, path = self.storage.get(o, (o, ()))
+            if slots[root].kind != "op" or (path and root in self.output_slots):
+                self.rebuilt[j] = (root, path)
+        # for each result: the storages (roots) its backward pass reads; changed in place after
+        # the call (an argument, or a result sharing one), that backward pass refuses
+        self.reads_back = [self._storages_read(o) for o in self.output_slots]
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
                                 "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
-        # the arguments and externals the backward pass reads (changed in place after the
-        # call, it must refuse)
-        self.saved_leaves = [k for k in self.saved if slots[k].kind != "op"]
         self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
@@ -261,6 +257,31 @@ class Plan:
                 needed.update(a for a in op.args if isinstance(a, int))
             else:
                 op.records = False
+
+    def _storage(self) -> dict[int, tuple[int, tuple]]:
+        storage: dict[int, tuple[int, tuple]] = {}
+        for op in self.trace.ops:
+            source = op.args[0] if op.args else None
+            shares = (op.out in self.trace.views and not any(isinstance(a, int)
+                                                              for a in op.args[1:])
+                      or type(op.prim) is InPlace or op.out in self.trace.detached)
+            if isinstance(source, int) and shares:
+                root, path = storage.get(source, (source, ()))
+                storage[op.out] = (root, path + (op,))
+        return storage
+
+    def _storages_read(self, out: int) -> set[int]:
+        """The roots of the values the backward pass from result ``out`` reads."""
+        reaches, reads = {out}, set()
+        for op in reversed(self.trace.ops):
+            if op.out in reaches and op.records:
+                args = [a for a in op.args if isinstance(a, int)]
+                reaches.update(args)
+                if op.prim.save_inputs:
+                    reads.update(args)
+                if op.prim.save_ans:
+                    reads.add(op.out)
+        return {self.storage.get(k, (k, ()))[0] for k in reads}
 
     def _saved_slots(self) -> list[int]:
         """The slots the backward pass reads: what each recording op's rules read."""

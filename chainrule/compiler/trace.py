@@ -101,6 +101,8 @@ class Trace:
     # per update in place: (the argument's or parameter's slot, the update's op's slot)
     updated: list = field(default_factory=list)
     detached: set = field(default_factory=set)    # slots made by detach(): they share versions
+    views: set = field(default_factory=set)       # slots a view primitive made a view of its
+    #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
     broken: str | None = None
 
@@ -345,6 +347,8 @@ class Tracer:
         records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
         k = self._op_slot(out, prim, refs, records, params, records)
+        if out._base is not None and prim.view:
+            self.trace.views.add(k)
         self.slot_of_value[id(out._data)] = k
         self.keep.append(out._data)
         if out._node is not None:

@@ -344,3 +344,98 @@ def test_an_error_numpy_is_told_to_raise_raises_in_a_replay_with_a_branch():
     compiled = _traced(fn, cr.tensor([1.0, 2.0]), cr.tensor([1.0, 1.0]))
     with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
         compiled(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
+
+
+# results sharing storage with an argument, with another result, or with a value the plan's
+# backward pass reads, then changed in place by the caller: each scenario is run on the eager
+# function and on a replay (the compiled function traced first), and must give the same
+# outcome (the same values, or the same kind of error)
+
+def _leaf_view_changed(fn):
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    fn(x).mul_(2.0)  # eagerly: refused (a view of a leaf that requires grad)
+    return x.detach().numpy().copy()
+
+
+def _argument_view_changed(fn):
+    a = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = a * 1.0
+    fn(x).mul_(2.0)  # recorded on x, as eagerly (CopySlices): x's gradient sees it
+    (x * x).sum().backward()
+    return a.grad.numpy().copy()
+
+
+def _first_changed_second_differentiated(fn):
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    first, second = fn(x)
+    first.mul_(2.0)
+    second.sum().backward()
+    return x.grad.numpy().copy()
+
+
+def _view_changed_then_differentiated(fn):
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = fn(x)
+    v.mul_(2.0)
+    v.sum().backward()
+    return x.grad.numpy().copy()
+
+
+def _second_changed_first_differentiated(fn):
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    first, second = fn(x)
+    second.mul_(2.0)
+    first.sum().backward()
+    return x.grad.numpy().copy()
+
+
+def _exp_and(second):
+    def fn(x):
+        e = x.exp()
+        return e, second(e)
+    return fn
+
+
+SHARED_STORAGE = {
+    "a view of a leaf argument": (lambda x: x[1:], _leaf_view_changed),
+    "a view of a non-leaf argument": (lambda x: x[1:], _argument_view_changed),
+    "a view of a non-leaf argument, reshaped": (lambda x: x.reshape(3, 1)[1:],
+                                                _argument_view_changed),
+    "a result returned twice": (_exp_and(lambda e: e), _first_changed_second_differentiated),
+    "a view of a result the backward pass reads": (_exp_and(lambda e: e[1:]),
+                                                   _second_changed_first_differentiated),
+    "a detach() of a result the backward pass reads": (_exp_and(lambda e: e.detach()),
+                                                       _second_changed_first_differentiated),
+    "a view of a value the backward pass reads, not returned": (
+        lambda x: x.exp()[1:], _view_changed_then_differentiated),
+    "a view of a value the backward pass does not read": (
+        lambda x: (x * 2.0)[1:], _view_changed_then_differentiated),
+    "a result another result's backward pass reads": (
+        lambda x: ((y := x * 2.0), y * y), _first_changed_second_differentiated),
+}
+
+
+@pytest.mark.parametrize("name", list(SHARED_STORAGE))
+def test_results_sharing_storage_changed_in_place_as_eagerly(name):
+    fn, scenario = SHARED_STORAGE[name]
+    outcomes = []
+    for function in (fn, _traced(fn, cr.tensor([0.5, 1.5, 2.5], requires_grad=True))):
+        try:
+            outcomes.append(scenario(function))
+        except RuntimeError as err:
+            outcomes.append(type(err))
+    eager, replayed = outcomes
+    if isinstance(eager, type):
+        assert replayed is eager
+    else:
+        np.testing.assert_allclose(replayed, eager, rtol=1e-12)
+
+
+def test_results_sharing_storage_are_made_as_eagerly():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    e, same = _traced(_exp_and(lambda e: e), x)(x)
+    assert same is e  # one tensor returned twice is one tensor
+    view = _traced(lambda x: x[1:], x)(x)
+    assert view._base is x and view.grad_fn.name() == x[1:].grad_fn.name()
+    e, view = _traced(_exp_and(lambda e: e[1:]), x)(x)
+    assert view._base is e
