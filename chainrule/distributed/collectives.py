@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.distributed.process_group import check_group
+from chainrule import tracing
+from chainrule.distributed.process_group import _World, check_group
 from chainrule.tensor import Tensor
 
 
@@ -91,6 +92,16 @@ def _run(async_op: bool, blocking: Callable[[], None], nonblocking: Callable[[],
     blocking()
     _finished(finish)
     return None
+
+
+def _communicating(caller: str, group: Any) -> _World:
+    """The group's state for a collective named ``caller``.  Inside ``chainrule.compile`` the
+    call breaks the trace: a replay would not communicate, and the other ranks would wait for
+    it (every rank breaks at the same call of its own trace, so all run eagerly)."""
+    state = check_group(caller, group)
+    tracing.escaped(f"chainrule.distributed.{caller} (communication, which a replay would not "
+                    "repeat)")
+    return state
 
 
 def _check_tensor(caller: str, what: str, tensor) -> None:
@@ -210,7 +221,7 @@ def _store_rows(rows: np.ndarray, tensors: Sequence[Tensor]) -> Callable[[], Non
 def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Work | None:
     """Wait until every rank of the group has reached this call; with ``async_op=True``,
     return a :class:`Work` whose ``wait()`` does."""
-    comm = check_group("barrier", group).comm
+    comm = _communicating("barrier", group).comm
     return _run(async_op, comm.Barrier, comm.Ibarrier)
 
 
@@ -228,7 +239,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
     (on every rank of a job started with ``mpiexec -n 2``).
     """
     caller = "all_reduce"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     buf, write_back = _buffer(caller, "tensor", tensor, writes=True)
     mpi_op = _mpi_op(caller, state.MPI, op, buf.dtype)
     in_place, comm = state.MPI.IN_PLACE, state.comm
@@ -244,7 +255,7 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = 
               group_src: int | None = None) -> Work | None:
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every other rank, in place."""
     caller = "broadcast"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     root = _check_root(caller, "src", src if group_src is None else group_src, state.size)
     buf, write_back = _buffer(caller, "tensor", tensor, writes=state.rank != root)
     comm = state.comm
@@ -256,7 +267,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
                async_op: bool = False) -> Work | None:
     """Fill ``tensor_list[i]`` with rank ``i``'s ``tensor``, on every rank."""
     caller = "all_gather"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     send, _ = _buffer(caller, "tensor", tensor, writes=False)
     outputs = _check_list(caller, "tensor_list", tensor_list, tensor, state.size)
     rows = np.empty((state.size,) + send.shape, send.dtype)
@@ -271,7 +282,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: A
     ``output_tensor`` has one more dimension) into ``output_tensor``, with no copy when it is
     contiguous."""
     caller = "all_gather_into_tensor"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     send, _ = _buffer(caller, "input_tensor", input_tensor, writes=False)
     out, write_back = _buffer(caller, "output_tensor", output_tensor, writes=True)
     if out.size != send.size * state.size or out.dtype != send.dtype:
@@ -292,7 +303,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group: Any
     """Combine ``tensor`` over all ranks with ``op`` into rank ``dst``'s ``tensor`` (the
     others' are left as they were)."""
     caller = "reduce"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     root = _check_root(caller, "dst", dst if group_dst is None else group_dst, state.size)
     is_root = state.rank == root
     buf, write_back = _buffer(caller, "tensor", tensor, writes=is_root)
@@ -314,7 +325,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     """Rank ``i``'s ``tensor`` into ``gather_list[i]`` on rank ``dst`` (the others pass
     ``gather_list=None``)."""
     caller = "gather"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     root = _check_root(caller, "dst", dst if group_dst is None else group_dst, state.size)
     send, _ = _buffer(caller, "tensor", tensor, writes=False)
     comm = state.comm
@@ -333,7 +344,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     """Rank ``src``'s ``scatter_list[i]`` into rank ``i``'s ``tensor`` (the others pass
     ``scatter_list=None``)."""
     caller = "scatter"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     root = _check_root(caller, "src", src if group_src is None else group_src, state.size)
     recv, write_back = _buffer(caller, "tensor", tensor, writes=True)
     comm = state.comm
@@ -349,7 +360,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
 def send(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> None:
     """Send ``tensor`` to rank ``dst`` (which calls :func:`recv`)."""
     caller = "send"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     root = _check_root(caller, "dst", dst, state.size)
     if root == state.rank:  # (a blocking send to oneself waits forever for the recv)
         raise ValueError(f"{caller}: dst={root} is this process's own rank; send to another "
@@ -361,7 +372,7 @@ def send(tensor: Tensor, dst: int, group: Any = None, tag: int = 0) -> None:
 def recv(tensor: Tensor, src: int | None = None, group: Any = None, tag: int = 0) -> int:
     """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender."""
     caller = "recv"
-    state = check_group(caller, group)
+    state = _communicating(caller, group)
     source = state.MPI.ANY_SOURCE if src is None else _check_root(caller, "src", src,
                                                                    state.size)
     if source == state.rank or state.size == 1:  # (nothing could ever arrive: a hang)

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import pytree
+from chainrule import pytree, tracing
 from chainrule.engine import is_grad_enabled
 from chainrule.grad_mode import no_grad
 from chainrule.nn.modules.module import Module
@@ -339,6 +339,9 @@ class DistributedDataParallel(Module):
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         """The module's forward; a synced one (grad on, outside ``no_sync``) arms the
         reduction of the gradients its backward pass will produce."""
+        # (inside chainrule.compile: a replay would not arm it)
+        tracing.escaped("DistributedDataParallel's forward (it arms the reduction of the "
+                        "gradients, which a replay would not)")
         reducer = self._reducer
         if reducer.in_progress():
             raise RuntimeError(reducer.unfinished_message())

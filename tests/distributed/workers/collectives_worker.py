@@ -1,7 +1,8 @@
 """Every collective of ``chainrule.distributed`` against NumPy, on each rank of an MPI job.
 
 Run as ``mpiexec -n N python collectives_worker.py GROUP`` with GROUP one of ``all_reduce``,
-``broadcast_reduce``, ``gathers``, ``p2p_autograd`` or ``all``.  For each case, every rank
+``broadcast_reduce``, ``gathers``, ``p2p_autograd`` (with collectives inside
+``chainrule.compile``) or ``all``.  For each case, every rank
 makes its input with a generator seeded by (case, rank); the oracle does not use chainrule:
 mpi4py's pickle-based ``MPI.COMM_WORLD.allgather`` (lower case) collects the ranks' raw NumPy
 inputs and NumPy computes what the collective must give.  Values, dtypes, shapes and version
@@ -484,9 +485,69 @@ def test_autograd() -> None:
             raise AssertionError("broadcast: backward did not raise on a receiving rank")
 
 
+def test_compiled() -> None:
+    """Collectives inside ``chainrule.compile``: each breaks the trace (a replay would not
+    communicate, and the other ranks would wait for ever), on every rank at the same call, so
+    that every call runs eagerly and gives the eager values."""
+    import warnings
+
+    def broadcast_then_add(x):
+        dist.broadcast(x, src=LAST)
+        return x + 1
+
+    def reduce_unused(x):
+        dist.reduce(x * 1, dst=0)  # (its result unused: it must still communicate)
+        return x * 2
+
+    def ring_doubled(x):
+        into = torch.zeros(x.shape, dtype=x.dtype)
+        ring(x, into, src=(RANK - 1) % SIZE)
+        return into * 2
+
+    def barrier_between(x):
+        y = x * 3
+        dist.barrier()
+        return y
+
+    def reduced_async(x):
+        y = x * 1
+        return y, dist.all_reduce(y, async_op=True)
+
+    functions = {"broadcast": broadcast_then_add, "reduce": reduce_unused,
+                 "send": ring_doubled, "barrier": barrier_between, "all_reduce": reduced_async}
+    for name, fn in functions.items():
+        compiled = torch.compile(fn)
+        for call in range(3):
+            x = make(f"compiled {name} {call}", FLOATS[1], (5,))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ours = compiled(torch.tensor(x))
+            theirs = fn(torch.tensor(x))
+            if name == "all_reduce":
+                ours[1].wait()
+                theirs[1].wait()
+                ours, theirs = ours[0], theirs[0]
+            check(f"compiled {name}, call {call}", ours, theirs.numpy(), FLOATS[1])
+            broke = [str(w.message) for w in caught if "breaks the trace" in str(w.message)]
+            if call == 0:  # (the ring's odd ranks receive first)
+                first = "recv" if name == "send" and RANK % 2 else name
+                assert broke and f"chainrule.distributed.{first}" in broke[0], (name, broke)
+    # a DistributedDataParallel model compiled: its forward arms the gradients' reduction,
+    # which a replay would not
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 1))
+    compiled = torch.compile(model)
+    for call in range(3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compiled(torch.ones(2, 3)).sum().backward()
+        assert call or any("DistributedDataParallel" in str(w.message) for w in caught)
+        checks[0] += 1
+
+
 def test_p2p_autograd() -> None:
     test_send_recv()
     test_autograd()
+    test_compiled()
 
 
 GROUPS = {"all_reduce": test_all_reduce, "broadcast_reduce": test_broadcast_reduce,
