@@ -214,19 +214,20 @@ def _indices_traced(z, target, axis, classes, ignore_index, reduction):
     chooses its formula by the targets' values (one primitive when none is ignored); a trace
     cannot take that decision as a guard, which a compiled training step (its parameters
     updated in place) cannot have.  The targets' check is an operation of the plan: a replay
-    on a target out of range raises, as an eager call does.  Where none is ignored the value
-    and the gradient are computed as eagerly (the losses times 1, their mean the sum times
-    ``1 / count``)."""
+    on a target out of range raises, as an eager call does.  The losses are weighted per
+    sample (0 where ignored; ``1 / count`` each for the mean, eager's scale), so that the
+    value may differ from eager's in its last bit (a sum of scaled losses, not a scaled sum).
+    """
     safe = no_gradient(_safe_targets, target, classes, ignore_index)
-    kept = no_gradient(_kept_targets, target, ignore_index, z.dtype)
-    losses = R.softmax_cross_entropy(z, safe, axis=axis, scale=None) * kept
+    losses = R.softmax_cross_entropy(z, safe, axis=axis, scale=None)
     if reduction == "none":
-        return losses
-    total = losses.sum()
+        return losses * no_gradient(_sample_weights, target, ignore_index, "none", z.dtype)
+    weights = no_gradient(_sample_weights, target, ignore_index, reduction, z.dtype)
+    total = R.dot(losses, weights) if losses.ndim == 1 else (losses * weights).sum()
     if reduction == "sum":
         return total
-    # the mean over the targets kept; none kept: NaN, with a zero gradient (as eager's)
-    return total * no_gradient(_mean_scale, kept) + no_gradient(_nan_if_none, kept)
+    # none kept: NaN, with a zero gradient (as eager's)
+    return total + no_gradient(_nan_if_none, weights)
 
 
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
@@ -242,17 +243,21 @@ def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.nd
     return indices
 
 
-def _kept_targets(indices: np.ndarray, ignore_index: int, dtype) -> np.ndarray:
-    return (indices != ignore_index).astype(dtype)
+def _sample_weights(indices: np.ndarray, ignore_index: int, reduction: str,
+                    dtype) -> np.ndarray:
+    """Each sample's weight in the loss: 0 where its target is ignored, else 1, or 1 over the
+    number kept for the mean (eager's scale, in the losses' dtype)."""
+    weights = (indices != ignore_index).astype(dtype)
+    if reduction == "mean":
+        kept = int(np.count_nonzero(weights))
+        if kept:
+            weights *= weights.dtype.type(1.0 / kept)
+    return weights
 
 
-def _mean_scale(kept: np.ndarray) -> np.ndarray:
-    count = int(np.count_nonzero(kept))
-    return np.asarray(1.0 / count if count else 0.0, kept.dtype)
-
-
-def _nan_if_none(kept: np.ndarray) -> np.ndarray:
-    return np.asarray(0.0 if kept.any() else np.nan, kept.dtype)
+def _nan_if_none(weights: np.ndarray) -> np.ndarray:
+    """0, or NaN where no sample has weight (the mean of nothing)."""
+    return np.asarray(0.0 if weights.any() else np.nan, weights.dtype)
 
 
 def _scale(reduction: str, samples: int) -> float | None:

@@ -13,9 +13,8 @@ from chainrule.rules.reductions import (
     log_softmax,
     reduce_sum,
     softmax,
-    unreduce,
 )
-from chainrule.rules.shape import broadcast_to
+from chainrule.rules.shape import broadcast_to, reshape
 from chainrule.rules.table import primitive
 from chainrule.tensor_base import TensorBase
 
@@ -72,9 +71,10 @@ def _softmax_cross_entropy(z, target, axis, scale):
 
 
 def _per_sample(g, axis, scale, z_shape):
-    """The gradient reaching each sample's loss, broadcast along the class axis."""
+    """The gradient reaching each sample's loss, with a class axis of 1 (the product with the
+    slope broadcasts it)."""
     if scale is None:
-        return unreduce(g, (axis,), False, z_shape)
+        return reshape(g, shape=z_shape[:axis] + (1,) + z_shape[axis + 1:], x_shape=g.shape)
     return g * scale
 
 
