@@ -233,6 +233,9 @@ def _indices_traced(z, target, axis, classes, ignore_index, reduction):
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
     """The targets with the ignored ones read as class 0, checked as :func:`_from_indices`
     checks them."""
+    low, high = np.minimum.reduce(indices, axis=None), np.maximum.reduce(indices, axis=None)
+    if 0 <= low and high < classes and not low <= ignore_index <= high:
+        return indices  # (the usual targets: every one a class, none ignored)
     ignored = indices == ignore_index
     indices = np.where(ignored, 0, indices) if ignored.any() else indices
     bad = (indices < 0) | (indices >= classes)

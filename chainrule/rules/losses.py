@@ -36,7 +36,8 @@ def _are_indices(target) -> bool:
 def one_hot_rows(indices: np.ndarray, classes: int, axis: int, dtype) -> np.ndarray:
     """The one-hot rows (NumPy's) of class ``indices``, along a new ``axis`` of ``classes``."""
     along = np.arange(classes).reshape((-1,) + (1,) * (indices.ndim - axis))
-    return (np.expand_dims(indices, axis) == along).astype(dtype)
+    shape = indices.shape
+    return (indices.reshape(shape[:axis] + (1,) + shape[axis:]) == along).astype(dtype)
 
 
 def one_hot(indices, like, axis):
