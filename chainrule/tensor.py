@@ -161,12 +161,17 @@ class Tensor(TensorBase):
     @property
     def grad(self) -> Tensor | None:
         """The gradient accumulated by ``backward``; None until the first one."""
+        if tracing.active[0] is not None:  # (compile: a replay would read the trace's one)
+            tracing.escaped(".grad read inside the function (backward() outside may replace "
+                            "it between calls; pass the gradients as arguments)")
         if self._node is not None and self._grad is None and not self.retains_grad:
             warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if tracing.active[0] is not None:
+            tracing.escaped(".grad set inside the function (zero_grad(): a replay would not)")
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError("assigned grad expected to be a Tensor or None but got grad of "
@@ -183,6 +188,8 @@ class Tensor(TensorBase):
 
     @grad.deleter
     def grad(self) -> None:
+        if tracing.active[0] is not None:
+            tracing.escaped(".grad deleted inside the function (a replay would not)")
         self._grad = None
 
     @property
@@ -196,6 +203,8 @@ class Tensor(TensorBase):
         """Fill ``.grad`` of this non-leaf tensor during backward (a no-op on leaves)."""
         if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if tracing.active[0] is not None:
+            tracing.escaped("retain_grad() inside the function (a replay would not ask it)")
         if self._node is not None:
             self._node._extras().retained = weakref.ref(self)
 
@@ -214,6 +223,9 @@ class Tensor(TensorBase):
         if not self._rg:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
                                "require gradient; create it with requires_grad=True")
+        if tracing.active[0] is not None:
+            tracing.escaped("a gradient hook registered inside the function (a replay would "
+                            "not register it)")
         if self._node is not None:
             hooks = self._node._extras().hooks
         else:
@@ -228,6 +240,9 @@ class Tensor(TensorBase):
         if self._node is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
+        if tracing.active[0] is not None:
+            tracing.escaped("a gradient hook registered inside the function (a replay would "
+                            "not register it)")
         if self._hooks is None:
             self._hooks = _Hooks()
         self._hooks.post.append(hook)

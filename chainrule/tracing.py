@@ -17,7 +17,9 @@ outside primitives; the places where they happen tell this module, which knows n
   ``t.tolist()``): a branch the trace must guard on, since a later call may take the other;
 * a tensor's storage handed out (``t.numpy()``, ``np.asarray(t)``): what is done with it is
   invisible, so the function cannot be replayed;
-* a random draw: a replay would repeat the trace's numbers.
+* a random draw: a replay would repeat the trace's numbers;
+* a Module called: a replay must check that it is still in the same state (``training``, its
+  parameters, buffers, submodules and forward hooks).
 
 Each costs one list read when no trace is open.
 """
@@ -84,3 +86,10 @@ def leaf_made(tensor) -> None:
     tracer = active[0]
     if tracer is not None:
         tracer.leaf_made(tensor)
+
+
+def module_called(module) -> None:
+    """``module`` (an ``nn.Module``) was called: the trace depends on its state."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.module_called(module)

@@ -172,6 +172,13 @@ def _vjp(i, g, ans, *inputs, _call, _out):
 def _eager_grads(call, out, g, inputs) -> tuple:
     """``create_graph=True``: the function run again eagerly, recording, and differentiated
     (in the engine's convention for complex values, as the engine asks)."""
+    if not call.plan.modules_unchanged():
+        raise RuntimeError(
+            "chainrule.compile: the modules this call used changed between the call and its "
+            "create_graph=True backward pass (train()/eval(), a parameter, submodule or hook "
+            "replaced), which runs the function again: it would differentiate another "
+            "function. Take the higher-order gradient before changing the modules, or call "
+            "the function without compile")
     with enable_grad():
         outputs = pytree.tree_leaves(call.fn(*call.args, **call.kwargs))
     result = [o for o in outputs if isinstance(o, TensorBase)]
@@ -196,12 +203,11 @@ class CompiledFunction:
     """What :func:`chainrule.compile` returns (see the module docstring)."""
 
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
-                 fullgraph: bool = False, state: Callable[[], Any] | None = None,
+                 fullgraph: bool = False,
                  options: dict | None = None) -> None:
         self.fn = fn
         self.fullgraph = fullgraph
         self.options = _checked_options(options)
-        self.state = state  # (what else the call depends on, for the key: a Module's)
         self.cache_size_limit = cache_size_limit
         self.plans: dict[tuple, list] = {}
         self.eager_keys: set = set()
@@ -226,16 +232,12 @@ class CompiledFunction:
             else:
                 if len(args) > 1:
                     parts.append(_aliasing(args))
-                if self.state is not None:
-                    parts.append(self.state())
                 key, tensors = tuple(parts), args
         if key is None:
             leaves, spec = pytree.flatten((args, kwargs))
             if any(isinstance(t, TensorBase) and t._tangents is not None for t in leaves):
                 return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
             key = _key(leaves, spec)
-            if self.state is not None:
-                key += (self.state(),)
             tensors = [t for t in leaves if isinstance(t, TensorBase)]
         if key in self.eager_keys:
             return self.fn(*args, **kwargs)
@@ -280,6 +282,8 @@ class CompiledFunction:
 
     def _replay(self, plan: Plan, tensors, args, kwargs):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
+        if plan.trace.modules and not plan.modules_unchanged():
+            return None  # (a module switched to eval(), or a parameter or hook replaced)
         for k in plan.updated_leaves:  # (an array to write into, not a NumPy scalar)
             _leaf(plan, k, tensors)._ensure_array()
         for update in plan.updates:
@@ -475,15 +479,7 @@ class CompiledModule(Module):
         self._orig_mod = module
         object.__setattr__(self, "_compiled_call",
                            CompiledFunction(module.__call__, fullgraph=fullgraph,
-                                            state=self._module_state, options=options))
-
-    def _module_state(self) -> tuple:
-        """What a plan of the module depends on besides the arguments: each submodule's
-        ``training`` flag, and which tensors its parameters and buffers are (a parameter
-        replaced by another, not changed in place, must be traced again)."""
-        module = self._orig_mod
-        return (tuple(m.training for m in module.modules()),
-                tuple(map(id, module.parameters())), tuple(map(id, module.buffers())))
+                                            options=options))
 
     def forward(self, *args, **kwargs):
         """The module's call, replayed from its plan (or traced, or run eagerly)."""

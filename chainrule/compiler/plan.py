@@ -220,6 +220,11 @@ class Plan:
                  self.namespace)
             self.backward = self.namespace["backward"]
 
+    def modules_unchanged(self) -> bool:
+        """Whether every Module the trace called is in the state it was in then."""
+        return all(module._call_state() == state
+                   for module, state in self.trace.modules.values())
+
     def may_free_saved(self) -> bool:
         """Whether the running backward pass frees the graph (no ``retain_graph``, no
         ``create_graph``) and this plan's one output is all that reads its saved values: then

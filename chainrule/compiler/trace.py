@@ -104,6 +104,10 @@ class Trace:
     views: set = field(default_factory=set)       # slots a view primitive made a view of its
     #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
+    # each Module the function called, by id: (the module, its call state then); a replay
+    # whose modules are in another state (train()/eval(), a parameter or hook replaced)
+    # traces again
+    modules: dict = field(default_factory=dict)
     broken: str | None = None
 
 
@@ -291,6 +295,9 @@ class Tracer:
         k = self._op_slot(t, ALIAS, (self.slot(source),), bool(t._rg))
         if shares_version:
             self.trace.detached.add(k)
+
+    def module_called(self, module) -> None:
+        self.trace.modules.setdefault(id(module), (module, module._call_state()))
 
     def array_made(self, old, new) -> None:
         """A tensor's NumPy scalar ``old`` was replaced by the 0-d array ``new``."""

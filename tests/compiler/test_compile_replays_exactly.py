@@ -5,6 +5,7 @@ same values (or raise as it does): replayed, or run eagerly after a warning."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -439,3 +440,127 @@ def test_results_sharing_storage_are_made_as_eagerly():
     assert view._base is x and view.grad_fn.name() == x[1:].grad_fn.name()
     e, view = _traced(_exp_and(lambda e: e[1:]), x)(x)
     assert view._base is e
+
+
+# modules and gradients reached from outside the arguments: a replay checks the state of every
+# module the trace called (plain attributes, parameters, buffers, submodules, forward hooks)
+# and traces again when it changed; what a replay could not repeat breaks the trace
+
+def _model(seed: int = 0):
+    cr.manual_seed(seed)
+    return cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.LeakyReLU(0.1), cr.nn.BatchNorm1d(4),
+                            cr.nn.Tanh(), cr.nn.Linear(4, 2)).double()
+
+
+CHANGES = {
+    "train() after eval()": lambda m: m.train(),
+    "a plain attribute (negative_slope)": lambda m: setattr(m[1], "negative_slope", 0.5),
+    "a parameter replaced": lambda m: setattr(m[0], "weight",
+                                              cr.nn.Parameter(m[0].weight.detach() * 2)),
+    "a submodule without parameters swapped": lambda m: m.__setitem__(3, cr.nn.Sigmoid()),
+    "a forward hook added": lambda m: m[3].register_forward_hook(lambda mod, i, o: o + 100),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("how", ["compile(model)", "a function closing over the model",
+                                 "the model as an argument"])
+def test_a_module_changed_between_calls_is_traced_again(change, how):
+    x = cr.tensor(_rng(0).standard_normal((5, 3)))
+    results = []
+    for compiled in (False, True):
+        model = _model().eval()
+        if how == "compile(model)":
+            fn = cr.compile(model) if compiled else model
+            call = fn
+        elif how == "a function closing over the model":
+            fn = cr.compile(lambda x: model(x)) if compiled else (lambda x: model(x))
+            call = fn
+        else:
+            fn = cr.compile(lambda m, x: m(x)) if compiled else (lambda m, x: m(x))
+            call = functools.partial(fn, model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (train() mode's batch norm breaks the trace)
+            before = [call(x).detach().numpy().copy() for _ in range(2)]
+            CHANGES[change](model)
+            after = [call(x).detach().numpy().copy() for _ in range(2)]
+        results.append(before + after)
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    assert not np.allclose(results[0][0], results[0][-1])  # (the change changes the result)
+
+
+def test_a_forward_hook_removed_after_the_trace_is_not_applied():
+    model = _model().eval()
+    handle = model[3].register_forward_hook(lambda mod, i, o: o * 10)
+    compiled = cr.compile(model)
+    x = cr.tensor(_rng(1).standard_normal((5, 3)))
+    compiled(x), compiled(x)
+    handle.remove()
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy())
+
+
+def test_a_module_changed_before_a_create_graph_backward_pass_raises():
+    model = _model().eval()
+    compiled = cr.compile(model)
+    x = cr.tensor(_rng(2).standard_normal((5, 3)), requires_grad=True)
+    compiled(x)
+    out = (compiled(x) ** 2).sum()  # a replay
+    model.train()
+    with pytest.raises(RuntimeError, match="modules this call used changed"):
+        cr.autograd.grad(out, x, create_graph=True)
+
+
+def _sgd_reading_grad(params, lr):
+    with cr.no_grad():
+        for p in params:
+            p -= lr * p.grad
+
+
+def _loss_zeroing_grads(w, x):
+    w.grad = None
+    return (w * x).sum()
+
+
+def test_grad_read_or_set_inside_breaks_the_trace():
+    results = []
+    for compiled in (False, True):
+        w = cr.tensor([1.0, 2.0], requires_grad=True)
+        step = cr.compile(_sgd_reading_grad) if compiled else _sgd_reading_grad
+        loss = cr.compile(_loss_zeroing_grads) if compiled else _loss_zeroing_grads
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(3):
+                loss(w, cr.tensor([1.0, 1.0])).backward()
+                (w * w * (i + 1)).sum().backward()
+                step([w], 0.1)
+                w.grad = None
+        messages = [str(c.message) for c in caught if "breaks the trace" in str(c.message)]
+        results.append(w.detach().numpy().copy())
+    assert any(".grad read" in m for m in messages) and any(".grad set" in m for m in messages)
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("register", ["register_hook", "retain_grad"])
+def test_a_gradient_hook_registered_inside_breaks_the_trace(register):
+    def fn(w, x):
+        h = cr.tanh(x @ w)
+        if register == "register_hook":
+            h.register_hook(lambda g: g * 2)
+        else:
+            h.retain_grad()
+        return h, h.sum()
+
+    compiled = cr.compile(fn)
+    for i in range(3):
+        grads = []
+        for f in (fn, compiled):
+            w = cr.tensor(_rng(i).standard_normal(3), requires_grad=True)
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                h, loss = f(w, cr.tensor(_rng(9).standard_normal((2, 3))))
+            loss.backward()
+            grads.append((w.grad.numpy(), None if register == "register_hook" else h.grad.numpy()))
+        np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-12)
+        if grads[0][1] is not None:
+            np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-12)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.arguments import check_device
 from chainrule.errors import size_text
 from chainrule.grad_mode import no_grad
@@ -82,6 +83,10 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first] + [" " * spaces + line for line in rest])
 
 
+_PLAIN = (bool, int, float, str, type(None))
+"""The types of a module's attributes that a compiled call takes as constants of its plan."""
+
+
 class Module:
     """Base class for all neural network modules, as ``torch.nn.Module``.
 
@@ -109,6 +114,8 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if tracing.active[0] is not None:
+            tracing.module_called(self)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
@@ -119,6 +126,18 @@ class Module:
             if result is not None:
                 out = result
         return out
+
+    def _call_state(self) -> list:
+        """What a call of this module depends on besides its arguments and its tensors'
+        values (``chainrule.compile`` checks it before a replay): its plain attributes (the
+        ``training`` flag, a ``negative_slope``, a dropout's ``p``), which parameters,
+        buffers and submodules it holds, and its forward hooks."""
+        state = [value for value in self.__dict__.values() if type(value) in _PLAIN]
+        for table in (self._parameters, self._buffers, self._modules):
+            state += map(id, table.values())
+        state += self._forward_pre_hooks
+        state += self._forward_hooks
+        return state
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False
                                   ) -> RemovableHandle:
