@@ -61,13 +61,17 @@ class _Unhashable:
 
 def _key(leaves: list, spec) -> tuple:
     """What a call must share with a traced one for its plan to apply: the structure, each
-    tensor's shape, dtype, requires-grad flag and leafness, which arguments are the same
+    tensor's shape, strides (whether a reshape is a view), dtype, requires-grad flag and
+    leafness, which arguments are the same
     tensor, each other value (a float by its exact text, so that ``-0.0`` and ``nan`` key
     as themselves; an ndarray by its contents), and grad mode."""
-    parts: list = [spec, engine.grad_mode.enabled, _aliasing(leaves)]
+    # (the spec's text too: dict keys 1, 1.0 and True are equal, but a trace bakes in the one
+    # it saw)
+    parts: list = [spec, repr(spec), engine.grad_mode.enabled, _aliasing(leaves)]
     for leaf in leaves:
         if isinstance(leaf, TensorBase):
-            parts.append(("T", leaf._data.shape, leaf._data.dtype, leaf._rg,
+            data = leaf._data
+            parts.append(("T", data.shape, data.strides, data.dtype, leaf._rg,
                           leaf._node is None))
         elif isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
             parts.append((type(leaf), repr(leaf)))
@@ -96,9 +100,10 @@ class _Call:
     backward pass reads (``saved``, a list), and what the backward pass of
     ``create_graph=True`` needs to run the function again."""
 
-    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions")
+    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions",
+                 "grad_inputs")
 
-    def __init__(self, plan, saved, outputs, fn, args, kwargs) -> None:
+    def __init__(self, plan, saved, outputs, fn, args, kwargs, grad_inputs) -> None:
         self.plan = plan
         self.saved = list(saved)
         self.outputs = outputs
@@ -109,6 +114,9 @@ class _Call:
         # for each output: the tensors whose arrays its backward pass reads (an argument, or a
         # result sharing a value it saved) and their versions at the call
         self.versions: list[list] = []
+        # (the nodes do not save them: which of their values the backward pass reads, and so
+        # must not change, is for check_versions to say)
+        self.grad_inputs = grad_inputs
 
     def check_versions(self, out: int) -> None:
         """Refuse, as the engine does, a backward pass from output ``out`` whose saved values
@@ -148,7 +156,7 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
             or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
         if isinstance(g, TensorBase):  # create_graph: run the function again, recording
-            grads = _eager_grads(_call, _out, g, inputs)
+            grads = _eager_grads(_call, _out, g, _call.grad_inputs)
         else:
             cotangents = [None] * len(_call.plan.output_slots)
             cotangents[_out] = g
@@ -191,7 +199,7 @@ def _no_jvp(tangents, ans, *inputs, _call, _out):
                        "not supported yet; call the function without compile inside jvp")
 
 
-REPLAYED = Primitive("compiled function", _result, _vjp, save_inputs=True, save_ans=False,
+REPLAYED = Primitive("compiled function", _result, _vjp, save_inputs=False, save_ans=False,
                      view=False, variadic=True, jvp=_no_jvp,
                      node_name="CompiledFunctionBackward")
 """The node a replayed call records for each output that requires grad: its inputs are the
@@ -228,7 +236,7 @@ class CompiledFunction:
                 if not isinstance(a, TensorBase) or a._tangents is not None:
                     break
                 data = a._data
-                parts.append((data.shape, data.dtype, a._rg, a._node is None))
+                parts.append((data.shape, data.strides, data.dtype, a._rg, a._node is None))
             else:
                 if len(args) > 1:
                     parts.append(_aliasing(args))
@@ -255,7 +263,8 @@ class CompiledFunction:
         return self._trace(key, tensors, args, kwargs)
 
     def _trace(self, key, tensors, args, kwargs):
-        tracer = Tracer(tensors)
+        arrays = [a for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, np.ndarray)]
+        tracer = Tracer(tensors, arrays)
         result = tracer.run(self.fn, args, kwargs)
         self.traces += 1
         trace = tracer.trace
@@ -289,9 +298,10 @@ class CompiledFunction:
         for update in plan.updates:
             update.written = False
         values = [tensors[i]._data for i in plan.input_positions]
-        for t, shape, dtype, requires_grad in plan.external_guards:
+        for t, shape, strides, dtype, requires_grad in plan.external_guards:
             data = t._data
-            if data.shape != shape or data.dtype != dtype or bool(t._rg) != requires_grad:
+            if (data.shape != shape or data.strides != strides or data.dtype != dtype
+                    or bool(t._rg) != requires_grad):
                 return None
             values.append(data)
         try:
@@ -332,8 +342,9 @@ class CompiledFunction:
         # (an output that requires grad records even under no_grad: the function enabled
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
-        call = _Call(plan, saved, outputs, self.fn, args, kwargs) if recording else None
         grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
+        call = (_Call(plan, saved, outputs, self.fn, args, kwargs, grad_inputs) if recording
+                else None)
         # each result's tensor; those in one storage share a version counter, as eagerly
         tensor_of: dict[int, TensorBase] = {}
         counters: dict[int, list] = {}

@@ -172,8 +172,9 @@ class Plan:
         # what a replay reads, ready: where each input is among the call's tensors, and each
         # external with the shape, dtype and requires-grad flag it must still have
         self.input_positions = [slots[k].index for k in self.inputs]
-        self.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].dtype,
-                                 slots[k].requires_grad) for k in self.externals]
+        self.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].strides,
+                                 slots[k].dtype, slots[k].requires_grad)
+                                for k in self.externals]
         # what gradients flow into: the inputs' and externals' slots that require grad
         self.grad_slots = [k for k in self.inputs + self.externals if slots[k].requires_grad]
         self.output_slots = [o for o in trace.outputs if isinstance(o, int)]
@@ -276,16 +277,25 @@ class Plan:
         return storage
 
     def _storages_read(self, out: int) -> set[int]:
-        """The roots of the values the backward pass from result ``out`` reads."""
+        """The roots of the values the backward pass from result ``out`` reads: those its ops'
+        rules read (``prim.reads``) for the inputs that get a gradient, as the engine checks."""
+        slots = self.trace.slots
         reaches, reads = {out}, set()
         for op in reversed(self.trace.ops):
-            if op.out in reaches and op.records:
-                args = [a for a in op.args if isinstance(a, int)]
-                reaches.update(args)
-                if op.prim.save_inputs:
-                    reads.update(args)
-                if op.prim.save_ans:
-                    reads.add(op.out)
+            if op.out not in reaches or not op.records:
+                continue
+            getting = [i for i, a in enumerate(op.args)
+                       if isinstance(a, int) and slots[a].requires_grad]
+            reaches.update(op.args[i] for i in getting)
+            if op.prim.reads is None:
+                read = set(range(len(op.args))) | {"ans"}
+            else:
+                read = {j for i in getting for j in op.prim.reads[i]}
+            if op.prim.save_inputs:
+                reads.update(op.args[j] for j in read
+                             if j != "ans" and isinstance(op.args[j], int))
+            if op.prim.save_ans and "ans" in read:
+                reads.add(op.out)
         return {self.storage.get(k, (k, ()))[0] for k in reads}
 
     def _saved_slots(self) -> list[int]:
@@ -321,8 +331,11 @@ class Plan:
         if not (getattr(prim, "batch", None) == "elementwise"
                 or (type(prim) is NoGradient and isinstance(prim.impl, np.ufunc))):
             return None
-        shape = self.trace.slots[op.out].shape
-        if (not fusible_shape(shape) or self.trace.slots[op.out].dtype == object
+        out = self.trace.slots[op.out]
+        shape = out.shape
+        # (a region writes C-contiguous rows: a value eager gave another layout, from
+        # transposed or Fortran-order operands, is left to NumPy, which keeps it)
+        if (not fusible_shape(shape) or out.dtype == object or not out.contiguous
                 or (prim.name in POSITIONAL and len(shape) < 2)):
             return None
         for a in op.args:
@@ -371,8 +384,11 @@ class Plan:
         if (op.prim.name != "sum" or op.params.get("axis", 0) is not None
                 or op.params.get("keepdims") or not isinstance(op.args[0], int)):
             return None
-        shape = self.trace.slots[op.args[0]].shape
-        return shape if fusible_shape(shape) else None
+        summed = self.trace.slots[op.args[0]]
+        # (NumPy adds float16 in float32 and rounds once; a sum of blocks would round each)
+        if summed.dtype == np.float16:
+            return None
+        return summed.shape if fusible_shape(summed.shape) else None
 
     def _forward_source(self) -> str:
         slots = self.trace.slots

@@ -61,6 +61,10 @@ class Slot:
     requires_grad: bool       # whether gradients flow into it (statically, for this trace)
     tensor: Any = None        # an external's tensor (read at each replay)
     index: int = -1           # an input's position among the flattened arguments' tensors
+    # its array's layout at the trace: an input's or external's strides are guarded (whether
+    # a reshape is a view depends on them); a region only computes C-contiguous values
+    strides: tuple = ()
+    contiguous: bool = True
 
 
 @dataclass
@@ -152,6 +156,10 @@ class InPlace:
         return x
 
 
+def _contiguous(data) -> bool:
+    return not isinstance(data, np.ndarray) or data.flags.c_contiguous
+
+
 def read_value(kind: str, raw) -> Any:
     """What Python read of a raw value, the way :class:`Guard` ``kind`` says."""
     if kind == "bool":
@@ -164,8 +172,11 @@ def read_value(kind: str, raw) -> Any:
 class Tracer:
     """Records one call of a function (see the module docstring)."""
 
-    def __init__(self, inputs: list) -> None:
+    def __init__(self, inputs: list, arrays: tuple = ()) -> None:
         self.trace = Trace()
+        # the NumPy arrays among the arguments (keyed by their contents): the plan keeps a
+        # copy of each, which the caller cannot change
+        self.argument_arrays = {id(a): a for a in arrays}
         self.slot_of: dict[int, int] = {}
         self.slot_of_value: dict[int, int] = {}  # id of an op's array (made in the call) -> slot
         self.nodes: set[int] = set()  # the nodes recorded during the call
@@ -180,8 +191,10 @@ class Tracer:
                 self._new_slot(t, "input", index=i)
 
     def _new_slot(self, t, kind: str, index: int = -1) -> int:
-        self.trace.slots.append(Slot(kind, tuple(t._data.shape), t._data.dtype, bool(t._rg),
-                                     tensor=t if kind == "external" else None, index=index))
+        data = t._data
+        self.trace.slots.append(Slot(kind, tuple(data.shape), data.dtype, bool(t._rg),
+                                     tensor=t if kind == "external" else None, index=index,
+                                     strides=data.strides, contiguous=_contiguous(data)))
         k = len(self.trace.slots) - 1
         self.slot_of[id(t)] = k
         self.keep.append(t)
@@ -212,9 +225,11 @@ class Tracer:
     def _op_slot(self, t, prim, args: tuple, requires_grad: bool, params=None,
                  records: bool = False) -> int:
         """Write down an op of ``prim`` whose result is tensor ``t``; its slot."""
-        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, requires_grad))
+        self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, requires_grad,
+                                     contiguous=_contiguous(t._data)))
         k = len(self.trace.slots) - 1
-        self.trace.ops.append(Op(prim, args, dict(params or {}), k, records))
+        params = {name: self._constant(value) for name, value in (params or {}).items()}
+        self.trace.ops.append(Op(prim, args, params, k, records))
         self.slot_of[id(t)] = k
         self.keep.append(t)
         return k
@@ -350,7 +365,8 @@ class Tracer:
     def _record(self, prim, args, params, out, differentiable: bool):
         """Write down ``out = prim(*args, **params)``; it records a node (statically) when grad
         mode is on and a tensor argument requires grad."""
-        refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(a) for a in args)
+        refs = tuple(self.slot(a) if isinstance(a, TensorBase) else Const(self._constant(a))
+                     for a in args)
         records = differentiable and engine.grad_mode.enabled and any(
             isinstance(r, int) and self.trace.slots[r].requires_grad for r in refs)
         k = self._op_slot(out, prim, refs, records, params, records)
@@ -361,6 +377,17 @@ class Tracer:
         if out._node is not None:
             self.nodes.add(id(out._node))
         return out
+
+    def _constant(self, value):
+        """``value`` as the plan keeps it: a copy of an argument's NumPy array (also inside
+        a tuple: an index)."""
+        if not self.argument_arrays:
+            return value
+        if id(value) in self.argument_arrays:
+            return np.array(value, copy=True)
+        if type(value) is tuple:
+            return tuple(map(self._constant, value))
+        return value
 
     def no_gradient(self, func, args, kwargs):
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient

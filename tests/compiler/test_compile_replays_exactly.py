@@ -564,3 +564,94 @@ def test_a_gradient_hook_registered_inside_breaks_the_trace(register):
         np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-12)
         if grads[0][1] is not None:
             np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-12)
+
+
+# layouts, NumPy array arguments, float16 sums, what a backward pass reads, dict keys
+
+def _layout_scenario(fn, x):
+    w = cr.tensor(np.ones(6), requires_grad=True)
+    out = fn(x, w)
+    with cr.no_grad():
+        x.add_(100.0)
+    try:
+        out.sum().backward()
+    except RuntimeError:
+        return RuntimeError
+    return w.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("traced_order, called_order", [("F", "C"), ("C", "F")])
+def test_a_reshape_whose_view_depends_on_the_layout_replays_as_eagerly(traced_order,
+                                                                        called_order):
+    def fn(x, w):
+        return x.reshape(-1) * w  # a view of x (saved for w's gradient) only if x is C-order
+
+    def argument(order):
+        return cr.tensor(np.array(np.arange(6.0).reshape(2, 3), order=order))
+
+    compiled = _traced(fn, argument(traced_order), cr.tensor(np.ones(6), requires_grad=True))
+    ours = _layout_scenario(compiled, argument(called_order))
+    theirs = _layout_scenario(fn, argument(called_order))
+    if theirs is RuntimeError:
+        assert ours is RuntimeError
+    else:
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_fused_value_keeps_eager_s_layout():
+    def fn(x):
+        y = x * 2.0 + 1.0
+        return y, y.reshape(-1)  # y is Fortran-order for a transposed x: the reshape copies
+
+    base = cr.tensor(_rng(3).standard_normal((500, 600)))
+    compiled = _traced(fn, base.T)
+    for f in (fn, compiled):
+        y, flat = f(base.T)
+        before = flat.numpy().copy()
+        y.add_(1.0)
+        np.testing.assert_array_equal(flat.numpy(), before)
+
+
+def test_a_numpy_array_argument_changed_after_the_trace():
+    fn = lambda x, a: x * a + 1.0  # noqa: E731
+    compiled = cr.compile(fn)
+    array = np.array([1.0, 2.0, 3.0])
+    compiled(cr.tensor(np.ones(3)), array)
+    array[:] = [5.0, 6.0, 7.0]  # the caller reuses its buffer
+    for f in (fn, compiled):
+        np.testing.assert_array_equal(
+            f(cr.tensor(np.ones(3)), np.array([1.0, 2.0, 3.0])).numpy(), [2.0, 3.0, 4.0])
+
+
+def test_a_fused_float16_sum_rounds_once():
+    a = np.full(262144, 0.25, np.float16)
+    a[131072:] = -0.25
+    a[:3] = 1.0
+    fn = lambda x: (x * 1.0 + 0.0).sum()  # noqa: E731
+    compiled = _traced(fn, cr.tensor(a))
+    assert float(compiled(cr.tensor(a))) == float(fn(cr.tensor(a))) == 2.25
+
+
+@pytest.mark.parametrize("fn", [lambda x: x * 2.0, lambda x: x.clone(), lambda x: x.exp(),
+                                lambda x: x.exp()[1:]], ids=["scaled", "clone", "exp", "view"])
+def test_an_argument_the_backward_pass_does_not_read_may_change_in_place(fn):
+    compiled = _traced(fn, cr.tensor([1.0, 2.0, 3.0], requires_grad=True))
+    grads = []
+    for f in (fn, compiled):
+        x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        out = f(x)
+        with cr.no_grad():
+            x.add_(1.0)
+        out.sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_dict_keys_equal_but_of_other_types_trace_again():
+    fn = lambda d: [v * k for k, v in d.items()]  # noqa: E731
+    compiled = cr.compile(fn)
+    for key in (1, 1.0, True):
+        ours = compiled({key: cr.tensor(np.arange(4))})[0]
+        theirs = fn({key: cr.tensor(np.arange(4))})[0]
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
