@@ -130,6 +130,9 @@ def tensor(data: Any, dtype=None, *, requires_grad: bool = False, device=None) -
     """
     check_device("chainrule.tensor", device)
     if isinstance(data, Tensor):
+        if tracing.active[0] is not None:  # (compile: a copy the trace would not see)
+            tracing.escaped("chainrule.tensor(t) of a tensor (a copy of its values: use "
+                            "t.clone().detach())")
         data = data._data
     try:
         arr = np.array(data, dtype=dtype, copy=True)

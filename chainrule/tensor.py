@@ -467,6 +467,8 @@ class Tensor(TensorBase):
         return repr(self)
 
     def __repr__(self) -> str:
+        if tracing.active[0] is not None:  # (compile: a replay would not read these values)
+            tracing.escaped("a tensor's text (repr, str or print of it)")
         dtype = self._data.dtype
         # PyTorch names every dtype but float32 on empty tensors
         default = dtype in DEFAULT_DTYPES and (self._data.size or dtype == np.float32)
@@ -482,9 +484,13 @@ class Tensor(TensorBase):
     __hash__ = object.__hash__
 
     def __reduce__(self):
+        if tracing.active[0] is not None:
+            tracing.escaped("a tensor pickled or copied (copy, pickle)")
         return (_rebuild, (np.asarray(self._data), self._rg))
 
     def __deepcopy__(self, memo) -> Tensor:
+        if tracing.active[0] is not None:
+            tracing.escaped("a tensor deep-copied (copy.deepcopy)")
         if self._node is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment; detach() first")

@@ -156,6 +156,7 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
             or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
         if isinstance(g, TensorBase):  # create_graph: run the function again, recording
+            _call.check_versions(_out)  # (on the values the call had)
             grads = _eager_grads(_call, _out, g, _call.grad_inputs)
         else:
             cotangents = [None] * len(_call.plan.output_slots)
@@ -304,13 +305,13 @@ class CompiledFunction:
                     or bool(t._rg) != requires_grad):
                 return None
             values.append(data)
+        caught = None
         try:
             if plan.trace.guards:
-                # a replay down the wrong branch may warn (then it traces again): quiet, but an
-                # error NumPy is told to raise still raises, and the call runs eagerly
-                quiet = {kind: "ignore" if mode == "warn" else mode
-                         for kind, mode in np.geterr().items()}
-                with np.errstate(**quiet):
+                # a replay down the wrong branch may warn (then it traces again): its warnings
+                # are held until its branches are known to be the trace's
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
                     outputs, saved, reads = plan.forward(*values)
             else:
                 outputs, saved, reads = plan.forward(*values)
@@ -330,6 +331,8 @@ class CompiledFunction:
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
+        for caught_warning in caught or ():
+            warnings.warn(caught_warning.message, stacklevel=3)
         _bump_updated(plan, tensors)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)

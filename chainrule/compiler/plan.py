@@ -210,6 +210,12 @@ class Plan:
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
         self.dtypes = {f"{p}{k}": s.dtype for k, s in enumerate(slots) for p in "vg"}
+        # the values a guard's read depends on: their sums are NumPy's own, not a fused
+        # region's (whose blocks may round the last bit otherwise, and flip a branch)
+        self.guarded = {g.slot for g in trace.guards}
+        for op in reversed(trace.ops):
+            if op.out in self.guarded:
+                self.guarded.update(a for a in op.args if isinstance(a, int))
         self.forward_source = self._forward_source()
         self.backward_source = self._backward_source() if self.differentiable else ""
         exec(compile(self.forward_source, f"<compiled {name}: forward>", "exec"),
@@ -382,7 +388,8 @@ class Plan:
         compute (it may end that region: each block sums its rows, and the blocks' sums are
         summed); else None."""
         if (op.prim.name != "sum" or op.params.get("axis", 0) is not None
-                or op.params.get("keepdims") or not isinstance(op.args[0], int)):
+                or op.params.get("keepdims") or not isinstance(op.args[0], int)
+                or op.out in self.guarded):
             return None
         summed = self.trace.slots[op.args[0]]
         # (NumPy adds float16 in float32 and rounds once; a sum of blocks would round each)

@@ -258,6 +258,10 @@ class Tracer:
                     return self._batched_call(prim, args, params)
                 if a._tangents is not None:
                     self.breaks("forward-mode tangents inside the compiled function")
+        if self.trace.broken is not None:
+            # no plan will be made: the call runs as eagerly, its own primitive calls (a
+            # tangent's, batched by jacfwd's vmap) coming back here
+            return NotImplemented
         engine.batching[0] = None
         self.quiet += 1
         try:
@@ -278,8 +282,8 @@ class Tracer:
         the vmap) would be invisible: it breaks the trace."""
         for a in args:
             if a.__class__ is batching.BatchedTensor and not isinstance(a._value, TensorBase):
-                self.breaks("a vmap whose values the trace does not see (a random draw "
-                            "inside the vmap)")
+                self.breaks("a vmap over raw arrays the trace does not see (made inside "
+                            "the vmap: a random draw, or jacrev's basis)")
         out = batching.dispatch(prim, args, params)
         if isinstance(out, TensorBase) and out._node is not None:
             self.nodes.add(id(out._node))  # (a grad inside the vmap may go back through it)

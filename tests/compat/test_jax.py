@@ -470,3 +470,16 @@ def test_fft_follows_jax():
     g = grad(lambda x: jnp.abs(jnp.fft.rfft(x)).sum())(x)
     np.testing.assert_allclose(np.asarray(g), [-0.70710677, 1.2928932, 0.70710677, 2.7071068],
                                rtol=1e-6)
+
+
+def test_jit_keeps_weak_types_of_arguments_and_results():
+    weak_int, int8 = jnp.add(1, 2), jnp.array(np.array([1, 2], np.int8))
+    assert weak_int.weak_type
+    product = jax.jit(lambda a, b: a * b)
+    for _ in range(3):  # the trace, then replays
+        out = product(weak_int, int8)
+        assert out.dtype == np.int8 and not out.weak_type  # (the weak int takes int8)
+    scaled = jax.jit(lambda a: a * 2)
+    for _ in range(3):
+        out = scaled(weak_int)
+        assert out.weak_type and out.dtype == (weak_int * 2).dtype

@@ -5,7 +5,9 @@ same values (or raise as it does): replayed, or run eagerly after a warning."""
 
 from __future__ import annotations
 
+import copy
 import functools
+import pickle
 import warnings
 
 import numpy as np
@@ -655,3 +657,68 @@ def test_dict_keys_equal_but_of_other_types_trace_again():
         theirs = fn({key: cr.tensor(np.arange(4))})[0]
         assert ours.dtype == theirs.dtype
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_a_sum_a_branch_reads_is_numpy_s_own_not_a_fused_region_s():
+    # a fused region sums in blocks, which may round the last bit otherwise than NumPy: a
+    # branch on the sum could then go the other way than eagerly
+    def branching(x, c):
+        return x * 2.0 if (x * 1.5 + 1.0).sum() > c else x * 3.0
+
+    def returning(x, c):
+        return (x * 1.5 + 1.0).sum() + c
+
+    x, c = cr.tensor(_rng(4).standard_normal(300007)), cr.tensor(0.0)
+    sources = {fn.__name__: _traced(fn, x, c).last_plan.forward_source
+               for fn in (branching, returning)}
+    assert "mul, add, sum over" in sources["returning"]  # (the control: a fused sum)
+    assert "sum over" not in sources["branching"]
+
+
+COPIES = {"tensor": cr.tensor, "deepcopy": copy.deepcopy,
+          "pickle": lambda x: pickle.loads(pickle.dumps(x)),
+          "repr": lambda x: cr.tensor(float(len(repr(x))))}
+
+
+@pytest.mark.parametrize("how", list(COPIES))
+def test_values_copied_or_printed_inside_break_the_trace(how):
+    def fn(x, w):
+        return COPIES[how](x) * w
+
+    messages = _same_as_eager(fn, lambda i: (cr.tensor(_rng(i).standard_normal(3) * 10 ** i),
+                                             cr.tensor(np.ones(3))))
+    assert messages
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "hessian"])
+def test_forward_mode_transforms_compiled_run_eagerly(transform):
+    fn = getattr(func, transform)(lambda x: (x.sin() ** 2).sum() if transform == "hessian"
+                                  else x.sin())
+    messages = _same_as_eager(fn, lambda i: (cr.tensor(_rng(i).standard_normal(3)),))
+    assert messages and "forward-mode tangents" in messages[0]
+
+
+def test_a_create_graph_backward_pass_after_an_argument_changed_raises_as_eagerly():
+    fn = lambda x: (x ** 3).sum()  # noqa: E731
+    compiled = _traced(fn, cr.tensor([1.0, 2.0], requires_grad=True))
+    for f in (fn, compiled):
+        x = cr.tensor([1.0, 2.0], requires_grad=True)
+        y = f(x)
+        with cr.no_grad():
+            x += 1.0
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            cr.autograd.grad(y, x, create_graph=True)
+
+
+def test_a_replay_with_a_branch_warns_as_eagerly():
+    def fn(x, y):
+        z = x / y
+        return z if z.sum() > 0 else -z
+
+    compiled = _traced(fn, cr.tensor([1.0, 2.0]), cr.tensor([1.0, 1.0]))
+    for f in (fn, compiled):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
+        assert [str(w.message) for w in caught] == ["divide by zero encountered in divide"]
+    assert compiled.traces == 1

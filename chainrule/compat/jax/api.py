@@ -524,23 +524,32 @@ def jit(fun: Callable | None = None, *, static_argnums=None, static_argnames=Non
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
 
-    def on_tensors(*args, **kwargs):
-        args, kwargs = tree_map(_as_array, (args, kwargs))
-        return tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v,
-                        fun(*args, **kwargs))
+    # (the arguments' weak types are constants of the call, keyed as the other non-arrays;
+    # the results' come back as constants of the plan)
+    def on_tensors(weak, *args, **kwargs):
+        args, kwargs = tree_map(_as_array, (args, kwargs), weak)
+        out = fun(*args, **kwargs)
+        return (tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v, out),
+                tree_map(_weak_type, out))
 
     compiled = chainrule.compile(on_tensors)
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
+        weak = tree_map(_weak_type, (args, kwargs))
         args, kwargs = tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v,
                                 (args, kwargs))
-        return tree_map(lambda v: from_tensor(v) if isinstance(v, Tensor) else v,
-                        compiled(*args, **kwargs))
+        out, out_weak = compiled(weak, *args, **kwargs)
+        return tree_map(lambda v, w: from_tensor(v, w) if isinstance(v, Tensor) else v,
+                        out, out_weak)
 
     jitted.lower = compiled.explain  # (what JAX's AOT API shows is the plan here)
     return jitted
 
 
-def _as_array(value):
-    return from_tensor(value) if isinstance(value, Tensor) else value
+def _as_array(value, weak: bool = False):
+    return from_tensor(value, weak) if isinstance(value, Tensor) else value
+
+
+def _weak_type(value) -> bool:
+    return isinstance(value, Array) and value.weak_type
