@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from chainrule import tracing
 from chainrule.functions import stack
 from chainrule.tensor import Tensor
 
@@ -127,6 +128,8 @@ def _swap(module, name: str, value):
     """Put ``value`` under ``name`` (dotted) in ``module``; return what was there."""
     prefix, _, attr = name.rpartition(".")
     owner = module.get_submodule(prefix)
+    if tracing.active[0] is not None:  # (compile: the owner's state before the swap)
+        tracing.module_used(owner)
     for table in (owner._parameters, owner._buffers):
         if attr in table:
             old, table[attr] = table[attr], value

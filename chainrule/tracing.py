@@ -19,7 +19,8 @@ outside primitives; the places where they happen tell this module, which knows n
   invisible, so the function cannot be replayed;
 * a random draw: a replay would repeat the trace's numbers;
 * a Module called: a replay must check that it is still in the same state (``training``, its
-  parameters, buffers, submodules and forward hooks).
+  parameters, buffers, submodules and forward hooks); one changed inside the function
+  (``model.train()``, ``self.x = ...``) is a side effect a replay would not repeat.
 
 Each costs one list read when no trace is open.
 """
@@ -88,8 +89,17 @@ def leaf_made(tensor) -> None:
         tracer.leaf_made(tensor)
 
 
-def module_called(module) -> None:
-    """``module`` (an ``nn.Module``) was called: the trace depends on its state."""
+def module_used(module, made: bool = False) -> None:
+    """``module`` (an ``nn.Module``) is called, or about to be reparametrized
+    (``functional_call``): the trace depends on its state as it is before the call.  A module
+    ``made`` during the call is the function's own."""
     tracer = active[0]
     if tracer is not None:
-        tracer.module_called(module)
+        tracer.module_used(module, made)
+
+
+def module_set(module, what: str) -> None:
+    """An attribute of ``module`` is set or deleted (``what``, naming it)."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.module_set(module, what)

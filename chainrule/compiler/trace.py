@@ -186,6 +186,7 @@ class Tracer:
         self.updates = 0  # updates in place written down (each counted in inplace_count)
         self.made: set[int] = set()  # ids of the tensors made during the call
         self.origin: dict[int, int] = {}  # an update's slot -> the slot of what it updated
+        self.made_modules: set[int] = set()  # ids of the Modules made during the call
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
@@ -315,8 +316,18 @@ class Tracer:
         if shares_version:
             self.trace.detached.add(k)
 
-    def module_called(self, module) -> None:
-        self.trace.modules.setdefault(id(module), (module, module._call_state()))
+    def module_used(self, module, made: bool = False) -> None:
+        if made:
+            self.made_modules.add(id(module))
+            self.keep.append(module)  # (its id stays its own)
+        elif id(module) not in self.made_modules:
+            self.trace.modules.setdefault(id(module), (module, module._call_state()))
+
+    def module_set(self, module, what: str) -> None:
+        """A module made before the call changed inside it: a side effect a replay would not
+        repeat (one made inside is the function's own)."""
+        if id(module) not in self.made_modules:
+            self.breaks(f"{what} inside the function (a replay would not do it)")
 
     def array_made(self, old, new) -> None:
         """A tensor's NumPy scalar ``old`` was replaced by the 0-d array ``new``."""

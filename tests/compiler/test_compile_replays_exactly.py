@@ -722,3 +722,39 @@ def test_a_replay_with_a_branch_warns_as_eagerly():
             f(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
         assert [str(w.message) for w in caught] == ["divide by zero encountered in divide"]
     assert compiled.traces == 1
+
+
+def test_functional_call_replays_with_the_module_s_own_state_unchanged():
+    model = _model().eval()
+    params = {name: p.detach() for name, p in model.named_parameters()}
+
+    def loss(p, x):
+        return func.functional_call(model, p, (x,)).sum()
+
+    compiled = cr.compile(func.grad(loss))
+    for i in range(4):
+        x = cr.tensor(_rng(i).standard_normal((5, 3)))
+        ours, theirs = compiled(params, x), func.grad(loss)(params, x)
+        for name in theirs:
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-12)
+    assert compiled.traces == 1  # (the swap inside is no change of the module's own state)
+
+
+def test_a_module_attribute_set_inside_breaks_the_trace():
+    class Counting(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = 0
+
+        def forward(self, x):
+            self.steps += 1
+            return x * 2.0
+
+    module = Counting()
+    compiled = cr.compile(module)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            compiled(cr.tensor([1.0]))
+    assert module.steps == 3
+    assert any("Counting.steps set" in str(w.message) for w in caught)

@@ -105,6 +105,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        if tracing.active[0] is not None:  # (compile: one made inside may be set up freely)
+            tracing.module_used(self, made=True)
 
     # ----------------------------------------------------------------------------------------
     # calling
@@ -115,7 +117,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if tracing.active[0] is not None:
-            tracing.module_called(self)
+            tracing.module_used(self)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
@@ -164,6 +166,8 @@ class Module:
     # registration
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if tracing.active[0] is not None:  # (compile)
+            tracing.module_set(self, f"{type(self).__name__}.{name} set")
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
@@ -207,6 +211,8 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        if tracing.active[0] is not None:
+            tracing.module_set(self, f"{type(self).__name__}.{name} deleted")
         for table in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(table, ()):
                 del self.__dict__[table][name]
