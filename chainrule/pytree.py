@@ -47,7 +47,7 @@ class TreeSpec:
     ``kind`` is the container's type (``dict`` for any dict, ``type(None)`` for a ``None`` that
     is not a leaf), or ``None`` for a leaf; ``keys`` are a dict's keys in the order of
     ``children``.  Two specs are equal when the structures are: same container types, same
-    lengths, same dict keys in the same order.
+    lengths, same dict keys (of the same types) in the same order.
 
     >>> from chainrule.pytree import flatten
     >>> flatten([1, (2, 3)])[1] == flatten([4, (5, 6)])[1]
@@ -60,6 +60,8 @@ class TreeSpec:
     keys: tuple[Hashable, ...] = ()
     children: tuple[TreeSpec, ...] = ()
     num_leaves: int = 1
+    # (the keys' types: 1, 1.0 and True are equal keys, but not the same structure)
+    key_types: tuple[type, ...] = ()
 
     def __repr__(self) -> str:
         return f"TreeSpec({self._show()})"
@@ -113,7 +115,8 @@ def _flatten_into(leaves: list[Any], tree: Any, sort_keys: bool, none_is_leaf: b
     kind, keys, items = node
     start = len(leaves)
     children = tuple([_flatten_into(leaves, item, sort_keys, none_is_leaf) for item in items])
-    return TreeSpec(kind, keys, children, len(leaves) - start)
+    key_types = tuple(map(type, keys)) if kind is dict else ()
+    return TreeSpec(kind, keys, children, len(leaves) - start, key_types)
 
 
 def _node(tree: Any, sort_keys: bool, none_is_leaf: bool) -> tuple[type, tuple, list] | None:

@@ -133,12 +133,14 @@ def _swap(module, name: str, value):
     for table in (owner._parameters, owner._buffers):
         if attr in table:
             old, table[attr] = table[attr], value
+            owner._changed()
             return old
     old = getattr(owner, attr, _MISSING)
     if value is _MISSING:
         delattr(owner, attr)
     else:
         object.__setattr__(owner, attr, value)
+        owner._changed()
     return old
 
 

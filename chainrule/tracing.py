@@ -89,13 +89,19 @@ def leaf_made(tensor) -> None:
         tracer.leaf_made(tensor)
 
 
-def module_used(module, made: bool = False) -> None:
+def module_used(module) -> None:
     """``module`` (an ``nn.Module``) is called, or about to be reparametrized
-    (``functional_call``): the trace depends on its state as it is before the call.  A module
-    ``made`` during the call is the function's own."""
+    (``functional_call``): the trace depends on its state as it is before that."""
     tracer = active[0]
     if tracer is not None:
-        tracer.module_used(module, made)
+        tracer.module_used(module)
+
+
+def module_made(module) -> None:
+    """``module`` was made during the call: the function's own, set up freely."""
+    tracer = active[0]
+    if tracer is not None:
+        tracer.module_made(module)
 
 
 def module_set(module, what: str) -> None:

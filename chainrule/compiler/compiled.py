@@ -32,7 +32,7 @@ import numpy as np
 
 from chainrule import engine, pytree
 from chainrule.compiler.plan import Plan
-from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, read_value
+from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
 from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad, no_grad
 from chainrule.gradient import gradients
@@ -65,13 +65,11 @@ def _key(leaves: list, spec) -> tuple:
     leafness, which arguments are the same
     tensor, each other value (a float by its exact text, so that ``-0.0`` and ``nan`` key
     as themselves; an ndarray by its contents), and grad mode."""
-    # (the spec's text too: dict keys 1, 1.0 and True are equal, but a trace bakes in the one
-    # it saw)
-    parts: list = [spec, repr(spec), engine.grad_mode.enabled, _aliasing(leaves)]
+    parts: list = [spec, engine.grad_mode.enabled, _aliasing(leaves)]
     for leaf in leaves:
         if isinstance(leaf, TensorBase):
             data = leaf._data
-            parts.append(("T", data.shape, data.strides, data.dtype, leaf._rg,
+            parts.append(("T", data.shape, layout(data), data.dtype, leaf._rg,
                           leaf._node is None))
         elif isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
             parts.append((type(leaf), repr(leaf)))
@@ -101,9 +99,9 @@ class _Call:
     ``create_graph=True`` needs to run the function again."""
 
     __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions",
-                 "grad_inputs")
+                 "grad_inputs", "read")
 
-    def __init__(self, plan, saved, outputs, fn, args, kwargs, grad_inputs) -> None:
+    def __init__(self, plan, saved, outputs, fn, args, kwargs, grad_inputs, tensors) -> None:
         self.plan = plan
         self.saved = list(saved)
         self.outputs = outputs
@@ -117,6 +115,29 @@ class _Call:
         # (the nodes do not save them: which of their values the backward pass reads, and so
         # must not change, is for check_versions to say)
         self.grad_inputs = grad_inputs
+        # every argument and external with its version: a create_graph=True backward pass runs
+        # the function again on them, so none may have changed since
+        self.read = [(t, t._version) for t in (*tensors, *(g[0] for g in plan.external_guards))]
+
+    def check_unchanged(self) -> None:
+        """Refuse to run the function again (``create_graph=True``) on tensors changed in
+        place since the call: it would differentiate it at other values."""
+        for t, version in self.read:
+            if t._version != version:
+                raise RuntimeError(
+                    "chainrule.compile: a create_graph=True backward pass through a replayed "
+                    "call runs the function again, and a tensor it reads "
+                    f"([{t.dtype} tensor of shape {tuple(t.shape)}]) was changed in place "
+                    "since the call: it would differentiate the function at other values. "
+                    "Take the gradient before changing it, or call the function without "
+                    "compile")
+        if not self.plan.modules_unchanged():
+            raise RuntimeError(
+                "chainrule.compile: the modules this call used changed between the call and "
+                "its create_graph=True backward pass (train()/eval(), a parameter, submodule "
+                "or hook replaced), which runs the function again: it would differentiate "
+                "another function. Take the higher-order gradient before changing the "
+                "modules, or call the function without compile")
 
     def check_versions(self, out: int) -> None:
         """Refuse, as the engine does, a backward pass from output ``out`` whose saved values
@@ -156,7 +177,8 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
             or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
         if isinstance(g, TensorBase):  # create_graph: run the function again, recording
-            _call.check_versions(_out)  # (on the values the call had)
+            _call.check_versions(_out)  # (the engine's error, where eager gives it)
+            _call.check_unchanged()
             grads = _eager_grads(_call, _out, g, _call.grad_inputs)
         else:
             cotangents = [None] * len(_call.plan.output_slots)
@@ -181,13 +203,6 @@ def _vjp(i, g, ans, *inputs, _call, _out):
 def _eager_grads(call, out, g, inputs) -> tuple:
     """``create_graph=True``: the function run again eagerly, recording, and differentiated
     (in the engine's convention for complex values, as the engine asks)."""
-    if not call.plan.modules_unchanged():
-        raise RuntimeError(
-            "chainrule.compile: the modules this call used changed between the call and its "
-            "create_graph=True backward pass (train()/eval(), a parameter, submodule or hook "
-            "replaced), which runs the function again: it would differentiate another "
-            "function. Take the higher-order gradient before changing the modules, or call "
-            "the function without compile")
     with enable_grad():
         outputs = pytree.tree_leaves(call.fn(*call.args, **call.kwargs))
     result = [o for o in outputs if isinstance(o, TensorBase)]
@@ -212,9 +227,10 @@ class CompiledFunction:
     """What :func:`chainrule.compile` returns (see the module docstring)."""
 
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
-                 fullgraph: bool = False,
-                 options: dict | None = None) -> None:
+                 fullgraph: bool = False, options: dict | None = None,
+                 modules: Callable[[], Any] | None = None) -> None:
         self.fn = fn
+        self.modules = modules  # (what a trace depends on, called or not: a Module's tree)
         self.fullgraph = fullgraph
         self.options = _checked_options(options)
         self.cache_size_limit = cache_size_limit
@@ -237,7 +253,7 @@ class CompiledFunction:
                 if not isinstance(a, TensorBase) or a._tangents is not None:
                     break
                 data = a._data
-                parts.append((data.shape, data.strides, data.dtype, a._rg, a._node is None))
+                parts.append((data.shape, layout(data), data.dtype, a._rg, a._node is None))
             else:
                 if len(args) > 1:
                     parts.append(_aliasing(args))
@@ -266,6 +282,8 @@ class CompiledFunction:
     def _trace(self, key, tensors, args, kwargs):
         arrays = [a for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, np.ndarray)]
         tracer = Tracer(tensors, arrays)
+        for module in self.modules() if self.modules is not None else ():
+            tracer.module_used(module)
         result = tracer.run(self.fn, args, kwargs)
         self.traces += 1
         trace = tracer.trace
@@ -299,19 +317,22 @@ class CompiledFunction:
         for update in plan.updates:
             update.written = False
         values = [tensors[i]._data for i in plan.input_positions]
-        for t, shape, strides, dtype, requires_grad in plan.external_guards:
+        for t, shape, traced_layout, dtype, requires_grad in plan.external_guards:
             data = t._data
-            if (data.shape != shape or data.strides != strides or data.dtype != dtype
+            if (data.shape != shape or layout(data) != traced_layout or data.dtype != dtype
                     or bool(t._rg) != requires_grad):
                 return None
             values.append(data)
-        caught = None
+        errors = None
         try:
-            if plan.trace.guards:
-                # a replay down the wrong branch may warn (then it traces again): its warnings
-                # are held until its branches are known to be the trace's
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
+            modes = np.geterr() if plan.trace.guards else None
+            if modes and "call" not in modes.values() and "log" not in modes.values():
+                # a replay down the wrong branch may meet floating-point errors that eager
+                # would not (then it traces again): NumPy's warnings are held until its
+                # branches are known to be the trace's (an error told to raise still raises)
+                errors = []
+                held = {kind: "call" if mode == "warn" else mode for kind, mode in modes.items()}
+                with np.errstate(call=lambda kind, flag: errors.append(kind), **held):
                     outputs, saved, reads = plan.forward(*values)
             else:
                 outputs, saved, reads = plan.forward(*values)
@@ -331,8 +352,9 @@ class CompiledFunction:
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
-        for caught_warning in caught or ():
-            warnings.warn(caught_warning.message, stacklevel=3)
+        for kind in dict.fromkeys(errors or ()):
+            warnings.warn(f"{kind} encountered in a replay of {self.__name__} (compiled)",
+                          RuntimeWarning, stacklevel=3)
         _bump_updated(plan, tensors)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
@@ -346,8 +368,8 @@ class CompiledFunction:
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
         grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
-        call = (_Call(plan, saved, outputs, self.fn, args, kwargs, grad_inputs) if recording
-                else None)
+        call = (_Call(plan, saved, outputs, self.fn, args, kwargs, grad_inputs, tensors)
+                if recording else None)
         # each result's tensor; those in one storage share a version counter, as eagerly
         tensor_of: dict[int, TensorBase] = {}
         counters: dict[int, list] = {}
@@ -493,7 +515,7 @@ class CompiledModule(Module):
         self._orig_mod = module
         object.__setattr__(self, "_compiled_call",
                            CompiledFunction(module.__call__, fullgraph=fullgraph,
-                                            options=options))
+                                            options=options, modules=module.modules))
 
     def forward(self, *args, **kwargs):
         """The module's call, replayed from its plan (or traced, or run eagerly)."""

@@ -170,9 +170,9 @@ class Plan:
         self.inputs = [k for k, s in enumerate(slots) if s.kind == "input"]
         self.externals = [k for k, s in enumerate(slots) if s.kind == "external"]
         # what a replay reads, ready: where each input is among the call's tensors, and each
-        # external with the shape, dtype and requires-grad flag it must still have
+        # external with the shape, layout, dtype and requires-grad flag it must still have
         self.input_positions = [slots[k].index for k in self.inputs]
-        self.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].strides,
+        self.external_guards = [(slots[k].tensor, slots[k].shape, slots[k].layout,
                                  slots[k].dtype, slots[k].requires_grad)
                                 for k in self.externals]
         # what gradients flow into: the inputs' and externals' slots that require grad
@@ -228,9 +228,16 @@ class Plan:
             self.backward = self.namespace["backward"]
 
     def modules_unchanged(self) -> bool:
-        """Whether every Module the trace called is in the state it was in then."""
-        return all(module._call_state() == state
-                   for module, state in self.trace.modules.values())
+        """Whether every Module the trace used is in the state it was in then (by its stamp,
+        else by its state, whose stamp is then remembered)."""
+        for entry in self.trace.modules.values():
+            module, stamp, state = entry
+            now = module._call_stamp()
+            if now != stamp:
+                if module._call_state() != state:
+                    return False
+                entry[1] = now
+        return True
 
     def may_free_saved(self) -> bool:
         """Whether the running backward pass frees the graph (no ``retain_graph``, no

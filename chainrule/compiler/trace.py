@@ -61,9 +61,9 @@ class Slot:
     requires_grad: bool       # whether gradients flow into it (statically, for this trace)
     tensor: Any = None        # an external's tensor (read at each replay)
     index: int = -1           # an input's position among the flattened arguments' tensors
-    # its array's layout at the trace: an input's or external's strides are guarded (whether
-    # a reshape is a view depends on them); a region only computes C-contiguous values
-    strides: tuple = ()
+    # its array's layout at the trace: an input's or external's is guarded (whether a reshape
+    # is a view depends on it: see layout()); a region only computes C-contiguous values
+    layout: Any = None
     contiguous: bool = True
 
 
@@ -108,9 +108,9 @@ class Trace:
     views: set = field(default_factory=set)       # slots a view primitive made a view of its
     #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
-    # each Module the function called, by id: (the module, its call state then); a replay
-    # whose modules are in another state (train()/eval(), a parameter or hook replaced)
-    # traces again
+    # each Module the function used, by id: [the module, its call stamp and state then]; a
+    # replay whose modules are in another state (train()/eval(), a parameter or hook
+    # replaced) traces again
     modules: dict = field(default_factory=dict)
     broken: str | None = None
 
@@ -156,6 +156,13 @@ class InPlace:
         return x
 
 
+def layout(data):
+    """What of an array's layout a plan depends on (whether a reshape of it is a view): "C"
+    for any C-contiguous one (its strides along dimensions of size 1 do not matter), else
+    its strides."""
+    return "C" if data.flags.c_contiguous else data.strides
+
+
 def _contiguous(data) -> bool:
     return not isinstance(data, np.ndarray) or data.flags.c_contiguous
 
@@ -195,7 +202,7 @@ class Tracer:
         data = t._data
         self.trace.slots.append(Slot(kind, tuple(data.shape), data.dtype, bool(t._rg),
                                      tensor=t if kind == "external" else None, index=index,
-                                     strides=data.strides, contiguous=_contiguous(data)))
+                                     layout=layout(data), contiguous=_contiguous(data)))
         k = len(self.trace.slots) - 1
         self.slot_of[id(t)] = k
         self.keep.append(t)
@@ -316,12 +323,16 @@ class Tracer:
         if shares_version:
             self.trace.detached.add(k)
 
-    def module_used(self, module, made: bool = False) -> None:
-        if made:
-            self.made_modules.add(id(module))
-            self.keep.append(module)  # (its id stays its own)
-        elif id(module) not in self.made_modules:
-            self.trace.modules.setdefault(id(module), (module, module._call_state()))
+    def module_used(self, module) -> None:
+        """The trace depends on ``module``'s state as it is now (the first time it is used):
+        a replay checks it (one the function made is its own)."""
+        if id(module) not in self.made_modules and id(module) not in self.trace.modules:
+            self.trace.modules[id(module)] = [module, module._call_stamp(),
+                                              module._call_state()]
+
+    def module_made(self, module) -> None:
+        self.made_modules.add(id(module))
+        self.keep.append(module)  # (its id stays its own)
 
     def module_set(self, module, what: str) -> None:
         """A module made before the call changed inside it: a side effect a replay would not

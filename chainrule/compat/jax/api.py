@@ -23,7 +23,7 @@ import numpy as np
 import chainrule
 import chainrule.func as cf
 import chainrule.numpy as cnp
-from chainrule import Tensor
+from chainrule import Tensor, pytree
 from chainrule.compat.jax import numpy as jnp
 from chainrule.compat.jax.core import Array, from_tensor, lift, to_tensor
 from chainrule.compat.jax.tree_util import tree_leaves, tree_map
@@ -524,31 +524,53 @@ def jit(fun: Callable | None = None, *, static_argnums=None, static_argnames=Non
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames)
 
-    # (the arguments' weak types are constants of the call, keyed as the other non-arrays;
-    # the results' come back as constants of the plan)
-    def on_tensors(weak, *args, **kwargs):
-        args, kwargs = tree_map(_as_array, (args, kwargs), weak)
+    # one compiled function per structure and pattern of the arguments' weak types (each
+    # then keyed on tensors alone, the quick key); the results' weak types come back as
+    # constants of its plan
+    compiled_for: dict[tuple, Callable] = {}
+
+    def compiled(args, kwargs):
+        leaves, spec = pytree.flatten((args, kwargs), sort_keys=True, none_is_leaf=False)
+        weak = tuple(isinstance(v, Array) and v.weak_type for v in leaves)
+        run = compiled_for.get((spec, weak))
+        if run is None:
+            run = compiled_for[spec, weak] = chainrule.compile(_on_tensors(fun, weak))
+        return run
+
+    def on_tensors(args, kwargs):
+        return tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v, (args, kwargs))
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        run = compiled(args, kwargs)
+        args, kwargs = on_tensors(args, kwargs)
+        out, out_weak = run(*args, **kwargs)
+        return tree_map(lambda v, w: from_tensor(v, w) if isinstance(v, Tensor) else v,
+                        out, out_weak)
+
+    def lower(*args, **kwargs):
+        """The plan of this call (what JAX's AOT API shows is the plan here)."""
+        run = compiled(args, kwargs)
+        args, kwargs = on_tensors(args, kwargs)
+        return run.explain(*args, **kwargs)
+
+    jitted.lower = lower
+    return jitted
+
+
+def _on_tensors(fun: Callable, weak: tuple) -> Callable:
+    """``fun`` on tensors: its arguments' leaves made Arrays again (weakly typed as ``weak``
+    says, leaf by leaf), its result's made tensors, with their weak types beside them."""
+    def run(*args, **kwargs):
+        leaves, spec = pytree.flatten((args, kwargs), sort_keys=True, none_is_leaf=False)
+        leaves = [from_tensor(v, w) if isinstance(v, Tensor) else v
+                  for v, w in zip(leaves, weak)]
+        args, kwargs = pytree.unflatten(spec, leaves)
         out = fun(*args, **kwargs)
         return (tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v, out),
                 tree_map(_weak_type, out))
 
-    compiled = chainrule.compile(on_tensors)
-
-    @functools.wraps(fun)
-    def jitted(*args, **kwargs):
-        weak = tree_map(_weak_type, (args, kwargs))
-        args, kwargs = tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v,
-                                (args, kwargs))
-        out, out_weak = compiled(weak, *args, **kwargs)
-        return tree_map(lambda v, w: from_tensor(v, w) if isinstance(v, Tensor) else v,
-                        out, out_weak)
-
-    jitted.lower = compiled.explain  # (what JAX's AOT API shows is the plan here)
-    return jitted
-
-
-def _as_array(value, weak: bool = False):
-    return from_tensor(value, weak) if isinstance(value, Tensor) else value
+    return run
 
 
 def _weak_type(value) -> bool:

@@ -189,6 +189,7 @@ class ModuleDict(Module):
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
+        self._changed()
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -202,6 +203,7 @@ class ModuleDict(Module):
     def clear(self) -> None:
         """Remove every module."""
         self._modules.clear()
+        self._changed()
 
     def pop(self, key: str) -> Module:
         """Remove ``key`` and return its module."""

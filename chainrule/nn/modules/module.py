@@ -83,8 +83,22 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first] + [" " * spaces + line for line in rest])
 
 
-_PLAIN = (bool, int, float, str, type(None))
-"""The types of a module's attributes that a compiled call takes as constants of its plan."""
+_SCALARS = (bool, int, float, complex, str, type(None))
+_OTHER = object()
+_ABSENT = object()
+
+
+def _plain(value):
+    """A plain attribute (a number, a string, None, a NumPy scalar, a tuple of those) by its
+    type and text, which a compiled call takes as a constant of its plan (``1`` is not
+    ``1.0``, ``-0.0`` is not ``0.0``, and ``nan`` is ``nan``); :data:`_OTHER` for any other
+    value."""
+    kind = type(value)
+    if kind in _SCALARS or isinstance(value, np.generic):
+        return kind, repr(value)
+    if kind is tuple and all(type(v) in _SCALARS for v in value):
+        return kind, repr(value)
+    return _OTHER
 
 
 class Module:
@@ -105,8 +119,9 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_changes", [0])  # (a list: no plain attribute itself)
         if tracing.active[0] is not None:  # (compile: one made inside may be set up freely)
-            tracing.module_used(self, made=True)
+            tracing.module_made(self)
 
     # ----------------------------------------------------------------------------------------
     # calling
@@ -131,15 +146,30 @@ class Module:
 
     def _call_state(self) -> list:
         """What a call of this module depends on besides its arguments and its tensors'
-        values (``chainrule.compile`` checks it before a replay): its plain attributes (the
-        ``training`` flag, a ``negative_slope``, a dropout's ``p``), which parameters,
-        buffers and submodules it holds, and its forward hooks."""
-        state = [value for value in self.__dict__.values() if type(value) in _PLAIN]
+        values (``chainrule.compile`` checks it before a replay): its plain attributes by
+        type and text (the ``training`` flag, a ``negative_slope``, a convolution's
+        ``padding``), which parameters, buffers and submodules it holds, and its forward
+        hooks."""
+        state = [_plain(value) for value in self.__dict__.values()]
         for table in (self._parameters, self._buffers, self._modules):
             state += map(id, table.values())
         state += self._forward_pre_hooks
         state += self._forward_hooks
         return state
+
+    def _call_stamp(self) -> tuple:
+        """A quick stand-in for :meth:`_call_state`: the count of changes made through the
+        module (attributes set or deleted, parameters, buffers and submodules registered),
+        and its forward hooks.  The same stamp means the same state."""
+        return (self._changes[0], tuple(self._forward_pre_hooks), tuple(self._forward_hooks))
+
+    def _changed(self) -> None:
+        """Count a change of this module's state (see :meth:`_call_stamp`)."""
+        changes = self.__dict__.get("_changes")
+        if changes is None:  # (before __init__ ran)
+            self.__dict__["_changes"] = [1]
+        else:
+            changes[0] += 1
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False
                                   ) -> RemovableHandle:
@@ -166,8 +196,9 @@ class Module:
     # registration
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if tracing.active[0] is not None:  # (compile)
+        if tracing.active[0] is not None and not self._holds(name, value):  # (compile)
             tracing.module_set(self, f"{type(self).__name__}.{name} set")
+        self._changed()
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
@@ -197,6 +228,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
+    def _holds(self, name: str, value: Any) -> bool:
+        """Whether attribute ``name`` is already ``value`` (the same object, or an equal plain
+        value of the same type)."""
+        current = getattr(self, name, _ABSENT)
+        return current is value or (_plain(current) is not _OTHER
+                                    and _plain(current) == _plain(value))
+
     def _forget(self, name: str) -> None:
         self.__dict__.pop(name, None)
         for table in ("_parameters", "_buffers", "_modules"):
@@ -213,6 +251,7 @@ class Module:
     def __delattr__(self, name: str) -> None:
         if tracing.active[0] is not None:
             tracing.module_set(self, f"{type(self).__name__}.{name} deleted")
+        self._changed()
         for table in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(table, ()):
                 del self.__dict__[table][name]
@@ -244,6 +283,7 @@ class Module:
                              f"{name}' as a function of another Tensor, compute the value in "
                              "the forward() method.")
         self._parameters[name] = param
+        self._changed()
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add ``tensor`` as buffer ``name``: state that is not a parameter (running
@@ -255,6 +295,7 @@ class Module:
             raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
         self._buffers[name] = tensor
+        self._changed()
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -268,6 +309,7 @@ class Module:
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         self._modules[name] = module
+        self._changed()
 
     register_module = add_module
 
