@@ -631,7 +631,9 @@ def test_a_fused_float16_sum_rounds_once():
     a[:3] = 1.0
     fn = lambda x: (x * 1.0 + 0.0).sum()  # noqa: E731
     compiled = _traced(fn, cr.tensor(a))
-    assert float(compiled(cr.tensor(a))) == float(fn(cr.tensor(a))) == 2.25
+    # (NumPy 2 adds float16 in float32, 2.25; NumPy 1.26 gives 0.0: the replay gives NumPy's)
+    assert float(compiled(cr.tensor(a))) == float(fn(cr.tensor(a)))
+    assert "sum over" not in compiled.last_plan.forward_source
 
 
 @pytest.mark.parametrize("fn", [lambda x: x * 2.0, lambda x: x.clone(), lambda x: x.exp(),
