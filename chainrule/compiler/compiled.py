@@ -1,13 +1,20 @@
 """``chainrule.compile(fn)``: a function that traces itself once per kind of call and replays.
 
-A call is looked up by its **key**: the arguments' structure, each tensor's shape, dtype and
-whether it requires grad, each other argument's value, and whether grad mode is on.  A key seen
-before has one or more plans (one per pattern of branches the function took); each is replayed
-in turn until one whose guards hold:
+A call is looked up by its **key**: the arguments' structure, each tensor's shape, layout,
+dtype and whether it requires grad, each other argument's value, and whether grad mode is on.
+A key seen before has one or more plans (one per pattern of branches the function took, or
+state of its modules); each is replayed in turn until one whose guards hold:
 
-* its externals (parameters, closed-over tensors) still have the shapes and dtypes and
+* every Module the trace used is in the state it was in (``Module._call_state``: its plain
+  attributes, parameters, buffers, submodules and forward hooks);
+* its externals (parameters, closed-over tensors) still have the shapes, layouts, dtypes and
   requires-grad flags of the trace;
 * every value Python read during the trace (``if x.sum() > 0``) reads the same in the replay.
+
+Results that share an array with an argument, a parameter or another result (views,
+``detach()``, updates in place) are made from that tensor eagerly, as the eager call made
+them, and results sharing an array share a version counter; the backward pass from each
+result refuses, as the engine does, when a value it reads was changed in place since.
 
 A call that no plan fits is traced (run eagerly, its result returned) and its plan added to
 the cache, up to ``cache_size_limit`` plans in all (torch._dynamo's default, 8), after which
@@ -95,8 +102,10 @@ def _aliasing(values) -> tuple | None:
 
 class _Call:
     """One replayed call, shared by its outputs' nodes: the outputs, the values the plan's
-    backward pass reads (``saved``, a list), and what the backward pass of
-    ``create_graph=True`` needs to run the function again."""
+    backward pass reads (``saved``, a list), the version counters each output's backward pass
+    checks (``versions``, filled by :meth:`CompiledFunction._wrap`), and what the backward pass
+    of ``create_graph=True`` needs to run the function again (the function, its arguments,
+    the tensors gradients flow into, and every tensor the call read with its version)."""
 
     __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions",
                  "grad_inputs", "read")
@@ -360,7 +369,7 @@ class CompiledFunction:
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
-        if (plan.backward is None and plan.returns_leaf and not plan.rebuilt
+        if (plan.backward is None and plan.returns_leaf and not plan.made_from_root
                 and not plan.trace.made):
             return wrap(outputs[0])  # (the common no-gradient result)
         slots = plan.trace.slots
@@ -374,7 +383,7 @@ class CompiledFunction:
         tensor_of: dict[int, TensorBase] = {}
         counters: dict[int, list] = {}
         for j, o in enumerate(plan.output_slots):
-            if j in plan.rebuilt or o in tensor_of:
+            if j in plan.made_from_root or o in tensor_of:
                 continue
             if recording and slots[o].requires_grad:
                 with enable_grad():
@@ -383,14 +392,14 @@ class CompiledFunction:
                 result = wrap(outputs[j])
             result._vc = counters.setdefault(plan.storage.get(o, (o,))[0], [0])
             tensor_of[o] = result
-        for j, (root, path) in plan.rebuilt.items():
+        for j, (root, path) in plan.made_from_root.items():
             o = plan.output_slots[j]
             if o not in tensor_of:
-                tensor_of[o] = self._rebuilt(plan, root, path, tensor_of, tensors, counters)
+                tensor_of[o] = self._made_from_root(plan, root, path, tensor_of, tensors, counters)
         if call is not None:
             # what each output's backward pass reads that the caller may change in place: an
             # argument or parameter, or a value sharing a result's version counter
-            for reads in plan.reads_back:
+            for reads in plan.read_by_backward:
                 counted = []
                 for r in reads:
                     if r in counters:
@@ -412,7 +421,7 @@ class CompiledFunction:
         return pytree.unflatten(plan.out_spec, leaves)
 
     @staticmethod
-    def _rebuilt(plan: Plan, root: int, path: tuple, tensor_of, tensors, counters):
+    def _made_from_root(plan: Plan, root: int, path: tuple, tensor_of, tensors, counters):
         """A result made eagerly from the tensor of its storage's ``root`` (an argument, a
         parameter, a tensor the function made, or another result) by the ops of ``path``
         (views, detach(), updates in place, which the replay has written), as the eager call

@@ -193,14 +193,14 @@ class Plan:
         # result, or views of them: a replay makes them from that tensor eagerly, as the eager
         # call did (the same tensor, or a view with its _base and shared version counter):
         # output position -> (root, ops)
-        self.rebuilt: dict[int, tuple[int, tuple]] = {}
+        self.made_from_root: dict[int, tuple[int, tuple]] = {}
         for j, o in enumerate(self.output_slots):
             root, path = self.storage.get(o, (o, ()))
             if slots[root].kind != "op" or (path and root in self.output_slots):
-                self.rebuilt[j] = (root, path)
+                self.made_from_root[j] = (root, path)
         # for each result: the storages (roots) its backward pass reads; changed in place after
         # the call (an argument, or a result sharing one), that backward pass refuses
-        self.reads_back = [self._storages_read(o) for o in self.output_slots]
+        self.read_by_backward = [self._storages_read(o) for o in self.output_slots]
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
@@ -212,10 +212,10 @@ class Plan:
         self.dtypes = {f"{p}{k}": s.dtype for k, s in enumerate(slots) for p in "vg"}
         # the values a guard's read depends on: their sums are NumPy's own, not a fused
         # region's (whose blocks may round the last bit otherwise, and flip a branch)
-        self.guarded = {g.slot for g in trace.guards}
+        self.guards_depend_on = {g.slot for g in trace.guards}
         for op in reversed(trace.ops):
-            if op.out in self.guarded:
-                self.guarded.update(a for a in op.args if isinstance(a, int))
+            if op.out in self.guards_depend_on:
+                self.guards_depend_on.update(a for a in op.args if isinstance(a, int))
         self.forward_source = self._forward_source()
         self.backward_source = self._backward_source() if self.differentiable else ""
         exec(compile(self.forward_source, f"<compiled {name}: forward>", "exec"),
@@ -278,12 +278,15 @@ class Plan:
                 op.records = False
 
     def _storage(self) -> dict[int, tuple[int, tuple]]:
+        """Each slot that shares its first argument's array as eagerly (a view the trace saw
+        made, ``detach()``, an update in place), with the root slot whose array it is and the
+        ops from that root to it."""
         storage: dict[int, tuple[int, tuple]] = {}
         for op in self.trace.ops:
             source = op.args[0] if op.args else None
-            shares = (op.out in self.trace.views and not any(isinstance(a, int)
-                                                              for a in op.args[1:])
-                      or type(op.prim) is InPlace or op.out in self.trace.detached)
+            a_view = (op.out in self.trace.views
+                      and not any(isinstance(a, int) for a in op.args[1:]))
+            shares = a_view or type(op.prim) is InPlace or op.out in self.trace.detached
             if isinstance(source, int) and shares:
                 root, path = storage.get(source, (source, ()))
                 storage[op.out] = (root, path + (op,))
@@ -396,7 +399,7 @@ class Plan:
         summed); else None."""
         if (op.prim.name != "sum" or op.params.get("axis", 0) is not None
                 or op.params.get("keepdims") or not isinstance(op.args[0], int)
-                or op.out in self.guarded):
+                or op.out in self.guards_depend_on):
             return None
         summed = self.trace.slots[op.args[0]]
         # (NumPy adds float16 in float32 and rounds once; a sum of blocks would round each)

@@ -32,9 +32,13 @@ function made itself would be made afresh by each eager call, while a replay wou
 writing into the trace's.
 
 What the trace cannot replay breaks it (:meth:`Tracer.breaks`): another in-place change, a
-random draw, a tensor's storage handed to NumPy, forward-mode tangents, a vmap, a primitive
-that does not return a tensor, ``backward()`` (it writes ``.grad``), a gradient hook.  The
-compiled function then runs eagerly, with a warning naming the cause.
+random draw, a tensor's storage handed to NumPy or its values copied or printed
+(``tensor(t)``, ``repr``), forward-mode tangents, a vmap over raw arrays, a primitive that
+does not return a tensor, ``backward()`` (it writes ``.grad``), ``.grad`` read or set, a
+gradient hook, a collective of ``chainrule.distributed``, an attribute of a Module made
+before the call changed.  The compiled function then runs eagerly, with a warning naming the
+cause.  (The places that hear of these call ``chainrule.tracing``.)  Every Module the
+function uses is written down with its state, which a replay checks.
 A tensor value read by Python (``bool(t)``, ``t.item()``) becomes a :class:`Guard`: a replay
 computes the same value and checks that it is what the trace saw, or traces again.
 """
