@@ -198,9 +198,12 @@ class Plan:
             root, path = self.storage.get(o, (o, ()))
             if slots[root].kind != "op" or (path and root in self.output_slots):
                 self.made_from_root[j] = (root, path)
-        # for each result: the storages (roots) its backward pass reads; changed in place after
-        # the call (an argument, or a result sharing one), that backward pass refuses
-        self.read_by_backward = [self._storages_read(o) for o in self.output_slots]
+        # for each result: the storages (roots) its backward pass reads that the caller can
+        # change in place (an argument or parameter, or one a result shares); changed after
+        # the call, that backward pass refuses
+        reachable = {self.storage.get(o, (o,))[0] for o in self.output_slots} | {
+            k for k in self.inputs + self.externals if k not in trace.made}
+        self.read_by_backward = [self._storages_read(o) & reachable for o in self.output_slots]
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
