@@ -161,7 +161,9 @@ class Module:
         """A quick stand-in for :meth:`_call_state`: the count of changes made through the
         module (attributes set or deleted, parameters, buffers and submodules registered),
         and its forward hooks.  The same stamp means the same state."""
-        return (self._changes[0], tuple(self._forward_pre_hooks), tuple(self._forward_hooks))
+        changes = self.__dict__.get("_changes")  # (a module unpickled from before: None)
+        return (changes and changes[0], tuple(self._forward_pre_hooks),
+                tuple(self._forward_hooks))
 
     def _changed(self) -> None:
         """Count a change of this module's state (see :meth:`_call_stamp`)."""
