@@ -117,10 +117,10 @@ def run_blocks(fn, shape: tuple, args: tuple) -> list:
     pool = _workers(threads - 1)
     # (NumPy's error handling, np.errstate, holds in the pool's threads as in the caller's:
     # NumPy 2 keeps it per context, NumPy 1 per thread, and neither passes it to a pool)
-    errors = np.geterr()
+    errors, callback = np.geterr(), np.geterrcall()
 
     def share_as_called(part):
-        with np.errstate(**errors):
+        with np.errstate(call=callback, **errors):
             return share(part)
 
     futures = [pool.submit(share_as_called, part) for part in parts[1:]]

@@ -126,13 +126,14 @@ class _Call:
         self.grad_inputs = grad_inputs
         # every argument and external with its version: a create_graph=True backward pass runs
         # the function again on them, so none may have changed since
-        self.read = [(t, t._version) for t in (*tensors, *(g[0] for g in plan.external_guards))]
+        self.read = [(t, t._version, t._data)
+                     for t in (*tensors, *(g[0] for g in plan.external_guards))]
 
     def check_unchanged(self) -> None:
         """Refuse to run the function again (``create_graph=True``) on tensors changed in
         place since the call: it would differentiate it at other values."""
-        for t, version in self.read:
-            if t._version != version:
+        for t, version, data in self.read:
+            if t._version != version or t._data is not data:  # (changed, or .data replaced)
                 raise RuntimeError(
                     "chainrule.compile: a create_graph=True backward pass through a replayed "
                     "call runs the function again, and a tensor it reads "
@@ -161,6 +162,27 @@ class _Call:
                     "values it shares) for its gradient and it was changed in place "
                     "afterwards; use an out-of-place operation or .clone() the tensor before "
                     "changing it.")
+
+
+_HELD = ("warn", "call", "log", "print")
+_MODE_OF = {"divide by zero": "divide", "overflow": "over", "underflow": "under",
+            "invalid value": "invalid"}
+
+
+def _report(errors: list, modes: dict, where: str) -> None:
+    """Report the floating-point ``errors`` a replay held, ``(kind, flag)`` as NumPy's error
+    callback gets them, each as the caller's ``np.errstate`` says (once per kind)."""
+    for kind, flag in dict.fromkeys(errors):
+        mode = modes.get(_MODE_OF.get(kind, "invalid"), "warn")
+        text = f"{kind} encountered in {where}"
+        if mode == "call":
+            np.geterrcall()(kind, flag)
+        elif mode == "log":
+            np.geterrcall().write(f"Warning: {text}\n")
+        elif mode == "print":
+            print(f"Warning: {text}")
+        else:
+            warnings.warn(text, RuntimeWarning, stacklevel=4)
 
 
 def _leaf(plan: Plan, k: int, tensors):
@@ -237,9 +259,9 @@ class CompiledFunction:
 
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
                  fullgraph: bool = False, options: dict | None = None,
-                 modules: Callable[[], Any] | None = None) -> None:
+                 module: Module | None = None) -> None:
         self.fn = fn
-        self.modules = modules  # (what a trace depends on, called or not: a Module's tree)
+        self.module = module  # (a compiled Module's: its tree, called or not)
         self.fullgraph = fullgraph
         self.options = _checked_options(options)
         self.cache_size_limit = cache_size_limit
@@ -291,8 +313,8 @@ class CompiledFunction:
     def _trace(self, key, tensors, args, kwargs):
         arrays = [a for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, np.ndarray)]
         tracer = Tracer(tensors, arrays)
-        for module in self.modules() if self.modules is not None else ():
-            tracer.module_used(module)
+        if self.module is not None:
+            tracer.module_used(self.module)
         result = tracer.run(self.fn, args, kwargs)
         self.traces += 1
         trace = tracer.trace
@@ -334,14 +356,14 @@ class CompiledFunction:
             values.append(data)
         errors = None
         try:
-            modes = np.geterr() if plan.trace.guards else None
-            if modes and "call" not in modes.values() and "log" not in modes.values():
+            if plan.trace.guards:
                 # a replay down the wrong branch may meet floating-point errors that eager
-                # would not (then it traces again): NumPy's warnings are held until its
-                # branches are known to be the trace's (an error told to raise still raises)
-                errors = []
-                held = {kind: "call" if mode == "warn" else mode for kind, mode in modes.items()}
-                with np.errstate(call=lambda kind, flag: errors.append(kind), **held):
+                # would not (then it traces again): NumPy's reports of them (a warning, the
+                # caller's callback, a print) are held until its branches are known to be the
+                # trace's; an error told to raise still raises
+                errors, modes = [], np.geterr()
+                held = {kind: "call" if mode in _HELD else mode for kind, mode in modes.items()}
+                with np.errstate(call=lambda kind, flag: errors.append((kind, flag)), **held):
                     outputs, saved, reads = plan.forward(*values)
             else:
                 outputs, saved, reads = plan.forward(*values)
@@ -361,9 +383,8 @@ class CompiledFunction:
             # exactly what the trace read, by its text: -0.0 is not 0.0, and nan is nan
             if repr(read_value(guard.kind, raw)) != repr(guard.value):
                 return None
-        for kind in dict.fromkeys(errors or ()):
-            warnings.warn(f"{kind} encountered in a replay of {self.__name__} (compiled)",
-                          RuntimeWarning, stacklevel=3)
+        if errors:
+            _report(errors, modes, f"a replay of {self.__name__} (compiled)")
         _bump_updated(plan, tensors)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
@@ -524,7 +545,7 @@ class CompiledModule(Module):
         self._orig_mod = module
         object.__setattr__(self, "_compiled_call",
                            CompiledFunction(module.__call__, fullgraph=fullgraph,
-                                            options=options, modules=module.modules))
+                                            options=options, module=module))
 
     def forward(self, *args, **kwargs):
         """The module's call, replayed from its plan (or traced, or run eagerly)."""

@@ -328,11 +328,14 @@ class Tracer:
             self.trace.detached.add(k)
 
     def module_used(self, module) -> None:
-        """The trace depends on ``module``'s state as it is now (the first time it is used):
-        a replay checks it (one the function made is its own)."""
-        if id(module) not in self.made_modules and id(module) not in self.trace.modules:
-            self.trace.modules[id(module)] = [module, module._call_stamp(),
-                                              module._call_state()]
+        """The trace depends on the state of ``module`` and of its submodules (read without
+        being called) as it is now, the first time it is used: a replay checks it (a module
+        the function made is its own)."""
+        if id(module) in self.trace.modules or id(module) in self.made_modules:
+            return
+        for part in module.modules():
+            if id(part) not in self.trace.modules and id(part) not in self.made_modules:
+                self.trace.modules[id(part)] = [part, part._call_stamp(), part._call_state()]
 
     def module_made(self, module) -> None:
         self.made_modules.add(id(module))

@@ -859,3 +859,79 @@ def test_a_guarded_replay_warns_once_per_place_under_the_default_filter():
         for _ in range(4):
             compiled(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
     assert len(caught) == 1 and compiled.traces == 1
+
+
+def test_a_guarded_replay_with_threaded_regions_holds_its_warnings():
+    def fn(x):
+        y = cr.log(x) * 2.0 + 1.0  # (fused in blocks, on the threads)
+        return y if x[0] > 0 else -y
+
+    before = cr.get_num_threads()
+    cr.set_num_threads(2)
+    try:
+        x = cr.tensor(np.abs(_rng(5).standard_normal(400_000)) + 0.5)
+        compiled = _traced(fn, x)
+        x[-1] = -1.0  # (in the last block: a pool thread's)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())
+    finally:
+        cr.set_num_threads(before)
+    assert compiled.traces == 1
+    assert any("invalid value" in str(w.message) for w in caught)
+
+
+def test_the_caller_s_error_callback_is_called_once_per_call():
+    def fn(x):
+        y = cr.log(x)
+        return y * 2.0 if y.sum() > -100 else y * 3.0
+
+    calls = {False: [], True: []}
+    for compiled in (False, True):
+        f = _traced(fn, cr.tensor([1.0, 2.0])) if compiled else fn
+        with np.errstate(all="call", call=lambda kind, flag: calls[compiled].append(kind)):
+            for value in (-1.0, -2.0, 1.0):
+                f(cr.tensor([value, 2.0]))
+    assert calls[True] == calls[False] == ["invalid value", "invalid value"]
+
+
+@pytest.mark.parametrize("change", ["a parameter's table written", "a submodule appended",
+                                    "a function attribute replaced"])
+def test_module_changes_around_setattr_or_uncalled_are_seen(change):
+    class Model(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = cr.nn.Linear(2, 2).double()
+            self.blocks = cr.nn.ModuleList([cr.nn.Tanh()])
+            self.act = cr.sigmoid
+
+        def forward(self, x):
+            x = self.act(self.lin(x))
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Model()
+    compiled = cr.compile(lambda x: model(x))  # (closed over: only what it calls is called)
+    x = cr.tensor(_rng(6).standard_normal((3, 2)))
+    compiled(x), compiled(x)
+    if change == "a parameter's table written":
+        model.lin._parameters["bias"] = cr.nn.Parameter(cr.tensor([100.0, 100.0],
+                                                                  dtype=cr.float64))
+    elif change == "a submodule appended":
+        model.blocks.append(cr.nn.Tanh())
+    else:
+        model.act = cr.tanh
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(),
+                               rtol=1e-12)
+
+
+def test_a_create_graph_backward_pass_refuses_data_replaced_since_the_call():
+    w = cr.tensor([0.5], requires_grad=True)
+    fn = lambda x: (x * w).sin().sum()  # noqa: E731
+    compiled = _traced(fn, cr.tensor([1.0]))
+    y = compiled(cr.tensor([1.0]))
+    w.data = cr.tensor([3.0])
+    with pytest.raises(RuntimeError, match="runs the function again"):
+        cr.autograd.grad(y, [w], create_graph=True)

@@ -84,21 +84,35 @@ def _addindent(text: str, spaces: int) -> str:
 
 
 _SCALARS = (bool, int, float, complex, str, type(None))
-_OTHER = object()
 _ABSENT = object()
 
 
+class _Identity:
+    """A value compared by identity (a function, a list, an unregistered tensor), kept alive
+    so that its id stays its own."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _Identity and other.value is self.value
+
+    __hash__ = None
+
+
 def _plain(value):
-    """A plain attribute (a number, a string, None, a NumPy scalar, a tuple of those) by its
-    type and text, which a compiled call takes as a constant of its plan (``1`` is not
-    ``1.0``, ``-0.0`` is not ``0.0``, and ``nan`` is ``nan``); :data:`_OTHER` for any other
-    value."""
+    """A module's attribute as a compiled call takes it, a constant of its plan: a plain one
+    (a number, a string, None, a NumPy scalar, a tuple of those) by its type and text (``1``
+    is not ``1.0``, ``-0.0`` is not ``0.0``, and ``nan`` is ``nan``); any other by identity
+    (one changed in place, a list appended to, is the same)."""
     kind = type(value)
     if kind in _SCALARS or isinstance(value, np.generic):
         return kind, repr(value)
-    if kind is tuple and all(type(v) in _SCALARS for v in value):
+    if kind is tuple and all(type(v) in _SCALARS or isinstance(v, np.generic) for v in value):
         return kind, repr(value)
-    return _OTHER
+    return _Identity(value)
 
 
 class Module:
@@ -144,26 +158,24 @@ class Module:
                 out = result
         return out
 
-    def _call_state(self) -> list:
+    def _call_state(self) -> tuple:
         """What a call of this module depends on besides its arguments and its tensors'
-        values (``chainrule.compile`` checks it before a replay): its plain attributes by
-        type and text (the ``training`` flag, a ``negative_slope``, a convolution's
-        ``padding``), which parameters, buffers and submodules it holds, and its forward
-        hooks."""
-        state = [_plain(value) for value in self.__dict__.values()]
-        for table in (self._parameters, self._buffers, self._modules):
-            state += map(id, table.values())
-        state += self._forward_pre_hooks
-        state += self._forward_hooks
-        return state
+        values (``chainrule.compile`` checks it before a replay): its attributes (plain ones,
+        such as the ``training`` flag, a ``negative_slope`` or a convolution's ``padding``, by
+        type and text; any other by identity), and its :meth:`_call_stamp` but for the count
+        of changes."""
+        return (tuple(map(_plain, self.__dict__.values())), self._call_stamp()[1:])
 
     def _call_stamp(self) -> tuple:
         """A quick stand-in for :meth:`_call_state`: the count of changes made through the
         module (attributes set or deleted, parameters, buffers and submodules registered),
-        and its forward hooks.  The same stamp means the same state."""
+        which parameters, buffers and submodules it holds (also when its tables were written
+        directly), and its forward hooks.  The same stamp means the same state, unless an
+        attribute was written around ``setattr`` (``module.__dict__``)."""
         changes = self.__dict__.get("_changes")  # (a module unpickled from before: None)
-        return (changes and changes[0], tuple(self._forward_pre_hooks),
-                tuple(self._forward_hooks))
+        return (changes and changes[0], tuple(map(id, self._parameters.values())),
+                tuple(map(id, self._buffers.values())), tuple(map(id, self._modules.values())),
+                tuple(self._forward_pre_hooks), tuple(self._forward_hooks))
 
     def _changed(self) -> None:
         """Count a change of this module's state (see :meth:`_call_stamp`)."""
@@ -234,8 +246,7 @@ class Module:
         """Whether attribute ``name`` is already ``value`` (the same object, or an equal plain
         value of the same type)."""
         current = getattr(self, name, _ABSENT)
-        return current is value or (_plain(current) is not _OTHER
-                                    and _plain(current) == _plain(value))
+        return current is value or _plain(current) == _plain(value)
 
     def _forget(self, name: str) -> None:
         self.__dict__.pop(name, None)
