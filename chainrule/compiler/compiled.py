@@ -133,7 +133,8 @@ class _Call:
         """Refuse to run the function again (``create_graph=True``) on tensors changed in
         place since the call: it would differentiate it at other values."""
         for t, version, data in self.read:
-            if t._version != version or t._data is not data:  # (changed, or .data replaced)
+            # (changed in place, or .data replaced: a NumPy scalar made a 0-d array is not)
+            if t._version != version or (type(data) is np.ndarray and t._data is not data):
                 raise RuntimeError(
                     "chainrule.compile: a create_graph=True backward pass through a replayed "
                     "call runs the function again, and a tensor it reads "
@@ -175,10 +176,14 @@ def _report(errors: list, modes: dict, where: str) -> None:
     for kind, flag in dict.fromkeys(errors):
         mode = modes.get(_MODE_OF.get(kind, "invalid"), "warn")
         text = f"{kind} encountered in {where}"
+        callback = np.geterrcall()
+        if mode in ("call", "log") and callback is None:  # (NumPy's own error)
+            raise NameError(f"python callback specified for {kind} (in {where}) but no "
+                            "function found.")
         if mode == "call":
-            np.geterrcall()(kind, flag)
+            callback(kind, flag)
         elif mode == "log":
-            np.geterrcall().write(f"Warning: {text}\n")
+            callback.write(f"Warning: {text}\n")
         elif mode == "print":
             print(f"Warning: {text}")
         else:
@@ -234,11 +239,38 @@ def _vjp(i, g, ans, *inputs, _call, _out):
 def _eager_grads(call, out, g, inputs) -> tuple:
     """``create_graph=True``: the function run again eagerly, recording, and differentiated
     (in the engine's convention for complex values, as the engine asks)."""
+    if _history_reaches(inputs):
+        raise RuntimeError(
+            "chainrule.compile: a create_graph=True backward pass through a replayed call "
+            "whose argument was computed from another tensor the call differentiates (an "
+            "argument made from a parameter the function also reads) is not supported: "
+            "running the function again would count that path twice. Call the function "
+            "without compile for higher-order gradients, or pass the argument detached")
     with enable_grad():
         outputs = pytree.tree_leaves(call.fn(*call.args, **call.kwargs))
     result = [o for o in outputs if isinstance(o, TensorBase)]
     return tuple(gradients([result[out]], list(inputs), grad_outputs=[g], create_graph=True,
                            allow_unused=True, pytorch_convention=False))
+
+
+def _history_reaches(inputs) -> bool:
+    """Whether the recorded history of one of ``inputs`` reaches another of them: the
+    gradient of the function run again with respect to the other would then also count the
+    path through the first, which the engine adds once more."""
+    targets = {id(t._node) if t._node is not None else id(t) for t in inputs}
+    for t in inputs:
+        if t._node is None:
+            continue
+        seen, stack = {id(t._node)}, list(t._node.parents)
+        while stack:
+            parent = stack.pop()
+            if parent is None or id(parent) in seen:
+                continue
+            if id(parent) in targets:
+                return True
+            seen.add(id(parent))
+            stack.extend(getattr(parent, "parents", ()) or ())
+    return False
 
 
 def _no_jvp(tangents, ans, *inputs, _call, _out):

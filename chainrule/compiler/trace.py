@@ -331,11 +331,13 @@ class Tracer:
         """The trace depends on the state of ``module`` and of its submodules (read without
         being called) as it is now, the first time it is used: a replay checks it (a module
         the function made is its own)."""
-        if id(module) in self.trace.modules or id(module) in self.made_modules:
-            return
-        for part in module.modules():
-            if id(part) not in self.trace.modules and id(part) not in self.made_modules:
-                self.trace.modules[id(part)] = [part, part._call_stamp(), part._call_state()]
+        stack = [module]
+        while stack:  # (by id: a module may define __eq__ and not be hashable)
+            part = stack.pop()
+            if part is None or id(part) in self.trace.modules or id(part) in self.made_modules:
+                continue
+            self.trace.modules[id(part)] = [part, part._call_stamp(), part._call_state()]
+            stack.extend(part._modules.values())
 
     def module_made(self, module) -> None:
         self.made_modules.add(id(module))

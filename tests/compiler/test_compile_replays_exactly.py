@@ -935,3 +935,91 @@ def test_a_create_graph_backward_pass_refuses_data_replaced_since_the_call():
     w.data = cr.tensor([3.0])
     with pytest.raises(RuntimeError, match="runs the function again"):
         cr.autograd.grad(y, [w], create_graph=True)
+
+
+def test_a_call_mode_without_a_callback_raises_numpy_s_error():
+    def fn(x):
+        y = cr.log(x)
+        return y * 2.0 if x[1] > 0 else y * 3.0
+
+    compiled = _traced(fn, cr.tensor([1.0, 2.0]))
+    previous = np.seterrcall(None)
+    try:
+        for f in (fn, compiled):
+            with np.errstate(all="call"), pytest.raises(NameError):
+                f(cr.tensor([-1.0, 2.0]))
+    finally:
+        np.seterrcall(previous)
+
+
+def test_a_module_that_defines_eq_compiles():
+    class Comparable(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = 2.0
+
+        def __eq__(self, other):
+            return isinstance(other, Comparable) and other.k == self.k
+
+        def forward(self, x):
+            return x * self.k
+
+    module = Comparable()
+    compiled = cr.compile(lambda x: module(x))
+    for _ in range(3):
+        np.testing.assert_array_equal(compiled(cr.tensor([1.0])).numpy(), [2.0])
+
+
+def test_an_object_attribute_replaced_is_not_kept_nor_traced_again():
+    import gc
+    import weakref
+
+    class Holder:
+        pass
+
+    class Model(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = cr.nn.Linear(2, 2).double()
+            self.aux = Holder()  # (never read by forward)
+
+        def forward(self, x):
+            return self.lin(x)
+
+    model = Model()
+    compiled = cr.compile(lambda x: model(x))
+    x = cr.tensor(np.ones((1, 2)))
+    old = []
+    for _ in range(3):
+        compiled(x), compiled(x)
+        old.append(weakref.ref(model.aux))
+        model.aux = Holder()
+    gc.collect()
+    assert all(ref() is None for ref in old) and compiled.traces == 1
+
+
+def test_create_graph_through_a_replay_of_a_0d_argument_made_an_array():
+    w = cr.tensor([0.5, 0.2], requires_grad=True)
+    fn = lambda s: (s * 3.0).sin()  # noqa: E731
+    compiled = cr.compile(fn)
+    for _ in range(3):
+        grads = []
+        for f in (fn, compiled):
+            s = (w * 2.0).sum()
+            y = f(s)
+            s.detach()  # (makes its NumPy scalar a 0-d array: the same value)
+            grads.append(cr.autograd.grad(y, [w], create_graph=True)[0].detach().numpy())
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+
+
+def test_create_graph_with_an_argument_made_from_a_read_parameter_refuses():
+    w = cr.tensor([0.5, 0.2], requires_grad=True)
+    fn = lambda s: (s * w).sin().sum()  # noqa: E731
+    compiled = cr.compile(fn)
+    compiled((w * 2.0).sum())
+    y = compiled((w * 2.0).sum())  # (a replay: its argument's history reaches w)
+    with pytest.raises(RuntimeError, match="count that path twice"):
+        cr.autograd.grad(y, [w], create_graph=True)
+    eager = cr.autograd.grad(fn((w * 2.0).sum()), [w])[0]
+    np.testing.assert_allclose(cr.autograd.grad(compiled((w * 2.0).sum()), [w])[0].numpy(),
+                               eager.numpy(), rtol=1e-12)  # (first order: exact)

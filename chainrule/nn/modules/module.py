@@ -31,6 +31,7 @@ Net(
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -88,16 +89,19 @@ _ABSENT = object()
 
 
 class _Identity:
-    """A value compared by identity (a function, a list, an unregistered tensor), kept alive
-    so that its id stays its own."""
+    """A function or an array attribute compared by identity, held weakly where it can be
+    (a plan keeps no object of the module's alive)."""
 
-    __slots__ = ("value",)
+    __slots__ = ("ref",)
 
     def __init__(self, value) -> None:
-        self.value = value
+        try:
+            self.ref = weakref.ref(value)
+        except TypeError:  # (a built-in function: lives as long as its module)
+            self.ref = lambda: value
 
     def __eq__(self, other) -> bool:
-        return type(other) is _Identity and other.value is self.value
+        return type(other) is _Identity and other.ref() is self.ref() is not None
 
     __hash__ = None
 
@@ -105,14 +109,18 @@ class _Identity:
 def _plain(value):
     """A module's attribute as a compiled call takes it, a constant of its plan: a plain one
     (a number, a string, None, a NumPy scalar, a tuple of those) by its type and text (``1``
-    is not ``1.0``, ``-0.0`` is not ``0.0``, and ``nan`` is ``nan``); any other by identity
-    (one changed in place, a list appended to, is the same)."""
+    is not ``1.0``, ``-0.0`` is not ``0.0``, and ``nan`` is ``nan``); a function or an array
+    (an unregistered tensor) by identity; any other value not at all (an object the forward
+    may not read, replaced at each step, would make each call trace again)."""
     kind = type(value)
     if kind in _SCALARS or isinstance(value, np.generic):
         return kind, repr(value)
     if kind is tuple and all(type(v) in _SCALARS or isinstance(v, np.generic) for v in value):
         return kind, repr(value)
-    return _Identity(value)
+    if callable(value) and not isinstance(value, Module) or isinstance(value, (Tensor,
+                                                                               np.ndarray)):
+        return _Identity(value)
+    return None
 
 
 class Module:
