@@ -442,11 +442,14 @@ class Tracer:
         if engine.batching[0] is not None or tracing.active[0] is not None:
             self.breaks("a vmap or another trace is open")
             return fn(*args, **kwargs)
-        count = inplace_count[0]
+        count, grad_mode = inplace_count[0], engine.grad_mode.enabled
         engine.batching[0] = self.hook
         tracing.active[0] = self
         try:
             result = fn(*args, **kwargs)
+            if engine.grad_mode.enabled != grad_mode:
+                self.breaks("grad mode changed and not restored (set_grad_enabled called as "
+                            "a function: a replay would not change it)")
         finally:
             if engine.batching[0] is not self.hook:  # (taken by a vmap opened elsewhere)
                 self.breaks("the engine's dispatch hook was taken during the trace")

@@ -1023,3 +1023,24 @@ def test_create_graph_with_an_argument_made_from_a_read_parameter_refuses():
     eager = cr.autograd.grad(fn((w * 2.0).sum()), [w])[0]
     np.testing.assert_allclose(cr.autograd.grad(compiled((w * 2.0).sum()), [w])[0].numpy(),
                                eager.numpy(), rtol=1e-12)  # (first order: exact)
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_grad_mode_set_as_a_function_inside_breaks_the_trace(mode):
+    def fn(x):
+        cr.set_grad_enabled(mode)
+        return x * 2.0
+
+    compiled = cr.compile(fn)
+    try:
+        for _ in range(3):
+            after = []
+            for f in (fn, compiled):
+                cr.set_grad_enabled(not mode)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f(cr.tensor([1.0], requires_grad=True))
+                after.append(cr.is_grad_enabled())
+            assert after[1] == after[0] == mode
+    finally:
+        cr.set_grad_enabled(True)
