@@ -76,6 +76,10 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+_HOOK_INSIDE = "a gradient hook registered inside the function (a replay would not register it)"
+"""What breaks a ``chainrule.compile`` trace that registers a hook (see ``register_hook``)."""
+
+
 class Tensor(TensorBase):
     """A multi-dimensional array that can record the operations applied to it.
 
@@ -224,8 +228,7 @@ class Tensor(TensorBase):
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
                                "require gradient; create it with requires_grad=True")
         if tracing.active[0] is not None:
-            tracing.escaped("a gradient hook registered inside the function (a replay would "
-                            "not register it)")
+            tracing.escaped(_HOOK_INSIDE)
         if self._node is not None:
             hooks = self._node._extras().hooks
         else:
@@ -241,8 +244,7 @@ class Tensor(TensorBase):
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
         if tracing.active[0] is not None:
-            tracing.escaped("a gradient hook registered inside the function (a replay would "
-                            "not register it)")
+            tracing.escaped(_HOOK_INSIDE)
         if self._hooks is None:
             self._hooks = _Hooks()
         self._hooks.post.append(hook)

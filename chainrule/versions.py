@@ -79,13 +79,18 @@ def link_view(out, base, prim, params) -> None:
     out._view_version = root._vc[0]
 
 
+def inputs_read(reads, needing) -> set | None:
+    """What the rules of the inputs at positions ``needing`` read, by the primitive's
+    ``reads``: input positions, and ``"ans"`` for its result; None where it does not say
+    (everything)."""
+    return None if reads is None else {j for i in needing for j in reads[i]}
+
+
 def check_versions(node) -> None:
     """Raise PyTorch's error if a value that the node's rules will read (those of the inputs
     that need a gradient: ``prim.reads``) was changed in place since it was saved."""
     versions, ans_counter = node.versions, node.ans_counter
-    reads = node.prim.reads
-    read = None if reads is None else {j for i, p in enumerate(node.parents) if p is not None
-                                       for j in reads[i]}
+    read = inputs_read(node.prim.reads, [i for i, p in enumerate(node.parents) if p is not None])
     if ans_counter is not None and ans_counter[0] != 0 and (read is None or "ans" in read):
         _raise_modified(node, f"which is output 0 of {node.name()}", node.shape, node.dtype,
                         ans_counter[0], 0)

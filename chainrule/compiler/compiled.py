@@ -68,10 +68,10 @@ class _Unhashable:
 
 def _key(leaves: list, spec) -> tuple:
     """What a call must share with a traced one for its plan to apply: the structure, each
-    tensor's shape, strides (whether a reshape is a view), dtype, requires-grad flag and
-    leafness, which arguments are the same
-    tensor, each other value (a float by its exact text, so that ``-0.0`` and ``nan`` key
-    as themselves; an ndarray by its contents), and grad mode."""
+    tensor's shape, layout (whether a reshape is a view), dtype, requires-grad flag and
+    leafness, which arguments are the same tensor, each other value (a float by its exact
+    text, so that ``-0.0`` and ``nan`` key as themselves; an ndarray by its contents), and
+    grad mode."""
     parts: list = [spec, engine.grad_mode.enabled, _aliasing(leaves)]
     for leaf in leaves:
         if isinstance(leaf, TensorBase):
@@ -443,7 +443,7 @@ class CompiledFunction:
                     result = REPLAYED(*grad_inputs, _call=call, _out=j)
             else:
                 result = wrap(outputs[j])
-            result._vc = counters.setdefault(plan.storage.get(o, (o,))[0], [0])
+            result._vc = counters.setdefault(plan.root(o), [0])
             tensor_of[o] = result
         for j, (root, path) in plan.made_from_root.items():
             o = plan.output_slots[j]

@@ -46,6 +46,7 @@ from chainrule.compiler.fusion import (
 from chainrule.compiler.trace import ALIAS, Const, InPlace, NoGradient, Trace
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
+from chainrule.versions import inputs_read
 
 
 def _identifier(name: str) -> str:
@@ -195,13 +196,13 @@ class Plan:
         # output position -> (root, ops)
         self.made_from_root: dict[int, tuple[int, tuple]] = {}
         for j, o in enumerate(self.output_slots):
-            root, path = self.storage.get(o, (o, ()))
+            root, path = self.storage.get(o, (o, ()))  # (see root())
             if slots[root].kind != "op" or (path and root in self.output_slots):
                 self.made_from_root[j] = (root, path)
         # for each result: the storages (roots) its backward pass reads that the caller can
         # change in place (an argument or parameter, or one a result shares); changed after
         # the call, that backward pass refuses
-        reachable = {self.storage.get(o, (o,))[0] for o in self.output_slots} | {
+        reachable = set(map(self.root, self.output_slots)) | {
             k for k in self.inputs + self.externals if k not in trace.made}
         self.read_by_backward = [self._storages_read(o) & reachable for o in self.output_slots]
         # one output that gradients flow from: its backward pass may free what it saved
@@ -306,16 +307,21 @@ class Plan:
             getting = [i for i, a in enumerate(op.args)
                        if isinstance(a, int) and slots[a].requires_grad]
             reaches.update(op.args[i] for i in getting)
-            if op.prim.reads is None:
+            read = inputs_read(op.prim.reads, getting)
+            if read is None:
                 read = set(range(len(op.args))) | {"ans"}
-            else:
-                read = {j for i in getting for j in op.prim.reads[i]}
             if op.prim.save_inputs:
                 reads.update(op.args[j] for j in read
                              if j != "ans" and isinstance(op.args[j], int))
             if op.prim.save_ans and "ans" in read:
                 reads.add(op.out)
-        return {self.storage.get(k, (k, ()))[0] for k in reads}
+        return set(map(self.root, reads))
+
+    def root(self, k: int) -> int:
+        """The slot whose array slot ``k``'s is (itself, unless a view, ``detach()`` or update
+        of another: see :meth:`_storage`)."""
+        found = self.storage.get(k)
+        return k if found is None else found[0]
 
     def _saved_slots(self) -> list[int]:
         """The slots the backward pass reads: what each recording op's rules read."""
@@ -354,7 +360,7 @@ class Plan:
         shape = out.shape
         # (a region writes C-contiguous rows: a value eager gave another layout, from
         # transposed or Fortran-order operands, is left to NumPy, which keeps it)
-        if (not fusible_shape(shape) or out.dtype == object or not out.contiguous
+        if (not fusible_shape(shape) or out.dtype == object or out.layout != "C"
                 or (prim.name in POSITIONAL and len(shape) < 2)):
             return None
         for a in op.args:

@@ -66,9 +66,8 @@ class Slot:
     tensor: Any = None        # an external's tensor (read at each replay)
     index: int = -1           # an input's position among the flattened arguments' tensors
     # its array's layout at the trace: an input's or external's is guarded (whether a reshape
-    # is a view depends on it: see layout()); a region only computes C-contiguous values
-    layout: Any = None
-    contiguous: bool = True
+    # is a view depends on it: see layout()); a region only computes "C" ones
+    layout: Any = "C"
 
 
 @dataclass
@@ -167,10 +166,6 @@ def layout(data):
     return "C" if data.flags.c_contiguous else data.strides
 
 
-def _contiguous(data) -> bool:
-    return not isinstance(data, np.ndarray) or data.flags.c_contiguous
-
-
 def read_value(kind: str, raw) -> Any:
     """What Python read of a raw value, the way :class:`Guard` ``kind`` says."""
     if kind == "bool":
@@ -206,7 +201,7 @@ class Tracer:
         data = t._data
         self.trace.slots.append(Slot(kind, tuple(data.shape), data.dtype, bool(t._rg),
                                      tensor=t if kind == "external" else None, index=index,
-                                     layout=layout(data), contiguous=_contiguous(data)))
+                                     layout=layout(data)))
         k = len(self.trace.slots) - 1
         self.slot_of[id(t)] = k
         self.keep.append(t)
@@ -238,7 +233,7 @@ class Tracer:
                  records: bool = False) -> int:
         """Write down an op of ``prim`` whose result is tensor ``t``; its slot."""
         self.trace.slots.append(Slot("op", tuple(t._data.shape), t._data.dtype, requires_grad,
-                                     contiguous=_contiguous(t._data)))
+                                     layout=layout(t._data)))
         k = len(self.trace.slots) - 1
         params = {name: self._constant(value) for name, value in (params or {}).items()}
         self.trace.ops.append(Op(prim, args, params, k, records))

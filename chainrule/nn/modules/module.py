@@ -168,10 +168,10 @@ class Module:
 
     def _call_state(self) -> tuple:
         """What a call of this module depends on besides its arguments and its tensors'
-        values (``chainrule.compile`` checks it before a replay): its attributes (plain ones,
-        such as the ``training`` flag, a ``negative_slope`` or a convolution's ``padding``, by
-        type and text; any other by identity), and its :meth:`_call_stamp` but for the count
-        of changes."""
+        values (``chainrule.compile`` checks it before a replay): its attributes as
+        :func:`_plain` takes them (the ``training`` flag, a ``negative_slope`` or a
+        convolution's ``padding`` by type and text, functions and arrays by identity), and its
+        :meth:`_call_stamp` but for the count of changes."""
         return (tuple(map(_plain, self.__dict__.values())), self._call_stamp()[1:])
 
     def _call_stamp(self) -> tuple:
