@@ -368,12 +368,19 @@ def _argument_view_changed(fn):
     return a.grad.numpy().copy()
 
 
-def _first_changed_second_differentiated(fn):
-    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    first, second = fn(x)
-    first.mul_(2.0)
-    second.sum().backward()
-    return x.grad.numpy().copy()
+def _one_changed_other_differentiated(changed: int):
+    """The scenario: result ``changed`` of two changed in place, the other differentiated."""
+    def scenario(fn):
+        x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        results = fn(x)
+        results[changed].mul_(2.0)
+        results[1 - changed].sum().backward()
+        return x.grad.numpy().copy()
+    return scenario
+
+
+_first_changed_second_differentiated = _one_changed_other_differentiated(0)
+_second_changed_first_differentiated = _one_changed_other_differentiated(1)
 
 
 def _view_changed_then_differentiated(fn):
@@ -381,14 +388,6 @@ def _view_changed_then_differentiated(fn):
     v = fn(x)
     v.mul_(2.0)
     v.sum().backward()
-    return x.grad.numpy().copy()
-
-
-def _second_changed_first_differentiated(fn):
-    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    first, second = fn(x)
-    second.mul_(2.0)
-    first.sum().backward()
     return x.grad.numpy().copy()
 
 
