@@ -44,6 +44,7 @@ from chainrule.compiler.fusion import (
     spans_rows,
 )
 from chainrule.compiler.trace import ALIAS, Const, InPlace, NoGradient, Trace
+from chainrule.engine import Primitive
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
 from chainrule.versions import inputs_read
@@ -152,10 +153,30 @@ def _ufunc_of(impl):
     return ufunc if ufunc is not None and ufunc.nout == 1 else None
 
 
-def _droppable(prim) -> bool:
-    """May an op of ``prim`` whose result nothing reads be left out of a plan?  A view or an
-    alias: any computation may raise (an integer power, an error NumPy is told to raise)."""
-    return getattr(prim, "view", False) or prim is ALIAS
+# The primitives whose computation cannot fail at the traced shapes and dtypes on any values
+# (by their batching kind, or named): a fixed shape's errors (a mismatch, an empty reduction)
+# came up at the trace already.  An elementwise, reduction or axis-wise one counts only on
+# floating or complex operands: an integer one may raise (a negative integer power).
+# cross_entropy's class indices are checked by an op before it (``_safe_targets``).
+_CANNOT_FAIL_KINDS = ("elementwise", "reduction", "axis")
+_CANNOT_FAIL = {"matmul", "dot", "nn.functional.linear", "nn.functional.cross_entropy"}
+
+
+def _droppable(op, slots) -> bool:
+    """May ``op``, whose result nothing reads, be left out of a plan (as ``jax.jit`` and
+    ``torch.compile`` leave dead code out)?  A view or an alias, or a primitive that cannot
+    fail: all it could do is warn of a floating-point error, which the replay then does not
+    (documented).  Another op may raise (an integer power, a singular matrix, a bad index,
+    a function's own check), so it runs."""
+    prim = op.prim
+    if getattr(prim, "view", False) or prim is ALIAS:
+        return True
+    if not isinstance(prim, Primitive):
+        return False
+    if prim.name in _CANNOT_FAIL or prim.batch == "shape":
+        return True
+    return prim.batch in _CANNOT_FAIL_KINDS and all(
+        slots[a].dtype.kind in "fc" for a in op.args if isinstance(a, int))
 
 
 class Plan:
@@ -423,10 +444,10 @@ class Plan:
         # back at once, as the engine's intermediates do)
         kept = (set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
                 | {after for _, after in self.trace.updated})
-        # and a view or alias whose result nothing reads is not made
+        # and an op whose result nothing reads is not run where it cannot fail (_droppable)
         live = set(kept)
         for op in reversed(self.trace.ops):
-            if op.out in live or not _droppable(op.prim):
+            if op.out in live or not _droppable(op, slots):
                 live.add(op.out)
                 live.update(a for a in op.args if isinstance(a, int))
         last_use: dict[int, int] = {}
