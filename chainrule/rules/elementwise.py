@@ -97,7 +97,10 @@ def _threshold_backward(g, x, threshold):
     # only the path for a g that is not finite, which the product would turn into nan.  The
     # test is one BLAS pass: sum(g * g) is finite when every g is (an overflow only takes the
     # slower path).  (Where g < 0 is dropped the product gives -0, np.where +0: equal values.)
-    factor = np.empty(np.broadcast_shapes(np.shape(g), np.shape(x)), np.result_type(g))
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        factor = np.empty(g.shape, g.dtype)  # (the usual call: a backward pass's, no broadcast)
+    else:
+        factor = np.empty(np.broadcast_shapes(np.shape(g), np.shape(x)), np.result_type(g))
     np.greater(x, threshold, out=factor)
     if np.isfinite(np.vdot(g, g)):
         return np.multiply(g, factor, out=factor)
