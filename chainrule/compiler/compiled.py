@@ -422,9 +422,13 @@ class CompiledFunction:
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
     def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
-        if (plan.backward is None and plan.returns_leaf and not plan.made_from_root
-                and not plan.trace.made):
-            return wrap(outputs[0])  # (the common no-gradient result)
+        if plan.plain_results:  # (the common no-gradient result)
+            if plan.returns_leaf:
+                return wrap(outputs[0])
+            made = iter(outputs)
+            return pytree.unflatten(plan.out_spec, [
+                out.value if isinstance(out, Const) else wrap(next(made))
+                for out in plan.trace.outputs])
         slots = plan.trace.slots
         # (an output that requires grad records even under no_grad: the function enabled
         # grad itself, and its trace says so, as an eager call would)

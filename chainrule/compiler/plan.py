@@ -251,6 +251,11 @@ class Plan:
             exec(compile(self.backward_source, f"<compiled {name}: backward>", "exec"),
                  self.namespace)
             self.backward = self.namespace["backward"]
+        # every result a new array of its own, with no gradient to record: a replay only
+        # wraps them (no storage shared with an argument, a made tensor or another result)
+        roots = [self.root(o) for o in self.output_slots]
+        self.plain_results = (self.backward is None and not self.made_from_root
+                              and not trace.made and len(set(roots)) == len(roots))
 
     def modules_unchanged(self) -> bool:
         """Whether every Module the trace used is in the state it was in then (by its stamp,

@@ -1043,3 +1043,22 @@ def test_grad_mode_set_as_a_function_inside_breaks_the_trace(mode):
             assert after[1] == after[0] == mode
     finally:
         cr.set_grad_enabled(True)
+
+
+def test_new_results_without_gradient_come_back_in_their_structure_each_its_own():
+    # (the replay's short way for results that are all new arrays: constants kept in place,
+    # and each result a tensor of its own, its version counter its own)
+    def fn(x):
+        return {"twice": x * 2.0, "n": 3, "pair": (x + 1.0, x.sum())}
+
+    compiled = cr.compile(fn)
+    for i in range(3):
+        ours, theirs = compiled(_vector(i)), fn(_vector(i))
+        assert ours.keys() == theirs.keys() and ours["n"] == 3
+        np.testing.assert_array_equal(ours["twice"].numpy(), theirs["twice"].numpy())
+        np.testing.assert_array_equal(ours["pair"][0].numpy(), theirs["pair"][0].numpy())
+        np.testing.assert_array_equal(ours["pair"][1].numpy(), theirs["pair"][1].numpy())
+        before = ours["pair"][0]._version
+        ours["twice"].add_(1.0)
+        assert ours["twice"]._version == 1 and ours["pair"][0]._version == before
+    assert compiled.last_plan.plain_results
