@@ -196,10 +196,10 @@ def _leaf(plan: Plan, k: int, tensors):
     return tensors[slot.index] if slot.kind == "input" else slot.tensor
 
 
-def _bump_updated(plan: Plan, tensors) -> None:
+def _bump_updated(updated) -> None:
     """The versions of the arguments and parameters a replay wrote into, once per update."""
-    for k in plan.updated_leaves:
-        _leaf(plan, k, tensors)._bump_version()
+    for t in updated:
+        t._bump_version()
 
 
 def _result(*raw, _call, _out):
@@ -375,8 +375,9 @@ class CompiledFunction:
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
         if plan.trace.modules and not plan.modules_unchanged():
             return None  # (a module switched to eval(), or a parameter or hook replaced)
-        for k in plan.updated_leaves:  # (an array to write into, not a NumPy scalar)
-            _leaf(plan, k, tensors)._ensure_array()
+        updated = [_leaf(plan, k, tensors) for k in plan.updated_leaves]
+        for t in updated:  # (an array to write into, not a NumPy scalar)
+            t._ensure_array()
         for update in plan.updates:
             update.written = False
         values = [tensors[i]._data for i in plan.input_positions]
@@ -404,7 +405,7 @@ class CompiledFunction:
                 # down the wrong branch, or an error: the eager call (a trace) gives what the
                 # user expects, or raises it with chainrule's message
                 return None
-            _bump_updated(plan, tensors)
+            _bump_updated(updated)
             raise RuntimeError(
                 f"chainrule.compile: {self.__name__} failed after its replay had written an "
                 f"update in place ({type(err).__name__}: {err}), so it cannot run again "
@@ -417,7 +418,7 @@ class CompiledFunction:
                 return None
         if errors:
             _report(errors, modes, f"a replay of {self.__name__} (compiled)")
-        _bump_updated(plan, tensors)  # (written into: a node that saved them must refuse)
+        _bump_updated(updated)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
         return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
 
