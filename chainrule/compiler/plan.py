@@ -157,7 +157,8 @@ def _ufunc_of(impl):
 # (by their batching kind, or named): a fixed shape's errors (a mismatch, an empty reduction)
 # came up at the trace already.  An elementwise, reduction or axis-wise one counts only on
 # floating or complex operands: an integer one may raise (a negative integer power).
-# cross_entropy's class indices are checked by an op before it (``_safe_targets``).
+# cross_entropy's class indices are checked by an op before it (``_safe_targets``).  SciPy's
+# special functions are left out of the kinds: scipy.special.errstate may make them raise.
 _CANNOT_FAIL_KINDS = ("elementwise", "reduction", "axis")
 _CANNOT_FAIL = {"matmul", "dot", "nn.functional.linear", "nn.functional.cross_entropy"}
 
@@ -175,6 +176,8 @@ def _droppable(op, slots) -> bool:
         return False
     if prim.name in _CANNOT_FAIL or prim.batch == "shape":
         return True
+    if prim.name.startswith("scipy."):
+        return False
     return prim.batch in _CANNOT_FAIL_KINDS and all(
         slots[a].dtype.kind in "fc" for a in op.args if isinstance(a, int))
 

@@ -43,6 +43,7 @@ import operator
 
 from chainrule import functions as fn
 from chainrule import rules as R
+from chainrule import tracing
 from chainrule.errors import size_text
 from chainrule.functions import tensor_arg
 from chainrule.grad_mode import no_grad
@@ -89,6 +90,9 @@ def _update(running: Tensor | None, batch, momentum: float) -> None:
     and unrecorded."""
     if running is None:
         return
+    # (the batch's moments come out beside the primitive's result, not as a traced value: a
+    # replay would update with the trace's own)
+    tracing.escaped("batch_norm's or instance_norm's update of the running statistics")
     with no_grad():
         running.mul_(1.0 - momentum).add_(fn.reshape(tensor_arg(batch), running.shape) * momentum)
 

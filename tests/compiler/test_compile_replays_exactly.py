@@ -1062,3 +1062,18 @@ def test_new_results_without_gradient_come_back_in_their_structure_each_its_own(
         ours["twice"].add_(1.0)
         assert ours["twice"]._version == 1 and ours["pair"][0]._version == before
     assert compiled.last_plan.plain_results
+
+
+def test_batch_norm_s_running_statistics_passed_as_arguments_are_updated_as_eagerly():
+    # (the batch's moments come out beside the primitive's result: the trace could only
+    # have kept the first call's)
+    def fn(x, mean, var):
+        y = cr.nn.functional.batch_norm(x, mean, var, training=True)
+        return y, mean * 1.0, var * 1.0
+
+    def args(i):
+        x = _rng(i).standard_normal((4, 3)) * (1 + i) + i
+        return (cr.tensor(x), cr.zeros(3, dtype=cr.float64), cr.ones(3, dtype=cr.float64))
+
+    messages = _same_as_eager(fn, args)
+    assert messages and all("running statistics" in m for m in messages)

@@ -358,3 +358,21 @@ def test_an_update_in_place_in_a_function_that_branches_runs_eagerly():
         out, messages = _broken(compiled, cr.tensor([sign, 0.5 * sign]))
         assert len(messages) == (k == 0) and all("branches" in m for m in messages)
     np.testing.assert_allclose(_np(w), [1.0 - 3.0, -1.0 - 1.5])
+
+
+def test_an_unused_special_function_runs_since_scipy_may_be_told_to_raise():
+    special = pytest.importorskip("scipy.special")
+    import chainrule.scipy.special as crs
+
+    def f(x):
+        crs.gammaln(x)  # (unused: at -1 a singularity, an error under errstate(all="raise"))
+        return x * 2.0
+
+    compiled = cr.compile(f)
+    compiled(cr.tensor([1.5]))
+    assert "gammaln" in compiled.source
+    with special.errstate(all="raise"):
+        with pytest.raises(special.SpecialFunctionError):
+            f(cr.tensor([-1.0]))
+        with pytest.raises(special.SpecialFunctionError):
+            compiled(cr.tensor([-1.0]))
