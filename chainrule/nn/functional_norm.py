@@ -53,10 +53,14 @@ from chainrule.tensor import Tensor
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
 
 
-def _standardize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Moments]:
+def _standardize(x: Tensor, dims: tuple, eps: float,
+                 running: bool = False) -> tuple[Tensor, Moments | None]:
     """``x`` standardised over ``dims`` (one primitive, ``rules.standardize``), and the mean
-    and the biased variance over them (kept dims; ndarrays, unrecorded) it computed."""
-    moments = Moments()
+    and the biased variance over them (kept dims; ndarrays, unrecorded) it computed.  In a
+    trace of ``compile`` there are none (None) unless ``running`` statistics need them (whose
+    update breaks the trace): a plan's replays share the primitive's parameters, so one call's
+    backward pass would read another's (its rule computes them again from ``x``)."""
+    moments = Moments() if running or tracing.active[0] is None else None
     return R.standardize(x, axis=tuple(d % x.ndim for d in dims), eps=eps,
                          moments=moments), moments
 
@@ -143,9 +147,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {size_text(x)} (batch_norm: the variance of one value "
                              "is undefined; use a larger batch or eval())")
-        y, moments = _standardize(x, dims, eps)
-        _update(running_mean, moments.mean, momentum)
-        _update(running_var, moments.var * (n / (n - 1)), momentum)
+        running = running_mean is not None or running_var is not None
+        y, moments = _standardize(x, dims, eps, running)
+        if running:
+            _update(running_mean, moments.mean, momentum)
+            _update(running_var, moments.var * (n / (n - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"running_mean must be defined in evaluation mode ({name}: pass "
@@ -178,9 +184,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError("Expected more than 1 spatial element when training, got input "
                              f"size {size_text(x)} (instance_norm: the variance of one value "
                              "is undefined)")
-        y, moments = _standardize(x, spatial, eps)
-        _update(running_mean, moments.mean.mean(axis=0), momentum)
-        _update(running_var, moments.var.mean(axis=0) * (n / (n - 1)), momentum)
+        running = running_mean is not None or running_var is not None
+        y, moments = _standardize(x, spatial, eps, running)
+        if running:
+            _update(running_mean, moments.mean.mean(axis=0), momentum)
+            _update(running_var, moments.var.mean(axis=0) * (n / (n - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"Expected running_mean and running_var to be defined when "

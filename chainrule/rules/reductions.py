@@ -180,13 +180,18 @@ class Moments:
     __slots__ = ("mean", "var", "rstd")
 
 
-def _standardized(x, axis, eps, moments=None):
-    # x̂ = (x - mean) rstd, rstd = (var + eps)^(-1/2), mean and biased var over ``axis`` (kept):
-    # the centred values are written once and scaled in place, so x̂ is their array
+def _centred_moments(x, axis, eps) -> tuple:
+    # x - mean, mean, the biased var and rstd = (var + eps)^(-1/2) over ``axis`` (kept)
     mean = np.asarray(x).mean(axis=axis, keepdims=True)
     centred = np.subtract(x, mean)
     var = np.square(centred).mean(axis=axis, keepdims=True)
-    rstd = np.sqrt(var + eps) ** -1
+    return centred, mean, var, np.sqrt(var + eps) ** -1
+
+
+def _standardized(x, axis, eps, moments=None):
+    # x̂ = (x - mean) rstd: the centred values are written once and scaled in place, so x̂ is
+    # their array
+    centred, mean, var, rstd = _centred_moments(x, axis, eps)
     if moments is not None:
         moments.mean, moments.var, moments.rstd = mean, var, rstd
     return np.multiply(centred, rstd, out=centred)
@@ -195,17 +200,19 @@ def _standardized(x, axis, eps, moments=None):
 def _standardize_vjp(g, ans, x, axis, eps, moments=None):
     # d x̂ = rstd (dx - mean(dx) - x̂ mean(x̂ dx)) (the mean's and the variance's parts: per
     # group of n, J = rstd (I - 1/n - x̂ x̂^T / n)), symmetric, so the VJP has that form
-    if moments is not None and not on_tensors(g, ans):
-        # a plain pass: the forward's rstd, and one new array
+    if not on_tensors(g, ans, x):
+        # a plain pass: the forward's rstd (computed again as the forward did without
+        # ``moments``, which a compiled plan's replays do not keep), and one new array
+        rstd = moments.rstd if moments is not None else _centred_moments(x, axis, eps)[3]
         out = np.multiply(g, ans)
         scale = out.mean(axis=axis, keepdims=True)
         np.multiply(ans, scale, out=out)
         out += g.mean(axis=axis, keepdims=True)
         np.subtract(g, out, out=out)
-        out *= moments.rstd
+        out *= rstd
         return out
-    # recorded (create_graph) or without the forward's values: rstd from x, with table
-    # primitives (from x̂ it would be x̂ / (x - mean), which cancels)
+    # recorded (create_graph): rstd from x, with table primitives (from x̂ it would be
+    # x̂ / (x - mean), which cancels)
     centred = x - keep_mean(x, axis)
     rstd = (keep_mean(centred * centred, axis) + eps) ** -0.5
     return rstd * (g - keep_mean(g, axis) - ans * keep_mean(g * ans, axis))

@@ -1077,3 +1077,26 @@ def test_batch_norm_s_running_statistics_passed_as_arguments_are_updated_as_eage
 
     messages = _same_as_eager(fn, args)
     assert messages and all("running statistics" in m for m in messages)
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "group_norm", "batch_norm", "instance_norm"])
+def test_a_normalisation_s_backward_pass_after_a_later_call_reads_its_own_call(norm):
+    # (the standardisation's rule reads the moments of its forward: a plan's replays share
+    # its parameters, so they must not be kept there)
+    functional = cr.nn.functional
+    fn = {"layer_norm": lambda x: functional.layer_norm(x, (2,)),
+          "group_norm": lambda x: functional.group_norm(x, 2),
+          "batch_norm": lambda x: functional.batch_norm(x, None, None, training=True),
+          "instance_norm": lambda x: functional.instance_norm(x)}[norm]
+    compiled = cr.compile(fn)
+    inputs = [_rng(i).standard_normal((3, 4, 2)) * (1 + 3 * i) for i in range(3)]
+    compiled(cr.tensor(inputs[0], requires_grad=True))
+    weights = cr.tensor(np.arange(24.0).reshape(3, 4, 2))
+    grads = []
+    for f in (compiled, fn):
+        first, second = (cr.tensor(a, requires_grad=True) for a in inputs[1:])
+        y = f(first)
+        f(second)  # (a later call before the first one's backward pass)
+        (y * weights).sum().backward()
+        grads.append(first.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
