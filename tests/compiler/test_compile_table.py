@@ -3,8 +3,9 @@
 For each entry of ``tests/rules/primitive_specs.py`` (each of its shape variants), the spec's
 call is compiled, traced once on inputs A and replayed on different inputs B of the same
 shapes.  The oracle is the same call run eagerly on B: the replay's value, the gradient a
-seeded random cotangent sends back through ``backward()`` and a second derivative through
-``autograd.grad(create_graph=True)`` must all equal eager's, in float64 and float32.
+seeded random cotangent sends back through ``backward()`` (after a later call on A) and a
+second derivative through ``autograd.grad(create_graph=True)`` must all equal eager's, in
+float64 and float32.
 
 A primitive whose trace breaks (runs eagerly with the warning) is listed in ``BREAKS`` with
 the reason, and the test checks that it does break, so that the list cannot go stale.
@@ -71,11 +72,14 @@ def _numpy(t):
     return None if t is None else t.detach().numpy().copy()
 
 
-def _derivatives(fn, arrays, dtype, second_order: bool):
+def _derivatives(fn, arrays, dtype, second_order: bool, later):
     """fn's value on ``arrays``, the gradient of <w, fn(x)> by backward(), and the gradient
-    of <v, that gradient> by autograd.grad (w and v seeded); also fn's output tensor."""
+    of <v, that gradient> by autograd.grad (w and v seeded); also fn's output tensor.  A
+    call on ``later`` comes between the first call and its backward pass (a replay's must
+    not see the later call's values)."""
     xs = _tensors(arrays, dtype)
     out = fn(*xs)
+    fn(*_tensors(later, dtype))
     rng = np.random.default_rng(zlib.crc32(repr(tuple(out.shape)).encode()))
     w = cr.tensor(rng.standard_normal(out.shape), dtype=out.dtype)
     (out * w).sum().backward()
@@ -141,8 +145,10 @@ def test_replay_matches_eager(name, dtype, fusion_mode):
 
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a replay warns of nothing
-            ours, ours_first, ours_second = _derivatives(compiled, b, dtype, spec.second_order)
-        theirs, theirs_first, theirs_second = _derivatives(spec.fn, b, dtype, spec.second_order)
+            ours, ours_first, ours_second = _derivatives(compiled, b, dtype, spec.second_order,
+                                                         later=a)
+        theirs, theirs_first, theirs_second = _derivatives(spec.fn, b, dtype, spec.second_order,
+                                                           later=a)
         assert compiled.traces == 1, "a replay with the same shapes traced again"
         if name not in BREAKS and ours.requires_grad:
             # (a view of an argument is made eagerly from it, as the eager call made it)
