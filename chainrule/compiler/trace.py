@@ -111,6 +111,9 @@ class Trace:
     views: set = field(default_factory=set)       # slots a view primitive made a view of its
     #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
+    # a no-gradient op's slot -> the slot of the argument whose array it returned (its
+    # values, as read later by a backward pass, are that argument's)
+    returned_argument: dict = field(default_factory=dict)
     # each Module the function used, by id: [the module, its call stamp and state then]; a
     # replay whose modules are in another state (train()/eval(), a parameter or hook
     # replaced) traces again
@@ -424,13 +427,21 @@ class Tracer:
         (comparisons, ``argmax`` ...), written down as an op that never records."""
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
         value = func(*raw, **kwargs)
-        if any(value is r for r in raw):
+        returned = next((i for i, r in enumerate(raw) if value is r), None)
+        if returned is not None:
             # (an array of its own: the argument's, known by identity, belongs to its slot)
             value = value.view()
         out = like(args, value)
         if not isinstance(out, TensorBase):
             return out
-        return self._record(NoGradient(func), args, kwargs, out, differentiable=False)
+        self._record(NoGradient(func), args, kwargs, out, differentiable=False)
+        source = args[returned] if returned is not None else None
+        if isinstance(source, TensorBase):
+            self.trace.returned_argument[self.slot_of[id(out)]] = self.slot(source)
+            if source._vc is None:  # (the same array: its changes are the argument's, eagerly)
+                source._vc = [0]
+            out._vc = source._vc
+        return out
 
     def run(self, fn, args, kwargs):
         """Call ``fn`` with the hooks in place; returns its result (the eager one)."""

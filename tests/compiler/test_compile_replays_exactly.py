@@ -1100,3 +1100,21 @@ def test_a_normalisation_s_backward_pass_after_a_later_call_reads_its_own_call(n
         (y * weights).sum().backward()
         grads.append(first.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_class_targets_changed_after_the_call_refuse_the_backward_pass_as_eagerly(reduction):
+    # (the traced target check hands back the targets' own array: the backward pass reads
+    # the targets, so a change in place is refused, not silently differentiated)
+    def loss(z, target):
+        return cr.nn.functional.cross_entropy(z, target, reduction=reduction).sum()
+
+    compiled = cr.compile(loss)
+    for f in (loss, compiled, compiled):  # eager, then the trace and a replay
+        z = cr.tensor(_rng(0).standard_normal((3, 4)), requires_grad=True)
+        target = cr.tensor([0, 1, 2])
+        out = f(z, target)
+        with cr.no_grad():
+            target[0] = 3
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.backward()
