@@ -40,6 +40,7 @@ import numpy as np
 from chainrule import engine, pytree
 from chainrule.compiler.plan import Plan
 from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
+from chainrule.creation import get_default_dtype
 from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad, no_grad
 from chainrule.gradient import gradients
@@ -70,9 +71,9 @@ def _key(leaves: list, spec) -> tuple:
     """What a call must share with a traced one for its plan to apply: the structure, each
     tensor's shape, layout (whether a reshape is a view), dtype, requires-grad flag and
     leafness, which arguments are the same tensor, each other value (a float by its exact
-    text, so that ``-0.0`` and ``nan`` key as themselves; an ndarray by its contents), and
-    grad mode."""
-    parts: list = [spec, engine.grad_mode.enabled, _aliasing(leaves)]
+    text, so that ``-0.0`` and ``nan`` key as themselves; an ndarray by its contents), grad
+    mode and the default dtype (of the tensors the function makes from Python numbers)."""
+    parts: list = [spec, engine.grad_mode.enabled, get_default_dtype(), _aliasing(leaves)]
     for leaf in leaves:
         if isinstance(leaf, TensorBase):
             data = leaf._data
@@ -308,10 +309,10 @@ class CompiledFunction:
         if engine.batching[0] is not None:  # inside vmap (or another trace): eager
             return self.fn(*args, **kwargs)
         # the common call, tensors alone, keyed without flattening (this is every replay's
-        # cost): their shapes, dtypes and requires-grad flags, and grad mode
+        # cost): their shapes, dtypes and requires-grad flags, grad mode and the default dtype
         key = None
         if not kwargs:
-            parts = [_TENSORS_ONLY, engine.grad_mode.enabled]
+            parts = [_TENSORS_ONLY, engine.grad_mode.enabled, get_default_dtype()]
             for a in args:
                 if not isinstance(a, TensorBase) or a._tangents is not None:
                     break

@@ -1118,3 +1118,21 @@ def test_class_targets_changed_after_the_call_refuse_the_backward_pass_as_eagerl
             target[0] = 3
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.backward()
+
+
+def test_a_changed_default_dtype_traces_again():
+    # (the tensors the function makes from Python numbers take the default dtype)
+    def fn(x):
+        return x * cr.tensor(1.1) + cr.ones(3) * 0.3
+
+    compiled = cr.compile(fn)
+    x = cr.tensor(np.arange(3, dtype=np.float32))
+    assert compiled(x).dtype == cr.float32
+    before = cr.get_default_dtype()
+    try:
+        cr.set_default_dtype(cr.float64)
+        ours, theirs = compiled(x), fn(x)
+    finally:
+        cr.set_default_dtype(before)
+    assert ours.dtype == theirs.dtype == cr.float64 and compiled.traces == 2
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
