@@ -116,6 +116,11 @@ class _Call:
         self.saved = list(saved)
         self.outputs = outputs
         self.fn = fn
+        # the arguments as they are at the call: a container of them that the caller changes
+        # afterwards (a dict entry rebound) must not change what the function runs again on
+        if kwargs or not all(isinstance(a, TensorBase) for a in args):
+            leaves, spec = pytree.flatten((args, kwargs))
+            args, kwargs = pytree.unflatten(spec, leaves)  # (new containers, the same leaves)
         self.args = args
         self.kwargs = kwargs
         self.grads = None  # (output, cotangent, the gradients) of the last backward step

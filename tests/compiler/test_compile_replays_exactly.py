@@ -1136,3 +1136,21 @@ def test_a_changed_default_dtype_traces_again():
         cr.set_default_dtype(before)
     assert ours.dtype == theirs.dtype == cr.float64 and compiled.traces == 2
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_a_create_graph_backward_pass_runs_again_on_the_arguments_as_they_were_at_the_call():
+    # (a dict of parameters whose entry the caller rebinds after the call, JAX-style)
+    def fn(params, x):
+        return (cr.tanh(x * params["w"]) ** 2).sum()
+
+    compiled = cr.compile(fn)
+    compiled({"w": _vector(0, requires_grad=True)}, _vector(1))
+    grads = []
+    for f in (compiled, fn):
+        w = _vector(2, requires_grad=True)
+        params = {"w": w}
+        y = f(params, _vector(3))
+        params["w"] = params["w"] * 0.5
+        (g,) = cr.autograd.grad(y, w, create_graph=True)
+        grads.append(g.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
