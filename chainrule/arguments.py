@@ -110,10 +110,18 @@ def keepdim_of(keepdim: bool, keepdims: bool | None) -> bool:
 
 
 def index_of(index):
-    """An index with the tensors inside it read as arrays."""
+    """An index with the tensors and arrays inside it read as arrays of their own: the node
+    of ``x[index]`` keeps the index for its backward pass, and an index tensor changed in
+    place after the call must not move the gradient to other positions."""
     if isinstance(index, tuple):
-        return tuple(data_of(i) for i in index)
-    return data_of(index)
+        return tuple(_index_item(i) for i in index)
+    return _index_item(index)
+
+
+def _index_item(item):
+    if isinstance(item, (TensorBase, np.ndarray)):
+        return np.array(data_of(item), copy=True)
+    return item
 
 
 def check_integer_divisor(name: str, input, other) -> None:

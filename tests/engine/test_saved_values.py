@@ -102,3 +102,25 @@ def test_solve_reads_its_result_for_the_matrixs_gradient():
         y.mul_(2)
     y.sum().backward()
     np.testing.assert_allclose(b.grad.numpy(), np.linalg.solve(a_const.numpy().T, [1.0, 1.0]))
+
+
+INDEXINGS = {
+    "x[idx]": lambda x, idx: x[idx],
+    "x[(idx,)]": lambda x, idx: x[(idx,)],
+    "x[ndarray]": lambda x, idx: x[idx.numpy()],
+    "embedding": lambda x, idx: cr.nn.functional.embedding(idx, x.reshape(4, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEXINGS))
+def test_an_index_changed_after_the_call_does_not_move_the_gradient(name):
+    # (the node keeps the index it gathered with; PyTorch refuses the backward pass instead,
+    # chainrule differentiates at the call's positions: never at others)
+    x = f64([1.0, 2.0, 3.0, 4.0])
+    idx = cr.tensor([0, 1])
+    y = INDEXINGS[name](x, idx)
+    with cr.no_grad():
+        idx[0] = 3
+    idx.numpy()[1] = 2  # (an ndarray index changed through its own array)
+    (y.reshape(-1) * f64([1.0, 2.0], requires_grad=False)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 0.0, 0.0])
