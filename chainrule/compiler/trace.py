@@ -244,6 +244,12 @@ class Tracer:
         self.keep.append(t)
         return k
 
+    def _raised(self, where: str, err: Exception) -> None:
+        """An operation raised: the function may catch the error and go on, but the trace
+        holds no operation that raises, and a replay on values where it would not raise
+        would take the way the function took after catching it."""
+        self.breaks(f"an error raised by {where} ({type(err).__name__}) inside the function")
+
     def breaks(self, why: str) -> None:
         if self.trace.broken is None and not self.quiet:
             self.trace.broken = why
@@ -275,10 +281,14 @@ class Tracer:
         engine.batching[0] = None
         self.quiet += 1
         try:
-            out = prim(*args, **params)
-        finally:
-            engine.batching[0] = self.hook
-            self.quiet -= 1
+            try:
+                out = prim(*args, **params)
+            finally:
+                engine.batching[0] = self.hook
+                self.quiet -= 1
+        except Exception as err:
+            self._raised(f"chainrule.{prim.name}", err)
+            raise
         if not isinstance(out, TensorBase):
             self.breaks(f"chainrule.{prim.name} returned {type(out).__name__}, not a tensor")
             return out
@@ -426,7 +436,11 @@ class Tracer:
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
         (comparisons, ``argmax`` ...), written down as an op that never records."""
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
-        value = func(*raw, **kwargs)
+        try:
+            value = func(*raw, **kwargs)
+        except Exception as err:
+            self._raised(getattr(func, "__name__", "a check"), err)
+            raise
         returned = next((i for i, r in enumerate(raw) if value is r), None)
         if returned is not None:
             # (an array of its own: the argument's, known by identity, belongs to its slot)

@@ -1154,3 +1154,18 @@ def test_a_create_graph_backward_pass_runs_again_on_the_arguments_as_they_were_a
         (g,) = cr.autograd.grad(y, w, create_graph=True)
         grads.append(g.detach().numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_an_error_the_function_catches_at_the_trace_breaks_it():
+    # (the plan holds no operation that raises: a replay on good values would take the way
+    # the function took after catching the error)
+    def fn(m):
+        try:
+            return cr.linalg.cholesky(m).sum()
+        except ValueError:
+            return (m * 0.0).sum()
+
+    not_positive = cr.tensor(-np.eye(3))
+    messages = _same_as_eager(
+        fn, lambda i: (not_positive if i == 0 else cr.tensor(np.eye(3) * (1.0 + i)),))
+    assert messages and "an error raised by chainrule.linalg.cholesky" in messages[0]
