@@ -298,6 +298,13 @@ class CompiledFunction:
     def __init__(self, fn: Callable, cache_size_limit: int = CACHE_SIZE_LIMIT,
                  fullgraph: bool = False, options: dict | None = None,
                  module: Module | None = None) -> None:
+        # fn's name and docstring, not its attributes (a callable object's own fn or options
+        # would replace this one's)
+        functools.update_wrapper(self, fn, updated=())
+        if not hasattr(self, "__name__"):  # (a functools.partial, a callable object)
+            self.__name__ = getattr(type(fn), "__name__", "fn")
+        if module is None and isinstance(getattr(fn, "__self__", None), Module):
+            module = fn.__self__  # (compile(model.forward): the model is guarded as a whole)
         self.fn = fn
         self.module = module  # (a compiled Module's: its tree, called or not)
         self.fullgraph = fullgraph
@@ -308,7 +315,6 @@ class CompiledFunction:
         self.traces = 0
         self.last_plan: Plan | None = None
         self._warned_limit = False
-        functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
         if engine.batching[0] is not None:  # inside vmap (or another trace): eager

@@ -1169,3 +1169,47 @@ def test_an_error_the_function_catches_at_the_trace_breaks_it():
     messages = _same_as_eager(
         fn, lambda i: (not_positive if i == 0 else cr.tensor(np.eye(3) * (1.0 + i)),))
     assert messages and "an error raised by chainrule.linalg.cholesky" in messages[0]
+
+
+def test_callables_without_a_name_or_with_attributes_of_their_own_compile():
+    import functools
+
+    class Scaled:  # (its own `fn` must not replace the compiled function's)
+        def __init__(self, fn, scale):
+            self.fn, self.scale = fn, scale
+
+        def __call__(self, x):
+            return self.fn(x) * self.scale
+
+    def breaking(x, scale):
+        x.numpy()  # (a trace break: its warning names the callable)
+        return x.sum() * scale
+
+    assert not _same_as_eager(Scaled(cr.sin, 3.0), lambda i: (_vector(i),))
+    assert not _same_as_eager(functools.partial(lambda x, s: x * s, s=2.0),
+                              lambda i: (_vector(i),))
+    messages = _same_as_eager(functools.partial(breaking, scale=2.0), lambda i: (_vector(i),))
+    assert messages and "partial runs eagerly" in messages[0]
+    twice = cr.compile(cr.compile(lambda x: x.sin() * 2.0))
+    assert twice.__name__ == "<lambda>"
+    np.testing.assert_array_equal(twice(_vector(0)).numpy(), _vector(0).sin().numpy() * 2.0)
+
+
+def test_a_compiled_bound_forward_is_guarded_by_its_module():
+    class Model(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = cr.nn.Parameter(cr.ones(3, dtype=cr.float64))
+
+        def forward(self, x):
+            y = x * self.w
+            return y.tanh() if self.training else y
+
+    model = Model()
+    compiled, x = cr.compile(model.forward), _vector(0)
+    for step in range(3):
+        np.testing.assert_array_equal(compiled(x).detach().numpy(), model(x).detach().numpy())
+        if step == 0:
+            model.eval()
+        if step == 1:
+            model.w = cr.nn.Parameter(cr.full((3,), 5.0, dtype=cr.float64))
