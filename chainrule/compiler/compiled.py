@@ -196,6 +196,12 @@ def _report(errors: list, modes: dict, where: str) -> None:
             warnings.warn(text, RuntimeWarning, stacklevel=4)
 
 
+def _returned_constant(value):
+    """A value the function returned that is not a tensor: a NumPy array as a new one, as each
+    eager call makes it (the caller may change it); any other object is the trace's."""
+    return np.array(value, copy=True) if type(value) is np.ndarray else value
+
+
 def _leaf(plan: Plan, k: int, tensors):
     """The tensor of input or external slot ``k`` in this call."""
     slot = plan.trace.slots[k]
@@ -345,7 +351,8 @@ class CompiledFunction:
             done = self._replay(plan, tensors, args, kwargs)
             if done is not None:
                 return done[0]
-        if sum(map(len, self.plans.values())) >= self.cache_size_limit:
+        # (the kinds of call that broke their trace count too: each would trace again)
+        if sum(map(len, self.plans.values())) + len(self.eager_keys) >= self.cache_size_limit:
             if not self._warned_limit:
                 warnings.warn(f"chainrule.compile: {self.__name__} has {self.cache_size_limit} "
                               "compiled plans (cache_size_limit); new kinds of call run "
@@ -440,7 +447,7 @@ class CompiledFunction:
                 return wrap(outputs[0])
             made = iter(outputs)
             return pytree.unflatten(plan.out_spec, [
-                out.value if isinstance(out, Const) else wrap(next(made))
+                _returned_constant(out.value) if isinstance(out, Const) else wrap(next(made))
                 for out in plan.trace.outputs])
         slots = plan.trace.slots
         # (an output that requires grad records even under no_grad: the function enabled
@@ -483,7 +490,7 @@ class CompiledFunction:
         leaves = []
         for out in plan.trace.outputs:
             if isinstance(out, Const):
-                leaves.append(out.value)
+                leaves.append(_returned_constant(out.value))
             else:
                 leaves.append(tensor_of[out])
         if plan.returns_leaf:

@@ -483,6 +483,8 @@ class Tracer:
     def finish(self, leaves: list) -> None:
         """Write down the function's result (its leaves: a tensor's slot, or a constant)."""
         for leaf in leaves:
+            if type(leaf) is np.ndarray:  # (the caller may change the one this call returns)
+                leaf = np.array(leaf, copy=True)
             self.trace.outputs.append(self.slot(leaf) if isinstance(leaf, TensorBase)
                                       else Const(leaf))
         self._check_externals()

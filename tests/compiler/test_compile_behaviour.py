@@ -155,6 +155,23 @@ def test_the_cache_is_bounded_with_one_warning_and_later_calls_are_right():
     assert f.traces == 8 == f.cache_size_limit
 
 
+def test_kinds_of_call_whose_trace_broke_count_against_the_cache():
+    # (each new one would trace again, and its key be kept: a float argument new at every
+    # call would trace at every call and keep every key)
+    def breaking(x, step):
+        x.numpy()
+        return x * step
+
+    f = cr.compile(breaking)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(20):
+            x = _rand(step, (3,), False)
+            np.testing.assert_array_equal(_np(f(x, float(step))), _np(x) * step)
+    assert f.traces == 8 == len(f.eager_keys)
+    assert sum("cache_size_limit" in str(w.message) for w in caught) == 1
+
+
 # --------------------------------------------------------------------------------------------
 # what breaks a trace: eager, with a warning, and right on later calls with other values
 

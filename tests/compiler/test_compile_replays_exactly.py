@@ -1213,3 +1213,16 @@ def test_a_compiled_bound_forward_is_guarded_by_its_module():
             model.eval()
         if step == 1:
             model.w = cr.nn.Parameter(cr.full((3,), 5.0, dtype=cr.float64))
+
+
+def test_a_returned_numpy_array_is_a_new_one_at_every_call():
+    def fn(x):
+        stats = np.zeros(2)
+        stats[0] = x.shape[0]
+        return x * 2.0, stats
+
+    compiled = cr.compile(fn)
+    for i in range(3):
+        _, stats = compiled(_vector(i))
+        np.testing.assert_array_equal(stats, [3.0, 0.0])
+        stats[1] += 10.0  # (the caller's to change)
