@@ -884,7 +884,10 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
         return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
     if not descending:
         values, perm = R.sorted_along(x, d)
-        return SortResult(values, perm if isinstance(perm, TensorBase) else like((x,), perm))
+        if isinstance(perm, TensorBase):
+            return SortResult(values, perm)
+        # (a copy: the node keeps the permutation, and the caller may change the indices)
+        return SortResult(values, like((x,), perm.copy()))
     # descending, ties in their original order (any dtype): the reversed tensor sorted
     # ascending, read backwards; the values' gradient follows the same permutation
     values, perm = R.sorted_along(flip(x, d), d)

@@ -289,7 +289,8 @@ def masked_select(input, mask) -> TensorBase:
     shape = np.broadcast_shapes(x.shape, m.shape)
     if shape != x.shape:
         x = ops.expand(x, *shape)
-    return R.getitem(x, index=(np.broadcast_to(m, shape),), x_shape=shape)
+    # (a mask of its own: the node keeps it, and the caller's may change after the call)
+    return R.getitem(x, index=(np.array(np.broadcast_to(m, shape)),), x_shape=shape)
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002

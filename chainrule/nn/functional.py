@@ -276,6 +276,7 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
                   label_smoothing):
     """cross_entropy with class weights, ignored targets or label smoothing (or a bad target)."""
     name = "cross_entropy"
+    indices = np.array(indices, copy=True)  # (the loss's node keeps them; the caller's may change)
     ignored = indices == ignore_index
     any_ignored = bool(ignored.any())
     if any_ignored:

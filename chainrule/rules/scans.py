@@ -215,7 +215,8 @@ def extremum_along(x, arg, axis: int, keep: bool):
     if not batched(x):
         indices = arg(raw(x), axis=axis, keepdims=True)
         values = getitem(x, index=along_index(indices, axis), x_shape=x.shape)
-        indices = indices if keep else np.squeeze(indices, axis=axis)
+        # (a copy: the node's index keeps these, and the caller may change the ones returned)
+        indices = indices.copy() if keep else np.squeeze(indices, axis=axis).copy()
         return values, new_like(x, indices) if isinstance(x, TensorBase) else indices
     indices = x._without_gradient(arg, (x,), {"axis": axis, "keepdims": keep})
     kept = indices if keep else reshape(indices, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:],
