@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import engine, pytree
-from chainrule.compiler.plan import Plan
+from chainrule.batching import BatchedTensor, batched
+from chainrule.compiler.plan import Plan, _dense
 from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
 from chainrule.creation import get_default_dtype
 from chainrule.engine import BACKWARD_TWICE, Primitive
@@ -224,7 +225,11 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     cached = _call.grads
     if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
             or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
-        if isinstance(g, TensorBase):  # create_graph: run the function again, recording
+        if isinstance(g, BatchedTensor) and not isinstance(g._value, TensorBase):
+            # vmap of the pullback (jacrev): the plan's backward pass for each example
+            _call.check_versions(_out)
+            grads = _batched_grads(_call, _out, g)
+        elif isinstance(g, TensorBase):  # create_graph: run the function again, recording
             _call.check_versions(_out)  # (the engine's error, where eager gives it)
             _call.check_unchanged()
             grads = _eager_grads(_call, _out, g, _call.grad_inputs)
@@ -246,6 +251,33 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     if len(cached[3]) == len(cached[2]):
         _call.grads = None  # every input has its gradient: keep nothing alive
     return cached[2][i]
+
+
+def _batched_grads(call, out, g) -> tuple:
+    """The gradients for a cotangent batched by vmap (``jacrev`` of the compiled function):
+    the plan's backward pass run on each example's cotangent, the results stacked at g's
+    level.  (Running the function again, as ``create_graph=True`` does, would put its own
+    transforms, a ``func.grad`` inside, under that vmap level, unconnected to the call.)"""
+    if call.saved is None:
+        raise RuntimeError(BACKWARD_TWICE)
+    per_example = []
+    for example in g._value:
+        cotangents = [None] * len(call.plan.output_slots)
+        cotangents[out] = example
+        per_example.append([_dense(r) for r in call.plan.backward(tuple(call.saved),
+                                                                   cotangents)])
+    if call.plan.may_free_saved():
+        call.saved = None  # (one pass, as an unbatched one: nothing kept for a second)
+    grads = []
+    for k in range(len(per_example[0])):
+        parts = [r[k] for r in per_example]
+        present = next((p for p in parts if p is not None), None)
+        if present is None:
+            grads.append(None)
+            continue
+        stacked = np.stack([np.zeros_like(present) if p is None else p for p in parts])
+        grads.append(batched(stacked, g._level))
+    return tuple(grads)
 
 
 def _eager_grads(call, out, g, inputs) -> tuple:

@@ -1226,3 +1226,22 @@ def test_a_returned_numpy_array_is_a_new_one_at_every_call():
         _, stats = compiled(_vector(i))
         np.testing.assert_array_equal(stats, [3.0, 0.0])
         stats[1] += 10.0  # (the caller's to change)
+
+
+def test_jacrev_of_a_replayed_function_that_takes_a_gradient_inside():
+    # (the pullback's cotangent is batched by jacrev's vmap: the plan's backward pass runs on
+    # each example's, not the function again under that vmap level)
+    def f(x):
+        return (x.tanh() ** 3).sum()
+
+    hessian = func.jacrev(cr.compile(func.grad(f)))
+    pulled = cr.compile(lambda x: x.tanh() ** 3)
+    for i in range(3):
+        x = _vector(i)
+        np.testing.assert_allclose(hessian(x).numpy(), func.jacrev(func.grad(f))(x).numpy(),
+                                   rtol=1e-12)
+        eye = cr.eye(3, dtype=cr.float64)
+        ours = func.vmap(func.vjp(pulled, x)[1])(eye)[0]
+        assert not ours.requires_grad
+        np.testing.assert_allclose(ours.numpy(), func.jacrev(lambda v: v.tanh() ** 3)(x).numpy(),
+                                   rtol=1e-12)
