@@ -507,11 +507,22 @@ c_ = _construction.AxisConcatenator("c_", _np.c_, _renamed, axis=-1, ndmin=2, tr
 
 _PASSING: dict = {}  # name -> what this module holds for it ("linalg.matrix_rank": ...)
 
+_SHAPE_ONLY = {"ndim", "shape", "size", "iscomplexobj", "isrealobj"}
+"""The functions without gradient that read a tensor's shape or dtype, not its values (so
+that ``np.ndim(t)`` inside ``compile`` does not break the trace)."""
+
 
 def _without_gradient(name: str):
     numpy_value = _catalogue.numpy_object(name)
     if isinstance(numpy_value, type):
         return numpy_value
+    if name in _SHAPE_ONLY:
+        def of_shape(a, *args, **kwargs):
+            return numpy_value(a._data if isinstance(a, _TensorBase) else a, *args, **kwargs)
+
+        of_shape.__name__ = of_shape.__qualname__ = name
+        of_shape.__doc__ = f"``numpy.{name}`` (a tensor's shape or dtype: no values read)."
+        return of_shape
 
     def call(*args, **kwargs):
         if isinstance(numpy_value, _np.ufunc) and not kwargs and builtins.any(

@@ -1245,3 +1245,19 @@ def test_jacrev_of_a_replayed_function_that_takes_a_gradient_inside():
         assert not ours.requires_grad
         np.testing.assert_allclose(ours.numpy(), func.jacrev(lambda v: v.tanh() ** 3)(x).numpy(),
                                    rtol=1e-12)
+
+
+def test_numpy_s_shape_functions_read_no_values_and_do_not_break_the_trace():
+    # (np.ndim(t) is chainrule.numpy's through __array_function__: the recurrent layers with a
+    # state and their cells call it)
+    fn = cr.compile(lambda x: x * np.ndim(x) + np.shape(x)[0] + np.size(x), fullgraph=True)
+    for i in range(2):
+        np.testing.assert_array_equal(fn(_vector(i)).numpy(), _vector(i).numpy() * 1 + 3 + 3)
+    cr.manual_seed(0)
+    lstm = cr.nn.LSTM(4, 3).double()
+    state = (cr.zeros(1, 2, 3, dtype=cr.float64), cr.zeros(1, 2, 3, dtype=cr.float64))
+    compiled = cr.compile(lstm, fullgraph=True)
+    for i in range(2):
+        x = cr.tensor(_rng(i).standard_normal((5, 2, 4)))
+        np.testing.assert_array_equal(compiled(x, state)[0].detach().numpy(),
+                                      lstm(x, state)[0].detach().numpy())
