@@ -40,7 +40,15 @@ import numpy as np
 from chainrule import engine, pytree
 from chainrule.batching import BatchedTensor, batched
 from chainrule.compiler.plan import Plan, _dense
-from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
+from chainrule.compiler.trace import (
+    ALIAS,
+    Const,
+    InPlace,
+    Tracer,
+    layout,
+    modules_unchanged,
+    read_value,
+)
 from chainrule.creation import get_default_dtype
 from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad, no_grad
@@ -349,7 +357,9 @@ class CompiledFunction:
         self.options = _checked_options(options)
         self.cache_size_limit = cache_size_limit
         self.plans: dict[tuple, list] = {}
-        self.eager_keys: set = set()
+        # the kinds of call whose trace broke: key -> the Modules that trace used, with their
+        # state then (in another state, a module switched to eval(), the call traces again)
+        self.eager_keys: dict[tuple, dict] = {}
         self.traces = 0
         self.last_plan: Plan | None = None
         self._warned_limit = False
@@ -377,7 +387,8 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
             key = _key(leaves, spec)
             tensors = [t for t in leaves if isinstance(t, TensorBase)]
-        if key in self.eager_keys:
+        broken = self.eager_keys.get(key)
+        if broken is not None and (not broken or modules_unchanged(broken)):
             return self.fn(*args, **kwargs)
         for plan in self.plans.get(key, ()):
             done = self._replay(plan, tensors, args, kwargs)
@@ -416,7 +427,7 @@ class CompiledFunction:
             warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly for this kind of "
                           f"call: {trace.broken} breaks the trace", RuntimeWarning,
                           stacklevel=3)
-            self.eager_keys.add(key)
+            self.eager_keys[key] = trace.modules
             return result
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan
@@ -631,9 +642,10 @@ class CompiledModule(Module):
                  options: dict | None = None) -> None:
         super().__init__()
         self._orig_mod = module
-        object.__setattr__(self, "_compiled_call",
-                           CompiledFunction(module.__call__, fullgraph=fullgraph,
-                                            options=options, module=module))
+        compiled = CompiledFunction(module.__call__, fullgraph=fullgraph, options=options,
+                                    module=module)
+        compiled.__name__ = type(module).__name__  # (its warnings name the model)
+        object.__setattr__(self, "_compiled_call", compiled)
 
     def forward(self, *args, **kwargs):
         """The module's call, replayed from its plan (or traced, or run eagerly)."""

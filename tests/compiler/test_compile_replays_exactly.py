@@ -1261,3 +1261,23 @@ def test_numpy_s_shape_functions_read_no_values_and_do_not_break_the_trace():
         x = cr.tensor(_rng(i).standard_normal((5, 2, 4)))
         np.testing.assert_array_equal(compiled(x, state)[0].detach().numpy(),
                                       lstm(x, state)[0].detach().numpy())
+
+
+def test_a_module_in_eval_compiles_after_a_training_call_that_broke_its_trace():
+    # (the broken kind of call runs eagerly only while its modules are as they were then)
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(4, 4), cr.nn.BatchNorm1d(4)).double()
+    compiled, x = cr.compile(net), cr.tensor(_rng(0).standard_normal((3, 4)))
+    net.eval()
+    compiled(x)  # (traces: its result is the eager call's)
+    assert compiled(x).grad_fn.name() == "CompiledFunctionBackward"
+    net.train()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled(x)
+    assert any("Sequential runs eagerly" in str(w.message)
+               and "running statistics" in str(w.message) for w in caught)
+    net.eval()
+    ours = compiled(x)
+    assert ours.grad_fn.name() == "CompiledFunctionBackward"
+    np.testing.assert_array_equal(ours.detach().numpy(), net(x).detach().numpy())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import tracing
 from chainrule.arguments import check_device
 from chainrule.creation import get_default_dtype
 from chainrule.grad_mode import no_grad
@@ -102,6 +103,8 @@ class _NormBase(Module):
         """Count one training batch; the weight of its statistics in the running ones."""
         if not (self.training and self.track_running_stats):
             return 0.0 if self.momentum is None else self.momentum
+        # (compile: the cause named before the count's update in place breaks the trace)
+        tracing.escaped("batch_norm's or instance_norm's update of the running statistics")
         with no_grad():
             self.num_batches_tracked.add_(1)
         if self.momentum is None:  # the cumulative average of the batches' statistics
