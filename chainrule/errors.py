@@ -410,10 +410,12 @@ def refuse_out(name: str, out) -> None:
 
 def named_error(prim, err, raw_args) -> Exception:
     """NumPy's error, as the built-in type (NumPy's subclasses, e.g. AxisError, take other
-    arguments) or as LinAlgError (a singular matrix, which callers catch by that name), naming
-    the function the user called and the shapes it was given."""
+    arguments) or as chainrule's :class:`LinAlgError` (a singular matrix, which callers catch
+    by that name), naming the function the user called and the shapes it was given."""
     kind = next(k for k in (np.linalg.LinAlgError, IndexError, ValueError, TypeError)
                 if isinstance(err, k))
+    if kind is np.linalg.LinAlgError:
+        kind = LinAlgError
     called = f"chainrule.{prim.name}" + (f" ({prim.symbol})" if prim.symbol else "")
     shapes = [str(np.shape(a)) for a in raw_args if isinstance(a, (np.ndarray, np.generic))]
     given = f" (given shapes {', '.join(shapes)})" if shapes and kind is not TypeError else ""
