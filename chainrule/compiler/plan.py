@@ -343,9 +343,6 @@ class Plan:
                              if j != "ans" and isinstance(op.args[j], int))
             if op.prim.save_ans and "ans" in read:
                 reads.add(op.out)
-        for r in sorted(reads, reverse=True):  # (a later slot's argument comes before it)
-            if r in self.trace.returned_argument:  # (its array, when traced, an argument's)
-                reads.add(self.trace.returned_argument[r])
         return set(map(self.root, reads))
 
     def root(self, k: int) -> int:

@@ -111,9 +111,6 @@ class Trace:
     views: set = field(default_factory=set)       # slots a view primitive made a view of its
     #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
-    # a no-gradient op's slot -> the slot of the argument whose array it returned (its
-    # values, as read later by a backward pass, are that argument's)
-    returned_argument: dict = field(default_factory=dict)
     # each Module the function used, by id: [the module, its call stamp and state then]; a
     # replay whose modules are in another state (train()/eval(), a parameter or hook
     # replaced) traces again
@@ -128,16 +125,25 @@ class NoGradient:
     save_inputs = save_ans = variadic = view = False
     vjp = None
 
-    def __init__(self, func) -> None:
-        self.impl = func
+    def __init__(self, func, shares: bool = False) -> None:
+        self.func = func
         self.name = getattr(func, "__name__", "no_gradient")
+        # (a ufunc's value is a new array; an alias's is its argument's, by design)
+        self.impl = func if shares or isinstance(func, np.ufunc) else self._value_of_its_own
+
+    def _value_of_its_own(self, *args, **kwargs):
+        """The function's value, as an array of its own where the function handed back an
+        argument's (cross_entropy's target check, when no target is ignored): a backward
+        pass that reads it must not see the caller change the argument after the call."""
+        value = self.func(*args, **kwargs)
+        return value.copy() if any(value is a for a in args) else value
 
 
 def _alias(value):
     return value
 
 
-ALIAS = NoGradient(_alias)
+ALIAS = NoGradient(_alias, shares=True)
 ALIAS.name = "alias"
 """The op of a tensor that holds a traced value but not its gradient connection (``detach()``
 of a value that requires grad, ``func.grad``'s stand-in for an argument): the same value,
@@ -449,26 +455,16 @@ class Tracer:
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
         (comparisons, ``argmax`` ...), written down as an op that never records."""
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
+        op = NoGradient(func)
         try:
-            value = func(*raw, **kwargs)
+            value = op.impl(*raw, **kwargs)
         except Exception as err:
-            self._raised(getattr(func, "__name__", "a check"), err)
+            self._raised(op.name, err)
             raise
-        returned = next((i for i, r in enumerate(raw) if value is r), None)
-        if returned is not None:
-            # (an array of its own: the argument's, known by identity, belongs to its slot)
-            value = value.view()
         out = like(args, value)
         if not isinstance(out, TensorBase):
             return out
-        self._record(NoGradient(func), args, kwargs, out, differentiable=False)
-        source = args[returned] if returned is not None else None
-        if isinstance(source, TensorBase):
-            self.trace.returned_argument[self.slot_of[id(out)]] = self.slot(source)
-            if source._vc is None:  # (the same array: its changes are the argument's, eagerly)
-                source._vc = [0]
-            out._vc = source._vc
-        return out
+        return self._record(op, args, kwargs, out, differentiable=False)
 
     def run(self, fn, args, kwargs):
         """Call ``fn`` with the hooks in place; returns its result (the eager one)."""
