@@ -40,15 +40,7 @@ import numpy as np
 from chainrule import engine, pytree
 from chainrule.batching import BatchedTensor, batched
 from chainrule.compiler.plan import Plan, _dense
-from chainrule.compiler.trace import (
-    ALIAS,
-    Const,
-    InPlace,
-    Tracer,
-    layout,
-    modules_unchanged,
-    read_value,
-)
+from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
 from chainrule.creation import get_default_dtype
 from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad, no_grad
@@ -357,9 +349,7 @@ class CompiledFunction:
         self.options = _checked_options(options)
         self.cache_size_limit = cache_size_limit
         self.plans: dict[tuple, list] = {}
-        # the kinds of call whose trace broke: key -> the Modules that trace used, with their
-        # state then (in another state, a module switched to eval(), the call traces again)
-        self.eager_keys: dict[tuple, dict] = {}
+        self.eager_keys: set = set()  # (the kinds of call whose trace broke)
         self.traces = 0
         self.last_plan: Plan | None = None
         self._warned_limit = False
@@ -387,8 +377,9 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
             key = _key(leaves, spec)
             tensors = [t for t in leaves if isinstance(t, TensorBase)]
-        broken = self.eager_keys.get(key)
-        if broken is not None and (not broken or modules_unchanged(broken)):
+        if self.module is not None:  # (a model's training call may break where eval's not)
+            key = (key, self.module.training)
+        if key in self.eager_keys:
             return self.fn(*args, **kwargs)
         for plan in self.plans.get(key, ()):
             done = self._replay(plan, tensors, args, kwargs)
@@ -427,7 +418,7 @@ class CompiledFunction:
             warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly for this kind of "
                           f"call: {trace.broken} breaks the trace", RuntimeWarning,
                           stacklevel=3)
-            self.eager_keys[key] = trace.modules
+            self.eager_keys.add(key)
             return result
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan

@@ -43,14 +43,7 @@ from chainrule.compiler.fusion import (
     listed,
     spans_rows,
 )
-from chainrule.compiler.trace import (
-    ALIAS,
-    Const,
-    InPlace,
-    NoGradient,
-    Trace,
-    modules_unchanged,
-)
+from chainrule.compiler.trace import ALIAS, Const, InPlace, NoGradient, Trace
 from chainrule.engine import Primitive
 from chainrule.rules.shape import cast_to, unbroadcast
 from chainrule.sparse import SparseGrad
@@ -268,8 +261,16 @@ class Plan:
                               and not trace.made and len(set(roots)) == len(roots))
 
     def modules_unchanged(self) -> bool:
-        """Whether every Module the trace used is in the state it was in then."""
-        return modules_unchanged(self.trace.modules)
+        """Whether every Module the trace used is in the state it was in then (by its stamp,
+        else by its state, whose stamp is then remembered)."""
+        for entry in self.trace.modules.values():
+            module, stamp, state = entry
+            now = module._call_stamp()
+            if now != stamp:
+                if module._call_state() != state:
+                    return False
+                entry[1] = now
+        return True
 
     def may_free_saved(self) -> bool:
         """Whether the running backward pass frees the graph (no ``retain_graph``, no

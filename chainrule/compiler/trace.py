@@ -168,19 +168,6 @@ class InPlace:
         return x
 
 
-def modules_unchanged(modules: dict) -> bool:
-    """Whether every Module of a trace's ``modules`` is in the state it was in then (by its
-    stamp, else by its state, whose stamp is then remembered)."""
-    for entry in modules.values():
-        module, stamp, state = entry
-        now = module._call_stamp()
-        if now != stamp:
-            if module._call_state() != state:
-                return False
-            entry[1] = now
-    return True
-
-
 def layout(data):
     """What of an array's layout a plan depends on (whether a reshape of it is a view): "C"
     for any C-contiguous one (its strides along dimensions of size 1 do not matter), else
