@@ -109,21 +109,18 @@ class _Call:
     of ``create_graph=True`` needs to run the function again (the function, its arguments,
     the tensors gradients flow into, and every tensor the call read with its version)."""
 
-    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "grads", "versions",
-                 "grad_inputs", "read")
+    __slots__ = ("plan", "saved", "outputs", "fn", "args", "kwargs", "flat", "grads",
+                 "versions", "grad_inputs", "read")
 
-    def __init__(self, plan, saved, outputs, fn, args, kwargs, grad_inputs, tensors) -> None:
+    def __init__(self, plan, saved, outputs, fn, args, kwargs, flat, grad_inputs,
+                 tensors) -> None:
         self.plan = plan
         self.saved = list(saved)
         self.outputs = outputs
         self.fn = fn
-        # the arguments as they are at the call: a container of them that the caller changes
-        # afterwards (a dict entry rebound) must not change what the function runs again on
-        if kwargs or not all(isinstance(a, TensorBase) for a in args):
-            leaves, spec = pytree.flatten((args, kwargs))
-            args, kwargs = pytree.unflatten(spec, leaves)  # (new containers, the same leaves)
-        self.args = args
+        self.args = args  # (tensors only, or else ``flat``: their leaves and structure)
         self.kwargs = kwargs
+        self.flat = flat
         self.grads = None  # (output, cotangent, the gradients) of the last backward step
         # for each output: the tensors whose arrays its backward pass reads (an argument, or a
         # result sharing a value it saved) and their versions at the call
@@ -135,6 +132,15 @@ class _Call:
         # the function again on them, so none may have changed since
         self.read = [(t, t._version, t._data)
                      for t in (*tensors, *(g[0] for g in plan.external_guards))]
+
+    def arguments(self) -> tuple:
+        """``(args, kwargs)`` as they were at the call: a container of them that the caller
+        changed afterwards (a dict entry rebound) must not change what the function runs
+        again on (new containers of the same leaves)."""
+        if self.flat is None:
+            return self.args, self.kwargs
+        leaves, spec = self.flat
+        return pytree.unflatten(spec, leaves)
 
     def check_unchanged(self) -> None:
         """Refuse to run the function again (``create_graph=True``) on tensors changed in
@@ -291,7 +297,8 @@ def _eager_grads(call, out, g, inputs) -> tuple:
             "running the function again would count that path twice. Call the function "
             "without compile for higher-order gradients, or pass the argument detached")
     with enable_grad():
-        outputs = pytree.tree_leaves(call.fn(*call.args, **call.kwargs))
+        args, kwargs = call.arguments()
+        outputs = pytree.tree_leaves(call.fn(*args, **kwargs))
     result = [o for o in outputs if isinstance(o, TensorBase)]
     return tuple(gradients([result[out]], list(inputs), grad_outputs=[g], create_graph=True,
                            allow_unused=True, pytorch_convention=False))
@@ -359,7 +366,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         # the common call, tensors alone, keyed without flattening (this is every replay's
         # cost): their shapes, dtypes and requires-grad flags, grad mode and the default dtype
-        key = None
+        key = flat = None
         if not kwargs:
             parts = [_TENSORS_ONLY, engine.grad_mode.enabled, get_default_dtype()]
             for a in args:
@@ -377,12 +384,13 @@ class CompiledFunction:
                 return self.fn(*args, **kwargs)  # forward mode: eager (not compiled yet)
             key = _key(leaves, spec)
             tensors = [t for t in leaves if isinstance(t, TensorBase)]
+            flat = (leaves, spec)
         if self.module is not None:  # (a model's training call may break where eval's not)
             key = (key, self.module.training)
         if key in self.eager_keys:
             return self.fn(*args, **kwargs)
         for plan in self.plans.get(key, ()):
-            done = self._replay(plan, tensors, args, kwargs)
+            done = self._replay(plan, tensors, args, kwargs, flat)
             if done is not None:
                 return done[0]
         # (the kinds of call that broke their trace count too: each would trace again)
@@ -424,7 +432,7 @@ class CompiledFunction:
         self.last_plan = plan
         return result
 
-    def _replay(self, plan: Plan, tensors, args, kwargs):
+    def _replay(self, plan: Plan, tensors, args, kwargs, flat):
         """The plan's result for this call, as ``(result,)``, or None if a guard fails."""
         if plan.trace.modules and not plan.modules_unchanged():
             return None  # (a module switched to eval(), or a parameter or hook replaced)
@@ -473,9 +481,9 @@ class CompiledFunction:
             _report(errors, modes, f"a replay of {self.__name__} (compiled)")
         _bump_updated(updated)  # (written into: a node that saved them must refuse)
         self.last_plan = plan
-        return (self._wrap(plan, outputs, saved, tensors, args, kwargs),)
+        return (self._wrap(plan, outputs, saved, tensors, args, kwargs, flat),)
 
-    def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs):
+    def _wrap(self, plan: Plan, outputs, saved, tensors, args, kwargs, flat):
         if plan.plain_results:  # (the common no-gradient result)
             if plan.returns_leaf:
                 return wrap(outputs[0])
@@ -488,7 +496,7 @@ class CompiledFunction:
         # grad itself, and its trace says so, as an eager call would)
         recording = plan.backward is not None
         grad_inputs = [_leaf(plan, k, tensors) for k in plan.grad_slots]
-        call = (_Call(plan, saved, outputs, self.fn, args, kwargs, grad_inputs, tensors)
+        call = (_Call(plan, saved, outputs, self.fn, args, kwargs, flat, grad_inputs, tensors)
                 if recording else None)
         # each result's tensor; those in one storage share a version counter, as eagerly
         tensor_of: dict[int, TensorBase] = {}
