@@ -64,8 +64,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool,
             root_nodes.append(key)
         _accumulate(pending, owned, key, seed)
 
-    if tracing.active[0] is not None and not create_graph:  # compile: see tracing.py
-        on_tensors = tracing.backward_on_tensors(accumulate, root_nodes) or on_tensors
+    if tracing.active[0] is not None:  # compile: see tracing.py
+        on_tensors = tracing.backward_on_tensors(accumulate, root_nodes, create_graph) or on_tensors
     deps = count_consumers(root_nodes)
     wanted = None  # with inputs: keys whose gradient is needed
     capture: dict = {}

@@ -52,12 +52,18 @@ def updated_in_place(tensor, ufunc, other) -> None:
         tracer.updated_in_place(tensor, ufunc, other)
 
 
-def backward_on_tensors(accumulate: bool, root_nodes) -> bool:
-    """A backward pass from ``root_nodes`` starts (without ``create_graph``): must its rules
-    run on tensors, so that the open trace writes them down?  One that accumulates into
-    ``.grad``, or reaches nodes recorded before the call, breaks the trace instead."""
+def backward_on_tensors(accumulate: bool, root_nodes, create_graph: bool = False) -> bool:
+    """A backward pass from ``root_nodes`` starts: must its rules run on tensors, so that the
+    open trace writes them down?  One that accumulates into ``.grad``, or reaches nodes
+    recorded before the call, breaks the trace instead.  (With ``create_graph`` they run on
+    tensors, recorded, anyway: the trace only hears that the function takes gradients.)"""
     tracer = active[0]
-    return tracer is not None and tracer.backward_starts(accumulate, root_nodes)
+    if tracer is None:
+        return False
+    if create_graph:
+        tracer.takes_gradients()
+        return False
+    return tracer.backward_starts(accumulate, root_nodes)
 
 
 def detached(source, tensor, shares_version: bool = True) -> None:

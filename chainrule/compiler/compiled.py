@@ -231,8 +231,16 @@ def _vjp(i, g, ans, *inputs, _call, _out):
     cached = _call.grads
     if (cached is None or cached[0] != _out or cached[1] is not g or i in cached[3]
             or cached[4] != inplace_count[0]):  # (g, or what it reads, changed in place)
-        if isinstance(g, BatchedTensor) and not isinstance(g._value, TensorBase):
-            # vmap of the pullback (jacrev): the plan's backward pass for each example
+        if (isinstance(g, BatchedTensor) and not isinstance(g._value, TensorBase)
+                and _call.plan.trace.takes_gradients):
+            # vmap of the pullback (jacrev) of a function that takes gradients itself: the
+            # plan's backward pass for each example (running the function again would run
+            # its own transforms under this vmap level, unconnected to the call)
+            if engine.grad_mode.enabled:  # (recorded: a derivative of this pullback follows)
+                raise RuntimeError(
+                    "chainrule.compile: a derivative of a vmapped pullback (jacrev of jacrev) "
+                    "through a replayed function that takes gradients itself is not "
+                    "supported; call the function without compile for this order")
             _call.check_versions(_out)
             grads = _batched_grads(_call, _out, g)
         elif isinstance(g, TensorBase):  # create_graph: run the function again, recording
@@ -260,10 +268,9 @@ def _vjp(i, g, ans, *inputs, _call, _out):
 
 
 def _batched_grads(call, out, g) -> tuple:
-    """The gradients for a cotangent batched by vmap (``jacrev`` of the compiled function):
-    the plan's backward pass run on each example's cotangent, the results stacked at g's
-    level.  (Running the function again, as ``create_graph=True`` does, would put its own
-    transforms, a ``func.grad`` inside, under that vmap level, unconnected to the call.)"""
+    """The gradients for a cotangent batched by vmap (``jacrev`` of a compiled function that
+    takes gradients itself): the plan's backward pass run on each example's cotangent, the
+    results stacked at g's level."""
     if call.saved is None:
         raise RuntimeError(BACKWARD_TWICE)
     per_example = []

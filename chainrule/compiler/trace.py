@@ -111,6 +111,7 @@ class Trace:
     views: set = field(default_factory=set)       # slots a view primitive made a view of its
     #                                               argument (eagerly: a _base, its versions)
     made: set = field(default_factory=set)        # externals the function made itself
+    takes_gradients: bool = False                 # a backward pass ran inside the function
     # each Module the function used, by id: [the module, its call stamp and state then]; a
     # replay whose modules are in another state (train()/eval(), a parameter or hook
     # replaced) traces again
@@ -370,6 +371,11 @@ class Tracer:
             self.slot_of_value[id(new)] = k
             self.keep.append(new)
 
+    def takes_gradients(self) -> None:
+        """A backward pass runs inside the function (a pullback that vmap batches then runs
+        the plan's backward pass per example)."""
+        self.trace.takes_gradients = True
+
     def backward_starts(self, accumulate: bool, root_nodes) -> bool:
         """A backward pass starts (see ``tracing.backward_on_tensors``): it is written down
         when it returns its gradients and every node it may reach was recorded in this call
@@ -389,6 +395,7 @@ class Tracer:
                             "the tensors they start from to the compiled function instead)")
                 return False
             stack.extend(p for p in node.parents if p is not None and type(p) is type(node))
+        self.takes_gradients()
         return True
 
     def updated_in_place(self, t, ufunc, other) -> None:
