@@ -1,7 +1,8 @@
 """``chainrule.compile(fn)``: a function that traces itself once per kind of call and replays.
 
 A call is looked up by its **key**: the arguments' structure, each tensor's shape, layout,
-dtype and whether it requires grad, each other argument's value, and whether grad mode is on.
+dtype and whether it requires grad, each other argument's value, whether grad mode is on, the
+default dtype, and a compiled Module's training mode.
 A key seen before has one or more plans (one per pattern of branches the function took, or
 state of its modules); each is replayed in turn until one whose guards hold:
 
@@ -17,15 +18,18 @@ them, and results sharing an array share a version counter; the backward pass fr
 result refuses, as the engine does, when a value it reads was changed in place since.
 
 A call that no plan fits is traced (run eagerly, its result returned) and its plan added to
-the cache, up to ``cache_size_limit`` plans in all (torch._dynamo's default, 8), after which
-the function runs eagerly with one warning.  A trace that breaks (see ``trace.py``) runs
-eagerly for that key, with a warning that says why: never a wrong result.
+the cache, up to ``cache_size_limit`` kinds of call in all (torch._dynamo's default, 8; a key
+whose trace broke counts too), after which the function runs eagerly with one warning.  A
+trace that breaks (see ``trace.py``) runs eagerly for that key, with a warning that says why:
+never a wrong result.
 
 A replayed call's result is a tensor whose history is **one node**: a primitive made for the
 plan, whose VJP runs the plan's backward pass on the values the forward pass kept.  So
 ``backward()``, ``autograd.grad`` and ``chainrule.func.grad`` go through a compiled function as
-through any operation.  With ``create_graph=True`` that node's VJP runs the function again
-eagerly, recording, so that higher derivatives stay exact.
+through any operation.  With ``create_graph=True``, or a cotangent that vmap batched
+(``jacrev``), that node's VJP runs the function again eagerly, recording, so that higher
+derivatives stay exact; a function that takes gradients itself runs the plan's backward pass
+on each example of a batched cotangent instead.
 """
 
 from __future__ import annotations
@@ -40,7 +44,15 @@ import numpy as np
 from chainrule import engine, pytree
 from chainrule.batching import BatchedTensor, batched
 from chainrule.compiler.plan import Plan, _dense
-from chainrule.compiler.trace import ALIAS, Const, InPlace, Tracer, layout, read_value
+from chainrule.compiler.trace import (
+    ALIAS,
+    Const,
+    InPlace,
+    Tracer,
+    layout,
+    read_value,
+    returned_constant,
+)
 from chainrule.creation import get_default_dtype
 from chainrule.engine import BACKWARD_TWICE, Primitive
 from chainrule.grad_mode import enable_grad, no_grad
@@ -203,12 +215,6 @@ def _report(errors: list, modes: dict, where: str) -> None:
             warnings.warn(text, RuntimeWarning, stacklevel=4)
 
 
-def _returned_constant(value):
-    """A value the function returned that is not a tensor: a NumPy array as a new one, as each
-    eager call makes it (the caller may change it); any other object is the trace's."""
-    return np.array(value, copy=True) if type(value) is np.ndarray else value
-
-
 def _leaf(plan: Plan, k: int, tensors):
     """The tensor of input or external slot ``k`` in this call."""
     slot = plan.trace.slots[k]
@@ -354,7 +360,8 @@ class CompiledFunction:
         # would replace this one's)
         functools.update_wrapper(self, fn, updated=())
         if not hasattr(self, "__name__"):  # (a functools.partial, a callable object)
-            self.__name__ = getattr(type(fn), "__name__", "fn")
+            named = fn.func if isinstance(fn, functools.partial) else type(fn)
+            self.__name__ = getattr(named, "__name__", "fn")
         if module is None and isinstance(getattr(fn, "__self__", None), Module):
             module = fn.__self__  # (compile(model.forward): the model is guarded as a whole)
         self.fn = fn
@@ -496,7 +503,7 @@ class CompiledFunction:
                 return wrap(outputs[0])
             made = iter(outputs)
             return pytree.unflatten(plan.out_spec, [
-                _returned_constant(out.value) if isinstance(out, Const) else wrap(next(made))
+                returned_constant(out.value) if isinstance(out, Const) else wrap(next(made))
                 for out in plan.trace.outputs])
         slots = plan.trace.slots
         # (an output that requires grad records even under no_grad: the function enabled
@@ -539,7 +546,7 @@ class CompiledFunction:
         leaves = []
         for out in plan.trace.outputs:
             if isinstance(out, Const):
-                leaves.append(_returned_constant(out.value))
+                leaves.append(returned_constant(out.value))
             else:
                 leaves.append(tensor_of[out])
         if plan.returns_leaf:

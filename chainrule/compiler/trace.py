@@ -169,6 +169,13 @@ class InPlace:
         return x
 
 
+def returned_constant(value):
+    """A value the function returned that is not a tensor, as the caller gets it: a NumPy
+    array as a new one, as each eager call makes it (the caller may change the one it got);
+    any other object is the trace's."""
+    return np.array(value, copy=True) if type(value) is np.ndarray else value
+
+
 def layout(data):
     """What of an array's layout a plan depends on (whether a reshape of it is a view): "C"
     for any C-contiguous one (its strides along dimensions of size 1 do not matter), else
@@ -290,7 +297,7 @@ class Tracer:
         try:
             try:
                 out = prim(*args, **params)
-            finally:
+            finally:  # (restored first: breaks() records nothing while quiet)
                 engine.batching[0] = self.hook
                 self.quiet -= 1
         except Exception as err:
@@ -486,10 +493,8 @@ class Tracer:
     def finish(self, leaves: list) -> None:
         """Write down the function's result (its leaves: a tensor's slot, or a constant)."""
         for leaf in leaves:
-            if type(leaf) is np.ndarray:  # (the caller may change the one this call returns)
-                leaf = np.array(leaf, copy=True)
             self.trace.outputs.append(self.slot(leaf) if isinstance(leaf, TensorBase)
-                                      else Const(leaf))
+                                      else Const(returned_constant(leaf)))
         self._check_externals()
         slots = self.trace.slots
         self.trace.made = {k for k, slot in enumerate(slots)

@@ -54,13 +54,13 @@ __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize
 
 
 def _standardize(x: Tensor, dims: tuple, eps: float,
-                 running: bool = False) -> tuple[Tensor, Moments | None]:
+                 keep_moments: bool = False) -> tuple[Tensor, Moments | None]:
     """``x`` standardised over ``dims`` (one primitive, ``rules.standardize``), and the mean
     and the biased variance over them (kept dims; ndarrays, unrecorded) it computed.  In a
-    trace of ``compile`` there are none (None) unless ``running`` statistics need them (whose
-    update breaks the trace): a plan's replays share the primitive's parameters, so one call's
-    backward pass would read another's (its rule computes them again from ``x``)."""
-    moments = Moments() if running or tracing.active[0] is None else None
+    trace of ``compile`` there are none (None) unless ``keep_moments`` (for running statistics,
+    whose update breaks the trace): a plan's replays share the primitive's parameters, so one
+    call's backward pass would read another's (its rule computes them again from ``x``)."""
+    moments = Moments() if keep_moments or tracing.active[0] is None else None
     return R.standardize(x, axis=tuple(d % x.ndim for d in dims), eps=eps,
                          moments=moments), moments
 
@@ -89,6 +89,10 @@ def _running_stat(name: str, what: str, t) -> None:
                         f"got {type(t).__name__}")
 
 
+RUNNING_STATISTICS = "batch_norm's or instance_norm's update of the running statistics"
+"""What breaks a trace of ``compile`` in training (see :func:`_update`)."""
+
+
 def _update(running: Tensor | None, batch, momentum: float) -> None:
     """``running <- (1 - momentum) running + momentum batch`` (``batch`` an ndarray), in place
     and unrecorded."""
@@ -96,7 +100,7 @@ def _update(running: Tensor | None, batch, momentum: float) -> None:
         return
     # (the batch's moments come out beside the primitive's result, not as a traced value: a
     # replay would update with the trace's own)
-    tracing.escaped("batch_norm's or instance_norm's update of the running statistics")
+    tracing.escaped(RUNNING_STATISTICS)
     with no_grad():
         running.mul_(1.0 - momentum).add_(fn.reshape(tensor_arg(batch), running.shape) * momentum)
 

@@ -203,7 +203,10 @@ def _standardize_vjp(g, ans, x, axis, eps, moments=None):
     if not on_tensors(g, ans, x):
         # a plain pass: the forward's rstd (computed again as the forward did without
         # ``moments``, which a compiled plan's replays do not keep), and one new array
-        rstd = moments.rstd if moments is not None else _centred_moments(x, axis, eps)[3]
+        if moments is not None:
+            rstd = moments.rstd
+        else:
+            _, _, _, rstd = _centred_moments(x, axis, eps)
         out = np.multiply(g, ans)
         scale = out.mean(axis=axis, keepdims=True)
         np.multiply(ans, scale, out=out)

@@ -104,7 +104,7 @@ class _NormBase(Module):
         if not (self.training and self.track_running_stats):
             return 0.0 if self.momentum is None else self.momentum
         # (compile: the cause named before the count's update in place breaks the trace)
-        tracing.escaped("batch_norm's or instance_norm's update of the running statistics")
+        tracing.escaped(F.RUNNING_STATISTICS)
         with no_grad():
             self.num_batches_tracked.add_(1)
         if self.momentum is None:  # the cumulative average of the batches' statistics
