@@ -344,6 +344,13 @@ class Plan:
                              if j != "ans" and isinstance(op.args[j], int))
             if op.prim.save_ans and "ans" in read:
                 reads.add(op.out)
+        # a value a function without gradient made from an argument (a check of class
+        # targets, which may hand back their own values) is read as that argument is: a
+        # change of it in place refuses, as eagerly (a ufunc's value is always new)
+        for op in self.trace.ops:
+            if (op.out in reads and type(op.prim) is NoGradient and op.prim is not ALIAS
+                    and not isinstance(op.prim.func, np.ufunc)):
+                reads.update(a for a in op.args if isinstance(a, int))
         return set(map(self.root, reads))
 
     def root(self, k: int) -> int:

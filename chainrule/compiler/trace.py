@@ -458,14 +458,24 @@ class Tracer:
         raw = [a._data if isinstance(a, TensorBase) else a for a in args]
         op = NoGradient(func)
         try:
-            value = op.impl(*raw, **kwargs)
+            value = func(*raw, **kwargs)
         except Exception as err:
             self._raised(op.name, err)
             raise
+        handed_back = next((a for a, r in zip(args, raw) if value is r), None)
+        if handed_back is not None:
+            value = value.copy()  # (as each replay's: see NoGradient)
         out = like(args, value)
         if not isinstance(out, TensorBase):
             return out
-        return self._record(op, args, kwargs, out, differentiable=False)
+        self._record(op, args, kwargs, out, differentiable=False)
+        if isinstance(handed_back, TensorBase):
+            # its values are the argument's at the call: a change of the argument refuses a
+            # backward pass that reads them, as eagerly (the plan's: Plan._storages_read)
+            if handed_back._vc is None:
+                handed_back._vc = [0]
+            out._vc = handed_back._vc
+        return out
 
     def run(self, fn, args, kwargs):
         """Call ``fn`` with the hooks in place; returns its result (the eager one)."""
