@@ -109,19 +109,22 @@ def keepdim_of(keepdim: bool, keepdims: bool | None) -> bool:
     return bool(keepdim if keepdims is None else keepdims)
 
 
-def index_of(index):
-    """An index with the tensors and arrays inside it read as arrays of their own: the node
-    of ``x[index]`` keeps the index for its backward pass, and an index tensor changed in
-    place after the call must not move the gradient to other positions."""
+def index_of(index, kept: bool = True):
+    """An index with the tensors inside it read as arrays.  Where a node ``kept`` it for its
+    backward pass, its tensors, arrays and lists are arrays of their own: one changed in place
+    after the call must not move the gradient to other positions."""
     if isinstance(index, tuple):
-        return tuple(_index_item(i) for i in index)
-    return _index_item(index)
+        return tuple(_index_item(i, kept) for i in index)
+    return _index_item(index, kept)
 
 
-def _index_item(item):
-    if isinstance(item, (TensorBase, np.ndarray)):
+def _index_item(item, kept: bool):
+    if kept and isinstance(item, (TensorBase, np.ndarray)):
         return np.array(data_of(item), copy=True)
-    return item
+    if kept and isinstance(item, list):  # (NumPy reads an empty list as integer positions)
+        positions = np.array(item)
+        return positions.astype(np.intp) if positions.size == 0 else positions
+    return data_of(item)
 
 
 def check_integer_divisor(name: str, input, other) -> None:

@@ -399,12 +399,14 @@ def random_(self, a: int | None = None, b: int | None = None, *, generator=None,
 
 def setitem(self, index, value) -> None:
     """``self[index] = value`` (``Tensor.__setitem__``), recorded when a gradient can flow."""
-    index = index_of(index)
     value_rg = isinstance(value, TensorBase) and value._rg
     tangents = self._tangents is not None or (isinstance(value, TensorBase)
                                               and value._tangents is not None)
     batched = self._batched or (isinstance(value, TensorBase) and value._batched)
-    if not (grad_mode.enabled and (self._rg or value_rg)) and not tangents and not batched:
+    plain = not (grad_mode.enabled and (self._rg or value_rg)) and not tangents and not batched
+    # (an index of its own where a node keeps it)
+    index = index_of(index, kept=not plain or tracing.active[0] is not None)
+    if plain:
         check_writable(self, "setitem")
         self._ensure_array()
         try:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from chainrule import rules as R
+from chainrule import tracing
 from chainrule.arguments import (
     as_shape,
     check_integer_divisor,
@@ -40,6 +41,7 @@ from chainrule.arguments import (
     shape_of,
     split_sizes,
 )
+from chainrule.engine import grad_mode
 from chainrule.errors import (
     ShapeError,
     cat_error,
@@ -725,7 +727,9 @@ def getitem(input, index) -> TensorBase:
     x = input if isinstance(input, TensorBase) else operand(input)
     if (at := R.batched_index(index)) is not None:  # vmap: an index that differs per example
         return R.take_at(x, *at)
-    index = index_of(index)
+    # (the index is kept by the node of an x that requires grad, or by an open trace)
+    recorded = isinstance(x, TensorBase) and x._rg and grad_mode.enabled
+    index = index_of(index, kept=recorded or tracing.active[0] is not None)
     try:
         return R.getitem(x, index=index, x_shape=x.shape)
     except IndexError as err:

@@ -183,3 +183,13 @@ def test_a_singular_matrix_in_a_recorded_backward_pass_raises_linalg_error():
     a = f64(np.outer([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]))
     with pytest.raises(cr.linalg.LinAlgError, match="chainrule.linalg.inv"):
         cr.autograd.grad(cr.linalg.det(a), a, create_graph=True)
+
+
+def test_a_list_index_changed_after_the_call_does_not_move_the_gradient():
+    x = f64([1.0, 2.0, 3.0, 4.0])
+    positions = [0, 1]
+    y = x[positions]
+    positions[0] = 3
+    (y * f64([1.0, 2.0], False)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 0.0, 0.0])
+    assert x[[]].shape == (0,)  # (an empty list: integer positions, as NumPy reads it)
