@@ -18,8 +18,8 @@ them, and results sharing an array share a version counter; the backward pass fr
 result refuses, as the engine does, when a value it reads was changed in place since.
 
 A call that no plan fits is traced (run eagerly, its result returned) and its plan added to
-the cache, up to ``cache_size_limit`` kinds of call in all (torch._dynamo's default, 8; a key
-whose trace broke counts too), after which the function runs eagerly with one warning.  A
+the cache, up to ``cache_size_limit`` entries in all (torch._dynamo's default, 8: plans, and
+keys whose trace broke), after which the function runs eagerly with one warning.  A
 trace that breaks (see ``trace.py``) runs eagerly for that key, with a warning that says why:
 never a wrong result.
 
