@@ -154,6 +154,17 @@ class _Call:
         leaves, spec = self.flat
         return pytree.unflatten(spec, leaves)
 
+    def pass_from(self, out: int, cotangent, free: bool) -> tuple:
+        """The plan's backward pass from output ``out`` with ``cotangent``.  With ``free`` the
+        plan frees each saved value at its last use (it empties the list it is handed), as the
+        engine would: nothing is kept for a second pass."""
+        cotangents = [None] * len(self.plan.output_slots)
+        cotangents[out] = cotangent
+        if free:
+            saved, self.saved = self.saved, None
+            return self.plan.backward(saved, cotangents)
+        return self.plan.backward(tuple(self.saved), cotangents)
+
     def check_unchanged(self) -> None:
         """Refuse to run the function again (``create_graph=True``) on tensors changed in
         place since the call: it would differentiate it at other values."""
@@ -254,18 +265,10 @@ def _vjp(i, g, ans, *inputs, _call, _out):
             _call.check_unchanged()
             grads = _eager_grads(_call, _out, g, _call.grad_inputs)
         else:
-            cotangents = [None] * len(_call.plan.output_slots)
-            cotangents[_out] = g
             if _call.saved is None:
                 raise RuntimeError(BACKWARD_TWICE)
             _call.check_versions(_out)
-            if _call.plan.may_free_saved():
-                # the plan frees each saved value at its last use (it empties the list it is
-                # handed), as the engine would: nothing is kept for a second pass
-                saved, _call.saved = _call.saved, None
-                grads = _call.plan.backward(saved, cotangents)
-            else:
-                grads = _call.plan.backward(tuple(_call.saved), cotangents)
+            grads = _call.pass_from(_out, g, free=_call.plan.may_free_saved())
         cached = _call.grads = (_out, g, grads, set(), inplace_count[0])
     cached[3].add(i)
     if len(cached[3]) == len(cached[2]):
@@ -279,12 +282,8 @@ def _batched_grads(call, out, g) -> tuple:
     results stacked at g's level."""
     if call.saved is None:
         raise RuntimeError(BACKWARD_TWICE)
-    per_example = []
-    for example in g._value:
-        cotangents = [None] * len(call.plan.output_slots)
-        cotangents[out] = example
-        per_example.append([_dense(r) for r in call.plan.backward(tuple(call.saved),
-                                                                   cotangents)])
+    per_example = [[_dense(r) for r in call.pass_from(out, example, free=False)]
+                   for example in g._value]
     if call.plan.may_free_saved():
         call.saved = None  # (one pass, as an unbatched one: nothing kept for a second)
     grads = []

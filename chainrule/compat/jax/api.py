@@ -529,29 +529,28 @@ def jit(fun: Callable | None = None, *, static_argnums=None, static_argnames=Non
     # constants of its plan
     compiled_for: dict[tuple, Callable] = {}
 
-    def compiled(args, kwargs):
+    def compiled(args, kwargs) -> tuple:
+        """The compiled function for these arguments, and the arguments on tensors (one
+        flattening for both)."""
         leaves, spec = pytree.flatten((args, kwargs), sort_keys=True, none_is_leaf=False)
         weak = tuple(isinstance(v, Array) and v.weak_type for v in leaves)
         run = compiled_for.get((spec, weak))
         if run is None:
             run = compiled_for[spec, weak] = chainrule.compile(_on_tensors(fun, weak))
-        return run
-
-    def on_tensors(args, kwargs):
-        return tree_map(lambda v: to_tensor(v) if isinstance(v, Array) else v, (args, kwargs))
+        args, kwargs = pytree.unflatten(spec, [to_tensor(v) if isinstance(v, Array) else v
+                                               for v in leaves])
+        return run, args, kwargs
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        run = compiled(args, kwargs)
-        args, kwargs = on_tensors(args, kwargs)
+        run, args, kwargs = compiled(args, kwargs)
         out, out_weak = run(*args, **kwargs)
         return tree_map(lambda v, w: from_tensor(v, w) if isinstance(v, Tensor) else v,
                         out, out_weak)
 
     def lower(*args, **kwargs):
         """The plan of this call (what JAX's AOT API shows is the plan here)."""
-        run = compiled(args, kwargs)
-        args, kwargs = on_tensors(args, kwargs)
+        run, args, kwargs = compiled(args, kwargs)
         return run.explain(*args, **kwargs)
 
     jitted.lower = lower
