@@ -37,6 +37,19 @@ def shape_of(x) -> tuple:
     return x._data.shape if isinstance(x, TensorBase) else np.shape(x)
 
 
+CANNOT_FAIL: set = set()
+"""The functions given to :func:`no_gradient` that raise on no values at the shapes and dtypes
+of a call (declared with :func:`cannot_fail`): a compiled plan leaves one out where nothing reads
+its value, as it leaves out an unread product (``chainrule/compiler/plan.py``)."""
+
+
+def cannot_fail(func):
+    """Declare ``func`` (a function for :func:`no_gradient`) unable to fail: see
+    :data:`CANNOT_FAIL`."""
+    CANNOT_FAIL.add(func)
+    return func
+
+
 def no_gradient(func, *args, **kwargs):
     """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
     for a in args:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.arguments import CANNOT_FAIL as CANNOT_FAIL_FUNCTIONS
 from chainrule.buffers import LARGE
 from chainrule.buffers import state as backward_pass
 from chainrule.compiler.fusion import (
@@ -167,11 +168,14 @@ def _droppable(op, slots) -> bool:
     """May ``op``, whose result nothing reads, be left out of a plan (as ``jax.jit`` and
     ``torch.compile`` leave dead code out)?  A view or an alias, or a primitive that cannot
     fail: all it could do is warn of a floating-point error, which the replay then does not
-    (documented).  Another op may raise (an integer power, a singular matrix, a bad index,
-    a function's own check), so it runs."""
+    (documented); or a function without gradient declared unable to fail
+    (``arguments.cannot_fail``).  Another op may raise (an integer power, a singular matrix, a
+    bad index, a function's own check), so it runs."""
     prim = op.prim
     if getattr(prim, "view", False) or prim is ALIAS:
         return True
+    if isinstance(prim, NoGradient):
+        return prim.func in CANNOT_FAIL_FUNCTIONS
     if not isinstance(prim, Primitive):
         return False
     if prim.name in _CANNOT_FAIL or prim.batch == "shape":

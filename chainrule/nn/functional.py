@@ -32,7 +32,7 @@ import numpy as np
 
 from chainrule import numpy_pad, tracing
 from chainrule import rules as R
-from chainrule.arguments import as_shape, data_of, no_gradient
+from chainrule.arguments import as_shape, cannot_fail, data_of, no_gradient
 from chainrule.functions import log_softmax, sigmoid, softmax, tanh, tensor_arg
 from chainrule.nn.functional_attention import (
     multi_head_attention_forward,
@@ -258,6 +258,7 @@ def _sample_weights(indices: np.ndarray, ignore_index: int, reduction: str,
     return weights
 
 
+@cannot_fail
 def _nan_if_none(weights: np.ndarray) -> np.ndarray:
     """0, or NaN where no sample has weight (the mean of nothing)."""
     return np.asarray(0.0 if weights.any() else np.nan, weights.dtype)

@@ -167,7 +167,7 @@ from chainrule.rules.linalg import (
     slogdet,
     solve,
 )
-from chainrule.rules.losses import softmax_cross_entropy
+from chainrule.rules.losses import softmax_cross_entropy, softmax_minus_one_hot
 from chainrule.rules.lstm_layer import lstm_scan, lstm_scan_states
 from chainrule.rules.pooling import (
     avg_pool,

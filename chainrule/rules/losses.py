@@ -80,14 +80,42 @@ def _per_sample(g, axis, scale, z_shape):
 
 
 def _cross_entropy_slope(z, target, axis):
-    """d loss / d z, elementwise: sum(p) softmax(z) - p (a new array in a plain pass)."""
-    s = softmax(z, axis=axis)
-    if not _are_indices(target):
-        return s * keep_sum(target, (axis,)) - target
-    if type(s) is np.ndarray:  # s is new: subtract the one-hot rows in place
-        s[_at_targets(s, target, axis)] -= 1
-        return s
-    return s - one_hot(target, z, axis)
+    """d loss / d z, elementwise: sum(p) softmax(z) - p."""
+    if _are_indices(target):
+        return softmax_minus_one_hot(z, target, axis=axis)
+    return softmax(z, axis=axis) * keep_sum(target, (axis,)) - target
+
+
+def _softmax_minus_one_hot(z, target, axis):
+    s = softmax.impl(z, axis)
+    s[_at_targets(s, target, axis)] -= 1  # (s is new: the one-hot rows subtracted in place)
+    return s
+
+
+def _batch_slope(prim, values, batched, size, axis):
+    """vmap's rule: the slope of the stack along ``axis`` one place right (an unbatched input
+    broadcast to the batch first, as :func:`batch_cross_entropy` does)."""
+    z, target = (v if b else broadcast_to(v, shape=(size,) + tuple(v.shape),
+                                          x_shape=tuple(v.shape))
+                 for v, b in zip(values, batched))
+    return softmax_minus_one_hot(z, target, axis=axis % (z.ndim - 1) + 1)
+
+
+# The slope of softmax cross-entropy with class indices, one op where softmax, the one-hot
+# rows and their difference would be three (a compiled training step's plan has it):
+#   softmax(z) - onehot(target);   d (softmax(z) - onehot) = d softmax(z) = s (dz - sum(s dz))
+# with s = softmax(z) along ``axis``; the indices have no gradient.  The Jacobian is symmetric,
+# so the VJP rule serves as the JVP.
+softmax_minus_one_hot = primitive(
+    "softmax_minus_one_hot", _softmax_minus_one_hot,
+    (lambda g, ans, z, target, axis: _softmax_vjp(g, softmax(z, axis=axis), axis),
+     lambda g, ans, z, target, axis: None),
+    save_inputs=True, reads=((0,), ()), jvp="symmetric", grad_fn="SoftmaxMinusOneHotBackward0",
+    batch=_batch_slope)
+
+
+def _softmax_vjp(g, s, axis):
+    return s * (g - keep_sum(g * s, (axis,)))
 
 
 def _cross_entropy_jvp(ts, ans, z, target, axis, scale):

@@ -187,6 +187,28 @@ def test_an_unused_loss_is_left_out_and_its_targets_are_still_checked():
         compiled(x, bad)
 
 
+def test_a_no_gradient_function_declared_unable_to_fail_is_left_out_only_when_unread():
+    # cross_entropy's NaN for a mean over no kept sample (_nan_if_none) is declared unable to
+    # fail: a plan of the gradients alone leaves it out; one that returns the loss keeps it
+    z = cr.tensor(_rng(3).standard_normal((4, 3)), requires_grad=True)
+    ignored = cr.tensor([-100, -100, -100, -100])
+
+    def gradient(z, labels):
+        return cr.autograd.grad(cr.nn.functional.cross_entropy(z, labels), [z])[0]
+
+    def loss(z, labels):
+        return cr.nn.functional.cross_entropy(z, labels)
+
+    compiled_gradient, compiled_loss = cr.compile(gradient), cr.compile(loss)
+    labels = cr.tensor([0, 2, 1, 2])
+    compiled_gradient(z, labels), compiled_loss(z, labels)
+    assert "_nan_if_none" not in compiled_gradient.source
+    assert "_nan_if_none" in compiled_loss.source
+    np.testing.assert_array_equal(_np(_replayed(compiled_gradient, z, ignored)), np.zeros((4, 3)))
+    assert np.isnan(_np(_replayed(compiled_loss, z, ignored)))
+    assert np.isnan(_np(loss(z, ignored)))
+
+
 # --------------------------------------------------------------------------------------------
 # an SGD step in place
 

@@ -82,6 +82,23 @@ def _cross_entropy_ref(z, p):
     return losses if z.ndim == 3 else losses.mean()
 
 
+# class indices for softmax_minus_one_hot, by the logits' shape (class dim 1, or 0 for one sample)
+SLOPE_TARGETS = {(2, 3): np.array([2, 0]), (4,): np.array(1),
+                 (2, 3, 2): np.array([[0, 2], [1, 1]])}
+
+
+def _slope_call(z):
+    return R.softmax_minus_one_hot(z, SLOPE_TARGETS[tuple(z.shape)], axis=min(z.ndim - 1, 1))
+
+
+def _slope_ref(z):
+    axis = min(z.ndim - 1, 1)
+    softmax = np.exp(z) / np.exp(z).sum(axis=axis, keepdims=True)
+    classes = np.arange(z.shape[axis]).reshape((-1,) + (1,) * (z.ndim - 1 - axis))
+    target = np.expand_dims(SLOPE_TARGETS[z.shape], axis)
+    return softmax - (target == classes)
+
+
 def _view_changed_in_place(x, v):
     y = x * 1.0  # a non-leaf, whose view changed in place is recorded on it (CopySlices)
     y[:, 1:].mul_(v)
@@ -183,6 +200,8 @@ SPECS: dict[str, Spec] = {
         lambda z, p: F.cross_entropy(z, p, reduction="none" if z.ndim == 3 else "mean"),
         lambda z, p: _cross_entropy_ref(z, p), [((2, 3), (2, 3)), ((4,), (4,)),
                                                ((2, 3, 2), (2, 3, 2))], (real, positive)),
+    # cross_entropy's slope with class indices (its backward pass, and a compiled step's)
+    "softmax_minus_one_hot": Spec(_slope_call, _slope_ref, [(s,) for s in SLOPE_TARGETS]),
     # the 2-norm of each row of a matrix; the 3-norm of a vector
     "linalg.vector_norm": Spec(lambda x: x.norm(p=2 if x.ndim == 2 else 3, dim=-1),
                                lambda x: np.linalg.norm(x, ord=2 if x.ndim == 2 else 3, axis=-1),
@@ -545,6 +564,7 @@ REAL_ONLY: dict[str, str] = {
     **{name: _NOT_IN_NUMPY for name in ("floor", "ceil", "trunc", "deg2rad", "rad2deg", "atan2",
                                         "hypot", "logaddexp2", "remainder")},
     "nn.functional.cross_entropy": "takes real logits, as PyTorch's",
+    "softmax_minus_one_hot": "takes real logits, as PyTorch's cross_entropy",
 }
 REAL_ONLY.update({name: "SciPy's special functions, for real arguments" for name in SPECS
                   if name.startswith("scipy.special.")})
