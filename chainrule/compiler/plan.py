@@ -47,6 +47,7 @@ from chainrule.compiler.fusion import (
 from chainrule.compiler.trace import ALIAS, Const, InPlace, NoGradient, Trace
 from chainrule.engine import Primitive
 from chainrule.rules.shape import cast_to, unbroadcast
+from chainrule.rules.table import Scratch
 from chainrule.sparse import SparseGrad
 from chainrule.versions import inputs_read
 
@@ -186,6 +187,16 @@ def _droppable(op, slots) -> bool:
         slots[a].dtype.kind in "fc" for a in op.args if isinstance(a, int))
 
 
+def _scratch(op) -> dict:
+    """``op``'s parameters that are a :class:`Scratch` (one per call), by name."""
+    return {name: value for name, value in op.params.items() if isinstance(value, Scratch)}
+
+
+def _bound(op, scratch: dict) -> dict:
+    """``op``'s parameters a plan binds into its calls: all but its scratch."""
+    return {name: value for name, value in op.params.items() if name not in scratch}
+
+
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
@@ -238,6 +249,9 @@ class Plan:
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
                                 "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
+        # the ops whose rules read a Scratch their forward filled (a normalisation's moments,
+        # a recurrent scan's activations): each replay makes its own, saved with the values
+        self.scratch = [k for k, op in enumerate(trace.ops) if op.records and _scratch(op)]
         self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
@@ -479,9 +493,17 @@ class Plan:
             if op.out not in live:
                 continue
             fname = f"{_identifier(op.prim.name)}_{k}"
-            impl = functools.partial(op.prim.impl, **op.params) if op.params else op.prim.impl
+            scratch = _scratch(op)
+            bound = _bound(op, scratch)
+            impl = functools.partial(op.prim.impl, **bound) if bound else op.prim.impl
             self._bind(fname, impl)
             args = ", ".join(self._arg(k, a) for a in op.args)
+            made = ""
+            for name, value in scratch.items():  # (this call's own, or none without a rule)
+                if k in self.scratch:
+                    made = (f"    s{k} = {self._bind(f'{type(value).__name__}_{k}', type(value))}"
+                            "()\n")
+                args += f", {name}={f's{k}' if made else None}"
             shape = "x".join(map(str, slots[op.out].shape)) or "scalar"
             dead = sorted({a for a in op.args if isinstance(a, int) and last_use[a] == k
                            and a not in kept and slots[a].kind == "op"})
@@ -496,7 +518,7 @@ class Plan:
                 if operands is not None:
                     expression = ("value", f"v{op.out}", VALUES[op.prim.name], operands)
             summed = self._summed_shape(op)
-            line = (f"    v{op.out} = {fname}({args})  "
+            line = (f"{made}    v{op.out} = {fname}({args})  "
                     f"# {op.prim.name}: {shape} {slots[op.out].dtype}")
             ufunc = _ufunc_of(op.prim.impl) if not op.params else None
             into = None
@@ -509,14 +531,15 @@ class Plan:
             elif type(op.prim) is InPlace:
                 line += f", written into v{op.args[0]}"
             steps.append(Step(line,
-                              reads=self._names(k, op.args), writes=(f"v{op.out}",),
+                              reads=self._names(k, op.args),
+                              writes=(f"v{op.out}",) + ((f"s{k}",) if made else ()),
                               frees=tuple(f"v{a}" for a in dead),
                               shape=self._elementwise_shape(op) or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
                               into=into,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
-        saved = [f"v{k}" for k in self.saved]
+        saved = [f"v{k}" for k in self.saved] + [f"s{k}" for k in self.scratch]
         reads = [f"v{g.slot}" for g in self.trace.guards]
         steps.append(Step(f"    return ({listed(outs)}), ({listed(saved)}), ({listed(reads)})",
                           reads=tuple(outs + saved + reads)))
@@ -527,15 +550,16 @@ class Plan:
     def _backward_source(self) -> str:
         slots = self.trace.slots
         maths = _rule_maths()
-        saved = listed([f"v{k}" for k in self.saved])
+        saved_names = [f"v{k}" for k in self.saved] + [f"s{k}" for k in self.scratch]
+        saved = listed(saved_names)
         steps = []
-        if self.saved:
+        if saved_names:
             # (a list is handed over: emptied, so that each value dies at its last use below,
             # and the values the plan made may be written into where they die)
             steps.append(Step(f"    ({saved}) = saved\n"
                               "    own = type(saved) is list\n"
                               "    if own: saved.clear()",
-                              writes=tuple(f"v{k}" for k in self.saved)))
+                              writes=tuple(saved_names)))
         # values that may share memory with another slot's: a view's input and result
         shared = {a for op in self.trace.ops if op.prim.view or not op.records
                   for a in (*[b for b in op.args if isinstance(b, int)], op.out)}
@@ -565,6 +589,8 @@ class Plan:
                 args = [self._arg(k, a) for a in op.args]
             else:
                 args = ["None"] * len(op.args)
+            scratch = _scratch(op)
+            given = "".join(f", {name}=s{k}" for name in scratch)  # (this call's own)
             note = maths.get(prim.name, "")
             # the saved values of the plan's own making that die at this op: the last rule
             # below may write its product into them (no later rule reads them)
@@ -605,10 +631,11 @@ class Plan:
                     # (g f' is never None, and has g's shape where the input has the result's)
                     certain = shape == slots[op.out].shape
                 else:
-                    if op.params:
-                        rule = functools.partial(rule, **op.params)
+                    bound = _bound(op, scratch)
+                    if bound:
+                        rule = functools.partial(rule, **bound)
                     rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
-                    call = f"{rname}({', '.join([f'g{op.out}', ans, *args])})"
+                    call = f"{rname}({', '.join([f'g{op.out}', ans, *args])}{given})"
                     fused.append(f"        t = {call}")
                     # (only an indexing rule makes a sparse gradient)
                     lines.append(fused[-1] if elementwise else f"        t = _dense({call})")
@@ -645,11 +672,13 @@ class Plan:
                                    for i in wanted_inputs], operands)
             reads = ((f"g{op.out}",) + ((ans,) if prim.save_ans else ())
                      + (self._names(k, op.args) if prim.save_inputs else ())
+                     + ((f"s{k}",) if scratch else ())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
             steps.append(Step("\n".join(lines), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
-                              frees=tuple(f"v{a}" for a in dead), shape=region_shape,
+                              frees=tuple(f"v{a}" for a in dead)
+                              + ((f"s{k}",) if scratch else ()), shape=region_shape,
                               fused="\n".join(fused), label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]

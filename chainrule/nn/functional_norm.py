@@ -53,14 +53,10 @@ from chainrule.tensor import Tensor
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
 
 
-def _standardize(x: Tensor, dims: tuple, eps: float,
-                 keep_moments: bool = False) -> tuple[Tensor, Moments | None]:
+def _standardize(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Moments]:
     """``x`` standardised over ``dims`` (one primitive, ``rules.standardize``), and the mean
-    and the biased variance over them (kept dims; ndarrays, unrecorded) it computed.  In a
-    trace of ``compile`` there are none (None) unless ``keep_moments`` (for running statistics,
-    whose update breaks the trace): a plan's replays share the primitive's parameters, so one
-    call's backward pass would read another's (its rule computes them again from ``x``)."""
-    moments = Moments() if keep_moments or tracing.active[0] is None else None
+    and the biased variance over them (kept dims; ndarrays, unrecorded) it computed."""
+    moments = Moments()
     return R.standardize(x, axis=tuple(d % x.ndim for d in dims), eps=eps,
                          moments=moments), moments
 
@@ -152,7 +148,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"size {size_text(x)} (batch_norm: the variance of one value "
                              "is undefined; use a larger batch or eval())")
         running = running_mean is not None or running_var is not None
-        y, moments = _standardize(x, dims, eps, running)
+        y, moments = _standardize(x, dims, eps)
         if running:
             _update(running_mean, moments.mean, momentum)
             _update(running_var, moments.var * (n / (n - 1)), momentum)
@@ -189,7 +185,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                              f"size {size_text(x)} (instance_norm: the variance of one value "
                              "is undefined)")
         running = running_mean is not None or running_var is not None
-        y, moments = _standardize(x, spatial, eps, running)
+        y, moments = _standardize(x, spatial, eps)
         if running:
             _update(running_mean, moments.mean.mean(axis=0), momentum)
             _update(running_var, moments.var.mean(axis=0) * (n / (n - 1)), momentum)

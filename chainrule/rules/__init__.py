@@ -46,6 +46,11 @@ declares one primitive:
   ``reads`` refines this per rule: ``mul``'s rule for ``x`` reads only ``y`` (``(1,)``);
   ``"ans"`` among them says that the rule reads the result.  A value changed in place after
   it was saved is then an error only when a rule that runs reads it, as in PyTorch.
+* What the forward computes on the way and the rules need too (a normalisation's moments, a
+  recurrent scan's activations) travels in a parameter of a :class:`~table.Scratch` subclass:
+  the caller passes an empty one at each call, the forward fills it, the rules read it (and
+  compute the values themselves when given None or an empty one).  ``chainrule.compile``'s
+  plan makes a new one at each replay and saves it for that call's backward pass.
 * Rules are written with the primitives of this package and Python operators only.  In a plain
   backward pass they receive ndarrays and run as NumPy; with ``create_graph=True`` they receive
   Tensors and are recorded, which is how every primitive gets its higher derivatives.

@@ -70,16 +70,17 @@ from chainrule.rules.recurrent import (
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import getitem, reshape, transpose
-from chainrule.rules.table import on_tensors, primitive, raw
+from chainrule.rules.table import Scratch, on_tensors, primitive
 
 
-class LstmStates:
+class LstmStates(Scratch):
     """What a forward pass of ``lstm_scan`` leaves for its backward pass: ``y`` (its result),
-    the activations ``acts`` (4, L, N, H), the cell states ``cs`` and ``tanh_cs`` (L, N, H)."""
+    the activations ``acts`` (4, L, N, H), the cell states ``cs`` and ``tanh_cs`` (L, N, H)
+    (None: not computed yet)."""
 
     __slots__ = ("y", "acts", "cs", "tanh_cs")
 
-    def __init__(self, y, acts, cs, tanh_cs) -> None:
+    def __init__(self, y=None, acts=None, cs=None, tanh_cs=None) -> None:
         self.y, self.acts, self.cs, self.tanh_cs = y, acts, cs, tanh_cs
 
 
@@ -152,7 +153,11 @@ def lstm_scan_states(xp, w, b=None, h0=None, c0=None, reverse: bool = False) -> 
 
 def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
                needs=None):
-    return (states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)).y
+    made = lstm_scan_states(xp, w, b, h0, c0, reverse)
+    if states is not None:  # (this call's own, for its backward pass)
+        states.y, states.acts, states.cs, states.tanh_cs = (made.y, made.acts, made.cs,
+                                                            made.tanh_cs)
+    return made.y
 
 
 def _scan_grads(g, xp, w, b, h0, c0, reverse, states):
@@ -261,8 +266,8 @@ def _scan_steps(xp, w, b, h0, c0, reverse):
     their layout (``_rows_layout``): per step taken, ``(t, a, c_prev, c, h_prev)``."""
     steps = []
     h, c = h0, c0
-    for t in _order(np.shape(raw(xp))[0], reverse):
-        gates = getitem(xp, index=t, x_shape=np.shape(raw(xp)))
+    for t in _order(np.shape(xp)[0], reverse):
+        gates = getitem(xp, index=t, x_shape=np.shape(xp))
         if b is not None:
             gates = gates + b
         if h is not None:
@@ -277,14 +282,14 @@ def _scan_steps(xp, w, b, h0, c0, reverse):
 def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
     """``_scan_grads`` written with the primitives (on Tensors it is recorded: higher
     derivatives), from the forward pass recomputed with the step primitives."""
-    length, batch, size = np.shape(raw(xp))[1:]
+    length, batch, size = np.shape(xp)[1:]
     xp_rows, w_rows, b_rows = _rows_layout(xp, w, b, (length, batch, size))
     steps = _scan_steps(xp_rows, w_rows, b_rows, h0, c0, reverse)
     d_gates = [None] * length
     dw = dh = None
-    dc = getitem(g, index=length, x_shape=np.shape(raw(g)))
+    dc = getitem(g, index=length, x_shape=np.shape(g))
     for t, a, c_prev, c, h_prev in reversed(steps):
-        g_t = getitem(g, index=t, x_shape=np.shape(raw(g)))
+        g_t = getitem(g, index=t, x_shape=np.shape(g))
         dh = g_t if dh is None else dh + g_t
         # through h = lstm_hidden(a, c) and c = lstm_cell(a, c_prev), with their rules
         tc = tanh(c)
@@ -319,7 +324,8 @@ def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=
     def compute():
         if on_tensors(g, xp, w, b, h0, c0):
             return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
-        saved = states if states is not None else lstm_scan_states(xp, w, b, h0, c0, reverse)
+        saved = (states if states is not None and states.y is not None
+                 else lstm_scan_states(xp, w, b, h0, c0, reverse))
         return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
     return _shared(i, g, ans, compute, needs)
 
@@ -329,12 +335,12 @@ def _scan_jvp(ts, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=No
     # per step: d gates = dxp_t + db + dh_prev w + h_prev dw, d a = d gates a'(gates), then
     # the step primitives' forward rules for dc and dh (inputs and tangents in their layout)
     dxp, dw, db, dh, dc = ts
-    length, batch, size = _scan_shapes(raw(xp), raw(w), raw(b), raw(h0), raw(c0))
+    length, batch, size = _scan_shapes(xp, w, b, h0, c0)
     xp, w, b = _rows_layout(xp, w, b, (length, batch, size))
     dxp, dw, db = _rows_layout(dxp, dw, db, (length, batch, size))
     outs = [None] * length
     for t, a, c_prev, c, h_prev in _scan_steps(xp, w, b, h0, c0, reverse):
-        d_gates = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(raw(dxp))),
+        d_gates = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(dxp)),
                         db, None if dh is None else matmul(dh, w),
                         None if dw is None or h_prev is None else matmul(h_prev, dw))
         d_a = None if d_gates is None else d_gates * _gates_slope(a, None)

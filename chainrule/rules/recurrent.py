@@ -43,31 +43,31 @@ from chainrule.rules.batched import expanded, merged, split
 from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
 from chainrule.rules.linalg import matmul
 from chainrule.rules.shape import cat, getitem, looped, reshape, transpose
-from chainrule.rules.table import derivative, on_tensors, primitive, raw
+from chainrule.rules.table import Scratch, derivative, dtype_of, on_tensors, primitive
 
 
 def _block(x, k: int, count: int = 1, blocks: int = 4):
     """Blocks ``k .. k + count - 1`` of the last axis of ``x``, cut in ``blocks`` (a view of an
     ndarray; recorded for a Tensor)."""
-    size = np.shape(raw(x))[-1] // blocks
+    size = np.shape(x)[-1] // blocks
     index = (Ellipsis, slice(k * size, (k + count) * size))
-    return getitem(x, index=index, x_shape=np.shape(raw(x)))
+    return getitem(x, index=index, x_shape=np.shape(x))
 
 
 def _joined(blocks, like):
     """The blocks side by side along the last axis; ``None`` stands for zeros of ``like``'s
     shape (the adjoint of cutting into blocks)."""
-    template = raw(like)
+    shape = np.shape(like)
     zeros = None
     parts = []
     for b in blocks:
         if b is None:
             if zeros is None:
-                zeros = np.zeros(template.shape, template.dtype)
+                zeros = np.zeros(shape, dtype_of(like))
             b = zeros
         parts.append(b)
-    axis = template.ndim - 1
-    return cat(*parts, axis=axis, sizes=tuple(np.shape(raw(p))[-1] for p in parts))
+    axis = len(shape) - 1
+    return cat(*parts, axis=axis, sizes=tuple(np.shape(p)[-1] for p in parts))
 
 
 def _four_blocks(x) -> int:
@@ -116,8 +116,8 @@ def _tanh_block(size: int, dtype) -> np.ndarray:
 def _gates_slope(ans, x):
     # d sigmoid(x) = y (1 - y) dx and d tanh(x) = (1 - y)(1 + y) dx, y the activation:
     # both (1 - y)(y + k), k = 0 on the sigmoid blocks, 1 on the tanh block
-    dtype = raw(ans).dtype
-    return (1 - ans) * (ans + _tanh_block(np.shape(raw(ans))[-1] // 4, dtype))
+    dtype = dtype_of(ans)
+    return (1 - ans) * (ans + _tanh_block(np.shape(ans)[-1] // 4, dtype))
 
 
 # (vmap: the activation of each entry depends on its position along the last axis only, which
@@ -205,7 +205,7 @@ def _order(length: int, reverse: bool):
 def _stacked(parts, shape):
     """The arrays of ``parts`` (``None``: zeros of ``shape``) stacked along a new first axis."""
     like = next(p for p in parts if p is not None)
-    zeros = np.zeros(shape, raw(like).dtype)
+    zeros = np.zeros(shape, dtype_of(like))
     rows = [reshape(zeros if p is None else p, shape=(1, *shape), x_shape=shape) for p in parts]
     return cat(*rows, axis=0, sizes=(1,) * len(rows))
 
@@ -248,13 +248,14 @@ def _shared(i, g, ans, compute, needs=None):
 # with the primitives under create_graph=True; forward mode a recurrence of tangents.
 
 
-class GruStates:
+class GruStates(Scratch):
     """What a forward pass of ``gru_scan`` leaves for its backward pass: ``y``, the gates
-    ``rz`` (L, N, 2H), ``n`` and the hidden projections' n block ``v_n`` (L, N, H)."""
+    ``rz`` (L, N, 2H), ``n`` and the hidden projections' n block ``v_n`` (L, N, H) (None: not
+    computed yet)."""
 
     __slots__ = ("y", "rz", "n", "v_n")
 
-    def __init__(self, y, rz, n, v_n) -> None:
+    def __init__(self, y=None, rz=None, n=None, v_n=None) -> None:
         self.y, self.rz, self.n, self.v_n = y, rz, n, v_n
 
 
@@ -340,8 +341,10 @@ def gru_scan_states(xp, w, b_ih=None, b_hh=None, h0=None, reverse: bool = False)
 
 def _gru_scan(xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
               needs=None):
-    return (states if states is not None
-            else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse)).y
+    made = gru_scan_states(xp, w, b_ih, b_hh, h0, reverse)
+    if states is not None:  # (this call's own, for its backward pass)
+        states.y, states.rz, states.n, states.v_n = made.y, made.rz, made.n, made.v_n
+    return made.y
 
 
 def _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, states):
@@ -424,8 +427,8 @@ def _gru_steps(xp, w, b_ih, b_hh, h0, reverse):
     ``(t, rz, n, v, h_prev)``, ``v`` the hidden projection (None: 0)."""
     steps = []
     h = h0
-    for t in _order(np.shape(raw(xp))[0], reverse):
-        u = _plus(getitem(xp, index=t, x_shape=np.shape(raw(xp))), b_ih)
+    for t in _order(np.shape(xp)[0], reverse):
+        u = _plus(getitem(xp, index=t, x_shape=np.shape(xp)), b_ih)
         v = _plus(None if h is None else matmul(h, w), b_hh)
         rz = sigmoid(_plus(_block(u, 0, 2, 3), None if v is None else _block(v, 0, 2, 3)))
         r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
@@ -437,12 +440,12 @@ def _gru_steps(xp, w, b_ih, b_hh, h0, reverse):
 
 def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
     """``_gru_grads`` written with primitives (recorded on Tensors: higher derivatives)."""
-    length = np.shape(raw(xp))[0]
+    length = np.shape(xp)[0]
     d_u = [None] * length
     dw = db_hh = dh = None
     for t, rz, n, v, h_prev in reversed(_gru_steps(xp, w, b_ih, b_hh, h0, reverse)):
         r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
-        dh = _plus(getitem(g, index=t, x_shape=np.shape(raw(g))), dh)
+        dh = _plus(getitem(g, index=t, x_shape=np.shape(g)), dh)
         dn = tanh_backward(dh * (1 - z), n)
         dz = dh * (-n if h_prev is None else h_prev - n)
         dr = None if v is None else dn * _block(v, 2, 1, 3)
@@ -455,7 +458,7 @@ def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
             continue
         dw = _plus(dw, matmul(transpose(h_prev, axes=(1, 0)), dv))
         dh = dh * z + matmul(dv, transpose(w, axes=(1, 0)))
-    d_xp = _stacked(d_u, np.shape(raw(d_u[0])))
+    d_xp = _stacked(d_u, np.shape(d_u[0]))
     # (the biases' gradients summed to their shapes by the engine)
     return (d_xp, dw, None if b_ih is None else d_xp, None if b_hh is None else db_hh, dh)
 
@@ -465,8 +468,8 @@ def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, sta
     def compute():
         if on_tensors(g, xp, w, b_ih, b_hh, h0):
             return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
-        saved = states if states is not None else gru_scan_states(xp, w, b_ih, b_hh, h0,
-                                                                  reverse)
+        saved = (states if states is not None and states.y is not None
+                 else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse))
         return _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
     return _shared(i, g, ans, compute, needs)
 
@@ -477,11 +480,11 @@ def _gru_jvp(ts, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, state
     # d rz = (du + dv)_rz rz (1 - rz), d n = (du_n + dr v_n + r dv_n)(1 - n^2),
     # dh = dn + dz (h_prev - n) + z (dh_prev - dn)
     dxp, dw, db_ih, db_hh, dh = ts
-    length, batch, size = _gru_shapes(raw(xp), raw(w), raw(b_ih), raw(b_hh), raw(h0))
+    length, batch, size = _gru_shapes(xp, w, b_ih, b_hh, h0)
     outs = [None] * length
     for t, rz, n, v, h_prev in _gru_steps(xp, w, b_ih, b_hh, h0, reverse):
         r, z = _block(rz, 0, 1, 2), _block(rz, 1, 1, 2)
-        du = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(raw(dxp))),
+        du = _plus(None if dxp is None else getitem(dxp, index=t, x_shape=np.shape(dxp)),
                    db_ih)
         dv = _plus(None if dh is None else matmul(dh, w),
                    None if dw is None or h_prev is None else matmul(h_prev, dw),

@@ -16,7 +16,14 @@ import numpy as np
 
 from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
-from chainrule.rules.table import batched, numpy2_promotion, on_tensors, primitive, raw
+from chainrule.rules.table import (
+    Scratch,
+    batched,
+    numpy2_promotion,
+    on_tensors,
+    primitive,
+    raw,
+)
 
 
 def _keepdims_shape(x_shape, axis):
@@ -169,15 +176,16 @@ def keep_mean(a, axis):
     return reduce_mean(a, axis=axis, keepdims=True, x_shape=a.shape)
 
 
-class Moments:
+class Moments(Scratch):
     """Filled by :data:`standardize`'s forward when handed one (``moments=``): the mean, the
     biased variance and ``rstd = (var + eps)^(-1/2)`` (ndarrays, kept dims), so that the
     normalisation layers update their running statistics and the plain backward pass scales
-    the gradient without computing them again.  (A primitive records one result; this is how
-    its values computed on the way reach the caller and the rule, as ``factors`` do in
-    ``decompositions.py``.)"""
+    the gradient without computing them again."""
 
     __slots__ = ("mean", "var", "rstd")
+
+    def __init__(self) -> None:
+        self.mean = self.var = self.rstd = None
 
 
 def _centred_moments(x, axis, eps) -> tuple:
@@ -201,9 +209,9 @@ def _standardize_vjp(g, ans, x, axis, eps, moments=None):
     # d x̂ = rstd (dx - mean(dx) - x̂ mean(x̂ dx)) (the mean's and the variance's parts: per
     # group of n, J = rstd (I - 1/n - x̂ x̂^T / n)), symmetric, so the VJP has that form
     if not on_tensors(g, ans, x):
-        # a plain pass: the forward's rstd (computed again as the forward did without
-        # ``moments``, which a compiled plan's replays do not keep), and one new array
-        if moments is not None:
+        # a plain pass: the forward's rstd (computed again, as the forward did, without
+        # ``moments``), and one new array
+        if moments is not None and moments.rstd is not None:
             rstd = moments.rstd
         else:
             _, _, _, rstd = _centred_moments(x, axis, eps)

@@ -55,6 +55,18 @@ def numpy2_promotion(func: Callable) -> Callable:
     return run
 
 
+class Scratch:
+    """The base of a parameter that a primitive's forward pass fills with values it computes
+    on the way, for its rules (and its caller): a normalisation's moments, a recurrent scan's
+    activations.  A primitive records one result; this is how the others of the same call
+    reach its backward pass without being computed again.  Each call has its own, made empty
+    (the class called with no arguments): ``chainrule.compile``'s plan makes a new one at each
+    replay and hands it to that call's backward pass with the values it saved.  A rule given
+    an empty one, or None, computes what it needs from its inputs."""
+
+    __slots__ = ()
+
+
 def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs: bool = False,
               save_ans: bool = False, view: bool = False, reads=None, promote: bool = False,
               symbol: str | None = None, batch=None) -> Primitive:
@@ -126,6 +138,12 @@ def raw(a):
                             "(sort, max along a dim ...)")
         return a._data if not a._batched else a.detach()
     return a
+
+
+def dtype_of(a) -> np.dtype:
+    """The NumPy dtype of a Tensor (a vmap-batched one included) or of an array: no value is
+    read, so a trace of ``compile`` goes on (a rule's shapes are read with ``np.shape``)."""
+    return a.dtype if isinstance(a, (TensorBase, np.ndarray, np.generic)) else np.result_type(a)
 
 
 def run(prim, *values, **params):

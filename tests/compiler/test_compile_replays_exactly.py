@@ -1297,3 +1297,60 @@ def test_a_module_in_eval_compiles_after_a_training_call_that_broke_its_trace():
     ours = compiled(x)
     assert ours.grad_fn.name() == "CompiledFunctionBackward"
     np.testing.assert_array_equal(ours.detach().numpy(), net(x).detach().numpy())
+
+
+def _layers(kind: str):
+    cr.manual_seed(0)
+    if kind == "LayerNorm":
+        return cr.nn.Sequential(cr.nn.Linear(4, 4), cr.nn.LayerNorm(4)).double()
+    return getattr(cr.nn, kind)(4, 3).double()
+
+
+@pytest.mark.parametrize("kind", ["LayerNorm", "LSTM", "GRU"])
+def test_each_replay_keeps_its_own_scratch_for_its_backward_pass(kind):
+    # a normalisation's moments and a recurrent scan's activations are filled by the forward
+    # pass of each call (a Scratch): the backward pass of the first of two replays reads its
+    # own, not the second's, and equals eager's
+    layers = _layers(kind)
+    compiled = cr.compile(layers)
+    shape = (3, 4) if kind == "LayerNorm" else (5, 2, 4)
+
+    def first(module, x):
+        y = module(x)
+        return y if kind == "LayerNorm" else y[0]
+
+    for call in range(2):  # (the trace, then replays)
+        x1 = cr.tensor(_rng(10 + call).standard_normal(shape), requires_grad=True)
+        x2 = cr.tensor(_rng(20 + call).standard_normal(shape), requires_grad=True)
+        ours = first(compiled, x1)
+        first(compiled, x2)
+        g = cr.tensor(_rng(30 + call).standard_normal(tuple(ours.shape)))
+        ours.backward(g)
+        x = x1.detach().requires_grad_()
+        first(layers, x).backward(g)
+        np.testing.assert_allclose(x1.grad.numpy(), x.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert compiled._compiled_call.traces == 1
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_replayed_scan_computes_its_activations_once(kind, monkeypatch):
+    # the backward pass of a replay reads the states its forward pass kept: the scan runs
+    # once per call and backward, as eagerly (before Scratch, its backward ran it again)
+    from chainrule.rules import lstm_layer, recurrent
+    module, name = (lstm_layer, "lstm_scan_states") if kind == "LSTM" else (
+        recurrent, "gru_scan_states")
+    runs = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    layers = _layers(kind)
+    compiled = cr.compile(layers)
+    for call in range(3):
+        x = cr.tensor(_rng(call).standard_normal((5, 2, 4)), requires_grad=True)
+        runs.clear()
+        compiled(x)[0].sum().backward()
+        assert len(runs) == 1, (call, len(runs))

@@ -47,12 +47,13 @@ import numpy as np
 
 from chainrule import functions as fn
 from chainrule import rules as R
-from chainrule import tracing
 from chainrule.nn import functional_layers as F
 from chainrule.nn import init
 from chainrule.nn.modules.linear import _empty
 from chainrule.nn.modules.module import Module
 from chainrule.nn.parameter import Parameter
+from chainrule.rules.lstm_layer import LstmStates
+from chainrule.rules.recurrent import GruStates
 from chainrule.tensor import Tensor
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
@@ -338,21 +339,16 @@ class RNNBase(Module):
             w = R.reshape(w_hh, shape=(4, size, size), x_shape=w_hh.shape)
             b = None if b_ih is None else R.reshape(R.add(b_ih, b_hh), shape=(4, size),
                                                     x_shape=b_ih.shape)
-            args = (xp, w, b, h, c)
-            scan, states = R.lstm_scan, R.lstm_scan_states
+            args, scan, states = (xp, w, b, h, c), R.lstm_scan, LstmStates
         else:
             gates = R.matmul(x, R.transpose(w_ih, axes=(1, 0)))
             xp = R.reshape(gates, shape=(length, batch, gates.shape[1]), x_shape=gates.shape)
             w = R.transpose(w_hh, axes=(1, 0))
-            args, scan, states = (xp, w, b_ih, b_hh, h), R.gru_scan, R.gru_scan_states
-        # the forward pass in NumPy, once: the primitive returns its result, and its backward
-        # pass reads the activations saved with it (not under vmap, whose examples' values
-        # are not readable here: the primitive's batching rule runs the pass; nor inside
-        # chainrule.compile, whose plan would keep this call's states: the primitive computes
-        # them at each replay, and its backward pass again)
+            args, scan, states = (xp, w, b_ih, b_hh, h), R.gru_scan, GruStates
+        # the primitive keeps the activations of its forward pass for its backward pass, in
+        # this call's own states (not under vmap, whose batching rule runs the pass)
         mapped = any(a is not None and a._batched for a in args)
-        saved = None if mapped or tracing.active[0] is not None else states(
-            *(None if a is None else a._data for a in args), reverse=reverse)
+        saved = None if mapped else states()
         needs = tuple(a is not None and a.requires_grad for a in args)
         y = scan(*args, reverse=reverse, states=saved, needs=needs)
         hs = R.getitem(y, index=slice(0, length), x_shape=y.shape)
