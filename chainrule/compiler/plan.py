@@ -197,6 +197,22 @@ def _bound(op, scratch: dict) -> dict:
     return {name: value for name, value in op.params.items() if name not in scratch}
 
 
+def _scratch_names(ops) -> tuple[dict[int, str], set[int]]:
+    """Each Scratch (by id) that a replay makes: one a recording op's rules read, or that more
+    than one op reads (a pass back through time written down as one op, which reads the
+    forward's activations), with its name ``s<k>``, ``k`` the first op that has it; and the
+    ``k`` of those the backward pass reads."""
+    first, users, read_by_rules = {}, {}, set()
+    for k, op in enumerate(ops):
+        for value in _scratch(op).values():
+            first.setdefault(id(value), k)
+            users[id(value)] = users.get(id(value), 0) + 1
+            if op.records:
+                read_by_rules.add(id(value))
+    names = {key: f"s{first[key]}" for key in first if key in read_by_rules or users[key] > 1}
+    return names, {first[key] for key in read_by_rules}
+
+
 class Plan:
     """The forward and backward functions of one trace (see the module docstring)."""
 
@@ -249,9 +265,11 @@ class Plan:
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
                                 "_product": _product, "_add": _add}
         self.saved = self._saved_slots()
-        # the ops whose rules read a Scratch their forward filled (a normalisation's moments,
-        # a recurrent scan's activations): each replay makes its own, saved with the values
-        self.scratch = [k for k, op in enumerate(trace.ops) if op.records and _scratch(op)]
+        # the Scratch objects an op's forward fills (a normalisation's moments, a recurrent
+        # scan's activations) that a rule, or a later op, reads: each replay makes its own,
+        # named by the op that has it first (s<k>), and saves those the rules read
+        self.scratch_names, saved_scratch = _scratch_names(trace.ops)
+        self.scratch = sorted(saved_scratch)
         self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
@@ -489,6 +507,7 @@ class Plan:
                 if isinstance(a, int) and op.out in live:
                     last_use[a] = k
         steps = []
+        made_scratch: set[str] = set()
         for k, op in enumerate(self.trace.ops):
             if op.out not in live:
                 continue
@@ -499,11 +518,13 @@ class Plan:
             self._bind(fname, impl)
             args = ", ".join(self._arg(k, a) for a in op.args)
             made = ""
-            for name, value in scratch.items():  # (this call's own, or none without a rule)
-                if k in self.scratch:
-                    made = (f"    s{k} = {self._bind(f'{type(value).__name__}_{k}', type(value))}"
-                            "()\n")
-                args += f", {name}={f's{k}' if made else None}"
+            for name, value in scratch.items():  # (this call's own, or None: nothing reads it)
+                var = self.scratch_names.get(id(value))
+                if var is not None and var not in made_scratch:
+                    made_scratch.add(var)
+                    made += (f"    {var} = "
+                             f"{self._bind(f'{type(value).__name__}_{k}', type(value))}()\n")
+                args += f", {name}={var}"
             shape = "x".join(map(str, slots[op.out].shape)) or "scalar"
             dead = sorted({a for a in op.args if isinstance(a, int) and last_use[a] == k
                            and a not in kept and slots[a].kind == "op"})
@@ -532,7 +553,9 @@ class Plan:
                 line += f", written into v{op.args[0]}"
             steps.append(Step(line,
                               reads=self._names(k, op.args),
-                              writes=(f"v{op.out}",) + ((f"s{k}",) if made else ()),
+                              writes=(f"v{op.out}",) + tuple(
+                                  self.scratch_names[id(v)] for v in scratch.values()
+                                  if id(v) in self.scratch_names),
                               frees=tuple(f"v{a}" for a in dead),
                               shape=self._elementwise_shape(op) or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
@@ -590,7 +613,8 @@ class Plan:
             else:
                 args = ["None"] * len(op.args)
             scratch = _scratch(op)
-            given = "".join(f", {name}=s{k}" for name in scratch)  # (this call's own)
+            given = "".join(f", {name}={self.scratch_names[id(value)]}"
+                            for name, value in scratch.items())  # (this call's own)
             note = maths.get(prim.name, "")
             # the saved values of the plan's own making that die at this op: the last rule
             # below may write its product into them (no later rule reads them)
@@ -672,13 +696,14 @@ class Plan:
                                    for i in wanted_inputs], operands)
             reads = ((f"g{op.out}",) + ((ans,) if prim.save_ans else ())
                      + (self._names(k, op.args) if prim.save_inputs else ())
-                     + ((f"s{k}",) if scratch else ())
+                     + tuple(self.scratch_names[id(v)] for v in scratch.values())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
             steps.append(Step("\n".join(lines), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
-                              frees=tuple(f"v{a}" for a in dead)
-                              + ((f"s{k}",) if scratch else ()), shape=region_shape,
+                              frees=tuple(f"v{a}" for a in dead) + tuple(
+                                  self.scratch_names[id(v)] for v in scratch.values()),
+                              shape=region_shape,
                               fused="\n".join(fused), label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]

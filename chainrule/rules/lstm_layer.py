@@ -67,10 +67,11 @@ from chainrule.rules.recurrent import (
     lstm_gates,
     lstm_hidden,
     scan_dtype,
+    written_down,
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import getitem, reshape, transpose
-from chainrule.rules.table import Scratch, on_tensors, primitive
+from chainrule.rules.table import Scratch, on_tensors, primitive, written_down_only
 
 
 class LstmStates(Scratch):
@@ -319,14 +320,25 @@ def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
     return d_xp, dw, db, dh, (None if c0 is None else dc)
 
 
+def _scan_grads_plain(g, xp, w, b, h0, c0, reverse, states) -> np.ndarray:
+    """The five gradients of a plain pass (from ``states`` when its forward filled them), as
+    an object array (see ``written_down`` in ``recurrent.py``)."""
+    saved = (states if states is not None and states.y is not None
+             else lstm_scan_states(xp, w, b, h0, c0, reverse))
+    grads = np.empty(5, object)
+    grads[:] = _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
+    return grads
+
+
 def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
               needs=None):
     def compute():
-        if on_tensors(g, xp, w, b, h0, c0):
+        values = (g, xp, w, b, h0, c0)
+        if written_down_only(*values):
+            return written_down(_scan_grads_plain, *values, reverse=reverse, states=states)
+        if on_tensors(*values):
             return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
-        saved = (states if states is not None and states.y is not None
-                 else lstm_scan_states(xp, w, b, h0, c0, reverse))
-        return _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
+        return _scan_grads_plain(*values, reverse, states)
     return _shared(i, g, ans, compute, needs)
 
 

@@ -39,11 +39,19 @@ import threading
 
 import numpy as np
 
+from chainrule.arguments import no_gradient
 from chainrule.rules.batched import expanded, merged, split
 from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
 from chainrule.rules.linalg import matmul
 from chainrule.rules.shape import cat, getitem, looped, reshape, transpose
-from chainrule.rules.table import Scratch, derivative, dtype_of, on_tensors, primitive
+from chainrule.rules.table import (
+    Scratch,
+    derivative,
+    dtype_of,
+    on_tensors,
+    primitive,
+    written_down_only,
+)
 
 
 def _block(x, k: int, count: int = 1, blocks: int = 4):
@@ -213,6 +221,23 @@ def _stacked(parts, shape):
 # the gradients of the latest scan node asked, for its other inputs: dropped when the last
 # input that needs one (``needs``, given by the layer) has taken its own
 _last = threading.local()
+
+
+def written_down(plain_grads, *values, **params) -> list:
+    """``plain_grads(*values, **params)``, a scan's pass back through time on arrays (a list
+    of gradients, None where an input has none), as ops of a trace that only writes it down
+    (``table.written_down_only``): one op without gradient computes the whole list, held in
+    an object array (a traced value is one array), and one op more hands out each gradient.
+    The scan's ``states`` (a Scratch) among ``params`` is the forward's: a replay's own."""
+    packed = no_gradient(plain_grads, *values, **params)
+    # (which gradients are None follows from which arguments are: read from the trace's own
+    # value, without raw(), which would break it)
+    return [None if part is None else no_gradient(_gradient_of_input, packed, j)
+            for j, part in enumerate(packed._data)]
+
+
+def _gradient_of_input(packed: np.ndarray, j: int) -> np.ndarray:
+    return packed[j]
 
 
 def _shared(i, g, ans, compute, needs=None):
@@ -463,14 +488,25 @@ def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
     return (d_xp, dw, None if b_ih is None else d_xp, None if b_hh is None else db_hh, dh)
 
 
+def _gru_grads_plain(g, xp, w, b_ih, b_hh, h0, reverse, states) -> np.ndarray:
+    """The five gradients of a plain pass (from ``states`` when its forward filled them), as
+    an object array (see :func:`written_down`)."""
+    saved = (states if states is not None and states.y is not None
+             else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse))
+    grads = np.empty(5, object)
+    grads[:] = _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
+    return grads
+
+
 def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
              needs=None):
     def compute():
-        if on_tensors(g, xp, w, b_ih, b_hh, h0):
+        values = (g, xp, w, b_ih, b_hh, h0)
+        if written_down_only(*values):
+            return written_down(_gru_grads_plain, *values, reverse=reverse, states=states)
+        if on_tensors(*values):
             return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
-        saved = (states if states is not None and states.y is not None
-                 else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse))
-        return _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
+        return _gru_grads_plain(*values, reverse, states)
     return _shared(i, g, ans, compute, needs)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule import tracing
-from chainrule.engine import Primitive
+from chainrule.engine import Primitive, grad_mode
 from chainrule.tensor_base import TensorBase
 
 BATCH_KINDS = ("elementwise", "reduction", "axis", "shape", "core")
@@ -168,6 +168,19 @@ def per_example(func, a):
 def batched(a) -> bool:
     """Is ``a`` a value batched by vmap (one value per example, not readable as one array)?"""
     return isinstance(a, TensorBase) and a._batched
+
+
+def written_down_only(*values) -> bool:
+    """Whether a rule runs on the tensors ``values`` only so that a trace of ``compile`` writes
+    it down: in a backward pass without ``create_graph`` (grad mode off) inside the trace, on
+    values that vmap does not batch and that carry no tangents.  Nothing differentiates what
+    the rule computes then, so it may compute in NumPy as one op without gradient
+    (``arguments.no_gradient``) where its recorded form takes many (a recurrent scan's pass
+    back through time: ``written_down`` in ``recurrent.py``)."""
+    if tracing.active[0] is None or grad_mode.enabled:
+        return False
+    return not any(isinstance(v, TensorBase) and (v._batched or v._tangents is not None)
+                   for v in values)
 
 
 def on_tensors(*values) -> bool:

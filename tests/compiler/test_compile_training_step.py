@@ -398,3 +398,57 @@ def test_an_unused_special_function_runs_since_scipy_may_be_told_to_raise():
             f(cr.tensor([-1.0]))
         with pytest.raises(special.SpecialFunctionError):
             compiled(cr.tensor([-1.0]))
+
+
+# --------------------------------------------------------------------------------------------
+# recurrent layers: the pass back through time written down as one op
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_recurrent_training_step_replays_its_pass_back_through_time_as_one_op(
+        kind, monkeypatch):
+    from chainrule.rules import lstm_layer, recurrent
+    module, states = (lstm_layer, "lstm_scan_states") if kind == "LSTM" else (
+        recurrent, "gru_scan_states")
+    runs = []
+    original = getattr(module, states)
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, states, counted)
+
+    def model():
+        cr.manual_seed(0)
+        rnn = getattr(cr.nn, kind)(3, 4, num_layers=2, bidirectional=True).double()
+        return rnn, cr.nn.Linear(8, 2).double()
+
+    def make_step(rnn, out):
+        params = list(rnn.parameters()) + list(out.parameters())
+
+        def step(x, labels):
+            y, _ = rnn(x)
+            loss = cr.nn.functional.cross_entropy(out(y[-1]), labels)
+            grads = cr.autograd.grad(loss, params)
+            with cr.no_grad():
+                for p, g in zip(params, grads):
+                    p -= 0.1 * g
+            return loss.detach(), grads
+        return step
+
+    ours, theirs = model(), model()
+    compiled, eager = cr.compile(make_step(*ours)), make_step(*theirs)
+    for call in range(3):
+        x = cr.tensor(_rng(call).standard_normal((5, 2, 3)))
+        labels = cr.tensor(_rng(call).integers(0, 2, 2))
+        runs.clear()
+        loss, grads = _replayed(compiled, x, labels)
+        if call:  # a replay: each of the four scans' forward once, read again backward
+            assert len(runs) == 4
+        expected_loss, expected = eager(x, labels)
+        np.testing.assert_allclose(_np(loss), _np(expected_loss), rtol=1e-12)
+        for a, b in zip(grads, expected):
+            np.testing.assert_allclose(_np(a), _np(b), rtol=1e-10, atol=1e-12)
+    plain = "_scan_grads_plain" if kind == "LSTM" else "_gru_grads_plain"
+    assert compiled.source.count(f"= {plain}_") == 4
