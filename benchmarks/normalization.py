@@ -10,7 +10,8 @@ random array), for:
   layernorm    LayerNorm(128) on (32, 35, 128)
   groupnorm    GroupNorm(8, 64) on (32, 64, 16, 16)
 
-and in training mode throughout.
+and in training mode throughout; LayerNorm and GroupNorm also compiled (``compile(layer)``,
+issue 18; BatchNorm's update of its running statistics would run eagerly).
 "NumPy by hand" is the fused closed form a hand-written layer would use (the standardisation
 and the gradient ``r (g w - mean(g w) - x̂ mean(g w x̂))``, no graph): the bound that
 chainrule's ``standardize`` primitive (``chainrule/rules/reductions.py``) and its affine step
@@ -109,15 +110,19 @@ def implementations(name: str, shape: tuple) -> dict:
         layer.bias.copy_(cr.tensor(d["b"]))
     g = cr.tensor(d["g"])
 
-    def chainrule():
-        x = cr.tensor(d["x"], requires_grad=True)
-        layer.weight.grad = layer.bias.grad = None
-        y = layer(x)
-        y.backward(g)
-        return y.detach().numpy(), x.grad.numpy(), layer.weight.grad.numpy(), \
-            layer.bias.grad.numpy()
+    def run(module):
+        def step():
+            x = cr.tensor(d["x"], requires_grad=True)
+            layer.weight.grad = layer.bias.grad = None
+            y = module(x)
+            y.backward(g)
+            return y.detach().numpy(), x.grad.numpy(), layer.weight.grad.numpy(), \
+                layer.bias.grad.numpy()
+        return step
 
-    impls["chainrule"] = chainrule
+    impls["chainrule"] = run(layer)
+    if name != "batchnorm2d":  # (its update of the running statistics runs eagerly)
+        impls["compiled"] = run(cr.compile(layer))
     if bench.installed("torch"):
         torch = bench._torch()
         tlayer = _module(torch.nn, name, shape)
@@ -138,7 +143,8 @@ def implementations(name: str, shape: tuple) -> dict:
     return impls
 
 
-LABELS = {"numpy": "NumPy by hand", "chainrule": "chainrule", "torch": "PyTorch"}
+LABELS = {"numpy": "NumPy by hand", "chainrule": "chainrule", "compiled": "compile(layer)",
+          "torch": "PyTorch"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -111,20 +111,53 @@ def _eager(lib, module):
         lstm = module.LSTM(inputs, hidden)
         lstm.load_state_dict({n: lib.tensor(w.copy()) for n, w in zip(NAMES, weights)})
         params = [getattr(lstm, n) for n in NAMES]
-        xt = lib.tensor(x)
+        return _step(lib, lstm, params, lib.tensor(x))
 
-        def step():
-            out, _ = lstm(xt)
-            loss = (out * out).mean()
+    return make
+
+
+def _step(lib, lstm, params, xt):
+    """The step of chainrule and PyTorch eager: forward, ``backward()``, SGD."""
+
+    def step():
+        out, _ = lstm(xt)
+        loss = (out * out).mean()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with lib.no_grad():
             for p in params:
-                p.grad = None
-            loss.backward()
-            with lib.no_grad():
-                for p in params:
-                    p -= LEARNING_RATE * p.grad
-            return [p.grad for p in params]
+                p -= LEARNING_RATE * p.grad
+        return [p.grad for p in params]
 
-        return step
+    return step
+
+
+def _compiled(whole_step: bool):
+    """chainrule compiled (issue 18): the LSTM module compiled with the step around it eager
+    (``compile(lstm)``, ``loss.backward()`` outside), or the whole step one compiled function
+    (the gradients by ``autograd.grad`` inside it, the SGD update in place under ``no_grad``;
+    its first call traces)."""
+
+    def make(inputs, hidden, length, batch):
+        weights, x = _data(inputs, hidden, length, batch)
+        lstm = cr.nn.LSTM(inputs, hidden)
+        lstm.load_state_dict({n: cr.tensor(w.copy()) for n, w in zip(NAMES, weights)})
+        params = [getattr(lstm, n) for n in NAMES]
+        xt = cr.tensor(x)
+        if not whole_step:
+            return _step(cr, cr.compile(lstm), params, xt)
+
+        @cr.compile
+        def step(x):
+            out, _ = lstm(x)
+            grads = cr.autograd.grad((out * out).mean(), params)
+            with cr.no_grad():
+                for p, g in zip(params, grads):
+                    p -= LEARNING_RATE * g
+            return grads
+
+        return lambda: step(xt)
 
     return make
 
@@ -134,14 +167,21 @@ def _torch_make(*sizes):
     return _eager(torch, torch.nn)(*sizes)
 
 
-FRAMEWORKS = {"numpy": numpy_step, "chainrule": _eager(cr, cr.nn), "torch": _torch_make}
+FRAMEWORKS = {"numpy": numpy_step, "chainrule": _eager(cr, cr.nn),
+              "compiled module": _compiled(whole_step=False),
+              "compiled step": _compiled(whole_step=True), "torch": _torch_make}
+LABELS = {"compiled module": "compile(lstm)", "compiled step": "compiled step"}
 SIZES = {"input 28": (28, 128, 35, 32), "input 128": (128, 128, 35, 32)}
 TINY = (3, 4, 5, 2)
 
 
+def _installed(key: str) -> bool:
+    return key in LABELS or bench.installed(key)
+
+
 def check(sizes) -> None:
     """Every framework's first gradients agree with hand-written NumPy's (float32)."""
-    runs = {k: make(*sizes) for k, make in FRAMEWORKS.items() if bench.installed(k)}
+    runs = {k: make(*sizes) for k, make in FRAMEWORKS.items() if _installed(k)}
     reference = runs["numpy"]()
     for key, step in runs.items():
         if key == "numpy":
@@ -158,18 +198,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
     check(TINY)
-    print(bench.header(("numpy", "chainrule", "torch")))
+    print(bench.header(("numpy", "chainrule", "compiled", "torch")))
     for label, sizes in SIZES.items():
         check(sizes)
-        fns = {k: make(*sizes) for k, make in FRAMEWORKS.items() if bench.installed(k)}
+        fns = {k: make(*sizes) for k, make in FRAMEWORKS.items() if _installed(k)}
         times = bench.time_interleaved(fns, repeats)
         med = {k: statistics.median(t) for k, t in times.items()}
         print(f"\nLSTM step, {label}, hidden {sizes[1]}, sequence {sizes[2]}, batch {sizes[3]}, "
               "float32 (forward, backward, SGD)")
         for key, samples in times.items():
             median, iqr = bench._summary(samples)
-            line = f"  {bench.FRAMEWORKS[key].label:14s} {bench._fmt(median):>9s} ± " \
+            label = LABELS.get(key) or bench.FRAMEWORKS[key].label
+            line = f"  {label:14s} {bench._fmt(median):>9s} ± " \
                    f"{bench._fmt(iqr):>9s}   {median / med['numpy']:.2f}x NumPy by hand"
+            if key in LABELS:
+                line += f", {median / med['chainrule']:.2f}x chainrule eager"
             print(line)
         if "torch" in med:
             print(f"  chainrule / PyTorch: {med['chainrule'] / med['torch']:.2f}x "
