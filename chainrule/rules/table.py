@@ -177,8 +177,8 @@ def written_down_only(*values) -> bool:
     the rule computes then, so it may compute in NumPy as one op without gradient
     (``arguments.no_gradient``) where its recorded form takes many (a recurrent scan's pass
     back through time: ``written_down`` in ``recurrent.py``)."""
-    if tracing.active[0] is None or grad_mode.enabled:
-        return False
+    if tracing.active[0] is None or grad_mode.enabled or not on_tensors(*values):
+        return False  # (on arrays: a backward pass the trace does not write down, as it breaks)
     return not any(isinstance(v, TensorBase) and (v._batched or v._tangents is not None)
                    for v in values)
 

@@ -452,3 +452,42 @@ def test_a_recurrent_training_step_replays_its_pass_back_through_time_as_one_op(
             np.testing.assert_allclose(_np(a), _np(b), rtol=1e-10, atol=1e-12)
     plain = "_scan_grads_plain" if kind == "LSTM" else "_gru_grads_plain"
     assert compiled.source.count(f"= {plain}_") == 4
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_recurrent_backward_pass_that_breaks_the_trace_runs_eagerly(kind):
+    # loss.backward() inside the function breaks the trace: its pass back through time runs
+    # plain, as eagerly, and is not written down (it raised AttributeError at 49f81d1)
+    cr.manual_seed(0)
+    rnn = getattr(cr.nn, kind)(3, 4).double()
+
+    def fn(x):
+        loss = rnn(x)[0].sum()
+        loss.backward()
+        return rnn.weight_hh_l0.grad * 1.0
+
+    compiled = cr.compile(fn)
+    for call in range(2):
+        x = cr.tensor(_rng(call).standard_normal((5, 2, 3)))
+        rnn.zero_grad()
+        ours, messages = _broken(compiled, x)
+        if call == 0:  # (the kind of call then runs eagerly, without a new warning)
+            assert messages and "backward()" in messages[0]
+        rnn.zero_grad()
+        np.testing.assert_allclose(_np(ours), _np(fn(x)), rtol=1e-12)
+
+
+def test_a_compiled_scan_keeps_no_activations_of_its_trace():
+    # the plan makes each replay's own states: the ones the traced call filled are not kept
+    # by the compiled function once that call's graph is gone
+    import gc
+
+    from chainrule.rules.lstm_layer import LstmStates
+    cr.manual_seed(0)
+    compiled = cr.compile(cr.nn.LSTM(3, 4).double())
+    for call in range(2):
+        x = cr.tensor(_rng(call).standard_normal((5, 2, 3)), requires_grad=True)
+        compiled(x)[0].sum().backward()
+    gc.collect()
+    filled = [o for o in gc.get_objects() if isinstance(o, LstmStates) and o.y is not None]
+    assert not filled
