@@ -174,8 +174,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         count = math.prod(shape)
         if not count:
             plain = True
-        elif (tracing.active[0] is not None and not target._batched and weight_along is None
+        elif ((target._batched or tracing.active[0] is not None) and weight_along is None
               and not label_smoothing):
+            # (a trace's, and vmap's for targets it batches: their values cannot decide)
             return _indices_traced(z, target, axis, classes, ignore_index, reduction)
         else:  # the usual case: every target a class, none ignored, no weights
             indices = data_of(target)  # (compile: breaks the trace, which runs eagerly)
@@ -221,13 +222,14 @@ def _indices_traced(z, target, axis, classes, ignore_index, reduction):
     safe = no_gradient(_safe_targets, target, classes, ignore_index)
     losses = R.softmax_cross_entropy(z, safe, axis=axis, scale=None)
     if reduction == "none":
-        return losses * no_gradient(_sample_weights, target, ignore_index, "none", z.dtype)
-    weights = no_gradient(_sample_weights, target, ignore_index, reduction, z.dtype)
+        return losses * no_gradient(_sample_weights, target, ignore_index, "none", z.dtype,
+                                    axis=None)
+    weights = no_gradient(_sample_weights, target, ignore_index, reduction, z.dtype, axis=None)
     total = R.dot(losses, weights) if losses.ndim == 1 else (losses * weights).sum()
     if reduction == "sum":
         return total
     # none kept: NaN, with a zero gradient (as eager's)
-    return total + no_gradient(_nan_if_none, weights)
+    return total + no_gradient(_nan_if_none, weights, axis=None)
 
 
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
@@ -246,22 +248,23 @@ def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.nd
     return indices
 
 
-def _sample_weights(indices: np.ndarray, ignore_index: int, reduction: str,
-                    dtype) -> np.ndarray:
+def _sample_weights(indices: np.ndarray, ignore_index: int, reduction: str, dtype,
+                    axis=None) -> np.ndarray:
     """Each sample's weight in the loss: 0 where its target is ignored, else 1, or 1 over the
-    number kept for the mean (eager's scale, in the losses' dtype)."""
+    number kept for the mean (eager's scale, in the losses' dtype).  ``axis``: the axes of
+    the targets of one loss (None: all; vmap makes them each example's)."""
     weights = (indices != ignore_index).astype(dtype)
     if reduction == "mean":
-        kept = int(np.count_nonzero(weights))
-        if kept:
-            weights *= weights.dtype.type(1.0 / kept)
+        kept = np.count_nonzero(weights, axis=axis, keepdims=True)
+        weights *= (1.0 / np.maximum(kept, 1)).astype(dtype)  # (none kept: all 0 already)
     return weights
 
 
 @cannot_fail
-def _nan_if_none(weights: np.ndarray) -> np.ndarray:
-    """0, or NaN where no sample has weight (the mean of nothing)."""
-    return np.asarray(0.0 if weights.any() else np.nan, weights.dtype)
+def _nan_if_none(weights: np.ndarray, axis=None) -> np.ndarray:
+    """0, or NaN where no sample has weight (the mean of nothing); ``axis`` as for
+    :func:`_sample_weights`."""
+    return np.where(np.any(weights, axis=axis), 0.0, np.nan).astype(weights.dtype)
 
 
 def _scale(reduction: str, samples: int) -> float | None:

@@ -276,8 +276,10 @@ def _theirs(torch, body):
 @pytest.fixture(scope="module")
 def torch():
     torch = pytest.importorskip("torch")
+    before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
-    return torch
+    yield torch
+    torch.set_default_dtype(before)  # (later modules' comparisons are in float32)
 
 
 @pytest.mark.parametrize(("name", "transform"), list(_grid()))

@@ -210,6 +210,29 @@ def test_the_hook_is_cleared_after_composed_transforms():
     assert engine.batching[0] is None
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_per_example_gradients_of_cross_entropy_with_class_indices(reduction):
+    # (the canonical per-sample-gradients setup: integer labels batched with the inputs; each
+    # example's mean is over its own kept targets, one with every target ignored gives NaN)
+    F = cr.nn.functional
+    w = cr.tensor(rng.standard_normal((4, 3)))
+    xs = cr.tensor(rng.standard_normal((6, 2, 4)))
+    labels = cr.tensor(np.array([[0, 2], [1, -100], [2, 2], [-100, -100], [1, 0], [0, 1]]))
+
+    def example_loss(w, x, y):
+        return F.cross_entropy(x @ w, y, reduction=reduction).sum()
+
+    per_example = vmap(value_and_grad(example_loss), in_axes=(None, 0, 0))(w, xs, labels)
+    close(per_example, loop(lambda x, y: value_and_grad(example_loss)(w, x, y), xs, labels),
+          rtol=1e-12, atol=1e-15)
+    if reduction == "mean":
+        assert np.isnan(per_example[0][3].item())
+    bad = labels.clone()
+    bad[4, 1] = 3
+    with pytest.raises(IndexError, match="target 3 is out of bounds"):
+        vmap(grad(example_loss), in_axes=(None, 0, 0))(w, xs, bad)
+
+
 # --- other frameworks, where installed
 
 
