@@ -212,9 +212,9 @@ def clamp(input, min=None, max=None) -> TensorBase:  # noqa: A002
         # included, and a bound gets it where the input lies beyond it (as PyTorch)
         out = input
         if min is not None:
-            out = R.where(data_of(input) < data_of(min), min, out)
+            out = R.where(no_gradient(np.less, input, min), min, out)
         if max is not None:
-            out = R.where(data_of(input) > data_of(max), max, out)
+            out = R.where(no_gradient(np.greater, input, max), max, out)
         return out
     return R.clamp(input, lo=min, hi=max)
 
@@ -494,8 +494,8 @@ def einsum(equation: str, *operands) -> TensorBase:
 
 def tensordot(a, b, dims=2) -> TensorBase:
     """Contract the last ``dims`` axes of ``a`` with the first of ``b`` (or given axis lists)."""
-    na, nb = np.ndim(data_of(a)), np.ndim(data_of(b))
-    axes_a, axes_b = contracted_axes(np.shape(data_of(a)), np.shape(data_of(b)), dims)
+    na, nb = len(shape_of(a)), len(shape_of(b))  # (shapes: a trace of compile goes on)
+    axes_a, axes_b = contracted_axes(shape_of(a), shape_of(b), dims)
     letters = iter(string.ascii_letters)
     sub_a = [next(letters) for _ in range(na)]
     sub_b = [next(letters) for _ in range(nb)]
@@ -628,7 +628,7 @@ def expand(input, *sizes) -> TensorBase:
 
 def expand_as(input, other) -> TensorBase:
     """Broadcast to ``other``'s shape."""
-    return broadcast_to(input, np.shape(data_of(other)))
+    return broadcast_to(input, shape_of(other))
 
 
 def cat(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
@@ -662,8 +662,10 @@ def stack(tensors: Sequence, dim: int = 0, *, axis=None) -> TensorBase:
                              f"{sizes_text(tensors[0].shape)} at entry 0 and "
                              f"{sizes_text(t.shape)} at entry {i}")
     d = one_dim("stack", dim if axis is None else axis, tensors[0].ndim + 1)
-    if builtins.all(without_history(t) for t in tensors if isinstance(t, TensorBase)):
-        # nothing to record (a DataLoader's batch): NumPy's stack, no node per input
+    if tracing.active[0] is None and builtins.all(
+            without_history(t) for t in tensors if isinstance(t, TensorBase)):
+        # nothing to record (a DataLoader's batch): NumPy's stack, no node per input (in a
+        # trace of compile, the ops below, which it writes down)
         return like(tensors, np.stack([data_of(t) for t in tensors], axis=d))
     return cat([unsqueeze(t, d) for t in tensors], d)
 

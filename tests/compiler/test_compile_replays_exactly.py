@@ -1354,3 +1354,44 @@ def test_a_replayed_scan_computes_its_activations_once(kind, monkeypatch):
         runs.clear()
         compiled(x)[0].sum().backward()
         assert len(runs) == 1, (call, len(runs))
+
+
+@pytest.mark.parametrize("name", ["stack", "tensordot", "expand_as", "clamp"])
+def test_operations_that_read_only_shapes_do_not_break_the_trace(name):
+    # (each read a tensor's values, or took a NumPy path, where only a shape was needed:
+    # a whole-graph compile refused them)
+    fn = {
+        "stack": lambda a, b: cr.stack([a.detach(), b.detach() * 2], dim=1),  # (no history)
+        "tensordot": lambda a, b: cr.tensordot(a, b.T, dims=1),
+        "expand_as": lambda a, b: a[:1].expand_as(b) * b,
+        "clamp": lambda a, b: cr.clamp(a, min=b - 0.5, max=b + 0.5),
+    }[name]
+    compiled = cr.compile(fn, fullgraph=True)
+
+    def make_args(i):
+        return tuple(cr.tensor(_rng(10 * i + k).standard_normal((3, 4)), requires_grad=True)
+                     for k in range(2))
+
+    for i in range(3):
+        ours, theirs = make_args(i), make_args(i)
+        y, expected = compiled(*ours), fn(*theirs)
+        np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
+        if expected.requires_grad:
+            y.sum().backward()
+            expected.sum().backward()
+            for a, b in zip(ours, theirs):
+                np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_recurrent_layer_compiles_under_no_grad(kind):
+    # (its final states were stacked by NumPy's path for tensors without history, which read
+    # their values: inference under no_grad ran eagerly)
+    layer = _layers(kind)
+    compiled = cr.compile(layer, fullgraph=True)
+    for i in range(2):
+        x = cr.tensor(_rng(i).standard_normal((5, 2, 4)))
+        with cr.no_grad():
+            ours, (theirs) = compiled(x), layer(x)
+        for a, b in zip(cr.pytree.tree_leaves(ours), cr.pytree.tree_leaves(theirs)):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
