@@ -607,6 +607,13 @@ class Plan:
                                   f"        g{o} = cotangents[{j}] if g{o} is None "
                                   f"else g{o} + cotangents[{j}]",
                                   reads=(f"g{o}",), writes=(f"g{o}",)))
+        # how many terms each gradient sums: one that gets a single term is that term
+        terms: dict[int, int] = {o: 1 for o in self.output_slots if slots[o].requires_grad}
+        for op in self.trace.ops:
+            if op.records:
+                for a in op.args:
+                    if isinstance(a, int) and slots[a].requires_grad:
+                        terms[a] = terms.get(a, 0) + 1
         for k in reversed(range(len(self.trace.ops))):
             op = self.trace.ops[k]
             if not op.records:
@@ -642,7 +649,13 @@ class Plan:
                 factor = getattr(rule, "factor", None)
                 shape, dtype = slots[a].shape, slots[a].dtype
                 self._bind(f"dtype{a}", dtype)
-                if factor is not None and not op.params:
+                passed = (GRADIENTS.get(prim.name, ())[i:i + 1] == ("{g}",) and not op.params
+                           and shape == slots[op.out].shape and dtype == slots[op.out].dtype)
+                if passed:  # (add's and sub's rule for an input of the result's shape: g)
+                    fused.append(f"        t = g{op.out}")
+                    lines.append(fused[-1])
+                    certain = True
+                elif factor is not None and not op.params:
                     applied = getattr(rule, "applied", None)
                     if applied is not None and prim.save_inputs:  # (f' = cos(x): NumPy's cos)
                         fname = self._bind(f"df_{_identifier(prim.name)}_{k}_{i}", applied.impl)
@@ -678,9 +691,13 @@ class Plan:
                 cast = f"{indent}if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
                 lines.append(cast)
                 fused.append(cast)
-                fused.append(f"{indent}g{a} = t if g{a} is None else g{a} + t")
-                lines.append(fused[-1] if small else
-                             f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)")
+                if terms[a] == 1:  # (its only term: g{a} is None until here)
+                    fused.append(f"{indent}g{a} = t")
+                    lines.append(fused[-1])
+                else:
+                    fused.append(f"{indent}g{a} = t if g{a} is None else g{a} + t")
+                    lines.append(fused[-1] if small else
+                                 f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)")
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
             fused.append(f"        g{op.out} = t = None")

@@ -1395,3 +1395,27 @@ def test_a_recurrent_layer_compiles_under_no_grad(kind):
             ours, (theirs) = compiled(x), layer(x)
         for a, b in zip(cr.pytree.tree_leaves(ours), cr.pytree.tree_leaves(theirs)):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_gradient_with_one_term_is_that_term_and_add_passes_it_on():
+    # the plan writes the backward pass as a learner would: add's gradient is g itself (no
+    # rule called), and a value read once gets its one term without a sum; a value read
+    # twice, a result also read, and a broadcast add still sum and reduce
+    def fn(x, b):
+        y = (x * 2.0 + 1.0).sin()
+        z = y + b  # (b broadcast: its gradient is summed back to its shape)
+        return z * z + y, y
+
+    compiled = cr.compile(fn)
+    for i in range(3):
+        x, b = _vector(i, 4, requires_grad=True), _vector(10 + i, 1, requires_grad=True)
+        x2, b2 = x.detach().requires_grad_(), b.detach().requires_grad_()
+        (out, y), (out2, y2) = compiled(x, b), fn(x2, b2)
+        (out.sum() + 3 * y.sum()).backward()
+        (out2.sum() + 3 * y2.sum()).backward()
+        # (y's three terms are summed in another order than eager's: the last bit may differ)
+        np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-14)
+        np.testing.assert_allclose(b.grad.numpy(), b2.grad.numpy(), rtol=1e-14)
+    source = compiled.source
+    assert "d_add_1_0" not in source  # (x * 2 + 1: its rule is g)
+    assert "d_add_3_1" in source  # (+ b, broadcast: its rule, then the sum to b's shape)
