@@ -16,7 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import ops, tracing
 from chainrule import rules as R
 from chainrule.arguments import data_of, like, one_dim
 from chainrule.errors import ShapeError
@@ -313,7 +313,9 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if x.ndim == 0:
         return TopkResult(values, indices)
     keep = (slice(None),) * d + (slice(0, k),)
-    if indices._batched:  # inside vmap: per-example indices, sliced as a tensor
+    if indices._batched or tracing.active[0] is not None:
+        # (inside vmap: per-example indices; in a trace of compile: the trace's; sliced as a
+        # tensor)
         first = R.getitem(indices, index=keep, x_shape=indices.shape)
     else:
         first = like((x,), data_of(indices)[keep])
@@ -338,8 +340,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> TensorBase:
     >>> cr.addcdiv(cr.zeros(2), cr.tensor([1., 2.]), cr.tensor([4., 4.]), value=2)
     tensor([0.5000, 1.0000])
     """
-    if np.asarray(data_of(tensor1)).dtype.kind in "iub" and \
-            np.asarray(data_of(tensor2)).dtype.kind in "iub":
+    if R.dtype_of(tensor1).kind in "iub" and R.dtype_of(tensor2).kind in "iub":
         raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported; "
                            "divide floats instead (e.g. tensor1.float())")
     return ops.operand(input) + value * (ops.operand(tensor1) / ops.operand(tensor2))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import tracing
+from chainrule.arguments import no_gradient
 from chainrule.rules.elementwise import where
 from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
 from chainrule.rules.shape import along_index, cat, flip, getitem, reshape, take_along, transpose
@@ -212,6 +214,11 @@ def extremum_along(x, arg, axis: int, keep: bool):
     values gathered at the index, so that only the chosen element gets the gradient.  Under
     vmap the index, one per example, cannot index the stack: the values are then a sum along
     ``axis`` of ``x`` where it is the chosen element, 0 elsewhere."""
+    if isinstance(x, TensorBase) and tracing.active[0] is not None and not batched(x):
+        # (compile: the index is an operation of the trace, found again at each replay)
+        indices = no_gradient(arg, x, axis=axis, keepdims=True)
+        values = take_along(x, indices, axis=axis, x_shape=x.shape)
+        return values, indices if keep else no_gradient(np.squeeze, indices, axis=axis)
     if not batched(x):
         indices = arg(raw(x), axis=axis, keepdims=True)
         values = getitem(x, index=along_index(indices, axis), x_shape=x.shape)
@@ -272,11 +279,12 @@ def sorted_along(x, axis: int):
     """``x`` sorted along ``axis`` (stable), and the permutation that sorts it (an ndarray; a
     tensor without history where ``x`` is batched by vmap, whose values are not readable
     here)."""
-    if isinstance(x, TensorBase) and x._batched:
+    if isinstance(x, TensorBase) and (x._batched or tracing.active[0] is not None):
         # each example has its own permutation, a batched tensor (found by sort's batching
         # rule, from the stack): the values are x gathered by it, with take_along, whose
         # positions are an argument, so that its derivatives (a gather and a scatter by the
-        # same positions) batch too
+        # same positions) batch too.  (So does each replay of a trace of compile: the
+        # permutation is an operation of the trace.)
         perm = sort(x.detach(), axis=axis, indices=True)
         return take_along(x, perm, axis=axis, x_shape=x.shape), perm
     perm = np.argsort(raw(x), axis=axis, kind="stable")

@@ -1419,3 +1419,34 @@ def test_a_gradient_with_one_term_is_that_term_and_add_passes_it_on():
     source = compiled.source
     assert "d_add_1_0" not in source  # (x * 2 + 1: its rule is g)
     assert "d_add_3_1" in source  # (+ b, broadcast: its rule, then the sum to b's shape)
+
+
+SELECTIONS = {
+    "sort": lambda a: cr.sort(a, dim=1)[0] * 2 + cr.sort(a, dim=1)[1],
+    "sort descending": lambda a: (cr.sort(a, dim=0, descending=True)[0]
+                                  + cr.sort(a, dim=0, descending=True)[1]),
+    "max along a dim": lambda a: cr.max(a, dim=1)[0] * 3 + cr.max(a, dim=1)[1],
+    "min along a dim, kept": lambda a: (cr.min(a, dim=0, keepdim=True)[0]
+                                        + cr.min(a, dim=0, keepdim=True)[1]),
+    "topk": lambda a: cr.topk(a, 2, dim=1)[0] + cr.topk(a, 2, dim=1)[1],
+    "topk smallest": lambda a: (cr.topk(a, 2, dim=1, largest=False)[0]
+                                + cr.topk(a, 2, dim=1, largest=False)[1]),
+    "addcdiv": lambda a: cr.addcdiv(a, a, a + 5.0, value=2),
+}
+
+
+@pytest.mark.parametrize("name", SELECTIONS)
+def test_selections_by_value_replay_with_each_call_s_positions(name):
+    # the positions a sort, max/min along a dim or topk choose are operations of the trace,
+    # found again at each replay (they read the values with NumPy outside the primitives, so
+    # a whole-graph compile refused them); addcdiv read its operands' dtypes through values
+    fn = SELECTIONS[name]
+    compiled = cr.compile(fn, fullgraph=True)
+    for i in range(3):
+        a = cr.tensor(_rng(i).standard_normal((3, 4)), requires_grad=True)
+        b = a.detach().requires_grad_()
+        ours, theirs = compiled(a), fn(b)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())

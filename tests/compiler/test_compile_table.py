@@ -39,9 +39,6 @@ BREAKS: dict[str, str] = {
     "linalg.svd": VALUES_READ,
     "linalg.svdvals": VALUES_READ,
     "linalg.lstsq": VALUES_READ,
-    # rules.scans.sorted_along finds the permutation with rules.table.raw(x): a decision on
-    # the values, outside the primitives, that a replay could not repeat
-    "sort": "a decision on a tensor's values",
 }
 """Primitives whose specs run eagerly when compiled: name -> the warning's reason (a part)."""
 
