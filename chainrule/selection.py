@@ -137,6 +137,13 @@ def index_select(input, dim: int, index) -> TensorBase:
     d = one_dim("index_select", dim, x.ndim)
     if R.batched(index) and x.ndim:  # vmap: an index that differs from example to example
         return R.take_at(x, ops.reshape(index, -1), d)
+    if (tracing.active[0] is not None and x.ndim and isinstance(index, TensorBase)
+            and index.ndim <= 1 and index.dtype.kind in "iu"):
+        # compile: the index is read at each replay, not kept
+        try:
+            return R.take_positions(x, (ops.reshape(index, -1),), d)
+        except IndexError:
+            pass  # (out of range: the path below says so, as eagerly)
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape "

@@ -228,6 +228,8 @@ from chainrule.rules.shape import (
     sum_to,
     take_along,
     take_at,
+    take_positions,
+    traced_index,
     transpose,
 )
 from chainrule.rules.table import (

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from chainrule.arguments import no_gradient
 from chainrule.rules.table import primitive, raw
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase
@@ -259,6 +260,65 @@ def take_at(x, index, axis: int):
     out = take_along(x, positions, axis=axis, x_shape=tuple(x.shape))
     return reshape(out, shape=tuple(x.shape[:axis]) + tuple(index.shape) +
                    tuple(x.shape[axis + 1:]), x_shape=gathered)
+
+
+def traced_index(index):
+    """For an index holding a tensor inside a trace of ``compile``: ``(its integer parts, the
+    first axis they index)`` where they are consecutive after full slices and before nothing
+    but full slices, each an integer tensor, array, list or number (``x[i]``, ``x[:, i]``,
+    ``x[rows, cols]``, ``x[list(range(n)), y]``): :func:`take_positions` replays it.  None for
+    another index (a mask's result has a shape the values decide: the trace reads them)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(part, TensorBase) for part in parts):
+        return None
+    full = [isinstance(part, slice) and part == slice(None) for part in parts]
+    first = full.index(False)
+    last = len(parts) - full[::-1].index(False)
+    if not all(_integer_part(part) for part in parts[first:last]):
+        return None
+    return parts[first:last], first
+
+
+def _integer_part(part) -> bool:
+    if isinstance(part, (bool, np.bool_)):
+        return False
+    if isinstance(part, (int, np.integer)):
+        return True
+    if isinstance(part, TensorBase):
+        return part.dtype.kind in "iu" and not part._batched
+    if isinstance(part, (list, np.ndarray)):
+        return np.asarray(part).dtype.kind in "iu"
+    return False
+
+
+def take_positions(x, parts, axis: int):
+    """``x[..., parts, ...]`` for the integer index ``parts`` of :func:`traced_index` at
+    ``axis``: the axes they index flattened into one, and a gather there (:func:`take_at`)
+    at the flat positions, which an operation without gradient computes and checks (so a
+    replay finds each call's own)."""
+    dims = tuple(x.shape[axis:axis + len(parts)])
+    flat = reshape(x, shape=tuple(x.shape[:axis]) + (math.prod(dims),)
+                   + tuple(x.shape[axis + len(parts):]), x_shape=tuple(x.shape))
+    return take_at(flat, no_gradient(flat_positions, *parts, dims=dims, axis=axis), axis)
+
+
+def flat_positions(*parts, dims: tuple, axis: int) -> np.ndarray:
+    """The positions of the integer index ``parts`` (broadcast together) in the axes of sizes
+    ``dims`` flattened into one, after NumPy's checks (``axis``: the first one's number)."""
+    arrays = [np.asarray(part) for part in parts]
+    try:
+        arrays = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
+                         "with shapes " + " ".join(str(a.shape) for a in arrays)) from None
+    position = np.zeros(arrays[0].shape, np.int64)
+    for k, (a, n) in enumerate(zip(arrays, dims)):
+        beyond = (a < -n) | (a >= n)
+        if beyond.any():
+            raise IndexError(f"index {a[beyond].flat[0]} is out of bounds for axis {axis + k} "
+                             f"with size {n}")
+        position = position * n + a % n  # (a negative index counts from the end)
+    return position
 
 
 def batched_index(index):

@@ -1450,3 +1450,43 @@ def test_selections_by_value_replay_with_each_call_s_positions(name):
         ours.sum().backward()
         theirs.sum().backward()
         np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+INTEGER_INDEXES = {
+    "x[i]": lambda x, i, j: x[i] * 2,
+    "x[:, j]": lambda x, i, j: x[:, j].exp(),
+    "x[i, j]": lambda x, i, j: x[i, j],
+    "x[list, j] (the book's cross-entropy)": lambda x, i, j: -cr.log(x[list(range(4)), j].abs()),
+    "x[0, j]": lambda x, i, j: x[0, j],
+    "x[i as 2 x 2]": lambda x, i, j: x[i.reshape(2, 2)].sum(1),
+    "x[-1 - i]": lambda x, i, j: x[-1 - i],
+    "index_select": lambda x, i, j: cr.index_select(x, 1, j) * 2,
+}
+
+
+@pytest.mark.parametrize("name", INTEGER_INDEXES)
+def test_integer_tensor_indexes_are_read_at_each_replay(name):
+    # integer tensors in an index were read by NumPy outside the primitives (the trace broke);
+    # now their positions are an operation of the trace, checked at each replay
+    fn = INTEGER_INDEXES[name]
+    compiled = cr.compile(fn, fullgraph=True)
+    for k in range(3):
+        rng = _rng(k)
+        x = cr.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+        i, j = cr.tensor(rng.integers(0, 4, 4)), cr.tensor(rng.integers(-5, 5, 4))
+        y = x.detach().requires_grad_()
+        ours, theirs = compiled(x, i, j), fn(y, i, j)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+    # an index out of range raises as eagerly, at a replay and at a trace
+    bad = (cr.tensor([0, 1, 2, 9]),) * 2
+    with pytest.raises(IndexError) as replayed:
+        compiled(x, *bad)
+    with pytest.raises(IndexError) as eager:
+        fn(x, *bad)
+    assert str(replayed.value) == str(eager.value)
+    with pytest.raises(IndexError, match="out of") as traced:
+        cr.compile(fn)(x, *bad)
+    assert str(traced.value) == str(eager.value)
