@@ -8,7 +8,9 @@ bias of zeros and ``-inf`` (a boolean mask says which positions take part in
 ``scaled_dot_product_attention``, and which are left out in ``multi_head_attention_forward``,
 as in PyTorch); a float mask is added as it is.  A query that may attend to nothing gets
 zeros from ``scaled_dot_product_attention`` (PyTorch's safe softmax) and NaN from
-``multi_head_attention_forward`` (as PyTorch's).
+``multi_head_attention_forward`` (as PyTorch's).  A mask given as a Tensor is only read
+through operations (its bias, the rows it leaves empty: ``no_gradient``), so that
+``chainrule.compile`` replays them on each call's mask.
 
 >>> import chainrule as cr
 >>> import chainrule.nn.functional as F
@@ -25,6 +27,8 @@ import math
 import numpy as np
 
 from chainrule import functions as fn
+from chainrule import tracing
+from chainrule.arguments import cannot_fail, data_of, no_gradient, shape_of
 from chainrule.functions import tensor_arg
 from chainrule.nn.functional_layers import dropout, linear
 from chainrule.tensor import Tensor
@@ -32,29 +36,51 @@ from chainrule.tensor import Tensor
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
+@cannot_fail
+def _bias_from_bool(mask: np.ndarray, allowed_when: bool, dtype) -> np.ndarray:
+    """A boolean mask's bias: 0 where ``mask == allowed_when`` (the position takes part),
+    -inf where it does not (exp(-inf) = 0: the position gets no weight)."""
+    return np.where(mask == allowed_when, 0.0, -np.inf).astype(dtype)
+
+
+@cannot_fail
+def _rows_left_empty(bias: np.ndarray) -> np.ndarray:
+    """True for each query whose row of the bias is -inf throughout (it may attend to
+    nothing), False for the others; the last axis kept (size 1)."""
+    return np.all(np.isneginf(bias), axis=-1, keepdims=True)
+
+
+@cannot_fail
+def _ones_but_empty_rows(empty: np.ndarray, dtype) -> np.ndarray:
+    """1 for a query that may attend to something, 0 for one left empty (``empty``)."""
+    return (~empty).astype(dtype)
+
+
 def _bias_of(name: str, mask, dtype, allowed_when: bool):
-    """A mask as what is added to the scores: a constant array of 0 and -inf for a boolean
-    mask (``allowed_when`` is the value that lets a position take part), the mask itself (a
-    Tensor, or an array of the scores' dtype) for a float one."""
+    """A mask as what is added to the scores: 0 and -inf for a boolean mask (``allowed_when``
+    is the value that lets a position take part), the mask itself (a Tensor, or an array of
+    the scores' dtype) for a float one.  A boolean Tensor's bias is a Tensor without gradient,
+    computed from its values by an operation (so that a compiled replay computes it from that
+    call's mask); an array's is an array."""
     if isinstance(mask, Tensor):
         if mask.dtype == np.bool_:
-            mask = mask.detach().numpy()
-        elif mask.dtype.kind != "f":
+            return no_gradient(_bias_from_bool, mask, allowed_when, dtype)
+        if mask.dtype.kind != "f":
             raise TypeError(f"{name}: only bool and floating types of masks are supported, got "
                             f"{mask.dtype}")
-        else:
-            return mask
+        return mask
     mask = np.asarray(mask)
     if mask.dtype == np.bool_:
-        return np.where(mask == allowed_when, 0.0, -np.inf).astype(dtype)
+        return _bias_from_bool(mask, allowed_when, dtype)
     if mask.dtype.kind != "f":
         raise TypeError(f"{name}: only bool and floating types of masks are supported, got "
                         f"{mask.dtype}")
     return mask.astype(dtype, copy=False)
 
 
-def _data(bias) -> np.ndarray:
-    return bias.detach().numpy() if isinstance(bias, Tensor) else bias
+def _shape(bias) -> tuple[int, ...]:
+    """A bias's shape (a Tensor's or an array's), read without reading its values."""
+    return tuple(shape_of(bias))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
@@ -111,20 +137,29 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     elif attn_mask is not None:
         bias = _bias_of(name, attn_mask, scores.dtype, True)
         try:
-            np.broadcast_shapes(np.shape(_data(bias)), scores.shape)
+            np.broadcast_shapes(_shape(bias), scores.shape)
         except ValueError:
-            raise RuntimeError(f"{name}: attn_mask of shape {tuple(np.shape(_data(bias)))} "
+            raise RuntimeError(f"{name}: attn_mask of shape {_shape(bias)} "
                                f"does not broadcast to the scores' shape "
                                f"{tuple(scores.shape)} (..., L, S)") from None
     if bias is None:
         weights = fn.softmax(scores, -1)
     else:
-        # a query that may attend to nothing gets zero weights (PyTorch's safe softmax)
-        empty = np.all(np.isneginf(_data(bias)), axis=-1, keepdims=True)
-        if empty.any():
+        # a query that may attend to nothing gets zero weights (PyTorch's safe softmax): its
+        # row of the bias becomes 0 (a softmax of finite scores) and its weights are times 0.
+        # ``empty`` is a Tensor without gradient for a Tensor bias, else an array.
+        empty = no_gradient(_rows_left_empty, bias)
+        # A trace cannot look at a Tensor's values (the next call's mask may leave other rows
+        # empty), nor can vmap at a batched one's (one value per example): both always take
+        # this way, which changes nothing in a row that is not empty (where(False, 0, b) = b;
+        # softmax * 1 = softmax, and its gradient g * 1 = g).
+        values_hidden = isinstance(empty, Tensor) and (tracing.active[0] is not None
+                                                      or empty._batched)
+        if values_hidden or np.any(data_of(empty)):
             bias = fn.where(empty, 0.0, bias) if isinstance(bias, Tensor) else \
                 np.where(empty, 0.0, bias).astype(scores.dtype)
-            weights = fn.softmax(scores + bias, -1) * (~empty).astype(scores.dtype)
+            weights = fn.softmax(scores + bias, -1) * \
+                no_gradient(_ones_but_empty_rows, empty, scores.dtype)
         else:
             weights = fn.softmax(scores + bias, -1)
     if dropout_p > 0.0:
@@ -239,7 +274,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     mask = None
     if attn_mask is not None:
         mask = _bias_of(name, attn_mask, dtype, False)
-        shape = tuple(np.shape(_data(mask)))
+        shape = _shape(mask)
         expected = (length, key.shape[0]) if len(shape) == 2 else \
             (batch * num_heads, length, key.shape[0])
         if shape != expected:
@@ -250,10 +285,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     padding = None
     if key_padding_mask is not None:
         padding = _bias_of(name, key_padding_mask, dtype, False)
-        if tuple(np.shape(_data(padding))) != (batch, key.shape[0]):
+        if _shape(padding) != (batch, key.shape[0]):
             raise AssertionError(f"{name}: expecting key_padding_mask shape of "
-                                 f"{(batch, key.shape[0])}, but got "
-                                 f"{tuple(np.shape(_data(padding)))}")
+                                 f"{(batch, key.shape[0])}, but got {_shape(padding)}")
     if bias_k is not None and bias_v is not None:
         k = fn.cat([k, fn.expand(bias_k, 1, batch, embed_dim)])
         v = fn.cat([v, fn.expand(bias_v, 1, batch, embed_dim)])
