@@ -50,6 +50,7 @@ from chainrule import ops as _ops
 from chainrule import rules as _R
 from chainrule import tracing as _tracing
 from chainrule.arguments import has_tensor as _has_tensor
+from chainrule.arguments import shape_of as _shape_of
 from chainrule.errors import LinAlgError as _LinAlgError
 from chainrule.errors import refuse_out, renamed
 from chainrule.rules.reductions import finite_or_0 as _finite_or_0
@@ -287,7 +288,7 @@ std = _numpy_or(_np.std, _spread(_ops.std))
 
 
 def _dot(a, b):
-    a_dims, b_dims = _np.ndim(_ops.data_of(a)), _np.ndim(_ops.data_of(b))
+    a_dims, b_dims = len(_shape_of(a)), len(_shape_of(b))
     if a_dims == 0 or b_dims == 0:
         return _R.mul(a, b)
     if a_dims <= 2 and b_dims <= 2:
@@ -303,7 +304,7 @@ vdot = _numpy_or(_np.vdot, lambda a, b: _R.dot(_ops.reshape(a, -1), _ops.reshape
 
 def _inner(a, b):
     # NumPy's inner of a 0-d operand is the product
-    if _np.ndim(_ops.data_of(a)) == 0 or _np.ndim(_ops.data_of(b)) == 0:
+    if len(_shape_of(a)) == 0 or len(_shape_of(b)) == 0:
         return _R.mul(a, b)
     return _ops.tensordot(a, b, ([-1], [-1]))
 
@@ -507,9 +508,12 @@ c_ = _construction.AxisConcatenator("c_", _np.c_, _renamed, axis=-1, ndmin=2, tr
 
 _PASSING: dict = {}  # name -> what this module holds for it ("linalg.matrix_rank": ...)
 
-_SHAPE_ONLY = {"ndim", "shape", "size", "iscomplexobj", "isrealobj"}
-"""The functions without gradient that read a tensor's shape or dtype, not its values (so
-that ``np.ndim(t)`` inside ``compile`` does not break the trace)."""
+_SHAPE_ONLY = {"ndim", "shape", "size", "iscomplexobj", "isrealobj",
+               "empty_like", "zeros_like", "ones_like", "full_like"}
+"""The functions without gradient that read their first argument's shape or dtype, not its
+values (so that ``np.ndim(t)`` or ``np.zeros_like(t)`` inside ``compile`` does not break the
+trace); a tensor among their other arguments (``full_like``'s fill value) is read as
+everywhere else."""
 
 
 def _without_gradient(name: str):
@@ -518,7 +522,8 @@ def _without_gradient(name: str):
         return numpy_value
     if name in _SHAPE_ONLY:
         def of_shape(a, *args, **kwargs):
-            return numpy_value(a._data if isinstance(a, _TensorBase) else a, *args, **kwargs)
+            return numpy_value(_array_of(a), *_detached(args),
+                               **{k: _detached(v) for k, v in kwargs.items()})
 
         of_shape.__name__ = of_shape.__qualname__ = name
         of_shape.__doc__ = f"``numpy.{name}`` (a tensor's shape or dtype: no values read)."
@@ -546,13 +551,24 @@ def _passing_through(prefix: str = "") -> dict:
     return passing
 
 
+def _array_of(value):
+    """A tensor's array (in a list or tuple too), as NumPy's functions take it, for one that
+    reads only its shape and dtype (so no trace of ``compile`` breaks); anything else as it
+    is."""
+    if isinstance(value, _TensorBase):
+        # a batched value of vmap has its per-example shape and dtype only (np.shape, np.ndim
+        # read them; anything that reads values raises vmap's control-flow error)
+        return value._data if value._batched else _np.asarray(value._data)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_array_of(v) for v in value)
+    return value
+
+
 def _detached(value):
     if isinstance(value, _TensorBase):
         if _tracing.active[0] is not None:  # compile: values read by a NumPy function
             _tracing.escaped("a NumPy function without gradient (chainrule.numpy) on a tensor")
-        # a batched value of vmap has its per-example shape and dtype only (np.shape, np.ndim
-        # read them; anything that reads values raises vmap's control-flow error)
-        return value._data if value._batched else _np.asarray(value._data)
+        return _array_of(value)
     if isinstance(value, (list, tuple)):
         return type(value)(_detached(v) for v in value)
     return value

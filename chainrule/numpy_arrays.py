@@ -25,7 +25,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule import rules as R
-from chainrule.arguments import like, one_dim
+from chainrule.arguments import like, one_dim, shape_of
 from chainrule.errors import ShapeError, broadcast_mismatch, refuse_out
 from chainrule.tensor_base import TensorBase
 
@@ -87,7 +87,7 @@ def diag(v, k: int = 0):
     n = v.shape[0] + abs(k)
     positions = np.arange(v.shape[0])
     rows, columns = positions + builtins.max(0, -k), positions + builtins.max(0, k)
-    return R.index_put(np.zeros((n, n), np.result_type(ops.data_of(v))), v,
+    return R.index_put(np.zeros((n, n), v.dtype), v,
                        index=(rows, columns))
 
 
@@ -336,17 +336,21 @@ def select(condlist, choicelist, default=0):
     # Python's numbers stay numbers, so that they take the arrays' dtype (NumPy 2's rule)
     choices = [c if type(c) in (int, float, complex) else ops.operand(c)
                for c in [*choicelist, default]]
-    try:
-        dtype = np.result_type(*[ops.data_of(c) for c in choices])
+    try:  # (a Tensor's dtype, not its values: a trace of ``compile`` goes on)
+        dtype = np.result_type(*[c.dtype if isinstance(c, TensorBase) else c for c in choices])
     except TypeError as err:
         raise TypeError(f"select: Choicelist and default value do not have a common dtype: "
                         f"{err}") from None
-    conditions = [np.asarray(ops.data_of(c)) for c in condlist]
+    # Tensors stay Tensors (the where primitive reads them, so a compiled plan does too)
+    conditions = [c if isinstance(c, TensorBase) else np.asarray(c) for c in condlist]
     for i, condition in enumerate(conditions):
         if condition.dtype != np.bool_:
             raise TypeError(f"select: invalid entry {i} in condlist: should be boolean ndarray "
                             f"(it has dtype {condition.dtype})")
-    choices = [ops.to(c, dtype) for c in choices]
+    # (numbers and arrays are cast by NumPy: a primitive on raw values would break a trace;
+    # the common dtype is complex if one of them is, so no imaginary part is dropped)
+    choices = [ops.to(c, dtype) if isinstance(c, TensorBase)
+               else np.asarray(c).astype(dtype, copy=False) for c in choices]
     # the first condition that holds wins: lay the choices over the default, the last first
     result = choices[-1]
     for condition, choice in zip(conditions[::-1], choices[-2::-1]):
@@ -396,6 +400,6 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis=None):
     else:
         a2, b2 = ops.getitem(a, (Ellipsis, 2)), ops.getitem(b, (Ellipsis, 2))
         components = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, third]
-    shape = np.broadcast_shapes(*(np.shape(ops.data_of(c)) for c in components))
+    shape = np.broadcast_shapes(*(shape_of(c) for c in components))
     product = ops.stack([ops.broadcast_to(c, shape) for c in components], -1)
     return _from_last(product, one_dim("cross", axisc, product.ndim))

@@ -28,7 +28,7 @@ from chainrule import numpy_arrays as arrays
 from chainrule import numpy_construction as construction
 from chainrule import ops
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, one_dim
+from chainrule.arguments import data_of, like, one_dim, shape_of
 from chainrule.tensor_base import TensorBase
 
 # NumPy 2 returns the arrays of broadcast_arrays and meshgrid in a tuple, NumPy 1 in a list
@@ -214,7 +214,7 @@ def broadcast_arrays(*args, subok=False):
     """The arrays broadcast to their common shape (the Tensors differentiable, each entry
     summing the gradients of the copies it was spread to)."""
     values = [ops.operand(a) for a in args]
-    shape = np.broadcast_shapes(*[np.shape(data_of(v)) for v in values])
+    shape = np.broadcast_shapes(*[shape_of(v) for v in values])
     return _SEQUENCE(v if tuple(v.shape) == shape else ops.broadcast_to(v, shape)
                      for v in values)
 

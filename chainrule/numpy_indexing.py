@@ -107,7 +107,16 @@ def insert(arr, obj, values, axis=None):
     arr, values = ops.operand(arr), ops.operand(values)
     size = int(np.prod(arr.shape, dtype=np.int64))
     positions = np.insert(_labels(arr), _plain(obj), _labels(values, size), axis)
-    joined = ops.cat([ops.reshape(arr, (-1,)), ops.reshape(ops.to(values, arr.dtype), (-1,))])
+    if isinstance(values, TensorBase):
+        values = ops.to(values, arr.dtype)
+    else:  # (NumPy casts them as ``ops.to`` would: to a real dtype, the real part)
+        if values.dtype.kind == "c" and arr.dtype.kind != "c":
+            values = values.real
+        values = values.astype(arr.dtype, copy=False)
+    # what is not a Tensor is flattened by NumPy: a primitive on raw values only would break a
+    # trace of ``compile``
+    joined = ops.cat([ops.reshape(piece, (-1,)) if isinstance(piece, TensorBase)
+                      else piece.reshape(-1) for piece in (arr, values)])
     return _as_tensor(ops.getitem(joined, positions), (obj,))
 
 

@@ -30,6 +30,7 @@ from chainrule import ops
 from chainrule.arguments import like
 from chainrule.numpy_arrays import _along
 from chainrule.numpy_construction import has_tensor, linspace
+from chainrule.tensor_base import TensorBase
 
 # the keyword arguments each mode takes (NumPy's table)
 MODES = {
@@ -160,7 +161,14 @@ def _block(value, x, axis: int, width: int):
         return None
     shape = list(x.shape)
     shape[axis] = width
-    return ops.broadcast_to(ops.to(value, x.dtype), tuple(shape))
+    if isinstance(value, TensorBase):
+        return ops.broadcast_to(ops.to(value, x.dtype), tuple(shape))
+    # a number: a NumPy block, cast as ``ops.to`` casts it (a complex number to a real dtype
+    # gives its real part), so that a trace of ``compile`` sees no primitive run on raw values
+    fill = np.asarray(value)
+    if fill.dtype.kind == "c" and x.dtype.kind != "c":
+        fill = fill.real
+    return np.full(tuple(shape), fill.astype(x.dtype))
 
 
 def _constant(x, pairs, values):

@@ -30,16 +30,18 @@ puts ``chainrule.numpy.`` in front of it.
 from __future__ import annotations
 
 import builtins
+import math
 import warnings
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import ops, tracing
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, one_dim
+from chainrule.arguments import data_of, like, one_dim, shape_of
 from chainrule.errors import refuse_out
 from chainrule.numpy_arrays import diff
 from chainrule.numpy_sampled import _axes
+from chainrule.rules.table import dtype_of
 from chainrule.tensor_base import TensorBase
 
 # NumPy's methods of quantile (its ``_QuantileMethods``), in its order
@@ -567,8 +569,9 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     axes = None if axis is None else _axes("average", axis, a.ndim)
     if weights is None:
         mean = ops.mean(a, axes, keepdims)
-        total = np.asarray(data_of(mean)).dtype.type(np.size(data_of(a)) / builtins.max(
-            np.size(data_of(mean)), 1))
+        # the count of entries averaged, in the mean's dtype (from the shapes: no value read)
+        total = dtype_of(mean).type(math.prod(shape_of(a)) / builtins.max(
+            math.prod(shape_of(mean)), 1))
     else:
         weights = _weights_fitted("average", weights, a, axes)
         dtype = np.result_type(a.dtype, weights.dtype)
@@ -581,9 +584,10 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         mean = ops.sum(ops.to(a, dtype) * ops.to(weights, dtype), axes, keepdims) / total
     if not returned:
         return mean
-    shape = np.shape(data_of(mean))
-    if np.shape(data_of(total)) != shape:
-        total = ops.clone(ops.broadcast_to(total, shape))
+    shape = shape_of(mean)
+    if shape_of(total) != shape:  # (a NumPy count is broadcast by NumPy: no primitive)
+        total = ops.clone(ops.broadcast_to(total, shape)) if isinstance(
+            total, TensorBase) else np.array(np.broadcast_to(total, shape))
     return mean, total if isinstance(total, TensorBase) else like((a, weights), total)
 
 
@@ -686,6 +690,12 @@ def _clipped(c):
     """``c`` clipped to [-1, 1] as NumPy clips it, which only undoes rounding (a correlation
     lies in [-1, 1]): the value is moved, the derivative is the correlation's own (0 at an
     extreme), so that it does not jump where rounding crosses 1."""
+    if tracing.active[0] is not None:
+        # compile: no value may be read, so the shift is made by operations, on every entry
+        # (where none lies beyond, the same values and gradient as c itself)
+        values = c.detach() if isinstance(c, TensorBase) else c
+        beyond = ops.abs(values) > 1
+        return R.where(beyond, c + (ops.clamp(values, -1, 1) - values), c)
     data = data_of(c)
     beyond = np.abs(data) > 1
     if not beyond.any():
