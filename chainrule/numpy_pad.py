@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import ops
+from chainrule import ops, selection
 from chainrule.arguments import like
 from chainrule.numpy_arrays import _along
 from chainrule.numpy_construction import has_tensor, linspace
@@ -252,7 +252,7 @@ def _reduced(chunk, axis: int, mode: str):
     # the median: the middle of the sorted entries, or the mean of the middle two (NumPy's
     # value, NaN if there is a NaN, which sorts last)
     n = chunk.shape[axis]
-    ordered = ops.sort(chunk, axis).values
+    ordered = selection.sort(chunk, axis).values
     middle = _part(ordered, axis, (n - 1) // 2, n // 2 + 1)
     median = ops.mean(middle, axis, keepdim=True)
     last = ops.data_of(_part(ordered, axis, n - 1, n)) if n else None

@@ -883,26 +883,3 @@ def cumsum(input, dim: int) -> TensorBase:
 def cumprod(input, dim: int) -> TensorBase:
     """Cumulative products along ``dim`` (its derivatives exact at zeros, to every order)."""
     return _along_one_dim("cumprod", R.cumprod, input, dim)
-
-
-SortResult = namedtuple("SortResult", ["values", "indices"])
-
-
-def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
-    """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
-    x = operand(input)
-    d = one_dim("sort", dim, x.ndim)
-    if x.ndim == 0:
-        return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
-    if not descending:
-        values, perm = R.sorted_along(x, d)
-        if isinstance(perm, TensorBase):
-            return SortResult(values, perm)
-        # (a copy: the node keeps the permutation, and the caller may change the indices)
-        return SortResult(values, like((x,), perm.copy()))
-    # descending, ties in their original order (any dtype): the reversed tensor sorted
-    # ascending, read backwards; the values' gradient follows the same permutation
-    values, perm = R.sorted_along(flip(x, d), d)
-    if isinstance(perm, TensorBase):  # (under vmap)
-        return SortResult(flip(values, d), x.shape[d] - 1 - flip(perm, d))
-    return SortResult(flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))

@@ -1,6 +1,6 @@
 """Picking and placing values by index or mask under PyTorch's names (``gather``, ``scatter``,
 ``scatter_add``, ``index_select``, ``take_along_dim``, ``masked_fill``, ``masked_select``,
-``topk``) and the fused updates ``addcmul``, ``addcdiv``, ``lerp``, plus ``meshgrid``.
+``sort``, ``topk``) and the fused updates ``addcmul``, ``addcdiv``, ``lerp``, plus ``meshgrid``.
 
 A part of :mod:`chainrule.ops` (kept apart to keep each module short): below
 :class:`~chainrule.tensor.Tensor`, whose class body binds them.  Nothing here is a primitive:
@@ -23,6 +23,7 @@ from chainrule.errors import ShapeError
 from chainrule.tensor_base import TensorBase
 
 TopkResult = namedtuple("TopkResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
 
 
 def _index_array(name: str, index, what: str = "index") -> np.ndarray:
@@ -300,6 +301,26 @@ def masked_select(input, mask) -> TensorBase:
     return R.getitem(x, index=(np.array(np.broadcast_to(m, shape)),), x_shape=shape)
 
 
+def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
+    """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
+    x = ops.operand(input)
+    d = one_dim("sort", dim, x.ndim)
+    if x.ndim == 0:
+        return SortResult(R.clone(x), like((x,), np.array(0, np.int64)))
+    if not descending:
+        values, perm = R.sorted_along(x, d)
+        if isinstance(perm, TensorBase):
+            return SortResult(values, perm)
+        # (a copy: the node keeps the permutation, and the caller may change the indices)
+        return SortResult(values, like((x,), perm.copy()))
+    # descending, ties in their original order (any dtype): the reversed tensor sorted
+    # ascending, read backwards; the values' gradient follows the same permutation
+    values, perm = R.sorted_along(ops.flip(x, d), d)
+    if isinstance(perm, TensorBase):  # (under vmap, or in a trace of compile)
+        return SortResult(ops.flip(values, d), x.shape[d] - 1 - ops.flip(perm, d))
+    return SortResult(ops.flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))
+
+
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, as ``(values, indices)``; always sorted (``sorted=False`` allows any order).
@@ -316,7 +337,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if not 0 <= k <= size:
         raise RuntimeError(f"topk(): selected index k out of range: k={k} but dimension {d} has "
                            f"size {size}")
-    values, indices = ops.sort(x, d, descending=largest)
+    values, indices = sort(x, d, descending=largest)
     if x.ndim == 0:
         return TopkResult(values, indices)
     keep = (slice(None),) * d + (slice(0, k),)

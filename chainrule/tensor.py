@@ -695,7 +695,7 @@ class Tensor(TensorBase):
     svd = linalg_ops.legacy_svd
     cumsum = ops.cumsum
     cumprod = ops.cumprod
-    sort = ops.sort
+    sort = selection.sort
     # products
     matmul = ops.matmul
     dot = ops.dot
