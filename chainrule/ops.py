@@ -729,7 +729,7 @@ def getitem(input, index) -> TensorBase:
     x = input if isinstance(input, TensorBase) else operand(input)
     if (at := R.batched_index(index)) is not None:  # vmap: an index that differs per example
         return R.take_at(x, *at)
-    if tracing.active[0] is not None and (at := R.traced_index(index)) is not None:
+    if tracing.active[0] is not None and (at := R.traced_index(index, len(x.shape))) is not None:
         # compile: integer tensors in the index are read at each replay, not kept
         try:
             return R.take_positions(x, *at)

@@ -218,7 +218,7 @@ def extremum_along(x, arg, axis: int, keep: bool):
         # (compile: the index is an operation of the trace, found again at each replay)
         indices = no_gradient(arg, x, axis=axis, keepdims=True)
         values = take_along(x, indices, axis=axis, x_shape=x.shape)
-        return values, indices if keep else no_gradient(np.squeeze, indices, axis=axis)
+        return values, no_gradient(_returned_indices, indices, axis=axis, keep=keep)
     if not batched(x):
         indices = arg(raw(x), axis=axis, keepdims=True)
         values = getitem(x, index=along_index(indices, axis), x_shape=x.shape)
@@ -232,6 +232,12 @@ def extremum_along(x, arg, axis: int, keep: bool):
     chosen = kept._without_gradient(np.equal, (kept, positions), {})
     return reduce_sum(where(chosen, x, np.zeros((), x.dtype)), axis=(axis,), keepdims=True,
                       x_shape=x.shape), indices
+
+
+def _returned_indices(indices: np.ndarray, axis: int, keep: bool) -> np.ndarray:
+    """The indices handed to the caller: a copy (the gather keeps its own, and the caller
+    may change these), the axis dropped unless ``keep``."""
+    return (indices if keep else np.squeeze(indices, axis=axis)).copy()
 
 
 def _sort_vjp(g, ans, x, axis, perm=None, indices=False):
@@ -286,6 +292,9 @@ def sorted_along(x, axis: int):
         # same positions) batch too.  (So does each replay of a trace of compile: the
         # permutation is an operation of the trace.)
         perm = sort(x.detach(), axis=axis, indices=True)
-        return take_along(x, perm, axis=axis, x_shape=x.shape), perm
+        values = take_along(x, perm, axis=axis, x_shape=x.shape)
+        if not x._batched:  # (a trace's: the caller gets a copy, the gather keeps its own)
+            perm = no_gradient(np.copy, perm)
+        return values, perm
     perm = np.argsort(raw(x), axis=axis, kind="stable")
     return sort(x, axis=axis, perm=perm), perm

@@ -262,14 +262,15 @@ def take_at(x, index, axis: int):
                    tuple(x.shape[axis + 1:]), x_shape=gathered)
 
 
-def traced_index(index):
+def traced_index(index, ndim: int):
     """For an index holding a tensor inside a trace of ``compile``: ``(its integer parts, the
     first axis they index)`` where they are consecutive after full slices and before nothing
     but full slices, each an integer tensor, array, list or number (``x[i]``, ``x[:, i]``,
     ``x[rows, cols]``, ``x[list(range(n)), y]``): :func:`take_positions` replays it.  None for
-    another index (a mask's result has a shape the values decide: the trace reads them)."""
+    another index (a mask's result has a shape the values decide: the trace reads them), and
+    for more parts than the ``ndim`` axes indexed (eager's path says what is wrong)."""
     parts = index if isinstance(index, tuple) else (index,)
-    if not any(isinstance(part, TensorBase) for part in parts):
+    if len(parts) > ndim or not any(isinstance(part, TensorBase) for part in parts):
         return None
     full = [isinstance(part, slice) and part == slice(None) for part in parts]
     first = full.index(False)
@@ -305,7 +306,8 @@ def take_positions(x, parts, axis: int):
 def flat_positions(*parts, dims: tuple, axis: int) -> np.ndarray:
     """The positions of the integer index ``parts`` (broadcast together) in the axes of sizes
     ``dims`` flattened into one, after NumPy's checks (``axis``: the first one's number)."""
-    arrays = [np.asarray(part) for part in parts]
+    # (in int64: a small integer dtype cannot hold the sizes)
+    arrays = [np.asarray(part).astype(np.int64, copy=False) for part in parts]
     try:
         arrays = np.broadcast_arrays(*arrays)
     except ValueError:

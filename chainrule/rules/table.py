@@ -143,7 +143,7 @@ def raw(a):
 def dtype_of(a) -> np.dtype:
     """The NumPy dtype of a Tensor (a vmap-batched one included) or of an array: no value is
     read, so a trace of ``compile`` goes on (a rule's shapes are read with ``np.shape``)."""
-    return a.dtype if isinstance(a, (TensorBase, np.ndarray, np.generic)) else np.result_type(a)
+    return a.dtype if isinstance(a, (TensorBase, np.ndarray, np.generic)) else np.asarray(a).dtype
 
 
 def run(prim, *values, **params):

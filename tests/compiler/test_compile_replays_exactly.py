@@ -1490,3 +1490,46 @@ def test_integer_tensor_indexes_are_read_at_each_replay(name):
     with pytest.raises(IndexError, match="out of") as traced:
         cr.compile(fn)(x, *bad)
     assert str(traced.value) == str(eager.value)
+
+
+@pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
+                                          ((5,), (0, 1))])
+def test_an_integer_index_with_too_many_parts_raises_as_eagerly(shape, index):
+    # (the traced path dropped the parts beyond the tensor's axes and returned a result)
+    x = cr.tensor(np.ones(shape))
+    parts = tuple(cr.tensor([p, p]) if isinstance(p, int) else p
+                  for p in (index if isinstance(index, tuple) else (index,)))
+    with pytest.raises(IndexError) as eager:
+        x[parts]
+    with pytest.raises(IndexError) as compiled:
+        cr.compile(lambda x: x[parts])(x)
+    assert str(compiled.value) == str(eager.value)
+
+
+def test_a_small_integer_index_on_a_long_axis_replays():
+    # (the positions were computed in the index's dtype: int8 cannot hold the axis's 200)
+    x = cr.tensor(np.arange(200.0))
+    i = cr.tensor(np.array([-1, 5], np.int8))
+    for fn in (lambda x, i: x[i], lambda x, i: cr.index_select(x, 0, i)):
+        compiled = cr.compile(fn, fullgraph=True)
+        for _ in range(2):
+            np.testing.assert_array_equal(compiled(x, i).numpy(), [199.0, 5.0])
+
+
+@pytest.mark.parametrize("name", ["max", "max kept", "sort", "topk smallest"])
+def test_indices_a_compiled_selection_returns_are_the_caller_s_own(name):
+    # the caller may change them in place; the gradient still goes where the values came from
+    # (the indices were the gather's own positions: the gradient moved, or backward refused)
+    select = {"max": lambda x: x.max(dim=1), "max kept": lambda x: x.max(dim=1, keepdim=True),
+              "sort": lambda x: cr.sort(x, dim=1),
+              "topk smallest": lambda x: cr.topk(x, 2, dim=1, largest=False)}[name]
+    compiled = cr.compile(select)
+    for i in range(3):
+        x = cr.tensor(_rng(i).standard_normal((2, 3)), requires_grad=True)
+        y = x.detach().requires_grad_()
+        (ours, our_indices), (theirs, their_indices) = compiled(x), select(y)
+        our_indices.zero_()
+        their_indices.zero_()
+        (ours * ours).sum().backward()
+        (theirs * theirs).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())

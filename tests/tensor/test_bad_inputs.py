@@ -799,6 +799,9 @@ ERRORS = [
     ("addcdiv: integer tensors",
      lambda: cr.addcdiv(cr.ones(2), cr.tensor([1, 2]), cr.tensor([1, 2])), RuntimeError,
      "Integer division with addcdiv is no longer supported"),
+    ("addcdiv: integer lists",  # (their dtype read as NumPy reads the list, not as a dtype)
+     lambda: cr.addcdiv(cr.ones(2), [1, 2], [3, 4]), RuntimeError,
+     "Integer division with addcdiv is no longer supported"),
     ("normal: numbers without a size", lambda: cr.normal(0.0, 1.0), TypeError, "pass size"),
     ("normal_: a negative std", lambda: cr.ones(2).normal_(0, -1), RuntimeError,
      "normal_ expects std >= 0.0"),
