@@ -208,8 +208,8 @@ def main(argv: list[str] | None = None) -> None:
               "float32 (forward, backward, SGD)")
         for key, samples in times.items():
             median, iqr = bench._summary(samples)
-            label = LABELS.get(key) or bench.FRAMEWORKS[key].label
-            line = f"  {label:14s} {bench._fmt(median):>9s} ± " \
+            name = LABELS.get(key) or bench.FRAMEWORKS[key].label
+            line = f"  {name:14s} {bench._fmt(median):>9s} ± " \
                    f"{bench._fmt(iqr):>9s}   {median / med['numpy']:.2f}x NumPy by hand"
             if key in LABELS:
                 line += f", {median / med['chainrule']:.2f}x chainrule eager"

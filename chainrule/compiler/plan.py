@@ -290,13 +290,13 @@ class Plan:
             exec(compile(self.backward_source, f"<compiled {name}: backward>", "exec"),
                  self.namespace)
             self.backward = self.namespace["backward"]
-        # every result a new array of its own, with no gradient to record: a replay only
-        # wraps them (no storage shared with an argument, a made tensor or another result)
         # the trace's own Scratch objects hold its call's values (an LSTM's activations): the
         # plan has made its own, so they go (the traced call's nodes keep theirs)
         for op in trace.ops:
             for name in _scratch(op):
                 op.params[name] = None
+        # every result a new array of its own, with no gradient to record: a replay only
+        # wraps them (no storage shared with an argument, a made tensor or another result)
         roots = [self.root(o) for o in self.output_slots]
         self.plain_results = (self.backward is None and not self.made_from_root
                               and not trace.made and len(set(roots)) == len(roots))

@@ -32,11 +32,13 @@ block of gate gradients, ``d w[k] = sum_t d gates_t[k]^T h_prev`` one batched pr
 steps (rows of ``W_hh``), ``dh_prev = sum_k d gates[k] w[k]``.
 
 The forward runs in NumPy with ``out=`` into arrays made once; the activations, the cell states
-and ``tanh(c_t)`` are computed once (``lstm_scan_states``) and handed to the primitive as
-``states``, as the decompositions hand over their ``factors``, so that the backward pass
-(``_scan_grads``, NumPy) reads them.  With ``create_graph=True`` (the rules get Tensors) the
-derivatives are written with the step primitives and recorded (``_scan_grads_recorded``);
-forward mode is a recurrence of tangents written the same way (``_scan_jvp``).  Both work in
+and ``tanh(c_t)`` are computed once (``lstm_scan_states``) and kept in the call's ``states``
+(an :class:`LstmStates`, a ``Scratch`` the caller passes empty and the forward fills), so that
+the backward pass (``_scan_grads``, NumPy) reads them.  In a trace of ``compile`` that only
+writes a backward pass down, that pass is one operation (``recurrent.written_down``).  With
+``create_graph=True`` (the rules get Tensors) the derivatives are written with the step
+primitives and recorded (``_scan_grads_recorded``); forward mode is a recurrence of tangents
+written the same way (``_scan_jvp``).  Both work in
 the step primitives' layout (gates side by side, ``(N, 4H)``): the inputs and tangents are
 brought to it, and the gradients back, with recorded transposes and reshapes
 (``_rows_layout``); they are the slow paths.  The five inputs' gradients come from one pass
@@ -67,11 +69,11 @@ from chainrule.rules.recurrent import (
     lstm_gates,
     lstm_hidden,
     scan_dtype,
-    written_down,
+    scan_grads,
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import getitem, reshape, transpose
-from chainrule.rules.table import Scratch, on_tensors, primitive, written_down_only
+from chainrule.rules.table import Scratch, primitive
 
 
 class LstmStates(Scratch):
@@ -333,12 +335,8 @@ def _scan_grads_plain(g, xp, w, b, h0, c0, reverse, states) -> np.ndarray:
 def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
               needs=None):
     def compute():
-        values = (g, xp, w, b, h0, c0)
-        if written_down_only(*values):
-            return written_down(_scan_grads_plain, *values, reverse=reverse, states=states)
-        if on_tensors(*values):
-            return _scan_grads_recorded(g, xp, w, b, h0, c0, reverse)
-        return _scan_grads_plain(*values, reverse, states)
+        return scan_grads(_scan_grads_plain, _scan_grads_recorded, (g, xp, w, b, h0, c0),
+                          reverse, states)
     return _shared(i, g, ans, compute, needs)
 
 

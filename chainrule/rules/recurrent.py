@@ -236,6 +236,18 @@ def written_down(plain_grads, *values, **params) -> list:
             for j, part in enumerate(packed._data)]
 
 
+def scan_grads(plain_grads, recorded_grads, values: tuple, reverse: bool, states) -> list:
+    """A whole-layer scan's gradients (one per input of ``values``, its rule's ``g`` first):
+    written down as one op where a trace only writes them down, recorded on tensors
+    (``create_graph=True``), else the plain NumPy pass (from ``states`` when the forward
+    filled them)."""
+    if written_down_only(*values):
+        return written_down(plain_grads, *values, reverse=reverse, states=states)
+    if on_tensors(*values):
+        return recorded_grads(*values, reverse)
+    return plain_grads(*values, reverse, states)
+
+
 def _gradient_of_input(packed: np.ndarray, j: int) -> np.ndarray:
     return packed[j]
 
@@ -269,8 +281,9 @@ def _shared(i, g, ans, compute, needs=None):
 #     r, z = sigmoid(u_rz + v_rz),  n = tanh(u_n + r v_n),  h_t = n + z (h_prev - n)
 #
 # y is (L, N, H), y[t] = h_t.  As lstm_scan: the forward in NumPy (``gru_scan_states``),
-# handed over as ``states``; one pass backward through time for all five inputs, recorded
-# with the primitives under create_graph=True; forward mode a recurrence of tangents.
+# kept in the call's ``states`` (a GruStates the forward fills); one pass backward through
+# time for all five inputs, recorded with the primitives under create_graph=True; forward mode
+# a recurrence of tangents.
 
 
 class GruStates(Scratch):
@@ -501,12 +514,8 @@ def _gru_grads_plain(g, xp, w, b_ih, b_hh, h0, reverse, states) -> np.ndarray:
 def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
              needs=None):
     def compute():
-        values = (g, xp, w, b_ih, b_hh, h0)
-        if written_down_only(*values):
-            return written_down(_gru_grads_plain, *values, reverse=reverse, states=states)
-        if on_tensors(*values):
-            return _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse)
-        return _gru_grads_plain(*values, reverse, states)
+        return scan_grads(_gru_grads_plain, _gru_grads_recorded, (g, xp, w, b_ih, b_hh, h0),
+                          reverse, states)
     return _shared(i, g, ans, compute, needs)
 
 

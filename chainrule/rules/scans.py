@@ -211,7 +211,8 @@ def _given(perm):
 def extremum_along(x, arg, axis: int, keep: bool):
     """``(values, indices)`` of the maximum or minimum of ``x`` along ``axis`` (the values'
     axis kept, the indices' as ``keep`` says), ``arg`` NumPy's ``argmax`` or ``argmin``: the
-    values gathered at the index, so that only the chosen element gets the gradient.  Under
+    values gathered at the index, so that only the chosen element gets the gradient (inside a
+    trace of ``compile``, an index found by an operation, gathered with ``take_along``).  Under
     vmap the index, one per example, cannot index the stack: the values are then a sum along
     ``axis`` of ``x`` where it is the chosen element, 0 elsewhere."""
     if isinstance(x, TensorBase) and tracing.active[0] is not None and not batched(x):
@@ -284,7 +285,7 @@ sort = primitive("sort", _sort, (_sort_vjp,), jvp=_sort_jvp, grad_fn="SortBackwa
 def sorted_along(x, axis: int):
     """``x`` sorted along ``axis`` (stable), and the permutation that sorts it (an ndarray; a
     tensor without history where ``x`` is batched by vmap, whose values are not readable
-    here)."""
+    here, or inside a trace of ``compile``, where it is an operation: the caller's copy)."""
     if isinstance(x, TensorBase) and (x._batched or tracing.active[0] is not None):
         # each example has its own permutation, a batched tensor (found by sort's batching
         # rule, from the stack): the values are x gathered by it, with take_along, whose

@@ -13,6 +13,8 @@ that carry one.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -23,13 +25,6 @@ import chainrule.numpy as cnp
 SEEDS = (0, 1, 2)
 SHAPE = (3, 4)
 CLOSE = dict(rtol=1e-12, atol=1e-12)
-
-
-def _filled_empty_like(x):
-    """``x`` times ``empty_like(x)`` once every entry of the latter has been set."""
-    block = cnp.empty_like(x)
-    block[...] = 1.5
-    return x * block
 
 
 CASES = {
@@ -50,10 +45,6 @@ CASES = {
     "cnp.dot": lambda x: cnp.dot(x, x.T),
     "cnp.dot of a scalar": lambda x: cnp.dot(x, 2.0),
     "cnp.inner": lambda x: cnp.inner(x, x),
-    "cnp.zeros_like": lambda x: x + cnp.zeros_like(x),
-    "cnp.ones_like": lambda x: x * cnp.ones_like(x, dtype=np.int32),
-    "cnp.empty_like": _filled_empty_like,
-    "cnp.full_like": lambda x: x - cnp.full_like(x, 0.25),
     # numpy_building.py
     "cnp.meshgrid": lambda x: cnp.meshgrid(x[0], x[1, :2]),
     "cnp.broadcast_arrays": lambda x: cnp.broadcast_arrays(x, x[0], x[:, :1]),
@@ -104,3 +95,23 @@ def test_a_function_of_shapes_compiles_whole_and_replays_as_eager(name, fusion_m
         assert (gradient is None) == (expected_gradient is None)
         if gradient is not None:
             np.testing.assert_allclose(gradient, expected_gradient, **CLOSE)
+
+
+def test_a_numpy_array_made_like_a_tensor_and_changed_in_place_runs_eagerly():
+    # (cnp.zeros_like's result is a NumPy array: a plan would keep the trace's as one constant
+    # for every replay, changed in place at each; so the call runs eagerly, as before)
+    def fn(x):
+        buf = cnp.zeros_like(x)
+        y = x * buf
+        buf += 1.0
+        return y + buf
+
+    compiled = cr.compile(fn)
+    for seed in SEEDS:
+        x = cr.tensor(np.random.default_rng(seed).standard_normal(SHAPE))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ours = compiled(x)
+        breaks = [w for w in caught if "breaks the trace" in str(w.message)]
+        assert len(breaks) == (seed == 0)  # (warned once, at the trace)
+        np.testing.assert_array_equal(ours.numpy(), fn(x).numpy())
