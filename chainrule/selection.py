@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import ops, tracing
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, one_dim
+from chainrule.arguments import data_of, like, no_gradient, one_dim
 from chainrule.errors import ShapeError
 from chainrule.tensor_base import TensorBase
 
@@ -74,6 +74,12 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> TensorBase:
     d = one_dim("gather", dim, x.ndim)
     if R.batched(index):  # vmap: an index that differs from example to example
         return _gather_batched("gather", x, d, index)
+    if _traced_positions(x, index, d):  # compile: the index is read at each replay, not kept
+        try:
+            return _gather_batched("gather", x, d, no_gradient(
+                _checked_positions, index, size=x.shape[d], dim=d))
+        except RuntimeError:
+            pass  # (out of range: the path below says so, as eagerly)
     idx = _index_array("gather", index)
     at = _along("gather", x, d, idx)
     if at is None:
@@ -92,6 +98,25 @@ def _gather_batched(name: str, x, d: int, index) -> TensorBase:
     return R.take_along(x, index % x.shape[d], axis=d, x_shape=tuple(x.shape))
 
 
+def _traced_positions(x, index, d: int) -> bool:
+    """Whether ``gather(x, d, index)`` runs in a trace of ``compile`` with an integer tensor
+    ``index`` whose shapes are right (the checks of the values are an operation then)."""
+    return (tracing.active[0] is not None and isinstance(index, TensorBase) and x.ndim > 0
+            and index.dtype.kind in "iu" and index.ndim == x.ndim
+            and all(n <= m for k, (n, m) in enumerate(zip(index.shape, x.shape)) if k != d))
+
+
+def _checked_positions(index: np.ndarray, size: int, dim: int) -> np.ndarray:
+    """``index`` as positions along an axis of ``size`` (negative ones from the end), after
+    gather's check (an operation of a trace: a replay checks its own index)."""
+    index = index.astype(np.int64, copy=False)
+    beyond = (index < -size) | (index >= size)
+    if beyond.any():
+        raise RuntimeError(f"gather(): index {int(index[beyond][0])} is out of bounds for "
+                           f"dimension {dim} with size {size}")
+    return index % size if size else index
+
+
 def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
     """``input``'s values at ``indices`` along ``dim`` (NumPy's ``take_along_axis``; the two
     broadcast outside ``dim``); of the flattened tensor when ``dim`` is None.
@@ -103,8 +128,11 @@ def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
             [60.]])
     """
     x = ops.operand(input)
-    # (vmap: indices that differ from example to example stay a tensor, which gather takes)
-    batched = R.batched(indices)
+    # (vmap: indices that differ from example to example stay a tensor, which gather takes; so
+    # do integer ones inside a trace of compile, which gather checks at each replay)
+    batched = R.batched(indices) or (tracing.active[0] is not None
+                                     and isinstance(indices, TensorBase)
+                                     and indices.dtype.kind in "iu")
     idx = indices if batched else _index_array("take_along_dim", indices, "indices")
     if dim is None:
         return gather(ops.reshape(x, -1), 0, idx.reshape(-1))

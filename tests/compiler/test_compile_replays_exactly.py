@@ -1533,3 +1533,36 @@ def test_indices_a_compiled_selection_returns_are_the_caller_s_own(name):
         (ours * ours).sum().backward()
         (theirs * theirs).sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+
+
+GATHERS = {
+    "gather": lambda x, i: cr.gather(x, 1, i) * 2,
+    "gather along dim 0, a smaller index": lambda x, i: x.gather(0, i[:2, :3]),
+    "take_along_dim": lambda x, i: cr.take_along_dim(x, i, dim=1).exp(),
+    "take_along_dim, flattened": lambda x, i: cr.take_along_dim(x, i[0], dim=None),
+    "take_along_dim, broadcast": lambda x, i: cr.take_along_dim(x, i[:1], dim=1),
+}
+
+
+@pytest.mark.parametrize("name", GATHERS)
+def test_gather_and_take_along_dim_read_their_index_at_each_replay(name):
+    # (their index was read by NumPy outside the primitives: the trace broke)
+    fn = GATHERS[name]
+    compiled = cr.compile(fn, fullgraph=True)
+    for k in range(3):
+        rng = _rng(k)
+        x = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+        index = cr.tensor(rng.integers(-3, 3, (3, 4)))  # (negative: from the end)
+        y = x.detach().requires_grad_()
+        ours, theirs = compiled(x, index), fn(y, index)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+    bad = cr.tensor(np.full((3, 4), 20))  # (out of range for every form)
+    errors = []
+    for call in (fn, compiled, cr.compile(fn)):  # eager, a replay, a trace
+        with pytest.raises(RuntimeError) as caught:
+            call(x, bad)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] == errors[2]
