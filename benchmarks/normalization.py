@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402
 
 import chainrule as cr  # noqa: E402  (run.py put the repository on the path)
-from chainrule import nn  # noqa: E402
 
 EPS = 1e-5
 # layer: (input shape, full run; input shape, quick run)
@@ -101,45 +100,43 @@ def _module(m, name: str, shape: tuple):
     return m.GroupNorm(8, shape[1])
 
 
+def _layer(lib, name: str, shape: tuple, d: dict):
+    """The layer in ``lib`` (chainrule or PyTorch, which share the interface), its weight and
+    bias set to ``d``'s."""
+    layer = _module(lib.nn, name, shape)
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor(d["w"]))
+        layer.bias.copy_(lib.tensor(d["b"]))
+    return layer
+
+
+def _step(lib, layer, call, d: dict):
+    """Forward (``call``: the layer, or it compiled) and backward of ``sum(y * G)``; returns
+    the output and the input's, weight's and bias's gradients."""
+    g = lib.tensor(d["g"])
+
+    def step():
+        x = lib.tensor(d["x"], requires_grad=True)
+        layer.weight.grad = layer.bias.grad = None
+        y = call(x)
+        y.backward(g)
+        return y.detach().numpy(), x.grad.numpy(), layer.weight.grad.numpy(), \
+            layer.bias.grad.numpy()
+
+    return step
+
+
 def implementations(name: str, shape: tuple) -> dict:
     d = data(shape)
     impls = {"numpy": lambda: numpy_layer(name, d)}
-    layer = _module(nn, name, shape)
-    with cr.no_grad():
-        layer.weight.copy_(cr.tensor(d["w"]))
-        layer.bias.copy_(cr.tensor(d["b"]))
-    g = cr.tensor(d["g"])
-
-    def run(module):
-        def step():
-            x = cr.tensor(d["x"], requires_grad=True)
-            layer.weight.grad = layer.bias.grad = None
-            y = module(x)
-            y.backward(g)
-            return y.detach().numpy(), x.grad.numpy(), layer.weight.grad.numpy(), \
-                layer.bias.grad.numpy()
-        return step
-
-    impls["chainrule"] = run(layer)
+    layer = _layer(cr, name, shape, d)
+    impls["chainrule"] = _step(cr, layer, layer, d)
     if name != "batchnorm2d":  # (its update of the running statistics runs eagerly)
-        impls["compiled"] = run(cr.compile(layer))
+        impls["compiled"] = _step(cr, layer, cr.compile(layer), d)
     if bench.installed("torch"):
         torch = bench._torch()
-        tlayer = _module(torch.nn, name, shape)
-        with torch.no_grad():
-            tlayer.weight.copy_(torch.tensor(d["w"]))
-            tlayer.bias.copy_(torch.tensor(d["b"]))
-        tg = torch.tensor(d["g"])
-
-        def pytorch():
-            x = torch.tensor(d["x"], requires_grad=True)
-            tlayer.weight.grad = tlayer.bias.grad = None
-            y = tlayer(x)
-            y.backward(tg)
-            return y.detach().numpy(), x.grad.numpy(), tlayer.weight.grad.numpy(), \
-                tlayer.bias.grad.numpy()
-
-        impls["torch"] = pytorch
+        tlayer = _layer(torch, name, shape, d)
+        impls["torch"] = _step(torch, tlayer, tlayer, d)
     return impls
 
 

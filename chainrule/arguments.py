@@ -50,6 +50,12 @@ def cannot_fail(func):
     return func
 
 
+def dtype_of(x) -> np.dtype:
+    """The dtype of a tensor (a vmap-batched one included), or of anything NumPy reads as an
+    array (no value of a tensor is read: a trace of ``compile`` goes on)."""
+    return x.dtype if isinstance(x, (TensorBase, np.ndarray, np.generic)) else np.asarray(x).dtype
+
+
 def no_gradient(func, *args, **kwargs):
     """``func`` (NumPy's) of the raw values, without gradient (an axis: keyword ``axis``)."""
     for a in args:

@@ -37,11 +37,10 @@ import numpy as np
 
 from chainrule import ops, tracing
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, one_dim, shape_of
+from chainrule.arguments import data_of, dtype_of, like, one_dim, shape_of
 from chainrule.errors import refuse_out
 from chainrule.numpy_arrays import diff
 from chainrule.numpy_sampled import _axes
-from chainrule.rules.table import dtype_of
 from chainrule.tensor_base import TensorBase
 
 # NumPy's methods of quantile (its ``_QuantileMethods``), in its order

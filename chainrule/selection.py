@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import ops, tracing
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, no_gradient, one_dim
+from chainrule.arguments import data_of, dtype_of, like, no_gradient, one_dim
 from chainrule.errors import ShapeError
 from chainrule.tensor_base import TensorBase
 
@@ -396,7 +396,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> TensorBase:
     >>> cr.addcdiv(cr.zeros(2), cr.tensor([1., 2.]), cr.tensor([4., 4.]), value=2)
     tensor([0.5000, 1.0000])
     """
-    if R.dtype_of(tensor1).kind in "iub" and R.dtype_of(tensor2).kind in "iub":
+    if dtype_of(tensor1).kind in "iub" and dtype_of(tensor2).kind in "iub":
         raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported; "
                            "divide floats instead (e.g. tensor1.float())")
     return ops.operand(input) + value * (ops.operand(tensor1) / ops.operand(tensor2))

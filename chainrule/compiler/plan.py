@@ -197,11 +197,11 @@ def _bound(op, scratch: dict) -> dict:
     return {name: value for name, value in op.params.items() if name not in scratch}
 
 
-def _scratch_names(ops) -> tuple[dict[int, str], set[int]]:
+def _scratch_names(ops) -> tuple[dict[int, str], list[str]]:
     """Each Scratch (by id) that a replay makes: one a recording op's rules read, or that more
     than one op reads (a pass back through time written down as one op, which reads the
     forward's activations), with its name ``s<k>``, ``k`` the first op that has it; and the
-    ``k`` of those the backward pass reads."""
+    names of those the backward pass reads."""
     first, users, read_by_rules = {}, {}, set()
     for k, op in enumerate(ops):
         for value in _scratch(op).values():
@@ -210,7 +210,7 @@ def _scratch_names(ops) -> tuple[dict[int, str], set[int]]:
             if op.records:
                 read_by_rules.add(id(value))
     names = {key: f"s{first[key]}" for key in first if key in read_by_rules or users[key] > 1}
-    return names, {first[key] for key in read_by_rules}
+    return names, [f"s{k}" for k in sorted({first[key] for key in read_by_rules})]
 
 
 class Plan:
@@ -269,7 +269,8 @@ class Plan:
         # scan's activations) that a rule, or a later op, reads: each replay makes its own,
         # named by the op that has it first (s<k>), and saves those the rules read
         self.scratch_names, saved_scratch = _scratch_names(trace.ops)
-        self.scratch = sorted(saved_scratch)
+        # what the forward pass hands the backward pass: saved values, then scratch
+        self.saved_names = [f"v{k}" for k in self.saved] + saved_scratch
         self.fuse, self.use_numexpr = fuse, use_numexpr  # (see chainrule.compile's options)
         # each value's and gradient's shape and dtype (for the fused regions)
         self.shapes = {f"{p}{k}": s.shape for k, s in enumerate(slots) for p in "vg"}
@@ -567,7 +568,7 @@ class Plan:
                               into=into,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
-        saved = [f"v{k}" for k in self.saved] + [f"s{k}" for k in self.scratch]
+        saved = self.saved_names
         reads = [f"v{g.slot}" for g in self.trace.guards]
         steps.append(Step(f"    return ({listed(outs)}), ({listed(saved)}), ({listed(reads)})",
                           reads=tuple(outs + saved + reads)))
@@ -578,16 +579,15 @@ class Plan:
     def _backward_source(self) -> str:
         slots = self.trace.slots
         maths = _rule_maths()
-        saved_names = [f"v{k}" for k in self.saved] + [f"s{k}" for k in self.scratch]
-        saved = listed(saved_names)
+        saved = listed(self.saved_names)
         steps = []
-        if saved_names:
+        if self.saved_names:
             # (a list is handed over: emptied, so that each value dies at its last use below,
             # and the values the plan made may be written into where they die)
             steps.append(Step(f"    ({saved}) = saved\n"
                               "    own = type(saved) is list\n"
                               "    if own: saved.clear()",
-                              writes=tuple(saved_names)))
+                              writes=tuple(self.saved_names)))
         # values that may share memory with another slot's: a view's input and result
         shared = {a for op in self.trace.ops if op.prim.view or not op.records
                   for a in (*[b for b in op.args if isinstance(b, int)], op.out)}

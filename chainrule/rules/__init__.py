@@ -236,7 +236,6 @@ from chainrule.rules.table import (
     REGISTRY,
     batched,
     derivative,
-    dtype_of,
     numpy2_promotion,
     per_example,
     primitive,

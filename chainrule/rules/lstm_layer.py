@@ -158,8 +158,7 @@ def _lstm_scan(xp, w, b=None, h0=None, c0=None, reverse=False, states=None,
                needs=None):
     made = lstm_scan_states(xp, w, b, h0, c0, reverse)
     if states is not None:  # (this call's own, for its backward pass)
-        states.y, states.acts, states.cs, states.tanh_cs = (made.y, made.acts, made.cs,
-                                                            made.tanh_cs)
+        states.take(made)
     return made.y
 
 

@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-from chainrule.arguments import no_gradient
+from chainrule.arguments import dtype_of, no_gradient
 from chainrule.rules.batched import expanded, merged, split
 from chainrule.rules.elementwise import sigmoid, sigmoid_backward, tanh, tanh_backward
 from chainrule.rules.linalg import matmul
@@ -47,7 +47,6 @@ from chainrule.rules.shape import cat, getitem, looped, reshape, transpose
 from chainrule.rules.table import (
     Scratch,
     derivative,
-    dtype_of,
     on_tensors,
     primitive,
     written_down_only,
@@ -381,7 +380,7 @@ def _gru_scan(xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,
               needs=None):
     made = gru_scan_states(xp, w, b_ih, b_hh, h0, reverse)
     if states is not None:  # (this call's own, for its backward pass)
-        states.y, states.rz, states.n, states.v_n = made.y, made.rz, made.n, made.v_n
+        states.take(made)
     return made.y
 
 

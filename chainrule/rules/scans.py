@@ -223,8 +223,7 @@ def extremum_along(x, arg, axis: int, keep: bool):
     if not batched(x):
         indices = arg(raw(x), axis=axis, keepdims=True)
         values = getitem(x, index=along_index(indices, axis), x_shape=x.shape)
-        # (a copy: the node's index keeps these, and the caller may change the ones returned)
-        indices = indices.copy() if keep else np.squeeze(indices, axis=axis).copy()
+        indices = _returned_indices(indices, axis, keep)
         return values, new_like(x, indices) if isinstance(x, TensorBase) else indices
     indices = x._without_gradient(arg, (x,), {"axis": axis, "keepdims": keep})
     kept = indices if keep else reshape(indices, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:],
@@ -236,8 +235,8 @@ def extremum_along(x, arg, axis: int, keep: bool):
 
 
 def _returned_indices(indices: np.ndarray, axis: int, keep: bool) -> np.ndarray:
-    """The indices handed to the caller: a copy (the gather keeps its own, and the caller
-    may change these), the axis dropped unless ``keep``."""
+    """The indices handed to the caller: a copy (the node's index, or the gather's positions,
+    keeps its own, and the caller may change these), the axis dropped unless ``keep``."""
     return (indices if keep else np.squeeze(indices, axis=axis)).copy()
 
 

@@ -66,6 +66,11 @@ class Scratch:
 
     __slots__ = ()
 
+    def take(self, other: Scratch) -> None:
+        """Hold what ``other``, one of this class (a forward pass's result), holds."""
+        for name in type(self).__slots__:
+            setattr(self, name, getattr(other, name))
+
 
 def primitive(name: str, impl: Callable, vjp, *, jvp, grad_fn: str, save_inputs: bool = False,
               save_ans: bool = False, view: bool = False, reads=None, promote: bool = False,
@@ -138,12 +143,6 @@ def raw(a):
                             "(sort, max along a dim ...)")
         return a._data if not a._batched else a.detach()
     return a
-
-
-def dtype_of(a) -> np.dtype:
-    """The NumPy dtype of a Tensor (a vmap-batched one included) or of an array: no value is
-    read, so a trace of ``compile`` goes on (a rule's shapes are read with ``np.shape``)."""
-    return a.dtype if isinstance(a, (TensorBase, np.ndarray, np.generic)) else np.asarray(a).dtype
 
 
 def run(prim, *values, **params):

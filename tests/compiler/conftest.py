@@ -38,3 +38,24 @@ def fusion_mode(request, monkeypatch):
         return False
     request.getfixturevalue("fused_small")
     return request.param
+
+
+@pytest.fixture
+def scan_runs(monkeypatch):
+    """``count(kind)``: a list that gains an entry each time the forward pass of an ``"LSTM"``
+    or ``"GRU"`` layer's scan runs (its states computed), from now on in the test."""
+    from chainrule.rules import lstm_layer, recurrent
+
+    def count(kind: str) -> list:
+        module, name = ((lstm_layer, "lstm_scan_states") if kind == "LSTM"
+                        else (recurrent, "gru_scan_states"))
+        runs, original = [], getattr(module, name)
+
+        def counted(*args, **kwargs):
+            runs.append(1)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+        return runs
+
+    return count

@@ -1333,20 +1333,10 @@ def test_each_replay_keeps_its_own_scratch_for_its_backward_pass(kind):
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_a_replayed_scan_computes_its_activations_once(kind, monkeypatch):
+def test_a_replayed_scan_computes_its_activations_once(kind, scan_runs):
     # the backward pass of a replay reads the states its forward pass kept: the scan runs
     # once per call and backward, as eagerly (before Scratch, its backward ran it again)
-    from chainrule.rules import lstm_layer, recurrent
-    module, name = (lstm_layer, "lstm_scan_states") if kind == "LSTM" else (
-        recurrent, "gru_scan_states")
-    runs = []
-    original = getattr(module, name)
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, counted)
+    runs = scan_runs(kind)
     layers = _layers(kind)
     compiled = cr.compile(layers)
     for call in range(3):
@@ -1421,6 +1411,33 @@ def test_a_gradient_with_one_term_is_that_term_and_add_passes_it_on():
     assert "d_add_3_1" in source  # (+ b, broadcast: its rule, then the sum to b's shape)
 
 
+def _replays_as_eager(fn, make_args, calls: int = 3):
+    """``compile(fn, fullgraph=True)`` (returned) against ``fn`` on ``make_args(k)`` for each
+    call, whose first argument requires grad: equal values, and equal gradients of the sum
+    with respect to that argument."""
+    compiled = cr.compile(fn, fullgraph=True)
+    for k in range(calls):
+        x, *rest = make_args(k)
+        y = x.detach().requires_grad_()
+        ours, theirs = compiled(x, *rest), fn(y, *rest)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+    return compiled
+
+
+def _raises_as_eagerly(fn, compiled, args, error, match=None):
+    """``fn(*args)`` raises ``error``, and a replay of ``compiled`` and a fresh trace raise
+    the same message (which matches ``match``)."""
+    messages = []
+    for call in (fn, compiled, cr.compile(fn)):  # eager, a replay, a trace
+        with pytest.raises(error, match=match) as caught:
+            call(*args)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] == messages[2]
+
+
 SELECTIONS = {
     "sort": lambda a: cr.sort(a, dim=1)[0] * 2 + cr.sort(a, dim=1)[1],
     "sort descending": lambda a: (cr.sort(a, dim=0, descending=True)[0]
@@ -1440,16 +1457,8 @@ def test_selections_by_value_replay_with_each_call_s_positions(name):
     # the positions a sort, max/min along a dim or topk choose are operations of the trace,
     # found again at each replay (they read the values with NumPy outside the primitives, so
     # a whole-graph compile refused them); addcdiv read its operands' dtypes through values
-    fn = SELECTIONS[name]
-    compiled = cr.compile(fn, fullgraph=True)
-    for i in range(3):
-        a = cr.tensor(_rng(i).standard_normal((3, 4)), requires_grad=True)
-        b = a.detach().requires_grad_()
-        ours, theirs = compiled(a), fn(b)
-        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
-        ours.sum().backward()
-        theirs.sum().backward()
-        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    _replays_as_eager(SELECTIONS[name], lambda k: (
+        cr.tensor(_rng(k).standard_normal((3, 4)), requires_grad=True),))
 
 
 INTEGER_INDEXES = {
@@ -1469,27 +1478,17 @@ def test_integer_tensor_indexes_are_read_at_each_replay(name):
     # integer tensors in an index were read by NumPy outside the primitives (the trace broke);
     # now their positions are an operation of the trace, checked at each replay
     fn = INTEGER_INDEXES[name]
-    compiled = cr.compile(fn, fullgraph=True)
-    for k in range(3):
+
+    def make_args(k):
         rng = _rng(k)
-        x = cr.tensor(rng.standard_normal((4, 5)), requires_grad=True)
-        i, j = cr.tensor(rng.integers(0, 4, 4)), cr.tensor(rng.integers(-5, 5, 4))
-        y = x.detach().requires_grad_()
-        ours, theirs = compiled(x, i, j), fn(y, i, j)
-        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
-        ours.sum().backward()
-        theirs.sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+        return (cr.tensor(rng.standard_normal((4, 5)), requires_grad=True),
+                cr.tensor(rng.integers(0, 4, 4)), cr.tensor(rng.integers(-5, 5, 4)))
+
+    compiled = _replays_as_eager(fn, make_args)
     # an index out of range raises as eagerly, at a replay and at a trace
-    bad = (cr.tensor([0, 1, 2, 9]),) * 2
-    with pytest.raises(IndexError) as replayed:
-        compiled(x, *bad)
-    with pytest.raises(IndexError) as eager:
-        fn(x, *bad)
-    assert str(replayed.value) == str(eager.value)
-    with pytest.raises(IndexError, match="out of") as traced:
-        cr.compile(fn)(x, *bad)
-    assert str(traced.value) == str(eager.value)
+    x = make_args(0)[0]
+    _raises_as_eagerly(fn, compiled, (x,) + (cr.tensor([0, 1, 2, 9]),) * 2, IndexError,
+                       match="out of")
 
 
 @pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
@@ -1548,21 +1547,12 @@ GATHERS = {
 def test_gather_and_take_along_dim_read_their_index_at_each_replay(name):
     # (their index was read by NumPy outside the primitives: the trace broke)
     fn = GATHERS[name]
-    compiled = cr.compile(fn, fullgraph=True)
-    for k in range(3):
+
+    def make_args(k):
         rng = _rng(k)
-        x = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True)
-        index = cr.tensor(rng.integers(-3, 3, (3, 4)))  # (negative: from the end)
-        y = x.detach().requires_grad_()
-        ours, theirs = compiled(x, index), fn(y, index)
-        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
-        ours.sum().backward()
-        theirs.sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+                cr.tensor(rng.integers(-3, 3, (3, 4))))  # (negative: from the end)
+
+    compiled = _replays_as_eager(fn, make_args)
     bad = cr.tensor(np.full((3, 4), 20))  # (out of range for every form)
-    errors = []
-    for call in (fn, compiled, cr.compile(fn)):  # eager, a replay, a trace
-        with pytest.raises(RuntimeError) as caught:
-            call(x, bad)
-        errors.append(str(caught.value))
-    assert errors[0] == errors[1] == errors[2]
+    _raises_as_eagerly(fn, compiled, (make_args(0)[0], bad), RuntimeError)

@@ -406,18 +406,8 @@ def test_an_unused_special_function_runs_since_scipy_may_be_told_to_raise():
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_a_recurrent_training_step_replays_its_pass_back_through_time_as_one_op(
-        kind, monkeypatch):
-    from chainrule.rules import lstm_layer, recurrent
-    module, states = (lstm_layer, "lstm_scan_states") if kind == "LSTM" else (
-        recurrent, "gru_scan_states")
-    runs = []
-    original = getattr(module, states)
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, states, counted)
+        kind, scan_runs):
+    runs = scan_runs(kind)
 
     def model():
         cr.manual_seed(0)
