@@ -223,7 +223,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
-    return wrap(array)
+    out = wrap(array)
+    if tracing.active[0] is not None:
+        tracing.array_shared(out)
+    return out
 
 
 def _float_or(dtype) -> np.dtype:

@@ -508,11 +508,14 @@ c_ = _construction.AxisConcatenator("c_", _np.c_, _renamed, axis=-1, ndmin=2, tr
 
 _PASSING: dict = {}  # name -> what this module holds for it ("linalg.matrix_rank": ...)
 
-_SHAPE_ONLY = {"ndim", "shape", "size", "iscomplexobj", "isrealobj"}
+_SHAPE_ONLY = {"ndim", "shape", "size", "iscomplexobj", "isrealobj",
+               "empty_like", "zeros_like", "ones_like", "full_like"}
 """The functions without gradient that read their first argument's shape or dtype, not its
-values (so that ``np.ndim(t)`` inside ``compile`` does not break the trace).  (Not the
-``*_like`` constructors: their result is a NumPy array, which a plan would keep as one constant
-for every replay, and which the function may change in place.)"""
+values (so that ``np.ndim(t)`` or ``np.zeros_like(t)`` inside ``compile`` does not break the
+trace); a tensor among their other arguments (``full_like``'s fill value) is read as
+everywhere else.  (A ``*_like`` result is a NumPy array, which a plan keeps as a constant: one
+the function changes in place after an operation read it breaks the trace, see
+``chainrule/compiler/trace.py``.)"""
 
 
 def _without_gradient(name: str):

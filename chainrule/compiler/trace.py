@@ -36,9 +36,12 @@ random draw, a tensor's storage handed to NumPy or its values copied or printed
 (``tensor(t)``, ``repr``), forward-mode tangents, a vmap over raw arrays, a primitive that
 does not return a tensor, ``backward()`` (it writes ``.grad``), ``.grad`` read or set, a
 gradient hook, a collective of ``chainrule.distributed``, an attribute of a Module made
-before the call changed.  The compiled function then runs eagerly, with a warning naming the
-cause.  (The places that hear of these call ``chainrule.tracing``.)  Every Module the
-function uses is written down with its state, which a replay checks.
+before the call changed, a NumPy array changed in place after an op read it (each array an
+op reads, not an argument's, is compared at the end of the call with a copy made when an op
+first read it: a replay reads one value of it for the whole call).  The compiled function
+then runs eagerly, with a warning naming the cause.  (The places that hear of these call
+``chainrule.tracing``.)  Every Module the function uses is written down with its state, which
+a replay checks.
 A tensor value read by Python (``bool(t)``, ``t.item()``) becomes a :class:`Guard`: a replay
 computes the same value and checks that it is what the trace saw, or traces again.
 """
@@ -210,12 +213,17 @@ class Tracer:
         self.made: set[int] = set()  # ids of the tensors made during the call
         self.origin: dict[int, int] = {}  # an update's slot -> the slot of what it updated
         self.made_modules: set[int] = set()  # ids of the Modules made during the call
+        self.watched: dict[int, tuple] = {}  # id -> (a NumPy array ops read, its value then)
+        self.sharing: set[int] = set()  # ids of the tensors made by from_numpy during the call
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
 
     def _new_slot(self, t, kind: str, index: int = -1) -> int:
         data = t._data
+        if kind == "external" and type(data) is np.ndarray and (
+                id(t) in self.made or id(t) in self.sharing):
+            self._watch(data)  # (the function may change the array it was made from)
         self.trace.slots.append(Slot(kind, tuple(data.shape), data.dtype, bool(t._rg),
                                      tensor=t if kind == "external" else None, index=index,
                                      layout=layout(data)))
@@ -341,6 +349,12 @@ class Tracer:
         self.made.add(id(t))
         self.keep.append(t)
 
+    def array_shared(self, t) -> None:
+        """``t`` shares a NumPy array's storage (``from_numpy``): an external read afresh at
+        each replay, whose array must not change during the call once an op read it."""
+        self.sharing.add(id(t))
+        self.keep.append(t)
+
     def detached(self, source, t, shares_version: bool) -> None:
         """``t = source.detach()`` (``shares_version``) or ``source.data``: the same value, as
         an :data:`ALIAS` op of its own (a result that is one is a tensor of its own, as
@@ -443,14 +457,22 @@ class Tracer:
 
     def _constant(self, value):
         """``value`` as the plan keeps it: a copy of an argument's NumPy array (also inside
-        a tuple: an index)."""
-        if not self.argument_arrays:
+        a tuple: an index); any other array itself, watched (see :meth:`_watch`)."""
+        if type(value) is np.ndarray:
+            if id(value) in self.argument_arrays:
+                return np.array(value, copy=True)
+            self._watch(value)
             return value
-        if id(value) in self.argument_arrays:
-            return np.array(value, copy=True)
         if type(value) is tuple:
             return tuple(map(self._constant, value))
         return value
+
+    def _watch(self, array: np.ndarray) -> None:
+        """Keep a copy of ``array`` as an op first read it: a replay reads one value of it for
+        the whole call, so a change during the call (``buf += 1`` after ``x * buf``) must
+        break the trace (:meth:`finish` compares)."""
+        if array.dtype.kind in "biufcmM" and id(array) not in self.watched:
+            self.watched[id(array)] = (array, array.copy())
 
     def no_gradient(self, func, args, kwargs):
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
@@ -513,7 +535,16 @@ class Tracer:
             if slots[k].requires_grad:  # (each eager call makes a new leaf to differentiate)
                 self.breaks("a tensor that requires grad made inside the function from Python "
                             "values (pass it in, or make it outside)")
-            slots[k].tensor = new_like(slots[k].tensor, np.array(slots[k].tensor._data))
+            data = slots[k].tensor._data
+            first = self.watched.get(id(data))
+            slots[k].tensor = new_like(slots[k].tensor,
+                                       np.array(data) if first is None else first[1])
+        if any(array.shape != first.shape or not np.array_equal(
+                array, first, equal_nan=array.dtype.kind in "fc")
+               for array, first in self.watched.values()):
+            self.breaks("a NumPy array changed in place after an operation read it (a replay "
+                        "would read only its last value): change a copy (np.copy), or make "
+                        "it a tensor")
         result_requires_grad = any(isinstance(o, int) and slots[o].requires_grad
                                    for o in self.trace.outputs)
         if result_requires_grad and any(op.prim is ALIAS and slots[op.out].requires_grad

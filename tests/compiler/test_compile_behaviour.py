@@ -180,6 +180,20 @@ def _to_numpy_and_back(x):
     return cr.tensor(np.sin(x.numpy())) * x
 
 
+def _numpy_array_changed_after_a_read(x):
+    buf = np.zeros(x.shape)
+    y = x * buf  # (reads buf as zeros; a replay keeping one array would read its last value)
+    buf += 1.0
+    return y + x * buf
+
+
+def _shared_array_changed_after_a_read(x):
+    buf = np.ones(x.shape)
+    y = x * cr.from_numpy(buf)
+    buf *= 3.0
+    return y
+
+
 BREAKERS = {
     "in-place": (lambda x: (x * 1.0).add_(1) * x, True),
     "randn": (lambda x: x + cr.randn(x.shape, dtype=x.dtype), True),
@@ -190,6 +204,9 @@ BREAKERS = {
     "detach()": (lambda x: (x * 2).detach() * x, True),
     ".data": (lambda x: (x * 2).data * x, True),
     "item()": (lambda x: x * (x.sum().item() + 1.0), True),
+    "a NumPy array changed after an op read it": (_numpy_array_changed_after_a_read, True),
+    "from_numpy's array changed after an op read it": (_shared_array_changed_after_a_read,
+                                                       True),
 }
 
 
@@ -221,6 +238,26 @@ def test_a_trace_breaker_runs_eagerly_and_is_never_stale(name):
             (ours * w).sum().backward()
             (theirs * w).sum().backward()
             np.testing.assert_allclose(_np(x.grad), _np(y.grad), rtol=1e-12)
+
+
+def test_a_numpy_array_changed_between_calls_is_read_afresh_by_each_replay():
+    # (only a change during the call breaks the trace: one made before it, as a global data
+    # buffer refilled between steps, is read as the eager call would read it)
+    weights, batch = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+
+    def fn(x):
+        return (x * weights + cr.from_numpy(batch)).sum()
+
+    f = cr.compile(fn, fullgraph=True)
+    for step in range(3):
+        weights[:] = step + 1.0
+        batch[:] = 10.0 * step
+        x = _rand(step, (3,), True)
+        out = f(x)
+        out.backward()
+        assert out.item() == pytest.approx((_np(x) * (step + 1.0)).sum() + 30.0 * step)
+        np.testing.assert_array_equal(_np(x.grad), np.full(3, step + 1.0))
+    assert f.traces == 1
 
 
 def test_indexing_with_a_tensor_index_is_never_stale():

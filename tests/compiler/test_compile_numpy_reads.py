@@ -27,6 +27,13 @@ SHAPE = (3, 4)
 CLOSE = dict(rtol=1e-12, atol=1e-12)
 
 
+def _filled_empty_like(x):
+    """``x`` times ``empty_like(x)`` once every entry of the latter has been set."""
+    block = cnp.empty_like(x)
+    block[...] = 1.5
+    return x * block
+
+
 CASES = {
     # numpy_pad.py: a number as the fill value is a NumPy block in x's dtype
     "F.pad": lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
@@ -45,6 +52,10 @@ CASES = {
     "cnp.dot": lambda x: cnp.dot(x, x.T),
     "cnp.dot of a scalar": lambda x: cnp.dot(x, 2.0),
     "cnp.inner": lambda x: cnp.inner(x, x),
+    "cnp.zeros_like": lambda x: x + cnp.zeros_like(x),
+    "cnp.ones_like": lambda x: x * cnp.ones_like(x, dtype=np.int32),
+    "cnp.empty_like": _filled_empty_like,
+    "cnp.full_like": lambda x: x - cnp.full_like(x, 0.25),
     # numpy_building.py
     "cnp.meshgrid": lambda x: cnp.meshgrid(x[0], x[1, :2]),
     "cnp.broadcast_arrays": lambda x: cnp.broadcast_arrays(x, x[0], x[:, :1]),
@@ -98,8 +109,8 @@ def test_a_function_of_shapes_compiles_whole_and_replays_as_eager(name, fusion_m
 
 
 def test_a_numpy_array_made_like_a_tensor_and_changed_in_place_runs_eagerly():
-    # (cnp.zeros_like's result is a NumPy array: a plan would keep the trace's as one constant
-    # for every replay, changed in place at each; so the call runs eagerly, as before)
+    # (cnp.zeros_like's result is a NumPy array, which a plan keeps as one constant: changed
+    # in place after an op read it, it breaks the trace, and the call runs eagerly)
     def fn(x):
         buf = cnp.zeros_like(x)
         y = x * buf
