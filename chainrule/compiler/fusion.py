@@ -11,6 +11,12 @@ block, in cache: ``sin(x) * exp(x) * x`` reads ``x`` once and writes one array, 
 writing and reading back three.  The blocks run on ``chainrule.get_num_threads()`` threads
 (``chainrule/threads.py``).
 
+An update in place (``p -= lr * g`` under ``no_grad``, an optimiser's step) joins a region
+too, when nothing after it reads its result: each block writes its rows of ``p``.  That is
+exact only when no other array the region reads shares memory with ``p`` (``p -= lr * p.T``
+would read rows already written), which the pass checks at each call
+(:meth:`Regions.apart`), running the plain steps otherwise.
+
 Slicing rows is exact for any op that treats the leading axes independently, which is what
 vmap's ``"elementwise"`` kind already promises of a primitive (the batch axis vmap adds is one
 more leading axis), and what every NumPy ufunc does.
@@ -114,6 +120,9 @@ class Step:
     # its one value computed straight into an array, for a region that writes it out: the
     # statement with ``{out}`` for that array (a NumPy ufunc's ``out=``)
     into: str | None = None
+    # the name whose array it writes in place (``p -= lr * g``); a region holding it runs only
+    # when no other array it reads shares memory with that one
+    updates: str | None = None
 
 
 _numexpr: list = []
@@ -198,7 +207,15 @@ def emit(header: str, steps: list, shapes: dict, dtypes: dict, free_line, namesp
                 end = last
         source, call, frees = _region(name, steps[k:end], steps[end:], shapes, dtypes,
                                       assigned, namespace)
-        if expressed is None:
+        updated = [step.updates for step in steps[k:end] if step.updates is not None]
+        if updated:
+            # (a block writes its rows of an updated array; an operand that overlaps it
+            # elsewhere would be read after its other rows were written: then plain steps)
+            others = [n for n in _inputs(steps[k:end]) if n not in updated]
+            plain = "\n".join(step.text for step in steps[k:end])
+            body.append(f"    if _regions.apart(({listed(updated)}), ({listed(others)})):\n"
+                        f"{_indent(call)}\n    else:\n{_indent(plain)}")
+        elif expressed is None:
             body.append(call)
         else:
             # (numexpr raises no floating-point error: under np.errstate(...="raise") the
@@ -221,13 +238,8 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     the names to release after them.  ``assigned``: the names given a value before it (a
     gradient not among them is None when the region starts)."""
     shape = steps[0].shape
-    written: set[str] = set()
-    inputs: list[str] = []
-    for step in steps:
-        for n in step.reads:
-            if n not in written and n not in inputs:
-                inputs.append(n)
-        written.update(step.writes)
+    inputs = _inputs(steps)
+    written = {n for step in steps for n in step.writes}
     read_later = {n for step in later for n in step.reads}
     exports = [n for n in dict.fromkeys(n for step in steps for n in step.writes)
                if n in read_later]
@@ -270,11 +282,23 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
                                           sums.get(n)) for n in exports)
     call = [f"    # fused, one pass in blocks of rows on the threads ({name} above): "
             f"{_described(steps)}",
-            f"    ({listed(exports)}) = _regions({name}, {shape!r}, ({listed(inputs)}), "
-            f"{name}_exports)"]
+            f"    {f'({listed(exports)}) = ' if exports else ''}_regions({name}, {shape!r}, "
+            f"({listed(inputs)}), {name}_exports)"]
     # (what the region made and nobody reads after it never left its blocks)
     frees = tuple(n for step in steps for n in step.frees if n not in written or n in exports)
     return "\n".join(lines) + "\n\n\n", "\n".join(call), frees
+
+
+def _inputs(steps: list) -> list[str]:
+    """The names a run of steps reads before any of them writes them, in order."""
+    written: set[str] = set()
+    inputs: list[str] = []
+    for step in steps:
+        for n in step.reads:
+            if n not in written and n not in inputs:
+                inputs.append(n)
+        written.update(step.writes)
+    return inputs
 
 
 def listed(items: list) -> str:
@@ -435,6 +459,17 @@ class Regions:
             else:
                 values.append(outs[i])
         return tuple(values)
+
+    @staticmethod
+    def apart(updated: tuple, others: tuple) -> bool:
+        """Whether no array among ``others`` may share memory with one of ``updated``, nor two
+        of ``updated`` with each other (then a region may write them in place block by block)."""
+        arrays = [a for a in others if type(a) is np.ndarray]
+        for i, target in enumerate(updated):
+            for other in (*updated[i + 1:], *arrays):
+                if np.may_share_memory(target, other):
+                    return False
+        return True
 
     @staticmethod
     def numexpr_allowed() -> bool:

@@ -431,7 +431,7 @@ class Plan:
         elementwise primitive (vmap's kind) or NumPy ufunc without gradient, over a shape large
         enough to fuse, whose operands span its rows or broadcast along them; else None."""
         prim = op.prim
-        if not (getattr(prim, "batch", None) == "elementwise"
+        if not (getattr(prim, "batch", None) == "elementwise" or type(prim) is InPlace
                 or (type(prim) is NoGradient and isinstance(prim.impl, np.ufunc))):
             return None
         out = self.trace.slots[op.out]
@@ -499,8 +499,9 @@ class Plan:
         params = ", ".join(f"v{k}" for k in self.inputs + self.externals)
         # an op's result that nothing returns is dropped after its last use (its memory goes
         # back at once, as the engine's intermediates do)
-        kept = (set(self.output_slots) | set(self.saved) | {g.slot for g in self.trace.guards}
-                | {after for _, after in self.trace.updated})
+        read_at_end = (set(self.output_slots) | set(self.saved)
+                       | {g.slot for g in self.trace.guards})
+        kept = read_at_end | {after for _, after in self.trace.updated}
         # and an op whose result nothing reads is not run where it cannot fail (_droppable)
         live = set(kept)
         for op in reversed(self.trace.ops):
@@ -553,19 +554,24 @@ class Plan:
                                          for a in op.args if isinstance(a, int)):
                 into = (f"    v{op.out} = {self._bind('np_' + ufunc.__name__, ufunc)}"
                         f"({args}, out={{out}})")
+            region_shape = self._elementwise_shape(op)
+            updates = None
             if op.prim is ALIAS:
                 line = f"    v{op.out} = {args}  # detached: the same values, no gradient"
             elif type(op.prim) is InPlace:
                 line += f", written into v{op.args[0]}"
+                updates = f"v{op.args[0]}"
+                if op.out in last_use or op.out in read_at_end:
+                    region_shape = None  # (a block's rows of it are not the array itself)
             steps.append(Step(line,
                               reads=self._names(k, op.args),
                               writes=(f"v{op.out}",) + tuple(
                                   self.scratch_names[id(v)] for v in scratch.values()
                                   if id(v) in self.scratch_names),
                               frees=tuple(f"v{a}" for a in dead),
-                              shape=self._elementwise_shape(op) or summed,
+                              shape=region_shape or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
-                              into=into,
+                              into=into, updates=updates,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = self.saved_names
