@@ -50,6 +50,7 @@ def one_hot(indices, like, axis):
 def _at_targets(a, indices, axis):
     """An index expression for the entries of ``a`` at the class ``indices`` along ``axis``
     (``indices`` has ``a``'s shape without ``axis``, and so has the selection)."""
+    axis = axis % a.ndim
     if a.ndim == 2 and axis == 1:  # (the usual batch of rows)
         return np.arange(len(indices)), indices
     index = list(np.indices(indices.shape, sparse=True))  # every other dim's positions

@@ -12,6 +12,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule import rules as R
 from chainrule.testing import check_grads
 
 CLASSES = 5
@@ -93,6 +94,22 @@ def test_gradient_is_softmax_minus_one_hot_over_the_batch():
     softmax = np.exp(z0) / np.exp(z0).sum(axis=1, keepdims=True)
     expected = (softmax - np.eye(CLASSES)[target]) / len(target)
     np.testing.assert_allclose(z.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(4, CLASSES), (3, CLASSES, 2)])
+def test_the_index_primitives_take_the_class_axis_counted_from_the_end(shape):
+    # (nn.functional passes axis 1; a direct call may count from the end, as NumPy does)
+    z0, target = _case(shape, seed=9)
+    t = cr.tensor(target)
+    axis = 1 - len(shape)
+    top = z0.max(axis=1, keepdims=True)
+    softmax = np.exp(z0 - top) / np.exp(z0 - top).sum(axis=1, keepdims=True)
+    onehot = np.moveaxis(np.eye(CLASSES)[target], -1, 1)
+    slope = R.softmax_minus_one_hot(cr.tensor(z0), t, axis=axis)
+    np.testing.assert_allclose(slope.numpy(), softmax - onehot, rtol=1e-12, atol=1e-15)
+    losses = R.softmax_cross_entropy(cr.tensor(z0), t, axis=axis, scale=None)
+    expected = -np.log((softmax * onehot).sum(axis=1))
+    np.testing.assert_allclose(losses.numpy(), expected, rtol=1e-12)
 
 
 def test_the_usual_case_records_one_node():
