@@ -207,8 +207,16 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return wrap(data)
+        return _sharing(data)
     return tensor(data, dtype)
+
+
+def _sharing(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory, of which a trace under way hears."""
+    out = wrap(array)
+    if tracing.active[0] is not None:
+        tracing.array_shared(out)
+    return out
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -223,10 +231,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
-    out = wrap(array)
-    if tracing.active[0] is not None:
-        tracing.array_shared(out)
-    return out
+    return _sharing(array)
 
 
 def _float_or(dtype) -> np.dtype:

@@ -443,6 +443,10 @@ class CompiledFunction:
             return result
         self.plans.setdefault(key, []).append(plan)
         self.last_plan = plan
+        if any(type(leaf) is np.ndarray for leaf in out_leaves):
+            # (a NumPy array returned may be one the plan reads: the caller gets a copy, as
+            # from every replay, which it may change)
+            result = pytree.unflatten(out_spec, [returned_constant(leaf) for leaf in out_leaves])
         return result
 
     def _replay(self, plan: Plan, tensors, args, kwargs, flat):

@@ -213,14 +213,17 @@ def emit(header: str, steps: list, shapes: dict, dtypes: dict, free_line, namesp
             # elsewhere would be read after its other rows were written: then plain steps)
             others = [n for n in _inputs(steps[k:end]) if n not in updated]
             plain = "\n".join(step.text for step in steps[k:end])
-            body.append(f"    if _regions.apart(({listed(updated)}), ({listed(others)})):\n"
+            # (nor when a floating-point error would raise: rows already written could not be
+            # undone, where the plain steps raise before the update writes anything)
+            body.append(f"    if _regions.apart(({listed(updated)}), ({listed(others)})) "
+                        "and _regions.errors_quiet():\n"
                         f"{_indent(call)}\n    else:\n{_indent(plain)}")
         elif expressed is None:
             body.append(call)
         else:
             # (numexpr raises no floating-point error: under np.errstate(...="raise") the
             # blocks compute it, as they do when a gradient it reads is None at run time)
-            condition = " and ".join(["_regions.numexpr_allowed()", *expressed[0]])
+            condition = " and ".join(["_regions.errors_quiet()", *expressed[0]])
             body.append(f"    if {condition}:\n{_indent(expressed[1])}\n"
                         f"    else:\n{_indent(call)}")
         regions.append(source)
@@ -464,7 +467,7 @@ class Regions:
     def apart(updated: tuple, others: tuple) -> bool:
         """Whether no array among ``others`` may share memory with one of ``updated``, nor two
         of ``updated`` with each other (then a region may write them in place block by block)."""
-        arrays = [a for a in others if type(a) is np.ndarray]
+        arrays = [a for a in others if isinstance(a, np.ndarray)]
         for i, target in enumerate(updated):
             for other in (*updated[i + 1:], *arrays):
                 if np.may_share_memory(target, other):
@@ -472,9 +475,10 @@ class Regions:
         return True
 
     @staticmethod
-    def numexpr_allowed() -> bool:
-        """Whether numexpr may compute a region now: not while NumPy is told to raise or call
-        a function on floating-point errors (numexpr reports none)."""
+    def errors_quiet() -> bool:
+        """Whether NumPy is told neither to raise nor to call a function on floating-point
+        errors: then numexpr may compute a region (it reports none), and a region may write
+        an update in place block by block (none of its blocks can raise half-way)."""
         return not any(mode in ("raise", "call") for mode in np.geterr().values())
 
     def evaluate(self, text: str, leaves: dict, key: str, shape: tuple, dtype) -> np.ndarray:

@@ -172,6 +172,18 @@ class InPlace:
         return x
 
 
+def _same_bytes(array: np.ndarray, first: np.ndarray) -> bool:
+    """Whether ``array`` holds what its copy ``first`` does, bit for bit (a NaN equals
+    itself), without making another copy of a contiguous one."""
+    if array.shape != first.shape:
+        return False
+    if array.flags.c_contiguous and first.flags.c_contiguous:
+        return memoryview(array).cast("B") == memoryview(first).cast("B")
+    if array.flags.f_contiguous and first.flags.f_contiguous:
+        return memoryview(array.T).cast("B") == memoryview(first.T).cast("B")
+    return array.tobytes() == first.tobytes()
+
+
 def returned_constant(value):
     """A value the function returned that is not a tensor, as the caller gets it: a NumPy
     array as a new one, as each eager call makes it (the caller may change the one it got);
@@ -432,7 +444,8 @@ class Tracer:
             self.breaks("an in-place change of a tensor other than an argument or a parameter "
                         "(a leaf that requires grad, made before the call), or of a view")
             return
-        other_ref = self.slot(other) if isinstance(other, TensorBase) else Const(other)
+        other_ref = (self.slot(other) if isinstance(other, TensorBase)
+                     else Const(self._constant(other)))
         self.updates += 1
         # (its array existed before the call: not matched by identity, not in slot_of_value)
         k = self._op_slot(t, InPlace(ufunc), (before, other_ref), bool(t._rg))
@@ -471,8 +484,10 @@ class Tracer:
         """Keep a copy of ``array`` as an op first read it: a replay reads one value of it for
         the whole call, so a change during the call (``buf += 1`` after ``x * buf``) must
         break the trace (:meth:`finish` compares)."""
+        while isinstance(array.base, np.ndarray):  # (one copy of a buffer, for all its views)
+            array = array.base
         if array.dtype.kind in "biufcmM" and id(array) not in self.watched:
-            self.watched[id(array)] = (array, array.copy())
+            self.watched[id(array)] = (array, array.copy(order="K"))
 
     def no_gradient(self, func, args, kwargs):
         """``chainrule.ops.no_gradient``: a NumPy function of tensors' values, without gradient
@@ -539,9 +554,7 @@ class Tracer:
             first = self.watched.get(id(data))
             slots[k].tensor = new_like(slots[k].tensor,
                                        np.array(data) if first is None else first[1])
-        if any(array.shape != first.shape or not np.array_equal(
-                array, first, equal_nan=array.dtype.kind in "fc")
-               for array, first in self.watched.values()):
+        if any(not _same_bytes(array, first) for array, first in self.watched.values()):
             self.breaks("a NumPy array changed in place after an operation read it (a replay "
                         "would read only its last value): change a copy (np.copy), or make "
                         "it a tensor")

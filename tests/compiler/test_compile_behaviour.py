@@ -16,6 +16,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+import chainrule.numpy as cnp
 from chainrule import nn
 from chainrule.func import grad, vmap
 from tests.transforms.test_func import f_control_flow as chapter_f
@@ -194,6 +195,13 @@ def _shared_array_changed_after_a_read(x):
     return y
 
 
+def _as_tensor_array_changed_after_a_read(x):
+    buf = np.ones(x.shape)
+    y = x * cr.as_tensor(buf)
+    buf *= 3.0
+    return y
+
+
 BREAKERS = {
     "in-place": (lambda x: (x * 1.0).add_(1) * x, True),
     "randn": (lambda x: x + cr.randn(x.shape, dtype=x.dtype), True),
@@ -207,6 +215,8 @@ BREAKERS = {
     "a NumPy array changed after an op read it": (_numpy_array_changed_after_a_read, True),
     "from_numpy's array changed after an op read it": (_shared_array_changed_after_a_read,
                                                        True),
+    "as_tensor's array changed after an op read it": (_as_tensor_array_changed_after_a_read,
+                                                      True),
 }
 
 
@@ -257,6 +267,53 @@ def test_a_numpy_array_changed_between_calls_is_read_afresh_by_each_replay():
         out.backward()
         assert out.item() == pytest.approx((_np(x) * (step + 1.0)).sum() + 30.0 * step)
         np.testing.assert_array_equal(_np(x.grad), np.full(3, step + 1.0))
+    assert f.traces == 1
+
+
+def test_an_updates_numpy_operand_is_read_as_eagerly():
+    # (an array the caller passes is copied into the plan, which the caller may then change;
+    # one changed after the update read it breaks the trace)
+    def step(w, operand):
+        with cr.no_grad():
+            w -= operand
+
+    def step_then_change(w):
+        buf = np.ones(4)
+        with cr.no_grad():
+            w -= buf
+        buf += 1.0
+
+    f, g = cr.compile(step), cr.compile(step_then_change)
+    ours, theirs = (cr.tensor(np.zeros(4), requires_grad=True) for _ in range(2))
+    passed = np.ones(4)
+    f(ours, passed)
+    step(theirs, passed)
+    passed[:] = 5.0  # (the caller reuses its buffer)
+    f(ours, np.ones(4))
+    step(theirs, np.ones(4))
+    np.testing.assert_array_equal(_np(ours), _np(theirs))
+    messages = []
+    for _ in range(3):
+        messages += _call_quietly(g, ours)[1]
+        step_then_change(theirs)
+    np.testing.assert_array_equal(_np(ours), _np(theirs))
+    assert len(messages) == 1 and BREAKS in messages[0]
+
+
+def test_a_numpy_array_returned_is_the_callers_own_from_the_first_call():
+    # (the first call's array is the one the plan reads: changed by the caller, it would
+    # change every replay)
+    def fn(x):
+        mask = cnp.zeros_like(x)
+        mask[0] = 2.0
+        return x * mask, mask
+
+    f = cr.compile(fn, fullgraph=True)
+    x = cr.tensor([1.0, 2.0, 3.0])
+    for _ in range(3):
+        value, mask = f(x)
+        np.testing.assert_array_equal(_np(value), [2.0, 0.0, 0.0])
+        mask += 7.0
     assert f.traces == 1
 
 

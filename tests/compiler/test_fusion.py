@@ -486,3 +486,48 @@ def test_an_update_overlapping_what_its_region_reads_takes_the_plain_steps(monke
     _sgd_against_own_transpose(theirs, g)
     assert not blocks
     np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+def _sgd_of_a_quotient(w, g, d):
+    with cr.no_grad():
+        w -= 0.1 * (g / d)
+
+
+def test_an_update_fused_with_an_operation_that_raises_writes_nothing():
+    # (under np.errstate(...="raise") the plain steps run: they raise before the update, as
+    # eagerly, where blocks would have written some rows first)
+    side = 512
+    w0 = _values(8, side * side).reshape(side, side)
+    g = cr.tensor(_values(9, side * side).reshape(side, side))
+    divisor = np.full((side, side), 2.0)
+    compiled = cr.compile(_sgd_of_a_quotient)
+    compiled(cr.tensor(w0, requires_grad=True), g, cr.tensor(divisor))  # (the trace)
+    divisor[-1, -1] = 0.0
+    for fn in (compiled, _sgd_of_a_quotient):
+        w = cr.tensor(w0, requires_grad=True)
+        with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+            fn(w, g, cr.tensor(divisor))
+        np.testing.assert_array_equal(w.detach().numpy(), w0)
+    assert compiled.traces == 1
+
+
+def test_an_overlap_through_an_ndarray_subclass_takes_the_plain_steps(tmp_path):
+    side = 512
+    w0 = _values(10, side * side).reshape(side, side)
+    g = cr.tensor(_values(11, side * side).reshape(side, side))
+    results = []
+    for compiled in (True, False):
+        mapped = np.memmap(tmp_path / "w.bin", dtype=np.float64, mode="w+", shape=(side, side))
+        w = cr.from_numpy(np.asarray(mapped)).requires_grad_()
+        reversed_rows = cr.from_numpy(mapped[::-1])  # (an np.memmap: the same memory)
+
+        def step(w, g):
+            with cr.no_grad():
+                w -= 0.1 * (g + reversed_rows)
+
+        fn = cr.compile(step) if compiled else step
+        for _ in range(2):  # (the trace, then a replay)
+            mapped[:] = w0
+            fn(w, g)
+        results.append(np.array(mapped))
+    np.testing.assert_array_equal(results[0], results[1])
