@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         impls = implementations(name, tiny if args.quick else full)
         expected = impls["numpy"]()
         for key, fn in impls.items():
+            fn()  # (a compiled layer's first call traces: the replays are checked and timed)
             for got, want, what in zip(fn(), expected, ("output", "input's gradient",
                                                         "weight's gradient", "bias's gradient")):
                 np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-3, err_msg=(

@@ -1,4 +1,5 @@
-"""An LSTM training step: chainrule against PyTorch eager and hand-written NumPy (issue 15).
+"""An LSTM training step: chainrule, eager and compiled, against PyTorch eager and hand-written
+NumPy (issues 15 and 18).
 
 ``python benchmarks/recurrent.py`` (``--quick`` for a smoke run that checks the gradients and
 times a few samples) builds one LSTM layer (input 28 and 128, hidden 128, sequence 35, batch
@@ -103,15 +104,22 @@ def numpy_step(inputs, hidden, length, batch):
     return step
 
 
+def _lstm(lib, module, sizes):
+    """The layer (``module.LSTM``, chainrule's or PyTorch's) with the shared weights, its
+    parameters in ``NAMES``' order, and the input as a tensor of ``lib``."""
+    inputs, hidden, length, batch = sizes
+    weights, x = _data(inputs, hidden, length, batch)
+    lstm = module.LSTM(inputs, hidden)
+    lstm.load_state_dict({n: lib.tensor(w.copy()) for n, w in zip(NAMES, weights)})
+    return lstm, [getattr(lstm, n) for n in NAMES], lib.tensor(x)
+
+
 def _eager(lib, module):
     """One runner for chainrule and PyTorch, which share the interface."""
 
-    def make(inputs, hidden, length, batch):
-        weights, x = _data(inputs, hidden, length, batch)
-        lstm = module.LSTM(inputs, hidden)
-        lstm.load_state_dict({n: lib.tensor(w.copy()) for n, w in zip(NAMES, weights)})
-        params = [getattr(lstm, n) for n in NAMES]
-        return _step(lib, lstm, params, lib.tensor(x))
+    def make(*sizes):
+        lstm, params, xt = _lstm(lib, module, sizes)
+        return _step(lib, lstm, params, xt)
 
     return make
 
@@ -139,12 +147,8 @@ def _compiled(whole_step: bool):
     (the gradients by ``autograd.grad`` inside it, the SGD update in place under ``no_grad``;
     its first call traces)."""
 
-    def make(inputs, hidden, length, batch):
-        weights, x = _data(inputs, hidden, length, batch)
-        lstm = cr.nn.LSTM(inputs, hidden)
-        lstm.load_state_dict({n: cr.tensor(w.copy()) for n, w in zip(NAMES, weights)})
-        params = [getattr(lstm, n) for n in NAMES]
-        xt = cr.tensor(x)
+    def make(*sizes):
+        lstm, params, xt = _lstm(cr, cr.nn, sizes)
         if not whole_step:
             return _step(cr, cr.compile(lstm), params, xt)
 
@@ -179,16 +183,19 @@ def _installed(key: str) -> bool:
     return key in LABELS or bench.installed(key)
 
 
-def check(sizes) -> None:
-    """Every framework's first gradients agree with hand-written NumPy's (float32)."""
+def check(sizes) -> dict:
+    """Every framework's runner, after its second step's gradients agreed with hand-written
+    NumPy's (float32): a compiled runner's first call traces, so the second is a replay (each
+    step updates its own weights, the same way)."""
     runs = {k: make(*sizes) for k, make in FRAMEWORKS.items() if _installed(k)}
-    reference = runs["numpy"]()
-    for key, step in runs.items():
+    steps = {key: [step(), step()] for key, step in runs.items()}
+    for key, (_, second) in steps.items():
         if key == "numpy":
             continue
-        for got, want, name in zip(bench._arrays(step()), reference, NAMES):
+        for got, want, name in zip(bench._arrays(second), steps["numpy"][1], NAMES):
             np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-5,
                                        err_msg=f"{key} disagrees with NumPy on {name}")
+    return runs
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -200,9 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     check(TINY)
     print(bench.header(("numpy", "chainrule", "compiled", "torch")))
     for label, sizes in SIZES.items():
-        check(sizes)
-        fns = {k: make(*sizes) for k, make in FRAMEWORKS.items() if _installed(k)}
-        times = bench.time_interleaved(fns, repeats)
+        times = bench.time_interleaved(check(sizes), repeats)
         med = {k: statistics.median(t) for k, t in times.items()}
         print(f"\nLSTM step, {label}, hidden {sizes[1]}, sequence {sizes[2]}, batch {sizes[3]}, "
               "float32 (forward, backward, SGD)")

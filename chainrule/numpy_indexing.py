@@ -107,12 +107,9 @@ def insert(arr, obj, values, axis=None):
     arr, values = ops.operand(arr), ops.operand(values)
     size = int(np.prod(arr.shape, dtype=np.int64))
     positions = np.insert(_labels(arr), _plain(obj), _labels(values, size), axis)
-    if isinstance(values, TensorBase):
-        values = ops.to(values, arr.dtype)
-    else:  # (NumPy casts them as ``ops.to`` would: to a real dtype, the real part)
-        if values.dtype.kind == "c" and arr.dtype.kind != "c":
-            values = values.real
-        values = values.astype(arr.dtype, copy=False)
+    # (NumPy values cast by the cast primitive's own NumPy: to a real dtype, the real part)
+    values = (ops.to(values, arr.dtype) if isinstance(values, TensorBase)
+              else R.cast.impl(values, arr.dtype, None))
     # what is not a Tensor is flattened by NumPy: a primitive on raw values only would break a
     # trace of ``compile``
     joined = ops.cat([ops.reshape(piece, (-1,)) if isinstance(piece, TensorBase)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import ops, selection
+from chainrule import rules as R
 from chainrule.arguments import like
 from chainrule.numpy_arrays import _along
 from chainrule.numpy_construction import has_tensor, linspace
@@ -165,10 +166,7 @@ def _block(value, x, axis: int, width: int):
         return ops.broadcast_to(ops.to(value, x.dtype), tuple(shape))
     # a number: a NumPy block, cast as ``ops.to`` casts it (a complex number to a real dtype
     # gives its real part), so that a trace of ``compile`` sees no primitive run on raw values
-    fill = np.asarray(value)
-    if fill.dtype.kind == "c" and x.dtype.kind != "c":
-        fill = fill.real
-    return np.full(tuple(shape), fill.astype(x.dtype))
+    return np.full(tuple(shape), R.cast.impl(value, x.dtype, None))
 
 
 def _constant(x, pairs, values):

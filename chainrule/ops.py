@@ -731,10 +731,8 @@ def getitem(input, index) -> TensorBase:
         return R.take_at(x, *at)
     if tracing.active[0] is not None and (at := R.traced_index(index, len(x.shape))) is not None:
         # compile: integer tensors in the index are read at each replay, not kept
-        try:
-            return R.take_positions(x, *at)
-        except IndexError:
-            pass  # (out of range: the path below says so, as eagerly)
+        if (taken := R.replayed_take(x, *at)) is not None:
+            return taken
     # (the index is kept by the node of an x that requires grad, or by an open trace)
     recorded = isinstance(x, TensorBase) and x._rg and grad_mode.enabled
     index = index_of(index, kept=recorded or tracing.active[0] is not None)

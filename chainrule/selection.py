@@ -169,10 +169,8 @@ def index_select(input, dim: int, index) -> TensorBase:
     if (tracing.active[0] is not None and x.ndim and isinstance(index, TensorBase)
             and index.ndim <= 1 and index.dtype.kind in "iu"):
         # compile: the index is read at each replay, not kept
-        try:
-            return R.take_positions(x, (ops.reshape(index, -1),), d)
-        except IndexError:
-            pass  # (out of range: the path below says so, as eagerly)
+        if (taken := R.replayed_take(x, (ops.reshape(index, -1),), d)) is not None:
+            return taken
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape "

@@ -13,8 +13,8 @@ outside primitives; the places where they happen tell this module, which knows n
 * a tensor that shares another's storage (``detach()``, ``.data``, a NumPy scalar made an
   array): the same value;
 * a tensor made from Python values (``zeros``, ``tensor(...)``): made again by each eager call;
-* a tensor sharing a NumPy array's storage (``from_numpy``): the array may change during the
-  call, after an operation read it;
+* a tensor sharing a NumPy array's storage (``from_numpy``, ``as_tensor``): the array may
+  change during the call, after an operation read it;
 * a tensor's value read by Python (``bool(t)``, ``t.item()``, ``float(t)``, ``int(t)``,
   ``t.tolist()``): a branch the trace must guard on, since a later call may take the other;
 * a tensor's storage handed out (``t.numpy()``, ``np.asarray(t)``): what is done with it is
@@ -91,7 +91,8 @@ def made(tensor) -> None:
 
 
 def array_shared(tensor) -> None:
-    """``tensor`` shares the storage of a NumPy array the caller holds (``from_numpy``)."""
+    """``tensor`` shares the storage of a NumPy array the caller holds (``from_numpy``,
+    ``as_tensor``)."""
     tracer = active[0]
     if tracer is not None:
         tracer.array_shared(tensor)

@@ -36,12 +36,12 @@ random draw, a tensor's storage handed to NumPy or its values copied or printed
 (``tensor(t)``, ``repr``), forward-mode tangents, a vmap over raw arrays, a primitive that
 does not return a tensor, ``backward()`` (it writes ``.grad``), ``.grad`` read or set, a
 gradient hook, a collective of ``chainrule.distributed``, an attribute of a Module made
-before the call changed, a NumPy array changed in place after an op read it (each array an
+before the call changed, a NumPy array changed in place after an op read it (each buffer an
 op reads, not an argument's, is compared at the end of the call with a copy made when an op
-first read it: a replay reads one value of it for the whole call).  The compiled function
-then runs eagerly, with a warning naming the cause.  (The places that hear of these call
-``chainrule.tracing``.)  Every Module the function uses is written down with its state, which
-a replay checks.
+first read it or a view of it: a replay reads one value of it for the whole call).  The
+compiled function then runs eagerly, with a warning naming the cause.  (The places that hear of
+these call ``chainrule.tracing``.)  Every Module the function uses is written down with its
+state, which a replay checks.
 A tensor value read by Python (``bool(t)``, ``t.item()``) becomes a :class:`Guard`: a replay
 computes the same value and checks that it is what the trace saw, or traces again.
 """
@@ -226,7 +226,7 @@ class Tracer:
         self.origin: dict[int, int] = {}  # an update's slot -> the slot of what it updated
         self.made_modules: set[int] = set()  # ids of the Modules made during the call
         self.watched: dict[int, tuple] = {}  # id -> (a NumPy array ops read, its value then)
-        self.sharing: set[int] = set()  # ids of the tensors made by from_numpy during the call
+        self.sharing: set[int] = set()  # ids of the tensors from_numpy or as_tensor made
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
@@ -362,8 +362,9 @@ class Tracer:
         self.keep.append(t)
 
     def array_shared(self, t) -> None:
-        """``t`` shares a NumPy array's storage (``from_numpy``): an external read afresh at
-        each replay, whose array must not change during the call once an op read it."""
+        """``t`` shares a NumPy array's storage (``from_numpy``, ``as_tensor``): an external
+        read afresh at each replay, whose array must not change during the call once an op
+        read it."""
         self.sharing.add(id(t))
         self.keep.append(t)
 

@@ -78,11 +78,6 @@ def _bias_of(name: str, mask, dtype, allowed_when: bool):
     return mask.astype(dtype, copy=False)
 
 
-def _shape(bias) -> tuple[int, ...]:
-    """A bias's shape (a Tensor's or an array's), read without reading its values."""
-    return tuple(shape_of(bias))
-
-
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -137,9 +132,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     elif attn_mask is not None:
         bias = _bias_of(name, attn_mask, scores.dtype, True)
         try:
-            np.broadcast_shapes(_shape(bias), scores.shape)
+            np.broadcast_shapes(shape_of(bias), scores.shape)
         except ValueError:
-            raise RuntimeError(f"{name}: attn_mask of shape {_shape(bias)} "
+            raise RuntimeError(f"{name}: attn_mask of shape {shape_of(bias)} "
                                f"does not broadcast to the scores' shape "
                                f"{tuple(scores.shape)} (..., L, S)") from None
     if bias is None:
@@ -274,7 +269,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     mask = None
     if attn_mask is not None:
         mask = _bias_of(name, attn_mask, dtype, False)
-        shape = _shape(mask)
+        shape = shape_of(mask)
         expected = (length, key.shape[0]) if len(shape) == 2 else \
             (batch * num_heads, length, key.shape[0])
         if shape != expected:
@@ -285,9 +280,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     padding = None
     if key_padding_mask is not None:
         padding = _bias_of(name, key_padding_mask, dtype, False)
-        if _shape(padding) != (batch, key.shape[0]):
+        if shape_of(padding) != (batch, key.shape[0]):
             raise AssertionError(f"{name}: expecting key_padding_mask shape of "
-                                 f"{(batch, key.shape[0])}, but got {_shape(padding)}")
+                                 f"{(batch, key.shape[0])}, but got {shape_of(padding)}")
     if bias_k is not None and bias_v is not None:
         k = fn.cat([k, fn.expand(bias_k, 1, batch, embed_dim)])
         v = fn.cat([v, fn.expand(bias_v, 1, batch, embed_dim)])

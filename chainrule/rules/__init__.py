@@ -224,11 +224,11 @@ from chainrule.rules.shape import (
     index_add,
     index_put,
     repeat,
+    replayed_take,
     reshape,
     sum_to,
     take_along,
     take_at,
-    take_positions,
     traced_index,
     transpose,
 )

@@ -109,14 +109,11 @@ def _batch_slope(prim, values, batched, size, axis):
 # so the VJP rule serves as the JVP.
 softmax_minus_one_hot = primitive(
     "softmax_minus_one_hot", _softmax_minus_one_hot,
-    (lambda g, ans, z, target, axis: _softmax_vjp(g, softmax(z, axis=axis), axis),
+    (lambda g, ans, z, target, axis: softmax.vjp[0](g, softmax(z, axis=axis), z, axis),
      lambda g, ans, z, target, axis: None),
     save_inputs=True, reads=((0,), ()), jvp="symmetric", grad_fn="SoftmaxMinusOneHotBackward0",
     batch=_batch_slope)
 
-
-def _softmax_vjp(g, s, axis):
-    return s * (g - keep_sum(g * s, (axis,)))
 
 
 def _cross_entropy_jvp(ts, ans, z, target, axis, scale):

@@ -68,6 +68,7 @@ from chainrule.rules.recurrent import (
     lstm_cell,
     lstm_gates,
     lstm_hidden,
+    plain_scan_grads,
     scan_dtype,
     scan_grads,
 )
@@ -321,14 +322,9 @@ def _scan_grads_recorded(g, xp, w, b, h0, c0, reverse):
     return d_xp, dw, db, dh, (None if c0 is None else dc)
 
 
-def _scan_grads_plain(g, xp, w, b, h0, c0, reverse, states) -> np.ndarray:
-    """The five gradients of a plain pass (from ``states`` when its forward filled them), as
-    an object array (see ``written_down`` in ``recurrent.py``)."""
-    saved = (states if states is not None and states.y is not None
-             else lstm_scan_states(xp, w, b, h0, c0, reverse))
-    grads = np.empty(5, object)
-    grads[:] = _scan_grads(g, xp, w, b, h0, c0, reverse, saved)
-    return grads
+def _scan_grads_plain(g, *inputs, reverse, states) -> np.ndarray:
+    return plain_scan_grads(_scan_grads, lstm_scan_states, g, *inputs, reverse=reverse,
+                            states=states)
 
 
 def _scan_vjp(i, g, ans, xp, w, b=None, h0=None, c0=None, reverse=False, states=None,

@@ -244,7 +244,17 @@ def scan_grads(plain_grads, recorded_grads, values: tuple, reverse: bool, states
         return written_down(plain_grads, *values, reverse=reverse, states=states)
     if on_tensors(*values):
         return recorded_grads(*values, reverse)
-    return plain_grads(*values, reverse, states)
+    return plain_grads(*values, reverse=reverse, states=states)
+
+
+def plain_scan_grads(grads, forward, g, *inputs, reverse: bool, states) -> np.ndarray:
+    """A scan's plain pass back through time, ``grads(g, *inputs, reverse, saved)``, from the
+    forward's ``states`` when it filled them, else from ``forward(*inputs, reverse)`` run
+    again; the gradients in an object array (one value: see :func:`written_down`)."""
+    saved = states if states is not None and states.y is not None else forward(*inputs, reverse)
+    packed = np.empty(len(inputs), object)
+    packed[:] = grads(g, *inputs, reverse, saved)
+    return packed
 
 
 def _gradient_of_input(packed: np.ndarray, j: int) -> np.ndarray:
@@ -500,14 +510,9 @@ def _gru_grads_recorded(g, xp, w, b_ih, b_hh, h0, reverse):
     return (d_xp, dw, None if b_ih is None else d_xp, None if b_hh is None else db_hh, dh)
 
 
-def _gru_grads_plain(g, xp, w, b_ih, b_hh, h0, reverse, states) -> np.ndarray:
-    """The five gradients of a plain pass (from ``states`` when its forward filled them), as
-    an object array (see :func:`written_down`)."""
-    saved = (states if states is not None and states.y is not None
-             else gru_scan_states(xp, w, b_ih, b_hh, h0, reverse))
-    grads = np.empty(5, object)
-    grads[:] = _gru_grads(g, xp, w, b_ih, b_hh, h0, reverse, saved)
-    return grads
+def _gru_grads_plain(g, *inputs, reverse, states) -> np.ndarray:
+    return plain_scan_grads(_gru_grads, gru_scan_states, g, *inputs, reverse=reverse,
+                            states=states)
 
 
 def _gru_vjp(i, g, ans, xp, w, b_ih=None, b_hh=None, h0=None, reverse=False, states=None,

@@ -303,6 +303,15 @@ def take_positions(x, parts, axis: int):
     return take_at(flat, no_gradient(flat_positions, *parts, dims=dims, axis=axis), axis)
 
 
+def replayed_take(x, parts, axis: int):
+    """:func:`take_positions`, or None where the index is out of range at the trace (the
+    caller's eager path then raises its own error, as it does without a trace)."""
+    try:
+        return take_positions(x, parts, axis)
+    except IndexError:
+        return None
+
+
 def flat_positions(*parts, dims: tuple, axis: int) -> np.ndarray:
     """The positions of the integer index ``parts`` (broadcast together) in the axes of sizes
     ``dims`` flattened into one, after NumPy's checks (``axis``: the first one's number)."""

@@ -85,7 +85,8 @@ def test_sdpa_with_a_changing_mask_compiles_whole(kind, fusion_mode):
 
     compiled = cr.compile(attend, fullgraph=True)
     calls = [(_attention_inputs(seed), {"attn_mask": _sdpa_mask(kind, seed)}) for seed in SEEDS]
-    # a row left empty gets zero weights, eagerly and compiled (else the test shows nothing)
+    # a row left empty gets zero weights eagerly (else the test shows nothing), and compiled
+    # as eagerly (_assert_same)
     empty_row = F.scaled_dot_product_attention(*calls[-1][0], **calls[-1][1])[:, :, 1]
     np.testing.assert_array_equal(empty_row.detach().numpy(), 0.0)
     _assert_same(compiled, attend, calls)

@@ -9,6 +9,7 @@ in a value of the trace is caught.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -181,23 +182,16 @@ def _to_numpy_and_back(x):
     return cr.tensor(np.sin(x.numpy())) * x
 
 
-def _numpy_array_changed_after_a_read(x):
-    buf = np.zeros(x.shape)
+def _numpy_array_changed_after_a_read(x, zeros_like):
+    buf = zeros_like(x)  # (a NumPy array)
     y = x * buf  # (reads buf as zeros; a replay keeping one array would read its last value)
     buf += 1.0
     return y + x * buf
 
 
-def _shared_array_changed_after_a_read(x):
+def _shared_array_changed_after_a_read(x, share):
     buf = np.ones(x.shape)
-    y = x * cr.from_numpy(buf)
-    buf *= 3.0
-    return y
-
-
-def _as_tensor_array_changed_after_a_read(x):
-    buf = np.ones(x.shape)
-    y = x * cr.as_tensor(buf)
+    y = x * share(buf)  # (a tensor sharing buf's memory)
     buf *= 3.0
     return y
 
@@ -212,11 +206,14 @@ BREAKERS = {
     "detach()": (lambda x: (x * 2).detach() * x, True),
     ".data": (lambda x: (x * 2).data * x, True),
     "item()": (lambda x: x * (x.sum().item() + 1.0), True),
-    "a NumPy array changed after an op read it": (_numpy_array_changed_after_a_read, True),
-    "from_numpy's array changed after an op read it": (_shared_array_changed_after_a_read,
-                                                       True),
-    "as_tensor's array changed after an op read it": (_as_tensor_array_changed_after_a_read,
-                                                      True),
+    "a NumPy array changed after an op read it": (functools.partial(
+        _numpy_array_changed_after_a_read, zeros_like=lambda x: np.zeros(x.shape)), True),
+    "cnp.zeros_like's array changed after an op read it": (functools.partial(
+        _numpy_array_changed_after_a_read, zeros_like=cnp.zeros_like), True),
+    "from_numpy's array changed after an op read it": (functools.partial(
+        _shared_array_changed_after_a_read, share=cr.from_numpy), True),
+    "as_tensor's array changed after an op read it": (functools.partial(
+        _shared_array_changed_after_a_read, share=cr.as_tensor), True),
 }
 
 

@@ -1124,11 +1124,13 @@ def test_class_targets_changed_after_the_call_refuse_the_backward_pass_as_eagerl
 
     compiled = cr.compile(loss)
     first = cr.tensor([-100, 1, 2] if traced_with == "a target ignored" else [0, 1, 2])
-    compiled(cr.tensor(_rng(1).standard_normal((3, 4))), first)  # (the trace)
+    # (the trace, on logits that require grad as the calls' do: they replay its plan)
+    compiled(cr.tensor(_rng(1).standard_normal((3, 4)), requires_grad=True), first)
     np.testing.assert_array_equal(call(compiled, change=False), call(loss, change=False))
     for f in (loss, compiled, compiled):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             call(f, change=True)
+    assert compiled.traces == 1
 
 
 def test_a_changed_default_dtype_traces_again():
@@ -1356,21 +1358,9 @@ def test_operations_that_read_only_shapes_do_not_break_the_trace(name):
         "expand_as": lambda a, b: a[:1].expand_as(b) * b,
         "clamp": lambda a, b: cr.clamp(a, min=b - 0.5, max=b + 0.5),
     }[name]
-    compiled = cr.compile(fn, fullgraph=True)
-
-    def make_args(i):
-        return tuple(cr.tensor(_rng(10 * i + k).standard_normal((3, 4)), requires_grad=True)
-                     for k in range(2))
-
-    for i in range(3):
-        ours, theirs = make_args(i), make_args(i)
-        y, expected = compiled(*ours), fn(*theirs)
-        np.testing.assert_array_equal(y.detach().numpy(), expected.detach().numpy())
-        if expected.requires_grad:
-            y.sum().backward()
-            expected.sum().backward()
-            for a, b in zip(ours, theirs):
-                np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    _replays_as_eager(fn, lambda i: tuple(
+        cr.tensor(_rng(10 * i + k).standard_normal((3, 4)), requires_grad=True)
+        for k in range(2)))
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
@@ -1382,7 +1372,8 @@ def test_a_recurrent_layer_compiles_under_no_grad(kind):
     for i in range(2):
         x = cr.tensor(_rng(i).standard_normal((5, 2, 4)))
         with cr.no_grad():
-            ours, (theirs) = compiled(x), layer(x)
+            ours, theirs = compiled(x), layer(x)
+        assert len(cr.pytree.tree_leaves(ours)) == len(cr.pytree.tree_leaves(theirs))
         for a, b in zip(cr.pytree.tree_leaves(ours), cr.pytree.tree_leaves(theirs)):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -1412,30 +1403,42 @@ def test_a_gradient_with_one_term_is_that_term_and_add_passes_it_on():
 
 
 def _replays_as_eager(fn, make_args, calls: int = 3):
-    """``compile(fn, fullgraph=True)`` (returned) against ``fn`` on ``make_args(k)`` for each
-    call, whose first argument requires grad: equal values, and equal gradients of the sum
-    with respect to that argument."""
+    """``compile(fn, fullgraph=True)`` (returned) against ``fn``, each on its own
+    ``make_args(k)`` (seeded by ``k``) for each call: equal values, and where the result
+    requires grad, equal gradients of its sum for every argument that requires grad."""
     compiled = cr.compile(fn, fullgraph=True)
     for k in range(calls):
-        x, *rest = make_args(k)
-        y = x.detach().requires_grad_()
-        ours, theirs = compiled(x, *rest), fn(y, *rest)
+        our_args, their_args = make_args(k), make_args(k)
+        ours, theirs = compiled(*our_args), fn(*their_args)
         np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
-        ours.sum().backward()
-        theirs.sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
+        if theirs.requires_grad:
+            ours.sum().backward()
+            theirs.sum().backward()
+            for a, b in zip(our_args, their_args):
+                if b.requires_grad:
+                    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
     return compiled
+
+
+def _values_and_indexes(k: int, shape: tuple, *indexes: tuple) -> tuple:
+    """A float64 tensor of ``shape`` that requires grad, then an integer tensor for each of
+    ``indexes`` (``(low, high, shape)``), seeded by ``k``."""
+    rng = _rng(k)
+    return (cr.tensor(rng.standard_normal(shape), requires_grad=True),
+            *(cr.tensor(rng.integers(low, high, size)) for low, high, size in indexes))
 
 
 def _raises_as_eagerly(fn, compiled, args, error, match=None):
     """``fn(*args)`` raises ``error``, and a replay of ``compiled`` and a fresh trace raise
     the same message (which matches ``match``)."""
     messages = []
+    traces = compiled.traces
     for call in (fn, compiled, cr.compile(fn)):  # eager, a replay, a trace
         with pytest.raises(error, match=match) as caught:
             call(*args)
         messages.append(str(caught.value))
     assert messages[0] == messages[1] == messages[2]
+    assert compiled.traces == traces  # (the replay raised: no trace again)
 
 
 SELECTIONS = {
@@ -1480,9 +1483,7 @@ def test_integer_tensor_indexes_are_read_at_each_replay(name):
     fn = INTEGER_INDEXES[name]
 
     def make_args(k):
-        rng = _rng(k)
-        return (cr.tensor(rng.standard_normal((4, 5)), requires_grad=True),
-                cr.tensor(rng.integers(0, 4, 4)), cr.tensor(rng.integers(-5, 5, 4)))
+        return _values_and_indexes(k, (4, 5), (0, 4, 4), (-5, 5, 4))
 
     compiled = _replays_as_eager(fn, make_args)
     # an index out of range raises as eagerly, at a replay and at a trace
@@ -1548,11 +1549,10 @@ def test_gather_and_take_along_dim_read_their_index_at_each_replay(name):
     # (their index was read by NumPy outside the primitives: the trace broke)
     fn = GATHERS[name]
 
-    def make_args(k):
-        rng = _rng(k)
-        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
-                cr.tensor(rng.integers(-3, 3, (3, 4))))  # (negative: from the end)
+    def make_args(k):  # (negative positions: from the end)
+        return _values_and_indexes(k, (3, 4), (-3, 3, (3, 4)))
 
     compiled = _replays_as_eager(fn, make_args)
     bad = cr.tensor(np.full((3, 4), 20))  # (out of range for every form)
-    _raises_as_eagerly(fn, compiled, (make_args(0)[0], bad), RuntimeError)
+    _raises_as_eagerly(fn, compiled, (make_args(0)[0], bad), RuntimeError,
+                       match="out of bounds")
