@@ -123,6 +123,10 @@ class Step:
     # the name whose array it writes in place (``p -= lr * g``); a region holding it runs only
     # when no other array it reads shares memory with that one
     updates: str | None = None
+    # a gradient step's ``fused`` source for a region given its gradient ``g`` as ones, the
+    # number it held apart in ``scale`` (see :meth:`Regions.seed`): (g, the source), where
+    # each ``g * f'`` it computes is ``f'`` itself when ``scale`` is not None
+    seeded: tuple | None = None
 
 
 _numexpr: list = []
@@ -251,7 +255,12 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     unreached = [n for n in inputs if n.startswith("g") and n not in assigned]
     inputs = [n for n in inputs if n not in unreached]
 
-    lines = [f"def {name}(lo, hi, outs, " + ", ".join(inputs) + "):"]
+    # one gradient coming in, held at one number c at every element (a sum's or a mean's
+    # seed): the region runs with ones, and its gradients are c times the ones' (each rule is
+    # linear in g), which leaves out the products by the ones (see Regions.seed)
+    seed = _seed(steps, inputs, exports)
+    lines = [f"def {name}(lo, hi, outs, " + ", ".join((["scale"] if seed else []) + inputs)
+             + "):"]
     if unreached:
         lines.append("    " + " = ".join(unreached) + " = None")
     for n in inputs:
@@ -267,14 +276,22 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
             out = f"outs[{straight[step.writes[0]]}][lo:hi]"
             lines.append(f"    if outs is None:\n    {step.text}\n    else:\n"
                          f"    {step.into.format(out=out)}")
+        elif seed is not None and step.seeded is not None and step.seeded[0] == seed:
+            lines.append(step.seeded[1])
         else:
             lines.append(step.fused if step.fused is not None else step.text)
-    lines.append(f"    if outs is None:\n        return ({listed(exports)})")
+    if seed is not None:  # (every export is a gradient)
+        lines.append("    if outs is None:\n        return "
+                     f"({listed([f'_scaled({n}, scale)' for n in exports])})")
+    else:
+        lines.append(f"    if outs is None:\n        return ({listed(exports)})")
     sums = {n: step.reduce for step in steps if step.reduce is not None for n in step.writes}
     for i, n in enumerate(exports):
         if n in sums or n in straight:
             continue
-        if n in maybe_none:  # (a gradient some blocks lack is zero there)
+        if seed is not None:  # (scale times the gradient of ones, written in one pass)
+            lines.append(f"    _scaled_into(outs[{i}][lo:hi], {n}, scale)")
+        elif n in maybe_none:  # (a gradient some blocks lack is zero there)
             lines.append(f"    outs[{i}][lo:hi] = {n} if {n} is not None else 0")
         else:
             lines.append(f"    outs[{i}][lo:hi] = {n}")
@@ -284,12 +301,49 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     namespace[f"{name}_exports"] = tuple((n, shapes[n], dtypes[n], n in maybe_none,
                                           sums.get(n)) for n in exports)
     call = [f"    # fused, one pass in blocks of rows on the threads ({name} above): "
-            f"{_described(steps)}",
-            f"    {f'({listed(exports)}) = ' if exports else ''}_regions({name}, {shape!r}, "
-            f"({listed(inputs)}), {name}_exports)"]
+            f"{_described(steps)}"]
+    if seed is not None:
+        namespace.update(_one_times=_one_times, _scaled=_scaled, _scaled_into=_scaled_into)
+        call.append(f"    scale, {seed} = _regions.seed({seed})")
+    call.append(f"    {f'({listed(exports)}) = ' if exports else ''}_regions({name}, {shape!r}, "
+                f"({listed((['scale'] if seed else []) + inputs)}), {name}_exports)")
     # (what the region made and nobody reads after it never left its blocks)
     frees = tuple(n for step in steps for n in step.frees if n not in written or n in exports)
     return "\n".join(lines) + "\n\n\n", "\n".join(call), frees
+
+
+def _seed(steps: list, inputs: list, exports: list) -> str | None:
+    """The gradient a region may run given as ones (see :meth:`Regions.seed`): its only
+    gradient input, when a step multiplies by it and the region writes only gradients."""
+    gradients = [n for n in inputs if n.startswith("g")]
+    if len(gradients) != 1 or not all(n.startswith("g") for n in exports):
+        return None
+    if any(step.seeded is not None and step.seeded[0] == gradients[0] for step in steps):
+        return gradients[0]
+    return None
+
+
+def _one_times(ones: np.ndarray, f):
+    """``ones * f``, where ``ones`` is one at every element: ``f`` itself when it already has
+    the product's shape and dtype."""
+    if type(f) is np.ndarray and f.shape == ones.shape and f.dtype == ones.dtype:
+        return f
+    return ones * f
+
+
+def _scaled(g, scale):
+    """``scale * g`` (None stays None; no scale: ``g``)."""
+    return g if g is None or scale is None else g * scale
+
+
+def _scaled_into(out: np.ndarray, g, scale) -> None:
+    """``out[...] = scale * g``, in one pass; zero where a block has no gradient (None)."""
+    if g is None:
+        out[...] = 0
+    elif scale is None:
+        out[...] = g
+    else:
+        np.multiply(g, scale, out=out)
 
 
 def _inputs(steps: list) -> list[str]:
@@ -473,6 +527,21 @@ class Regions:
                 if np.may_share_memory(target, other):
                     return False
         return True
+
+    @staticmethod
+    def seed(g) -> tuple:
+        """``(c, ones)`` when the gradient ``g`` holds one real number ``c`` at every element,
+        finite and not zero (a sum's or a mean's gradient, broadcast: its strides are all
+        zero), with ``ones`` of ``g``'s shape and dtype; else ``(None, g)``.  A region given
+        ``ones`` and ``scale=c`` computes its gradients of ones and writes ``c`` times them:
+        the same numbers, as every rule is linear in ``g`` (up to rounding: ``c (a + b)``
+        where the eager pass adds ``c a + c b``), without multiplying by ``g`` first."""
+        if (type(g) is np.ndarray and g.dtype.kind == "f" and g.ndim and g.size
+                and not any(g.strides)):
+            c = g[(0,) * g.ndim]
+            if np.isfinite(c) and c != 0:
+                return c, np.broadcast_to(np.ones((), g.dtype), g.shape)
+        return None, g
 
     @staticmethod
     def errors_quiet() -> bool:

@@ -648,6 +648,7 @@ class Plan:
             head = (f"    if g{op.out} is not None:  # {prim.name}"
                     + (f": {note}" if note else ""))
             lines, fused = [head], [head]
+            products: dict[int, str] = {}  # fused's lines g * f': their f'
             elementwise = getattr(prim, "batch", None) == "elementwise"
             for i in wanted_inputs:
                 a = op.args[i]
@@ -672,6 +673,7 @@ class Plan:
                     spare = (f"(({', '.join(f'v{a}' for a in dying)},) if own else ())"
                              if dying and i == wanted_inputs[-1] else "()")
                     values = f"({listed(args)})"
+                    products[len(fused)] = made
                     fused.append(f"        t = g{op.out} * {made}")
                     lines.append(fused[-1] if small else
                                  f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
@@ -726,13 +728,21 @@ class Plan:
                      + (self._names(k, op.args) if prim.save_inputs else ())
                      + tuple(self.scratch_names[id(v)] for v in scratch.values())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
+            seeded = None
+            if products:
+                # (in a region given g as ones, its number apart in scale: g f' is f')
+                seeded_lines = list(fused)
+                for line, made in products.items():
+                    seeded_lines[line] = (f"        t = g{op.out} * {made} if scale is None "
+                                          f"else _one_times(g{op.out}, {made})")
+                seeded = (f"g{op.out}", "\n".join(seeded_lines))
             steps.append(Step("\n".join(lines), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
                               frees=tuple(f"v{a}" for a in dead) + tuple(
                                   self.scratch_names[id(v)] for v in scratch.values()),
                               shape=region_shape,
-                              fused="\n".join(fused), label=prim.name,
+                              fused="\n".join(fused), seeded=seeded, label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]
         steps.append(Step(f"    return ({listed(grads)})", reads=tuple(grads)))

@@ -158,3 +158,29 @@ def test_replay_matches_eager(name, dtype, fusion_mode):
                                    **tolerance)
         _assert_same(ours_first, theirs_first, tolerance, f"{where}: gradient")
         _assert_same(ours_second, theirs_second, tolerance, f"{where}: second derivative")
+
+
+ELEMENTWISE = sorted(name for name in SPECS
+                     if getattr(REGISTRY.get(name), "batch", None) == "elementwise"
+                     and name not in BREAKS and name not in POSITIONAL and name not in UNFUSED)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_a_seed_of_one_number_matches_eager(name, dtype, fused_small):
+    """Each elementwise primitive, fused, under a mean: its backward region is given the
+    mean's gradient as ones and the number 1/n apart (``Regions.seed``); its gradients must
+    equal eager's."""
+    spec = SPECS[name]
+    tolerance = TOLERANCE[dtype]
+    for variant in range(len(spec.shapes)):
+        fn = lambda *xs, _fn=spec.fn: _fn(*xs).mean() * 3  # noqa: E731
+        compiled = cr.compile(fn)
+        compiled(*_tensors(_inputs(name, variant, "A", dtype), dtype))
+        b = _inputs(name, variant, "B", dtype)
+        ours, theirs = _tensors(b, dtype), _tensors(b, dtype)
+        compiled(*ours).backward()
+        fn(*theirs).backward()
+        assert compiled.traces == 1
+        _assert_same([_numpy(x.grad) for x in ours], [_numpy(x.grad) for x in theirs],
+                     tolerance, f"{name} variant {variant} {np.dtype(dtype).name}: gradient")

@@ -83,6 +83,86 @@ def test_the_fused_gradient_is_the_closed_form(thread_count):
                                rtol=1e-12)
 
 
+@pytest.fixture
+def seeds(monkeypatch):
+    """The numbers :meth:`Regions.seed` took apart (None: the gradient was not one number),
+    from now on in the test."""
+    taken = []
+    seed = fusion.Regions.seed
+
+    def spy(g):
+        scale, ones = seed(g)
+        taken.append(scale)
+        return scale, ones
+
+    monkeypatch.setattr(fusion.Regions, "seed", staticmethod(spy))
+    return taken
+
+
+@pytest.mark.parametrize("loss, number", [
+    (_transcendental, 1.0),
+    (lambda x: (x.sin() * x.exp() * x).mean() * 3, 3 / SIZE),
+    (lambda x: (x.sin() * x.exp() * x).sum() * -0.25, -0.25),
+], ids=["sum", "mean", "scaled sum"])
+def test_a_seed_of_one_number_is_held_apart(loss, number, seeds, thread_count):
+    """The backward region is given the sum's (or mean's) gradient, one number c broadcast,
+    as ones; it leaves out the products by them and writes c times its gradient."""
+    compiled = _replayed(loss)
+    assert "scale, g" in compiled.last_plan.backward_source
+    assert "_one_times(g" in compiled.last_plan.backward_source
+    seeds.clear()
+    x = _values(5)
+    value, grad = _gradient(compiled, x)
+    assert seeds == [pytest.approx(number, rel=1e-15)]
+    eager_value, eager_grad = _gradient(loss, x)
+    np.testing.assert_allclose(value, eager_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, eager_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("number", [0.0, np.inf, np.nan])
+def test_a_seed_that_is_zero_or_not_finite_is_multiplied_as_eagerly(number, seeds):
+    """c (a + b) is not c a + c b when c is 0 or not finite and a or b is not finite: such a
+    seed runs the region as it is."""
+    loss = lambda x: (x.sin() * x.exp() * x).sum() * number  # noqa: E731
+    x = _values(6)
+    x[::7] = np.inf
+    x[1::7] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        compiled = _replayed(loss)
+        seeds.clear()
+        ours, theirs = _gradient(compiled, x)[1], _gradient(loss, x)[1]
+    assert seeds == [None]
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_cotangent_of_many_numbers_is_not_held_apart(seeds):
+    compiled = cr.compile(lambda x: x.sin() * x.exp() * x)
+    compiled(cr.tensor(_values(0), requires_grad=True))  # (the trace)
+    x0, w = _values(7), _values(8)
+    seeds.clear()
+    x = cr.tensor(x0, requires_grad=True)
+    compiled(x).backward(cr.tensor(w))
+    assert seeds == [None]
+    # d/dx (sin(x) exp(x) x) = (cos(x) + sin(x)) exp(x) x + sin(x) exp(x)
+    expected = w * ((np.cos(x0) + np.sin(x0)) * np.exp(x0) * x0 + np.sin(x0) * np.exp(x0))
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_regions_seed_takes_apart_only_one_real_finite_nonzero_number():
+    c = np.float32(0.5)
+    scale, ones = fusion.Regions.seed(np.broadcast_to(c, (4, 3)))
+    assert scale == c and scale.dtype == np.float32
+    assert ones.shape == (4, 3) and ones.dtype == np.float32 and np.all(ones == 1)
+    for g in (np.full((4, 3), 0.5),                        # an array of its own: many numbers
+              np.broadcast_to(np.array([0.5, 1.0]), (3, 2)),  # broadcast along one axis only
+              np.broadcast_to(0.0, (4,)), np.broadcast_to(np.inf, (4,)),
+              np.broadcast_to(np.nan, (4,)), np.broadcast_to(0.5 + 1j, (4,)),  # complex
+              np.broadcast_to(np.int64(2), (4,)), np.broadcast_to(0.5, (0,)), None):
+        scale, same = fusion.Regions.seed(g)
+        assert scale is None and same is g
+
+
 @numexpr_installed
 def test_arithmetic_goes_to_numexpr_and_functions_stay_in_numpy_blocks():
     arithmetic = _replayed(_arithmetic, NUMEXPR)
