@@ -127,6 +127,9 @@ class Step:
     # number it held apart in ``scale`` (see :meth:`Regions.seed`): (g, the source), where
     # each ``g * f'`` it computes is ``f'`` itself when ``scale`` is not None
     seeded: tuple | None = None
+    # a product of two float64 values of its shape: their names (a sum of every element of
+    # it, right after, may be one pass: :func:`sum_of_products`)
+    factors: tuple | None = None
 
 
 _numexpr: list = []
@@ -271,8 +274,20 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     # a copy); one block of all the rows computes the values themselves
     straight = {step.writes[0]: exports.index(step.writes[0]) for step in steps
                 if step.into is not None and step.writes[0] in exports}
-    for step in steps:
-        if step.into is not None and step.writes[0] in straight:
+    # a product summed right after, and read by nothing else: the sum of products, one pass
+    # that makes no array (NumPy's einsum; the blocks' own order of additions)
+    reads = [n for step in steps for n in step.reads] + list(read_later)
+    dotted = {id(step) for step, after in zip(steps, steps[1:])
+              if step.factors is not None and after.reduce is not None
+              and after.reads == step.writes and reads.count(step.writes[0]) == 1}
+    for k, step in enumerate(steps):
+        if id(step) in dotted:
+            continue
+        if k and id(steps[k - 1]) in dotted:
+            namespace["_sum_of_products"] = sum_of_products
+            lines.append(f"    {step.writes[0]} = _sum_of_products("
+                         f"{', '.join(steps[k - 1].factors)})  # sum of {steps[k - 1].label}")
+        elif step.into is not None and step.writes[0] in straight:
             out = f"outs[{straight[step.writes[0]]}][lo:hi]"
             lines.append(f"    if outs is None:\n    {step.text}\n    else:\n"
                          f"    {step.into.format(out=out)}")
@@ -321,6 +336,14 @@ def _seed(steps: list, inputs: list, exports: list) -> str | None:
     if any(step.seeded is not None and step.seeded[0] == gradients[0] for step in steps):
         return gradients[0]
     return None
+
+
+def sum_of_products(a: np.ndarray, b: np.ndarray):
+    """The sum of every element of ``a * b`` (two float64 arrays of one shape), in one pass
+    that makes no array: NumPy's ``einsum``, which adds in its own order (not ``np.sum``'s
+    pairwise one; float64 only, where the difference stays near the last digit)."""
+    axes = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+    return np.einsum(f"{axes},{axes}->", a, b)
 
 
 def _one_times(ones: np.ndarray, f):

@@ -104,6 +104,12 @@ def _product(g, f, args, ans, spare):
     return g * f
 
 
+def _times_into(g, f: np.ndarray) -> np.ndarray:
+    """``g * f``, written into ``f``: an array a rule has just made, of the product's shape and
+    dtype (a fused block's ``cos(x)``, where a new array would be one more to fill)."""
+    return np.multiply(g, f, out=f)
+
+
 def _add(total, t):
     """``total + t``, into ``total`` when it is a large array of the plan's own that nothing
     else references (a sum it made, or a product it wrote into a buffer of its own)."""
@@ -263,7 +269,8 @@ class Plan:
         # one output that gradients flow from: its backward pass may free what it saved
         self.single_output = sum(trace.slots[o].requires_grad for o in self.output_slots) == 1
         self.namespace: dict = {"_unbroadcast": unbroadcast, "_cast": cast_to, "_dense": _dense,
-                                "_product": _product, "_add": _add}
+                                "_product": _product, "_add": _add, "_times_into": _times_into,
+                                "np_add": np.add}
         self.saved = self._saved_slots()
         # the Scratch objects an op's forward fills (a normalisation's moments, a recurrent
         # scan's activations) that a rule, or a later op, reads: each replay makes its own,
@@ -555,6 +562,13 @@ class Plan:
                 into = (f"    v{op.out} = {self._bind('np_' + ufunc.__name__, ufunc)}"
                         f"({args}, out={{out}})")
             region_shape = self._elementwise_shape(op)
+            # a product of two float64 values of its shape (a sum of it may be one pass)
+            factors = None
+            if (op.prim.name == "mul" and not op.params and len(op.args) == 2
+                    and all(isinstance(a, int) and slots[a].shape == slots[op.out].shape
+                            and slots[a].dtype == np.float64 for a in op.args)
+                    and slots[op.out].dtype == np.float64):
+                factors = (f"v{op.args[0]}", f"v{op.args[1]}")
             updates = None
             if op.prim is ALIAS:
                 line = f"    v{op.out} = {args}  # detached: the same values, no gradient"
@@ -571,7 +585,7 @@ class Plan:
                               frees=tuple(f"v{a}" for a in dead),
                               shape=region_shape or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
-                              into=into, updates=updates,
+                              into=into, updates=updates, factors=factors,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = self.saved_names
@@ -648,7 +662,9 @@ class Plan:
             head = (f"    if g{op.out} is not None:  # {prim.name}"
                     + (f": {note}" if note else ""))
             lines, fused = [head], [head]
-            products: dict[int, str] = {}  # fused's lines g * f': their f'
+            # (in a region given g as ones, its number apart in scale: g f' is f', and the
+            # term may then be a value the region reads, never to be written into)
+            seeded, seeds = [head], False
             elementwise = getattr(prim, "batch", None) == "elementwise"
             for i in wanted_inputs:
                 a = op.args[i]
@@ -658,9 +674,11 @@ class Plan:
                 self._bind(f"dtype{a}", dtype)
                 passed = (GRADIENTS.get(prim.name, ())[i:i + 1] == ("{g}",) and not op.params
                            and shape == slots[op.out].shape and dtype == slots[op.out].dtype)
+                new = False  # (whether t is an array of this term's own, here)
                 if passed:  # (add's and sub's rule for an input of the result's shape: g)
                     fused.append(f"        t = g{op.out}")
                     lines.append(fused[-1])
+                    seeded.append(fused[-1])
                     certain = True
                 elif factor is not None and not op.params:
                     applied = getattr(rule, "applied", None)
@@ -673,11 +691,20 @@ class Plan:
                     spare = (f"(({', '.join(f'v{a}' for a in dying)},) if own else ())"
                              if dying and i == wanted_inputs[-1] else "()")
                     values = f"({listed(args)})"
-                    products[len(fused)] = made
-                    fused.append(f"        t = g{op.out} * {made}")
-                    lines.append(fused[-1] if small else
+                    product = f"        t = g{op.out} * {made}"
+                    # (in a block, f' = cos(x) of an x of the result's shape and dtype is an
+                    # array of the rule's own: g f' is written into it)
+                    into = (applied is not None and prim.save_inputs and len(op.args) == 1
+                            and slots[op.args[0]].shape == slots[op.out].shape
+                            and slots[op.args[0]].dtype == slots[op.out].dtype)
+                    fused.append(f"        t = _times_into(g{op.out}, {made})" if into
+                                 else product)
+                    lines.append(product if small else
                                  f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
                                  f"{spare})")
+                    seeded.append(f"{product} if scale is None "
+                                  f"else _one_times(g{op.out}, {made})")
+                    seeds = new = True
                     # (g f' is never None, and has g's shape where the input has the result's)
                     certain = shape == slots[op.out].shape
                 else:
@@ -687,6 +714,7 @@ class Plan:
                     rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
                     call = f"{rname}({', '.join([f'g{op.out}', ans, *args])}{given})"
                     fused.append(f"        t = {call}")
+                    seeded.append(fused[-1])
                     # (only an indexing rule makes a sparse gradient)
                     lines.append(fused[-1] if elementwise else f"        t = _dense({call})")
                     certain = False
@@ -694,21 +722,29 @@ class Plan:
                 if not certain:
                     lines.append("        if t is not None:")
                     fused.append("        if t is not None:")
+                    seeded.append(fused[-1])
                     lines.append(f"{indent}if t.shape != {shape!r}: "
                                  f"t = _unbroadcast(t, {shape!r})")
                 cast = f"{indent}if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
                 lines.append(cast)
                 fused.append(cast)
+                seeded.append(cast)
                 if terms[a] == 1:  # (its only term: g{a} is None until here)
                     fused.append(f"{indent}g{a} = t")
                     lines.append(fused[-1])
+                    seeded.append(fused[-1])
                 else:
-                    fused.append(f"{indent}g{a} = t if g{a} is None else g{a} + t")
-                    lines.append(fused[-1] if small else
+                    total = f"{indent}g{a} = t if g{a} is None else g{a} + t"
+                    # (in a block, a sum into the term the product just made)
+                    fused.append(f"{indent}g{a} = t if g{a} is None else np_add(g{a}, t, out=t)"
+                                 if new and certain else total)
+                    lines.append(total if small else
                                  f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)")
+                    seeded.append(total)
             # this op's gradient has been handed on: free it (and the last term)
             lines.append(f"        g{op.out} = t = None")
             fused.append(f"        g{op.out} = t = None")
+            seeded.append(fused[-1])
             dead = sorted(a for a, first in last_read.items() if first == k)
             region_shape = self._elementwise_shape(op)
             if region_shape is not None and (prim.variadic or any(
@@ -728,21 +764,15 @@ class Plan:
                      + (self._names(k, op.args) if prim.save_inputs else ())
                      + tuple(self.scratch_names[id(v)] for v in scratch.values())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
-            seeded = None
-            if products:
-                # (in a region given g as ones, its number apart in scale: g f' is f')
-                seeded_lines = list(fused)
-                for line, made in products.items():
-                    seeded_lines[line] = (f"        t = g{op.out} * {made} if scale is None "
-                                          f"else _one_times(g{op.out}, {made})")
-                seeded = (f"g{op.out}", "\n".join(seeded_lines))
             steps.append(Step("\n".join(lines), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
                               frees=tuple(f"v{a}" for a in dead) + tuple(
                                   self.scratch_names[id(v)] for v in scratch.values()),
                               shape=region_shape,
-                              fused="\n".join(fused), seeded=seeded, label=prim.name,
+                              fused="\n".join(fused),
+                              seeded=(f"g{op.out}", "\n".join(seeded)) if seeds else None,
+                              label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]
         steps.append(Step(f"    return ({listed(grads)})", reads=tuple(grads)))

@@ -191,6 +191,61 @@ def test_values_written_out_are_computed_straight_into_their_arrays(thread_count
                                + np.sin(x) * np.exp(x), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("shape", [(SIZE,), (SIZE // 64, 64)], ids=["1-d", "2-d"])
+def test_a_float64_product_summed_is_one_pass(shape, thread_count):
+    """sum(sin(x) exp(x) x): the last product is summed and read by nothing else, so each
+    block sums it without making it (einsum); in float32 the product and np.sum's pairwise
+    sum stay, as einsum adds float32 in float32 one element after another."""
+    loss = lambda x: (x.sin() * x.exp() * x).sum()  # noqa: E731
+    x = _values(9).reshape(shape)
+    compiled = cr.compile(loss)
+    _gradient(compiled, _values(0).reshape(shape))
+    assert "_sum_of_products(v3, v0)" in compiled.last_plan.forward_source
+    value, grad = _gradient(compiled, x)
+    np.testing.assert_allclose(value, np.sum(np.sin(x) * np.exp(x) * x), rtol=1e-12)
+    np.testing.assert_allclose(grad, _gradient(loss, x)[1], rtol=1e-12, atol=1e-15)
+    single = cr.compile(loss)
+    _gradient(single, x.astype(np.float32))
+    assert "_sum_of_products" not in single.last_plan.forward_source
+
+
+def test_a_product_read_again_is_not_summed_in_one_pass():
+    def both(x):
+        product = x.sin() * x
+        return product.sum(), product
+
+    compiled = cr.compile(both)
+    x = _values(10)
+    compiled(cr.tensor(x))
+    assert "_sum_of_products" not in compiled.last_plan.forward_source
+    total, product = compiled(cr.tensor(x))
+    np.testing.assert_allclose(total.item(), np.sum(np.sin(x) * x), rtol=1e-12)
+    np.testing.assert_allclose(product.numpy(), np.sin(x) * x, rtol=1e-15)
+
+
+def test_backward_blocks_write_into_arrays_they_made(thread_count):
+    """In a block, cos(x) times g is written into cos(x), and a sum of terms into the term a
+    product just made (no array is made for either); a term that is a value the block reads
+    (the seed's, given as ones) is never written into."""
+    compiled = _replayed(_transcendental)
+    source = compiled.last_plan.backward_source
+    assert "t = _times_into(g1, df_sin_0_0(v0))" in source
+    assert "g0 = t if g0 is None else np_add(g0, t, out=t)" in source
+    x = _values(11)
+    saved = x.copy()
+    _, grad = _gradient(compiled, x)
+    np.testing.assert_array_equal(x, saved)
+    # d/dx sum(sin(x) exp(x) x) = (cos(x) + sin(x)) exp(x) x + sin(x) exp(x)
+    np.testing.assert_allclose(grad, (np.cos(x) + np.sin(x)) * np.exp(x) * x
+                               + np.sin(x) * np.exp(x), rtol=1e-12, atol=1e-15)
+    # x * x: two terms of the same product for x, the second added into its own array
+    square = lambda x: (x * x * x.exp()).sum()  # noqa: E731
+    compiled = _replayed(square)
+    np.testing.assert_allclose(_gradient(compiled, x)[1], (2 * x + x * x) * np.exp(x),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(x, saved)
+
+
 def test_a_single_elementwise_step_is_not_a_region():
     compiled = cr.compile(lambda x: x * 0.5)
     x = cr.tensor(_values(4))
