@@ -79,6 +79,12 @@ GRADIENTS = {
 ``chainrule/rules/elementwise.py`` (``d (x / y) = dx / y - (x / y) dy / y``), written again in
 numexpr's language (the fused table tests compare them with the rules)."""
 
+SEED_RANGE = (2.0 ** -40, 2.0 ** 40)
+"""The numbers ``c`` a backward region takes apart from its gradient (:meth:`Regions.seed`):
+its gradients of ones are then at most 2^40 (about 1e12) times the eager pass's, or as many
+times smaller, which float64 holds unless those are beyond 1e296 or below 1e-296 (a mean
+over 1e9 elements has c = 1e-9)."""
+
 MAX_LEAVES = 24
 """Arrays and constants one numexpr expression may read at most (numexpr's own limit is
 NumPy's number of operands of one iterator); a larger region runs in NumPy blocks."""
@@ -127,9 +133,6 @@ class Step:
     # number it held apart in ``scale`` (see :meth:`Regions.seed`): (g, the source), where
     # each ``g * f'`` it computes is ``f'`` itself when ``scale`` is not None
     seeded: tuple | None = None
-    # a product of two float64 values of its shape: their names (a sum of every element of
-    # it, right after, may be one pass: :func:`sum_of_products`)
-    factors: tuple | None = None
 
 
 _numexpr: list = []
@@ -261,7 +264,7 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     # one gradient coming in, held at one number c at every element (a sum's or a mean's
     # seed): the region runs with ones, and its gradients are c times the ones' (each rule is
     # linear in g), which leaves out the products by the ones (see Regions.seed)
-    seed = _seed(steps, inputs, exports)
+    seed = _seeded_gradient(steps, inputs, exports, dtypes)
     lines = [f"def {name}(lo, hi, outs, " + ", ".join((["scale"] if seed else []) + inputs)
              + "):"]
     if unreached:
@@ -274,20 +277,8 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     # a copy); one block of all the rows computes the values themselves
     straight = {step.writes[0]: exports.index(step.writes[0]) for step in steps
                 if step.into is not None and step.writes[0] in exports}
-    # a product summed right after, and read by nothing else: the sum of products, one pass
-    # that makes no array (NumPy's einsum; the blocks' own order of additions)
-    reads = [n for step in steps for n in step.reads] + list(read_later)
-    dotted = {id(step) for step, after in zip(steps, steps[1:])
-              if step.factors is not None and after.reduce is not None
-              and after.reads == step.writes and reads.count(step.writes[0]) == 1}
-    for k, step in enumerate(steps):
-        if id(step) in dotted:
-            continue
-        if k and id(steps[k - 1]) in dotted:
-            namespace["_sum_of_products"] = sum_of_products
-            lines.append(f"    {step.writes[0]} = _sum_of_products("
-                         f"{', '.join(steps[k - 1].factors)})  # sum of {steps[k - 1].label}")
-        elif step.into is not None and step.writes[0] in straight:
+    for step in steps:
+        if step.into is not None and step.writes[0] in straight:
             out = f"outs[{straight[step.writes[0]]}][lo:hi]"
             lines.append(f"    if outs is None:\n    {step.text}\n    else:\n"
                          f"    {step.into.format(out=out)}")
@@ -319,7 +310,8 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
             f"{_described(steps)}"]
     if seed is not None:
         namespace.update(_one_times=_one_times, _scaled=_scaled, _scaled_into=_scaled_into)
-        call.append(f"    scale, {seed} = _regions.seed({seed})")
+        call.append(f"    scale, {seed} = _regions.seed({seed})  # (one number: ones, and "
+                    "the number in scale)")
     call.append(f"    {f'({listed(exports)}) = ' if exports else ''}_regions({name}, {shape!r}, "
                 f"({listed((['scale'] if seed else []) + inputs)}), {name}_exports)")
     # (what the region made and nobody reads after it never left its blocks)
@@ -327,23 +319,21 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     return "\n".join(lines) + "\n\n\n", "\n".join(call), frees
 
 
-def _seed(steps: list, inputs: list, exports: list) -> str | None:
+def _seeded_gradient(steps: list, inputs: list, exports: list, dtypes: dict) -> str | None:
     """The gradient a region may run given as ones (see :meth:`Regions.seed`): its only
-    gradient input, when a step multiplies by it and the region writes only gradients."""
+    gradient input, when a step multiplies by it, the region writes only gradients, and it
+    computes in float64 throughout (in float32 or float16, gradients of ones may overflow or
+    underflow where the eager pass's, c times smaller or larger, do not)."""
     gradients = [n for n in inputs if n.startswith("g")]
     if len(gradients) != 1 or not all(n.startswith("g") for n in exports):
+        return None
+    names = {n for step in steps for n in (*step.reads, *step.writes) if n.startswith("g")}
+    if any(step.dtype != np.float64 for step in steps) or any(
+            dtypes.get(n) not in (None, np.float64) for n in names):
         return None
     if any(step.seeded is not None and step.seeded[0] == gradients[0] for step in steps):
         return gradients[0]
     return None
-
-
-def sum_of_products(a: np.ndarray, b: np.ndarray):
-    """The sum of every element of ``a * b`` (two float64 arrays of one shape), in one pass
-    that makes no array: NumPy's ``einsum``, which adds in its own order (not ``np.sum``'s
-    pairwise one; float64 only, where the difference stays near the last digit)."""
-    axes = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
-    return np.einsum(f"{axes},{axes}->", a, b)
 
 
 def _one_times(ones: np.ndarray, f):
@@ -553,16 +543,18 @@ class Regions:
 
     @staticmethod
     def seed(g) -> tuple:
-        """``(c, ones)`` when the gradient ``g`` holds one real number ``c`` at every element,
-        finite and not zero (a sum's or a mean's gradient, broadcast: its strides are all
-        zero), with ``ones`` of ``g``'s shape and dtype; else ``(None, g)``.  A region given
-        ``ones`` and ``scale=c`` computes its gradients of ones and writes ``c`` times them:
-        the same numbers, as every rule is linear in ``g`` (up to rounding: ``c (a + b)``
-        where the eager pass adds ``c a + c b``), without multiplying by ``g`` first."""
-        if (type(g) is np.ndarray and g.dtype.kind == "f" and g.ndim and g.size
+        """``(c, ones)`` when the float64 gradient ``g`` holds one number ``c`` at every
+        element (a sum's or a mean's gradient, broadcast: its strides are all zero), with
+        ``SEED_RANGE[0] <= |c| <= SEED_RANGE[1]``, and ``ones`` of ``g``'s shape and dtype;
+        else ``(None, g)``.  A region given ``ones`` and ``scale=c`` computes its gradients of
+        ones and writes ``c`` times them: the same numbers, as every rule is linear in ``g``
+        (up to rounding: ``c (a + b)`` where the eager pass adds ``c a + c b``), without
+        multiplying by ``g`` first.  (Not 0, an infinity or a NaN: ``0 (a + b)`` and
+        ``0 a + 0 b`` differ where ``a`` is infinite.)"""
+        if (type(g) is np.ndarray and g.dtype == np.float64 and g.ndim and g.size
                 and not any(g.strides)):
             c = g[(0,) * g.ndim]
-            if np.isfinite(c) and c != 0:
+            if SEED_RANGE[0] <= abs(c) <= SEED_RANGE[1]:
                 return c, np.broadcast_to(np.ones((), g.dtype), g.shape)
         return None, g
 

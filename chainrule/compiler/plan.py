@@ -105,9 +105,12 @@ def _product(g, f, args, ans, spare):
 
 
 def _times_into(g, f: np.ndarray) -> np.ndarray:
-    """``g * f``, written into ``f``: an array a rule has just made, of the product's shape and
-    dtype (a fused block's ``cos(x)``, where a new array would be one more to fill)."""
-    return np.multiply(g, f, out=f)
+    """``g * f``, written into ``f``, an array a rule has just made (a fused block's
+    ``cos(x)``, where a new array would be one more to fill), when ``g`` has its shape and
+    dtype (else, a complex cotangent of a real result say, a new array)."""
+    if type(g) is np.ndarray and g.shape == f.shape and g.dtype == f.dtype:
+        return np.multiply(g, f, out=f)
+    return g * f
 
 
 def _add(total, t):
@@ -217,6 +220,23 @@ def _scratch_names(ops) -> tuple[dict[int, str], list[str]]:
                 read_by_rules.add(id(value))
     names = {key: f"s{first[key]}" for key in first if key in read_by_rules or users[key] > 1}
     return names, [f"s{k}" for k in sorted({first[key] for key in read_by_rules})]
+
+
+class _StepSource:
+    """A backward step's source three ways: as the pass runs it on whole arrays (``whole``:
+    products and sums in place on large arrays, decided at run time by :func:`_product` and
+    :func:`_add`), inside a region's blocks (``block``: written into arrays the block has just
+    made, decided here), and inside a region given its gradient as ones (``seeded``: a
+    product by them is the factor itself, ``fusion.Regions.seed``)."""
+
+    def __init__(self, head: str) -> None:
+        self.whole, self.block, self.seeded = [head], [head], [head]
+
+    def add(self, line: str, whole: str | None = None, seeded: str | None = None) -> None:
+        """``line`` in a block, and in the other two unless they differ."""
+        self.block.append(line)
+        self.whole.append(line if whole is None else whole)
+        self.seeded.append(line if seeded is None else seeded)
 
 
 class Plan:
@@ -562,13 +582,6 @@ class Plan:
                 into = (f"    v{op.out} = {self._bind('np_' + ufunc.__name__, ufunc)}"
                         f"({args}, out={{out}})")
             region_shape = self._elementwise_shape(op)
-            # a product of two float64 values of its shape (a sum of it may be one pass)
-            factors = None
-            if (op.prim.name == "mul" and not op.params and len(op.args) == 2
-                    and all(isinstance(a, int) and slots[a].shape == slots[op.out].shape
-                            and slots[a].dtype == np.float64 for a in op.args)
-                    and slots[op.out].dtype == np.float64):
-                factors = (f"v{op.args[0]}", f"v{op.args[1]}")
             updates = None
             if op.prim is ALIAS:
                 line = f"    v{op.out} = {args}  # detached: the same values, no gradient"
@@ -585,7 +598,7 @@ class Plan:
                               frees=tuple(f"v{a}" for a in dead),
                               shape=region_shape or summed,
                               label=op.prim.name, expression=expression, dtype=dtype,
-                              into=into, updates=updates, factors=factors,
+                              into=into, updates=updates,
                               reduce=self.namespace[fname] if summed else None))
         outs = [f"v{o}" for o in self.output_slots]
         saved = self.saved_names
@@ -661,10 +674,8 @@ class Plan:
                         for a in (op.out, *[b for b in op.args if isinstance(b, int)]))
             head = (f"    if g{op.out} is not None:  # {prim.name}"
                     + (f": {note}" if note else ""))
-            lines, fused = [head], [head]
-            # (in a region given g as ones, its number apart in scale: g f' is f', and the
-            # term may then be a value the region reads, never to be written into)
-            seeded, seeds = [head], False
+            source = _StepSource(head)
+            seeds = False  # (whether a product by g may leave g out: see _StepSource)
             elementwise = getattr(prim, "batch", None) == "elementwise"
             for i in wanted_inputs:
                 a = op.args[i]
@@ -674,11 +685,9 @@ class Plan:
                 self._bind(f"dtype{a}", dtype)
                 passed = (GRADIENTS.get(prim.name, ())[i:i + 1] == ("{g}",) and not op.params
                            and shape == slots[op.out].shape and dtype == slots[op.out].dtype)
-                new = False  # (whether t is an array of this term's own, here)
+                made_here = False  # (whether t is a new array of this term's own)
                 if passed:  # (add's and sub's rule for an input of the result's shape: g)
-                    fused.append(f"        t = g{op.out}")
-                    lines.append(fused[-1])
-                    seeded.append(fused[-1])
+                    source.add(f"        t = g{op.out}")
                     certain = True
                 elif factor is not None and not op.params:
                     applied = getattr(rule, "applied", None)
@@ -692,19 +701,21 @@ class Plan:
                              if dying and i == wanted_inputs[-1] else "()")
                     values = f"({listed(args)})"
                     product = f"        t = g{op.out} * {made}"
-                    # (in a block, f' = cos(x) of an x of the result's shape and dtype is an
-                    # array of the rule's own: g f' is written into it)
-                    into = (applied is not None and prim.save_inputs and len(op.args) == 1
-                            and slots[op.args[0]].shape == slots[op.out].shape
-                            and slots[op.args[0]].dtype == slots[op.out].dtype)
-                    fused.append(f"        t = _times_into(g{op.out}, {made})" if into
-                                 else product)
-                    lines.append(product if small else
-                                 f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
-                                 f"{spare})")
-                    seeded.append(f"{product} if scale is None "
-                                  f"else _one_times(g{op.out}, {made})")
-                    seeds = new = True
+                    # (in a block, f' = cos(x) of an x of the result's shape and dtype is a new
+                    # array: g f' is written into it)
+                    into_factor = (applied is not None and prim.save_inputs
+                                   and len(op.args) == 1
+                                   and slots[op.args[0]].shape == slots[op.out].shape
+                                   and slots[op.args[0]].dtype == slots[op.out].dtype)
+                    source.add(f"        t = _times_into(g{op.out}, {made})" if into_factor
+                               else product,
+                               whole=product if small else
+                               f"        t = _product(g{op.out}, {made}, {values}, {ans}, "
+                               f"{spare})",
+                               seeded=f"        t = {made}\n"
+                               f"        t = g{op.out} * t if scale is None "
+                               f"else _one_times(g{op.out}, t)")
+                    seeds = made_here = True
                     # (g f' is never None, and has g's shape where the input has the result's)
                     certain = shape == slots[op.out].shape
                 else:
@@ -713,38 +724,29 @@ class Plan:
                         rule = functools.partial(rule, **bound)
                     rname = self._bind(f"d_{_identifier(prim.name)}_{k}_{i}", rule)
                     call = f"{rname}({', '.join([f'g{op.out}', ans, *args])}{given})"
-                    fused.append(f"        t = {call}")
-                    seeded.append(fused[-1])
                     # (only an indexing rule makes a sparse gradient)
-                    lines.append(fused[-1] if elementwise else f"        t = _dense({call})")
+                    source.add(f"        t = {call}",
+                               whole=None if elementwise else f"        t = _dense({call})")
                     certain = False
                 indent = " " * (8 if certain else 12)
                 if not certain:
-                    lines.append("        if t is not None:")
-                    fused.append("        if t is not None:")
-                    seeded.append(fused[-1])
-                    lines.append(f"{indent}if t.shape != {shape!r}: "
-                                 f"t = _unbroadcast(t, {shape!r})")
-                cast = f"{indent}if t.dtype != dtype{a}: t = _cast(t, dtype{a})"
-                lines.append(cast)
-                fused.append(cast)
-                seeded.append(cast)
+                    source.add("        if t is not None:")
+                    source.whole.append(f"{indent}if t.shape != {shape!r}: "
+                                        f"t = _unbroadcast(t, {shape!r})")
+                source.add(f"{indent}if t.dtype != dtype{a}: t = _cast(t, dtype{a})")
                 if terms[a] == 1:  # (its only term: g{a} is None until here)
-                    fused.append(f"{indent}g{a} = t")
-                    lines.append(fused[-1])
-                    seeded.append(fused[-1])
+                    source.add(f"{indent}g{a} = t")
                 else:
                     total = f"{indent}g{a} = t if g{a} is None else g{a} + t"
-                    # (in a block, a sum into the term the product just made)
-                    fused.append(f"{indent}g{a} = t if g{a} is None else np_add(g{a}, t, out=t)"
-                                 if new and certain else total)
-                    lines.append(total if small else
-                                 f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)")
-                    seeded.append(total)
+                    # (in a block, the sum is written into the term a product just made;
+                    # given g as ones, the term may be a value the block reads: a new sum)
+                    source.add(f"{indent}g{a} = t if g{a} is None else np_add(g{a}, t, out=t)"
+                               if made_here and certain else total,
+                               whole=total if small else
+                               f"{indent}g{a} = t if g{a} is None else _add(g{a}, t)",
+                               seeded=total)
             # this op's gradient has been handed on: free it (and the last term)
-            lines.append(f"        g{op.out} = t = None")
-            fused.append(f"        g{op.out} = t = None")
-            seeded.append(fused[-1])
+            source.add(f"        g{op.out} = t = None")
             dead = sorted(a for a, first in last_read.items() if first == k)
             region_shape = self._elementwise_shape(op)
             if region_shape is not None and (prim.variadic or any(
@@ -764,14 +766,14 @@ class Plan:
                      + (self._names(k, op.args) if prim.save_inputs else ())
                      + tuple(self.scratch_names[id(v)] for v in scratch.values())
                      + tuple(f"g{op.args[i]}" for i in wanted_inputs))
-            steps.append(Step("\n".join(lines), reads=reads,
+            steps.append(Step("\n".join(source.whole), reads=reads,
                               writes=tuple(f"g{op.args[i]}" for i in wanted_inputs)
                               + (f"g{op.out}",),
                               frees=tuple(f"v{a}" for a in dead) + tuple(
                                   self.scratch_names[id(v)] for v in scratch.values()),
                               shape=region_shape,
-                              fused="\n".join(fused),
-                              seeded=(f"g{op.out}", "\n".join(seeded)) if seeds else None,
+                              fused="\n".join(source.block),
+                              seeded=(f"g{op.out}", "\n".join(source.seeded)) if seeds else None,
                               label=prim.name,
                               expression=expression, dtype=dtype))
         grads = [f"g{k}" for k in self.grad_slots]

@@ -21,6 +21,7 @@ script.py``, whose wrapper aborts the job on a non-zero exit as well.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -187,4 +188,7 @@ def _abort_on_uncaught_exception(exc_type, exc, tb) -> None:
     traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
     sys.stderr.flush()
     if state is not None:
+        # (mpiexec forwards a rank's output through its own processes, which the abort ends:
+        # on a loaded machine the traceback's last line was once lost; give them a moment)
+        time.sleep(0.2)
         state.MPI.COMM_WORLD.Abort(1)

@@ -56,13 +56,16 @@ reduce_sum = primitive(  # np.add.reduce: np.sum's work without its Python-level
     "sum", lambda x, axis, keepdims, x_shape: np.add.reduce(x, axis=axis, keepdims=keepdims),
     (lambda g, ans, x, axis, keepdims, x_shape: unreduce(g, axis, keepdims, x_shape),),
     jvp="linear", grad_fn="SumBackward0", batch="reduction")
+
+
 def _mean_vjp(g, ans, x, axis, keepdims, x_shape):
-    # d mean(x) = sum(dx) / n: g / n, broadcast back (divided before, on g's few elements: the
-    # broadcast stays a view, as a sum's, which a compiled plan's region takes apart)
+    # (g divided before it is broadcast back, on its few elements: the broadcast stays a view,
+    # as a sum's, which a compiled plan's backward region takes apart: fusion.Regions.seed)
     return unreduce(g * np.asarray(_inverse_count(x_shape, axis), dtype=g.dtype), axis, keepdims,
                     x_shape)
 
 
+# d mean(x) = sum(dx) / n
 reduce_mean = primitive(
     "mean", lambda x, axis, keepdims, x_shape: np.asarray(x).mean(axis=axis, keepdims=keepdims),
     (_mean_vjp,), jvp="linear", grad_fn="MeanBackward0", batch="reduction")

@@ -168,9 +168,10 @@ ELEMENTWISE = sorted(name for name in SPECS
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_a_seed_of_one_number_matches_eager(name, dtype, fused_small):
-    """Each elementwise primitive, fused, under a mean: its backward region is given the
-    mean's gradient as ones and the number 1/n apart (``Regions.seed``); its gradients must
-    equal eager's."""
+    """Each elementwise primitive, fused, under a mean (times 3): in float64, a primitive whose
+    rule multiplies by g (most of them) has its backward region given the mean's gradient as
+    ones and the number 3/n apart (``Regions.seed``); in float32, and for the others, the
+    region multiplies as it does under any gradient.  Its gradients must equal eager's."""
     spec = SPECS[name]
     tolerance = TOLERANCE[dtype]
     for variant in range(len(spec.shapes)):

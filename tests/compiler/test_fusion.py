@@ -149,18 +149,70 @@ def test_a_cotangent_of_many_numbers_is_not_held_apart(seeds):
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-15)
 
 
-def test_regions_seed_takes_apart_only_one_real_finite_nonzero_number():
-    c = np.float32(0.5)
-    scale, ones = fusion.Regions.seed(np.broadcast_to(c, (4, 3)))
-    assert scale == c and scale.dtype == np.float32
-    assert ones.shape == (4, 3) and ones.dtype == np.float32 and np.all(ones == 1)
+def test_regions_seed_takes_apart_only_one_float64_number_in_range():
+    scale, ones = fusion.Regions.seed(np.broadcast_to(0.5, (4, 3)))
+    assert scale == 0.5 and scale.dtype == np.float64
+    assert ones.shape == (4, 3) and ones.dtype == np.float64 and np.all(ones == 1)
+    low, high = fusion.SEED_RANGE
+    assert fusion.Regions.seed(np.broadcast_to(-high, (2,)))[0] == -high
     for g in (np.full((4, 3), 0.5),                        # an array of its own: many numbers
               np.broadcast_to(np.array([0.5, 1.0]), (3, 2)),  # broadcast along one axis only
               np.broadcast_to(0.0, (4,)), np.broadcast_to(np.inf, (4,)),
-              np.broadcast_to(np.nan, (4,)), np.broadcast_to(0.5 + 1j, (4,)),  # complex
-              np.broadcast_to(np.int64(2), (4,)), np.broadcast_to(0.5, (0,)), None):
+              np.broadcast_to(np.nan, (4,)), np.broadcast_to(high * 2, (4,)),
+              np.broadcast_to(low / 2, (4,)),
+              np.broadcast_to(np.float32(0.5), (4,)), np.broadcast_to(np.float16(0.5), (4,)),
+              np.broadcast_to(0.5 + 1j, (4,)), np.broadcast_to(np.int64(2), (4,)),
+              np.broadcast_to(0.5, (0,)), None):
         scale, same = fusion.Regions.seed(g)
         assert scale is None and same is g
+
+
+@pytest.mark.parametrize("case", ["float16 mean", "float16 scaled loss", "float32 in float64",
+                                  "seed out of range"])
+def test_a_seed_held_apart_only_where_float64_holds_its_gradients_of_ones(case, seeds):
+    """Gradients of ones are 1/c times the eager pass's: in float16 or float32 they may
+    overflow (a mean over n) or underflow (a loss scaled by 1e4) where eager's do not.  Such
+    regions, and a seed beyond SEED_RANGE, are multiplied as eagerly."""
+    rng = np.random.default_rng(12)
+    if case == "float16 mean":
+        fn = lambda x: ((x * 300).sin() * 300).mean()  # noqa: E731
+        x0 = (0.01 * rng.standard_normal(2 * fusion.MIN_SIZE)).astype(np.float16)
+    elif case == "float16 scaled loss":
+        fn = lambda x: ((x * 1e-4).sin() * 1e-4).sum() * 1e4  # noqa: E731
+        x0 = rng.standard_normal(2 * fusion.MIN_SIZE).astype(np.float16)
+    elif case == "float32 in float64":
+        y = cr.tensor(3e19, dtype=cr.float64)  # (y y = 9e38: beyond float32's range)
+        fn = lambda x: (x.sin() * y * y).mean()  # noqa: E731
+        x0 = rng.standard_normal(2 * fusion.MIN_SIZE).astype(np.float32)
+    else:
+        fn = lambda x: (x.sin() * x.exp()).sum() * 1e300  # noqa: E731
+        x0 = rng.standard_normal(2 * fusion.MIN_SIZE) * 1e-3
+    compiled = cr.compile(fn)
+    _gradient(compiled, x0)
+    assert "# fused" in compiled.last_plan.backward_source
+    seeds.clear()
+    ours, theirs = _gradient(compiled, x0)[1], _gradient(fn, x0)[1]
+    assert all(scale is None for scale in seeds)
+    assert np.all(np.isfinite(theirs)) and np.any(theirs != 0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3 if x0.dtype == np.float16 else 1e-6)
+
+
+def test_a_complex_cotangent_of_a_real_result_in_a_block():
+    """A block writes g cos(x) into cos(x) only when g has its dtype: a complex cotangent
+    of a real result gives its product as eagerly (the real part, cast to x's dtype)."""
+    fn = lambda x: (x.sin(), x.cos())  # noqa: E731
+    compiled = cr.compile(fn)
+    x0 = _values(13)
+    compiled(cr.tensor(x0, requires_grad=True))  # (the trace)
+    grads = []
+    for f in (compiled, fn):
+        x = cr.tensor(x0, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (NumPy's ComplexWarning, in both)
+            f(x)[0].backward(cr.tensor(np.full(SIZE, 1 + 1j)))
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-15)
+    np.testing.assert_allclose(grads[0], np.cos(x0), rtol=1e-15)
 
 
 @numexpr_installed
@@ -191,58 +243,52 @@ def test_values_written_out_are_computed_straight_into_their_arrays(thread_count
                                + np.sin(x) * np.exp(x), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("shape", [(SIZE,), (SIZE // 64, 64)], ids=["1-d", "2-d"])
-def test_a_float64_product_summed_is_one_pass(shape, thread_count):
-    """sum(sin(x) exp(x) x): the last product is summed and read by nothing else, so each
-    block sums it without making it (einsum); in float32 the product and np.sum's pairwise
-    sum stay, as einsum adds float32 in float32 one element after another."""
-    loss = lambda x: (x.sin() * x.exp() * x).sum()  # noqa: E731
-    x = _values(9).reshape(shape)
-    compiled = cr.compile(loss)
-    _gradient(compiled, _values(0).reshape(shape))
-    assert "_sum_of_products(v3, v0)" in compiled.last_plan.forward_source
-    value, grad = _gradient(compiled, x)
-    np.testing.assert_allclose(value, np.sum(np.sin(x) * np.exp(x) * x), rtol=1e-12)
-    np.testing.assert_allclose(grad, _gradient(loss, x)[1], rtol=1e-12, atol=1e-15)
-    single = cr.compile(loss)
-    _gradient(single, x.astype(np.float32))
-    assert "_sum_of_products" not in single.last_plan.forward_source
-
-
-def test_a_product_read_again_is_not_summed_in_one_pass():
-    def both(x):
-        product = x.sin() * x
-        return product.sum(), product
-
-    compiled = cr.compile(both)
-    x = _values(10)
-    compiled(cr.tensor(x))
-    assert "_sum_of_products" not in compiled.last_plan.forward_source
-    total, product = compiled(cr.tensor(x))
-    np.testing.assert_allclose(total.item(), np.sum(np.sin(x) * x), rtol=1e-12)
-    np.testing.assert_allclose(product.numpy(), np.sin(x) * x, rtol=1e-15)
+def _gradient_of_shared(fn, x0):
+    """The gradient of ``fn`` at a tensor that shares ``x0``'s memory (``from_numpy``), so that
+    a plan writing into what it reads would change ``x0``."""
+    x = cr.from_numpy(x0).requires_grad_()
+    fn(x).backward()
+    return x.grad.numpy().copy()
 
 
 def test_backward_blocks_write_into_arrays_they_made(thread_count):
     """In a block, cos(x) times g is written into cos(x), and a sum of terms into the term a
     product just made (no array is made for either); a term that is a value the block reads
-    (the seed's, given as ones) is never written into."""
+    (given the seed as ones, x * x's terms are x itself) is never written into."""
     compiled = _replayed(_transcendental)
     source = compiled.last_plan.backward_source
     assert "t = _times_into(g1, df_sin_0_0(v0))" in source
     assert "g0 = t if g0 is None else np_add(g0, t, out=t)" in source
     x = _values(11)
     saved = x.copy()
-    _, grad = _gradient(compiled, x)
+    grad = _gradient_of_shared(compiled, x)
     np.testing.assert_array_equal(x, saved)
     # d/dx sum(sin(x) exp(x) x) = (cos(x) + sin(x)) exp(x) x + sin(x) exp(x)
     np.testing.assert_allclose(grad, (np.cos(x) + np.sin(x)) * np.exp(x) * x
                                + np.sin(x) * np.exp(x), rtol=1e-12, atol=1e-15)
-    # x * x: two terms of the same product for x, the second added into its own array
-    square = lambda x: (x * x * x.exp()).sum()  # noqa: E731
-    compiled = _replayed(square)
-    np.testing.assert_allclose(_gradient(compiled, x)[1], (2 * x + x * x) * np.exp(x),
-                               rtol=1e-12)
+    for square, expected in [
+            (_exp_squared, 2 * np.exp(2 * x)),  # (its saved exp(x), read after, is kept)
+            (lambda x: (x * x).sin().sum(), 2 * x * np.cos(x * x)),
+            (lambda x: (x * x * x.exp()).sum(), (2 * x + x * x) * np.exp(x))]:
+        compiled = _replayed(square)
+        np.testing.assert_allclose(_gradient_of_shared(compiled, x), expected, rtol=1e-12)
+        np.testing.assert_array_equal(x, saved)
+
+
+def _exp_squared(x):
+    y = x.exp()
+    return (y * y).sum()
+
+
+def test_a_seeded_block_never_writes_into_the_argument(fused_small):
+    """(x * x).sum() fused on its own: given the seed as ones, both terms are x's rows
+    themselves; their sum is a new array, and x (shared with the caller) keeps its values."""
+    compiled = cr.compile(lambda x: (x * x).sum())
+    compiled(cr.tensor(_values(0, size=12).reshape(4, 3), requires_grad=True))
+    x = _values(14, size=12).reshape(4, 3)
+    saved = x.copy()
+    assert "_one_times(g" in compiled.last_plan.backward_source
+    np.testing.assert_allclose(_gradient_of_shared(compiled, x), 2 * saved, rtol=1e-15)
     np.testing.assert_array_equal(x, saved)
 
 
