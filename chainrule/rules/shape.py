@@ -265,11 +265,18 @@ def take_at(x, index, axis: int):
 def traced_index(index, ndim: int):
     """For an index holding a tensor inside a trace of ``compile``: ``(its integer parts, the
     first axis they index)`` where they are consecutive after full slices and before nothing
-    but full slices, each an integer tensor, array, list or number (``x[i]``, ``x[:, i]``,
-    ``x[rows, cols]``, ``x[list(range(n)), y]``): :func:`take_positions` replays it.  None for
+    but full slices (an Ellipsis counts as those), each an integer tensor, array, list or
+    number (``x[i]``, ``x[:, i]``, ``x[..., i]``, ``x[rows, cols]``, ``x[list(range(n)), y]``):
+    :func:`take_positions` replays it.  None for
     another index (a mask's result has a shape the values decide: the trace reads them), and
     for more parts than the ``ndim`` axes indexed (eager's path says what is wrong)."""
     parts = index if isinstance(index, tuple) else (index,)
+    ellipses = [k for k, part in enumerate(parts) if part is Ellipsis]
+    if len(ellipses) == 1:  # (x[..., i]: the Ellipsis stands for full slices)
+        k = ellipses[0]
+        if len(parts) - 1 > ndim:
+            return None
+        parts = parts[:k] + (slice(None),) * (ndim - len(parts) + 1) + parts[k + 1:]
     if len(parts) > ndim or not any(isinstance(part, TensorBase) for part in parts):
         return None
     full = [isinstance(part, slice) and part == slice(None) for part in parts]

@@ -1472,6 +1472,9 @@ INTEGER_INDEXES = {
     "x[0, j]": lambda x, i, j: x[0, j],
     "x[i as 2 x 2]": lambda x, i, j: x[i.reshape(2, 2)].sum(1),
     "x[-1 - i]": lambda x, i, j: x[-1 - i],
+    "x[..., j]": lambda x, i, j: x[..., j] * 3,
+    "x[i, ...]": lambda x, i, j: x[i, ...].sin(),
+    "x[..., i, j]": lambda x, i, j: x[..., i, j] + 1,
     "index_select": lambda x, i, j: cr.index_select(x, 1, j) * 2,
 }
 
@@ -1493,7 +1496,7 @@ def test_integer_tensor_indexes_are_read_at_each_replay(name):
 
 
 @pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
-                                          ((5,), (0, 1))])
+                                          ((5,), (0, 1)), ((5,), (Ellipsis, 0, 1))])
 def test_an_integer_index_with_too_many_parts_raises_as_eagerly(shape, index):
     # (the traced path dropped the parts beyond the tensor's axes and returned a result)
     x = cr.tensor(np.ones(shape))
