@@ -731,7 +731,9 @@ def getitem(input, index) -> TensorBase:
         return R.take_at(x, *at)
     if tracing.active[0] is not None and (at := R.traced_index(index, len(x.shape))) is not None:
         # compile: integer tensors in the index are read at each replay, not kept
-        if (taken := R.replayed_take(x, *at)) is not None:
+        parts, axis, around = at
+        sliced = x if around is None else R.getitem(x, index=around, x_shape=x.shape)
+        if (taken := R.replayed_take(sliced, parts, axis)) is not None:
             return taken
     # (the index is kept by the node of an x that requires grad, or by an open trace)
     recorded = isinstance(x, TensorBase) and x._rg and grad_mode.enabled

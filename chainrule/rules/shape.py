@@ -264,10 +264,11 @@ def take_at(x, index, axis: int):
 
 def traced_index(index, ndim: int):
     """For an index holding a tensor inside a trace of ``compile``: ``(its integer parts, the
-    first axis they index)`` where they are consecutive after full slices and before nothing
-    but full slices (an Ellipsis counts as those), each an integer tensor, array, list or
-    number (``x[i]``, ``x[:, i]``, ``x[..., i]``, ``x[rows, cols]``, ``x[list(range(n)), y]``):
-    :func:`take_positions` replays it.  None for
+    first axis they index, the slices around them)`` where the integer parts are consecutive
+    and everything else is a slice (an Ellipsis counts as full slices), each part an integer
+    tensor, array, list or number (``x[i]``, ``x[:, i]``, ``x[..., i]``, ``x[i, 1:3]``,
+    ``x[rows, cols]``, ``x[list(range(n)), y]``): the slices, with full ones for the integer
+    parts' axes (None when all are full), then :func:`take_positions`, replay it.  None for
     another index (a mask's result has a shape the values decide: the trace reads them), and
     for more parts than the ``ndim`` axes indexed (eager's path says what is wrong)."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -279,12 +280,17 @@ def traced_index(index, ndim: int):
         parts = parts[:k] + (slice(None),) * (ndim - len(parts) + 1) + parts[k + 1:]
     if len(parts) > ndim or not any(isinstance(part, TensorBase) for part in parts):
         return None
-    full = [isinstance(part, slice) and part == slice(None) for part in parts]
-    first = full.index(False)
-    last = len(parts) - full[::-1].index(False)
+    sliced = [isinstance(part, slice) for part in parts]
+    first = sliced.index(False)
+    last = len(parts) - sliced[::-1].index(False)
     if not all(_integer_part(part) for part in parts[first:last]):
         return None
-    return parts[first:last], first
+    around = None
+    if any(part != slice(None) for part in parts[:first] + parts[last:]):
+        # (slices keep their axes: the integer parts index the same axes of the sliced x, as
+        # NumPy's result puts their axes where they stood)
+        around = parts[:first] + (slice(None),) * (last - first) + parts[last:]
+    return parts[first:last], first, around
 
 
 def _integer_part(part) -> bool:

@@ -1475,6 +1475,9 @@ INTEGER_INDEXES = {
     "x[..., j]": lambda x, i, j: x[..., j] * 3,
     "x[i, ...]": lambda x, i, j: x[i, ...].sin(),
     "x[..., i, j]": lambda x, i, j: x[..., i, j] + 1,
+    "x[i, 1:3]": lambda x, i, j: x[i, 1:3] * 2,
+    "x[1:, j]": lambda x, i, j: x[1:, j].exp(),
+    "x[::-2, j] (a negative step)": lambda x, i, j: x[::-2, j] - 1,
     "index_select": lambda x, i, j: cr.index_select(x, 1, j) * 2,
 }
 
