@@ -731,8 +731,10 @@ def getitem(input, index) -> TensorBase:
         return R.take_at(x, *at)
     if tracing.active[0] is not None and (at := R.traced_index(index, len(x.shape))) is not None:
         # compile: integer tensors in the index are read at each replay, not kept
-        parts, axis, around = at
+        parts, axis, around, order = at
         sliced = x if around is None else R.getitem(x, index=around, x_shape=x.shape)
+        if order is not None:
+            sliced = R.transpose(sliced, axes=order)
         if (taken := R.replayed_take(sliced, parts, axis)) is not None:
             return taken
     # (the index is kept by the node of an x that requires grad, or by an open trace)

@@ -264,13 +264,16 @@ def take_at(x, index, axis: int):
 
 def traced_index(index, ndim: int):
     """For an index holding a tensor inside a trace of ``compile``: ``(its integer parts, the
-    first axis they index, the slices around them)`` where the integer parts are consecutive
-    and everything else is a slice (an Ellipsis counts as full slices), each part an integer
-    tensor, array, list or number (``x[i]``, ``x[:, i]``, ``x[..., i]``, ``x[i, 1:3]``,
-    ``x[rows, cols]``, ``x[list(range(n)), y]``): the slices, with full ones for the integer
-    parts' axes (None when all are full), then :func:`take_positions`, replay it.  None for
-    another index (a mask's result has a shape the values decide: the trace reads them), and
-    for more parts than the ``ndim`` axes indexed (eager's path says what is wrong)."""
+    first axis they index, the slices around them, the axes' order)`` where every other part
+    is a slice (an Ellipsis counts as full slices), each integer part an integer tensor,
+    array, list or number (``x[i]``, ``x[:, i]``, ``x[..., i]``, ``x[i, 1:3]``,
+    ``x[rows, cols]``, ``x[list(range(n)), y]``, ``x[i, :, j]``).  Its replay: the slices,
+    with full ones for the integer parts' axes (None when all are full), then the axes in
+    that order (None: as they are), then :func:`take_positions`.  Integer parts side by side
+    index their axes where they stand; integer parts apart (``x[i, :, j]``) index axes that
+    NumPy moves to the front, so the order puts them first (axis 0).  None for another index
+    (a mask's result has a shape the values decide: the trace reads them), and for more parts
+    than the ``ndim`` axes indexed (eager's path says what is wrong)."""
     parts = index if isinstance(index, tuple) else (index,)
     ellipses = [k for k, part in enumerate(parts) if part is Ellipsis]
     if len(ellipses) == 1:  # (x[..., i]: the Ellipsis stands for full slices)
@@ -280,17 +283,18 @@ def traced_index(index, ndim: int):
         parts = parts[:k] + (slice(None),) * (ndim - len(parts) + 1) + parts[k + 1:]
     if len(parts) > ndim or not any(isinstance(part, TensorBase) for part in parts):
         return None
-    sliced = [isinstance(part, slice) for part in parts]
-    first = sliced.index(False)
-    last = len(parts) - sliced[::-1].index(False)
-    if not all(_integer_part(part) for part in parts[first:last]):
+    parts = parts + (slice(None),) * (ndim - len(parts))
+    integer = [k for k, part in enumerate(parts) if not isinstance(part, slice)]
+    if not all(_integer_part(parts[k]) for k in integer):
         return None
     around = None
-    if any(part != slice(None) for part in parts[:first] + parts[last:]):
-        # (slices keep their axes: the integer parts index the same axes of the sliced x, as
-        # NumPy's result puts their axes where they stood)
-        around = parts[:first] + (slice(None),) * (last - first) + parts[last:]
-    return parts[first:last], first, around
+    if any(parts[k] != slice(None) for k in range(ndim) if k not in integer):
+        # (slices keep their axes: the integer parts index the same axes of the sliced x)
+        around = tuple(slice(None) if k in integer else part for k, part in enumerate(parts))
+    taken = tuple(parts[k] for k in integer)
+    if integer == list(range(integer[0], integer[-1] + 1)):  # side by side
+        return taken, integer[0], around, None
+    return taken, 0, around, tuple(integer) + tuple(k for k in range(ndim) if k not in integer)
 
 
 def _integer_part(part) -> bool:

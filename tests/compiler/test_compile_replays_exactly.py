@@ -1498,6 +1498,24 @@ def test_integer_tensor_indexes_are_read_at_each_replay(name):
                        match="out of")
 
 
+INDEXES_APART = {
+    "x[i, :, j]": lambda x, i, j: x[i, :, j] * 2,
+    "x[0, 1:3, j]": lambda x, i, j: x[0, 1:3, j].sin(),
+    "x[i, :, j, 1]": lambda x, i, j: x[i, :, j, 1],
+    "x[i, ::-1, j as 2 x 1]": lambda x, i, j: x[i, ::-1, j.reshape(2, 1)] + 1,
+    "x[:, i, :, 0]": lambda x, i, j: x[:, i, :, 0].exp(),
+}
+
+
+@pytest.mark.parametrize("name", INDEXES_APART)
+def test_integer_indexes_apart_replay_with_their_axes_first(name):
+    # integer parts kept apart by a slice index axes that NumPy moves to the front of the
+    # result; the trace broke on them, now the axes are put first and taken there
+    compiled = _replays_as_eager(INDEXES_APART[name], lambda k: _values_and_indexes(
+        k, (3, 4, 5, 2), (0, 3, 2), (-5, 5, 2)))
+    assert compiled.traces == 1
+
+
 @pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
                                           ((5,), (0, 1)), ((5,), (Ellipsis, 0, 1))])
 def test_an_integer_index_with_too_many_parts_raises_as_eagerly(shape, index):
