@@ -198,6 +198,13 @@ def _winners(name: str, x, d: int, idx: np.ndarray):
     return flat, winner.reshape(x.shape)
 
 
+def _scatter_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
+    """For ``scatter`` into a tensor of ``x_shape``: :func:`_winners`'s flat position in
+    ``index`` of the value that lands at each position (-1: none), after its checks."""
+    shaped = np.broadcast_to(np.zeros((), np.int8), x_shape)  # (only its shape is read)
+    return _winners("scatter", shaped, dim, np.asarray(index).astype(np.int64, copy=False))[1]
+
+
 def _source(name: str, src, idx: np.ndarray, x):
     """The part of ``src`` the index reads (its leading block of ``idx``'s shape)."""
     s = ops.operand(src)
@@ -236,6 +243,18 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
         raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got "
                            f"{reduce!r}")
     d = one_dim("scatter", dim, x.ndim)
+    if (reduce is None and tracing.active[0] is not None and x.ndim
+            and isinstance(index, TensorBase) and index.dtype.kind in "iu"
+            and not R.batched(index)):
+        # compile: where each value lands is an operation of the trace, found and checked at
+        # each replay from that call's index (not read once at the trace)
+        winner = no_gradient(_scatter_winners, index, x_shape=tuple(x.shape), dim=d)
+        if value is not None:
+            picked = np.full(x.shape, value, dtype=x.dtype)
+        else:
+            picked = R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
+                               no_gradient(np.maximum, winner, 0), 0)
+        return R.where(no_gradient(np.greater_equal, winner, 0), picked, x)
     idx = _index_array("scatter", index)
     if value is not None:
         s = np.full(idx.shape, value, dtype=x.dtype)

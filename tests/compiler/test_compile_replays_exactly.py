@@ -1516,6 +1516,32 @@ def test_integer_indexes_apart_replay_with_their_axes_first(name):
     assert compiled.traces == 1
 
 
+SCATTERS = {
+    "scatter(1, i, src)": lambda x, i, s: x.scatter(1, i, s) * 2,
+    "scatter(0, i, src), repeated positions": lambda x, i, s: x.scatter(0, i, s.exp()),
+    "scatter(-1, i - 3, value)": lambda x, i, s: x.scatter(-1, i - 3, 2.5) * s.sum(),
+}
+
+
+@pytest.mark.parametrize("name", SCATTERS)
+def test_scatter_finds_where_its_values_land_at_each_replay(name):
+    # scatter read its index with NumPy to find each position's last write (the trace
+    # broke); now that is an operation of the plan, checked at each replay
+    fn = SCATTERS[name]
+
+    def make_args(k):
+        rng = _rng(k)
+        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+                cr.tensor(rng.integers(0, 3, (2, 3))),
+                cr.tensor(rng.standard_normal((2, 3)), requires_grad=True))
+
+    compiled = _replays_as_eager(fn, make_args)
+    assert compiled.traces == 1
+    x, _, src = make_args(0)
+    _raises_as_eagerly(fn, compiled, (x, cr.tensor([[0, 1, 9], [0, 1, 2]]), src),
+                       RuntimeError, match="out of bounds")
+
+
 @pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
                                           ((5,), (0, 1)), ((5,), (Ellipsis, 0, 1))])
 def test_an_integer_index_with_too_many_parts_raises_as_eagerly(shape, index):
