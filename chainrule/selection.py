@@ -198,6 +198,22 @@ def _winners(name: str, x, d: int, idx: np.ndarray):
     return flat, winner.reshape(x.shape)
 
 
+def _traced_index_tensor(x, index) -> bool:
+    """Whether a scatter into ``x`` runs in a trace of ``compile`` with an integer tensor
+    ``index`` (not vmap's): then its positions are an operation of the trace."""
+    return (tracing.active[0] is not None and x.ndim > 0 and isinstance(index, TensorBase)
+            and index.dtype.kind in "iu" and not R.batched(index))
+
+
+def _scatter_positions(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
+    """``index`` as positions along ``dim`` of a tensor of ``x_shape`` (negative ones from
+    the end), after :func:`_along`'s checks."""
+    index = np.asarray(index).astype(np.int64, copy=False)
+    _along("scatter_add", np.broadcast_to(np.zeros((), np.int8), x_shape), dim, index)
+    size = x_shape[dim]
+    return index % size if size else index
+
+
 def _scatter_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
     """For ``scatter`` into a tensor of ``x_shape``: :func:`_winners`'s flat position in
     ``index`` of the value that lands at each position (-1: none), after its checks."""
@@ -243,9 +259,10 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
         raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got "
                            f"{reduce!r}")
     d = one_dim("scatter", dim, x.ndim)
-    if (reduce is None and tracing.active[0] is not None and x.ndim
-            and isinstance(index, TensorBase) and index.dtype.kind in "iu"
-            and not R.batched(index)):
+    if reduce == "add" and _traced_index_tensor(x, index):
+        return scatter_add(x, d, index, src if value is None
+                           else np.full(index.shape, value, dtype=x.dtype))
+    if reduce is None and _traced_index_tensor(x, index):
         # compile: where each value lands is an operation of the trace, found and checked at
         # each replay from that call's index (not read once at the trace)
         winner = no_gradient(_scatter_winners, index, x_shape=tuple(x.shape), dim=d)
@@ -289,6 +306,18 @@ def scatter_add(input, dim: int, index, src) -> TensorBase:
     """
     x = ops.operand(input)
     d = one_dim("scatter_add", dim, x.ndim)
+    if _traced_index_tensor(x, index):
+        # compile: the positions are an operation of the trace, checked at each replay
+        s = _source("scatter_add", src, index, x) if isinstance(src, TensorBase) else \
+            np.asarray(src, x.dtype)[tuple(slice(0, n) for n in index.shape)]
+        positions = no_gradient(_scatter_positions, index, x_shape=tuple(x.shape), dim=d)
+        # (added into the block of x the index covers outside dim, then placed in x's shape)
+        block = tuple(x.shape[k] if k == d else n for k, n in enumerate(index.shape))
+        added = R.add_along(s, positions, axis=d, x_shape=block)
+        if block != tuple(x.shape):
+            added = R.index_add(added, index=tuple(slice(0, n) for n in block),
+                                x_shape=tuple(x.shape))
+        return x + added
     idx = _index_array("scatter_add", index)
     s = _source("scatter_add", src, idx, x) if isinstance(src, TensorBase) else \
         np.asarray(src, x.dtype)[tuple(slice(0, n) for n in idx.shape)]

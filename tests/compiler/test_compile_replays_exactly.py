@@ -1520,6 +1520,10 @@ SCATTERS = {
     "scatter(1, i, src)": lambda x, i, s: x.scatter(1, i, s) * 2,
     "scatter(0, i, src), repeated positions": lambda x, i, s: x.scatter(0, i, s.exp()),
     "scatter(-1, i - 3, value)": lambda x, i, s: x.scatter(-1, i - 3, 2.5) * s.sum(),
+    "scatter_add(0, i, src), repeated positions": lambda x, i, s: x.scatter_add(0, i, s * 3),
+    "scatter(1, i, src, reduce='add')": lambda x, i, s: x.scatter(1, i, s, reduce="add"),
+    "scatter(1, i, value, reduce='add')": lambda x, i, s: (x.scatter(1, i, 0.5, reduce="add")
+                                                          * s.sum()),
 }
 
 
