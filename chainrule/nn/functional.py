@@ -90,6 +90,7 @@ from chainrule.nn.functional_pool import (
 )
 from chainrule.numpy_pad import gather
 from chainrule.rules.losses import one_hot as _one_hot_like
+from chainrule.rules.losses import one_hot_rows
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
@@ -159,7 +160,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
                 raise ValueError(f"{name}: weight requires grad, but with class-index targets "
                                  "the loss is not differentiable with respect to the class "
                                  "weights (as in PyTorch); pass weight.detach()")
-            weight = data_of(weight)
+            if tracing.active[0] is None:  # (compile: operations of the plan read it)
+                weight = data_of(weight)
         if not isinstance(weight, Tensor):
             weight = np.asarray(weight, z.dtype)
         elif weight.dtype != z.dtype:
@@ -178,6 +180,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
               and not label_smoothing):
             # (a trace's, and vmap's for targets it batches: their values cannot decide)
             return _indices_traced(z, target, axis, classes, ignore_index, reduction)
+        elif tracing.active[0] is not None and not target._batched:
+            return _weighted_traced(z, target, axis, classes, weight, ignore_index, reduction,
+                                    label_smoothing)
         else:  # the usual case: every target a class, none ignored, no weights
             indices = data_of(target)  # (compile: breaks the trace, which runs eagerly)
             low = np.minimum.reduce(indices, axis=None)
@@ -230,6 +235,66 @@ def _indices_traced(z, target, axis, classes, ignore_index, reduction):
         return total
     # none kept: NaN, with a zero gradient (as eager's)
     return total + no_gradient(_nan_if_none, weights, axis=None)
+
+
+def _weighted_traced(z, target, axis, classes, weight, ignore_index, reduction,
+                     label_smoothing):
+    """cross_entropy of class indices with class weights or label smoothing inside
+    ``chainrule.compile``: :func:`_from_indices`'s formula, with what it decides by the
+    targets' values (each sample's weight, the smoothed target rows, the mean's count)
+    computed by operations of the plan, so that a replay computes them from its own targets.
+    The mean multiplies by 1 / count where eager divides (its last bit may differ)."""
+    safe = no_gradient(_safe_targets, target, classes, ignore_index)
+    # each sample's weight: its class's weight (1 without weights), 0 where ignored
+    sample = no_gradient(_class_sample_weights, target, safe, weight, ignore_index, z.dtype)
+    if label_smoothing:
+        rows = no_gradient(_smoothed_rows, safe, sample, weight, classes, label_smoothing, axis,
+                           z.dtype)
+        losses = R.softmax_cross_entropy(z, rows, axis=axis, scale=None)
+    else:
+        losses = R.softmax_cross_entropy(z, safe, axis=axis, scale=None) * sample
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    return (total * no_gradient(_inverse_count, target, sample, ignore_index)
+            + no_gradient(_nan_if_all_ignored, target, ignore_index, z.dtype))
+
+
+def _class_sample_weights(indices: np.ndarray, safe: np.ndarray, weight, ignore_index: int,
+                          dtype) -> np.ndarray:
+    """Each sample's weight: its target class's weight (1 when there are none), 0 where the
+    target is ignored."""
+    kept = (indices != ignore_index).astype(dtype)
+    return kept if weight is None else np.asarray(weight, dtype)[safe] * kept
+
+
+def _smoothed_rows(safe: np.ndarray, sample: np.ndarray, weight, classes: int, smoothing: float,
+                   axis: int, dtype) -> np.ndarray:
+    """The target rows of label smoothing: (1 - e) one_hot + e / C, times the class weights,
+    0 where the target is ignored (``sample`` is 0 there)."""
+    rows = (1 - smoothing) * one_hot_rows(safe, classes, axis, dtype) + smoothing / classes
+    if weight is not None:
+        rows *= np.asarray(weight, dtype).reshape((-1,) + (1,) * (safe.ndim - axis))
+    rows *= np.expand_dims(sample != 0, axis)
+    return rows.astype(dtype, copy=False)
+
+
+def _inverse_count(indices: np.ndarray, sample: np.ndarray, ignore_index: int) -> np.ndarray:
+    """What the mean multiplies the summed losses by: 1 / (the sum of the samples' weights);
+    0 when every target is ignored (the loss is then NaN with a zero gradient, as eager's);
+    NaN when the weights sum to 0 otherwise (a NaN gradient, as eager's)."""
+    count = sample.sum()
+    if count:
+        return (1 / count).astype(sample.dtype)
+    return np.asarray(0 if (indices == ignore_index).all() else np.nan, sample.dtype)
+
+
+@cannot_fail
+def _nan_if_all_ignored(indices: np.ndarray, ignore_index: int, dtype) -> np.ndarray:
+    """NaN when every target is ignored (the mean of nothing), else 0."""
+    return np.asarray(np.nan if indices.size and (indices == ignore_index).all() else 0, dtype)
 
 
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:

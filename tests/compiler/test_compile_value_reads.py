@@ -112,6 +112,7 @@ def _cross_entropy_cases():
     x = _logits("cross_entropy x")
     plain = [np.array([0, 1, 2, 2]), np.array([2, 2, 0, 1])]
     ignored = np.array([1, -100, 1, 0])
+    weights = [_seeded(f"ce weights {k}").uniform(0.5, 2, 3) for k in range(3)]
     return {
         # one plan for every target, ignored ones included (a guard on the targets would
         # break a compiled training step: see test_a_compiled_training_step_replays_the_labels)
@@ -136,9 +137,38 @@ def _cross_entropy_cases():
         "cross_entropy ignored first": Case(lambda x, t: F.cross_entropy(x, t),
                                             [(x, ignored), (x, plain[0]), (x, plain[1])],
                                             [False] * 3, 1, grad=(0,)),
+        # class weights and label smoothing: each sample's weight, the smoothed rows and the
+        # mean's count are operations of the plan (weights may be an argument)
         "cross_entropy label_smoothing": Case(
             lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
-            [(x, plain[0]), (x, plain[1])], [True, False], 1, grad=(0,)),
+            [(x, plain[0]), (x, plain[1]), (x, ignored)], [False] * 3, 1, grad=(0,)),
+        "cross_entropy label_smoothing, ignored": Case(
+            lambda x, t: F.cross_entropy(x, t, label_smoothing=0.3, ignore_index=1),
+            [(x, plain[0]), (x, np.array([1, 1, 1, 1])), (x, plain[1])], [False] * 3, 1,
+            grad=(0,)),
+        "cross_entropy weight": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w),
+            [(x, t, w) for t, w in zip((plain[0], ignored, plain[1]), weights)], [False] * 3,
+            1, grad=(0,)),
+        "cross_entropy weight none": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="none"),
+            [(x, t, w) for t, w in zip((plain[0], ignored, plain[1]), weights)], [False] * 3,
+            1, grad=(0,)),
+        "cross_entropy weight sum, smoothed": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="sum",
+                                            label_smoothing=0.2),
+            [(x, t, w) for t, w in zip((plain[0], ignored, plain[1]), weights)], [False] * 3,
+            1, grad=(0,)),
+        # the weights of every target 0: NaN, with a NaN gradient (as eager)
+        "cross_entropy weights summing to 0": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w),
+            [(x, plain[0], weights[0]), (x, np.zeros(4, np.int64), np.array([0.0, 1.0, 2.0])),
+             (x, plain[1], weights[1])], [False] * 3, 1, grad=(0,)),
+        "cross_entropy weight, smoothed, 3-d": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+            [(_logits("ce 3d", (2, 3, 2)), t.reshape(2, 2), w)
+             for t, w in zip((plain[0], ignored, plain[1]), weights)], [False] * 3, 1,
+            grad=(0,)),
         "cross_entropy bad target": Case(lambda x, t: F.cross_entropy(x, t),
                                          [(x, plain[0]), (x, np.array([0, 3, 1, 1]))],
                                          [False, False], 1, grad=(0,), raises=(1,)),
