@@ -34,6 +34,8 @@ import numpy as np
 
 from chainrule import functions as fn
 from chainrule import rules as R
+from chainrule import tracing
+from chainrule.arguments import no_gradient
 from chainrule.functions import tensor_arg
 from chainrule.rules.pooling import output_size, window_argmax
 from chainrule.tensor import Tensor, wrap
@@ -134,9 +136,20 @@ def _max_pool(name: str, n: int, input, kernel_size, stride, padding, dilation, 
     out = R.max_pool(x, **geometry)
     if not return_indices:
         return out
+    sizes = tuple(x.shape[x.ndim - n:])
+    if tracing.active[0] is not None and not R.batched(x):
+        # compile: the positions are an operation of the plan, found again at each replay
+        return out, no_gradient(_max_pool_indices, x, out, sizes=sizes, **geometry)
     where = window_argmax(x, out, **geometry)
-    return out, wrap(_flat_indices(where, x.shape[x.ndim - n:], kernel, stride, padding,
-                                   dilation))
+    return out, wrap(_flat_indices(where, sizes, kernel, stride, padding, dilation))
+
+
+def _max_pool_indices(x: np.ndarray, out: np.ndarray, sizes: tuple, kernel, stride, padding,
+                      dilation, ceil_mode) -> np.ndarray:
+    """PyTorch's indices of the max pooling of ``x`` whose result is ``out``."""
+    where = window_argmax(x, out, kernel=kernel, stride=stride, padding=padding,
+                          dilation=dilation, ceil_mode=ceil_mode)
+    return _flat_indices(where, sizes, kernel, stride, padding, dilation)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

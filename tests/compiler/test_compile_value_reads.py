@@ -227,7 +227,21 @@ def _other_cases():
                          [False] * 3, 1),
         "vmap argmin of a sum": Case(lambda a, b: vmap(lambda r: cr.argmin(r + b))(a) * 1,
                                      [(v, w[0]) for v, w in zip(x, x[::-1])], [False] * 3, 1),
+        # max pooling's indices: the positions of the maxima are an operation of the plan
+        "max_pool2d return_indices": Case(
+            lambda a: _with_indices(F.max_pool2d(a.reshape(1, 3, 4), 2, return_indices=True)),
+            [(v,) for v in x], [False] * 3, 1, grad=(0,)),
+        "max_pool1d return_indices, padded": Case(
+            lambda a: _with_indices(F.max_pool1d(a, 3, stride=2, padding=1,
+                                                 return_indices=True)),
+            [(v,) for v in x], [False] * 3, 1, grad=(0,)),
     }
+
+
+def _with_indices(pooled):
+    """A max pooling's values and indices in one result (both compared)."""
+    values, indices = pooled
+    return values + indices.to(values.dtype) * 10
 
 
 GROUPS = (_one_hot_cases, _embedding_cases, _nll_cases, _cross_entropy_cases, _bce_cases,
