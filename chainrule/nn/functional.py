@@ -89,7 +89,6 @@ from chainrule.nn.functional_pool import (
     max_pool2d,
 )
 from chainrule.numpy_pad import gather
-from chainrule.rules.losses import one_hot as _one_hot_like
 from chainrule.rules.losses import one_hot_rows
 from chainrule.tensor import FLOAT_DTYPES, Tensor, wrap
 
@@ -191,8 +190,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         if plain and weight_along is None and not label_smoothing:
             return R.softmax_cross_entropy(z, target, axis=axis,
                                            scale=_scale(reduction, count))
-        return _from_indices(z, data_of(target), axis, classes, weight, weight_along,
-                             ignore_index, reduction, label_smoothing)
+        return _from_indices(z, data_of(target), axis, classes, weight, ignore_index,
+                             reduction, label_smoothing)
     if kind != "f":
         raise TypeError(f"{name}: target must hold class indices (integers) or class "
                         f"probabilities (floats), got {target.dtype}")
@@ -248,7 +247,8 @@ def _weighted_traced(z, target, axis, classes, weight, ignore_index, reduction,
     # each sample's weight: its class's weight (1 without weights), 0 where ignored
     sample = no_gradient(_class_sample_weights, target, safe, weight, ignore_index, z.dtype)
     if label_smoothing:
-        rows = no_gradient(_smoothed_rows, safe, sample, weight, classes, label_smoothing, axis,
+        kept = no_gradient(np.not_equal, target, ignore_index)
+        rows = no_gradient(_smoothed_rows, safe, kept, weight, classes, label_smoothing, axis,
                            z.dtype)
         losses = R.softmax_cross_entropy(z, rows, axis=axis, scale=None)
     else:
@@ -258,8 +258,9 @@ def _weighted_traced(z, target, axis, classes, weight, ignore_index, reduction,
     total = losses.sum()
     if reduction == "sum":
         return total
+    # (no sample with weight: NaN, with the gradient _inverse_count gives)
     return (total * no_gradient(_inverse_count, target, sample, ignore_index)
-            + no_gradient(_nan_if_all_ignored, target, ignore_index, z.dtype))
+            + no_gradient(_nan_if_none, sample, axis=None))
 
 
 def _class_sample_weights(indices: np.ndarray, safe: np.ndarray, weight, ignore_index: int,
@@ -270,14 +271,15 @@ def _class_sample_weights(indices: np.ndarray, safe: np.ndarray, weight, ignore_
     return kept if weight is None else np.asarray(weight, dtype)[safe] * kept
 
 
-def _smoothed_rows(safe: np.ndarray, sample: np.ndarray, weight, classes: int, smoothing: float,
+def _smoothed_rows(safe: np.ndarray, kept: np.ndarray, weight, classes: int, smoothing: float,
                    axis: int, dtype) -> np.ndarray:
-    """The target rows of label smoothing: (1 - e) one_hot + e / C, times the class weights,
-    0 where the target is ignored (``sample`` is 0 there)."""
+    """The target rows of label smoothing, per sample -(1 - e) w_y log p_y - (e / C) sum_c w_c
+    log p_c: ((1 - e) one_hot + e / C) times the class weights, 0 where the target is ignored
+    (``kept`` False)."""
     rows = (1 - smoothing) * one_hot_rows(safe, classes, axis, dtype) + smoothing / classes
     if weight is not None:
         rows *= np.asarray(weight, dtype).reshape((-1,) + (1,) * (safe.ndim - axis))
-    rows *= np.expand_dims(sample != 0, axis)
+    rows *= np.expand_dims(kept, axis)
     return rows.astype(dtype, copy=False)
 
 
@@ -289,12 +291,6 @@ def _inverse_count(indices: np.ndarray, sample: np.ndarray, ignore_index: int) -
     if count:
         return (1 / count).astype(sample.dtype)
     return np.asarray(0 if (indices == ignore_index).all() else np.nan, sample.dtype)
-
-
-@cannot_fail
-def _nan_if_all_ignored(indices: np.ndarray, ignore_index: int, dtype) -> np.ndarray:
-    """NaN when every target is ignored (the mean of nothing), else 0."""
-    return np.asarray(np.nan if indices.size and (indices == ignore_index).all() else 0, dtype)
 
 
 def _safe_targets(indices: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
@@ -341,8 +337,7 @@ def _scale(reduction: str, samples: int) -> float | None:
     return 1.0 / samples if samples else np.nan  # the mean of nothing is NaN, as in PyTorch
 
 
-def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index, reduction,
-                  label_smoothing):
+def _from_indices(z, indices, axis, classes, weight, ignore_index, reduction, label_smoothing):
     """cross_entropy with class weights, ignored targets or label smoothing (or a bad target)."""
     name = "cross_entropy"
     indices = np.array(indices, copy=True)  # (the loss's node keeps them; the caller's may change)
@@ -361,13 +356,8 @@ def _from_indices(z, indices, axis, classes, weight, weight_along, ignore_index,
         kept = (~ignored).astype(z.dtype)
         sample_weight = kept if sample_weight is None else sample_weight * kept
     if label_smoothing:
-        # per sample -(1 - e) w_y log p_y - (e / C) sum_c w_c log p_c: one target distribution
-        target = ((1 - label_smoothing) * _one_hot_like(indices, z, axis)
-                  + label_smoothing / classes)
-        if weight_along is not None:
-            target *= weight_along
-        if any_ignored:
-            target *= np.expand_dims(kept, axis)
+        target = _smoothed_rows(indices, ~ignored, weight, classes, label_smoothing, axis,
+                                z._data.dtype)
         losses = R.softmax_cross_entropy(z, target, axis=axis, scale=None)
     else:
         losses = R.softmax_cross_entropy(z, indices, axis=axis, scale=None)

@@ -164,6 +164,12 @@ def _cross_entropy_cases():
             lambda x, t, w: F.cross_entropy(x, t, weight=w),
             [(x, plain[0], weights[0]), (x, np.zeros(4, np.int64), np.array([0.0, 1.0, 2.0])),
              (x, plain[1], weights[1])], [False] * 3, 1, grad=(0,)),
+        # a target whose class weighs 0 keeps the other classes' share of the smoothing
+        "cross_entropy smoothed, a class weighing 0": Case(
+            lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2,
+                                            reduction="none"),
+            [(x, t, np.array([0.0, 1.0, 2.0])) for t in (plain[0], ignored, plain[1])],
+            [False] * 3, 1, grad=(0,)),
         "cross_entropy weight, smoothed, 3-d": Case(
             lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.1),
             [(_logits("ce 3d", (2, 3, 2)), t.reshape(2, 2), w)
