@@ -208,17 +208,22 @@ def _traced_index_tensor(x, index) -> bool:
 def _scatter_positions(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
     """``index`` as positions along ``dim`` of a tensor of ``x_shape`` (negative ones from
     the end), after :func:`_along`'s checks."""
-    index = np.asarray(index).astype(np.int64, copy=False)
-    _along("scatter_add", np.broadcast_to(np.zeros((), np.int8), x_shape), dim, index)
-    size = x_shape[dim]
-    return index % size if size else index
+    return _along("scatter_add", _shaped(x_shape), dim, _as_int64(index))[dim]
 
 
 def _scatter_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
     """For ``scatter`` into a tensor of ``x_shape``: :func:`_winners`'s flat position in
     ``index`` of the value that lands at each position (-1: none), after its checks."""
-    shaped = np.broadcast_to(np.zeros((), np.int8), x_shape)  # (only its shape is read)
-    return _winners("scatter", shaped, dim, np.asarray(index).astype(np.int64, copy=False))[1]
+    return _winners("scatter", _shaped(x_shape), dim, _as_int64(index))[1]
+
+
+def _shaped(shape: tuple) -> np.ndarray:
+    """A stand-in of ``shape`` for the checks that read only a tensor's shape (no memory)."""
+    return np.broadcast_to(np.zeros((), np.int8), shape)
+
+
+def _as_int64(index) -> np.ndarray:
+    return np.asarray(index).astype(np.int64, copy=False)
 
 
 def _source(name: str, src, idx: np.ndarray, x):
@@ -264,10 +269,10 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
                            else np.full(index.shape, value, dtype=x.dtype))
     if reduce is None and _traced_index_tensor(x, index):
         # compile: where each value lands is an operation of the trace, found and checked at
-        # each replay from that call's index (not read once at the trace)
+        # each replay from that call's index
         winner = no_gradient(_scatter_winners, index, x_shape=tuple(x.shape), dim=d)
         if value is not None:
-            picked = np.full(x.shape, value, dtype=x.dtype)
+            picked = np.asarray(value, dtype=x.dtype)  # (broadcast by where)
         else:
             picked = R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
                                no_gradient(np.maximum, winner, 0), 0)
@@ -306,10 +311,12 @@ def scatter_add(input, dim: int, index, src) -> TensorBase:
     """
     x = ops.operand(input)
     d = one_dim("scatter_add", dim, x.ndim)
-    if _traced_index_tensor(x, index):
-        # compile: the positions are an operation of the trace, checked at each replay
-        s = _source("scatter_add", src, index, x) if isinstance(src, TensorBase) else \
-            np.asarray(src, x.dtype)[tuple(slice(0, n) for n in index.shape)]
+    # (compile: an integer tensor index stays one, its positions an operation of the trace)
+    traced = _traced_index_tensor(x, index)
+    idx = index if traced else _index_array("scatter_add", index)
+    s = _source("scatter_add", src, idx, x) if isinstance(src, TensorBase) else \
+        np.asarray(src, x.dtype)[tuple(slice(0, n) for n in idx.shape)]
+    if traced:
         positions = no_gradient(_scatter_positions, index, x_shape=tuple(x.shape), dim=d)
         # (added into the block of x the index covers outside dim, then placed in x's shape)
         block = tuple(x.shape[k] if k == d else n for k, n in enumerate(index.shape))
@@ -318,9 +325,6 @@ def scatter_add(input, dim: int, index, src) -> TensorBase:
             added = R.index_add(added, index=tuple(slice(0, n) for n in block),
                                 x_shape=tuple(x.shape))
         return x + added
-    idx = _index_array("scatter_add", index)
-    s = _source("scatter_add", src, idx, x) if isinstance(src, TensorBase) else \
-        np.asarray(src, x.dtype)[tuple(slice(0, n) for n in idx.shape)]
     at = _along("scatter_add", x, d, idx)
     if at is None:
         return x + ops.sum(s)

@@ -286,11 +286,9 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
             lines.append(step.seeded[1])
         else:
             lines.append(step.fused if step.fused is not None else step.text)
-    if seed is not None:  # (every export is a gradient)
-        lines.append("    if outs is None:\n        return "
-                     f"({listed([f'_scaled({n}, scale)' for n in exports])})")
-    else:
-        lines.append(f"    if outs is None:\n        return ({listed(exports)})")
+    # (one block of all the rows returns its values; given ones, c times them)
+    returned = exports if seed is None else [f"_scaled({n}, scale)" for n in exports]
+    lines.append(f"    if outs is None:\n        return ({listed(returned)})")
     sums = {n: step.reduce for step in steps if step.reduce is not None for n in step.writes}
     for i, n in enumerate(exports):
         if n in sums or n in straight:

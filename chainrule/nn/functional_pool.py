@@ -34,7 +34,6 @@ import numpy as np
 
 from chainrule import functions as fn
 from chainrule import rules as R
-from chainrule import tracing
 from chainrule.arguments import no_gradient
 from chainrule.functions import tensor_arg
 from chainrule.rules.pooling import output_size, window_argmax
@@ -136,12 +135,9 @@ def _max_pool(name: str, n: int, input, kernel_size, stride, padding, dilation, 
     out = R.max_pool(x, **geometry)
     if not return_indices:
         return out
-    sizes = tuple(x.shape[x.ndim - n:])
-    if tracing.active[0] is not None and not R.batched(x):
-        # compile: the positions are an operation of the plan, found again at each replay
-        return out, no_gradient(_max_pool_indices, x, out, sizes=sizes, **geometry)
-    where = window_argmax(x, out, **geometry)
-    return out, wrap(_flat_indices(where, sizes, kernel, stride, padding, dilation))
+    # (without gradient; a compiled plan finds them again at each replay, vmap per example)
+    return out, no_gradient(_max_pool_indices, x, out, sizes=tuple(x.shape[x.ndim - n:]),
+                            **geometry)
 
 
 def _max_pool_indices(x: np.ndarray, out: np.ndarray, sizes: tuple, kernel, stride, padding,

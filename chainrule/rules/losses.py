@@ -115,7 +115,6 @@ softmax_minus_one_hot = primitive(
     batch=_batch_slope)
 
 
-
 def _cross_entropy_jvp(ts, ans, z, target, axis, scale):
     total = None
     if ts[0] is not None:
