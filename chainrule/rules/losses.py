@@ -76,6 +76,7 @@ def _per_sample(g, axis, scale, z_shape):
     """The gradient reaching each sample's loss, with a class axis of 1 (the product with the
     slope broadcasts it)."""
     if scale is None:
+        axis = axis % len(z_shape)
         return reshape(g, shape=z_shape[:axis] + (1,) + z_shape[axis + 1:], x_shape=g.shape)
     return g * scale
 

@@ -13,6 +13,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import rules as R
+from chainrule.func import jvp
 from chainrule.testing import check_grads
 
 CLASSES = 5
@@ -107,9 +108,21 @@ def test_the_index_primitives_take_the_class_axis_counted_from_the_end(shape):
     onehot = np.moveaxis(np.eye(CLASSES)[target], -1, 1)
     slope = R.softmax_minus_one_hot(cr.tensor(z0), t, axis=axis)
     np.testing.assert_allclose(slope.numpy(), softmax - onehot, rtol=1e-12, atol=1e-15)
-    losses = R.softmax_cross_entropy(cr.tensor(z0), t, axis=axis, scale=None)
+    z = cr.tensor(z0, requires_grad=True)
+    losses = R.softmax_cross_entropy(z, t, axis=axis, scale=None)
     expected = -np.log((softmax * onehot).sum(axis=1))
-    np.testing.assert_allclose(losses.numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(losses.detach().numpy(), expected, rtol=1e-12)
+    # the gradients, reverse and forward mode: d sum(w losses) / dz = w (softmax - onehot)
+    weights = np.random.default_rng(3).uniform(0.5, 2.0, expected.shape)
+    losses.backward(cr.tensor(weights))
+    per_sample = np.expand_dims(weights, 1)
+    np.testing.assert_allclose(z.grad.numpy(), per_sample * (softmax - onehot), rtol=1e-12,
+                               atol=1e-15)
+    tangent = np.random.default_rng(4).standard_normal(shape)
+    _, derivative = jvp(lambda z: R.softmax_cross_entropy(z, t, axis=axis, scale=None),
+                        (cr.tensor(z0),), (cr.tensor(tangent),))
+    np.testing.assert_allclose(derivative.numpy(), ((softmax - onehot) * tangent).sum(axis=1),
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_the_usual_case_records_one_node():
