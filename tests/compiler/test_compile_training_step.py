@@ -187,6 +187,22 @@ def test_an_unused_loss_is_left_out_and_its_targets_are_still_checked():
         compiled(x, bad)
 
 
+def test_a_value_read_through_a_view_after_an_update_is_computed_after_it():
+    # the product reads the argument's update through a view taken before it: moved before
+    # the update, it would read the old values
+    def f(x, y):
+        head = x[:2]
+        x += y
+        return head * 2.0
+
+    compiled = cr.compile(f)
+    for shift in range(3):
+        x, y = cr.tensor(np.arange(4.0) + shift), cr.tensor(np.ones(4))
+        x_eager = x.clone()
+        np.testing.assert_array_equal(_replayed(compiled, x, y).numpy(), f(x_eager, y).numpy())
+        np.testing.assert_array_equal(x.numpy(), x_eager.numpy())
+
+
 def test_a_no_gradient_function_declared_unable_to_fail_is_left_out_only_when_unread():
     # cross_entropy's NaN for a mean over no kept sample (_nan_if_none) is declared unable to
     # fail: a plan of the gradients alone leaves it out; one that returns the loss keeps it
