@@ -19,12 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.rules.shape import broadcast_to, reshape, transpose
-from chainrule.rules.table import raw
 
 
 def shape_of(value) -> tuple:
     """The (physical) shape of an unwrapped value: an ndarray or a tensor."""
-    return tuple(np.shape(raw(value)))
+    return tuple(np.shape(value))
 
 
 def expanded(value, size: int):

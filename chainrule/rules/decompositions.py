@@ -77,6 +77,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import tracing
+from chainrule.arguments import dtype_of
 from chainrule.rules.elementwise import conj, real_part, where
 from chainrule.rules.linalg import (
     _adjoint,
@@ -109,17 +111,17 @@ def _quiet(rule):
 
 
 def _size(a, axis: int) -> int:
-    return np.shape(raw(a))[axis]
+    return np.shape(a)[axis]
 
 
 def _columns(a, start, stop):
     """``a[..., :, start:stop]`` (a view for ndarrays, recorded for Tensors)."""
-    return getitem(a, index=(Ellipsis, slice(None), slice(start, stop)), x_shape=np.shape(raw(a)))
+    return getitem(a, index=(Ellipsis, slice(None), slice(start, stop)), x_shape=np.shape(a))
 
 
 def _rows(a, start, stop):
     """``a[..., start:stop, :]``."""
-    return getitem(a, index=(Ellipsis, slice(start, stop), slice(None)), x_shape=np.shape(raw(a)))
+    return getitem(a, index=(Ellipsis, slice(start, stop), slice(None)), x_shape=np.shape(a))
 
 
 def _placed(a, index, shape):
@@ -129,7 +131,7 @@ def _placed(a, index, shape):
 
 def _column_sums(a):
     """The sum over the rows of each matrix: ``(..., m, k) -> (..., k)``."""
-    shape = np.shape(raw(a))
+    shape = np.shape(a)
     return reduce_sum(a, axis=(len(shape) - 2,), keepdims=False, x_shape=shape)
 
 
@@ -169,7 +171,7 @@ def _onto_triangle(g, uplo: str):
     if _is_complex(g):
         return (g * _triangle(n, uplo, True)) * 2.0 + real_part(g) * np.eye(n, dtype=bool)
     weights = 2.0 * _triangle(n, uplo, True) + np.eye(n)
-    return g * weights.astype(raw(g).dtype)
+    return g * weights.astype(dtype_of(g))
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,7 +230,9 @@ cholesky = primitive("linalg.cholesky", _cholesky,
 
 def _eigh_factors(x, UPLO, factors):
     """``(w, V)``: raw arrays, or, for a tensor ``x`` (higher derivatives), recorded on it."""
-    if factors is None and not batched(x):  # (a batched x's primitives decompose the stack)
+    # (a batched x's primitives decompose the stack, and a traced x's decompose at each
+    # replay: the values are not there to read)
+    if factors is None and not batched(x) and tracing.active[0] is None:
         factors = np.linalg.eigh(raw(x), UPLO)
     if isinstance(x, TensorBase):
         return (eigvalsh(x, UPLO=UPLO, factors=factors),
@@ -474,7 +478,7 @@ def _qr_values(x, part, mode="reduced", factors=None):
 
 def _qr_factors(x, mode, factors):
     """The reduced ``(Q, R)``: raw arrays, or recorded on a tensor ``x``."""
-    m, n = np.shape(raw(x))[-2:]
+    m, n = np.shape(x)[-2:]
     if mode == "complete" and m > n:
         raise RuntimeError(f"chainrule.linalg.qr: {QR_NOT_DIFFERENTIABLE}; use mode='reduced' "
                            "(its Q is the first n columns of the complete Q)")
@@ -525,12 +529,12 @@ def _qr_vjp(g, ans, x, part, mode="reduced", factors=None):
     q, r = _qr_factors(x, mode, factors)
     complex_valued = _is_complex(q)
     g = _conj(g, complex_valued)
-    m, n = np.shape(raw(x))[-2:]
+    m, n = np.shape(x)[-2:]
     if m >= n:
         gx = _square_qr_vjp(g, None, q, r) if part == "Q" else _square_qr_vjp(None, g, q, r)
         return _conj(gx, complex_valued)
     # wide: A = [X | Y], X = Q U, R = [U | Q^H Y]
-    shape, axis = np.shape(raw(x)), len(np.shape(raw(x))) - 1
+    shape, axis = np.shape(x), len(np.shape(x)) - 1
     u = _columns(r, 0, m)
     if part == "Q":
         gx = _square_qr_vjp(g, None, q, u)
@@ -543,7 +547,7 @@ def _qr_vjp(g, ans, x, part, mode="reduced", factors=None):
 def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
     q, r = _qr_factors(x, mode, factors)
     t = ts[0]
-    m, n = np.shape(raw(x))[-2:]
+    m, n = np.shape(x)[-2:]
     if m >= n:
         dq, dr = _square_qr_jvp(t, q, r)
         return dq if part == "Q" else dr
@@ -552,7 +556,7 @@ def _qr_jvp(ts, ans, x, part, mode="reduced", factors=None):
         return dq
     # R = [U | Q^H Y]:  dV = dQ^H Y + Q^H dY
     dv = matmul(_adjoint(dq), _columns(x, m, n)) + matmul(_adjoint(q), _columns(t, m, n))
-    return cat(du, dv, axis=len(np.shape(raw(x))) - 1, sizes=(m, n - m))
+    return cat(du, dv, axis=len(np.shape(x)) - 1, sizes=(m, n - m))
 
 
 qr = primitive("linalg.qr", _qr_values, (_qr_vjp,), save_inputs=True, jvp=_qr_jvp,

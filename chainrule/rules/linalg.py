@@ -47,10 +47,11 @@ import string
 
 import numpy as np
 
+from chainrule.arguments import dtype_of
 from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
-from chainrule.rules.table import LEGACY_PROMOTION, per_example, primitive, raw, run
+from chainrule.rules.table import LEGACY_PROMOTION, per_example, primitive, run
 from chainrule.tensor_base import TensorBase, new_like
 
 
@@ -62,7 +63,7 @@ def _swap_last(a):
 def _is_complex(*arrays) -> bool:
     """Whether any of ``arrays`` (ndarrays, Tensors or None) is complex."""
     for a in arrays:
-        if a is not None and raw(a).dtype.kind == "c":
+        if a is not None and dtype_of(a).kind == "c":
             return True
     return False
 
@@ -219,20 +220,20 @@ def _einsum_parse(subscripts: str, shapes) -> tuple[list[str], str]:
 
 
 def _einsum_vjp(i, g, ans, *xs, subscripts):
-    ins, out = _einsum_parse(subscripts, [np.shape(raw(x)) for x in xs])
+    ins, out = _einsum_parse(subscripts, [np.shape(x) for x in xs])
     target = ins[i]
-    shape = np.shape(raw(xs[i]))
+    shape = np.shape(xs[i])
     sizes = dict(zip(target, shape))
     # a letter may have size 1 in one operand and n in another (broadcasting): give every
     # other operand its full size, so that the gradient below has it too (the engine then
     # sums it back down to this operand's size 1)
     full: dict = {}
     for term, x in zip(ins, xs):
-        for c, n in zip(term, np.shape(raw(x))):
+        for c, n in zip(term, np.shape(x)):
             if n != 1 or c not in full:  # (a size of 1 broadcasts; 0 is a size like any other)
                 full[c] = n
-    xs = [x if j == i or np.shape(raw(x)) == tuple(full[c] for c in ins[j])
-          else broadcast_to(x, shape=tuple(full[c] for c in ins[j]), x_shape=np.shape(raw(x)))
+    xs = [x if j == i or np.shape(x) == tuple(full[c] for c in ins[j])
+          else broadcast_to(x, shape=tuple(full[c] for c in ins[j]), x_shape=np.shape(x))
           for j, x in enumerate(xs)]
     distinct = "".join(dict.fromkeys(target))  # 'ii' -> 'i': a diagonal
     others = [t for j, t in enumerate(ins) if j != i]
@@ -298,19 +299,19 @@ def _sym(a):
 
 
 def _drop_last(a):
-    shape = np.shape(raw(a))
+    shape = np.shape(a)
     return reshape(a, shape=shape[:-1], x_shape=shape)
 
 
 def _as_matrices(a):
     """``(...)`` -> ``(..., 1, 1)``: one scalar per matrix of a batch."""
-    shape = np.shape(raw(a))
+    shape = np.shape(a)
     return reshape(a, shape=tuple(shape) + (1, 1), x_shape=shape)
 
 
 def _sum_last(a, count):
     """The sum over the last ``count`` axes."""
-    shape = np.shape(raw(a))
+    shape = np.shape(a)
     axes = tuple(range(len(shape) - count, len(shape)))
     return reduce_sum(a, axis=axes, keepdims=False, x_shape=shape)
 
@@ -373,7 +374,7 @@ def _solve_matrices(a, b):
 def _reads_vector(a, b, vector) -> bool:
     if vector is not None:
         return vector
-    return _numpy_reads_vector(np.ndim(raw(a)), np.ndim(raw(b)))
+    return _numpy_reads_vector(np.ndim(a), np.ndim(b))
 
 
 def _solve(a, b, vector=None):

@@ -342,8 +342,8 @@ def batch_at_taps(prim, values, batched, size, *, x_shape, **geometry):
     carried along (see :func:`batch_avg_pool`) by the values and by the taps, which differ per
     example under ``vmap(grad)`` (each example's maxima); an unbatched one is the same in
     every example, so it is broadcast to the batch (a view)."""
-    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(raw(v)),
-                                       x_shape=np.shape(raw(v)))
+    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(v),
+                                       x_shape=np.shape(v))
               for v, b in zip(values, batched)]
     return prim(*values, x_shape=(size,) + tuple(x_shape), **geometry)
 

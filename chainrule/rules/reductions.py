@@ -22,7 +22,6 @@ from chainrule.rules.table import (
     numpy2_promotion,
     on_tensors,
     primitive,
-    raw,
 )
 
 
@@ -99,10 +98,9 @@ def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
     # amin compare with the result, so a NaN there gives NaN).  ``axis`` is None but where
     # vmap's reduction rule has made the call one per example (the axes past the batch): each
     # example's maximum then shares its own gradient.
-    values, result = raw(x), unreduce(raw(ans), axis, keepdims, x_shape)
-    hit = where(result != result, values != values, values == result)
-    hit = hit.astype(x.dtype) if batched(x) else cast(hit, dtype=values.dtype,
-                                                      x_dtype=np.bool_)
+    result = unreduce(ans, axis, keepdims, x_shape)
+    hit = where(result != result, x != x, x == result)
+    hit = hit.astype(x.dtype) if batched(x) else cast(hit, dtype=x.dtype, x_dtype=np.bool_)
     return unreduce(g, axis, keepdims, x_shape) * (hit / keep_sum(hit, axis))
 
 
@@ -122,7 +120,7 @@ def _std_vjp(g, ans, x, axis, keepdims, x_shape, correction):
     # d std(x) = (x - mean(x)) / ((n - correction) std(x)) . dx, taken as 0 where std(x) = 0
     # (PyTorch's subgradient: the square root's slope is infinite there, its argument's is 0)
     std = unreduce(ans, axis, keepdims, x_shape)
-    zero = raw(std) == 0
+    zero = std == 0
     divisor = max(count(x_shape, axis) - correction, 0)
     scale = where(zero, 0.0, 1.0 / (where(zero, 1.0, std) * divisor))
     centred = x - reduce_mean(x, axis=axis, keepdims=True, x_shape=x_shape)
@@ -259,7 +257,7 @@ def _norm_vjp(g, ans, x, axis, keepdims, x_shape, ord=2):
     if ord == 2:
         return g * (x / safe)
     ratio = abs(x) / safe  # in [0, 1]: no overflow for any p
-    ratio = where(raw(ratio) == 0, 1.0, ratio)  # (sign(x) is 0 there: the slope is 0)
+    ratio = where(ratio == 0, 1.0, ratio)  # (sign(x) is 0 there: the slope is 0)
     return g * sign(x) * ratio ** (ord - 1)
 
 

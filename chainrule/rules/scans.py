@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import tracing
-from chainrule.arguments import no_gradient
+from chainrule.arguments import dtype_of, no_gradient
 from chainrule.rules.elementwise import where
 from chainrule.rules.reductions import keep_sum, reduce_sum, unreduce
 from chainrule.rules.shape import along_index, cat, flip, getitem, reshape, take_along, transpose
@@ -31,7 +31,7 @@ from chainrule.tensor_base import TensorBase, new_like
 
 def _keep_along(a, axis):
     """The sum along one ``axis`` (negative allowed), kept as a dimension of size 1."""
-    return keep_sum(a, (axis % np.ndim(raw(a)),))
+    return keep_sum(a, (axis % np.ndim(a),))
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,7 +77,9 @@ def _divides_badly(x, *recorded) -> bool:
     division, as at zeros."""
     if not any(isinstance(a, TensorBase) for a in (x, *recorded)):
         return False
-    if batched(x):  # (no one decision fits every example: the way without division does)
+    if batched(x) or tracing.active[0] is not None:
+        # (no one decision fits every example, or every replay of a compiled plan: the way
+        # without division does)
         return True
     size = np.abs(raw(x))
     return bool(size.size) and bool(np.any(size <= np.sqrt(np.finfo(size.dtype).eps)
@@ -110,14 +112,14 @@ def _cumprod_jvp(ts, ans, x, axis):
 
 def _moved_last(a, axis):
     """``a`` with ``axis`` moved last, and the order that undoes it."""
-    order = [i for i in range(np.ndim(raw(a))) if i != axis] + [axis]
+    order = [i for i in range(np.ndim(a)) if i != axis] + [axis]
     return transpose(a, axes=tuple(order)), tuple(np.argsort(order))
 
 
 def exclusive_cumprod(a):
     """``prod_{k < i} a_k`` along the last axis (1 for the first element)."""
-    shape = np.shape(raw(a))
-    ones = np.ones(shape[:-1] + (1,), raw(a).dtype)
+    shape = np.shape(a)
+    ones = np.ones(shape[:-1] + (1,), dtype_of(a))
     head = getitem(a, index=(Ellipsis, slice(None, -1)), x_shape=shape)
     shifted = cat(ones, head, axis=len(shape) - 1, sizes=(1, shape[-1] - 1))
     return cumprod(shifted, axis=len(shape) - 1)
@@ -125,19 +127,19 @@ def exclusive_cumprod(a):
 
 def _partial_products(xm):
     """``T``, of shape ``(..., n, n)`` (see above), and the mask of ``j >= i``."""
-    shape = np.shape(raw(xm))
+    shape = np.shape(xm)
     n = shape[-1]
     after = np.triu(np.ones((n, n), bool), k=1)  # [i, j]: j > i
     row = reshape(xm, shape=shape[:-1] + (1, n), x_shape=shape)
     copies = where(after, row, 1.0)  # copies[..., i, j] = x_j for j > i, else 1
-    return cumprod(copies, axis=len(shape)), np.triu(np.ones((n, n), raw(xm).dtype))
+    return cumprod(copies, axis=len(shape)), np.triu(np.ones((n, n), dtype_of(xm)))
 
 
 def _cumprod_vjp_at_zeros(g, x, axis):
     # d x_i = L_i sum_{j >= i} g_j T_ij
     xm, back = _moved_last(x, axis)
     gm, _ = _moved_last(g, axis)
-    shape = np.shape(raw(xm))
+    shape = np.shape(xm)
     partial, upper = _partial_products(xm)
     g_row = reshape(gm, shape=shape[:-1] + (1, shape[-1]), x_shape=shape)
     inner = reduce_sum(partial * g_row * upper, axis=(len(shape),), keepdims=False,
@@ -149,7 +151,7 @@ def _cumprod_jvp_at_zeros(t, x, axis):
     # d ans_j = sum_{i <= j} t_i L_i T_ij
     xm, back = _moved_last(x, axis)
     tm, _ = _moved_last(t, axis)
-    shape = np.shape(raw(xm))
+    shape = np.shape(xm)
     partial, upper = _partial_products(xm)
     column = reshape(tm * exclusive_cumprod(xm), shape=shape + (1,), x_shape=shape)
     total = reduce_sum(column * partial * upper, axis=(len(shape) - 1,), keepdims=False,
@@ -169,17 +171,17 @@ cumprod = primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis), (_cumpr
 def _prod_others(x, axis):
     """For each element, the product of the other elements of its slice (zeros allowed):
     ``L_i R_i`` with the exclusive cumulative products from the left and from the right."""
-    shape = np.shape(raw(x))
+    shape = np.shape(x)
     axes = tuple(range(len(shape))) if axis is None else axis
     rest = [i for i in range(len(shape)) if i not in axes]
     order = tuple(rest + list(axes))
     moved = transpose(x, axes=order)
-    moved_shape = np.shape(raw(moved))
+    moved_shape = np.shape(moved)
     flat = reshape(moved, shape=moved_shape[:len(rest)] + (-1,), x_shape=moved_shape)
     last = (len(rest),)
     right = flip(exclusive_cumprod(flip(flat, axis=last)), axis=last)
     others = reshape(exclusive_cumprod(flat) * right, shape=moved_shape,
-                     x_shape=np.shape(raw(flat)))
+                     x_shape=np.shape(flat))
     return transpose(others, axes=tuple(np.argsort(order)))
 
 
@@ -243,13 +245,13 @@ def _returned_indices(indices: np.ndarray, axis: int, keep: bool) -> np.ndarray:
 def _sort_vjp(g, ans, x, axis, perm=None, indices=False):
     # sorted = x[perm]: the gradient goes back to the original positions, g[inverse(perm)]
     inverse = np.argsort(_given(perm), axis=axis, kind="stable")
-    return getitem(g, index=along_index(inverse, axis), x_shape=np.shape(raw(g)))
+    return getitem(g, index=along_index(inverse, axis), x_shape=np.shape(g))
 
 
 def _sort_jvp(ts, ans, x, axis, perm=None, indices=False):
     # d sorted = dx[perm]
     t = ts[0]
-    return getitem(t, index=along_index(_given(perm), axis), x_shape=np.shape(raw(t)))
+    return getitem(t, index=along_index(_given(perm), axis), x_shape=np.shape(t))
 
 
 def _sort(x, axis, perm=None, indices=False):
@@ -264,7 +266,7 @@ def batch_sort(prim, values, batched, size, axis, perm=None, indices=False):
     example's); where the stack is itself batched by an enclosing vmap, whose values are not
     readable, that vmap's rule finds it."""
     (x,) = values
-    axis = axis % (np.ndim(raw(x)) - 1) + 1
+    axis = axis % (np.ndim(x) - 1) + 1
     if isinstance(x, TensorBase) and x._batched:
         return prim(x, axis=axis, indices=indices)
     return prim(x, axis=axis, perm=np.argsort(raw(x), axis=axis, kind="stable"),

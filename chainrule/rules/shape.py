@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from chainrule.arguments import no_gradient
-from chainrule.rules.table import primitive, raw
+from chainrule.rules.table import primitive
 from chainrule.sparse import SparseGrad
 from chainrule.tensor_base import TensorBase
 from chainrule.versions import writeable_view
@@ -158,7 +158,7 @@ def _batch_joins(index) -> tuple[tuple, bool]:
 def _batch_to(value, first: bool):
     """A stack with its batch axis moved from the front to the end (``first`` False) or from
     the end to the front (``first`` True)."""
-    n = np.ndim(raw(value))
+    n = np.ndim(value)
     axes = (n - 1,) + tuple(range(n - 1)) if first else tuple(range(1, n)) + (0,)
     return transpose(value, axes=axes)
 
@@ -215,8 +215,8 @@ def batch_along(prim, values, batched, size, axis, x_shape):
     """vmap's rule of ``take_along`` and ``add_along``: the batch is one more leading axis of
     the values and of the positions (an unbatched one is the same in every example, so it is
     broadcast to the batch), ``axis`` moves one place right and ``x_shape`` gains the batch."""
-    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(raw(v)),
-                                       x_shape=np.shape(raw(v)))
+    values = [v if b else broadcast_to(v, shape=(size,) + np.shape(v),
+                                       x_shape=np.shape(v))
               for v, b in zip(values, batched)]
     rank = len(x_shape)
     return prim(*values, axis=axis % rank + 1, x_shape=(size,) + tuple(x_shape))
@@ -396,17 +396,17 @@ def batch_index_put(prim, values, batched, size, index):
     the batch as in :func:`batch_getitem`; a batched ``v`` gets 1s after its batch axis up to
     the region's per-example rank, and its batch where the region has it."""
     x, v = values
-    x_shape = np.shape(raw(x))[1:] if batched[0] else np.shape(raw(x))
+    x_shape = np.shape(x)[1:] if batched[0] else np.shape(x)
     region = np.broadcast_to(np.zeros((), bool), x_shape)[index].shape
     if not batched[0]:
         x = broadcast_to(x, shape=(size,) + tuple(x_shape), x_shape=tuple(x_shape))
     joined, last = _batch_joins(index)
-    v_shape = np.shape(raw(v))
+    v_shape = np.shape(v)
     if batched[1]:
         missing = len(region) - (len(v_shape) - 1)
         if missing > 0:
             v_shape = v_shape[:1] + (1,) * missing + v_shape[1:]
-            v = reshape(v, shape=v_shape, x_shape=np.shape(raw(v)))
+            v = reshape(v, shape=v_shape, x_shape=np.shape(v))
         if last:
             v = _batch_to(v, first=False)
     elif last and v_shape:  # (its own dims, then one for the batch)
@@ -457,12 +457,12 @@ def _inside_view(g, ans, base, value, steps):
 
 def one_example(value, b: int):
     """Example ``b`` of a stack (a view)."""
-    return getitem(value, index=b, x_shape=np.shape(raw(value)))
+    return getitem(value, index=b, x_shape=np.shape(value))
 
 
 def stacked(results):
     """Per-example results (equal shapes) as one stack, batch first."""
-    shape = np.shape(raw(results[0]))
+    shape = np.shape(results[0])
     pieces = [reshape(r, shape=(1,) + shape, x_shape=shape) for r in results]
     return cat(*pieces, axis=0, sizes=(1,) * len(pieces))
 

@@ -34,7 +34,7 @@ except ImportError as err:  # (chainrule itself never imports this module)
                       "pip install 'chainrule[scipy]'") from err
 
 from chainrule.rules.elementwise import exp, log, log1p, sign, where
-from chainrule.rules.table import batched, derivative, primitive, raw
+from chainrule.rules.table import derivative, primitive
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -44,7 +44,7 @@ _SQRT_HALF = math.sqrt(0.5)
 
 def _float_eps(x) -> float:
     """The machine epsilon of ``x``'s float dtype (float64's for anything else)."""
-    dtype = raw(x).dtype if hasattr(x, "dtype") else np.result_type(x)
+    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
     return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 
@@ -171,14 +171,14 @@ xlog1py = primitive("scipy.special.xlog1py", sc.xlog1py,
 def _i1_slope(ans, x):
     # d i1(x) = (i0(x) - i1(x) / x) dx, which is 1/2 at 0 (i1(x) = x/2 + O(x^3)); JAX takes
     # 1/2 wherever |x| <= eps, which also keeps 1/x finite for subnormal x
-    tiny = np.abs(raw(x)) <= _float_eps(x)
+    tiny = abs(x) <= _float_eps(x)
     safe = where(tiny, 1.0, x)
     return where(tiny, 0.5, i0(safe) - ans / safe)
 
 
 def _i1e_slope(ans, x):
     # d i1e(x) = (i0e(x) - i1e(x) (sign(x) + 1/x)) dx, 1/2 at 0 as for i1
-    tiny = np.abs(raw(x)) <= _float_eps(x)
+    tiny = abs(x) <= _float_eps(x)
     safe = where(tiny, 1.0, x)
     return where(tiny, 0.5, i0e(safe) - ans * (sign(safe) + 1.0 / safe))
 
@@ -204,18 +204,15 @@ i0e = primitive("scipy.special.i0e", sc.i0e,
 
 def _entr_slope(ans, x):
     # d (-x log x) = -(log(x) + 1) dx for x > 0
-    values = raw(x)
-    inside = values > 0
-    outside = (where(values == 0, np.array(np.inf, x.dtype), np.array(0.0, x.dtype))
-               if batched(x) else
-               np.where(values == 0, np.inf, 0.0).astype(values.dtype, copy=False))
+    inside = x > 0
+    outside = where(x == 0, np.array(np.inf, x.dtype), np.array(0.0, x.dtype))
     return where(inside, -(log(where(inside, x, 1.0)) + 1.0), outside)
 
 
 def _inside(x, y):
     # the points where x > 0 and y > 0, and x and y replaced by 1 elsewhere (so that no log of
     # 0 or a negative number reaches a derivative there, of any order)
-    inside = (raw(x) > 0) & (raw(y) > 0)
+    inside = (x > 0) & (y > 0)
     return inside, where(inside, x, 1.0), where(inside, y, 1.0)
 
 

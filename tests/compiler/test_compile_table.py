@@ -185,3 +185,87 @@ def test_a_seed_of_one_number_matches_eager(name, dtype, fused_small):
         assert compiled.traces == 1
         _assert_same([_numpy(x.grad) for x in ours], [_numpy(x.grad) for x in theirs],
                      tolerance, f"{name} variant {variant} {np.dtype(dtype).name}: gradient")
+
+
+DECIDES = "a decision on a tensor's values"
+
+GRADIENT_BREAKS: dict[str, str] = {
+    **BREAKS,
+    # the rule finds the windows' maxima again with NumPy (raw())
+    "nn.functional.max_pool": DECIDES,
+}
+"""Primitives whose gradient, computed inside the compiled function (``autograd.grad`` in it,
+as a compiled training step has it), runs eagerly: name -> the warning's reason (a part)."""
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_a_compiled_gradient_replays_as_eager(name, dtype):
+    """Each primitive's VJP rules, traced: ``autograd.grad`` of the spec's call with a seeded
+    cotangent, compiled, traced on inputs A and replayed on B, equals eager's on B."""
+    spec = SPECS[name]
+    tolerance = TOLERANCE[dtype]
+
+    def gradient(w, *xs):
+        return cr.autograd.grad(spec.fn(*xs), xs, grad_outputs=w, allow_unused=True)
+
+    for variant in range(len(spec.shapes)):
+        a = _tensors(_inputs(name, variant, "A", dtype), dtype)
+        shape = spec.fn(*a).shape
+        w = cr.tensor(np.random.default_rng(zlib.crc32(f"{name}/{variant}".encode()))
+                      .standard_normal(shape), dtype=dtype)
+        compiled = cr.compile(gradient)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compiled(w * 0.5, *a)
+        broke = [str(m.message) for m in caught if "breaks the trace" in str(m.message)]
+        if name in GRADIENT_BREAKS:
+            assert broke, f"{name}'s gradient no longer breaks the trace: remove it from the list"
+            assert GRADIENT_BREAKS[name] in broke[0], broke[0]
+            continue
+        assert not broke, broke
+        b = _inputs(name, variant, "B", dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a replay warns of nothing
+            ours = compiled(w, *_tensors(b, dtype))
+        theirs = gradient(w, *_tensors(b, dtype))
+        assert compiled.traces == 1, "a replay with the same shapes traced again"
+        _assert_same([_numpy(g) for g in ours], [_numpy(g) for g in theirs], tolerance,
+                     f"{name} variant {variant} {np.dtype(dtype).name}: compiled gradient")
+
+
+SPECIAL_POINTS = {
+    # name: (the call, the traced input, the replayed input at the rule's special points)
+    "prod with a zero": (lambda x: x.prod(dim=-1), [[1.5, 2.0, -0.5], [0.7, 1.1, 3.0]],
+                         [[1.5, 0.0, -0.5], [0.0, 0.0, 3.0]]),
+    "cumprod with a zero": (lambda x: x.cumprod(dim=1), [[1.5, 2.0, -0.5], [0.7, 1.1, 3.0]],
+                            [[1.5, 0.0, -0.5], [0.0, 2.0, 3.0]]),
+    "max with ties": (lambda x: x.max(), [1.0, 3.0, 2.0, -1.0], [3.0, 3.0, 2.0, 3.0]),
+    "max with a NaN": (lambda x: x.max(), [1.0, 3.0, 2.0, -1.0], [1.0, np.nan, 2.0, np.nan]),
+    "sinc at 0": (lambda x: cr.sinc(x), [0.3, -1.2, 2.5], [0.0, -1.2, 0.0]),
+    "std of equal values": (lambda x: x.std(dim=-1), [[1.0, 2.0, 4.0]], [[2.0, 2.0, 2.0]]),
+    "a 3-norm at 0": (lambda x: cr.linalg.vector_norm(x, ord=3, dim=-1),
+                      [[1.0, -2.0, 0.5]], [[0.0, -2.0, 0.0]]),
+    "fmax of a NaN": (lambda x: cr.fmax(x, x.flip(0)), [1.0, 2.0, 3.0], [np.nan, 2.0, 1.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECIAL_POINTS))
+def test_a_compiled_gradient_replays_a_rules_special_points(name):
+    """Where a rule takes another formula (a zero of a product, ties of a maximum, sinc at 0),
+    a gradient traced away from those points and replayed at them gives eager's values: the
+    choice is an operation of the plan, or the trace takes the formula exact everywhere."""
+    fn, traced, special = SPECIAL_POINTS[name]
+
+    def gradient(x):
+        out = fn(x)
+        return cr.autograd.grad(out, [x], grad_outputs=cr.ones_like(out))[0]
+
+    compiled = cr.compile(gradient)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (the trace does not break, the replay warns of nothing)
+        compiled(cr.tensor(traced, requires_grad=True))
+        ours = compiled(cr.tensor(special, requires_grad=True))
+    theirs = gradient(cr.tensor(special, requires_grad=True))
+    assert compiled.traces == 1
+    np.testing.assert_allclose(_numpy(ours), _numpy(theirs), rtol=1e-12, atol=1e-15)
