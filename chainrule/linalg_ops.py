@@ -25,10 +25,10 @@ import numpy as np
 
 from chainrule import norms, ops
 from chainrule import rules as R
-from chainrule.arguments import data_of, like
+from chainrule.arguments import data_of, like, no_gradient
 from chainrule.engine import is_grad_enabled
 from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
-from chainrule.rules.decompositions import QR_NOT_DIFFERENTIABLE
+from chainrule.rules.decompositions import QR_NOT_DIFFERENTIABLE, Factors
 from chainrule.tensor_base import TensorBase
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -78,14 +78,11 @@ def _failed(name: str, err) -> LinAlgError:
                        f"for NaN or infinite values)")
 
 
-def _decomposed(name: str, numpy_func, A, **options):
-    """NumPy's decomposition of ``A``'s values, its failure a :class:`LinAlgError`; None for a
-    value batched by vmap, whose examples are not there to read (the primitives then each
-    decompose the whole stack, in their batching rules)."""
-    if isinstance(A, TensorBase) and A._batched:
-        return None
+def _decomposed(name: str, parts):
+    """``parts()``, the primitives of a decomposition (which share one :class:`Factors`), with
+    NumPy's failure to decompose a :class:`LinAlgError` named for ``name``."""
     try:
-        return numpy_func(data_of(A), **options)
+        return parts()
     except np.linalg.LinAlgError as err:
         raise _failed(name, err) from None
 
@@ -181,9 +178,11 @@ def eigh(A, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of the symmetric (Hermitian) matrix that the
     triangle ``UPLO`` of ``A`` describes."""
     A = square("eigh", A)
-    factors = _decomposed("eigh", np.linalg.eigh, A, UPLO=_uplo("eigh", UPLO))
-    return EighResult(R.eigvalsh(A, UPLO=UPLO, factors=factors),
-                      R.eigh_vectors(A, UPLO=UPLO, factors=factors))
+    _uplo("eigh", UPLO)
+    factors = Factors()
+    return _decomposed("eigh", lambda: EighResult(R.eigvalsh(A, UPLO=UPLO, factors=factors),
+                                                  R.eigh_vectors(A, UPLO=UPLO,
+                                                                 factors=factors)))
 
 
 def eig(A) -> EigResult:
@@ -191,15 +190,13 @@ def eig(A) -> EigResult:
     (complex, or real when every eigenvalue is real); only functions of the vectors that do
     not depend on their phases have derivatives (``chainrule/rules/eig.py``)."""
     A = square("eig", A)
-    _decomposed("eig", np.linalg.eigvals, A)  # (a failure named here, not in the engine)
-    return EigResult(R.eigvals(A), R.eig_vectors(A))
+    return _decomposed("eig", lambda: EigResult(R.eigvals(A), R.eig_vectors(A)))
 
 
 def eigvals(A) -> TensorBase:
     """The eigenvalues of a general square matrix, as NumPy returns them."""
     A = square("eigvals", A)
-    _decomposed("eigvals", np.linalg.eigvals, A)
-    return R.eigvals(A)
+    return _decomposed("eigvals", lambda: R.eigvals(A))
 
 
 def eigvalsh(A, UPLO: str = "L") -> TensorBase:
@@ -228,10 +225,11 @@ def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
     ``full_matrices=False`` the reduced decomposition."""
     A = matrices("svd", A)
     _no_driver("svd", driver)
-    factors = _decomposed("svd", np.linalg.svd, A, full_matrices=bool(full_matrices))
+    factors = Factors()
     options = dict(full_matrices=bool(full_matrices), factors=factors)
-    return SVDResult(R.svd_vectors(A, part="U", **options), R.svdvals(A, factors=factors),
-                     R.svd_vectors(A, part="Vh", **options))
+    return _decomposed("svd", lambda: SVDResult(R.svd_vectors(A, part="U", **options),
+                                                R.svdvals(A, factors=factors),
+                                                R.svd_vectors(A, part="Vh", **options)))
 
 
 def svdvals(A, *, driver=None) -> TensorBase:
@@ -277,9 +275,9 @@ def qr(A, mode: str = "reduced") -> QRResult:
             return QRResult(like((A,), np.empty((0,), A.dtype)), R.qr(A, part="R", mode="r"))
         except ValueError as err:
             raise _failed("qr", err) from None
-    factors = _decomposed("qr", np.linalg.qr, A, mode=mode)
-    return QRResult(R.qr(A, part="Q", mode=mode, factors=factors),
-                    R.qr(A, part="R", mode=mode, factors=factors))
+    factors = Factors()
+    return _decomposed("qr", lambda: QRResult(R.qr(A, part="Q", mode=mode, factors=factors),
+                                              R.qr(A, part="R", mode=mode, factors=factors)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,9 +345,8 @@ def lstsq_parts(name: str, A, B, rcond: float):
     solution = np.empty(batch + (n, b.shape[-1]), np.result_type(a, b))
     ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
     for i in np.ndindex(batch):
-        solution[i], _, ranks[i], values[i] = _decomposed(name.removeprefix("linalg."),
-                                                          np.linalg.lstsq, a[i], b=b[i],
-                                                          rcond=rcond)
+        solution[i], _, ranks[i], values[i] = _decomposed(
+            name.removeprefix("linalg."), lambda i=i: np.linalg.lstsq(a[i], b[i], rcond=rcond))
     if vector:
         solution = solution[..., 0]
     X = R.lstsq(A, B, rcond=rcond, vector=vector, solution=solution)
@@ -432,8 +429,14 @@ def cond(A, p=None) -> TensorBase:
             return like((A,), np.linalg.cond(data_of(A), p))
         r = norms.matrix_norm(A, p) * norms.matrix_norm(inverse, p)
     # NaN (a zero singular value) becomes inf, unless A holds NaN
-    nan = R.per_example(np.isnan, r) & ~R.per_example(
-        lambda a: np.isnan(a).any(axis=(-2, -1)), A)
+    # (operations without gradient: a trace of compile writes them down, and the branch
+    # below is one of its guards)
+    nan = no_gradient(np.isnan, r) & ~no_gradient(_holds_nan, A)
     if R.batched(r):  # (per example: no one decision for the batch)
         return ops.where(nan, np.inf, r)
     return ops.where(nan, np.inf, r) if nan.any() else r
+
+
+def _holds_nan(a: np.ndarray) -> np.ndarray:
+    """Whether each matrix of ``a`` holds a NaN."""
+    return np.isnan(a).any(axis=(-2, -1))

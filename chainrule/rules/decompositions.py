@@ -17,14 +17,17 @@ Design choices
 * **One output per primitive, one decomposition per call.**  The engine records one result
   per primitive, so a decomposition with several results is several primitives (``eigvalsh``
   and ``eigh``; ``svdvals`` and ``svd``, whose ``part`` is ``"U"`` or ``"Vh"``; ``qr``, whose
-  ``part`` is ``"Q"`` or ``"R"``).  The public functions compute the decomposition once, with
-  NumPy, and hand it to each primitive as ``factors``: the primitive returns its part (a copy,
-  so that changing a result in place cannot change what the rules read) and its rules read the
-  other parts there, so a forward pass costs one decomposition and a backward pass none.
-  Called without ``factors`` (directly, as the tests do), a primitive computes what it needs.
-  With ``create_graph=True`` the rules get the parts as tensors by calling the primitives on
-  the saved input with the same ``factors``: so the input is saved (a change of it in place
-  before backward is an error, as for every saved input).
+  ``part`` is ``"Q"`` or ``"R"``).  The public functions hand the primitives of one call one
+  empty :class:`Factors` as ``factors``: the first primitive to run computes the decomposition
+  with NumPy and holds it there, and each returns its part (a copy, so that changing a result
+  in place cannot change what the rules read); the rules read the other parts there, so a
+  forward pass costs one decomposition and a backward pass none.  ``Factors`` is a
+  :class:`~chainrule.rules.table.Scratch`: a plan of ``chainrule.compile`` makes an empty one
+  at each replay, so a replay decomposes its own matrix once too.  Called without ``factors``
+  (directly, as the tests do), a primitive computes what it needs.  With ``create_graph=True``
+  (and inside a trace) the rules get the parts as tensors by calling the primitives on the
+  saved input with the same ``factors``: so the input is saved (a change of it in place before
+  backward is an error, as for every saved input).
 * **Values are NumPy's, bit for bit**: each result comes from the NumPy call that gives it
   (``svdvals`` from ``svd(compute_uv=False)``, ``eigvalsh`` from ``eigvalsh``, which differ in
   the last bits from the values that come with the vectors), on Tensors as on arrays.
@@ -77,7 +80,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule import tracing
 from chainrule.arguments import dtype_of
 from chainrule.rules.elementwise import conj, real_part, where
 from chainrule.rules.linalg import (
@@ -93,8 +95,35 @@ from chainrule.rules.linalg import (
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import cat, getitem, index_add
-from chainrule.rules.table import batched, primitive, raw
+from chainrule.rules.table import Scratch, primitive
 from chainrule.tensor_base import TensorBase
+
+
+class Factors(Scratch):
+    """One decomposition that the primitives of one call share (see the header): empty until
+    the first of them runs, then NumPy's result (``parts``: the tuple it returns)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts=None) -> None:
+        self.parts = parts
+
+
+def _parts(factors, decompose, x):
+    """The parts of the decomposition that ``factors`` shares, ``decompose(x)`` when it is
+    still empty (kept there for the others); None without ``factors``."""
+    if factors is None:
+        return None
+    if factors.parts is None:
+        factors.parts = decompose(x)
+    return factors.parts
+
+
+def _shared_on(x, factors):
+    """The :class:`Factors` that primitives recorded on a tensor ``x`` share in a rule: the
+    forward pass's, or a new, empty one (the first primitive then decomposes ``x``, and the
+    others read it: once per call, and once per replay of a compiled plan)."""
+    return factors if factors is not None else Factors()
 
 
 def _copy(a):
@@ -229,19 +258,19 @@ cholesky = primitive("linalg.cholesky", _cholesky,
 
 
 def _eigh_factors(x, UPLO, factors):
-    """``(w, V)``: raw arrays, or, for a tensor ``x`` (higher derivatives), recorded on it."""
-    # (a batched x's primitives decompose the stack, and a traced x's decompose at each
-    # replay: the values are not there to read)
-    if factors is None and not batched(x) and tracing.active[0] is None:
-        factors = np.linalg.eigh(raw(x), UPLO)
+    """``(w, V)``: raw arrays, or, for a tensor ``x`` (higher derivatives, a trace, vmap),
+    recorded on it."""
     if isinstance(x, TensorBase):
-        return (eigvalsh(x, UPLO=UPLO, factors=factors),
-                eigh_vectors(x, UPLO=UPLO, factors=factors))
-    return factors
+        shared = _shared_on(x, factors)
+        return (eigvalsh(x, UPLO=UPLO, factors=shared),
+                eigh_vectors(x, UPLO=UPLO, factors=shared))
+    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    return parts if parts is not None else np.linalg.eigh(x, UPLO)
 
 
 def _eigvalsh(x, UPLO="L", factors=None):
-    return _copy(factors[0]) if factors is not None else np.linalg.eigvalsh(x, UPLO)
+    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    return _copy(parts[0]) if parts is not None else np.linalg.eigvalsh(x, UPLO)
 
 
 def _eigvalsh_vjp(g, ans, x, UPLO="L", factors=None):
@@ -267,7 +296,8 @@ eigvalsh = primitive("linalg.eigvalsh", _eigvalsh, (_eigvalsh_vjp,), save_inputs
 
 
 def _eigh_vectors(x, UPLO="L", factors=None):
-    return _copy(factors[1]) if factors is not None else np.linalg.eigh(x, UPLO)[1]
+    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    return _copy(parts[1]) if parts is not None else np.linalg.eigh(x, UPLO)[1]
 
 
 def _eigh_vectors_vjp(g, ans, x, UPLO="L", factors=None):
@@ -292,15 +322,6 @@ eigh_vectors = primitive("linalg.eigh", _eigh_vectors, (_quiet(_eigh_vectors_vjp
                          grad_fn="LinalgEighBackward0", batch="core")
 
 
-def _shared(a, decompose):
-    """The decomposition of ``a`` that the primitives of one call share, or None (each computes
-    its own) for a value batched by vmap, whose examples are not there to read: its primitives'
-    batching rules decompose the whole stack instead."""
-    if isinstance(a, TensorBase) and a._batched:
-        return None
-    return decompose(raw(a))
-
-
 def eigh(a, UPLO: str = "L"):
     """``(eigenvalues, eigenvectors)`` of ``S(a)`` (the triangle ``UPLO``), ascending, as
     ``numpy.linalg.eigh``: one decomposition, shared by the two primitives.
@@ -310,7 +331,7 @@ def eigh(a, UPLO: str = "L"):
     >>> w.round(6).tolist(), np.abs(v).round(6).tolist()
     ([1.0, 3.0], [[0.707107, 0.707107], [0.707107, 0.707107]])
     """
-    factors = _shared(a, lambda x: np.linalg.eigh(x, UPLO))
+    factors = Factors()
     return eigvalsh(a, UPLO=UPLO, factors=factors), eigh_vectors(a, UPLO=UPLO, factors=factors)
 
 
@@ -320,14 +341,14 @@ def eigh(a, UPLO: str = "L"):
 
 def _svd_factors(x, full_matrices, factors):
     """``(U, s, Vh)`` of the reduced SVD: raw arrays, or recorded on a tensor ``x``."""
-    if factors is None and not batched(x):
-        factors = np.linalg.svd(raw(x), full_matrices=full_matrices)
     if isinstance(x, TensorBase):
-        options = dict(full_matrices=full_matrices, factors=factors)
-        u, s, vh = (svd_vectors(x, part="U", **options), svdvals(x, factors=factors),
+        shared = _shared_on(x, factors)
+        options = dict(full_matrices=full_matrices, factors=shared)
+        u, s, vh = (svd_vectors(x, part="U", **options), svdvals(x, factors=shared),
                     svd_vectors(x, part="Vh", **options))
     else:
-        u, s, vh = factors
+        u, s, vh = (_parts(factors, lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
+                    or np.linalg.svd(x, full_matrices=full_matrices))
     k = _size(s, -1)  # (factors of full matrices: their first k columns of U, rows of Vh)
     if _size(u, -1) > k:
         u = _columns(u, 0, k)
@@ -337,7 +358,10 @@ def _svd_factors(x, full_matrices, factors):
 
 
 def _svdvals(x, factors=None):
-    return _copy(factors[1]) if factors is not None else np.linalg.svd(x, compute_uv=False)
+    # (the values of the decomposition that U's primitive, which comes first, made with its
+    # full_matrices; alone, NumPy's values without vectors)
+    parts = None if factors is None else factors.parts
+    return _copy(parts[1]) if parts is not None else np.linalg.svd(x, compute_uv=False)
 
 
 def _svdvals_vjp(g, ans, x, factors=None):
@@ -360,8 +384,9 @@ svdvals = primitive("linalg.svdvals", _svdvals, (_svdvals_vjp,), save_inputs=Tru
 
 
 def _svd_vectors(x, part, full_matrices=False, factors=None):
-    if factors is not None:
-        return _copy(factors[0 if part == "U" else 2])
+    parts = _parts(factors, lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
+    if parts is not None:
+        return _copy(parts[0 if part == "U" else 2])
     return np.linalg.svd(x, full_matrices=full_matrices)[0 if part == "U" else 2]
 
 
@@ -455,7 +480,7 @@ def svd(a, full_matrices: bool = True):
     >>> s.tolist(), (u @ np.diag(s) @ vh).tolist()
     ([3.0, 2.0], [[3.0, 0.0], [0.0, -2.0]])
     """
-    factors = _shared(a, lambda x: np.linalg.svd(x, full_matrices=full_matrices))
+    factors = Factors()
     options = dict(full_matrices=full_matrices, factors=factors)
     return (svd_vectors(a, part="U", **options), svdvals(a, factors=factors),
             svd_vectors(a, part="Vh", **options))
@@ -469,8 +494,9 @@ QR_NOT_DIFFERENTIABLE = ("The QR decomposition is not differentiable when mode='
 
 
 def _qr_values(x, part, mode="reduced", factors=None):
-    if factors is not None:
-        return _copy(factors[0 if part == "Q" else 1])
+    parts = _parts(factors, lambda a: np.linalg.qr(a, mode=mode), x)
+    if parts is not None:
+        return _copy(parts[0 if part == "Q" else 1])
     if mode == "r":
         return np.linalg.qr(x, mode="r")
     return np.linalg.qr(x, mode=mode)[0 if part == "Q" else 1]
@@ -482,12 +508,12 @@ def _qr_factors(x, mode, factors):
     if mode == "complete" and m > n:
         raise RuntimeError(f"chainrule.linalg.qr: {QR_NOT_DIFFERENTIABLE}; use mode='reduced' "
                            "(its Q is the first n columns of the complete Q)")
-    if factors is None and not batched(x):
-        factors = np.linalg.qr(raw(x), mode="reduced")
     if isinstance(x, TensorBase):
-        return (qr(x, part="Q", mode="reduced", factors=factors),
-                qr(x, part="R", mode="reduced", factors=factors))
-    return factors
+        shared = _shared_on(x, factors)
+        return (qr(x, part="Q", mode="reduced", factors=shared),
+                qr(x, part="R", mode="reduced", factors=shared))
+    parts = _parts(factors, lambda a: np.linalg.qr(a, mode="reduced"), x)
+    return parts if parts is not None else np.linalg.qr(x, mode="reduced")
 
 
 def _times_inverse(b, r):

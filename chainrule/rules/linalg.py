@@ -47,12 +47,11 @@ import string
 
 import numpy as np
 
-from chainrule.arguments import dtype_of
+from chainrule.arguments import dtype_of, no_gradient
 from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
-from chainrule.rules.table import LEGACY_PROMOTION, per_example, primitive, run
-from chainrule.tensor_base import TensorBase, new_like
+from chainrule.rules.table import LEGACY_PROMOTION, primitive, run
 
 
 def _swap_last(a):
@@ -353,10 +352,12 @@ def slogdet(a):
     >>> float(sign), round(float(logabsdet), 6)
     (-1.0, 1.791759)
     """
-    sign = per_example(lambda m: np.linalg.slogdet(m)[0], a)
-    if isinstance(a, TensorBase) and not a._batched:
-        sign = new_like(a, np.asarray(sign))
-    return sign, logabsdet(a)
+    return no_gradient(_sign_of_det, a), logabsdet(a)
+
+
+def _sign_of_det(a: np.ndarray) -> np.ndarray:
+    """The sign of each determinant (of a complex one, its phase ``det / |det|``)."""
+    return np.linalg.slogdet(a)[0]
 
 
 def _numpy_reads_vector(a_ndim: int, b_ndim: int) -> bool:

@@ -33,11 +33,8 @@ BREAKS: dict[str, str] = {
     # an in-place change of a non-leaf (inplace.update reads the new values with data_of)
     "copy_slices": VALUES_READ,
     "index_put": VALUES_READ,
-    # NumPy's decomposition is computed outside the primitives (linalg_ops._decomposed,
-    # lstsq_parts) and handed to them: a replay would reuse the trace's factors
-    "linalg.qr": VALUES_READ,
-    "linalg.svd": VALUES_READ,
-    "linalg.svdvals": VALUES_READ,
+    # NumPy's least squares are computed outside the primitive (lstsq_parts) and handed to
+    # it: a replay would reuse the trace's solution
     "linalg.lstsq": VALUES_READ,
 }
 """Primitives whose specs run eagerly when compiled: name -> the warning's reason (a part)."""
