@@ -77,7 +77,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> TensorBase:
     if _traced_positions(x, index, d):  # compile: the index is read at each replay, not kept
         try:
             return _gather_batched("gather", x, d, no_gradient(
-                _checked_positions, index, size=x.shape[d], dim=d))
+                _positions, index, name="gather", x_shape=tuple(x.shape), dim=d))
         except RuntimeError:
             pass  # (out of range: the path below says so, as eagerly)
     idx = _index_array("gather", index)
@@ -98,23 +98,18 @@ def _gather_batched(name: str, x, d: int, index) -> TensorBase:
     return R.take_along(x, index % x.shape[d], axis=d, x_shape=tuple(x.shape))
 
 
+def _traced_integers(index) -> bool:
+    """Whether ``index`` is an integer tensor in a trace of ``compile``: the positions it
+    holds are then an operation of the trace, read (and checked) at each replay, not kept."""
+    return (tracing.active[0] is not None and isinstance(index, TensorBase)
+            and index.dtype.kind in "iu")
+
+
 def _traced_positions(x, index, d: int) -> bool:
-    """Whether ``gather(x, d, index)`` runs in a trace of ``compile`` with an integer tensor
-    ``index`` whose shapes are right (the checks of the values are an operation then)."""
-    return (tracing.active[0] is not None and isinstance(index, TensorBase) and x.ndim > 0
-            and index.dtype.kind in "iu" and index.ndim == x.ndim
+    """Whether ``gather(x, d, index)`` runs in a trace with an integer tensor ``index`` whose
+    shapes are right (the checks of the values are an operation then)."""
+    return (_traced_integers(index) and x.ndim > 0 and index.ndim == x.ndim
             and all(n <= m for k, (n, m) in enumerate(zip(index.shape, x.shape)) if k != d))
-
-
-def _checked_positions(index: np.ndarray, size: int, dim: int) -> np.ndarray:
-    """``index`` as positions along an axis of ``size`` (negative ones from the end), after
-    gather's check (an operation of a trace: a replay checks its own index)."""
-    index = index.astype(np.int64, copy=False)
-    beyond = (index < -size) | (index >= size)
-    if beyond.any():
-        raise RuntimeError(f"gather(): index {int(index[beyond][0])} is out of bounds for "
-                           f"dimension {dim} with size {size}")
-    return index % size if size else index
 
 
 def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
@@ -130,9 +125,7 @@ def take_along_dim(input, indices, dim: int | None = None) -> TensorBase:
     x = ops.operand(input)
     # (vmap: indices that differ from example to example stay a tensor, which gather takes; so
     # do integer ones inside a trace of compile, which gather checks at each replay)
-    batched = R.batched(indices) or (tracing.active[0] is not None
-                                     and isinstance(indices, TensorBase)
-                                     and indices.dtype.kind in "iu")
+    batched = R.batched(indices) or _traced_integers(indices)
     idx = indices if batched else _index_array("take_along_dim", indices, "indices")
     if dim is None:
         return gather(ops.reshape(x, -1), 0, idx.reshape(-1))
@@ -166,9 +159,7 @@ def index_select(input, dim: int, index) -> TensorBase:
     d = one_dim("index_select", dim, x.ndim)
     if R.batched(index) and x.ndim:  # vmap: an index that differs from example to example
         return R.take_at(x, ops.reshape(index, -1), d)
-    if (tracing.active[0] is not None and x.ndim and isinstance(index, TensorBase)
-            and index.ndim <= 1 and index.dtype.kind in "iu"):
-        # compile: the index is read at each replay, not kept
+    if _traced_integers(index) and x.ndim and index.ndim <= 1:
         if (taken := R.replayed_take(x, (ops.reshape(index, -1),), d)) is not None:
             return taken
     idx = _index_array("index_select", index)
@@ -201,14 +192,14 @@ def _winners(name: str, x, d: int, idx: np.ndarray):
 def _traced_index_tensor(x, index) -> bool:
     """Whether a scatter into ``x`` runs in a trace of ``compile`` with an integer tensor
     ``index`` (not vmap's): then its positions are an operation of the trace."""
-    return (tracing.active[0] is not None and x.ndim > 0 and isinstance(index, TensorBase)
-            and index.dtype.kind in "iu" and not R.batched(index))
+    return _traced_integers(index) and x.ndim > 0 and not R.batched(index)
 
 
-def _scatter_positions(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
+def _positions(index: np.ndarray, name: str, x_shape: tuple, dim: int) -> np.ndarray:
     """``index`` as positions along ``dim`` of a tensor of ``x_shape`` (negative ones from
-    the end), after :func:`_along`'s checks."""
-    return _along("scatter_add", _shaped(x_shape), dim, _as_int64(index))[dim]
+    the end), after :func:`_along`'s checks for ``name`` (an operation of a trace: a replay
+    checks its own index)."""
+    return _along(name, _shaped(x_shape), dim, _as_int64(index))[dim]
 
 
 def _scatter_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
@@ -317,7 +308,8 @@ def scatter_add(input, dim: int, index, src) -> TensorBase:
     s = _source("scatter_add", src, idx, x) if isinstance(src, TensorBase) else \
         np.asarray(src, x.dtype)[tuple(slice(0, n) for n in idx.shape)]
     if traced:
-        positions = no_gradient(_scatter_positions, index, x_shape=tuple(x.shape), dim=d)
+        positions = no_gradient(_positions, index, name="scatter_add", x_shape=tuple(x.shape),
+                                dim=d)
         # (added into the block of x the index covers outside dim, then placed in x's shape)
         block = tuple(x.shape[k] if k == d else n for k, n in enumerate(index.shape))
         added = R.add_along(s, positions, axis=d, x_shape=block)

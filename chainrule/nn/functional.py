@@ -267,7 +267,7 @@ def _class_sample_weights(indices: np.ndarray, safe: np.ndarray, weight, ignore_
                           dtype) -> np.ndarray:
     """Each sample's weight: its target class's weight (1 when there are none), 0 where the
     target is ignored."""
-    kept = (indices != ignore_index).astype(dtype)
+    kept = _sample_weights(indices, ignore_index, "none", dtype)
     return kept if weight is None else np.asarray(weight, dtype)[safe] * kept
 
 
