@@ -42,8 +42,10 @@ import math
 
 import numpy as np
 
+from chainrule.arguments import no_gradient
 from chainrule.rules.shape import broadcast_to
-from chainrule.rules.table import batched, primitive, raw
+from chainrule.rules.table import primitive
+from chainrule.tensor_base import TensorBase
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -265,14 +267,13 @@ def window_argmax(x, ans, kernel, stride, padding, dilation, ceil_mode) -> np.nd
     tap holding its maximum: the first one, or the last NaN where the maximum is NaN (as
     PyTorch's kernels pick: ``val > maxval || isnan(val)``).  Padding is never picked.
 
-    Inside vmap (``x`` batched: one value per example) the taps are found per example, on
-    the stacks (an int tensor without history, batched): the pooling carries leading dims,
-    so the batch is one more."""
-    if batched(x):
-        return x._without_gradient(window_argmax, (x, ans), dict(
-            kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-            ceil_mode=ceil_mode))
-    x, ans = raw(x), raw(ans)
+    Of tensors (a rule recorded with ``create_graph``, or in a trace of ``compile``, or inside
+    vmap) the taps are an int tensor without history: an operation of the trace, found again
+    at each replay; inside vmap (``x`` batched: one value per example) found per example, on
+    the stacks: the pooling carries leading dims, so the batch is one more."""
+    if isinstance(x, TensorBase) or isinstance(ans, TensorBase):
+        return no_gradient(window_argmax, x, ans, kernel=kernel, stride=stride,
+                           padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     n = len(kernel)
     taps = plan(x.shape[x.ndim - n:], kernel, stride, padding, dilation, ceil_mode)[1]
     where = np.zeros(ans.shape, _tap_dtype(kernel))

@@ -31,7 +31,8 @@ CASES = {
     "eigvalsh": lambda a: (cr.linalg.eigvalsh(a) ** 2).sum(),
     "svd": lambda a: (lambda u, s, vh: (s ** 3).sum() + ((u * s) @ vh * a).sum())(
         *cr.linalg.svd(a, full_matrices=False)),
-    "svd of a wide matrix": lambda a: (lambda u, s, vh: (s ** 2).sum() + (_gauge_free(vh.mT) * 2).sum())(
+    "svd of a wide matrix": lambda a: (lambda u, s, vh: (s ** 2).sum()
+                                       + (_gauge_free(vh.mT) * 2).sum())(
         *cr.linalg.svd(a[:3], full_matrices=False)),
     "svdvals": lambda a: cr.linalg.svdvals(a).sum(),
     "the 2-norm and the nuclear norm": lambda a: (cr.linalg.matrix_norm(a, 2)

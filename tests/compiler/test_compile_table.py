@@ -188,8 +188,6 @@ DECIDES = "a decision on a tensor's values"
 
 GRADIENT_BREAKS: dict[str, str] = {
     **BREAKS,
-    # the rule finds the windows' maxima again with NumPy (raw())
-    "nn.functional.max_pool": DECIDES,
 }
 """Primitives whose gradient, computed inside the compiled function (``autograd.grad`` in it,
 as a compiled training step has it), runs eagerly: name -> the warning's reason (a part)."""
@@ -244,6 +242,8 @@ SPECIAL_POINTS = {
     "a 3-norm at 0": (lambda x: cr.linalg.vector_norm(x, ord=3, dim=-1),
                       [[1.0, -2.0, 0.5]], [[0.0, -2.0, 0.0]]),
     "fmax of a NaN": (lambda x: cr.fmax(x, x.flip(0)), [1.0, 2.0, 3.0], [np.nan, 2.0, 1.0]),
+    "max pooling with ties": (lambda x: cr.nn.functional.max_pool1d(x[None, None], 2, 1),
+                              [1.0, 3.0, 2.0, -1.0], [3.0, 3.0, 2.0, 2.0]),
 }
 
 
