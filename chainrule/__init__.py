@@ -78,6 +78,7 @@ from chainrule.functions import (
     arctanh,
     argmax,
     argmin,
+    argsort,
     asin,
     asinh,
     atan,

@@ -12,6 +12,7 @@ derivatives and forward mode come from those rules.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -233,6 +234,10 @@ def _source(name: str, src, idx: np.ndarray, x):
         if s.shape != idx.shape else s
 
 
+REPEATED_PRODUCT = ("scatter(reduce='multiply'): repeated positions in index are not "
+                    "implemented for a src tensor; use unique ones")
+
+
 def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None = None):
     """``input`` with ``src``'s values (or the number ``value``) written at ``index`` along
     ``dim``: ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``.  Where ``index`` repeats a
@@ -258,6 +263,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
     if reduce == "add" and _traced_index_tensor(x, index):
         return scatter_add(x, d, index, src if value is None
                            else np.full(index.shape, value, dtype=x.dtype))
+    if reduce == "multiply" and _traced_index_tensor(x, index):
+        return _multiplied_traced(x, d, index, src, value)
     if reduce is None and _traced_index_tensor(x, index):
         # compile: where each value lands is an operation of the trace, found and checked at
         # each replay from that call's index
@@ -280,8 +287,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
     if reduce == "multiply":
         # each position times the product of the values landing there
         if isinstance(s, TensorBase) and np.unique(flat).size != flat.size:
-            raise NotImplementedError("scatter(reduce='multiply'): repeated positions in index "
-                                      "are not implemented for a src tensor; use unique ones")
+            raise NotImplementedError(REPEATED_PRODUCT)
         picked = R.getitem(ops.reshape(s, -1), index=(np.maximum(winner, 0),),
                            x_shape=(idx.size,))
         if not isinstance(s, TensorBase) and np.unique(flat).size != flat.size:
@@ -290,6 +296,42 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
         return R.where(written, x * picked, x)
     picked = R.getitem(ops.reshape(s, -1), index=(np.maximum(winner, 0),), x_shape=(idx.size,))
     return R.where(written, picked, x)
+
+
+def _multiplied_traced(x, d: int, index, src, value) -> TensorBase:
+    """``scatter(reduce='multiply')`` in a trace of ``compile``: eager's formula, with how
+    many values land at each position (a number ``value`` lands as ``value ** count``) and
+    which one (a source tensor's positions must not repeat) operations of the plan."""
+    shape = tuple(x.shape)
+    if value is not None:
+        counts = no_gradient(_scatter_counts, index, x_shape=shape, dim=d)
+        picked = no_gradient(_power_of, counts, base=value, dtype=x.dtype)
+    else:
+        winner = no_gradient(_unrepeated_winners, index, x_shape=shape, dim=d)
+        counts = no_gradient(np.greater_equal, winner, 0)
+        picked = R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
+                           no_gradient(np.maximum, winner, 0), 0)
+    return R.where(no_gradient(np.greater, counts, 0), x * picked, x)
+
+
+def _scatter_counts(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
+    """How many of ``index``'s values land at each position of a tensor of ``x_shape``."""
+    flat, _ = _winners("scatter", _shaped(x_shape), dim, _as_int64(index))
+    return np.bincount(flat, minlength=math.prod(x_shape)).reshape(x_shape)
+
+
+def _unrepeated_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
+    """:func:`_scatter_winners`, for a product with a source tensor, which takes each
+    position once."""
+    flat, winner = _winners("scatter", _shaped(x_shape), dim, _as_int64(index))
+    if np.unique(flat).size != flat.size:
+        raise NotImplementedError(REPEATED_PRODUCT)
+    return winner
+
+
+def _power_of(counts: np.ndarray, base, dtype) -> np.ndarray:
+    """``base ** counts`` in ``dtype``: the product of ``counts`` copies of the number."""
+    return (np.asarray(base, dtype) ** counts).astype(dtype)
 
 
 def scatter_add(input, dim: int, index, src) -> TensorBase:
@@ -371,8 +413,16 @@ def masked_select(input, mask) -> TensorBase:
     return R.getitem(x, index=(np.array(np.broadcast_to(m, shape)),), x_shape=shape)
 
 
-def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
-    """Sorted values along ``dim`` and the indices they came from (the values carry gradient)."""
+def sort(input, dim: int = -1, descending: bool = False, *,  # noqa: A002
+         stable: bool = False) -> SortResult:
+    """Sorted values along ``dim`` and the indices they came from (the values carry gradient).
+    The sort is always stable: equal values keep their order, ascending or descending (so
+    ``stable`` changes nothing; PyTorch's default may order them otherwise).
+
+    >>> import chainrule as cr
+    >>> cr.sort(cr.tensor([2., 1., 2., 0.]), descending=True)
+    SortResult(values=tensor([2., 2., 1., 0.]), indices=tensor([0, 2, 1, 3]))
+    """
     x = ops.operand(input)
     d = one_dim("sort", dim, x.ndim)
     if x.ndim == 0:
@@ -389,6 +439,17 @@ def sort(input, dim: int = -1, descending: bool = False) -> SortResult:
     if isinstance(perm, TensorBase):  # (under vmap, or in a trace of compile)
         return SortResult(ops.flip(values, d), x.shape[d] - 1 - ops.flip(perm, d))
     return SortResult(ops.flip(values, d), like((x,), x.shape[d] - 1 - np.flip(perm, axis=d)))
+
+
+def argsort(input, dim: int = -1, descending: bool = False, *,  # noqa: A002
+            stable: bool = False) -> TensorBase:
+    """The indices that sort ``input`` along ``dim``: :func:`sort`'s indices (stable).
+
+    >>> import chainrule as cr
+    >>> cr.argsort(cr.tensor([[3., 1., 2.]]), dim=1)
+    tensor([[1, 2, 0]])
+    """
+    return sort(input, dim, descending, stable=stable).indices
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002

@@ -696,6 +696,7 @@ class Tensor(TensorBase):
     cumsum = ops.cumsum
     cumprod = ops.cumprod
     sort = selection.sort
+    argsort = selection.argsort
     # products
     matmul = ops.matmul
     dot = ops.dot

@@ -1546,6 +1546,39 @@ def test_scatter_finds_where_its_values_land_at_each_replay(name):
                        RuntimeError, match="out of bounds")
 
 
+MULTIPLYING_SCATTERS = {
+    "a value, repeated positions": lambda x, i, s: (x.scatter(1, i, 1.5, reduce="multiply")
+                                                    * s.sum()),
+    "a source, positions unique in each row": lambda x, i, s: x.scatter(
+        1, i.argsort(dim=1), s.exp(), reduce="multiply"),
+}
+
+
+@pytest.mark.parametrize("name", MULTIPLYING_SCATTERS)
+def test_scatter_multiply_finds_how_many_values_land_at_each_replay(name):
+    # scatter(reduce="multiply") read its index with NumPy (the trace broke); now how many
+    # values land where, and which, are operations of the plan
+    fn = MULTIPLYING_SCATTERS[name]
+
+    def make_args(k):
+        rng = _rng(k)
+        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+                cr.tensor(rng.integers(0, 3, (2, 3))),
+                cr.tensor(rng.standard_normal((2, 3)), requires_grad=True))
+
+    compiled = _replays_as_eager(fn, make_args)
+    assert compiled.traces == 1
+
+
+def test_scatter_multiply_of_a_source_at_repeated_positions_raises_at_a_replay():
+    fn = lambda x, i, s: x.scatter(1, i, s, reduce="multiply")  # noqa: E731
+    x, s = cr.tensor(np.ones((2, 3))), cr.tensor(np.ones((2, 2)))
+    compiled = cr.compile(fn, fullgraph=True)
+    compiled(x, cr.tensor([[0, 1], [2, 0]]), s)
+    _raises_as_eagerly(fn, compiled, (x, cr.tensor([[0, 0], [2, 0]]), s),
+                       NotImplementedError, match="repeated positions")
+
+
 @pytest.mark.parametrize("shape, index", [((4, 5), (slice(None), slice(None), 0)), ((), 0),
                                           ((5,), (0, 1)), ((5,), (Ellipsis, 0, 1))])
 def test_an_integer_index_with_too_many_parts_raises_as_eagerly(shape, index):

@@ -403,6 +403,26 @@ def test_sort_sends_each_gradient_to_the_index_it_returns(descending):
     assert indices.numpy()[0].tolist() == ([2, 0, 1, 4, 3] if not descending else [3, 0, 1, 4, 2])
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_argsort_is_sorts_stable_order_as_torch_argsort_stable(descending):
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 4, (3, 6)).astype(np.float32)  # (ties)
+    x = cr.tensor(values)
+    indices = cr.argsort(x, dim=1, descending=descending, stable=True)
+    assert indices.dtype == cr.int64
+    np.testing.assert_array_equal(indices.numpy(), x.argsort(1, descending).numpy())
+    np.testing.assert_array_equal(indices.numpy(), x.sort(1, descending).indices.numpy())
+    # stable: by value, then by position (a lexsort on the negated value when descending)
+    keys = -values if descending else values
+    expected = np.array([np.lexsort((np.arange(6), row)) for row in keys])
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(
+        indices.numpy(),
+        torch.argsort(torch.from_numpy(values), dim=1, descending=descending,
+                      stable=True).numpy())
+
+
 def test_sort_descending_of_unsigned_integers():
     values, indices = cr.tensor(np.array([3, 0, 2], np.uint8)).sort(descending=True)
     assert values.numpy().tolist() == [3, 2, 0] and indices.numpy().tolist() == [0, 2, 1]
