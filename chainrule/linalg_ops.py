@@ -338,23 +338,29 @@ def lstsq_parts(name: str, A, B, rcond: float):
                          f"{tuple(B.shape)})") from None
     if any(isinstance(t, TensorBase) and t._batched for t in (A, B)):
         return _lstsq_mapped(A, B, rcond, vector)
-    a, b = data_of(A), data_of(B)
-    b = b[..., None] if vector else b
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
-    solution = np.empty(batch + (n, b.shape[-1]), np.result_type(a, b))
-    ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
-    for i in np.ndindex(batch):
-        solution[i], _, ranks[i], values[i] = _decomposed(
-            name.removeprefix("linalg."), lambda i=i: np.linalg.lstsq(a[i], b[i], rcond=rcond))
-    if vector:
-        solution = solution[..., 0]
-    X = R.lstsq(A, B, rcond=rcond, vector=vector, solution=solution)
-    if m > n and np.all(ranks == n):
+    # NumPy's lstsq once, which the solution, the ranks and the singular values share (each
+    # replay of a compiled plan solves its own problems once too)
+    parts = R.LstsqParts()
+
+    def solved():
+        X = R.lstsq(A, B, rcond=rcond, vector=vector, solution=parts)
+        options = dict(rcond=rcond, vector=vector, parts=parts)
+        return X, no_gradient(_ranks, A, B, **options), no_gradient(_values, A, B, **options)
+
+    X, ranks, values = _decomposed(name.removeprefix("linalg."), solved)
+    if m > n and bool((ranks == n).all()):  # (compile: a guard on the ranks)
         residuals = _squared_residuals(A, B, X, vector)
     else:
-        residuals = like((A, B), np.empty((0,), solution.real.dtype))
-    return X, residuals, like((A, B), ranks), like((A, B), values)
+        residuals = like((A, B), np.empty((0,), values.dtype))
+    return X, residuals, ranks, values
+
+
+def _ranks(a, b, rcond: float, vector: bool, parts) -> np.ndarray:
+    return R.lstsq_solved(a, b, rcond, vector, parts).ranks.copy()
+
+
+def _values(a, b, rcond: float, vector: bool, parts) -> np.ndarray:
+    return R.lstsq_solved(a, b, rcond, vector, parts).values.copy()
 
 
 def _squared_residuals(A, B, X, vector: bool):

@@ -160,6 +160,7 @@ from chainrule.rules.elementwise_math import (
 from chainrule.rules.elementwise_numpy import cbrt, erf, erfc, float_power, fmod, i0, i1, ldexp
 from chainrule.rules.fft import SWAPPED_NORM, fftn, ifftn, irfftn, rfftn
 from chainrule.rules.linalg import (
+    LstsqParts,
     det,
     dot,
     einsum,
@@ -167,6 +168,7 @@ from chainrule.rules.linalg import (
     linear,
     logabsdet,
     lstsq,
+    lstsq_solved,
     matmul,
     pinv,
     slogdet,

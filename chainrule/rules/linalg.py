@@ -51,7 +51,7 @@ from chainrule.arguments import dtype_of, no_gradient
 from chainrule.rules.elementwise import conj
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
-from chainrule.rules.table import LEGACY_PROMOTION, primitive, run
+from chainrule.rules.table import LEGACY_PROMOTION, Scratch, primitive, run
 
 
 def _swap_last(a):
@@ -493,20 +493,44 @@ pinv = primitive("linalg.pinv", _pinv, (lambda g, ans, x, rtol, atol=None:
                  grad_fn="LinalgPinvBackward0", batch="core")
 
 
-def _lstsq(a, b, rcond, vector, solution=None):
-    """The least-squares solutions of ``a x = b`` (batched; ``b`` a vector or a batch of them
-    when ``vector``), by NumPy's ``lstsq`` for each matrix of the batch."""
-    if solution is not None:
-        return np.array(solution, copy=True)
-    if a.ndim == 2 and b.ndim <= 2:
-        return np.linalg.lstsq(a, b, rcond=rcond)[0]
+class LstsqParts(Scratch):
+    """NumPy's ``lstsq`` of one call, which its results share (as :class:`Factors` shares a
+    decomposition): the solutions (the primitive's value), the ranks and the singular values
+    (without gradient), filled by the first to run."""
+
+    __slots__ = ("solution", "ranks", "values")
+
+    def __init__(self) -> None:
+        self.solution = self.ranks = self.values = None
+
+
+def lstsq_solved(a: np.ndarray, b: np.ndarray, rcond: float, vector: bool,
+                 parts: LstsqParts | None = None) -> LstsqParts:
+    """``parts`` (a new one when None), filled by NumPy's ``lstsq`` of each matrix of the
+    batch (``b`` a vector or a batch of them when ``vector``) when still empty."""
+    parts = LstsqParts() if parts is None else parts
+    if parts.solution is not None:
+        return parts
     b = b[..., None] if vector else b
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
-    out = np.empty(batch + (a.shape[-1], b.shape[-1]), np.result_type(a, b))
+    m, n = a.shape[-2:]
+    solution = np.empty(batch + (n, b.shape[-1]), np.result_type(a, b))
+    ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
     for i in np.ndindex(batch):
-        out[i] = np.linalg.lstsq(a[i], b[i], rcond=rcond)[0]
-    return out[..., 0] if vector else out
+        solution[i], _, ranks[i], values[i] = np.linalg.lstsq(a[i], b[i], rcond=rcond)
+    parts.solution = solution[..., 0] if vector else solution
+    parts.ranks, parts.values = ranks, values
+    return parts
+
+
+def _lstsq(a, b, rcond, vector, solution=None):
+    """The least-squares solutions of ``a x = b`` (batched; ``b`` a vector or a batch of them
+    when ``vector``), by NumPy's ``lstsq`` for each matrix of the batch; ``solution``: the
+    :class:`LstsqParts` the call's other results read."""
+    if solution is None and a.ndim == 2 and b.ndim <= 2:
+        return np.linalg.lstsq(a, b, rcond=rcond)[0]
+    return np.array(lstsq_solved(a, b, rcond, vector, solution).solution, copy=True)
 
 
 # x = A^+ b (PyTorch's derivative):  x_bar -> b_bar = A^+T g,  A_bar = pinv's VJP of g b^T;

@@ -102,10 +102,26 @@ def test_a_matrix_numpy_cannot_decompose_raises_eagers_error_at_a_replay():
         compiled(cr.tensor(bad))
 
 
-def test_lstsq_still_breaks_the_trace_and_runs_eagerly():
-    f = lambda a: cr.linalg.lstsq(a, a[:, :1]).solution.sum()  # noqa: E731
-    compiled = cr.compile(f)
-    with pytest.warns(RuntimeWarning, match="breaks the trace"):
-        compiled(cr.tensor(_matrix(0)))
-    np.testing.assert_allclose(compiled(cr.tensor(_matrix(1))).numpy(),
-                               f(cr.tensor(_matrix(1))).numpy())
+@pytest.mark.parametrize("what", ["value", "gradient"])
+def test_lstsq_replays_and_a_change_of_rank_traces_again(what):
+    # the solution, ranks and singular values share one NumPy lstsq (LstsqParts); whether the
+    # residuals are computed (m > n, every matrix of full rank) is a guard on the ranks
+    def f(a, b):
+        x, residuals, rank, values = cr.linalg.lstsq(a, b)
+        return (x * x).sum() + residuals.sum() + rank.sum() + values.sum()
+
+    fn = f if what == "value" else (lambda a, b: cr.autograd.grad(f(a, b), [a, b]))
+    compiled = cr.compile(fn)
+    rng = np.random.default_rng(3)
+    full = [rng.standard_normal((2, 5, 3)) for _ in range(3)]
+    deficient = full[2].copy()
+    deficient[1, :, 2] = deficient[1, :, 0]  # (rank 2: no residuals)
+    b = [cr.tensor(rng.standard_normal((2, 5, 2)), requires_grad=True) for _ in range(4)]
+    for a, rhs in zip(full + [deficient], b):
+        ours = compiled(cr.tensor(a, requires_grad=True), rhs)
+        theirs = fn(cr.tensor(a, requires_grad=True), rhs)
+        for x, y in zip(ours if isinstance(ours, tuple) else (ours,),
+                        theirs if isinstance(theirs, tuple) else (theirs,)):
+            np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-9,
+                                       atol=1e-12)
+    assert compiled.traces == 2  # (full rank, then the deficient one)

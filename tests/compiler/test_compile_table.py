@@ -33,9 +33,6 @@ BREAKS: dict[str, str] = {
     # an in-place change of a non-leaf (inplace.update reads the new values with data_of)
     "copy_slices": VALUES_READ,
     "index_put": VALUES_READ,
-    # NumPy's least squares are computed outside the primitive (lstsq_parts) and handed to
-    # it: a replay would reuse the trace's solution
-    "linalg.lstsq": VALUES_READ,
 }
 """Primitives whose specs run eagerly when compiled: name -> the warning's reason (a part)."""
 
