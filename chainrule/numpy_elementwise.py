@@ -27,7 +27,7 @@ import numpy as np
 from chainrule import numpy_arrays as arrays
 from chainrule import ops
 from chainrule import rules as R
-from chainrule.arguments import data_of, like, one_dim
+from chainrule.arguments import data_of, dtype_of, like, one_dim
 from chainrule.errors import refuse_out
 from chainrule.tensor_base import TensorBase
 
@@ -79,7 +79,8 @@ def ldexp(x1, x2, /):
 
 def float_power(x1, x2, /):
     """``x1 ** x2`` computed in float64 (complex128 for complex operands) or wider."""
-    d1, d2 = data_of(x1), data_of(x2)
+    # (of the dtypes alone: no value can change a result of float64 or wider)
+    d1, d2 = dtype_of(x1), dtype_of(x2)
     dtype = np.result_type(d1, d2, np.float64 if np.result_type(d1, d2).kind != "c"
                            else np.complex128)
     return R.float_power(ops.to(ops.operand(x1), dtype), ops.to(ops.operand(x2), dtype))
