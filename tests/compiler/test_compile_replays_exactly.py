@@ -1527,21 +1527,22 @@ SCATTERS = {
 }
 
 
+def _scatter_args(k: int) -> tuple:
+    """x (3 x 4), an index (2 x 3, into 0..2) and a source (2 x 3), seeded by ``k``."""
+    rng = _rng(k)
+    return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
+            cr.tensor(rng.integers(0, 3, (2, 3))),
+            cr.tensor(rng.standard_normal((2, 3)), requires_grad=True))
+
+
 @pytest.mark.parametrize("name", SCATTERS)
 def test_scatter_finds_where_its_values_land_at_each_replay(name):
     # scatter read its index with NumPy to find each position's last write (the trace
     # broke); now that is an operation of the plan, checked at each replay
     fn = SCATTERS[name]
-
-    def make_args(k):
-        rng = _rng(k)
-        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
-                cr.tensor(rng.integers(0, 3, (2, 3))),
-                cr.tensor(rng.standard_normal((2, 3)), requires_grad=True))
-
-    compiled = _replays_as_eager(fn, make_args)
+    compiled = _replays_as_eager(fn, _scatter_args)
     assert compiled.traces == 1
-    x, _, src = make_args(0)
+    x, _, src = _scatter_args(0)
     _raises_as_eagerly(fn, compiled, (x, cr.tensor([[0, 1, 9], [0, 1, 2]]), src),
                        RuntimeError, match="out of bounds")
 
@@ -1558,15 +1559,7 @@ MULTIPLYING_SCATTERS = {
 def test_scatter_multiply_finds_how_many_values_land_at_each_replay(name):
     # scatter(reduce="multiply") read its index with NumPy (the trace broke); now how many
     # values land where, and which, are operations of the plan
-    fn = MULTIPLYING_SCATTERS[name]
-
-    def make_args(k):
-        rng = _rng(k)
-        return (cr.tensor(rng.standard_normal((3, 4)), requires_grad=True),
-                cr.tensor(rng.integers(0, 3, (2, 3))),
-                cr.tensor(rng.standard_normal((2, 3)), requires_grad=True))
-
-    compiled = _replays_as_eager(fn, make_args)
+    compiled = _replays_as_eager(MULTIPLYING_SCATTERS[name], _scatter_args)
     assert compiled.traces == 1
 
 
