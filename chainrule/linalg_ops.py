@@ -19,11 +19,12 @@ primitives of ``chainrule/rules/decompositions.py`` (which explains why, and the
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 
 import numpy as np
 
-from chainrule import norms, ops
+from chainrule import norms, ops, tracing
 from chainrule import rules as R
 from chainrule.arguments import data_of, like, no_gradient
 from chainrule.engine import is_grad_enabled
@@ -73,7 +74,7 @@ def _uplo(name: str, UPLO) -> str:
 def _failed(name: str, err) -> LinAlgError:
     """NumPy's failure to decompose a matrix (its message, without the name of the primitive
     that the engine put before it), as a :class:`LinAlgError` naming ``name``."""
-    reason = str(err).removeprefix(f"chainrule.linalg.{name}: ")
+    reason = re.sub(r"^chainrule\.linalg\.\w+: ", "", str(err))  # (eig's is eigvals')
     return LinAlgError(f"linalg.{name}: {reason} (the matrix cannot be decomposed; check it "
                        f"for NaN or infinite values)")
 
@@ -435,14 +436,13 @@ def cond(A, p=None) -> TensorBase:
             return like((A,), np.linalg.cond(data_of(A), p))
         r = norms.matrix_norm(A, p) * norms.matrix_norm(inverse, p)
     # NaN (a zero singular value) becomes inf, unless A holds NaN
-    # (operations without gradient: a trace of compile writes them down, and the branch
-    # below is one of its guards)
-    nan = no_gradient(np.isnan, r) & ~no_gradient(_holds_nan, A)
-    if R.batched(r):  # (per example: no one decision for the batch)
-        return ops.where(nan, np.inf, r)
+    if R.batched(r) or tracing.active[0] is not None:
+        # (per example, or at each replay of a compiled plan: no one decision for all)
+        return ops.where(no_gradient(_nan_not_from_nan, r, A), np.inf, r)
+    nan = _nan_not_from_nan(data_of(r), data_of(A))
     return ops.where(nan, np.inf, r) if nan.any() else r
 
 
-def _holds_nan(a: np.ndarray) -> np.ndarray:
-    """Whether each matrix of ``a`` holds a NaN."""
-    return np.isnan(a).any(axis=(-2, -1))
+def _nan_not_from_nan(r: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Where a condition number ``r`` is NaN though its matrix of ``a`` holds none."""
+    return np.isnan(r) & ~np.isnan(a).any(axis=(-2, -1))

@@ -101,22 +101,32 @@ from chainrule.tensor_base import TensorBase
 
 class Factors(Scratch):
     """One decomposition that the primitives of one call share (see the header): empty until
-    the first of them runs, then NumPy's result (``parts``: the tuple it returns)."""
+    the first of them runs, then NumPy's result (``parts``: the tuple it returns) and the
+    option it was computed with (``option``: ``UPLO``, ``full_matrices`` or QR's ``mode``)."""
 
-    __slots__ = ("parts",)
+    __slots__ = ("parts", "option")
 
-    def __init__(self, parts=None) -> None:
-        self.parts = parts
+    def __init__(self) -> None:
+        self.parts = self.option = None
 
 
-def _parts(factors, decompose, x):
+def _parts(factors, option, decompose, x):
     """The parts of the decomposition that ``factors`` shares, ``decompose(x)`` when it is
-    still empty (kept there for the others); None without ``factors``."""
+    still empty (kept there for the others); None without ``factors``, or when they were
+    computed with another ``option`` (the caller decomposes on its own)."""
     if factors is None:
         return None
     if factors.parts is None:
-        factors.parts = decompose(x)
+        factors.parts, factors.option = decompose(x), option
+    elif factors.option != option:
+        return None
     return factors.parts
+
+
+def _option(factors, default):
+    """The option ``factors`` was computed with, or ``default`` when they are empty: a rule
+    reads the parts as the forward pass computed them."""
+    return default if factors is None or factors.parts is None else factors.option
 
 
 def _shared_on(x, factors):
@@ -264,12 +274,12 @@ def _eigh_factors(x, UPLO, factors):
         shared = _shared_on(x, factors)
         return (eigvalsh(x, UPLO=UPLO, factors=shared),
                 eigh_vectors(x, UPLO=UPLO, factors=shared))
-    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    parts = _parts(factors, UPLO, lambda a: np.linalg.eigh(a, UPLO), x)
     return parts if parts is not None else np.linalg.eigh(x, UPLO)
 
 
 def _eigvalsh(x, UPLO="L", factors=None):
-    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    parts = _parts(factors, UPLO, lambda a: np.linalg.eigh(a, UPLO), x)
     return _copy(parts[0]) if parts is not None else np.linalg.eigvalsh(x, UPLO)
 
 
@@ -296,7 +306,7 @@ eigvalsh = primitive("linalg.eigvalsh", _eigvalsh, (_eigvalsh_vjp,), save_inputs
 
 
 def _eigh_vectors(x, UPLO="L", factors=None):
-    parts = _parts(factors, lambda a: np.linalg.eigh(a, UPLO), x)
+    parts = _parts(factors, UPLO, lambda a: np.linalg.eigh(a, UPLO), x)
     return _copy(parts[1]) if parts is not None else np.linalg.eigh(x, UPLO)[1]
 
 
@@ -341,13 +351,15 @@ def eigh(a, UPLO: str = "L"):
 
 def _svd_factors(x, full_matrices, factors):
     """``(U, s, Vh)`` of the reduced SVD: raw arrays, or recorded on a tensor ``x``."""
+    full_matrices = _option(factors, full_matrices)  # (the forward's: sliced below)
     if isinstance(x, TensorBase):
         shared = _shared_on(x, factors)
         options = dict(full_matrices=full_matrices, factors=shared)
         u, s, vh = (svd_vectors(x, part="U", **options), svdvals(x, factors=shared),
                     svd_vectors(x, part="Vh", **options))
     else:
-        u, s, vh = (_parts(factors, lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
+        u, s, vh = (_parts(factors, full_matrices,
+                           lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
                     or np.linalg.svd(x, full_matrices=full_matrices))
     k = _size(s, -1)  # (factors of full matrices: their first k columns of U, rows of Vh)
     if _size(u, -1) > k:
@@ -384,7 +396,8 @@ svdvals = primitive("linalg.svdvals", _svdvals, (_svdvals_vjp,), save_inputs=Tru
 
 
 def _svd_vectors(x, part, full_matrices=False, factors=None):
-    parts = _parts(factors, lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
+    parts = _parts(factors, full_matrices,
+                   lambda a: np.linalg.svd(a, full_matrices=full_matrices), x)
     if parts is not None:
         return _copy(parts[0 if part == "U" else 2])
     return np.linalg.svd(x, full_matrices=full_matrices)[0 if part == "U" else 2]
@@ -494,7 +507,7 @@ QR_NOT_DIFFERENTIABLE = ("The QR decomposition is not differentiable when mode='
 
 
 def _qr_values(x, part, mode="reduced", factors=None):
-    parts = _parts(factors, lambda a: np.linalg.qr(a, mode=mode), x)
+    parts = _parts(factors, mode, lambda a: np.linalg.qr(a, mode=mode), x)
     if parts is not None:
         return _copy(parts[0 if part == "Q" else 1])
     if mode == "r":
@@ -508,12 +521,14 @@ def _qr_factors(x, mode, factors):
     if mode == "complete" and m > n:
         raise RuntimeError(f"chainrule.linalg.qr: {QR_NOT_DIFFERENTIABLE}; use mode='reduced' "
                            "(its Q is the first n columns of the complete Q)")
+    # (the forward's mode: "complete" is "reduced" here, where m <= n)
+    mode = _option(factors, "reduced")
     if isinstance(x, TensorBase):
         shared = _shared_on(x, factors)
-        return (qr(x, part="Q", mode="reduced", factors=shared),
-                qr(x, part="R", mode="reduced", factors=shared))
-    parts = _parts(factors, lambda a: np.linalg.qr(a, mode="reduced"), x)
-    return parts if parts is not None else np.linalg.qr(x, mode="reduced")
+        return (qr(x, part="Q", mode=mode, factors=shared),
+                qr(x, part="R", mode=mode, factors=shared))
+    parts = _parts(factors, mode, lambda a: np.linalg.qr(a, mode=mode), x)
+    return parts if parts is not None else np.linalg.qr(x, mode=mode)
 
 
 def _times_inverse(b, r):

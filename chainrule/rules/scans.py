@@ -77,20 +77,34 @@ def _divides_badly(x, *recorded) -> bool:
     division, as at zeros."""
     if not any(isinstance(a, TensorBase) for a in (x, *recorded)):
         return False
-    if batched(x) or tracing.active[0] is not None:
-        # (no one decision fits every example, or every replay of a compiled plan: the way
-        # without division does)
+    if batched(x):  # (no one decision fits every example: the way without division does)
         return True
-    size = np.abs(raw(x))
-    return bool(size.size) and bool(np.any(size <= np.sqrt(np.finfo(size.dtype).eps)
-                                           * np.max(size)))
+    if tracing.active[0] is not None:
+        # a guard of the trace: a replay on an x with a tiny value traces again (the way
+        # without division costs n^2 along the axis)
+        return bool(no_gradient(_has_tiny, x))
+    return bool(_has_tiny(raw(x)))
+
+
+def _has_tiny(x: np.ndarray) -> np.bool_:
+    """Whether some element of ``x`` is 0 or tiny beside the largest (see above)."""
+    size = np.abs(x)
+    if not size.size:
+        return np.False_
+    return np.any(size <= np.sqrt(np.finfo(size.dtype).eps) * np.max(size))
+
+
+def _has_zero(x) -> bool:
+    """Whether ``x`` holds a 0, asked after :func:`_divides_badly` said no: of a tensor, that
+    answer already says there is none (a zero is tiny)."""
+    return not isinstance(x, TensorBase) and bool(np.any(x == 0))
 
 
 def _cumprod_vjp(g, ans, x, axis):
     # d ans_j / d x_i = ans_j / x_i for i <= j when no x is zero
     if _divides_badly(x, g):
         return _cumprod_vjp_at_zeros(g, x, axis)
-    if not np.any(raw(x) == 0):
+    if not _has_zero(x):
         return _reverse_cumsum(g * ans, axis) / x
     a, b, at, c = _cumprod_parts(x, axis)
     return a * _reverse_cumsum(g * b, axis) + at * _keep_along(g * c, axis)
@@ -100,7 +114,7 @@ def _cumprod_jvp(ts, ans, x, axis):
     # d ans = ans * cumsum(dx / x) when no x is zero
     if _divides_badly(x, ts[0]):
         return _cumprod_jvp_at_zeros(ts[0], x, axis)
-    if not np.any(raw(x) == 0):
+    if not _has_zero(x):
         return ans * cumsum(ts[0] / x, axis=axis)
     a, b, at, c = _cumprod_parts(x, axis)
     return cumsum(ts[0] * a, axis=axis) * b + _keep_along(ts[0] * at, axis) * c
@@ -188,7 +202,7 @@ def _prod_others(x, axis):
 def _prod_vjp(g, ans, x, axis, keepdims, x_shape):
     # d prod(x) / dx_i = prod of the other elements = prod(x) / x_i when no x_j is zero
     g = unreduce(g, axis, keepdims, x_shape)
-    if not _divides_badly(x, g) and not np.any(raw(x) == 0):
+    if not _divides_badly(x, g) and not _has_zero(x):
         return g * unreduce(ans, axis, keepdims, x_shape) / x
     return g * _prod_others(x, axis)
 

@@ -125,3 +125,15 @@ def test_lstsq_replays_and_a_change_of_rank_traces_again(what):
             np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-9,
                                        atol=1e-12)
     assert compiled.traces == 2  # (full rank, then the deficient one)
+
+
+def test_cond_of_a_singular_matrix_replays_as_inf():
+    # (NaN, 0 / 0, becomes inf unless the matrix holds a NaN: a mask of the plan)
+    compiled = cr.compile(lambda a: cr.linalg.cond(a))
+    compiled(cr.tensor(_matrix(0)))
+    for matrix in (np.zeros((4, 4)), np.diag([1.0, 2.0, 0.0, 3.0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # (0 / 0 in the replay)
+            ours = compiled(cr.tensor(matrix))
+        assert float(ours) == float(cr.linalg.cond(cr.tensor(matrix))) == np.inf
+    assert compiled.traces == 1

@@ -229,6 +229,8 @@ SPECIAL_POINTS = {
                          [[1.5, 0.0, -0.5], [0.0, 0.0, 3.0]]),
     "cumprod with a zero": (lambda x: x.cumprod(dim=1), [[1.5, 2.0, -0.5], [0.7, 1.1, 3.0]],
                             [[1.5, 0.0, -0.5], [0.0, 2.0, 3.0]]),
+    "cumprod with a NaN": (lambda x: x.cumprod(dim=0), [1.5, 2.0, 3.0], [1.5, np.nan, 3.0]),
+    "prod with a NaN": (lambda x: x.prod(), [1.5, 2.0, 3.0], [1.5, np.nan, 3.0]),
     "max with ties": (lambda x: x.max(), [1.0, 3.0, 2.0, -1.0], [3.0, 3.0, 2.0, 3.0]),
     "max with a NaN": (lambda x: x.max(), [1.0, 3.0, 2.0, -1.0], [1.0, np.nan, 2.0, np.nan]),
     "sinc at 0": (lambda x: cr.sinc(x), [0.3, -1.2, 2.5], [0.0, -1.2, 0.0]),
@@ -245,7 +247,8 @@ SPECIAL_POINTS = {
 def test_a_compiled_gradient_replays_a_rules_special_points(name):
     """Where a rule takes another formula (a zero of a product, ties of a maximum, sinc at 0),
     a gradient traced away from those points and replayed at them gives eager's values: the
-    choice is an operation of the plan, or the trace takes the formula exact everywhere."""
+    choice is an operation of the plan, or, for a product's division by ``x``, a guard (a
+    tiny ``x`` traces again: the way without division costs n^2 along the axis)."""
     fn, traced, special = SPECIAL_POINTS[name]
 
     def gradient(x):
@@ -258,5 +261,5 @@ def test_a_compiled_gradient_replays_a_rules_special_points(name):
         compiled(cr.tensor(traced, requires_grad=True))
         ours = compiled(cr.tensor(special, requires_grad=True))
     theirs = gradient(cr.tensor(special, requires_grad=True))
-    assert compiled.traces == 1
+    assert compiled.traces == (2 if "with a zero" in name else 1)
     np.testing.assert_allclose(_numpy(ours), _numpy(theirs), rtol=1e-12, atol=1e-15)

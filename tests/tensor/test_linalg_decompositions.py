@@ -18,7 +18,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule.rules.decompositions import NUMPY_HAS_UPPER
+from chainrule.rules.decompositions import NUMPY_HAS_UPPER, Factors, eigh_vectors, svd_vectors
 from chainrule.testing import check_grads
 
 RNG = np.random.default_rng(14)
@@ -483,3 +483,19 @@ def test_linalg_errors_are_numpys_and_pytorchs():
     with pytest.raises(ValueError, match="chainrule.numpy.linalg.det: .*must be square"):
         cnp.linalg.det(cr.ones(2, 3))
 
+
+
+def test_a_decomposition_is_shared_only_by_primitives_of_the_same_option():
+    # (one call's primitives share a Factors; one computed for full matrices would give a
+    # reduced U of the wrong shape, so another option decomposes on its own)
+    a = np.random.default_rng(5).standard_normal((5, 3))
+    shared = Factors()
+    assert svd_vectors(a, part="U", full_matrices=True, factors=shared).shape == (5, 5)
+    reduced = svd_vectors(a, part="U", full_matrices=False, factors=shared)
+    np.testing.assert_array_equal(reduced, np.linalg.svd(a, full_matrices=False)[0])
+    s = a.T @ a
+    shared = Factors()
+    np.testing.assert_array_equal(eigh_vectors(s, UPLO="L", factors=shared),
+                                  np.linalg.eigh(s, "L")[1])
+    np.testing.assert_array_equal(eigh_vectors(np.tril(s) + 1.0, UPLO="U", factors=shared),
+                                  np.linalg.eigh(np.tril(s) + 1.0, "U")[1])
