@@ -438,11 +438,13 @@ def cond(A, p=None) -> TensorBase:
     # NaN (a zero singular value) becomes inf, unless A holds NaN
     if R.batched(r) or tracing.active[0] is not None:
         # (per example, or at each replay of a compiled plan: no one decision for all)
-        return ops.where(no_gradient(_nan_not_from_nan, r, A), np.inf, r)
-    nan = _nan_not_from_nan(data_of(r), data_of(A))
+        # (vmap lines up the examples' stacks of r and A as for an elementwise function:
+        # each is read alone)
+        return ops.where(no_gradient(np.isnan, r) & ~no_gradient(_holds_nan, A), np.inf, r)
+    nan = np.isnan(data_of(r)) & ~_holds_nan(data_of(A))
     return ops.where(nan, np.inf, r) if nan.any() else r
 
 
-def _nan_not_from_nan(r: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Where a condition number ``r`` is NaN though its matrix of ``a`` holds none."""
-    return np.isnan(r) & ~np.isnan(a).any(axis=(-2, -1))
+def _holds_nan(a: np.ndarray) -> np.ndarray:
+    """Whether each matrix of ``a`` holds a NaN."""
+    return np.isnan(a).any(axis=(-2, -1))
