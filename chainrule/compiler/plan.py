@@ -590,11 +590,6 @@ class Plan:
                 updates = f"v{op.args[0]}"
                 if op.out in last_use or op.out in read_at_end:
                     region_shape = None  # (a block's rows of it are not the array itself)
-            if op.errstate:  # (called under np.errstate: the replay too, outside any region)
-                state = ", ".join(f"{kind}={mode!r}" for kind, mode in op.errstate)
-                line = (f"{made}    with {self._bind('_errstate', np.errstate)}({state}):\n"
-                        f"    {line[len(made):]}")
-                region_shape = summed = expression = into = None
             steps.append(Step(line,
                               reads=self._names(k, op.args),
                               writes=(f"v{op.out}",) + tuple(

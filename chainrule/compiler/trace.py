@@ -83,8 +83,6 @@ class Op:
     params: dict
     out: int
     records: bool             # whether grad mode was on and an argument required grad
-    errstate: tuple = ()      # NumPy's error handling around the call, where the function
-    #                           changed it (np.errstate(divide="ignore")): the replay's too
 
 
 @dataclass(frozen=True)
@@ -229,7 +227,6 @@ class Tracer:
         self.made_modules: set[int] = set()  # ids of the Modules made during the call
         self.watched: dict[int, tuple] = {}  # id -> (a NumPy array ops read, its value then)
         self.sharing: set[int] = set()  # ids of the tensors from_numpy or as_tensor made
-        self.errors_at_call = np.geterr()  # (an op under another errstate keeps its own)
         for i, t in enumerate(inputs):
             if id(t) not in self.slot_of:
                 self._new_slot(t, "input", index=i)
@@ -276,9 +273,7 @@ class Tracer:
                                      layout=layout(t._data)))
         k = len(self.trace.slots) - 1
         params = {name: self._constant(value) for name, value in (params or {}).items()}
-        errors = np.geterr()
-        errstate = () if errors == self.errors_at_call else tuple(sorted(errors.items()))
-        self.trace.ops.append(Op(prim, args, params, k, records, errstate))
+        self.trace.ops.append(Op(prim, args, params, k, records))
         self.slot_of[id(t)] = k
         self.keep.append(t)
         return k

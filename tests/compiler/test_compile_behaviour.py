@@ -630,33 +630,6 @@ def test_a_plan_serves_no_call_it_does_not_fit():
     np.testing.assert_array_equal(formatted(cr.tensor([3., 4.])).numpy(), [21., 28.])
 
 
-def test_an_errstate_set_inside_the_function_holds_at_each_replay():
-    # an operation called under np.errstate (the function's own, or a library function's,
-    # as linalg.cond's 0 / 0) replays under it: quiet where the eager call is quiet, and
-    # warning where it warns
-    def quiet(x):
-        with np.errstate(divide="ignore"):
-            y = cr.log(x)
-        return y * 2
-
-    def loud(x):
-        return cr.log(x) * 2
-
-    zero = cr.tensor([0.0, 1.0])
-    for fn, warns in ((quiet, False), (loud, True),
-                      (lambda x: cr.linalg.cond(x * cr.eye(2)), False)):
-        compiled = cr.compile(fn)
-        compiled(cr.tensor([2.0, 1.0]))
-        for call in (fn, compiled):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                out = call(zero)
-            assert bool(caught) == warns, [str(w.message) for w in caught]
-        with np.errstate(divide="ignore"):
-            np.testing.assert_array_equal(out.numpy(), fn(zero).numpy())
-        assert compiled.traces == 1
-
-
 def test_grad_enabled_inside_a_function_called_under_no_grad_records():
     compiled = cr.compile(_with_enable_grad)
     _, b = _ab()
