@@ -137,3 +137,14 @@ def test_cond_of_a_singular_matrix_replays_as_inf():
             ours = compiled(cr.tensor(matrix))
         assert float(ours) == float(cr.linalg.cond(cr.tensor(matrix))) == np.inf
     assert compiled.traces == 1
+
+
+def test_lstsqs_unread_ranks_and_singular_values_are_left_out_of_the_plan():
+    # (a wide matrix: no residuals, so no guard reads the ranks either)
+    compiled = cr.compile(lambda a, b: cr.linalg.lstsq(a, b).solution * 2)
+    a, b = _matrix(0, (3, 5)), _matrix(1, (3, 2))
+    compiled(cr.tensor(a), cr.tensor(b))
+    assert "_ranks" not in compiled.source and "_values" not in compiled.source
+    np.testing.assert_allclose(compiled(cr.tensor(b[:, :1] + a), cr.tensor(b)).numpy(),
+                               2 * np.linalg.lstsq(b[:, :1] + a, b, rcond=None)[0],
+                               rtol=1e-10, atol=1e-12)
