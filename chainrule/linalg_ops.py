@@ -338,7 +338,8 @@ def lstsq_parts(name: str, A, B, rcond: float):
                          f"batch dimensions (A has shape {tuple(A.shape)}, B "
                          f"{tuple(B.shape)})") from None
     if any(isinstance(t, TensorBase) and t._batched for t in (A, B)):
-        return _lstsq_mapped(A, B, rcond, vector)
+        return _decomposed(name.removeprefix("linalg."),
+                           lambda: _lstsq_mapped(A, B, rcond, vector))
     # NumPy's lstsq once, which the solution, the ranks and the singular values share (each
     # replay of a compiled plan solves its own problems once too)
     parts = R.LstsqParts()

@@ -654,6 +654,10 @@ ERRORS = [
      np.linalg.LinAlgError, "linalg.eig: Array must not contain infs or NaNs"),
     ("linalg.svd: a NaN", lambda: cr.linalg.svd(cr.tensor([[1.0, np.nan], [np.nan, 2.0]])),
      np.linalg.LinAlgError, "linalg.svd: SVD did not converge"),
+    ("linalg.lstsq: a NaN in one example under vmap",
+     lambda: func.vmap(lambda m: cr.linalg.lstsq(m, m[:, :1]).solution)(
+         cr.tensor(np.where(np.arange(24).reshape(2, 4, 3) == 12, np.nan, 1.0))),
+     np.linalg.LinAlgError, "linalg.lstsq: SVD did not converge"),
     ("numpy.linalg.cond: p='bad'", lambda: cnp.linalg.cond(cr.eye(2), p="bad"), ValueError,
      "Invalid norm order 'bad' for matrices"),
     ("numpy.maximum.accumulate: a function without a rule",
