@@ -440,7 +440,7 @@ def cond(A, p=None) -> TensorBase:
             if _differentiated(A):
                 raise LinAlgError("linalg.cond: the matrix is singular, so its condition "
                                   "number is infinite and has no derivative") from None
-            return like((A,), np.linalg.cond(data_of(A), p))
+            return no_gradient(np.linalg.cond, A, p=p)  # (per example under vmap)
         r = norms.matrix_norm(A, p) * norms.matrix_norm(inverse, p)
     # NaN (a zero singular value) becomes inf, unless A holds NaN
     if R.batched(r) or tracing.active[0] is not None:

@@ -316,6 +316,8 @@ def test_functions_that_read_values_without_gradient_work_per_example():
     close(sign, want_sign)
     close(logabsdet, want_logabsdet)
     close(vmap(cr.linalg.cond)(a), np.linalg.cond(a))
+    for p in ("fro", 1):  # (an inverse that fails for one example: NumPy's per example)
+        close(vmap(lambda m, p=p: cr.linalg.cond(m, p))(a), np.linalg.cond(a, p))
     b = a + 4 * np.eye(4)
     close(vmap(grad(lambda m: cr.linalg.slogdet(m)[1]))(b),
           np.linalg.inv(b).transpose(0, 2, 1))
