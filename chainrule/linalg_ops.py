@@ -29,7 +29,8 @@ from chainrule import rules as R
 from chainrule.arguments import cannot_fail, data_of, like, no_gradient
 from chainrule.engine import is_grad_enabled
 from chainrule.errors import LinAlgError, ShapeError, broadcast_mismatch
-from chainrule.rules.decompositions import QR_NOT_DIFFERENTIABLE, Factors
+from chainrule.rules.decompositions import QR_NOT_DIFFERENTIABLE
+from chainrule.rules.linalg import Factors
 from chainrule.tensor_base import TensorBase
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -342,19 +343,20 @@ def lstsq_parts(name: str, A, B, rcond: float):
                            lambda: _lstsq_mapped(A, B, rcond, vector))
     # NumPy's lstsq once, which the solution, the ranks and the singular values share (each
     # replay of a compiled plan solves its own problems once too)
-    parts = R.LstsqParts()
+    parts = Factors()
     traced = tracing.active[0] is not None
 
     def solved():
         X = R.lstsq(A, B, rcond=rcond, vector=vector, solution=parts)
         if not traced:  # (NumPy's ranks and values, which the primitive has just found)
-            return X, like((A, B), parts.ranks), like((A, B), parts.values)
+            _, ranks, values = parts.parts
+            return X, like((A, B), ranks), like((A, B), values)
         options = dict(rcond=rcond, vector=vector, parts=parts)
         return X, no_gradient(_ranks, A, B, **options), no_gradient(_values, A, B, **options)
 
     X, ranks, values = _decomposed(name.removeprefix("linalg."), solved)
     # (in a trace, a guard on the ranks where there can be residuals)
-    if m > n and (bool((ranks == n).all()) if traced else bool(np.all(parts.ranks == n))):
+    if m > n and (bool((ranks == n).all()) if traced else bool(np.all(parts.parts[1] == n))):
         residuals = _squared_residuals(A, B, X, vector)
     else:
         residuals = like((A, B), np.empty((0,), values.dtype))
@@ -363,12 +365,12 @@ def lstsq_parts(name: str, A, B, rcond: float):
 
 @cannot_fail
 def _ranks(a, b, rcond: float, vector: bool, parts) -> np.ndarray:
-    return R.lstsq_solved(a, b, rcond, vector, parts).ranks.copy()
+    return R.lstsq_solved(a, b, rcond, vector, parts)[1].copy()
 
 
 @cannot_fail
 def _values(a, b, rcond: float, vector: bool, parts) -> np.ndarray:
-    return R.lstsq_solved(a, b, rcond, vector, parts).values.copy()
+    return R.lstsq_solved(a, b, rcond, vector, parts)[2].copy()
 
 
 def _squared_residuals(A, B, X, vector: bool):

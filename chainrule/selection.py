@@ -78,7 +78,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> TensorBase:
     if _traced_positions(x, index, d):  # compile: the index is read at each replay, not kept
         try:
             return _gather_batched("gather", x, d, no_gradient(
-                _positions, index, name="gather", x_shape=tuple(x.shape), dim=d))
+                _positions, index, name="gather", x_shape=tuple(x.shape), dim=d), wrapped=True)
         except RuntimeError:
             pass  # (out of range: the path below says so, as eagerly)
     idx = _index_array("gather", index)
@@ -88,15 +88,19 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> TensorBase:
     return R.getitem(x, index=at, x_shape=x.shape)
 
 
-def _gather_batched(name: str, x, d: int, index) -> TensorBase:
-    """``gather`` with an index batched by vmap: a gather whose positions are an argument
-    (``take_along``), on ``x`` cut to the index's sizes outside ``d``, as PyTorch reads it."""
+def _gather_batched(name: str, x, d: int, index, wrapped: bool = False) -> TensorBase:
+    """``gather`` with an index batched by vmap (or a trace's positions): a gather whose
+    positions are an argument (``take_along``), on ``x`` cut to the index's sizes outside
+    ``d``, as PyTorch reads it; ``wrapped``: the negative positions already counted from the
+    end."""
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
         raise RuntimeError(f"{name}(): Expected an integer index with the input's number of "
                            f"dimensions ({x.ndim}), got {index.ndim} of {index.dtype}")
-    cut = tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))
-    x = ops.getitem(x, cut)
-    return R.take_along(x, index % x.shape[d], axis=d, x_shape=tuple(x.shape))
+    if any(n < m for k, (n, m) in enumerate(zip(index.shape, x.shape)) if k != d):
+        x = ops.getitem(x, tuple(slice(None) if k == d else slice(0, n)
+                                 for k, n in enumerate(index.shape)))
+    positions = index if wrapped else index % x.shape[d]
+    return R.take_along(x, positions, axis=d, x_shape=tuple(x.shape))
 
 
 def _traced_integers(index) -> bool:
@@ -203,10 +207,15 @@ def _positions(index: np.ndarray, name: str, x_shape: tuple, dim: int) -> np.nda
     return _along(name, _shaped(x_shape), dim, _as_int64(index))[dim]
 
 
+def _landings(index: np.ndarray, x_shape: tuple, dim: int) -> tuple:
+    """:func:`_winners` of a ``scatter`` into a tensor of ``x_shape`` (after its checks): the
+    flat positions written, and the flat position in ``index`` of the value that lands at each
+    position of ``x`` (-1: none)."""
+    return _winners("scatter", _shaped(x_shape), dim, _as_int64(index))
+
+
 def _scatter_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
-    """For ``scatter`` into a tensor of ``x_shape``: :func:`_winners`'s flat position in
-    ``index`` of the value that lands at each position (-1: none), after its checks."""
-    return _winners("scatter", _shaped(x_shape), dim, _as_int64(index))[1]
+    return _landings(index, x_shape, dim)[1]
 
 
 def _shaped(shape: tuple) -> np.ndarray:
@@ -272,8 +281,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
         if value is not None:
             picked = np.asarray(value, dtype=x.dtype)  # (broadcast by where)
         else:
-            picked = R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
-                               no_gradient(np.maximum, winner, 0), 0)
+            picked = _landed(x, src, index, winner)
         return R.where(no_gradient(np.greater_equal, winner, 0), picked, x)
     idx = _index_array("scatter", index)
     if value is not None:
@@ -306,24 +314,31 @@ def _multiplied_traced(x, d: int, index, src, value) -> TensorBase:
     if value is not None:
         counts = no_gradient(_scatter_counts, index, x_shape=shape, dim=d)
         picked = no_gradient(_power_of, counts, base=value, dtype=x.dtype)
+        written = no_gradient(np.greater, counts, 0)
     else:
         winner = no_gradient(_unrepeated_winners, index, x_shape=shape, dim=d)
-        counts = no_gradient(np.greater_equal, winner, 0)
-        picked = R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
-                           no_gradient(np.maximum, winner, 0), 0)
-    return R.where(no_gradient(np.greater, counts, 0), x * picked, x)
+        picked = _landed(x, src, index, winner)
+        written = no_gradient(np.greater_equal, winner, 0)
+    return R.where(written, x * picked, x)
+
+
+def _landed(x, src, index, winner):
+    """The value of ``src`` that lands at each position of ``x`` (``winner``: its flat
+    position in ``index``, -1 where none lands, which reads the first)."""
+    return R.take_at(ops.reshape(_source("scatter", src, index, x), -1),
+                     no_gradient(np.maximum, winner, 0), 0)
 
 
 def _scatter_counts(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
     """How many of ``index``'s values land at each position of a tensor of ``x_shape``."""
-    flat, _ = _winners("scatter", _shaped(x_shape), dim, _as_int64(index))
+    flat, _ = _landings(index, x_shape, dim)
     return np.bincount(flat, minlength=math.prod(x_shape)).reshape(x_shape)
 
 
 def _unrepeated_winners(index: np.ndarray, x_shape: tuple, dim: int) -> np.ndarray:
     """:func:`_scatter_winners`, for a product with a source tensor, which takes each
     position once."""
-    flat, winner = _winners("scatter", _shaped(x_shape), dim, _as_int64(index))
+    flat, winner = _landings(index, x_shape, dim)
     if np.unique(flat).size != flat.size:
         raise NotImplementedError(REPEATED_PRODUCT)
     return winner

@@ -265,8 +265,8 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
     # seed): the region runs with ones, and its gradients are c times the ones' (each rule is
     # linear in g), which leaves out the products by the ones (see Regions.seed)
     seed = _seeded_gradient(steps, inputs, exports, dtypes)
-    lines = [f"def {name}(lo, hi, outs, " + ", ".join((["scale"] if seed else []) + inputs)
-             + "):"]
+    arguments = (["scale"] if seed else []) + inputs  # (the region's, after lo, hi, outs)
+    lines = [f"def {name}(lo, hi, outs, " + ", ".join(arguments) + "):"]
     if unreached:
         lines.append("    " + " = ".join(unreached) + " = None")
     for n in inputs:
@@ -311,7 +311,7 @@ def _region(name: str, steps: list, later: list, shapes: dict, dtypes: dict, ass
         call.append(f"    scale, {seed} = _regions.seed({seed})  # (one number: ones, and "
                     "the number in scale)")
     call.append(f"    {f'({listed(exports)}) = ' if exports else ''}_regions({name}, {shape!r}, "
-                f"({listed((['scale'] if seed else []) + inputs)}), {name}_exports)")
+                f"({listed(arguments)}), {name}_exports)")
     # (what the region made and nobody reads after it never left its blocks)
     frees = tuple(n for step in steps for n in step.frees if n not in written or n in exports)
     return "\n".join(lines) + "\n\n\n", "\n".join(call), frees

@@ -160,7 +160,7 @@ from chainrule.rules.elementwise_math import (
 from chainrule.rules.elementwise_numpy import cbrt, erf, erfc, float_power, fmod, i0, i1, ldexp
 from chainrule.rules.fft import SWAPPED_NORM, fftn, ifftn, irfftn, rfftn
 from chainrule.rules.linalg import (
-    LstsqParts,
+    Factors,
     det,
     dot,
     einsum,

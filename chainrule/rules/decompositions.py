@@ -83,9 +83,11 @@ import numpy as np
 from chainrule.arguments import dtype_of
 from chainrule.rules.elementwise import conj, real_part, where
 from chainrule.rules.linalg import (
+    Factors,
     _adjoint,
     _conj,
     _is_complex,
+    _parts,
     _swap_last,
     _sym,
     _unsqueeze,
@@ -95,32 +97,8 @@ from chainrule.rules.linalg import (
 )
 from chainrule.rules.reductions import reduce_sum
 from chainrule.rules.shape import cat, getitem, index_add
-from chainrule.rules.table import Scratch, primitive
+from chainrule.rules.table import primitive
 from chainrule.tensor_base import TensorBase
-
-
-class Factors(Scratch):
-    """One decomposition that the primitives of one call share (see the header): empty until
-    the first of them runs, then NumPy's result (``parts``: the tuple it returns) and the
-    option it was computed with (``option``: ``UPLO``, ``full_matrices`` or QR's ``mode``)."""
-
-    __slots__ = ("parts", "option")
-
-    def __init__(self) -> None:
-        self.parts = self.option = None
-
-
-def _parts(factors, option, decompose, x):
-    """The parts of the decomposition that ``factors`` shares, ``decompose(x)`` when it is
-    still empty (kept there for the others); None without ``factors``, or when they were
-    computed with another ``option`` (the caller decomposes on its own)."""
-    if factors is None:
-        return None
-    if factors.parts is None:
-        factors.parts, factors.option = decompose(x), option
-    elif factors.option != option:
-        return None
-    return factors.parts
 
 
 def _option(factors, default):

@@ -54,6 +54,33 @@ from chainrule.rules.shape import broadcast_to, index_add, reshape, transpose
 from chainrule.rules.table import LEGACY_PROMOTION, Scratch, primitive, run
 
 
+class Factors(Scratch):
+    """One NumPy computation that the primitives of one call share (a decomposition's parts,
+    ``chainrule/rules/decompositions.py``; ``lstsq``'s solutions, ranks and singular values):
+    empty until the first of them runs, then NumPy's result (``parts``: the tuple it returns)
+    and the option it was computed with (``option``: ``UPLO``, ``full_matrices``, QR's
+    ``mode``, lstsq's ``(rcond, vector)``).  A :class:`Scratch`: a compiled plan makes an empty
+    one at each replay."""
+
+    __slots__ = ("parts", "option")
+
+    def __init__(self) -> None:
+        self.parts = self.option = None
+
+
+def _parts(factors, option, decompose, x):
+    """The parts of the decomposition that ``factors`` shares, ``decompose(x)`` when it is
+    still empty (kept there for the others); None without ``factors``, or when they were
+    computed with another ``option`` (the caller decomposes on its own)."""
+    if factors is None:
+        return None
+    if factors.parts is None:
+        factors.parts, factors.option = decompose(x), option
+    elif factors.option != option:
+        return None
+    return factors.parts
+
+
 def _swap_last(a):
     axes = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
     return transpose(a, axes=axes)
@@ -493,24 +520,17 @@ pinv = primitive("linalg.pinv", _pinv, (lambda g, ans, x, rtol, atol=None:
                  grad_fn="LinalgPinvBackward0", batch="core")
 
 
-class LstsqParts(Scratch):
-    """NumPy's ``lstsq`` of one call, which its results share (as :class:`Factors` shares a
-    decomposition): the solutions (the primitive's value), the ranks and the singular values
-    (without gradient), filled by the first to run."""
-
-    __slots__ = ("solution", "ranks", "values")
-
-    def __init__(self) -> None:
-        self.solution = self.ranks = self.values = None
-
-
 def lstsq_solved(a: np.ndarray, b: np.ndarray, rcond: float, vector: bool,
-                 parts: LstsqParts | None = None) -> LstsqParts:
-    """``parts`` (a new one when None), filled by NumPy's ``lstsq`` of each matrix of the
-    batch (``b`` a vector or a batch of them when ``vector``) when still empty."""
-    parts = LstsqParts() if parts is None else parts
-    if parts.solution is not None:
-        return parts
+                 factors: Factors | None = None) -> tuple:
+    """``(solutions, ranks, singular values)`` of NumPy's ``lstsq`` of each matrix of the batch
+    (``b`` a vector or a batch of them when ``vector``): the ones ``factors`` holds, computed
+    into it when it is still empty."""
+    parts = _parts(factors, (rcond, vector), lambda ab: _least_squares(*ab, rcond, vector),
+                   (a, b))
+    return parts if parts is not None else _least_squares(a, b, rcond, vector)
+
+
+def _least_squares(a: np.ndarray, b: np.ndarray, rcond: float, vector: bool) -> tuple:
     b = b[..., None] if vector else b
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a, b = np.broadcast_to(a, batch + a.shape[-2:]), np.broadcast_to(b, batch + b.shape[-2:])
@@ -519,18 +539,16 @@ def lstsq_solved(a: np.ndarray, b: np.ndarray, rcond: float, vector: bool,
     ranks, values = np.empty(batch, np.int64), np.empty(batch + (min(m, n),), a.real.dtype)
     for i in np.ndindex(batch):
         solution[i], _, ranks[i], values[i] = np.linalg.lstsq(a[i], b[i], rcond=rcond)
-    parts.solution = solution[..., 0] if vector else solution
-    parts.ranks, parts.values = ranks, values
-    return parts
+    return (solution[..., 0] if vector else solution), ranks, values
 
 
 def _lstsq(a, b, rcond, vector, solution=None):
     """The least-squares solutions of ``a x = b`` (batched; ``b`` a vector or a batch of them
     when ``vector``), by NumPy's ``lstsq`` for each matrix of the batch; ``solution``: the
-    :class:`LstsqParts` the call's other results read."""
+    :class:`Factors` the call's other results read."""
     if solution is None and a.ndim == 2 and b.ndim <= 2:
         return np.linalg.lstsq(a, b, rcond=rcond)[0]
-    return np.array(lstsq_solved(a, b, rcond, vector, solution).solution, copy=True)
+    return np.array(lstsq_solved(a, b, rcond, vector, solution)[0], copy=True)
 
 
 # x = A^+ b (PyTorch's derivative):  x_bar -> b_bar = A^+T g,  A_bar = pinv's VJP of g b^T;

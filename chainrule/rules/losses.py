@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.arguments import no_gradient
 from chainrule.rules.reductions import (
     finite_or_0,
     keep_sum,
@@ -38,13 +37,6 @@ def one_hot_rows(indices: np.ndarray, classes: int, axis: int, dtype) -> np.ndar
     along = np.arange(classes).reshape((-1,) + (1,) * (indices.ndim - axis))
     shape = indices.shape
     return (indices.reshape(shape[:axis] + (1,) + shape[axis:]) == along).astype(dtype)
-
-
-def one_hot(indices, like, axis):
-    """The one-hot rows of class ``indices`` along ``axis``, shaped and typed like ``like``
-    (a tensor without gradient when ``indices`` is one: a trace of compile writes it down)."""
-    dtype = like._data.dtype if isinstance(like, TensorBase) else like.dtype
-    return no_gradient(one_hot_rows, indices, classes=like.shape[axis], axis=axis, dtype=dtype)
 
 
 def _at_targets(a, indices, axis):

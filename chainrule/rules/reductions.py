@@ -18,7 +18,6 @@ from chainrule.rules.elementwise import abs, exp, sign, where
 from chainrule.rules.shape import broadcast_to, cast, reshape
 from chainrule.rules.table import (
     Scratch,
-    batched,
     numpy2_promotion,
     on_tensors,
     primitive,
@@ -100,7 +99,7 @@ def _evenly_distributed_vjp(g, ans, x, axis, keepdims, x_shape):
     # example's maximum then shares its own gradient.
     result = unreduce(ans, axis, keepdims, x_shape)
     hit = where(result != result, x != x, x == result)
-    hit = hit.astype(x.dtype) if batched(x) else cast(hit, dtype=x.dtype, x_dtype=np.bool_)
+    hit = cast(hit, dtype=x.dtype, x_dtype=np.bool_)
     return unreduce(g, axis, keepdims, x_shape) * (hit / keep_sum(hit, axis))
 
 

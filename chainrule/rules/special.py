@@ -33,6 +33,7 @@ except ImportError as err:  # (chainrule itself never imports this module)
     raise ImportError("chainrule's rules for scipy.special need SciPy, which is not installed: "
                       "pip install 'chainrule[scipy]'") from err
 
+from chainrule.arguments import dtype_of
 from chainrule.rules.elementwise import exp, log, log1p, sign, where
 from chainrule.rules.table import derivative, primitive
 
@@ -44,7 +45,7 @@ _SQRT_HALF = math.sqrt(0.5)
 
 def _float_eps(x) -> float:
     """The machine epsilon of ``x``'s float dtype (float64's for anything else)."""
-    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    dtype = dtype_of(x)
     return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 

@@ -104,7 +104,7 @@ def test_a_matrix_numpy_cannot_decompose_raises_eagers_error_at_a_replay():
 
 @pytest.mark.parametrize("what", ["value", "gradient"])
 def test_lstsq_replays_and_a_change_of_rank_traces_again(what):
-    # the solution, ranks and singular values share one NumPy lstsq (LstsqParts); whether the
+    # the solution, ranks and singular values share one NumPy lstsq (a Factors); whether the
     # residuals are computed (m > n, every matrix of full rank) is a guard on the ranks
     def f(a, b):
         x, residuals, rank, values = cr.linalg.lstsq(a, b)
